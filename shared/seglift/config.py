@@ -1,0 +1,60 @@
+"""Runtime configuration of a Lambda function, read from its environment in one place.
+
+Handlers call ``RuntimeConfig.from_environ(os.environ)`` at invocation time (never at
+import time); logic receives the typed object, never the environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+SHOPIFY_API_VERSION = "2026-10"
+
+
+class ConfigurationError(RuntimeError):
+    """The function's environment is missing something template.yaml should have set."""
+
+
+@dataclass(frozen=True)
+class RuntimeConfig:
+    data_bucket: str = ""
+    shops_table: str = ""
+    segments_table: str = ""
+    metrics_table: str = ""
+    tag_jobs_table: str = ""
+    idempotency_table: str = ""
+    tag_job_queue_url: str = ""
+    pipeline_state_machine_arn: str = ""
+    sender_email: str = ""
+    # Empty in production: the shop's own https://<shop>/admin/api/<version>. The local
+    # cloud points it at the Shopify emulator, e.g. http://127.0.0.1:8765.
+    shopify_base_url: str = ""
+    app_base_url: str = ""
+
+    _ENV = {
+        "data_bucket": "DATA_BUCKET",
+        "shops_table": "SHOPS_TABLE",
+        "segments_table": "SEGMENTS_TABLE",
+        "metrics_table": "METRICS_TABLE",
+        "tag_jobs_table": "TAG_JOBS_TABLE",
+        "idempotency_table": "IDEMPOTENCY_TABLE",
+        "tag_job_queue_url": "TAG_JOB_QUEUE_URL",
+        "pipeline_state_machine_arn": "PIPELINE_STATE_MACHINE_ARN",
+        "sender_email": "SENDER_EMAIL",
+        "shopify_base_url": "SHOPIFY_BASE_URL",
+        "app_base_url": "APP_BASE_URL",
+    }
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str]) -> RuntimeConfig:
+        return cls(**{field: environ.get(var, "") for field, var in cls._ENV.items()})
+
+    def require(self, *fields: str) -> RuntimeConfig:
+        """Raise a ConfigurationError naming every listed setting that is empty."""
+        missing = [self._ENV[f] for f in fields if not getattr(self, f)]
+        if missing:
+            raise ConfigurationError(
+                f"missing environment variables {missing}: set them in template.yaml"
+            )
+        return self

@@ -1,0 +1,77 @@
+"""Where everything seglift keeps in S3 lives: the one place that builds object keys.
+
+Everything of a shop sits under ``shops/<shop-domain>/`` so that removing a shop
+(``shop/redact``) is one prefix delete and IAM could scope by prefix.
+
+    shops/<shop>/lake/v<N>/<table>/...            Parquet lake (seglift.lake.layout)
+    shops/<shop>/sync/state.json                  sync checkpoint
+    shops/<shop>/features/<date>.parquet          customer features as of <date>
+    shops/<shop>/segments/<id>/members/<date>.parquet   membership snapshot
+    shops/<shop>/segments/<id>/members/<date>.ids.gz    the same members as newline-
+                                                  separated customer ids, for readers
+                                                  without pyarrow (tagging, API)
+    shops/<shop>/exports/<export-id>.csv          CSV exports
+    shops/<shop>/uploads/<upload-id>.csv          CSV uploads for list segments
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from seglift.lake.schema import LAKE_SCHEMA_VERSION
+
+# A Shopify shop domain: <handle>.myshopify.com, lower case.
+_SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+_SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+
+
+def validate_shop_domain(shop: str) -> str:
+    """Return the shop domain if it is a valid ``<handle>.myshopify.com``, else raise."""
+    if not _SHOP_DOMAIN.match(shop):
+        raise ValueError(
+            f"invalid shop domain {shop!r}: expected '<handle>.myshopify.com' in lower case"
+        )
+    return shop
+
+
+def _safe_id(kind: str, value: str) -> str:
+    if not _SAFE_ID.match(value):
+        raise ValueError(f"invalid {kind} {value!r}: use 1-64 letters, digits, '-' or '_'")
+    return value
+
+
+def shop_prefix(shop: str) -> str:
+    return f"shops/{validate_shop_domain(shop)}/"
+
+
+def lake_prefix(shop: str, table: str) -> str:
+    return f"{shop_prefix(shop)}lake/v{LAKE_SCHEMA_VERSION}/{table}/"
+
+
+def sync_state_key(shop: str) -> str:
+    return f"{shop_prefix(shop)}sync/state.json"
+
+
+def features_key(shop: str, as_of: date) -> str:
+    return f"{shop_prefix(shop)}features/{as_of.isoformat()}.parquet"
+
+
+def segment_prefix(shop: str, segment_id: str) -> str:
+    return f"{shop_prefix(shop)}segments/{_safe_id('segment id', segment_id)}/"
+
+
+def members_key(shop: str, segment_id: str, as_of: date) -> str:
+    return f"{segment_prefix(shop, segment_id)}members/{as_of.isoformat()}.parquet"
+
+
+def member_ids_key(shop: str, segment_id: str, as_of: date) -> str:
+    return f"{segment_prefix(shop, segment_id)}members/{as_of.isoformat()}.ids.gz"
+
+
+def export_key(shop: str, export_id: str) -> str:
+    return f"{shop_prefix(shop)}exports/{_safe_id('export id', export_id)}.csv"
+
+
+def upload_key(shop: str, upload_id: str) -> str:
+    return f"{shop_prefix(shop)}uploads/{_safe_id('upload id', upload_id)}.csv"

@@ -1,0 +1,125 @@
+"""PynamoDB models of the DynamoDB tables declared in template.yaml.
+
+The classes here carry no table name: a table's physical name is only known at run time
+(CloudFormation names it), so ``bind`` makes a subclass for a given name. Handlers bind
+once per cold start from ``seglift.config.RuntimeConfig``; tests bind to the tables the
+local cloud deployed from the same template.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TypeVar
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    JSONAttribute,
+    ListAttribute,
+    MapAttribute,
+    NumberAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+)
+from pynamodb.models import Model
+
+M = TypeVar("M", bound=Model)
+
+
+class ShopModel(Model):
+    """An installed shop: how to reach it, who to tell, and how its last sync went."""
+
+    class Meta:
+        table_name = "unbound-shops"
+
+    shop = UnicodeAttribute(hash_key=True)
+    # Name of the SSM SecureString parameter holding the Admin API access token; the
+    # token itself never lands in DynamoDB.
+    access_token_parameter = UnicodeAttribute()
+    plan = UnicodeAttribute(default="standard")
+    timezone = UnicodeAttribute(default="UTC")
+    currency = UnicodeAttribute(default="USD")
+    notification_email = UnicodeAttribute(null=True)
+    installed = BooleanAttribute(default=True)
+    installed_at = UTCDateTimeAttribute(null=True)
+    sync_status = UnicodeAttribute(default="never")  # never | running | succeeded | failed
+    last_sync_started_at = UTCDateTimeAttribute(null=True)
+    last_sync_finished_at = UTCDateTimeAttribute(null=True)
+    last_sync_duration_ms = NumberAttribute(null=True)
+    last_sync_records = NumberAttribute(null=True)
+    last_sync_error = UnicodeAttribute(null=True)
+    last_pipeline_execution = UnicodeAttribute(null=True)
+
+
+class SegmentModel(Model):
+    """A merchant's customer segment: condition-based (re-evaluated daily) or list-type."""
+
+    class Meta:
+        table_name = "unbound-segments"
+
+    shop = UnicodeAttribute(hash_key=True)
+    segment_id = UnicodeAttribute(range_key=True)
+    name = UnicodeAttribute()
+    kind = UnicodeAttribute(default="condition")  # condition | list
+    description = UnicodeAttribute(null=True)
+    # The condition tree as JSON (see seglift.segments.conditions); null for list segments
+    # created from a CSV or a set operation.
+    condition = JSONAttribute(null=True)
+    template_id = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    member_count = NumberAttribute(null=True)
+    last_evaluated_on = UnicodeAttribute(null=True)  # ISO date of the latest snapshot
+    last_error = UnicodeAttribute(null=True)
+
+
+class SegmentMetricsModel(Model):
+    """One day of one segment's metrics: the time series behind the trend charts."""
+
+    class Meta:
+        table_name = "unbound-segment-metrics"
+
+    # "<shop>#<segment_id>", so one Query returns a segment's whole series in date order.
+    series = UnicodeAttribute(hash_key=True)
+    day = UnicodeAttribute(range_key=True)  # ISO date
+    shop = UnicodeAttribute()
+    segment_id = UnicodeAttribute()
+    computed_at = UTCDateTimeAttribute()
+    # Metric name -> value (Decimal). Names and formulas: seglift.metrics and README.md.
+    values = MapAttribute(default=dict)
+
+
+class TagJobModel(Model):
+    """A request to add or remove a Shopify customer tag on every member of a segment."""
+
+    class Meta:
+        table_name = "unbound-tag-jobs"
+
+    shop = UnicodeAttribute(hash_key=True)
+    job_id = UnicodeAttribute(range_key=True)
+    segment_id = UnicodeAttribute()
+    tag = UnicodeAttribute()
+    action = UnicodeAttribute()  # add | remove
+    requested_by = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default="queued")  # queued | running | completed | failed
+    total = NumberAttribute(default=0)
+    done = NumberAttribute(default=0)
+    failed = NumberAttribute(default=0)
+    skipped = NumberAttribute(default=0)
+    batches_total = NumberAttribute(null=True)
+    batches_finished = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    started_at = UTCDateTimeAttribute(null=True)
+    finished_at = UTCDateTimeAttribute(null=True)
+    email_sent_at = UTCDateTimeAttribute(null=True)
+    # Per-customer errors, capped (see seglift.tagging) so the item stays under 400 KB.
+    errors = ListAttribute(of=MapAttribute, default=list)
+
+
+@cache
+def bind(model: type[M], table_name: str) -> type[M]:
+    """A subclass of ``model`` bound to the physical table ``table_name``.
+
+    Cached, so every caller in a process shares one class (and one connection) per table.
+    """
+    meta = type("Meta", (), {"table_name": table_name})
+    return type(model.__name__, (model,), {"Meta": meta, "__module__": model.__module__})
