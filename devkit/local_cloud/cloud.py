@@ -1,0 +1,328 @@
+"""The local cloud: template.yaml deployed into moto, with the gaps moto leaves bridged.
+
+``LocalCloud`` is built from the template and nothing else. Tests and the demo never
+create a table or queue by hand: they ask the cloud for the physical names of the
+template's logical resources. If a resource changes in template.yaml, the local cloud
+changes with it.
+
+What moto does not do, and what stands in here (details in each module):
+- Lambda runs in-process (``lambda_runtime``) instead of in Docker;
+- the state machine is created in moto's *executing* Step Functions backend, with the
+  template's ``DefinitionSubstitutions`` resolved from the deployed stack;
+- SQS delivery follows Lambda's semantics (``sqs_poller``);
+- the EventBridge schedule is fired on request (``fire_schedule``) with the rule's input;
+- SES identities declared in the template are verified through the SES API (moto's
+  CloudFormation has no ``AWS::SES::EmailIdentity``); sent mail is read from moto;
+- the REST API is served by ``api_adapter``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+from moto import mock_aws
+
+from devkit.local_cloud import template as sam
+from devkit.local_cloud.api_adapter import LocalApiServer, routes_from_template
+from devkit.local_cloud.lambda_runtime import InProcessLambdaRuntime
+from devkit.local_cloud.sqs_poller import SqsLambdaPoller
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+ACCOUNT_ID = "123456789012"
+ARTIFACTS_BUCKET = "seglift-local-artifacts"
+_AWS_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SECURITY_TOKEN": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+class LambdaInvocationError(RuntimeError):
+    """A function returned an error; the message carries its type and message."""
+
+
+@dataclass(frozen=True)
+class SentEmail:
+    source: str
+    to: list[str]
+    subject: str
+    body: str
+
+
+class LocalCloud:
+    def __init__(
+        self,
+        *,
+        parameters: dict[str, str] | None = None,
+        project_root: Path = PROJECT_ROOT,
+        region: str = "us-east-1",
+        stack_name: str = "seglift-local",
+        serve_api: bool = False,
+        api_port: int = 0,
+        redelivery_delay: float | None = 0.0,
+    ) -> None:
+        self.project_root = project_root
+        self.region = region
+        self.stack_name = stack_name
+        self.redelivery_delay = redelivery_delay
+        self._parameters = dict(parameters or {})
+        self._serve_api = serve_api
+        self._api_port = api_port
+        self._mock: Any = None
+        self._saved_env: dict[str, str | None] = {}
+        self.runtime = InProcessLambdaRuntime(base_environment={**_AWS_ENV})
+        self.resources: dict[str, str] = {}
+        self.outputs: dict[str, str] = {}
+        self.removed_resources: list[str] = []
+        self.sam_template: dict[str, Any] = {}
+        self.cfn_template: dict[str, Any] = {}
+        self.poller: SqsLambdaPoller | None = None
+        self.api: LocalApiServer | None = None
+        self.state_machine_arns: dict[str, str] = {}
+
+    # -- lifecycle ------------------------------------------------------------------
+    def __enter__(self) -> LocalCloud:
+        return self.start()
+
+    def __exit__(self, *_: object) -> None:
+        self.stop()
+
+    def start(self) -> LocalCloud:
+        for key, value in {**_AWS_ENV, "AWS_DEFAULT_REGION": self.region}.items():
+            self._saved_env[key] = os.environ.get(key)
+            os.environ[key] = value
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+        self._mock.start()
+        self.runtime.install()
+        try:
+            self._deploy()
+        except Exception:
+            self.stop()
+            raise
+        return self
+
+    def stop(self) -> None:
+        if self.poller:
+            self.poller.stop()
+        if self.api:
+            self.api.stop()
+            self.api = None
+        InProcessLambdaRuntime.uninstall()
+        if self._mock:
+            self._mock.stop()
+            self._mock = None
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=self.region)
+
+    # -- deployment -----------------------------------------------------------------
+    def _upload_artifact(self, key: str, body: bytes) -> str:
+        self.client("s3").put_object(Bucket=ARTIFACTS_BUCKET, Key=key, Body=body)
+        return f"s3://{ARTIFACTS_BUCKET}/{key}"
+
+    def _deploy(self) -> None:
+        parameters = dict(self._parameters)
+        if self._serve_api:
+            stage = sam.parameter_values(
+                sam.load_sam_template(self.project_root / "template.yaml"), {}
+            ).get("Stage", "dev")
+            self.api = LocalApiServer([], self._invoke_api, stage=stage, port=self._api_port)
+            parameters.setdefault("AppBaseUrl", self.api.url)
+
+        self.client("s3").create_bucket(Bucket=ARTIFACTS_BUCKET)
+        self.sam_template = sam.load_sam_template(self.project_root / "template.yaml")
+        packaged = sam.package(self.sam_template, self.project_root, self._upload_artifact)
+        transformed = sam.transform(packaged, parameters, self.region, self.client("iam"))
+        resolved = sam.resolve_parameter_conditions(transformed, parameters)
+        self.cfn_template, self.removed_resources = sam.without_unsupported(resolved)
+
+        cfn = self.client("cloudformation")
+        cfn.create_stack(
+            StackName=self.stack_name,
+            TemplateBody=json.dumps(self.cfn_template),
+            Parameters=[{"ParameterKey": k, "ParameterValue": v} for k, v in parameters.items()],
+            Capabilities=["CAPABILITY_IAM", "CAPABILITY_AUTO_EXPAND"],
+        )
+        stack = cfn.describe_stacks(StackName=self.stack_name)["Stacks"][0]
+        if stack["StackStatus"] != "CREATE_COMPLETE":
+            raise RuntimeError(f"local stack failed: {stack['StackStatus']} {stack.get('StackStatusReason')}")
+        paginator = cfn.get_paginator("list_stack_resources")
+        for page in paginator.paginate(StackName=self.stack_name):
+            for resource in page["StackResourceSummaries"]:
+                self.resources[resource["LogicalResourceId"]] = resource["PhysicalResourceId"]
+        self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+        self._create_executing_state_machines()
+        self._verify_email_identities(parameters)
+        self.poller = SqsLambdaPoller.from_event_source_mappings(
+            self.client("sqs"), self.client("lambda"), redelivery_delay=self.redelivery_delay
+        )
+        if self.api:
+            api_id = next(
+                name for name, r in self.sam_template["Resources"].items()
+                if r["Type"] == "AWS::Serverless::Api"
+            )
+            self.api.routes = routes_from_template(self.sam_template, api_id)
+            self.api.start()
+
+    def _resolve(self, value: Any) -> str:
+        """A DefinitionSubstitutions value (Ref / GetAtt) -> the deployed resource's value."""
+        if isinstance(value, str):
+            return value
+        if "Ref" in value:
+            return self.resources[value["Ref"]]
+        if "Fn::GetAtt" in value:
+            logical, attribute = value["Fn::GetAtt"]
+            resource_type = self.cfn_template["Resources"][logical]["Type"]
+            physical = self.resources[logical]
+            if resource_type == "AWS::Lambda::Function" and attribute == "Arn":
+                return self.client("lambda").get_function(FunctionName=physical)["Configuration"]["FunctionArn"]
+            if resource_type == "AWS::IAM::Role" and attribute == "Arn":
+                return self.client("iam").get_role(RoleName=physical)["Role"]["Arn"]
+            if resource_type == "AWS::SQS::Queue" and attribute == "Arn":
+                return self.client("sqs").get_queue_attributes(
+                    QueueUrl=physical, AttributeNames=["QueueArn"]
+                )["Attributes"]["QueueArn"]
+        raise ValueError(f"the local cloud cannot resolve {value!r}; extend LocalCloud._resolve")
+
+    def _create_executing_state_machines(self) -> None:
+        sfn = self.client("stepfunctions")
+        for logical, resource in self.cfn_template["Resources"].items():
+            if resource["Type"] != "AWS::StepFunctions::StateMachine":
+                continue
+            properties = resource["Properties"]
+            definition = properties.get("DefinitionString")
+            if isinstance(definition, dict) and "Fn::Join" in definition:
+                separator, parts = definition["Fn::Join"]
+                definition = separator.join(parts)
+            for name, value in properties.get("DefinitionSubstitutions", {}).items():
+                definition = definition.replace("${" + name + "}", self._resolve(value))
+            if "${" in definition:
+                raise ValueError(f"{logical}: unresolved substitution left in the definition")
+            arn = self.resources[logical]
+            created = sfn.create_state_machine(
+                name=arn.rsplit(":", 1)[-1],
+                definition=definition,
+                roleArn=self._resolve(properties["RoleArn"]),
+                type=properties.get("StateMachineType", "STANDARD"),
+            )
+            if created["stateMachineArn"] != arn:
+                raise RuntimeError(f"{logical}: executing state machine ARN {created['stateMachineArn']} != {arn}")
+            self.state_machine_arns[logical] = arn
+
+    def _verify_email_identities(self, parameters: dict[str, str]) -> None:
+        values = sam.parameter_values(self.sam_template, parameters)
+        ses = self.client("ses")
+        for resource in self.sam_template["Resources"].values():
+            if resource["Type"] != "AWS::SES::EmailIdentity":
+                continue
+            identity = resource["Properties"]["EmailIdentity"]
+            if isinstance(identity, dict) and "Ref" in identity:
+                identity = values[identity["Ref"]]
+            ses.verify_email_identity(EmailAddress=identity)
+
+    # -- views of the deployed stack ---------------------------------------------------------
+    def physical(self, logical_id: str) -> str:
+        try:
+            return self.resources[logical_id]
+        except KeyError:
+            raise KeyError(
+                f"template.yaml has no deployed resource {logical_id!r}; have {sorted(self.resources)}"
+            ) from None
+
+    def function_environment(self, logical_id: str) -> dict[str, str]:
+        configuration = self.client("lambda").get_function(FunctionName=self.physical(logical_id))
+        return configuration["Configuration"].get("Environment", {}).get("Variables", {})
+
+    # -- driving it -------------------------------------------------------------------------
+    def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:
+        """Invoke a function synchronously through moto's Lambda API; raise on a function error."""
+        response = self.client("lambda").invoke(
+            FunctionName=self.physical(logical_id), Payload=json.dumps(event).encode()
+        )
+        payload = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            raise LambdaInvocationError(
+                f"{logical_id} failed: {payload.get('errorType')}: {payload.get('errorMessage')}"
+            )
+        return payload
+
+    def _invoke_api(self, logical_id: str, event: dict[str, Any]) -> dict[str, Any]:
+        return self.invoke(logical_id, event)
+
+    def fire_schedule(self) -> list[Any]:
+        """Fire every scheduled EventBridge rule once, as EventBridge would at its time."""
+        events = self.client("events")
+        results = []
+        for rule in events.list_rules()["Rules"]:
+            if not rule.get("ScheduleExpression"):
+                continue
+            for target in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
+                payload = json.loads(target["Input"]) if "Input" in target else {
+                    "version": "0",
+                    "id": "local",
+                    "detail-type": "Scheduled Event",
+                    "source": "aws.events",
+                    "account": ACCOUNT_ID,
+                    "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                    "region": self.region,
+                    "resources": [rule["Arn"]],
+                    "detail": {},
+                }
+                function = target["Arn"].rsplit(":", 1)[-1]
+                logical = next(k for k, v in self.resources.items() if v == function)
+                results.append(self.invoke(logical, payload))
+        return results
+
+    def executions(self) -> list[dict[str, Any]]:
+        sfn = self.client("stepfunctions")
+        found = []
+        for arn in self.state_machine_arns.values():
+            found.extend(sfn.list_executions(stateMachineArn=arn)["executions"])
+        return found
+
+    def wait_for_executions(self, timeout_s: float = 300.0) -> list[dict[str, Any]]:
+        """Wait until no execution is RUNNING; return every execution's description."""
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout_s
+        while True:
+            described = [sfn.describe_execution(executionArn=e["executionArn"]) for e in self.executions()]
+            if all(d["status"] != "RUNNING" for d in described):
+                return described
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"Step Functions executions still running after {timeout_s:.0f}s")
+            time.sleep(0.1)
+
+    def drain_queues(self, timeout_s: float = 120.0) -> None:
+        assert self.poller is not None
+        self.poller.drain(timeout_s)
+
+    def sent_emails(self) -> list[SentEmail]:
+        from moto.ses.models import ses_backends
+
+        backend = ses_backends[ACCOUNT_ID][self.region]
+        emails = []
+        for message in backend.sent_messages:
+            destinations = getattr(message, "destinations", {}) or {}
+            to = list(destinations.get("ToAddresses", [])) if isinstance(destinations, dict) else []
+            emails.append(
+                SentEmail(
+                    source=getattr(message, "source", ""),
+                    to=to,
+                    subject=getattr(message, "subject", "") or "",
+                    body=getattr(message, "body", "") or "",
+                )
+            )
+        return emails
