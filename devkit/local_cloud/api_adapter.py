@@ -109,7 +109,13 @@ class LocalApiServer:
     """A threaded HTTP server in front of the API functions."""
 
     def __init__(
-        self, routes: list[Route], invoke: Invoke, *, stage: str, host: str = "127.0.0.1", port: int = 0
+        self,
+        routes: list[Route],
+        invoke: Invoke,
+        *,
+        stage: str,
+        host: str = "127.0.0.1",
+        port: int = 0,
     ) -> None:
         self.routes = routes
         self.stage = stage
@@ -137,7 +143,9 @@ class LocalApiServer:
         return f"http://{host}:{port}"
 
     def start(self) -> str:
-        self._thread = threading.Thread(target=self._server.serve_forever, name="local-api", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="local-api", daemon=True
+        )
         self._thread.start()
         return self.url
 
@@ -154,33 +162,49 @@ class LocalApiServer:
     def handle(self, request: BaseHTTPRequestHandler) -> None:
         length = int(request.headers.get("Content-Length") or 0)
         if length > MAX_BODY_BYTES:
-            self._reply(request, 413, {"Content-Type": "application/json"},
-                        json.dumps({"message": "Request Too Long"}).encode())
+            self._reply(
+                request,
+                413,
+                {"Content-Type": "application/json"},
+                json.dumps({"message": "Request Too Long"}).encode(),
+            )
             return
         body = request.rfile.read(length) if length else b""
         route = self._route(request.command, urlsplit(request.path).path)
         if route is None:
-            self._reply(request, 403, {"Content-Type": "application/json"},
-                        json.dumps({"message": "Missing Authentication Token"}).encode())
+            self._reply(
+                request,
+                403,
+                {"Content-Type": "application/json"},
+                json.dumps({"message": "Missing Authentication Token"}).encode(),
+            )
             return
         headers = {k: v for k, v in request.headers.items()}
         event = proxy_event(route, request.command, request.path, headers, body, self.stage)
         try:
             response = self._invoke(route.function_logical_id, event)
         except Exception:
-            self._reply(request, 502, {"Content-Type": "application/json"},
-                        json.dumps({"message": "Internal server error"}).encode())
+            self._reply(
+                request,
+                502,
+                {"Content-Type": "application/json"},
+                json.dumps({"message": "Internal server error"}).encode(),
+            )
             return
         status = int(response.get("statusCode", 200))
         out_headers = dict(response.get("headers") or {})
         for key, values in (response.get("multiValueHeaders") or {}).items():
             out_headers[key] = ", ".join(str(v) for v in values)
         payload = response.get("body") or ""
-        data = base64.b64decode(payload) if response.get("isBase64Encoded") else str(payload).encode()
+        data = (
+            base64.b64decode(payload) if response.get("isBase64Encoded") else str(payload).encode()
+        )
         self._reply(request, status, out_headers, data)
 
     @staticmethod
-    def _reply(request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes) -> None:
+    def _reply(
+        request: BaseHTTPRequestHandler, status: int, headers: dict[str, str], body: bytes
+    ) -> None:
         request.send_response(status)
         for key, value in headers.items():
             if key.lower() != "content-length":

@@ -157,7 +157,9 @@ class LocalCloud:
         )
         stack = cfn.describe_stacks(StackName=self.stack_name)["Stacks"][0]
         if stack["StackStatus"] != "CREATE_COMPLETE":
-            raise RuntimeError(f"local stack failed: {stack['StackStatus']} {stack.get('StackStatusReason')}")
+            raise RuntimeError(
+                f"local stack failed: {stack['StackStatus']} {stack.get('StackStatusReason')}"
+            )
         paginator = cfn.get_paginator("list_stack_resources")
         for page in paginator.paginate(StackName=self.stack_name):
             for resource in page["StackResourceSummaries"]:
@@ -171,7 +173,8 @@ class LocalCloud:
         )
         if self.api:
             api_id = next(
-                name for name, r in self.sam_template["Resources"].items()
+                name
+                for name, r in self.sam_template["Resources"].items()
                 if r["Type"] == "AWS::Serverless::Api"
             )
             self.api.routes = routes_from_template(self.sam_template, api_id)
@@ -188,7 +191,9 @@ class LocalCloud:
             resource_type = self.cfn_template["Resources"][logical]["Type"]
             physical = self.resources[logical]
             if resource_type == "AWS::Lambda::Function" and attribute == "Arn":
-                return self.client("lambda").get_function(FunctionName=physical)["Configuration"]["FunctionArn"]
+                return self.client("lambda").get_function(FunctionName=physical)["Configuration"][
+                    "FunctionArn"
+                ]
             if resource_type == "AWS::IAM::Role" and attribute == "Arn":
                 return self.client("iam").get_role(RoleName=physical)["Role"]["Arn"]
             if resource_type == "AWS::SQS::Queue" and attribute == "Arn":
@@ -219,7 +224,9 @@ class LocalCloud:
                 type=properties.get("StateMachineType", "STANDARD"),
             )
             if created["stateMachineArn"] != arn:
-                raise RuntimeError(f"{logical}: executing state machine ARN {created['stateMachineArn']} != {arn}")
+                raise RuntimeError(
+                    f"{logical}: executing state machine ARN {created['stateMachineArn']} != {arn}"
+                )
             self.state_machine_arns[logical] = arn
 
     def _verify_email_identities(self, parameters: dict[str, str]) -> None:
@@ -239,7 +246,8 @@ class LocalCloud:
             return self.resources[logical_id]
         except KeyError:
             raise KeyError(
-                f"template.yaml has no deployed resource {logical_id!r}; have {sorted(self.resources)}"
+                f"template.yaml has no deployed resource {logical_id!r}; "
+                f"deployed: {sorted(self.resources)}"
             ) from None
 
     def function_environment(self, logical_id: str) -> dict[str, str]:
@@ -270,17 +278,21 @@ class LocalCloud:
             if not rule.get("ScheduleExpression"):
                 continue
             for target in events.list_targets_by_rule(Rule=rule["Name"])["Targets"]:
-                payload = json.loads(target["Input"]) if "Input" in target else {
-                    "version": "0",
-                    "id": "local",
-                    "detail-type": "Scheduled Event",
-                    "source": "aws.events",
-                    "account": ACCOUNT_ID,
-                    "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                    "region": self.region,
-                    "resources": [rule["Arn"]],
-                    "detail": {},
-                }
+                payload = (
+                    json.loads(target["Input"])
+                    if "Input" in target
+                    else {
+                        "version": "0",
+                        "id": "local",
+                        "detail-type": "Scheduled Event",
+                        "source": "aws.events",
+                        "account": ACCOUNT_ID,
+                        "time": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                        "region": self.region,
+                        "resources": [rule["Arn"]],
+                        "detail": {},
+                    }
+                )
                 function = target["Arn"].rsplit(":", 1)[-1]
                 logical = next(k for k, v in self.resources.items() if v == function)
                 results.append(self.invoke(logical, payload))
@@ -298,11 +310,15 @@ class LocalCloud:
         sfn = self.client("stepfunctions")
         deadline = time.monotonic() + timeout_s
         while True:
-            described = [sfn.describe_execution(executionArn=e["executionArn"]) for e in self.executions()]
+            described = [
+                sfn.describe_execution(executionArn=e["executionArn"]) for e in self.executions()
+            ]
             if all(d["status"] != "RUNNING" for d in described):
                 return described
             if time.monotonic() > deadline:
-                raise TimeoutError(f"Step Functions executions still running after {timeout_s:.0f}s")
+                raise TimeoutError(
+                    f"Step Functions executions still running after {timeout_s:.0f}s"
+                )
             time.sleep(0.1)
 
     def drain_queues(self, timeout_s: float = 120.0) -> None:

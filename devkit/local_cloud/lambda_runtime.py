@@ -157,6 +157,8 @@ class InProcessLambdaRuntime:
                     }
                 )
             self.invocations.append(
-                Invocation(function.function_name, function.handler, time.monotonic() - start, error)
+                Invocation(
+                    function.function_name, function.handler, time.monotonic() - start, error
+                )
             )
         return payload, error is not None, ""

@@ -105,7 +105,9 @@ class SqsLambdaPoller:
             ]
         }
 
-    def _failed_ids(self, mapping: QueueMapping, response: dict[str, Any], ids: list[str]) -> set[str]:
+    def _failed_ids(
+        self, mapping: QueueMapping, response: dict[str, Any], ids: list[str]
+    ) -> set[str]:
         if response.get("FunctionError"):
             return set(ids)
         if not mapping.report_batch_item_failures:
@@ -163,7 +165,10 @@ class SqsLambdaPoller:
         for mapping in self.mappings:
             attributes = self._sqs.get_queue_attributes(
                 QueueUrl=mapping.queue_url,
-                AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+                AttributeNames=[
+                    "ApproximateNumberOfMessages",
+                    "ApproximateNumberOfMessagesNotVisible",
+                ],
             )["Attributes"]
             total += int(attributes["ApproximateNumberOfMessages"])
             total += int(attributes["ApproximateNumberOfMessagesNotVisible"])

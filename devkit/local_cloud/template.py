@@ -65,7 +65,9 @@ def zip_directory(directory: Path) -> bytes:
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for root, dirs, files in os.walk(directory):
-            dirs[:] = sorted(d for d in dirs if d not in _SKIPPED_DIRS and not d.endswith(".egg-info"))
+            dirs[:] = sorted(
+                d for d in dirs if d not in _SKIPPED_DIRS and not d.endswith(".egg-info")
+            )
             for name in sorted(files):
                 if name.endswith(".pyc"):
                     continue
@@ -89,7 +91,9 @@ def package(
         if relative not in uploaded:
             directory = (project_root / relative).resolve()
             if not directory.is_dir():
-                raise FileNotFoundError(f"template.yaml points at {relative!r}, which is not a directory")
+                raise FileNotFoundError(
+                    f"template.yaml points at {relative!r}, which is not a directory"
+                )
             key = relative.strip("/").replace("/", "-") or "root"
             uploaded[relative] = upload(f"{key}.zip", zip_directory(directory))
         return uploaded[relative]
@@ -107,7 +111,9 @@ def package(
     return packaged
 
 
-def transform(template: Template, parameters: dict[str, str], region: str, iam_client: Any) -> Template:
+def transform(
+    template: Template, parameters: dict[str, str], region: str, iam_client: Any
+) -> Template:
     """Run samtranslator's transform (needs the region to build ARNs and a IAM client
     to look up managed policies, which moto provides)."""
     from samtranslator.translator.managed_policy_translator import ManagedPolicyLoader
@@ -130,7 +136,7 @@ def parameter_values(template: Template, overrides: dict[str, str]) -> dict[str,
 
 def _evaluate_condition(expression: Any, conditions: dict[str, Any], params: dict[str, str]) -> Any:
     if isinstance(expression, dict) and len(expression) == 1:
-        (op, arg), = expression.items()
+        ((op, arg),) = expression.items()
         if op == "Ref":
             if arg not in params:
                 raise _NotStatic(arg)
@@ -209,7 +215,8 @@ def without_unsupported(template: Template) -> tuple[Template, list[str]]:
     pruned = copy.deepcopy(template)
     resources = pruned["Resources"]
     removed = {
-        name for name, resource in resources.items()
+        name
+        for name, resource in resources.items()
         if resource["Type"].startswith(UNSUPPORTED_PREFIXES)
     }
     changed = True
