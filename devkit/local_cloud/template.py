@@ -10,8 +10,9 @@ Steps, each a small function so tests can check them one by one:
    parameters is replaced by the chosen branch (moto's CloudFormation would otherwise
    keep references to resources that step 5 removes).
 5. ``without_unsupported``: drops what moto cannot deploy (the API Gateway resources SAM
-   generates from a Swagger body) and everything that refers to them. The local API
-   adapter serves the API instead (see ``devkit.local_cloud.api_adapter``).
+   generates from a Swagger body, SES identities) and everything that refers to them. The
+   local API adapter serves the API instead (see ``devkit.local_cloud.api_adapter``) and
+   the local cloud verifies the template's SES identities itself.
 """
 
 from __future__ import annotations
@@ -29,8 +30,9 @@ import yaml
 
 Template = dict[str, Any]
 
-# Resource types moto's CloudFormation cannot create; the local cloud stands in for them.
-UNSUPPORTED_PREFIXES = ("AWS::ApiGateway::",)
+# Resource types moto's CloudFormation cannot create; the local cloud stands in for them:
+# the API adapter serves the REST API, and SES identities are verified through the SES API.
+UNSUPPORTED_PREFIXES = ("AWS::ApiGateway::", "AWS::SES::EmailIdentity")
 _SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 
 

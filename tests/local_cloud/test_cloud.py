@@ -1,0 +1,176 @@
+"""The local cloud is template.yaml deployed into moto, and it behaves like AWS where the
+product depends on it: Step Functions Map/Catch, SQS partial batches and the DLQ, the
+EventBridge schedule, SES, and the REST API."""
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+import yaml
+
+from devkit.local_cloud.cloud import PROJECT_ROOT, LambdaInvocationError, LocalCloud
+from devkit.local_cloud.template import load_sam_template
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def cloud():
+    with LocalCloud(serve_api=True) as running:
+        yield running
+
+
+def test_every_template_resource_is_deployed_except_the_api_gateway_ones(cloud):
+    transformed = cloud.cfn_template["Resources"]
+    assert set(transformed) <= set(cloud.resources)
+    assert all(
+        name.startswith("SegliftApi") or "Permission" in name
+        for name in cloud.removed_resources
+        if name != "SenderIdentity"
+    )
+    identities = cloud.client("ses").list_identities()["Identities"]
+    assert identities == ["notifications@example.com"]  # the template's SenderEmail default
+    declared = load_sam_template(PROJECT_ROOT / "template.yaml")["Resources"]
+    for name, resource in declared.items():
+        if resource["Type"].startswith(
+            ("AWS::DynamoDB", "AWS::SQS", "AWS::S3", "AWS::Serverless::Function")
+        ):
+            assert name in cloud.resources, name
+
+
+def test_functions_get_the_environment_the_template_gives_them(cloud):
+    environment = cloud.function_environment("TaggingFunction")
+    assert environment["TAG_JOB_QUEUE_URL"] == cloud.physical("TagJobQueue")
+    assert environment["TAG_JOBS_TABLE"] == cloud.physical("TagJobsTable")
+    assert environment["APP_BASE_URL"] == cloud.api.url
+
+
+def test_state_machine_runs_the_template_definition_and_catches_a_failing_segment(cloud):
+    calls = []
+
+    def segments(event, context):
+        calls.append(event["action"])
+        if event["action"] == "prepare":
+            return {"features_key": "f.parquet", "segment_ids": ["good", "bad"]}
+        if event["action"] == "evaluate":
+            if event["segment_id"] == "bad":
+                raise ValueError("condition refers to a deleted segment")
+            return {"members_key": "m", "member_ids_key": "i", "member_count": 7}
+        return {"results": event["results"]}
+
+    cloud.runtime.override_handler("segments.handler.lambda_handler", segments)
+    cloud.runtime.override_handler("metrics.handler.lambda_handler", lambda e, c: {"ok": True})
+    sfn = cloud.client("stepfunctions")
+    arn = cloud.state_machine_arns["PipelineStateMachine"]
+    execution = sfn.start_execution(
+        stateMachineArn=arn, input=json.dumps({"shop": "a.myshopify.com", "run_date": "2026-11-24"})
+    )
+    cloud.wait_for_executions()
+    described = sfn.describe_execution(executionArn=execution["executionArn"])
+    assert described["status"] == "SUCCEEDED"
+    results = {r["segment_id"]: r for r in json.loads(described["output"])["results"]}
+    assert results["good"] == {"segment_id": "good", "status": "succeeded", "member_count": 7}
+    assert results["bad"]["status"] == "failed" and results["bad"]["error"] == "ValueError"
+    assert "deleted segment" in results["bad"]["cause"]
+    assert calls.count("evaluate") == 2 and calls[-1] == "summarize"
+
+
+def test_sqs_partial_batch_failures_are_redelivered_and_end_in_the_dlq(cloud):
+    seen: dict[str, int] = {}
+
+    def tagging(event, context):
+        failures = []
+        for record in event["Records"]:
+            body = json.loads(record["body"])
+            seen[body["n"]] = seen.get(body["n"], 0) + 1
+            if body["n"] == "poison":
+                failures.append({"itemIdentifier": record["messageId"]})
+        return {"batchItemFailures": failures}
+
+    cloud.runtime.override_handler("tagging.handler.lambda_handler", tagging)
+    sqs = cloud.client("sqs")
+    for n in ["1", "2", "poison"]:
+        sqs.send_message(QueueUrl=cloud.physical("TagJobQueue"), MessageBody=json.dumps({"n": n}))
+    assert seen == {}, "moto's own send-time delivery must be disabled"
+    cloud.drain_queues(timeout_s=30)
+    assert seen["1"] == 1 and seen["2"] == 1
+    assert seen["poison"] == 5  # the template's maxReceiveCount
+    dead = sqs.receive_message(QueueUrl=cloud.physical("TagJobDeadLetterQueue"))["Messages"]
+    assert [json.loads(m["Body"])["n"] for m in dead] == ["poison"]
+
+
+def test_schedule_fires_the_sync_function_with_the_rule_input(cloud):
+    received = []
+    cloud.runtime.override_handler(
+        "sync.handler.lambda_handler", lambda e, c: received.append(e) or {}
+    )
+    cloud.fire_schedule()
+    template = yaml.safe_load(
+        (PROJECT_ROOT / "template.yaml")
+        .read_text()
+        .split("Resources:")[1]
+        .split("SyncFunction:")[1]
+        .split("Input: ")[1]
+        .split("\n")[0]
+    )
+    assert received == [json.loads(template)]
+
+
+def test_function_errors_surface_with_type_and_message(cloud):
+    def broken(event, context):
+        raise KeyError("shop")
+
+    cloud.runtime.override_handler("metrics.handler.lambda_handler", broken)
+    with pytest.raises(LambdaInvocationError, match="KeyError"):
+        cloud.invoke("MetricsFunction", {})
+
+
+def test_api_requests_become_proxy_events_and_responses_come_back(cloud):
+    seen = []
+
+    def api(event, context):
+        seen.append(event)
+        return {
+            "statusCode": 201,
+            "headers": {"Content-Type": "application/json"},
+            "body": json.dumps({"echo": json.loads(event["body"])}),
+        }
+
+    cloud.runtime.override_handler("api.handler.lambda_handler", api)
+    request = urllib.request.Request(
+        cloud.api.url + "/segments?limit=5",
+        data=b'{"name": "VIP"}',
+        method="POST",
+        headers={"Content-Type": "application/json", "Authorization": "Bearer t"},
+    )
+    with urllib.request.urlopen(request) as response:
+        assert response.status == 201
+        assert json.loads(response.read()) == {"echo": {"name": "VIP"}}
+    event = seen[0]
+    assert event["httpMethod"] == "POST" and event["path"] == "/segments"
+    assert event["resource"] == "/{proxy+}" and event["pathParameters"] == {"proxy": "segments"}
+    assert event["queryStringParameters"] == {"limit": "5"}
+    assert event["headers"]["Authorization"] == "Bearer t"
+
+
+def test_an_integration_failure_is_a_502_like_api_gateway(cloud):
+    def crash(event, context):
+        raise RuntimeError("boom")
+
+    cloud.runtime.override_handler("api.handler.lambda_handler", crash)
+    with pytest.raises(urllib.error.HTTPError) as error:
+        urllib.request.urlopen(cloud.api.url + "/segments")
+    assert error.value.code == 502
+
+
+def test_sent_email_is_captured(cloud):
+    ses = cloud.client("ses")
+    ses.send_email(
+        Source="notifications@example.com",
+        Destination={"ToAddresses": ["merchant@example.com"]},
+        Message={"Subject": {"Data": "done"}, "Body": {"Text": {"Data": "42 tagged"}}},
+    )
+    assert any(
+        e.subject == "done" and e.to == ["merchant@example.com"] for e in cloud.sent_emails()
+    )
