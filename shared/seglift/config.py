@@ -31,6 +31,10 @@ class RuntimeConfig:
     # cloud points it at the Shopify emulator, e.g. http://127.0.0.1:8765.
     shopify_base_url: str = ""
     app_base_url: str = ""
+    # SSM parameter names (SecureString) of the Shopify app's API key and secret: the
+    # API verifies session tokens and webhook signatures with them.
+    shopify_api_key_parameter: str = ""
+    shopify_api_secret_parameter: str = ""
 
     _ENV = {
         "data_bucket": "DATA_BUCKET",
@@ -44,6 +48,8 @@ class RuntimeConfig:
         "sender_email": "SENDER_EMAIL",
         "shopify_base_url": "SHOPIFY_BASE_URL",
         "app_base_url": "APP_BASE_URL",
+        "shopify_api_key_parameter": "SHOPIFY_API_KEY_PARAMETER",
+        "shopify_api_secret_parameter": "SHOPIFY_API_SECRET_PARAMETER",
     }
 
     @classmethod
