@@ -35,6 +35,8 @@ class RuntimeConfig:
     # API verifies session tokens and webhook signatures with them.
     shopify_api_key_parameter: str = ""
     shopify_api_secret_parameter: str = ""
+    # The sync function, invoked asynchronously for an on-demand sync (POST /shop/sync).
+    sync_function_name: str = ""
 
     _ENV = {
         "data_bucket": "DATA_BUCKET",
@@ -50,6 +52,7 @@ class RuntimeConfig:
         "app_base_url": "APP_BASE_URL",
         "shopify_api_key_parameter": "SHOPIFY_API_KEY_PARAMETER",
         "shopify_api_secret_parameter": "SHOPIFY_API_SECRET_PARAMETER",
+        "sync_function_name": "SYNC_FUNCTION_NAME",
     }
 
     @classmethod

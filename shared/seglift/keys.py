@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
-from seglift.lake.schema import LAKE_SCHEMA_VERSION
+from seglift.lake.version import LAKE_SCHEMA_VERSION
 
 # A Shopify shop domain: <handle>.myshopify.com, lower case.
 _SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")

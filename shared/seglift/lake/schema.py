@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-LAKE_SCHEMA_VERSION = 1
+# Re-exported: readers of the schemas find the version beside them.
+from seglift.lake.version import LAKE_SCHEMA_VERSION as LAKE_SCHEMA_VERSION
 
 MONEY = pa.decimal128(18, 3)
 TIMESTAMP = pa.timestamp("us", tz="UTC")

@@ -1,0 +1,59 @@
+"""A small JSON client of the seglift REST API, as the frontend uses it: HTTP, a bearer
+session token per request, and the API's error shape turned into an exception."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from typing import Any
+
+
+class ApiError(RuntimeError):
+    def __init__(self, method: str, path: str, status: int, body: Any) -> None:
+        error = body.get("error", {}) if isinstance(body, dict) else {}
+        detail = error.get("message") or body
+        super().__init__(f"{method} {path} -> HTTP {status}: {detail}")
+        self.status = status
+        self.body = body
+        self.code = error.get("code")
+
+
+class ApiClient:
+    def __init__(self, base_url: str, token: Callable[[], str], timeout: float = 120.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self._token = token
+        self._timeout = timeout
+
+    def request(self, method: str, path: str, body: Any = None) -> Any:
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(
+            self.base_url + path,
+            data=data,
+            method=method,
+            headers={"Authorization": f"Bearer {self._token()}", "Content-Type": "application/json"},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=self._timeout) as response:
+                text = response.read()
+                return json.loads(text) if text else None
+        except urllib.error.HTTPError as error:
+            text = error.read()
+            try:
+                parsed = json.loads(text)
+            except ValueError:
+                parsed = text.decode(errors="replace")
+            raise ApiError(method, path, error.code, parsed) from None
+
+    def get(self, path: str) -> Any:
+        return self.request("GET", path)
+
+    def post(self, path: str, body: Any = None) -> Any:
+        return self.request("POST", path, body if body is not None else {})
+
+    def patch(self, path: str, body: Any) -> Any:
+        return self.request("PATCH", path, body)
+
+    def delete(self, path: str) -> Any:
+        return self.request("DELETE", path)

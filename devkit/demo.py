@@ -1,0 +1,146 @@
+"""``make demo``: the daily job end to end on the local cloud, with a readable report.
+
+1. generate a store and serve it from the Shopify emulator;
+2. deploy template.yaml into the local cloud and install the shop;
+3. create segments through the REST API (templates and Shopify query syntax);
+4. fire the daily schedule: sync -> Step Functions (features, segments, metrics);
+5. tag the members of one segment in Shopify through SQS and the tagging Lambda;
+6. report: segments with their metrics, the tag job, the email SES sent.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from devkit.cli.progress import Progress, StepFailed
+from devkit.local_stack import LocalStack, local_stack
+from devkit.store.describe import describe_store
+from devkit.store.generator import StoreSpec, generate_store
+
+
+@dataclass(frozen=True)
+class DemoSegment:
+    """A segment the demo creates: from a template, or from Shopify's query syntax."""
+
+    name: str
+    template: str | None = None
+    params: dict[str, Any] | None = None
+    shopify_query: str | None = None
+
+    def body(self) -> dict[str, Any]:
+        if self.template:
+            return {"name": self.name, "template": {"id": self.template, "params": self.params or {}}}
+        return {"name": self.name, "shopify_query": self.shopify_query}
+
+
+DEMO_SEGMENTS = [
+    DemoSegment("First-time buyers (F1)", template="journey-f1"),
+    DemoSegment("Second-time buyers (F2)", template="journey-f2"),
+    DemoSegment("Loyal customers (F3+)", template="journey-f3-plus"),
+    DemoSegment("Dormant (no order in 180 days)", template="journey-dormant"),
+    DemoSegment("Champions (RFM)", template="rfm-champions"),
+    DemoSegment("VIPs who ordered in the last 90 days",
+                shopify_query="customer_tags CONTAINS 'vip' AND last_order_date > -90d"),
+]
+TAGGED_SEGMENT = "Loyal customers (F3+)"
+DEMO_TAG = "seglift-loyal"
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, dict) and "amount" in value:
+        return f"{float(value['amount']):,.2f} {value.get('currency', '')}".strip()
+    if value is None:
+        return "-"
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return f"{number:,.0f}" if number.is_integer() else f"{number:,.2f}"
+
+
+def _metric(segment: dict[str, Any], name: str) -> Any:
+    latest = segment.get("latest_metrics") or {}
+    return (latest.get("money") or {}).get(name, (latest.get("values") or {}).get(name))
+
+
+def _report_segments(progress: Progress, segments: list[dict[str, Any]]) -> None:
+    columns = ["members", "ltv", "aov", "avg_purchase_count", "avg_purchase_interval_days",
+               "repeat_rate"]
+    progress.say("")
+    progress.say(f"{'segment':<40}" + "".join(f"{c[:14]:>16}" for c in columns))
+    for segment in segments:
+        values = [segment.get("member_count")] + [_metric(segment, c) for c in columns[1:]]
+        progress.say(f"{segment['name'][:39]:<40}" + "".join(f"{_fmt(v):>16}" for v in values))
+
+
+def _wait_for_job(stack: LocalStack, shop: str, job_id: str, timeout_s: float = 600) -> dict:
+    api = stack.api(shop)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        stack.cloud.drain_queues(timeout_s=timeout_s)
+        job = api.get(f"/tag-jobs/{job_id}")
+        if job["status"] not in ("queued", "running"):
+            return job
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"tag job {job_id} still {job['status']} after {timeout_s:.0f}s")
+
+
+def run_demo(*, customers: int = 3000, seed: int = 42, shop: str = "demo-shop.myshopify.com") -> int:
+    progress = Progress()
+    progress.say(f"seglift demo: {customers:,} customers, seed {seed}, shop {shop}\n")
+    with progress.step(f"generating the store ({customers:,} customers)"):
+        store = generate_store(StoreSpec(domain=shop, customers=customers, seed=seed))
+    summary = describe_store(store)
+    shown = ["customers", "customers_with_orders", "repeat_buyer_share", "orders", "line_items",
+             "refunds", "net_revenue", "first_order_at", "last_order_at"]
+    progress.say("  " + ", ".join(f"{k.replace('_', ' ')}: {_fmt(summary[k])}" for k in shown))
+
+    with progress.step("starting the Shopify emulator and deploying template.yaml to the local cloud"):
+        context = local_stack([store])
+        stack = context.__enter__()
+    try:
+        api = stack.api(shop)
+        with progress.step(f"creating {len(DEMO_SEGMENTS)} segments through the REST API"):
+            created = {s.name: api.post("/segments", s.body()) for s in DEMO_SEGMENTS}
+
+        with progress.step("firing the daily schedule: sync, then the segment workflow"):
+            stack.cloud.fire_schedule()
+            executions = stack.cloud.wait_for_executions(timeout_s=1800)
+        failed = [e for e in executions if e["status"] != "SUCCEEDED"]
+        if not executions or failed:
+            raise StepFailed(f"workflow did not succeed: {[e['status'] for e in executions]}")
+        shop_status = api.get("/shop")
+        sync = shop_status["sync"]
+        progress.say(f"  sync {sync['status']}: {_fmt(sync.get('records'))} records in "
+                     f"{_fmt((sync.get('duration_ms') or 0) / 1000)} s")
+
+        segments = api.get("/segments?limit=100")["items"]
+        _report_segments(progress, segments)
+        errors = [s for s in segments if s.get("last_error")]
+        for segment in errors:
+            progress.say(f"  ! {segment['name']}: {segment['last_error']}")
+
+        target = created[TAGGED_SEGMENT]
+        progress.say("")
+        with progress.step(f"tagging '{TAGGED_SEGMENT}' with '{DEMO_TAG}' in Shopify"):
+            job = api.post(f"/segments/{target['id']}/tag-jobs", {"tag": DEMO_TAG, "action": "add"})
+            job = _wait_for_job(stack, shop, job["id"])
+        progress.say(f"  job {job['id']}: {job['status']}, total {job['total']}, done {job['done']}, "
+                     f"skipped {job['skipped']}, failed {job['failed']}")
+        tagged = sum(DEMO_TAG in c.get("tags", []) for c in stack.emulator.store(shop).customers.values())
+        progress.say(f"  customers carrying '{DEMO_TAG}' in the emulator's store: {tagged}")
+
+        emails = stack.cloud.sent_emails()
+        progress.say(f"\nemails sent by SES: {len(emails)}")
+        for email in emails:
+            progress.say(f"  to {', '.join(email.to)}: {email.subject}")
+            for line in email.body.strip().splitlines()[:8]:
+                progress.say(f"    {line}")
+        if errors or job["status"] != "completed":
+            raise StepFailed("the demo finished with errors (see above)")
+        progress.say("\ndemo finished: every step succeeded")
+        return 0
+    finally:
+        context.__exit__(None, None, None)

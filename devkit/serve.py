@@ -1,0 +1,43 @@
+"""``seglift serve``: the local stack kept running for a frontend, curl or exploration.
+
+The SQS poller delivers tag jobs in the background; the daily schedule can be fired with
+``POST /shop/sync`` through the API or by restarting with a new store.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from devkit.cli.progress import Progress
+from devkit.local_stack import local_stack
+from devkit.store.generator import StoreSpec, generate_store
+
+
+def serve(*, customers: int, seed: int, shop: str, api_port: int, emulator_port: int) -> int:
+    progress = Progress()
+    with progress.step(f"generating {customers:,} customers for {shop}"):
+        store = generate_store(StoreSpec(domain=shop, customers=customers, seed=seed))
+    with progress.step("starting the Shopify emulator and the local cloud"):
+        stack_context = local_stack([store], api_port=api_port, emulator_port=emulator_port,
+                                    log_level="INFO", redelivery_delay=None)
+        stack = stack_context.__enter__()
+    try:
+        assert stack.cloud.api is not None and stack.cloud.poller is not None
+        stack.cloud.poller.start()
+        with progress.step("running the first daily sync and workflow"):
+            stack.cloud.fire_schedule()
+            stack.cloud.wait_for_executions()
+        progress.say("")
+        progress.say(f"REST API         {stack.cloud.api.url}")
+        progress.say(f"OpenAPI          {stack.cloud.api.url}/openapi.json")
+        progress.say(f"Shopify emulator {stack.emulator.graphql_url}")
+        progress.say(f"  access token   {stack.emulator.token_for(shop)}")
+        progress.say(f"Session token    {stack.session_token(shop)}  (valid 5 minutes)")
+        progress.say(f'  curl -H "Authorization: Bearer $TOKEN" {stack.cloud.api.url}/segments')
+        progress.say("Ctrl-C to stop.")
+        threading.Event().wait()
+    except KeyboardInterrupt:
+        progress.say("stopping")
+    finally:
+        stack_context.__exit__(None, None, None)
+    return 0

@@ -1,0 +1,210 @@
+"""The REST API Lambda: authenticate, route to the resource routers, one error shape.
+
+Request flow: ``lambda_handler`` builds the RuntimeConfig and an ``ApiContext`` (through
+``context_factory``, which tests replace), then ``handle`` refuses oversized bodies,
+verifies the Shopify session token of every route except the public ones, puts the
+verified shop into the resolver context and lets Powertools route and validate.
+
+Authentication happens before routing on purpose: Powertools validates the request
+before any middleware runs, and an unauthenticated caller must get 401, not a detailed
+400 about the body it sent.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
+from aws_lambda_powertools.event_handler.exceptions import NotFoundError
+from aws_lambda_powertools.event_handler.openapi.exceptions import (
+    RequestUnsupportedContentType,
+    RequestValidationError,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from seglift.auth.session_tokens import SessionTokenError, bearer_token, verify_session_token
+from seglift.config import RuntimeConfig
+
+from api.deps import CONTEXT_KEY, SHOP_KEY, USER_KEY
+from api.errors import ApiError, PayloadTooLarge, Unauthorized, error_body, proxy_error_response
+from api.ports import ApiContext
+from api.routes import health, segments, shops, tag_jobs, templates, webhooks
+from api.validation_errors import describe_validation_error
+
+logger = Logger(service="api")
+
+API_TITLE = "seglift API"
+API_VERSION = "1.0.0"
+API_DESCRIPTION = (
+    "The REST API behind the seglift frontend. Authenticate with the Shopify session "
+    "token App Bridge provides: 'Authorization: Bearer <token>'. Errors are always "
+    '{"error": {"code", "message", "field"?}}.'
+)
+# Larger than any valid request (a 500-node condition tree is ~50 KB); refused before
+# parsing so a huge body costs nothing.
+MAX_BODY_BYTES = 256 * 1024
+# Routes that need no session token: liveness, the API description, and Shopify's
+# webhooks (authenticated by HMAC). Everything else, unknown paths included, needs one.
+PUBLIC_ROUTES = frozenset({("GET", "/health"), ("GET", "/openapi.json"), ("POST", "/webhooks")})
+
+app = APIGatewayRestResolver(
+    enable_validation=True,
+    cors=CORSConfig(allow_origin="*", allow_headers=["Authorization", "Content-Type"]),
+)
+for module in (health, shops, templates, segments, tag_jobs, webhooks):
+    app.include_router(module.router)
+
+
+def _json_error(status: int, code: str, message: str, field: str | None = None) -> Response:
+    return Response(
+        status_code=status,
+        content_type="application/json",
+        body=error_body(code, message, field),
+    )
+
+
+@app.exception_handler(ApiError)
+def _api_error(error: ApiError) -> Response:
+    return _json_error(error.status, error.code, error.message, error.field)
+
+
+@app.exception_handler(RequestUnsupportedContentType)
+def _unsupported_content_type(error: RequestUnsupportedContentType) -> Response:
+    return _json_error(
+        415, "unsupported_media_type", "send the body as JSON (Content-Type: application/json)",
+        "Content-Type",
+    )
+
+
+@app.exception_handler(RequestValidationError)
+def _validation_error(error: RequestValidationError) -> Response:
+    field, message = describe_validation_error(error.errors())
+    return _json_error(400, "invalid_request", message, field)
+
+
+@app.exception_handler(NotFoundError)
+def _route_not_found(error: NotFoundError) -> Response:
+    return _json_error(404, "route_not_found", "no such route: see GET /openapi.json")
+
+
+@app.not_found
+def _no_route(error: NotFoundError) -> Response:
+    return _route_not_found(error)
+
+
+@app.exception_handler(Exception)
+def _unexpected(error: Exception) -> Response:
+    logger.exception("unhandled error")
+    return _json_error(500, "internal_error", "an unexpected error occurred; try again later")
+
+
+@app.get("/openapi.json", include_in_schema=False)
+def openapi_document() -> Response[str]:
+    return Response(status_code=200, content_type="application/json", body=openapi_json())
+
+
+@cache
+def openapi_json() -> str:
+    """The OpenAPI document of this code, as committed in docs/openapi.json (built once per
+    container: generating it takes a few hundred milliseconds).
+
+    Powertools documents request-validation failures as 422 with its own body; this API
+    answers them with 400 and the one error shape (already listed on each route), so the
+    422 entries and their schemas are removed to describe what the API really does.
+    """
+    # Imported here: Powertools' OpenAPI models take ~0.3 s to build, and only this
+    # document needs them, not the requests a cold start serves.
+    from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    generated = app.get_openapi_json_schema(
+        title=API_TITLE,
+        version=API_VERSION,
+        description=API_DESCRIPTION,
+        security_schemes={"shopifySessionToken": HTTPBearer(bearerFormat="JWT")},
+    )
+    document = json.loads(generated)
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            operation.get("responses", {}).pop("422", None)
+    schemas = document.get("components", {}).get("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
+        schemas.pop(name, None)
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def _body_size(event: dict[str, Any]) -> int:
+    body = event.get("body") or ""
+    if event.get("isBase64Encoded"):
+        return len(body) * 3 // 4
+    return len(body.encode("utf-8", "surrogatepass"))
+
+
+def _header(event: dict[str, Any], name: str) -> str | None:
+    for key, value in (event.get("headers") or {}).items():
+        if key.lower() == name:
+            return value
+    return None
+
+
+def _authenticate(event: dict[str, Any], api: ApiContext) -> tuple[str, str]:
+    """(shop, user id) of the request's verified session token, else Unauthorized."""
+    credentials = api.credentials()
+    try:
+        token = bearer_token(_header(event, "authorization"))
+        claims = verify_session_token(
+            token, api_key=credentials.api_key, secret=credentials.secret
+        )
+    except SessionTokenError as error:
+        raise Unauthorized(error.message, code=error.code, field="Authorization") from error
+    return claims.shop, claims.user_id
+
+
+def handle(event: dict[str, Any], lambda_context: LambdaContext | None, api: ApiContext) -> dict:
+    """Answer one API Gateway proxy event with the given dependencies."""
+    try:
+        if _body_size(event) > MAX_BODY_BYTES:
+            raise PayloadTooLarge(
+                f"the request body is larger than {MAX_BODY_BYTES} bytes: send less"
+            )
+        method = (event.get("httpMethod") or "").upper()
+        app.append_context(**{CONTEXT_KEY: api})
+        if method != "OPTIONS" and (method, event.get("path")) not in PUBLIC_ROUTES:
+            shop, user = _authenticate(event, api)
+            app.append_context(**{SHOP_KEY: shop, USER_KEY: user})
+    except ApiError as error:
+        app.clear_context()
+        return proxy_error_response(error)
+    except Exception:
+        # E.g. SSM unreachable while fetching the app secret: still the one error shape.
+        logger.exception("request failed before routing")
+        app.clear_context()
+        return proxy_error_response(
+            ApiError("an unexpected error occurred; try again later", code="internal_error",
+                     status=500)
+        )
+    return app.resolve(event, lambda_context)
+
+
+def build_context(config: RuntimeConfig) -> ApiContext:
+    """The production dependencies; imported lazily so tests never load boto3 clients."""
+    from api.wiring import build_api_context
+
+    return build_api_context(config)
+
+
+# Tests replace this to inject fakes; production builds from the function's environment.
+context_factory: Callable[[RuntimeConfig], ApiContext] = build_context
+
+
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict:
+    """API Gateway proxy entry point: configuration and dependencies per invocation."""
+    config = RuntimeConfig.from_environ(os.environ)
+    return handle(event, context, context_factory(config))
+
+
+__all__ = ["handle", "lambda_handler", "openapi_json"]

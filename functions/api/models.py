@@ -1,0 +1,235 @@
+"""Request and response bodies of the REST API: the source of the OpenAPI document.
+
+Conventions: dates and times are ISO 8601 (times in UTC), money is ``{"amount":
+"12.50", "currency": "USD"}`` with the amount a decimal string (never a float), lists are
+pages ``{"items": [...], "next_token": "..." | null}``. Request bodies forbid unknown
+fields so a typo is an error naming the field, not a silently ignored setting.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+SegmentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+ShopifyQuery = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)
+]
+TemplateId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+
+
+class RequestBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# ------------------------------------------------------------------ common
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(description="Stable, machine-readable error code.")
+    message: str = Field(description="What went wrong and what to change.")
+    field: str | None = Field(default=None, description="The request field at fault.")
+
+
+class ErrorResponse(BaseModel):
+    error: ErrorDetail
+
+
+class Money(BaseModel):
+    amount: str = Field(description="Decimal amount as a string, e.g. '12.50'.")
+    currency: str = Field(description="ISO 4217 currency code of the shop.")
+
+
+class Health(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+# ------------------------------------------------------------------ shop
+
+
+class SyncStatus(BaseModel):
+    status: str = Field(description="never | requested | running | succeeded | failed")
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    duration_ms: int | None = None
+    records: int | None = None
+    error: str | None = None
+
+
+class ShopOut(BaseModel):
+    shop: str
+    installed: bool
+    plan: str
+    timezone: str
+    currency: str
+    installed_at: datetime | None = None
+    sync: SyncStatus
+
+
+class SyncRequested(BaseModel):
+    shop: str
+    status: Literal["requested"] = "requested"
+
+
+# ------------------------------------------------------------------ templates
+
+
+class TemplateParameterOut(BaseModel):
+    name: str
+    type: str = Field(
+        description="integer | number | string | date | month | product_id | variant_id | enum"
+    )
+    default: Any = None
+    description: str = ""
+    choices: list[str] = Field(default_factory=list, description="Allowed values of an enum.")
+
+
+class TemplateOut(BaseModel):
+    id: str
+    name: str
+    category: str
+    description: str = ""
+    parameters: list[TemplateParameterOut] = Field(
+        default_factory=list, description="Parameters the template accepts, with defaults."
+    )
+
+
+class TemplatePage(BaseModel):
+    items: list[TemplateOut]
+    next_token: str | None = None
+
+
+# ------------------------------------------------------------------ metrics
+
+
+class MetricsPoint(BaseModel):
+    day: date
+    money: dict[str, Money] = Field(
+        default_factory=dict,
+        description="Money metrics (seglift.metrics.names.MONEY_METRICS) of the day.",
+    )
+    values: dict[str, str] = Field(
+        default_factory=dict,
+        description="Other metrics (counts, ratios, averages) as decimal strings.",
+    )
+
+
+class SegmentMetricsOut(BaseModel):
+    segment_id: str
+    start: date
+    end: date
+    points: list[MetricsPoint] = Field(description="One point per computed day, oldest first.")
+
+
+# ------------------------------------------------------------------ segments
+
+
+class TemplateChoice(RequestBody):
+    id: TemplateId
+    params: dict[str, Any] = Field(default_factory=dict)
+
+
+class SegmentCreate(RequestBody):
+    """Exactly one of ``condition``, ``shopify_query`` or ``template`` defines the members."""
+
+    name: SegmentName | None = Field(
+        default=None, description="Required unless a template supplies it."
+    )
+    description: Description | None = None
+    condition: dict[str, Any] | None = Field(
+        default=None, description="A condition tree (see seglift.segments.conditions)."
+    )
+    shopify_query: ShopifyQuery | None = Field(
+        default=None, description="Shopify segment query syntax, e.g. number_of_orders >= 2."
+    )
+    template: TemplateChoice | None = None
+
+    @model_validator(mode="after")
+    def _one_definition(self) -> SegmentCreate:
+        given = [
+            k for k in ("condition", "shopify_query", "template") if getattr(self, k) is not None
+        ]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of 'condition', 'shopify_query' or 'template' "
+                f"(got {given or 'none'})"
+            )
+        return self
+
+
+class SegmentPatch(RequestBody):
+    name: SegmentName | None = None
+    description: Description | None = None
+    condition: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _something_to_change(self) -> SegmentPatch:
+        if self.name is None and self.description is None and self.condition is None:
+            raise ValueError("give at least one of 'name', 'description' or 'condition'")
+        return self
+
+
+class SegmentOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    description: str | None = None
+    condition: dict[str, Any] | None = None
+    template_id: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    member_count: int | None = None
+    last_evaluated_on: date | None = None
+    last_error: str | None = None
+    latest_metrics: MetricsPoint | None = None
+
+
+class SegmentPage(BaseModel):
+    items: list[SegmentOut]
+    next_token: str | None = None
+
+
+# ------------------------------------------------------------------ tag jobs
+
+
+class TagJobCreate(RequestBody):
+    tag: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    action: Literal["add", "remove"]
+
+
+class TagJobError(BaseModel):
+    customer_id: str | None = None
+    message: str
+
+
+class TagJobOut(BaseModel):
+    id: str
+    segment_id: str
+    tag: str
+    action: str
+    status: str = Field(
+        description="queued | running | completed | completed_with_errors | failed"
+    )
+    total: int
+    done: int
+    failed: int
+    skipped: int
+    created_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    errors: list[TagJobError] = Field(default_factory=list)
+
+
+class TagJobPage(BaseModel):
+    items: list[TagJobOut]
+    next_token: str | None = None
+
+
+# ------------------------------------------------------------------ webhooks
+
+
+class WebhookAck(BaseModel):
+    status: Literal["processed", "duplicate", "ignored"]

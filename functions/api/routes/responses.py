@@ -1,0 +1,33 @@
+"""OpenAPI ``responses`` entries for the error shape, so the document lists every 4xx."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from api.models import ErrorResponse
+
+_DESCRIPTIONS = {
+    400: "Invalid request: the error names the field and what to fix",
+    401: "Missing or invalid Shopify session token",
+    404: "No such resource in this shop",
+    409: "Conflicts with the resource's current state",
+    413: "Request body too large",
+    415: "The body is not JSON",
+}
+# Statuses every route with a request body can answer, whatever its own rules.
+BODY_ERRORS = (400, 413, 415)
+
+
+def responses(ok: int, description: str, *errors: int) -> dict[int, Any]:
+    """The success entry (its schema comes from the route's return type; 204 has none) and
+    one error-shape entry per status in ``errors``, plus 401: every such route checks a
+    token or a signature."""
+    entries: dict[int, Any] = {ok: {"description": description}}
+    if ok == 204:
+        entries[ok]["content"] = {}
+    for status in sorted({401, *errors}):
+        entries[status] = {
+            "description": _DESCRIPTIONS[status],
+            "content": {"application/json": {"model": ErrorResponse}},
+        }
+    return entries

@@ -1,0 +1,192 @@
+"""Segments: create (condition JSON, Shopify query or template), list, read, change,
+delete, and a segment's metrics time series."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler import Response
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from seglift.segments.conditions import ConditionError, referenced_segments
+
+from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
+from api.errors import BadRequest, Conflict, NotFound
+from api.models import SegmentCreate, SegmentMetricsOut, SegmentOut, SegmentPage, SegmentPatch
+from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, encode_page_token
+from api.ports import ApiContext
+from api.presenters import metrics_point, segment_out
+from api.routes.responses import BODY_ERRORS, responses
+from api.segment_definitions import condition_error, define_segment
+
+router = APIGatewayRouter()
+
+SEGMENT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
+SegmentId = Annotated[str, Path(pattern=SEGMENT_ID_PATTERN)]
+# A bounded range keeps the response small; the trend charts show at most two years.
+MAX_METRICS_DAYS = 731
+DEFAULT_METRICS_DAYS = 90
+
+
+def shop_currency(ctx: ApiContext, shop: str) -> str:
+    record = ctx.shops.get(shop)
+    return getattr(record, "currency", None) or "USD"
+
+
+def get_segment_or_404(ctx: ApiContext, shop: str, segment_id: str) -> Any:
+    """The shop's segment; another shop's id is indistinguishable from a missing one."""
+    record = ctx.segments.get(shop, segment_id)
+    if record is None:
+        raise NotFound(
+            f"no segment {segment_id!r} in this shop: GET /segments lists the ids",
+            code="segment_not_found",
+            field="segment_id",
+        )
+    return record
+
+
+@router.post(
+    "/segments",
+    summary="Create a segment from a condition, a Shopify segment query or a template",
+    tags=["segments"],
+    status_code=201,
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(201, "The created segment", *BODY_ERRORS),
+)
+def create_segment(ctx: Ctx, shop: Shop, body: SegmentCreate) -> SegmentOut:
+    definition = define_segment(body, ctx.definitions, ctx.segments.conditions(shop))
+    record = ctx.segments.create(
+        shop,
+        name=definition.name,
+        condition=definition.condition,
+        description=definition.description,
+        template_id=definition.template_id,
+    )
+    return segment_out(record, None, shop_currency(ctx, shop))
+
+
+@router.get(
+    "/segments",
+    summary="The shop's segments with member counts and latest metrics",
+    tags=["segments"],
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(200, "A page of segments", 400),
+)
+def list_segments(
+    ctx: Ctx,
+    shop: Shop,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    next_token: Annotated[str | None, Query(max_length=512)] = None,
+) -> SegmentPage:
+    page = ctx.segments.list_page(shop, limit=limit, after=decode_page_token(next_token))
+    currency = shop_currency(ctx, shop)
+    items = [
+        segment_out(r, ctx.metrics.latest(shop, r.segment_id), currency) for r in page.items
+    ]
+    return SegmentPage(items=items, next_token=encode_page_token(page.last_key))
+
+
+@router.get(
+    "/segments/<segment_id>",
+    summary="One segment with its member count and latest metrics",
+    tags=["segments"],
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(200, "The segment", 400, 404),
+)
+def get_segment(ctx: Ctx, shop: Shop, segment_id: SegmentId) -> SegmentOut:
+    record = get_segment_or_404(ctx, shop, segment_id)
+    latest = ctx.metrics.latest(shop, segment_id)
+    return segment_out(record, latest, shop_currency(ctx, shop))
+
+
+@router.patch(
+    "/segments/<segment_id>",
+    summary="Rename a segment or change its description or condition",
+    tags=["segments"],
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(200, "The changed segment", *BODY_ERRORS, 404, 409),
+)
+def update_segment(
+    ctx: Ctx, shop: Shop, segment_id: SegmentId, body: SegmentPatch
+) -> SegmentOut:
+    record = get_segment_or_404(ctx, shop, segment_id)
+    condition = None
+    if body.condition is not None:
+        if getattr(record, "kind", "condition") != "condition":
+            raise Conflict(
+                "this is a list segment (fixed members): it has no condition to change",
+                code="not_a_condition_segment",
+                field="condition",
+            )
+        try:
+            condition = ctx.definitions.validate(
+                body.condition, ctx.segments.conditions(shop), segment_id
+            )
+        except ConditionError as error:
+            raise condition_error(error, "condition") from error
+    updated = ctx.segments.update(
+        shop, segment_id, name=body.name, description=body.description, condition=condition
+    )
+    latest = ctx.metrics.latest(shop, segment_id)
+    return segment_out(updated, latest, shop_currency(ctx, shop))
+
+
+@router.delete(
+    "/segments/<segment_id>",
+    summary="Delete a segment that no other segment or running tag job uses",
+    tags=["segments"],
+    status_code=204,
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(204, "Deleted", 400, 404, 409),
+)
+def delete_segment(ctx: Ctx, shop: Shop, segment_id: SegmentId) -> Response[None]:
+    get_segment_or_404(ctx, shop, segment_id)
+    users = sorted(
+        other
+        for other, condition in ctx.segments.conditions(shop).items()
+        if other != segment_id and segment_id in referenced_segments(condition)
+    )
+    if users:
+        raise Conflict(
+            f"segments {users} use this segment (member_of): change or delete them first",
+            code="segment_in_use",
+        )
+    active = ctx.tag_jobs.active_for_segment(shop, segment_id)
+    if active:
+        raise Conflict(
+            f"tag job {active[0].job_id} is still {active[0].status} for this segment: "
+            "wait until it finishes",
+            code="segment_in_use",
+        )
+    ctx.segments.delete(shop, segment_id)
+    return Response(status_code=204, body="")
+
+
+@router.get(
+    "/segments/<segment_id>/metrics",
+    summary="A segment's daily metrics between two days (inclusive)",
+    tags=["metrics"],
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(200, "The daily metrics", 400, 404),
+)
+def segment_metrics(
+    ctx: Ctx,
+    shop: Shop,
+    segment_id: SegmentId,
+    start: Annotated[date | None, Query(description="First day, ISO date")] = None,
+    end: Annotated[date | None, Query(description="Last day, ISO date")] = None,
+) -> SegmentMetricsOut:
+    get_segment_or_404(ctx, shop, segment_id)
+    last = end or ctx.clock().date()
+    first = start or last - timedelta(days=DEFAULT_METRICS_DAYS - 1)
+    if first > last:
+        raise BadRequest(f"start {first} is after end {last}: swap them", field="start")
+    if (last - first).days + 1 > MAX_METRICS_DAYS:
+        raise BadRequest(
+            f"at most {MAX_METRICS_DAYS} days per request: narrow start..end",
+            field="start",
+        )
+    currency = shop_currency(ctx, shop)
+    points = [metrics_point(r, currency) for r in ctx.metrics.series(shop, segment_id, first, last)]
+    return SegmentMetricsOut(segment_id=segment_id, start=first, end=last, points=points)

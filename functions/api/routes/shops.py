@@ -1,0 +1,59 @@
+"""GET /shop (the token's shop and its last sync) and POST /shop/sync (sync it now)."""
+
+from __future__ import annotations
+
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
+from api.errors import Conflict, NotFound
+from api.models import ShopOut, SyncRequested
+from api.presenters import shop_out
+from api.routes.responses import responses
+
+router = APIGatewayRouter()
+
+
+def _installed_shop(ctx: Ctx, shop: str) -> object:
+    record = ctx.shops.get(shop)
+    if record is None:
+        raise NotFound(
+            f"shop {shop} is not installed: install the app from the Shopify admin first",
+            code="shop_not_found",
+        )
+    return record
+
+
+@router.get(
+    "/shop",
+    summary="The calling shop, with the status of its last sync",
+    tags=["shop"],
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(200, "The shop", 404),
+)
+def get_shop(ctx: Ctx, shop: Shop) -> ShopOut:
+    return shop_out(_installed_shop(ctx, shop))
+
+
+@router.post(
+    "/shop/sync",
+    summary="Sync the shop's customers and orders now (asynchronous)",
+    tags=["shop"],
+    status_code=202,
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(202, "Sync requested", 404, 409),
+)
+def request_sync(ctx: Ctx, shop: Shop) -> SyncRequested:
+    record = _installed_shop(ctx, shop)
+    if not record.installed:
+        raise Conflict(
+            "the app is uninstalled from this shop: reinstall it to sync again",
+            code="shop_uninstalled",
+        )
+    if record.sync_status == "running":
+        raise Conflict(
+            "a sync is already running for this shop: wait for it to finish "
+            "(GET /shop shows its status)",
+            code="sync_running",
+        )
+    ctx.sync.request_sync(shop)
+    return SyncRequested(shop=shop)

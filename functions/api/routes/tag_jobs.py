@@ -1,0 +1,90 @@
+"""Tag jobs: tag (or untag) every member of a segment in Shopify, and follow progress."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Path, Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from seglift.tagging.validation import TagError, validate_tag
+
+from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop, User
+from api.errors import BadRequest, Conflict, NotFound
+from api.models import TagJobCreate, TagJobOut, TagJobPage
+from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, encode_page_token
+from api.presenters import tag_job_out
+from api.routes.responses import BODY_ERRORS, responses
+from api.routes.segments import SegmentId, get_segment_or_404
+
+router = APIGatewayRouter()
+
+JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+@router.post(
+    "/segments/<segment_id>/tag-jobs",
+    summary="Add or remove a Shopify customer tag on every member of the segment",
+    tags=["tag-jobs"],
+    status_code=202,
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(202, "The queued tag job", *BODY_ERRORS, 404, 409),
+)
+def start_tag_job(
+    ctx: Ctx, shop: Shop, user: User, segment_id: SegmentId, body: TagJobCreate
+) -> TagJobOut:
+    try:
+        tag = validate_tag(body.tag)
+    except TagError as error:
+        raise BadRequest(str(error), code="invalid_tag", field="tag") from error
+    segment = get_segment_or_404(ctx, shop, segment_id)
+    record = ctx.shops.get(shop)
+    if record is None or not record.installed:
+        raise Conflict(
+            "the app is uninstalled from this shop: reinstall it to tag customers",
+            code="shop_uninstalled",
+        )
+    if not getattr(segment, "last_evaluated_on", None):
+        raise Conflict(
+            "the segment has not been evaluated yet, so it has no members to tag: "
+            "wait for the next daily run or POST /shop/sync",
+            code="segment_not_evaluated",
+        )
+    job = ctx.tag_jobs.start(shop, segment, tag=tag, action=body.action, requested_by=user)
+    return tag_job_out(job)
+
+
+@router.get(
+    "/tag-jobs/<job_id>",
+    summary="One tag job and its progress",
+    tags=["tag-jobs"],
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(200, "The tag job", 400, 404),
+)
+def get_tag_job(ctx: Ctx, shop: Shop, job_id: JobId) -> TagJobOut:
+    job = ctx.tag_jobs.get(shop, job_id)
+    if job is None:
+        raise NotFound(
+            f"no tag job {job_id!r} in this shop: GET /tag-jobs lists the ids",
+            code="tag_job_not_found",
+            field="job_id",
+        )
+    return tag_job_out(job)
+
+
+@router.get(
+    "/tag-jobs",
+    summary="The shop's tag jobs, newest first",
+    tags=["tag-jobs"],
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(200, "A page of tag jobs", 400),
+)
+def list_tag_jobs(
+    ctx: Ctx,
+    shop: Shop,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    next_token: Annotated[str | None, Query(max_length=512)] = None,
+) -> TagJobPage:
+    page = ctx.tag_jobs.list_page(shop, limit=limit, after=decode_page_token(next_token))
+    return TagJobPage(
+        items=[tag_job_out(j) for j in page.items], next_token=encode_page_token(page.last_key)
+    )

@@ -1,0 +1,82 @@
+"""Turning a create/patch request into a valid condition, with errors that point at it.
+
+``ConditionError.path`` is a JSONPath into the condition (``$.and[1].value``); the API
+reports it against the request field it came from (``condition.and[1].value``), so the
+frontend can highlight the exact part to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from seglift.segments.conditions import ConditionError
+
+from api.errors import BadRequest
+from api.models import SegmentCreate
+from api.ports import SegmentDefinitions
+
+
+@dataclass(frozen=True)
+class Definition:
+    name: str
+    description: str | None
+    condition: dict[str, Any]
+    template_id: str | None
+
+
+def condition_error(error: ConditionError, field: str) -> BadRequest:
+    path = error.path[1:] if error.path.startswith("$") else f".{error.path}"
+    return BadRequest(
+        f"{error.message} (at {field}{path})",
+        code="invalid_condition",
+        field=f"{field}{path}",
+    )
+
+
+def define_segment(
+    body: SegmentCreate,
+    definitions: SegmentDefinitions,
+    known_segments: dict[str, Any],
+) -> Definition:
+    """The validated definition of a new segment, from whichever form the request used."""
+    template_id = None
+    name, description = body.name, body.description
+    if body.template is not None:
+        template_id = body.template.id
+        try:
+            instance = definitions.from_template(body.template.id, body.template.params)
+        except KeyError as error:
+            raise BadRequest(
+                f"unknown template {body.template.id!r}: GET /templates lists the ids",
+                code="unknown_template",
+                field="template.id",
+            ) from error
+        except ConditionError as error:
+            raise condition_error(error, "template.params") from error
+        except ValueError as error:
+            raise BadRequest(str(error), code="invalid_template_params",
+                             field="template.params") from error
+        condition, field = instance.condition, "template"
+        name = name or instance.name
+        description = description or getattr(instance, "description", None)
+    elif body.shopify_query is not None:
+        field = "shopify_query"
+        try:
+            condition = definitions.from_shopify_query(body.shopify_query)
+        except ConditionError as error:
+            raise BadRequest(
+                f"{error.message} (in shopify_query at {error.path})",
+                code="invalid_shopify_query",
+                field="shopify_query",
+            ) from error
+    else:
+        condition, field = body.condition, "condition"
+    if not name:
+        raise BadRequest("name is required: give the segment a name", field="name")
+    try:
+        valid = definitions.validate(condition, known_segments, None)
+    except ConditionError as error:
+        raise condition_error(error, field) from error
+    return Definition(name=name, description=description, condition=valid,
+                      template_id=template_id)

@@ -1,0 +1,272 @@
+"""The production ApiContext: real repositories, AWS clients and the app's credentials.
+
+Built per invocation from RuntimeConfig (no environment reads or clients at import). The
+adapters here only translate between the API's ports (api.ports) and the shared
+repositories and tagging logic; they hold no business rules of their own.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from functools import cache, cached_property
+from typing import Any
+
+import boto3
+from aws_lambda_powertools.utilities import parameters
+from seglift.config import ConfigurationError, RuntimeConfig
+from seglift.segments.conditions import validate_condition
+from seglift.storage.metrics_repository import MetricsRepository
+from seglift.storage.privacy_request_repository import PrivacyRequestRepository
+from seglift.storage.segment_repository import SegmentInUse, SegmentRepository
+from seglift.storage.shop_repository import ShopRepository
+from seglift.storage.tag_job_repository import TagJobRepository
+from seglift.storage.webhook_receipt_repository import WebhookReceiptRepository
+from seglift.tagging.adapters import S3MemberIdsReader, SqsQueue
+from seglift.tagging.validation import TagError
+
+from api.errors import BadRequest, Conflict
+from api.ports import ApiContext, AppCredentials, Page
+
+# The key and secret change only when the app is rotated; five minutes of caching keeps
+# SSM out of almost every request while a rotation still lands quickly.
+CREDENTIALS_MAX_AGE_SECONDS = 300
+ACTIVE_TAG_JOB_STATUSES = ("queued", "running")
+
+
+def load_credentials(config: RuntimeConfig) -> AppCredentials:
+    config.require("shopify_api_key_parameter", "shopify_api_secret_parameter")
+    values = parameters.get_parameters_by_name(
+        {config.shopify_api_key_parameter: {}, config.shopify_api_secret_parameter: {}},
+        decrypt=True,
+        max_age=CREDENTIALS_MAX_AGE_SECONDS,
+    )
+    return AppCredentials(
+        api_key=str(values[config.shopify_api_key_parameter]),
+        secret=str(values[config.shopify_api_secret_parameter]),
+    )
+
+
+class AwsClients:
+    """boto3 clients, each created on first use: a request that reads DynamoDB only never
+    pays for building an SQS, S3 or Lambda client."""
+
+    def __init__(self, session: Any) -> None:
+        self._session = session
+
+    @cached_property
+    def sqs(self) -> Any:
+        return self._session.client("sqs")
+
+    @cached_property
+    def s3(self) -> Any:
+        return self._session.client("s3")
+
+    @cached_property
+    def lambda_(self) -> Any:
+        return self._session.client("lambda")
+
+    @cached_property
+    def dynamodb(self) -> Any:
+        return self._session.client("dynamodb")
+
+
+@cache
+def process_clients() -> AwsClients:
+    """One set of clients per container (built on the first invocation, not at import):
+    creating boto3 clients costs tens of milliseconds each, too much per request."""
+    return AwsClients(boto3.session.Session())
+
+
+class LambdaSyncTrigger:
+    """Starts the sync function for one shop without waiting (InvocationType=Event)."""
+
+    def __init__(self, lambda_client: Callable[[], Any], function_name: str) -> None:
+        self._lambda = lambda_client
+        self._function = function_name
+
+    def request_sync(self, shop: str) -> None:
+        if not self._function:
+            raise ConfigurationError(
+                "missing environment variable SYNC_FUNCTION_NAME (on-demand sync): "
+                "set it in template.yaml"
+            )
+        self._lambda().invoke(
+            FunctionName=self._function,
+            InvocationType="Event",
+            Payload=json.dumps({"source": "seglift.api", "shop": shop}).encode(),
+        )
+
+
+class TagJobsAdapter:
+    """TagJobService over seglift.tagging.jobs and the tag-job table."""
+
+    def __init__(self, repository: TagJobRepository, clients: AwsClients, queue_url: str,
+                 bucket: str, segments: Any) -> None:
+        self._repository = repository
+        self._clients = clients
+        self._queue_url = queue_url
+        self._bucket = bucket
+        self._segments = segments
+
+    def start(self, shop: str, segment: Any, *, tag: str, action: str,
+              requested_by: str | None) -> Any:
+        from seglift.tagging.jobs import TagJobConflict, TagJobError, start_tag_job
+
+        try:
+            return start_tag_job(
+                shop, segment.segment_id, tag, action, requested_by,
+                jobs_repo=self._repository,
+                queue=SqsQueue(self._clients.sqs, self._queue_url),
+                members_reader=S3MemberIdsReader(self._clients.s3, self._bucket),
+                segments=self._segments,
+            )
+        except TagError as error:
+            raise BadRequest(str(error), code="invalid_tag", field="tag") from error
+        except TagJobConflict as error:
+            raise Conflict(str(error), code="tag_job_in_progress") from error
+        except TagJobError as error:
+            raise Conflict(str(error), code="segment_not_taggable") from error
+
+    def get(self, shop: str, job_id: str) -> Any | None:
+        return self._repository.get(shop, job_id)
+
+    def list_page(self, shop: str, *, limit: int, after: str | None) -> Page:
+        # The repository lists newest first without a cursor; job ids sort by creation
+        # time, so resuming is "ids older than the last one seen".
+        jobs = [j for j in self._repository.list_for_shop(shop, limit=1000)
+                if after is None or j.job_id < after]
+        page = jobs[:limit]
+        return Page(page, page[-1].job_id if len(jobs) > limit else None)
+
+    def active_for_segment(self, shop: str, segment_id: str) -> Sequence[Any]:
+        return [j for j in self._repository.list_for_shop(shop, limit=1000)
+                if j.segment_id == segment_id and j.status in ACTIVE_TAG_JOB_STATUSES]
+
+
+class ShopsAdapter:
+    """ShopStore over ShopRepository."""
+
+    def __init__(self, repository: Any) -> None:
+        self._repository = repository
+
+    def get(self, shop: str) -> Any | None:
+        return self._repository.find(shop)
+
+    def mark_uninstalled(self, shop: str, at: datetime) -> None:
+        self._repository.uninstall(shop)
+
+
+class SegmentsAdapter:
+    """SegmentStore over SegmentRepository, its refusals turned into API errors."""
+
+    def __init__(self, repository: Any) -> None:
+        self._repository = repository
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._repository, name)
+
+    def get(self, shop: str, segment_id: str) -> Any | None:
+        # Also the tagging logic's SegmentLookup.
+        return self._repository.get(shop, segment_id)
+
+    def delete(self, shop: str, segment_id: str) -> None:
+        try:
+            self._repository.delete(shop, segment_id)
+        except SegmentInUse as error:
+            raise Conflict(str(error), code="segment_in_use") from error
+
+
+class SegmentDefinitionsAdapter:
+    """SegmentDefinitions over seglift.segments' pyarrow-free modules."""
+
+    def validate(self, condition: Any, known_segments: dict[str, Any],
+                 segment_id: str | None) -> dict[str, Any]:
+        return validate_condition(condition, known_segments=known_segments,
+                                  segment_id=segment_id)
+
+    def from_shopify_query(self, query: str) -> dict[str, Any]:
+        from seglift.segments.shopify_query import from_shopify_query
+
+        return from_shopify_query(query)
+
+    def from_template(self, template_id: str, params: dict[str, Any]) -> Any:
+        from seglift.segments.templates import instantiate_template
+
+        return instantiate_template(template_id, params)
+
+    def templates(self, category: str | None) -> Sequence[Any]:
+        from seglift.segments.templates import list_templates
+
+        return list_templates(category=category)
+
+
+class LazyWebhookReceipts:
+    """WebhookReceipts whose DynamoDB client is made only when a webhook arrives."""
+
+    def __init__(self, clients: AwsClients, table_name: str) -> None:
+        self._clients = clients
+        self._table = table_name
+
+    def _repository(self) -> WebhookReceiptRepository:
+        if not self._table:
+            raise ConfigurationError(
+                "missing environment variable IDEMPOTENCY_TABLE (webhook deduplication): "
+                "set it in template.yaml"
+            )
+        return WebhookReceiptRepository(self._clients.dynamodb, self._table)
+
+    def claim(self, webhook_id: str, topic: str, shop: str) -> bool:
+        return self._repository().claim(webhook_id, topic, shop)
+
+    def release(self, webhook_id: str) -> None:
+        self._repository().release(webhook_id)
+
+
+class LazyPrivacyRequests:
+    """PrivacyRequests whose S3 client is made only when a privacy webhook arrives."""
+
+    def __init__(self, clients: AwsClients, bucket: str) -> None:
+        self._clients = clients
+        self._bucket = bucket
+
+    def record(self, request: Any) -> None:
+        PrivacyRequestRepository(self._clients.s3, self._bucket).record(request)
+
+
+def build_api_context(config: RuntimeConfig, session: Any = None) -> ApiContext:
+    """Everything one invocation needs; ``session`` (a boto3 Session) only for tests that
+    want their own clients, otherwise the container's clients are reused."""
+    config.require(
+        "shops_table", "segments_table", "metrics_table", "tag_jobs_table",
+        "tag_job_queue_url", "data_bucket",
+    )
+    clients = AwsClients(session) if session is not None else process_clients()
+    segments = SegmentsAdapter(SegmentRepository(config.segments_table))
+
+    @cache
+    def credentials() -> AppCredentials:
+        return load_credentials(config)
+
+    return ApiContext(
+        credentials=credentials,
+        shops=ShopsAdapter(ShopRepository(config.shops_table)),
+        segments=segments,
+        metrics=MetricsRepository(config.metrics_table),
+        tag_jobs=TagJobsAdapter(
+            TagJobRepository(config.tag_jobs_table),
+            clients,
+            config.tag_job_queue_url,
+            config.data_bucket,
+            segments,
+        ),
+        definitions=SegmentDefinitionsAdapter(),
+        sync=LambdaSyncTrigger(lambda: clients.lambda_, config.sync_function_name),
+        webhook_receipts=LazyWebhookReceipts(clients, config.idempotency_table),
+        privacy_requests=LazyPrivacyRequests(clients, config.data_bucket),
+        clock=lambda: datetime.now(UTC),
+    )
+
+
+__all__ = ["build_api_context", "load_credentials"]

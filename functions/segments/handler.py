@@ -1,0 +1,78 @@
+"""Segments Lambda: the prepare / evaluate / summarize steps of the daily workflow.
+
+``create_list`` (invoked by the API, not the workflow) makes a list segment; see
+``segments.logic.create_list`` for its ``source``.
+
+Thin on purpose: parse the event, wire collaborators, call ``segments.logic``. An event
+that names no known action, or lacks a field, fails with a message naming it.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from seglift import keys
+from seglift.config import RuntimeConfig
+
+from segments import logic, wiring
+
+logger = Logger(service="segments")
+
+ACTIONS = ("prepare", "evaluate", "summarize", "create_list")
+
+
+class BadEvent(ValueError):
+    """The state machine sent an event this function cannot act on."""
+
+
+def _field(event: dict[str, Any], name: str) -> Any:
+    if name not in event or event[name] in (None, ""):
+        raise BadEvent(f"event lacks {name!r} (action {event.get('action')!r})")
+    return event[name]
+
+
+def _run_date(event: dict[str, Any]) -> date:
+    value = _field(event, "run_date")
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise BadEvent(f"run_date {value!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    action = event.get("action")
+    if action not in ACTIONS:
+        raise BadEvent(f"unknown action {action!r}; expected one of {list(ACTIONS)}")
+    shop = keys.validate_shop_domain(_field(event, "shop"))
+    run_date = _run_date(event)
+    logger.append_keys(shop=shop, run_date=run_date.isoformat(), action=action,
+                       segment_id=event.get("segment_id"))
+    config = RuntimeConfig.from_environ(os.environ).require("data_bucket", "segments_table")
+    segments = wiring.segment_repository(config)
+    if action == "summarize":
+        result = logic.summarize(shop, run_date, event.get("results") or [], segments=segments)
+        logger.info("run summarized", extra={"failed": result["failed"]})
+        return result
+    s3 = wiring.s3_client()
+    storage = logic.Storage(s3, config.data_bucket)
+    reader = wiring.lake_reader(s3, config.data_bucket, shop)
+    tz = wiring.shop_timezone(config, shop)
+    if action == "create_list":
+        return logic.create_list(shop, run_date, _field(event, "name"), _field(event, "source"),
+                                 reader=reader, storage=storage, segments=segments, tz=tz,
+                                 description=event.get("description"))
+    if action == "prepare":
+        result = logic.prepare(shop, run_date, reader=reader, storage=storage,
+                               segments=segments, tz=tz)
+        logger.info("features prepared", extra={"segments": len(result["segment_ids"])})
+        return result
+    result = logic.evaluate(shop, run_date, _field(event, "features_key"),
+                            _field(event, "segment_id"), reader=reader, storage=storage,
+                            segments=segments, tz=tz)
+    logger.info("segment evaluated", extra={"member_count": result["member_count"]})
+    return result

@@ -1,0 +1,245 @@
+"""The segments function's three actions in the daily workflow, free of AWS wiring.
+
+- ``prepare``: customer features of the shop as of the run day, written once to S3; the
+  condition-based segments to evaluate, dependencies (``member_of``) first.
+- ``evaluate``: one segment's members that day -> membership snapshot + counts on the
+  segment. Any failure is recorded on the segment and re-raised, so the state machine's
+  Catch marks that segment failed while the others go on.
+- ``summarize``: the run's outcome per segment (failures recorded with their cause).
+- ``create_list``: a list segment (fixed members) from a condition evaluated once, a
+  snapshot of another segment, a set operation over segments, or an uploaded CSV. Not
+  part of the daily workflow: the API invokes it (it needs pyarrow, the API has none).
+
+Every collaborator is an argument: ``reader`` (``read_table(name, columns=None)``), an S3
+client, and a segment repository (``seglift.storage.segment_repository``) or a fake.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+import pyarrow as pa
+from botocore.exceptions import ClientError
+from seglift import keys
+from seglift.segments.compiler import evaluate as evaluate_condition
+from seglift.segments.conditions import ConditionError, referenced_segments, validate_condition
+from seglift.segments.dependencies import evaluation_order, find_cycle
+from seglift.segments.engine import customer_directory, members_of_condition_once
+from seglift.segments.features import compute_features
+from seglift.segments.lists import combine_member_lists, parse_customer_list_csv
+from seglift.segments.snapshots import read_members, read_parquet, write_features, write_members
+from seglift.segments.tables import LakeTables
+
+
+class Segments(Protocol):
+    def create(self, shop: str, *, name: str, condition: dict[str, Any] | None,
+               description: str | None = None, template_id: str | None = None,
+               kind: str | None = None) -> Any: ...
+
+    def require(self, shop: str, segment_id: str) -> Any: ...
+
+    def list(self, shop: str) -> list[Any]: ...
+
+    def record_evaluation(self, shop: str, segment_id: str, day: date, member_count: int
+                          ) -> None: ...
+
+    def record_error(self, shop: str, segment_id: str, message: str) -> None: ...
+
+
+class SegmentEvaluationError(RuntimeError):
+    """A segment could not be evaluated; the message says why and what to fix."""
+
+
+@dataclass(frozen=True)
+class Storage:
+    s3: Any
+    bucket: str
+
+
+def needs_lake(condition: Mapping[str, Any]) -> bool:
+    """Whether evaluating ``condition`` reads orders/line items beyond the features."""
+    text = json.dumps(condition)
+    return '"bought"' in text or '"nth_order"' in text
+
+
+def prepare(
+    shop: str, run_date: date, *, reader: Any, storage: Storage, segments: Segments,
+    tz: str = "UTC",
+) -> dict[str, Any]:
+    features = compute_features(LakeTables.from_reader(reader), run_date, tz)
+    features_key = write_features(storage.s3, storage.bucket, shop, run_date, features)
+    conditions = {s.segment_id: s.condition for s in segments.list(shop)
+                  if s.kind == "condition" and s.condition is not None}
+    # A loop cannot be saved, but a table edited by hand could hold one: leave those
+    # segments out (recording why) rather than fail every segment of the shop.
+    while (cycle := find_cycle(conditions)) is not None:
+        message = "segment membership loop: " + " -> ".join(cycle)
+        for segment_id in set(cycle):
+            segments.record_error(shop, segment_id, message)
+            conditions.pop(segment_id, None)
+    return {"features_key": features_key, "segment_ids": evaluation_order(conditions)}
+
+
+def evaluate(
+    shop: str, run_date: date, features_key: str, segment_id: str, *, reader: Any,
+    storage: Storage, segments: Segments, tz: str = "UTC",
+) -> dict[str, Any]:
+    try:
+        return _evaluate(shop, run_date, features_key, segment_id, reader=reader,
+                         storage=storage, segments=segments, tz=tz)
+    except Exception as error:
+        segments.record_error(shop, segment_id, f"{type(error).__name__}: {error}")
+        raise
+
+
+def _evaluate(
+    shop: str, run_date: date, features_key: str, segment_id: str, *, reader: Any,
+    storage: Storage, segments: Segments, tz: str,
+) -> dict[str, Any]:
+    segment = segments.require(shop, segment_id)
+    if segment.kind != "condition" or segment.condition is None:
+        raise SegmentEvaluationError(
+            f"segment {segment_id!r} is a list segment: it has no condition to evaluate"
+        )
+    condition = segment.condition
+    try:
+        validate_condition(condition, known_segments={s.segment_id for s in segments.list(shop)})
+    except ConditionError as error:
+        raise SegmentEvaluationError(f"invalid condition: {error}; edit the segment") from error
+    features = read_parquet(storage.s3, storage.bucket, features_key)
+    tables = LakeTables.from_reader(reader) if needs_lake(condition) else LakeTables.of()
+    members = _dependency_members(shop, run_date, condition, storage)
+    ids = evaluate_condition(condition, features, tables, run_date, tz, members)
+    members_key, ids_key = write_members(storage.s3, storage.bucket, shop, segment_id,
+                                         run_date, ids)
+    segments.record_evaluation(shop, segment_id, run_date, len(ids))
+    return {"members_key": members_key, "member_ids_key": ids_key, "member_count": len(ids)}
+
+
+def _dependency_members(
+    shop: str, run_date: date, condition: Mapping[str, Any], storage: Storage
+) -> dict[str, pa.Array]:
+    members = {}
+    for dependency in sorted(referenced_segments(condition)):
+        key = keys.members_key(shop, dependency, run_date)
+        try:
+            members[dependency] = read_members(storage.s3, storage.bucket, key)
+        except ClientError as error:
+            raise SegmentEvaluationError(
+                f"segment {dependency!r} (named by member_of) has no snapshot for "
+                f"{run_date.isoformat()}: it failed or was not evaluated first"
+            ) from error
+    return members
+
+
+def failure_message(result: Mapping[str, Any]) -> str:
+    """A readable reason from a Map result's ``error``/``cause`` (Lambda's JSON cause)."""
+    error = result.get("error") or "Error"
+    cause = result.get("cause") or ""
+    try:
+        parsed = json.loads(cause)
+        cause = parsed.get("errorMessage", cause) if isinstance(parsed, dict) else cause
+    except (TypeError, ValueError):
+        pass
+    return f"{error}: {cause}" if cause else str(error)
+
+
+def summarize(
+    shop: str, run_date: date, results: Sequence[Mapping[str, Any]], *, segments: Segments
+) -> dict[str, Any]:
+    failed = []
+    succeeded = 0
+    for result in results:
+        if result.get("status") == "succeeded":
+            succeeded += 1
+            continue
+        message = failure_message(result)
+        segments.record_error(shop, result["segment_id"], message)
+        failed.append({"segment_id": result["segment_id"], "error": message})
+    return {
+        "shop": shop,
+        "run_date": run_date.isoformat(),
+        "segments": len(results),
+        "succeeded": succeeded,
+        "failed": len(failed),
+        "failures": failed,
+    }
+
+
+LIST_SOURCES = ("condition", "snapshot_of", "set_operation", "upload_key")
+MAX_REPORTED_ROWS = 100
+
+
+def _latest_members(shop: str, segment_id: str, segments: Segments, storage: Storage
+                    ) -> pa.Array:
+    segment = segments.require(shop, segment_id)
+    if not segment.last_evaluated_on:
+        raise SegmentEvaluationError(
+            f"segment {segment_id!r} has no members yet: wait for its first evaluation"
+        )
+    key = keys.members_key(shop, segment_id, date.fromisoformat(segment.last_evaluated_on))
+    return read_members(storage.s3, storage.bucket, key)
+
+
+def list_members(
+    shop: str, run_date: date, source: Mapping[str, Any], *, reader: Any, storage: Storage,
+    segments: Segments, tz: str = "UTC",
+) -> tuple[list[int], dict[str, Any]]:
+    """(member ids, report) of a list segment's source; see ``LIST_SOURCES``."""
+    given = [k for k in LIST_SOURCES if k in source]
+    if len(given) != 1:
+        raise SegmentEvaluationError(f"give exactly one list source of {list(LIST_SOURCES)}")
+    kind = given[0]
+    if kind == "condition":
+        condition = validate_condition(
+            source["condition"], known_segments={s.segment_id for s in segments.list(shop)})
+        tables = LakeTables.from_reader(reader)
+        features = compute_features(tables, run_date, tz)
+        members = _dependency_members_latest(shop, condition, segments, storage)
+        ids = members_of_condition_once(condition, features, tables, run_date, tz, members)
+        return ids.to_pylist(), {}
+    if kind == "snapshot_of":
+        return _latest_members(shop, source["snapshot_of"], segments, storage).to_pylist(), {}
+    if kind == "set_operation":
+        lists = [_latest_members(shop, s, segments, storage).to_pylist()
+                 for s in source.get("segment_ids") or []]
+        try:
+            return combine_member_lists(source["set_operation"], lists), {}
+        except ValueError as error:
+            raise SegmentEvaluationError(str(error)) from error
+    body = storage.s3.get_object(Bucket=storage.bucket, Key=source["upload_key"])["Body"].read()
+    directory = customer_directory(reader.read_table("customers",
+                                                     columns=["customer_id", "email"]))
+    parsed = parse_customer_list_csv(body, directory)
+    report = {
+        **parsed.summary(),
+        "unmatched_rows": [vars(r) for r in parsed.unmatched[:MAX_REPORTED_ROWS]],
+        "malformed_rows": [vars(r) for r in parsed.malformed[:MAX_REPORTED_ROWS]],
+    }
+    return parsed.matched_ids, report
+
+
+def _dependency_members_latest(shop: str, condition: Mapping[str, Any], segments: Segments,
+                               storage: Storage) -> dict[str, pa.Array]:
+    return {dep: _latest_members(shop, dep, segments, storage)
+            for dep in sorted(referenced_segments(condition))}
+
+
+def create_list(
+    shop: str, run_date: date, name: str, source: Mapping[str, Any], *, reader: Any,
+    storage: Storage, segments: Segments, tz: str = "UTC", description: str | None = None,
+) -> dict[str, Any]:
+    """Create a list segment with the source's members as of ``run_date``."""
+    ids, report = list_members(shop, run_date, source, reader=reader, storage=storage,
+                               segments=segments, tz=tz)
+    segment = segments.create(shop, name=name, condition=None, description=description,
+                              kind="list")
+    members_key, ids_key = write_members(storage.s3, storage.bucket, shop, segment.segment_id,
+                                         run_date, pa.array(sorted(ids), pa.int64()))
+    segments.record_evaluation(shop, segment.segment_id, run_date, len(ids))
+    return {"segment_id": segment.segment_id, "member_count": len(ids),
+            "members_key": members_key, "member_ids_key": ids_key, **report}

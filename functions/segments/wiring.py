@@ -1,0 +1,36 @@
+"""Builds the segments function's collaborators from its configuration (per invocation)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from pynamodb.exceptions import DoesNotExist
+from seglift.config import RuntimeConfig
+from seglift.storage.models import ShopModel, bind
+from seglift.storage.segment_repository import SegmentRepository
+
+
+def s3_client() -> Any:
+    return boto3.client("s3")
+
+
+def lake_reader(s3: Any, bucket: str, shop: str) -> Any:
+    """The shop's lake reader (``read_table(name, columns=None) -> pa.Table``)."""
+    from seglift.lake.reader import LakeReader
+
+    return LakeReader(s3, bucket, shop)
+
+
+def segment_repository(config: RuntimeConfig) -> SegmentRepository:
+    return SegmentRepository(config.segments_table)
+
+
+def shop_timezone(config: RuntimeConfig, shop: str) -> str:
+    """The shop's IANA time zone (UTC when the shop record is missing or has none)."""
+    if not config.shops_table:
+        return "UTC"
+    try:
+        return bind(ShopModel, config.shops_table).get(shop).timezone or "UTC"
+    except DoesNotExist:
+        return "UTC"

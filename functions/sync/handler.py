@@ -1,0 +1,35 @@
+"""Sync Lambda: daily (EventBridge schedule) for every installed shop, or on demand for one.
+
+Events::
+
+    {"source": "seglift.schedule"}          (the template's schedule input) -> every shop
+    {"detail-type": "Scheduled Event", ...} (a raw EventBridge schedule)    -> every shop
+    {"shop": "<handle>.myshopify.com"}      (on demand)                     -> that shop
+
+Thin on purpose: configuration, wiring, then ``sync.logic.handle_event``.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from seglift.config import RuntimeConfig
+
+from sync import logic, wiring
+
+logger = Logger(service="sync")
+tracer = Tracer(service="sync")
+
+
+@logger.inject_lambda_context(log_event=True)
+@tracer.capture_lambda_handler(capture_response=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    config = RuntimeConfig.from_environ(os.environ).require(
+        "data_bucket", "shops_table", "pipeline_state_machine_arn"
+    )
+    summary = logic.handle_event(event, wiring.dependencies(config))
+    logger.info("sync finished", extra={k: summary[k] for k in ("shops", "succeeded", "failed")})
+    return summary

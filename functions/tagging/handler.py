@@ -1,0 +1,122 @@
+"""Tagging Lambda: tag-job queue messages in, Shopify tag mutations and one email out.
+
+``lambda_handler`` consumes the tag-job queue (template: BatchSize 10,
+ReportBatchItemFailures). Each record is processed on its own; a failing record is
+reported back alone and redelivered by SQS (after 5 receives it moves to the DLQ). Each
+record runs under Powertools Idempotency keyed on its body, so a redelivered message
+that already succeeded is not applied again; the per-batch counted guard in DynamoDB
+keeps counts exact even when the idempotency record is gone or the message died midway.
+
+``dead_letter_handler`` consumes the dead-letter queue (needs its own function in
+template.yaml, see README) and closes dead messages' share of their jobs as failed, so a
+job never hangs waiting for a batch that will not come.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Any
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.idempotency import (
+    DynamoDBPersistenceLayer,
+    IdempotencyConfig,
+    idempotent_function,
+)
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from seglift.config import RuntimeConfig
+from seglift.tagging.adapters import SqsQueue
+from seglift.tagging.dead_letters import drain_dead_letter
+from seglift.tagging.messages import decode, encode
+from seglift.tagging.router import handle_message
+
+from tagging.wiring import TaggingDependencies, _session, build_dependencies
+
+logger = Logger()
+
+# A batch of 250 customers needs up to ~25 s of a Standard shop's bucket; don't start one
+# with less than this left: re-enqueue it instead (doesn't count toward maxReceiveCount).
+MIN_REMAINING_MS = 45_000
+IDEMPOTENCY_TTL_SECONDS = 24 * 3600
+
+
+@cache
+def _idempotent_runner(table_name: str) -> Any:
+    """The idempotent message runner for one idempotency table (built once per container)."""
+    persistence = DynamoDBPersistenceLayer(table_name=table_name)
+    config = IdempotencyConfig(expires_after_seconds=IDEMPOTENCY_TTL_SECONDS)
+
+    @idempotent_function(
+        data_keyword_argument="body", persistence_store=persistence, config=config
+    )
+    def run(body: str, deps: TaggingDependencies) -> dict[str, Any]:
+        return handle_message(decode(body), deps)
+
+    return run, config
+
+
+def _record_handler(deps: TaggingDependencies, config: RuntimeConfig, context: Any) -> Any:
+    run, idempotency_config = _idempotent_runner(config.idempotency_table)
+    idempotency_config.register_lambda_context(context)
+
+    def handle(record: SQSRecord) -> dict[str, Any]:
+        remaining = context.get_remaining_time_in_millis() if context else MIN_REMAINING_MS
+        if remaining < MIN_REMAINING_MS:
+            message = decode(record.body)
+            deps.queue.send([encode(message)])
+            logger.info("tag-job message deferred: too little time left",
+                        extra={"job_id": message.job_id, "remaining_ms": remaining})
+            return {"deferred": True}
+        return run(body=record.body, deps=deps)
+
+    return handle
+
+
+def _drain_queue(deps: TaggingDependencies, queue_url: str) -> dict[str, Any]:
+    """Manual mode: read every message of the DLQ at ``queue_url``, account for it, delete it."""
+    dead = SqsQueue(_session().client("sqs"), queue_url)
+    drained = 0
+    for receipt, body in dead.receive_all():
+        drain_dead_letter(decode(body), jobs=deps.jobs, notifier=deps.notifier, now=deps.now)
+        dead.delete(receipt)
+        drained += 1
+    return {"drained": drained}
+
+
+@logger.inject_lambda_context
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """SQS events of the tag-job queue; or ``{"action": "drain_dead_letters", "queue_url"}``
+    (invoked by an operator or the API) to drain the DLQ without a DLQ event source."""
+    config = RuntimeConfig.from_environ(os.environ).require("idempotency_table")
+    deps = build_dependencies(config)
+    if event.get("action") == "drain_dead_letters":
+        return _drain_queue(deps, str(event["queue_url"]))
+    processor = BatchProcessor(event_type=EventType.SQS)
+    return process_partial_response(
+        event=event,
+        record_handler=_record_handler(deps, config, context),
+        processor=processor,
+        context=context,
+    )
+
+
+@logger.inject_lambda_context
+def dead_letter_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    config = RuntimeConfig.from_environ(os.environ)
+    deps = build_dependencies(config)
+
+    def drain(record: SQSRecord) -> None:
+        drain_dead_letter(decode(record.body), jobs=deps.jobs, notifier=deps.notifier,
+                          now=deps.now)
+
+    processor = BatchProcessor(event_type=EventType.SQS)
+    return process_partial_response(
+        event=event, record_handler=drain, processor=processor, context=context
+    )

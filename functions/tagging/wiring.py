@@ -1,0 +1,77 @@
+"""Builds the tagging logic's collaborators from RuntimeConfig (real AWS and Shopify)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cache
+from typing import Any
+
+import boto3
+from seglift.config import RuntimeConfig
+from seglift.shopify.client import ShopifyGraphQLClient
+from seglift.storage.tag_job_repository import TagJobRepository
+from seglift.tagging.adapters import (
+    S3MemberIdsReader,
+    SesCompletionNotifier,
+    SqsQueue,
+    http_fetch,
+    http_upload,
+)
+from seglift.tagging.jobs import utc_now
+from seglift.tagging.ports import GraphQLExecutor
+from seglift.tagging.shops import ShopDirectory
+
+
+@dataclass
+class TaggingDependencies:
+    jobs: TagJobRepository
+    queue: SqsQueue
+    members: S3MemberIdsReader
+    notifier: SesCompletionNotifier
+    client_for_shop: Callable[[str], GraphQLExecutor]
+    upload: Callable[[str, str, list[dict[str, str]], bytes], None]
+    fetch: Callable[[str], bytes]
+    now: Callable[[], datetime]
+
+
+@cache
+def session() -> boto3.session.Session:
+    """One boto3 session per container: it caches the service models a new one re-reads."""
+    return boto3.session.Session()
+
+
+def build_dependencies(config: RuntimeConfig, session: Any = None) -> TaggingDependencies:
+    """Everything the tagging logic needs, for one invocation (clients are cheap to reuse)."""
+    config.require(
+        "tag_jobs_table", "tag_job_queue_url", "data_bucket", "shops_table", "sender_email"
+    )
+    session = session or globals()['session']()
+    shops = ShopDirectory(config.shops_table, session.client("ssm"))
+    clients: dict[str, GraphQLExecutor] = {}
+
+    def client_for_shop(shop: str) -> GraphQLExecutor:
+        # One client per shop per invocation: its remembered bucket status paces every
+        # batch of the invocation. (Not kept longer: a reinstall rotates the token.)
+        if shop not in clients:
+            clients[shop] = ShopifyGraphQLClient(
+                shop, shops.access_token(shop), base_url=config.shopify_base_url
+            )
+        return clients[shop]
+
+    return TaggingDependencies(
+        jobs=TagJobRepository(config.tag_jobs_table),
+        queue=SqsQueue(session.client("sqs"), config.tag_job_queue_url),
+        members=S3MemberIdsReader(session.client("s3"), config.data_bucket),
+        notifier=SesCompletionNotifier(
+            session.client("ses"),
+            sender=config.sender_email,
+            app_base_url=config.app_base_url,
+            recipient_for=shops.notification_email,
+        ),
+        client_for_shop=client_for_shop,
+        upload=http_upload,
+        fetch=http_fetch,
+        now=utc_now,
+    )

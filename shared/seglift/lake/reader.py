@@ -1,0 +1,92 @@
+"""Reading a lake table as one Arrow table in the exact ``seglift.lake.schema`` schema.
+
+The segment and metrics functions call ``LakeReader(s3, bucket, shop).read_table(name)``
+and rely on two promises: the schema is always the contract's (even for a shop with no
+data yet: an empty table), and the rows are the table's merged current state (see
+``seglift.lake.layout``), never a half-written sync.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from seglift.keys import validate_shop_domain
+from seglift.lake.layout import DataFile, Manifest, manifest_key
+from seglift.lake.merge import merge_versions
+from seglift.lake.schema import TABLES, schema_of
+
+
+class LakeReader:
+    """Reads one shop's lake tables through a boto3 S3 client."""
+
+    def __init__(self, s3_client: Any, bucket: str, shop: str) -> None:
+        self._s3 = s3_client
+        self.bucket = bucket
+        self.shop = validate_shop_domain(shop)
+
+    def manifest(self, table: str) -> Manifest | None:
+        """The table's manifest, or None if the shop has never synced it."""
+        schema_of(table)  # unknown table names fail loudly, naming the known ones
+        key = manifest_key(self.shop, table)
+        try:
+            raw = self._s3.get_object(Bucket=self.bucket, Key=key)["Body"].read()
+        except self._s3.exceptions.NoSuchKey:
+            return None
+        return Manifest.from_json(raw, where=f"s3://{self.bucket}/{key}")
+
+    def read_table(self, table: str, columns: list[str] | None = None) -> pa.Table:
+        """The table's current rows; ``columns`` selects (and orders) a subset."""
+        schema = schema_of(table)
+        wanted = self._check_columns(table, schema, columns)
+        manifest = self.manifest(table)
+        if manifest is None or not manifest.files:
+            return schema.empty_table().select(wanted)
+        if all(f.kind == "base" for f in manifest.files):
+            # A compacted base holds every key once: no merge needed, read only `wanted`.
+            parts = [self._read_file(f, wanted, schema) for f in manifest.files]
+            return pa.concat_tables(parts) if len(parts) > 1 else parts[0]
+        primary_key = TABLES[table][1]
+        read_columns = list(dict.fromkeys([*primary_key, *wanted]))
+        upserts = [
+            self._read_file(f, read_columns, schema) for f in manifest.files if f.kind != "deleted"
+        ]
+        deleted = [
+            self._read_file(f, list(primary_key), schema).column(0)
+            for f in manifest.files if f.kind == "deleted"
+        ]
+        deleted_keys = pa.concat_arrays(
+            [chunk for column in deleted for chunk in column.chunks]
+        ) if deleted else None
+        parts = upserts or [schema.empty_table().select(read_columns)]
+        merged = merge_versions(parts, primary_key, deleted_keys)
+        return merged.select(wanted)
+
+    def read_file(self, data_file: DataFile, columns: list[str] | None = None) -> pa.Table:
+        """One data file as stored (for compaction and tests)."""
+        return self._read_file(data_file, columns, None)
+
+    def _read_file(
+        self, data_file: DataFile, columns: list[str] | None, schema: pa.Schema | None
+    ) -> pa.Table:
+        body = self._s3.get_object(Bucket=self.bucket, Key=data_file.key)["Body"].read()
+        table = pq.read_table(io.BytesIO(body), columns=columns)
+        if schema is not None and columns is not None:
+            target = pa.schema([schema.field(c) for c in columns])
+            if table.schema != target:
+                table = table.cast(target)
+        return table
+
+    @staticmethod
+    def _check_columns(table: str, schema: pa.Schema, columns: list[str] | None) -> list[str]:
+        if columns is None:
+            return list(schema.names)
+        unknown = [c for c in columns if c not in schema.names]
+        if unknown:
+            raise KeyError(
+                f"lake table {table!r} has no columns {unknown}; it has {schema.names}"
+            )
+        return list(columns)

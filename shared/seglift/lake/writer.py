@@ -1,0 +1,313 @@
+"""Writing lake tables: streamed Parquet uploads and atomic manifest switch-overs.
+
+pyarrow's own S3 filesystem talks to S3 with its own HTTP stack, which moto (the local
+cloud and tests) cannot intercept; so Parquet is written to a local temporary file and
+uploaded with boto3, whose managed transfer switches to multipart above 8 MB. Record
+batches are written as they come, so a table never has to fit in memory at once.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable
+from types import TracebackType
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from seglift.keys import validate_shop_domain
+from seglift.lake.layout import (
+    DataFile,
+    Manifest,
+    base_file_key,
+    deleted_file_key,
+    delta_file_key,
+    manifest_key,
+    new_generation,
+)
+from seglift.lake.reader import LakeReader
+from seglift.lake.schema import TABLES, schema_of
+
+ROWS_PER_FILE = 1_000_000
+ROW_GROUP_ROWS = 128 * 1024
+# Compact when a table has this many delta files, or its deltas hold this share of rows.
+COMPACT_AFTER_DELTAS = 7
+COMPACT_DELTA_ROW_SHARE = 0.2
+
+
+class ParquetUpload:
+    """A Parquet file written batch by batch to a temp file, uploaded to S3 on ``close``."""
+
+    def __init__(self, s3_client: Any, bucket: str, key: str, schema: pa.Schema) -> None:
+        self._s3 = s3_client
+        self.bucket = bucket
+        self.key = key
+        self.schema = schema
+        self.rows = 0
+        fd, self._path = tempfile.mkstemp(suffix=".parquet", prefix="seglift-")
+        os.close(fd)
+        self._writer = pq.ParquetWriter(
+            self._path, schema, compression="zstd", use_dictionary=True
+        )
+
+    def write(self, data: pa.RecordBatch | pa.Table) -> None:
+        if data.schema != self.schema:
+            data = data.cast(self.schema)
+        if data.num_rows:
+            self._writer.write(data, row_group_size=ROW_GROUP_ROWS)
+            self.rows += data.num_rows
+
+    def close(self) -> int:
+        """Finish and upload the file; returns its size in bytes."""
+        try:
+            self._writer.close()
+            size = os.path.getsize(self._path)
+            self._s3.upload_file(self._path, self.bucket, self.key)
+            return size
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        if os.path.exists(self._path):
+            os.unlink(self._path)
+
+    def __enter__(self) -> ParquetUpload:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self._writer.close()
+            self.discard()
+
+
+class _PartedUpload:
+    """Splits a stream of batches into files of at most ROWS_PER_FILE rows."""
+
+    def __init__(self, s3: Any, bucket: str, schema: pa.Schema, key_for_part: Any,
+                 kind: str, run_date: str | None, rows_per_file: int) -> None:
+        self._s3, self._bucket, self._schema = s3, bucket, schema
+        self._key_for_part, self._kind, self._run_date = key_for_part, kind, run_date
+        self._rows_per_file = rows_per_file
+        self._current: ParquetUpload | None = None
+        self.files: list[DataFile] = []
+
+    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        offset = 0
+        while offset < batch.num_rows:
+            if self._current is None:
+                key = self._key_for_part(len(self.files))
+                self._current = ParquetUpload(self._s3, self._bucket, key, self._schema)
+            room = self._rows_per_file - self._current.rows
+            piece = batch.slice(offset, room)
+            self._current.write(piece)
+            offset += piece.num_rows
+            if self._current.rows >= self._rows_per_file:
+                self._finish()
+
+    def _finish(self) -> None:
+        if self._current is not None:
+            current, self._current = self._current, None
+            size = current.close()
+            self.files.append(DataFile(current.key, current.rows, self._kind, self._run_date,
+                                       size))
+
+    def close(self) -> list[DataFile]:
+        self._finish()
+        return self.files
+
+    def abort(self) -> None:
+        if self._current is not None:
+            self._current.discard()
+
+
+class LakeWriter:
+    """Changes one shop's lake tables; every change ends in one atomic manifest switch."""
+
+    def __init__(self, s3_client: Any, bucket: str, shop: str, *,
+                 rows_per_file: int = ROWS_PER_FILE) -> None:
+        self._s3 = s3_client
+        self.bucket = bucket
+        self.shop = validate_shop_domain(shop)
+        self.reader = LakeReader(s3_client, bucket, shop)
+        self.rows_per_file = rows_per_file
+
+    # -- streamed writes: begin, write batches, commit (one manifest switch) -------------
+
+    def begin_replace(self, table: str) -> TableWrite:
+        """Start writing the table's whole new content (first sync, compaction)."""
+        generation = new_generation()
+        return TableWrite(
+            self, table, generation, None,
+            lambda part: base_file_key(self.shop, table, generation, part),
+        )
+
+    def begin_delta(self, table: str, run_date: str) -> TableWrite:
+        """Start writing one day's upserts; ``commit`` may add that day's deleted keys.
+
+        Idempotent per ``run_date``: a re-run of the same day replaces that day's delta
+        instead of adding a second one, so running a day twice yields the same lake.
+        """
+        generation = new_generation()
+        return TableWrite(
+            self, table, generation, run_date,
+            lambda part: delta_file_key(self.shop, table, run_date, generation, part),
+        )
+
+    def replace_table(
+        self, table: str, batches: Iterable[pa.RecordBatch | pa.Table]
+    ) -> Manifest:
+        """Make ``batches`` the table's whole content (a new base, no deltas)."""
+        write = self.begin_replace(table)
+        with write:
+            for batch in batches:
+                write.write(batch)
+            return write.commit()
+
+    def put_delta(
+        self,
+        table: str,
+        run_date: str,
+        batches: Iterable[pa.RecordBatch | pa.Table],
+        deleted_keys: pa.Array | None = None,
+    ) -> Manifest:
+        """Record one day's upserts (and deleted keys) as that day's delta."""
+        write = self.begin_delta(table, run_date)
+        with write:
+            for batch in batches:
+                write.write(batch)
+            return write.commit(deleted_keys)
+
+    def needs_compaction(self, manifest: Manifest) -> bool:
+        deltas = manifest.delta_files
+        if not deltas:
+            return False
+        base_rows = sum(f.rows for f in manifest.files if f.kind == "base")
+        delta_rows = sum(f.rows for f in deltas)
+        return (len(deltas) >= COMPACT_AFTER_DELTAS
+                or delta_rows > COMPACT_DELTA_ROW_SHARE * max(base_rows, 1))
+
+    def compact(self, table: str) -> Manifest | None:
+        """Fold base and deltas into a new base (same content, fewer files)."""
+        current = self.reader.manifest(table)
+        if current is None or not current.delta_files:
+            return current
+        merged = self.reader.read_table(table)
+        generation = new_generation()
+        files = self._upload(
+            schema_of(table), merged.to_batches(max_chunksize=ROW_GROUP_ROWS),
+            lambda part: base_file_key(self.shop, table, generation, part), "base", None,
+        )
+        return self._switch(table, generation, files, current)
+
+    # -- internals ---------------------------------------------------------------------
+
+    def _upload(self, schema: pa.Schema, batches: Iterable[pa.RecordBatch | pa.Table],
+                key_for_part: Any, kind: str, run_date: str | None) -> list[DataFile]:
+        parted = _PartedUpload(self._s3, self.bucket, schema, key_for_part, kind, run_date,
+                               self.rows_per_file)
+        try:
+            for batch in batches:
+                parted.write(batch)
+        except BaseException:
+            parted.abort()
+            raise
+        return parted.close()
+
+    def _upload_deleted(self, table: str, run_date: str, generation: str,
+                        deleted_keys: pa.Array) -> DataFile:
+        key_name = TABLES[table][1][0]
+        field = schema_of(table).field(key_name)
+        keys = pa.table({key_name: pc.unique(deleted_keys.cast(field.type).drop_null())},
+                        schema=pa.schema([field]))
+        upload = ParquetUpload(self._s3, self.bucket,
+                               deleted_file_key(self.shop, table, run_date, generation),
+                               keys.schema)
+        upload.write(keys)
+        size = upload.close()
+        return DataFile(upload.key, keys.num_rows, "deleted", run_date, size)
+
+    def _switch(self, table: str, generation: str, files: list[DataFile],
+                current: Manifest | None = None) -> Manifest:
+        if current is None:
+            current = self.reader.manifest(table) or Manifest(table=table)
+        new_keys = {f.key for f in files}
+        # Delete what the previous switch retired (readers had a whole sync to finish),
+        # and retire what this switch drops.
+        doomed = [k for k in current.retired if k not in new_keys]
+        retired = [f.key for f in current.files if f.key not in new_keys]
+        manifest = Manifest(table=table, generation=generation, files=files, retired=retired)
+        self._s3.put_object(
+            Bucket=self.bucket, Key=manifest_key(self.shop, table), Body=manifest.to_json(),
+            ContentType="application/json",
+        )
+        self._delete(doomed)
+        return manifest
+
+    def _delete(self, keys: list[str]) -> None:
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start:start + 1000]
+            self._s3.delete_objects(
+                Bucket=self.bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
+            )
+
+
+
+class TableWrite:
+    """An open write to one table: data files are uploaded as batches arrive; nothing is
+    visible to readers until ``commit`` switches the manifest. Leaving the ``with``
+    block without committing discards the local part file (uploaded parts stay
+    unreferenced and harmless)."""
+
+    def __init__(self, writer: LakeWriter, table: str, generation: str, run_date: str | None,
+                 key_for_part: Any) -> None:
+        self._writer = writer
+        self.table = table
+        self.generation = generation
+        self.run_date = run_date
+        self.schema = schema_of(table)
+        self._parted = _PartedUpload(
+            writer._s3, writer.bucket, self.schema, key_for_part,
+            "base" if run_date is None else "delta", run_date, writer.rows_per_file,
+        )
+        self.rows = 0
+
+    def write(self, batch: pa.RecordBatch | pa.Table) -> None:
+        self._parted.write(batch)
+        self.rows += batch.num_rows
+
+    def commit(self, deleted_keys: pa.Array | None = None) -> Manifest:
+        files = self._parted.close()
+        writer = self._writer
+        current = writer.reader.manifest(self.table) or Manifest(table=self.table)
+        if self.run_date is None:
+            if deleted_keys is not None and len(deleted_keys):
+                raise ValueError("a whole-table replacement has no deleted keys")
+            return writer._switch(self.table, self.generation, files, current)
+        if deleted_keys is not None and len(deleted_keys):
+            files.append(writer._upload_deleted(self.table, self.run_date, self.generation,
+                                                deleted_keys))
+        run_date = self.run_date
+        kept = [f for f in current.files if f.kind == "base" or f.run_date != run_date]
+        later = [f for f in kept if f.kind != "base" and (f.run_date or "") > run_date]
+        earlier = [f for f in kept if f not in later]
+        return writer._switch(self.table, self.generation, earlier + files + later, current)
+
+    def __enter__(self) -> TableWrite:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self._parted.abort()

@@ -1,0 +1,181 @@
+"""A segment's daily metrics: the one place their formulas live.
+
+``daily_metrics(members, orders, refunds, as_of, tz, previous_members)`` computes, for the
+members of a segment's snapshot on ``as_of``, the figures behind the trend charts. Orders
+are the **counted orders** of ``seglift.metrics.orders`` (customer set, created by the end
+of the day in the shop's time zone, not cancelled by then) and an order's **net** is its
+total price minus its refunds made by the end of the day. Every member counts, including
+members who never ordered (they contribute 0 sales and 0 orders).
+
+- ``member_count``: distinct customers in the snapshot.
+- ``entered`` / ``left``: members now but not in the previous day's snapshot / in it but
+  not now. ``None`` when there is no previous snapshot (first evaluation, or a missed day):
+  unknown, not zero.
+- ``order_count``, ``net_sales``: counted orders of the members, and the sum of their net.
+- ``ltv``: net_sales / member_count (average net sales per member to date), in cents.
+- ``aov``: net_sales / order_count, in cents; ``None`` without orders.
+- ``avg_purchase_count``: order_count / member_count, 2 decimals.
+- ``avg_purchase_interval_days``: for each member with 2+ orders, the mean number of days
+  between consecutive orders, i.e. (last order day - first order day) / (orders - 1)
+  on calendar days in the shop's zone; then the plain mean of those per-customer means
+  (every repeat customer weighs the same, however many orders), 2 decimals. ``None``
+  without repeat customers.
+- ``repeat_rate``: members with 2+ orders / member_count, 4 decimals.
+- ``f2_conversion_<N>d`` (N = ``conversion_window_days``, 90 by default): among members
+  whose first order day is at least N days before ``as_of`` (so the whole window has been
+  observed), the share whose second order day is at most N days after the first order day,
+  4 decimals. ``None`` when no member's first order is that old.
+- ``revenue_of_day``: net of the members' counted orders whose order day is ``as_of``.
+
+Money is summed exactly (Arrow decimal sums) and every figure is rounded once, half to
+even: money to cents, rates to 4 decimals, averages to 2. Undefined ratios are ``None``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import date, timedelta
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from seglift.metrics.exact import CENTS, RATE, TWO_PLACES, ratio, rounded, to_fraction
+from seglift.metrics.orders import counted_orders, member_ids
+
+DEFAULT_CONVERSION_WINDOW_DAYS = 90
+
+
+@dataclass(frozen=True)
+class DailyMetrics:
+    """One segment's metrics on one day (see the module docstring for each formula)."""
+
+    member_count: int
+    entered: int | None
+    left: int | None
+    order_count: int
+    net_sales: Decimal
+    ltv: Decimal | None
+    aov: Decimal | None
+    avg_purchase_count: Decimal | None
+    avg_purchase_interval_days: Decimal | None
+    repeat_rate: Decimal | None
+    f2_conversion: Decimal | None
+    conversion_window_days: int
+    revenue_of_day: Decimal
+
+    def as_values(self) -> dict[str, Any]:
+        """Metric name -> value, as stored and served (``f2_conversion_<N>d`` named)."""
+        values = asdict(self)
+        window = values.pop("conversion_window_days")
+        values[f"f2_conversion_{window}d"] = values.pop("f2_conversion")
+        return values
+
+
+def _decimal_sum(values: pa.ChunkedArray | pa.Array) -> Decimal:
+    total = pc.sum(values).as_py()
+    return Decimal(0) if total is None else total
+
+
+def membership_changes(
+    members: pa.Array, previous_members: pa.Array | None
+) -> tuple[int | None, int | None]:
+    """(entered, left) between two distinct id arrays; (None, None) without a previous day."""
+    if previous_members is None:
+        return None, None
+    kept = _count_true(pc.is_in(members, value_set=previous_members))
+    stayed = _count_true(pc.is_in(previous_members, value_set=members))
+    return len(members) - kept, len(previous_members) - stayed
+
+
+def _count_true(mask: pa.Array) -> int:
+    return int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
+
+
+def daily_metrics(
+    members: pa.Table,
+    orders: pa.Table,
+    refunds: pa.Table,
+    as_of: date,
+    tz: str = "UTC",
+    previous_members: pa.Table | None = None,
+    conversion_window_days: int = DEFAULT_CONVERSION_WINDOW_DAYS,
+) -> DailyMetrics:
+    """The segment's metrics on ``as_of`` (shop zone ``tz``); see the module docstring."""
+    if conversion_window_days < 1:
+        raise ValueError(
+            f"conversion_window_days must be a positive number of days, got "
+            f"{conversion_window_days}"
+        )
+    ids = member_ids(members)
+    previous = member_ids(previous_members) if previous_members is not None else None
+    entered, left = membership_changes(ids, previous)
+    member_count = len(ids)
+
+    member_orders = counted_orders(ids, orders, refunds, as_of, tz)
+    order_count = member_orders.num_rows
+    net_sales = _decimal_sum(member_orders["net"])
+    of_day = pc.equal(member_orders["order_day"], pa.scalar(as_of, pa.date32()))
+    revenue_of_day = _decimal_sum(member_orders["net"].filter(of_day))
+
+    per_customer = member_orders.group_by("customer_id").aggregate(
+        [("order_id", "count"), ("order_day", "min"), ("order_day", "max")]
+    )
+    counts = per_customer["order_id_count"]
+    repeaters = per_customer.filter(pc.greater_equal(counts, 2))
+
+    return DailyMetrics(
+        member_count=member_count,
+        entered=entered,
+        left=left,
+        order_count=order_count,
+        net_sales=rounded(to_fraction(net_sales), CENTS),
+        ltv=ratio(net_sales, member_count, CENTS),
+        aov=ratio(net_sales, order_count, CENTS),
+        avg_purchase_count=ratio(order_count, member_count, TWO_PLACES),
+        avg_purchase_interval_days=_mean_interval(repeaters),
+        repeat_rate=ratio(repeaters.num_rows, member_count, RATE),
+        f2_conversion=_f2_conversion(member_orders, as_of, conversion_window_days),
+        conversion_window_days=conversion_window_days,
+        revenue_of_day=rounded(to_fraction(revenue_of_day), CENTS),
+    )
+
+
+def _mean_interval(repeaters: pa.Table) -> Decimal | None:
+    """Mean over repeat customers of (last - first order day) / (orders - 1), exactly.
+
+    Spans are summed per distinct gap count, so the only Python loop is over the handful
+    of distinct order counts, never over customers.
+    """
+    if repeaters.num_rows == 0:
+        return None
+    spans = pc.days_between(repeaters["order_day_min"], repeaters["order_day_max"])
+    by_gaps = pa.table(
+        {"gaps": pc.subtract(repeaters["order_id_count"], 1), "span": spans}
+    ).group_by("gaps").aggregate([("span", "sum")])
+    total = sum(
+        (Fraction(span, gaps) for gaps, span in zip(
+            by_gaps["gaps"].to_pylist(), by_gaps["span_sum"].to_pylist(), strict=True
+        )),
+        Fraction(0),
+    )
+    return ratio(total, repeaters.num_rows, TWO_PLACES)
+
+
+def _f2_conversion(member_orders: pa.Table, as_of: date, window_days: int) -> Decimal | None:
+    """Share of members with a fully observed window whose 2nd order came within it."""
+    firsts = member_orders.filter(pc.equal(member_orders["order_index"], 1))
+    latest_first = pa.scalar(as_of - timedelta(days=window_days), pa.date32())
+    eligible = firsts.filter(pc.less_equal(firsts["order_day"], latest_first))
+    if eligible.num_rows == 0:
+        return None
+    seconds = member_orders.filter(pc.equal(member_orders["order_index"], 2))
+    second_day = pc.take(
+        seconds["order_day"].combine_chunks(),
+        pc.index_in(eligible["customer_id"], value_set=seconds["customer_id"].combine_chunks()),
+    )
+    gap = pc.days_between(eligible["order_day"], second_day)
+    converted = pc.sum(pc.fill_null(pc.less_equal(gap, window_days), False)).as_py() or 0
+    return ratio(converted, eligible.num_rows, RATE)

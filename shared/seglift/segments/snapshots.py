@@ -1,0 +1,56 @@
+"""Reading and writing features and membership snapshots in S3 (the data-access side).
+
+A membership snapshot is two objects for one (segment, day): Parquet with one int64
+column ``customer_id`` (sorted), and the same ids as ``.ids.gz`` (``member_ids``).
+The S3 client is passed in, so tests use moto or a fake.
+"""
+
+from __future__ import annotations
+
+import io
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from seglift import keys
+from seglift.segments.member_ids import encode_member_ids
+
+MEMBERS_SCHEMA = pa.schema([pa.field("customer_id", pa.int64(), nullable=False)])
+
+
+def _parquet_bytes(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    return sink.getvalue()
+
+
+def read_parquet(s3: Any, bucket: str, key: str) -> pa.Table:
+    body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    return pq.read_table(io.BytesIO(body))
+
+
+def write_features(s3: Any, bucket: str, shop: str, as_of: date, features: pa.Table) -> str:
+    key = keys.features_key(shop, as_of)
+    s3.put_object(Bucket=bucket, Key=key, Body=_parquet_bytes(features))
+    return key
+
+
+def write_members(
+    s3: Any, bucket: str, shop: str, segment_id: str, as_of: date, ids: pa.Array
+) -> tuple[str, str]:
+    """Write both snapshot objects; returns (members_key, member_ids_key)."""
+    ids = pa.array(ids, pa.int64())
+    table = pa.Table.from_arrays([ids], schema=MEMBERS_SCHEMA)
+    members_key = keys.members_key(shop, segment_id, as_of)
+    ids_key = keys.member_ids_key(shop, segment_id, as_of)
+    s3.put_object(Bucket=bucket, Key=members_key, Body=_parquet_bytes(table))
+    s3.put_object(Bucket=bucket, Key=ids_key, Body=encode_member_ids(ids.to_pylist()),
+                  ContentType="text/plain", ContentEncoding="gzip")
+    return members_key, ids_key
+
+
+def read_members(s3: Any, bucket: str, key: str) -> pa.Array:
+    """Customer ids of a Parquet membership snapshot."""
+    return read_parquet(s3, bucket, key)["customer_id"].combine_chunks()

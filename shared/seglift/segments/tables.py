@@ -1,0 +1,75 @@
+"""The lake tables one shop's segment work reads, bundled so functions take one argument.
+
+Every table carries exactly the lake schema (``seglift.lake.schema``); ``LakeTables.of``
+conforms whatever a caller passes (missing tables become empty, missing nullable columns
+become nulls) so features and conditions never have to guess what is present.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from seglift.lake.schema import schema_of
+
+TABLE_NAMES: tuple[str, ...] = ("customers", "orders", "line_items", "refunds", "products")
+
+
+def conform(table: pa.Table | None, name: str) -> pa.Table:
+    """``table`` with exactly the lake schema of ``name``: columns ordered, cast, completed.
+
+    A missing table is an empty one; a missing nullable column is all nulls. A missing
+    non-nullable column is a data error, raised with the table and column named.
+    """
+    schema = schema_of(name)
+    if table is None:
+        return schema.empty_table()
+    columns = []
+    for field in schema:
+        if field.name in table.column_names:
+            columns.append(table.column(field.name).cast(field.type))
+        elif field.nullable:
+            columns.append(pa.nulls(table.num_rows, field.type))
+        else:
+            raise ValueError(f"lake table {name!r} lacks required column {field.name!r}")
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
+@dataclass(frozen=True)
+class LakeTables:
+    """One shop's lake, as Arrow tables with the lake schemas."""
+
+    customers: pa.Table
+    orders: pa.Table
+    line_items: pa.Table
+    refunds: pa.Table
+    products: pa.Table
+
+    @classmethod
+    def of(
+        cls,
+        customers: pa.Table | None = None,
+        orders: pa.Table | None = None,
+        line_items: pa.Table | None = None,
+        refunds: pa.Table | None = None,
+        products: pa.Table | None = None,
+    ) -> LakeTables:
+        """Conformed tables; any table not given is empty."""
+        return cls(
+            customers=conform(customers, "customers"),
+            orders=conform(orders, "orders"),
+            line_items=conform(line_items, "line_items"),
+            refunds=conform(refunds, "refunds"),
+            products=conform(products, "products"),
+        )
+
+    @classmethod
+    def from_reader(cls, reader: object) -> LakeTables:
+        """Read every table through a ``seglift.lake.reader.LakeReader``-like object.
+
+        ``reader.read_table(name, columns=None) -> pa.Table`` is the only call made, so
+        tests pass any object with that method.
+        """
+        read = reader.read_table  # type: ignore[attr-defined]
+        return cls.of(**{name: read(name, columns=None) for name in TABLE_NAMES})

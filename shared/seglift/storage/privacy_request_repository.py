@@ -1,0 +1,80 @@
+"""GDPR requests from Shopify's privacy webhooks, queued in S3 for the sync to carry out.
+
+The API records each request as one JSON document; the sync (which owns the lake) lists
+``privacy-requests/pending/<shop>/``, redacts, and deletes the document when done.
+Requests live outside ``shops/<shop>/`` on purpose: ``shop/redact`` deletes that whole
+prefix, and the request must outlive the data it removes until the work is finished.
+
+Document: {"kind": "customer_data_request" | "customer_redact" | "shop_redact",
+"shop", "webhook_id", "received_at" (ISO), "customer_id" | null, "order_ids": [...],
+"data_request_id" | null, "payload": <the webhook body>}. The webhook id names the
+object, so a redelivered webhook overwrites the same document instead of adding one.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from datetime import datetime
+from typing import Any
+
+PENDING_PREFIX = "privacy-requests/pending/"
+_SAFE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
+
+
+def pending_prefix(shop: str) -> str:
+    return f"{PENDING_PREFIX}{_safe(shop)}/"
+
+
+def privacy_request_key(shop: str, webhook_id: str) -> str:
+    return f"{pending_prefix(shop)}{_safe(webhook_id)}.json"
+
+
+def _safe(value: str) -> str:
+    if not _SAFE.match(value):
+        raise ValueError(f"{value!r} cannot be part of an S3 key: use letters, digits, . _ -")
+    return value
+
+
+class PrivacyRequestRepository:
+    def __init__(self, s3: Any, bucket: str) -> None:
+        """``s3`` is a boto3 S3 client."""
+        self._s3 = s3
+        self._bucket = bucket
+
+    def record(self, request: Any) -> None:
+        """Store a request (an ``api.ports.PrivacyRequest`` or anything with its fields)."""
+        document = {
+            "kind": request.kind,
+            "shop": request.shop,
+            "webhook_id": request.webhook_id,
+            "received_at": _iso(request.received_at),
+            "customer_id": request.customer_id,
+            "order_ids": list(request.order_ids),
+            "data_request_id": request.data_request_id,
+            "payload": request.payload,
+        }
+        self._s3.put_object(
+            Bucket=self._bucket,
+            Key=privacy_request_key(request.shop, request.webhook_id),
+            Body=json.dumps(document, sort_keys=True).encode("utf-8"),
+            ContentType="application/json",
+        )
+
+    def pending(self, shop: str) -> list[dict[str, Any]]:
+        """The shop's unprocessed requests, oldest key first (for the sync)."""
+        documents = []
+        paginator = self._s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=pending_prefix(shop)):
+            for item in page.get("Contents", []):
+                body = self._s3.get_object(Bucket=self._bucket, Key=item["Key"])["Body"].read()
+                documents.append({"key": item["Key"], **json.loads(body)})
+        return documents
+
+    def done(self, key: str) -> None:
+        """Remove a processed request."""
+        self._s3.delete_object(Bucket=self._bucket, Key=key)
+
+
+def _iso(value: datetime | str) -> str:
+    return value.isoformat() if isinstance(value, datetime) else str(value)

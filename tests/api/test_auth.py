@@ -1,0 +1,166 @@
+"""Every route but health, the OpenAPI document and webhooks needs a valid session token,
+verified as Shopify specifies; the shop comes only from the token's ``dest``."""
+
+from __future__ import annotations
+
+import time
+
+import jwt
+import pytest
+from api import handler
+from seglift.auth.session_tokens import (
+    SessionTokenError,
+    bearer_token,
+    issue_session_token,
+    verify_session_token,
+)
+
+from tests.api.conftest import SHOP_A
+from tests.api.fakes import API_KEY, SECRET
+
+NOW = 1_800_000_000
+
+
+def claims(**overrides):
+    base = {
+        "iss": f"https://{SHOP_A}/admin",
+        "dest": f"https://{SHOP_A}",
+        "aud": API_KEY,
+        "sub": "42",
+        "exp": NOW + 60,
+        "nbf": NOW,
+        "iat": NOW,
+        "jti": "c6f5b3b2-1",
+        "sid": "abc",
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def sign(payload, secret=SECRET, algorithm="HS256"):
+    return jwt.encode(payload, secret, algorithm=algorithm)
+
+
+def test_a_token_issued_for_local_use_verifies_and_names_its_shop():
+    token = issue_session_token(SHOP_A, API_KEY, SECRET, ttl=60, now=NOW)
+    verified = verify_session_token(token, api_key=API_KEY, secret=SECRET, now=NOW + 30)
+    assert verified.shop == SHOP_A
+    assert verified.expires_at == NOW + 60
+
+
+@pytest.mark.parametrize(
+    ("payload", "secret", "code"),
+    [
+        (claims(exp=NOW - 11), SECRET, "token_expired"),
+        (claims(nbf=NOW + 11), SECRET, "token_not_yet_valid"),
+        (claims(aud="another-app"), SECRET, "wrong_audience"),
+        (claims(), "not-the-app-secret-0123456789abcdef", "bad_signature"),
+        (claims(iss="https://evil-store.myshopify.com/admin"), SECRET, "issuer_mismatch"),
+        (claims(dest="https://example.com"), SECRET, "invalid_token"),
+        (claims(dest="http://alpha-store.myshopify.com"), SECRET, "invalid_token"),
+        (claims(sid=None), SECRET, "invalid_token"),
+        (claims(exp=None), SECRET, "invalid_token"),
+    ],
+    ids=["expired", "not-yet-valid", "wrong-aud", "wrong-signature", "iss-dest-mismatch",
+         "dest-not-a-shop", "dest-not-https", "missing-sid", "missing-exp"],
+)
+def test_invalid_tokens_are_refused_with_a_reason(payload, secret, code):
+    with pytest.raises(SessionTokenError) as refused:
+        verify_session_token(sign(payload, secret), api_key=API_KEY, secret=SECRET, now=NOW)
+    assert refused.value.code == code
+
+
+def test_clock_skew_within_the_leeway_is_accepted():
+    future = sign(claims(nbf=NOW + 5))
+    just_expired = sign(claims(exp=NOW - 5))
+    assert verify_session_token(future, api_key=API_KEY, secret=SECRET, now=NOW).shop == SHOP_A
+    assert verify_session_token(just_expired, api_key=API_KEY, secret=SECRET, now=NOW)
+
+
+def test_unsigned_and_other_algorithm_tokens_are_refused():
+    unsigned = jwt.encode(claims(), None, algorithm="none")
+    with pytest.raises(SessionTokenError):
+        verify_session_token(unsigned, api_key=API_KEY, secret=SECRET, now=NOW)
+    hs512 = sign(claims(), secret=SECRET * 2, algorithm="HS512")
+    with pytest.raises(SessionTokenError):
+        verify_session_token(hs512, api_key=API_KEY, secret=SECRET, now=NOW)
+
+
+@pytest.mark.parametrize("header", [None, "", "Basic abc", "Bearer ", "bearer xyz"])
+def test_malformed_authorization_headers_are_refused(header):
+    with pytest.raises(SessionTokenError):
+        bearer_token(header)
+
+
+def test_missing_header_is_401_in_the_error_shape(client):
+    reply = client.get("/segments", auth=False)
+    assert reply.status == 401
+    assert reply.error["code"] == "missing_token"
+    assert reply.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_expired_token_is_401(client):
+    token = issue_session_token(SHOP_A, API_KEY, SECRET, ttl=1, now=time.time() - 100)
+    reply = client.get("/segments", auth=f"Bearer {token}")
+    assert reply.status == 401
+    assert reply.error["code"] == "token_expired"
+
+
+def test_token_for_another_app_is_401(client):
+    token = issue_session_token(SHOP_A, "other-app-key", SECRET, ttl=60)
+    reply = client.get("/segments", auth=f"Bearer {token}")
+    assert (reply.status, reply.error["code"]) == (401, "wrong_audience")
+
+
+def test_token_signed_with_another_secret_is_401(client):
+    token = issue_session_token(SHOP_A, API_KEY, "another-secret-0123456789abcdef0123", ttl=60)
+    reply = client.get("/segments", auth=f"Bearer {token}")
+    assert (reply.status, reply.error["code"]) == (401, "bad_signature")
+
+
+def test_dest_and_iss_on_different_shops_is_401(client):
+    token = sign(claims(iss="https://evil-store.myshopify.com/admin", exp=int(time.time()) + 60,
+                        nbf=int(time.time()), iat=int(time.time())))
+    reply = client.get("/segments", auth=f"Bearer {token}")
+    assert (reply.status, reply.error["code"]) == (401, "issuer_mismatch")
+
+
+def test_unauthenticated_requests_get_401_before_body_validation(client):
+    reply = client.post("/segments", {"nonsense": True}, auth=False)
+    assert reply.status == 401
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/shop"), ("POST", "/shop/sync"), ("GET", "/templates"),
+        ("GET", "/segments"), ("POST", "/segments"), ("GET", "/segments/x1"),
+        ("PATCH", "/segments/x1"), ("DELETE", "/segments/x1"),
+        ("GET", "/segments/x1/metrics"), ("POST", "/segments/x1/tag-jobs"),
+        ("GET", "/tag-jobs"), ("GET", "/tag-jobs/j1"),
+    ],
+)
+def test_every_private_route_refuses_requests_without_a_token(client, method, path):
+    assert client.request(method, path, body={}, auth=False).status == 401
+
+
+def test_the_private_route_list_above_covers_every_route_of_the_app():
+    """If a route is added, it must be added to the test above (or be public)."""
+    import json
+
+    document = json.loads(handler.openapi_json())
+    operations = {(m.upper(), p) for p, ops in document["paths"].items() for m in ops}
+    public = {(m, p) for m, p in handler.PUBLIC_ROUTES}
+    private = operations - public
+    tested = {
+        ("GET", "/shop"), ("POST", "/shop/sync"), ("GET", "/templates"),
+        ("GET", "/segments"), ("POST", "/segments"), ("GET", "/segments/{segment_id}"),
+        ("PATCH", "/segments/{segment_id}"), ("DELETE", "/segments/{segment_id}"),
+        ("GET", "/segments/{segment_id}/metrics"), ("POST", "/segments/{segment_id}/tag-jobs"),
+        ("GET", "/tag-jobs"), ("GET", "/tag-jobs/{job_id}"),
+    }
+    assert private == tested
+    for method, path in private:
+        assert document["paths"][path][method.lower()]["security"] == [
+            {"shopifySessionToken": []}
+        ]

@@ -1,0 +1,42 @@
+"""The OpenAPI document is generated from the code, served, and committed without drift."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from api.handler import openapi_json
+
+COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi.json"
+REGENERATE = "python -m api.openapi > docs/openapi.json"
+
+
+def test_the_committed_document_matches_the_code():
+    assert COMMITTED.exists(), f"docs/openapi.json is missing: run `{REGENERATE}`"
+    assert json.loads(COMMITTED.read_text()) == json.loads(openapi_json()), (
+        f"docs/openapi.json is out of date with the routes and models: run `{REGENERATE}`"
+    )
+
+
+def test_the_document_is_served_without_a_token(client):
+    reply = client.get("/openapi.json", auth=False)
+    assert reply.status == 200
+    assert reply.json == json.loads(openapi_json())
+
+
+def test_every_error_response_uses_the_one_error_shape():
+    document = json.loads(openapi_json())
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                if int(status) >= 400:
+                    schema = response["content"]["application/json"]["schema"]
+                    assert schema == {"$ref": "#/components/schemas/ErrorResponse"}, (
+                        method, path, status)
+            assert "422" not in operation["responses"]
+
+
+def test_money_is_a_decimal_string_with_a_currency():
+    money = json.loads(openapi_json())["components"]["schemas"]["Money"]
+    assert money["properties"]["amount"]["type"] == "string"
+    assert set(money["required"]) == {"amount", "currency"}

@@ -1,0 +1,103 @@
+"""Tag jobs (start, read, list) and the shop (status, on-demand sync)."""
+
+from __future__ import annotations
+
+from tests.api.conftest import SHOP_A, evaluated
+
+
+def test_start_a_tag_job_returns_202_and_the_queued_job(client, api):
+    segment = evaluated(api, SHOP_A, members=12)
+    reply = client.post(f"/segments/{segment.segment_id}/tag-jobs",
+                        {"tag": "  VIP  ", "action": "add"})
+    assert reply.status == 202
+    job = reply.json
+    assert (job["segment_id"], job["tag"], job["action"], job["status"]) == (
+        segment.segment_id, "VIP", "add", "queued")
+    assert job["total"] == 12
+    assert api.tag_jobs.get(SHOP_A, job["id"]).requested_by == "1"
+
+
+def test_tag_rules_come_from_shopify(client, api):
+    segment = evaluated(api, SHOP_A)
+    url = f"/segments/{segment.segment_id}/tag-jobs"
+    comma = client.post(url, {"tag": "vip,gold", "action": "add"})
+    blank = client.post(url, {"tag": "   ", "action": "add"})
+    verb = client.post(url, {"tag": "vip", "action": "toggle"})
+    assert comma.status == blank.status == verb.status == 400
+    assert comma.error["field"] == blank.error["field"] == "tag"
+    assert "comma" in comma.error["message"]
+    assert verb.error["field"] == "action"
+
+
+def test_a_segment_never_evaluated_cannot_be_tagged_yet(client, api):
+    segment = api.segments.create(SHOP_A, name="new", condition={"has_tag": "x"})
+    reply = client.post(f"/segments/{segment.segment_id}/tag-jobs",
+                        {"tag": "vip", "action": "add"})
+    assert reply.status == 409
+    assert reply.error["code"] == "segment_not_evaluated"
+
+
+def test_tag_jobs_stop_once_the_app_is_uninstalled(client, api):
+    segment = evaluated(api, SHOP_A)
+    api.shops.mark_uninstalled(SHOP_A, None)
+    reply = client.post(f"/segments/{segment.segment_id}/tag-jobs",
+                        {"tag": "vip", "action": "add"})
+    assert (reply.status, reply.error["code"]) == (409, "shop_uninstalled")
+
+
+def test_read_and_list_tag_jobs_newest_first_with_pages(client, api):
+    segment = evaluated(api, SHOP_A)
+    ids = [
+        client.post(f"/segments/{segment.segment_id}/tag-jobs",
+                    {"tag": f"t{n}", "action": "add"}).json["id"]
+        for n in range(3)
+    ]
+    one = client.get(f"/tag-jobs/{ids[0]}")
+    assert one.status == 200 and one.json["tag"] == "t0"
+    first = client.get("/tag-jobs?limit=2")
+    second = client.get(f"/tag-jobs?limit=2&next_token={first.json['next_token']}")
+    listed = [j["id"] for j in first.json["items"] + second.json["items"]]
+    assert listed == list(reversed(ids))
+    assert second.json["next_token"] is None
+
+
+def test_unknown_tag_job_is_404(client):
+    reply = client.get("/tag-jobs/job-9999")
+    assert (reply.status, reply.error["code"]) == (404, "tag_job_not_found")
+
+
+def test_get_shop_shows_the_last_sync(client, api):
+    record = api.shops.get(SHOP_A)
+    record.sync_status = "failed"
+    record.last_sync_error = "Shopify returned 503 three times"
+    record.last_sync_duration_ms = 1234
+    reply = client.get("/shop")
+    assert reply.status == 200
+    assert reply.json["shop"] == SHOP_A
+    assert reply.json["currency"] == "EUR"
+    assert reply.json["sync"]["status"] == "failed"
+    assert reply.json["sync"]["error"] == "Shopify returned 503 three times"
+    assert reply.json["sync"]["duration_ms"] == 1234
+
+
+def test_a_shop_without_a_record_is_404(client, api):
+    del api.shops.records[SHOP_A]
+    assert client.get("/shop").status == 404
+
+
+def test_sync_on_demand_asks_the_sync_function(client, api):
+    reply = client.post("/shop/sync")
+    assert reply.status == 202
+    assert reply.json == {"shop": SHOP_A, "status": "requested"}
+    assert api.sync.requested == [SHOP_A]
+
+
+def test_sync_on_demand_is_409_while_running_or_uninstalled(client, api):
+    api.shops.get(SHOP_A).sync_status = "running"
+    running = client.post("/shop/sync")
+    api.shops.get(SHOP_A).sync_status = "succeeded"
+    api.shops.mark_uninstalled(SHOP_A, None)
+    uninstalled = client.post("/shop/sync")
+    assert (running.status, running.error["code"]) == (409, "sync_running")
+    assert (uninstalled.status, uninstalled.error["code"]) == (409, "shop_uninstalled")
+    assert api.sync.requested == []

@@ -1,0 +1,185 @@
+"""CSV exports: members with names, tags and chosen metrics, safe for spreadsheets, in S3."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+from collections.abc import Iterator
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+import boto3
+import pyarrow as pa
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from moto import mock_aws
+from seglift.exports.csv_safety import neutralise, neutralise_column
+from seglift.exports.multipart import MIN_PART_SIZE, S3MultipartWriter
+from seglift.exports.segment_export import ExportError, export_segment_csv
+from seglift.keys import export_key
+
+SHOP = "demo.myshopify.com"
+BUCKET = "data"
+AS_OF = date(2026, 11, 20)
+
+
+class Sources:
+    """ExportSources over in-memory tables."""
+
+    def __init__(self, members: list[int], customers: pa.Table, features: pa.Table) -> None:
+        self._members = members
+        self._customers = customers
+        self._features = features
+
+    def members(self, shop: str, segment_id: str, as_of: date) -> pa.Array:
+        if segment_id != "vip":
+            raise FileNotFoundError(segment_id)
+        return pa.array(self._members, pa.int64())
+
+    def customers(self, shop: str) -> pa.Table:
+        return self._customers
+
+    def features(self, shop: str, as_of: date, columns: list[str]) -> pa.Table:
+        return self._features.select(["customer_id", *columns])
+
+
+def _customers(count: int) -> pa.Table:
+    return pa.table({
+        "customer_id": pa.array(range(1, count + 1), pa.int64()),
+        "email": [f"c{i}@example.com" for i in range(1, count + 1)],
+        "first_name": ["=HYPERLINK(\"http://x\")" if i == 2 else f"Zoë{i}"
+                       for i in range(1, count + 1)],
+        "last_name": ["-1+1" if i == 3 else None for i in range(1, count + 1)],
+        "tags": pa.array([["VIP", "b"] if i == 1 else [] for i in range(1, count + 1)],
+                         pa.list_(pa.string())),
+    })
+
+
+def _features(count: int) -> pa.Table:
+    return pa.table({
+        "customer_id": pa.array(range(1, count + 1), pa.int64()),
+        "order_count": pa.array([i % 5 for i in range(1, count + 1)], pa.int64()),
+        "total_spent": pa.array([Decimal(i) / 4 for i in range(1, count + 1)],
+                                pa.decimal128(18, 3)),
+        "city": ["@home" if i == 4 else "Paris" for i in range(1, count + 1)],
+    })
+
+
+@pytest.fixture
+def s3() -> Iterator[object]:
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        client = boto3.client("s3", region_name="us-east-1")
+        client.create_bucket(Bucket=BUCKET)
+        yield client
+
+
+def _read(s3, key: str) -> tuple[bytes, list[list[str]]]:
+    raw = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    text = raw.decode("utf-8-sig")
+    return raw, list(csv.reader(io.StringIO(text)))
+
+
+def test_the_export_lists_members_with_names_tags_and_chosen_metrics(s3):
+    sources = Sources([4, 1, 2, 3, 4], _customers(6), _features(6))
+    result = export_segment_csv(SHOP, "vip", AS_OF, ["order_count", "total_spent", "city"],
+                                sources=sources, s3=s3, bucket=BUCKET, export_id="e1")
+    assert result.key == export_key(SHOP, "e1") and result.rows == 4
+    raw, rows = _read(s3, result.key)
+    assert not raw.startswith(b"\xef\xbb\xbf")
+    assert rows[0] == ["Email", "Customer ID", "First Name", "Last Name", "Tags",
+                       "order_count", "total_spent", "city"]
+    assert rows[1] == ["c1@example.com", "1", "Zoë1", "", "VIP, b", "1", "0.250", "Paris"]
+    assert rows[2][2] == "'=HYPERLINK(\"http://x\")"  # formula neutralised
+    assert rows[3][3] == "'-1+1"
+    assert rows[4][7] == "'@home"
+    assert [r[1] for r in rows[1:]] == ["1", "2", "3", "4"]
+    tags = s3.get_object_tagging(Bucket=BUCKET, Key=result.key)["TagSet"]
+    assert tags == [{"Key": "retention", "Value": "short"}]
+    assert result.url.startswith("https://") and "e1.csv" in result.url
+
+
+def test_a_bom_is_written_for_excel_when_asked(s3):
+    result = export_segment_csv(SHOP, "vip", AS_OF, [], bom=True,
+                                sources=Sources([1], _customers(2), _features(2)),
+                                s3=s3, bucket=BUCKET)
+    raw, rows = _read(s3, result.key)
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert rows == [["Email", "Customer ID", "First Name", "Last Name", "Tags"],
+                    ["c1@example.com", "1", "Zoë1", "", "VIP, b"]]
+
+
+def test_an_empty_segment_exports_just_the_header(s3):
+    result = export_segment_csv(SHOP, "vip", AS_OF, ["order_count"],
+                                sources=Sources([], _customers(2), _features(2)),
+                                s3=s3, bucket=BUCKET)
+    assert result.rows == 0
+    assert _read(s3, result.key)[1] == [["Email", "Customer ID", "First Name", "Last Name",
+                                         "Tags", "order_count"]]
+
+
+def test_unknown_metrics_and_missing_snapshots_are_refused_with_advice(s3):
+    sources = Sources([1], _customers(2), _features(2))
+    with pytest.raises(ExportError, match="choose from"):
+        export_segment_csv(SHOP, "vip", AS_OF, ["first_order_product_ids"], sources=sources,
+                           s3=s3, bucket=BUCKET)
+    with pytest.raises(ExportError, match="re-evaluate"):
+        export_segment_csv(SHOP, "other", AS_OF, [], sources=sources, s3=s3, bucket=BUCKET)
+
+
+def test_a_large_export_streams_in_parts_and_keeps_every_member(s3):
+    count = 120_000
+    sources = Sources(list(range(1, count + 1)), _customers(count), _features(count))
+    result = export_segment_csv(SHOP, "vip", AS_OF, ["order_count", "total_spent", "city"],
+                                sources=sources, s3=s3, bucket=BUCKET,
+                                part_size=MIN_PART_SIZE)
+    assert result.rows == count and result.bytes > MIN_PART_SIZE  # more than one part
+    _, rows = _read(s3, result.key)
+    assert len(rows) == count + 1 and rows[-1][1] == str(count)
+
+
+def test_a_failed_export_leaves_no_file_behind(s3):
+    with pytest.raises(RuntimeError), S3MultipartWriter(s3, BUCKET, "x.csv",
+                                                        part_size=MIN_PART_SIZE) as sink:
+        sink.write(b"a" * (MIN_PART_SIZE + 10))
+        raise RuntimeError("crash")
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
+    assert s3.list_multipart_uploads(Bucket=BUCKET).get("Uploads", []) == []
+
+
+@given(st.lists(st.one_of(st.none(), st.text(max_size=8)), max_size=30))
+def test_the_vectorised_neutraliser_matches_the_rule_cell_by_cell(values):
+    got = neutralise_column(pa.array(values, pa.string())).to_pylist()
+    assert got == [None if v is None else neutralise(v) for v in values]
+
+
+def test_the_dangerous_first_characters_are_those_owasp_lists():
+    assert [neutralise(v) for v in ["=1", "+1", "-1", "@a", "\tx", "\rx", "a=1", "1"]] == [
+        "'=1", "'+1", "'-1", "'@a", "'\tx", "'\rx", "a=1", "1"]
+
+
+def test_the_export_function_answers_errors_the_merchant_can_fix(s3, monkeypatch):
+    from exports import handler
+
+    from tests.tagging.emulated import LambdaContext
+
+    monkeypatch.setenv("DATA_BUCKET", BUCKET)
+    monkeypatch.setenv("SEGMENTS_TABLE", "segments")
+    boto3.client("dynamodb").create_table(
+        TableName="segments", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "shop", "AttributeType": "S"},
+                              {"AttributeName": "segment_id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "shop", "KeyType": "HASH"},
+                   {"AttributeName": "segment_id", "KeyType": "RANGE"}])
+    from seglift.storage.models import SegmentModel, bind
+
+    now = datetime.now(UTC)
+    bind(SegmentModel, "segments")(SHOP, "fresh", name="Fresh", created_at=now,
+                                   updated_at=now).save()
+    answer = handler.lambda_handler({"shop": SHOP, "segment_id": "fresh"}, LambdaContext())
+    assert answer == {"status": "error",
+                      "message": "segment 'fresh' has not been evaluated yet: try later"}
+    answer = handler.lambda_handler({"shop": "bad", "segment_id": "x"}, LambdaContext())
+    assert answer["status"] == "error" and "myshopify.com" in answer["message"]

@@ -1,0 +1,256 @@
+"""The segments Lambda in the daily workflow: prepare, evaluate, summarize (moto S3/DynamoDB)."""
+
+from __future__ import annotations
+
+import gzip
+import io
+import json
+from dataclasses import dataclass
+from datetime import date
+
+import boto3
+import pyarrow.parquet as pq
+import pytest
+from moto import mock_aws
+from seglift import keys
+from seglift.segments.tables import TABLE_NAMES
+from seglift.storage.segment_repository import SegmentInUse, SegmentRepository
+
+from tests.segments.builder import StoreBuilder
+
+SHOP = "demo-shop.myshopify.com"
+BUCKET = "seglift-test-data"
+RUN_DATE = "2024-06-30"
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "segments"
+    memory_limit_in_mb: int = 2048
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:segments"
+    aws_request_id: str = "req-1"
+
+
+class FakeReader:
+    """Stands in for seglift.lake.reader.LakeReader: tables from a StoreBuilder."""
+
+    def __init__(self, store: StoreBuilder) -> None:
+        self.tables = store.tables()
+
+    def read_table(self, table: str, columns: list[str] | None = None):
+        assert table in TABLE_NAMES
+        return getattr(self.tables, table)
+
+
+def _store() -> StoreBuilder:
+    store = StoreBuilder().product(1, "Shirt").product(2, "Mug")
+    store.customer(1, tags=["vip"]).customer(2).customer(3, tags=["VIP"])
+    store.order(10, 1, "2024-06-01", "100", products=[1])
+    store.order(11, 1, "2024-06-20", "50", products=[2])
+    store.order(12, 2, "2024-03-01", "20", products=[2])
+    return store
+
+
+@pytest.fixture
+def cloud(monkeypatch, request):
+    table = f"segments-{request.node.name[:40]}"
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("DATA_BUCKET", BUCKET)
+    monkeypatch.setenv("SEGMENTS_TABLE", table)
+    monkeypatch.delenv("SHOPS_TABLE", raising=False)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        boto3.client("dynamodb", region_name="us-east-1").create_table(
+            TableName=table,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[{"AttributeName": "shop", "AttributeType": "S"},
+                                  {"AttributeName": "segment_id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "shop", "KeyType": "HASH"},
+                       {"AttributeName": "segment_id", "KeyType": "RANGE"}],
+        )
+        from segments import wiring
+
+        monkeypatch.setattr(wiring, "lake_reader", lambda s3, bucket, shop: FakeReader(_store()))
+        yield s3, SegmentRepository(table)
+
+
+def _invoke(event):
+    from segments.handler import lambda_handler
+
+    return lambda_handler(event, FakeContext())
+
+
+def test_prepare_writes_features_and_orders_dependencies_first(cloud):
+    s3, repo = cloud
+    repo.create(SHOP, name="VIP buyers", segment_id="b-vip-buyers",
+                condition={"and": [{"member_of": "a-vips"}, {"bought": {"product_id": 1}}]})
+    repo.create(SHOP, name="VIPs", segment_id="a-vips", condition={"has_tag": "vip"})
+    repo.create(SHOP, name="Uploaded list", segment_id="c-list", condition=None)
+    # "z" sorts last but everything depends on it, so it must come first.
+    repo.create(SHOP, name="Buyers", segment_id="z-buyers",
+                condition={"feature": "order_count", "op": ">=", "value": 1})
+    repo.update(SHOP, "a-vips", condition={"and": [{"has_tag": "vip"},
+                                                   {"member_of": "z-buyers"}]})
+
+    result = _invoke({"action": "prepare", "shop": SHOP, "run_date": RUN_DATE})
+
+    assert result["features_key"] == keys.features_key(SHOP, date(2024, 6, 30))
+    assert result["segment_ids"] == ["z-buyers", "a-vips", "b-vip-buyers"]
+    body = s3.get_object(Bucket=BUCKET, Key=result["features_key"])["Body"].read()
+    features = pq.read_table(io.BytesIO(body))
+    assert features["customer_id"].to_pylist() == [1, 2, 3]
+    assert features["order_count"].to_pylist() == [2, 1, 0]
+
+
+def test_evaluate_writes_both_snapshots_and_updates_the_segment(cloud):
+    s3, repo = cloud
+    repo.create(SHOP, name="Buyers", segment_id="buyers",
+                condition={"feature": "order_count", "op": ">=", "value": 1})
+    repo.create(SHOP, name="VIP buyers", segment_id="vip-buyers",
+                condition={"and": [{"member_of": "buyers"}, {"has_tag": "vip"}]})
+    prepared = _invoke({"action": "prepare", "shop": SHOP, "run_date": RUN_DATE})
+    results = {}
+    for segment_id in prepared["segment_ids"]:
+        results[segment_id] = _invoke({"action": "evaluate", "shop": SHOP,
+                                       "run_date": RUN_DATE, "segment_id": segment_id,
+                                       "features_key": prepared["features_key"]})
+
+    vip = results["vip-buyers"]
+    assert vip["member_count"] == 1
+    assert vip["members_key"] == keys.members_key(SHOP, "vip-buyers", date(2024, 6, 30))
+    parquet = s3.get_object(Bucket=BUCKET, Key=vip["members_key"])["Body"].read()
+    assert pq.read_table(io.BytesIO(parquet))["customer_id"].to_pylist() == [1]
+    ids = s3.get_object(Bucket=BUCKET, Key=vip["member_ids_key"])["Body"].read()
+    assert gzip.decompress(ids) == b"1\n"
+    assert results["buyers"]["member_count"] == 2
+    segment = repo.get(SHOP, "buyers")
+    assert (segment.member_count, segment.last_evaluated_on, segment.last_error) == (
+        2, RUN_DATE, None)
+
+
+def test_a_failing_segment_raises_and_records_why(cloud):
+    _, repo = cloud
+    repo.create(SHOP, name="Broken", segment_id="broken",
+                condition={"feature": "no_such_feature", "op": "=", "value": 1})
+    prepared = _invoke({"action": "prepare", "shop": SHOP, "run_date": RUN_DATE})
+    with pytest.raises(Exception, match="unknown feature 'no_such_feature'"):
+        _invoke({"action": "evaluate", "shop": SHOP, "run_date": RUN_DATE,
+                 "segment_id": "broken", "features_key": prepared["features_key"]})
+    assert "no_such_feature" in repo.get(SHOP, "broken").last_error
+
+
+def test_summarize_records_failures_and_counts(cloud):
+    _, repo = cloud
+    repo.create(SHOP, name="A", segment_id="a", condition={"has_tag": "vip"})
+    repo.create(SHOP, name="B", segment_id="b", condition={"has_tag": "x"})
+    cause = json.dumps({"errorMessage": "metrics table unavailable", "errorType": "Oops"})
+    result = _invoke({"action": "summarize", "shop": SHOP, "run_date": RUN_DATE, "results": [
+        {"segment_id": "a", "status": "succeeded", "member_count": 2},
+        {"segment_id": "b", "status": "failed", "error": "Oops", "cause": cause},
+    ]})
+    assert (result["succeeded"], result["failed"]) == (1, 1)
+    assert result["failures"] == [{"segment_id": "b",
+                                   "error": "Oops: metrics table unavailable"}]
+    assert repo.get(SHOP, "b").last_error == "Oops: metrics table unavailable"
+    assert repo.get(SHOP, "a").last_error is None
+
+
+def test_unknown_action_and_bad_dates_are_refused_with_a_reason(cloud):
+    with pytest.raises(ValueError, match="unknown action 'explode'"):
+        _invoke({"action": "explode", "shop": SHOP, "run_date": RUN_DATE})
+    with pytest.raises(ValueError, match="not an ISO date"):
+        _invoke({"action": "prepare", "shop": SHOP, "run_date": "30/06/2024"})
+
+
+def test_repository_refuses_to_delete_a_segment_others_depend_on(cloud):
+    _, repo = cloud
+    repo.create(SHOP, name="Base", segment_id="base", condition={"has_tag": "vip"})
+    repo.create(SHOP, name="Derived", segment_id="derived", condition={"member_of": "base"})
+    with pytest.raises(SegmentInUse, match="derived"):
+        repo.delete(SHOP, "base")
+    repo.delete(SHOP, "derived")
+    repo.delete(SHOP, "base")
+    assert repo.list(SHOP) == []
+
+
+def test_repository_crud_and_paging(cloud):
+    _, repo = cloud
+    for i in range(5):
+        repo.create(SHOP, name=f"S{i}", segment_id=f"s{i}", condition={"has_tag": f"t{i}"})
+    repo.rename(SHOP, "s2", "Renamed")
+    assert repo.get(SHOP, "s2").name == "Renamed"
+    first = repo.list_page(SHOP, limit=2)
+    second = repo.list_page(SHOP, limit=10, after=first.last_key)
+    assert [s.segment_id for s in first.items] == ["s0", "s1"]
+    assert [s.segment_id for s in second.items] == ["s2", "s3", "s4"]
+    assert repo.conditions(SHOP)["s4"] == {"has_tag": "t4"}
+    with pytest.raises(ValueError, match="list segment has no condition"):
+        repo.create(SHOP, name="L", segment_id="l", condition=None)
+        repo.update(SHOP, "l", condition={"has_tag": "x"})
+
+
+def _evaluate_all(repo):
+    prepared = _invoke({"action": "prepare", "shop": SHOP, "run_date": RUN_DATE})
+    for segment_id in prepared["segment_ids"]:
+        _invoke({"action": "evaluate", "shop": SHOP, "run_date": RUN_DATE,
+                 "segment_id": segment_id, "features_key": prepared["features_key"]})
+
+
+def _members(s3, key):
+    return pq.read_table(io.BytesIO(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()))[
+        "customer_id"].to_pylist()
+
+
+def test_list_segments_from_snapshots_and_set_operations(cloud):
+    s3, repo = cloud
+    repo.create(SHOP, name="Buyers", segment_id="buyers",
+                condition={"feature": "order_count", "op": ">=", "value": 1})
+    repo.create(SHOP, name="VIPs", segment_id="vips", condition={"has_tag": "vip"})
+    _evaluate_all(repo)
+
+    snapshot = _invoke({"action": "create_list", "shop": SHOP, "run_date": RUN_DATE,
+                        "name": "Buyers frozen", "source": {"snapshot_of": "buyers"}})
+    assert _members(s3, snapshot["members_key"]) == [1, 2]
+    frozen = repo.get(SHOP, snapshot["segment_id"])
+    assert (frozen.kind, frozen.condition, frozen.member_count) == ("list", None, 2)
+
+    for operation, expected in (("union", [1, 2, 3]), ("intersection", [1]),
+                                ("difference", [3])):
+        # vips = {1, 3}, buyers = {1, 2}; difference is vips minus buyers.
+        made = _invoke({"action": "create_list", "shop": SHOP, "run_date": RUN_DATE,
+                        "name": operation, "source": {"set_operation": operation,
+                                                      "segment_ids": ["vips", "buyers"]}})
+        assert _members(s3, made["members_key"]) == expected, operation
+
+
+def test_list_segment_from_a_condition_evaluated_once(cloud):
+    s3, repo = cloud
+    made = _invoke({"action": "create_list", "shop": SHOP, "run_date": RUN_DATE,
+                    "name": "Mug buyers today", "source": {"condition": {"bought": {
+                        "product_id": 2}}}})
+    assert _members(s3, made["members_key"]) == [1, 2]
+    assert repo.get(SHOP, made["segment_id"]).last_evaluated_on == RUN_DATE
+
+
+def test_list_segment_from_an_uploaded_csv_reports_what_did_not_match(cloud):
+    s3, _ = cloud
+    key = keys.upload_key(SHOP, "up1")
+    s3.put_object(Bucket=BUCKET, Key=key,
+                  Body="\ufeffEmail\nC3@EXAMPLE.com\nc1@example.com\nnobody@x.io\nnot-email\n"
+                  .encode())
+    made = _invoke({"action": "create_list", "shop": SHOP, "run_date": RUN_DATE,
+                    "name": "Uploaded", "source": {"upload_key": key}})
+    assert _members(s3, made["members_key"]) == [1, 3]
+    assert (made["matched"], made["unmatched"], made["malformed"]) == (2, 1, 1)
+    assert made["unmatched_rows"][0]["value"] == "nobody@x.io"
+    ids = s3.get_object(Bucket=BUCKET, Key=made["member_ids_key"])["Body"].read()
+    assert gzip.decompress(ids) == b"1\n3\n"
+
+
+def test_a_list_source_must_be_exactly_one_kind(cloud):
+    with pytest.raises(Exception, match="exactly one list source"):
+        _invoke({"action": "create_list", "shop": SHOP, "run_date": RUN_DATE, "name": "x",
+                 "source": {}})

@@ -1,0 +1,54 @@
+"""Installed shops and their sync bookkeeping in DynamoDB."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from moto import mock_aws
+from seglift.storage.models import ShopModel, bind
+from seglift.storage.shop_repository import ShopNotFoundError, ShopRepository
+
+AT = datetime(2026, 11, 24, 15, tzinfo=UTC)
+
+
+@pytest.fixture
+def repo(monkeypatch: pytest.MonkeyPatch) -> Iterator[ShopRepository]:
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    with mock_aws():
+        model = bind(ShopModel, "shops-test")
+        model.Meta.region = "us-east-1"
+        model.create_table(billing_mode="PAY_PER_REQUEST", wait=True)
+        yield ShopRepository("shops-test")
+
+
+def test_install_list_and_uninstall(repo: ShopRepository) -> None:
+    repo.install("a.myshopify.com", "/p/a", timezone="Europe/Berlin", now=AT)
+    repo.install("b.myshopify.com", "/p/b", now=AT)
+    repo.uninstall("b.myshopify.com")
+    assert [s.shop for s in repo.list_installed()] == ["a.myshopify.com"]
+    assert repo.get("a.myshopify.com").timezone == "Europe/Berlin"
+
+
+def test_sync_bookkeeping(repo: ShopRepository) -> None:
+    repo.install("a.myshopify.com", "/p/a", now=AT)
+    repo.mark_sync_started("a.myshopify.com", AT)
+    assert repo.get("a.myshopify.com").sync_status == "running"
+    repo.mark_sync_failed("a.myshopify.com", at=AT, duration_ms=50, error="boom")
+    failed = repo.get("a.myshopify.com")
+    assert (failed.sync_status, failed.last_sync_error) == ("failed", "boom")
+    repo.mark_sync_succeeded("a.myshopify.com", at=AT, duration_ms=900, records=42,
+                             pipeline_execution="arn:x")
+    done = repo.get("a.myshopify.com")
+    assert (done.sync_status, done.last_sync_records, done.last_sync_duration_ms,
+            done.last_sync_error, done.last_pipeline_execution) == (
+        "succeeded", 42, 900, None, "arn:x")
+
+
+def test_unknown_shops_are_a_clear_error_and_never_half_created(repo: ShopRepository) -> None:
+    with pytest.raises(ShopNotFoundError, match="install the app"):
+        repo.get("nobody.myshopify.com")
+    with pytest.raises(ShopNotFoundError):
+        repo.mark_sync_started("nobody.myshopify.com", AT)
+    assert repo.find("nobody.myshopify.com") is None
