@@ -32,6 +32,9 @@ from zoneinfo import ZoneInfo
 import duckdb
 import pyarrow as pa
 import pyarrow.parquet as pq
+
+from bench.records import BenchRecord, median_seconds
+from devkit.store.generator import StoreSpec, iter_store_chunks
 from seglift.lake.convert import BulkJsonlConverter
 from seglift.segments.catalog import FEATURES
 from seglift.segments.compiler import evaluate
@@ -39,9 +42,6 @@ from seglift.segments.features import compute_features
 from seglift.segments.tables import TABLE_NAMES, LakeTables
 from seglift.segments.templates import TEMPLATES, instantiate_template
 from seglift.segments.timeutil import end_of_day_utc
-
-from bench.records import BenchRecord, median_seconds
-from devkit.store.generator import StoreSpec, iter_store_chunks
 
 FULL_CUSTOMERS = 100_000
 QUICK_CUSTOMERS = 5_000

@@ -176,7 +176,7 @@ def read_json_only(paths: dict[str, str]) -> int:
 def _measure(customers: int) -> list[BenchRecord]:
     # Generated in a child process: a 100k-customer store takes GBs, and a child's peak
     # RSS reading starts from its parent's high-water mark (Linux keeps it across exec).
-    prepared, _, exported = run_isolated(export_jsonl_paths, customers)
+    _, _, exported = run_isolated(export_jsonl_paths, customers)
     str_paths: dict[str, str] = exported  # type: ignore[assignment]
     paths = {r: Path(p) for r, p in str_paths.items()}
     lines = count_lines(paths)
@@ -195,8 +195,6 @@ def _measure(customers: int) -> list[BenchRecord]:
         BenchRecord(f"sync {n} customers first sync seconds", ours_s, "s"),
         BenchRecord(f"sync {n} customers lake rows", float(sum(rows.values())), "rows"),
         BenchRecord(f"sync {n} customers JSONL size", size_mb, "MB"),
-        BenchRecord(f"sync {n} customers store generation+export (untimed setup)",
-                    prepared, "s"),
         BenchRecord(f"sync {n} customers incremental 1% delta write", incremental["delta_s"],
                     "s"),
         BenchRecord(f"sync {n} customers incremental 1% delta rows",

@@ -5,7 +5,8 @@
    (``RESTORE_RATE`` points/s, bucket 2,000). The peer is what the bucket allows in the
    same elapsed time T: (2,000 + restore x T) / 10 points per mutation, per second. The
    goal is ours/max >= 0.9: every point the bucket holds is spent, none is overdrawn. Also
-   reported: THROTTLED answers that escaped the client's retries (must be 0).
+   reported: THROTTLED answers that escaped the client's retries (must be 0). The emulator
+   parses our document shapes once beforehand, on another shop (see _warm_emulator).
 2. Bulk path: tag 100,000 customers (quick 10,000) through a staged upload and one bulk
    mutation, and report our own time outside Shopify's processing: building and uploading
    the JSONL, starting the operation, downloading and counting the result file.
@@ -21,6 +22,10 @@ from typing import Any
 
 import boto3
 from moto import mock_aws
+
+from bench.records import BenchRecord
+from devkit.shopify_emulator import ShopifyEmulator
+from devkit.store.model import ShopStore, gid
 from seglift.shopify.client import ShopifyGraphQLClient
 from seglift.shopify.errors import ShopifyThrottledError
 from seglift.storage.tag_job_repository import TagJob, TagJobRepository
@@ -37,10 +42,6 @@ from seglift.tagging.documents import (
 )
 from seglift.tagging.messages import BatchMessage, decode
 from seglift.tagging.planner import split_batches
-
-from bench.records import BenchRecord
-from devkit.shopify_emulator import ShopifyEmulator
-from devkit.store.model import ShopStore, gid
 
 SHOP = "bench.myshopify.com"
 WARMUP_SHOP = "warmup.myshopify.com"

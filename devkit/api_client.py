@@ -32,7 +32,10 @@ class ApiClient:
             self.base_url + path,
             data=data,
             method=method,
-            headers={"Authorization": f"Bearer {self._token()}", "Content-Type": "application/json"},
+            headers={
+                "Authorization": f"Bearer {self._token()}",
+                "Content-Type": "application/json",
+            },
         )
         try:
             with urllib.request.urlopen(request, timeout=self._timeout) as response:

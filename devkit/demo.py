@@ -31,7 +31,10 @@ class DemoSegment:
 
     def body(self) -> dict[str, Any]:
         if self.template:
-            return {"name": self.name, "template": {"id": self.template, "params": self.params or {}}}
+            return {
+                "name": self.name,
+                "template": {"id": self.template, "params": self.params or {}},
+            }
         return {"name": self.name, "shopify_query": self.shopify_query}
 
 
@@ -41,8 +44,10 @@ DEMO_SEGMENTS = [
     DemoSegment("Loyal customers (F3+)", template="journey-f3-plus"),
     DemoSegment("Dormant (no order in 180 days)", template="journey-dormant"),
     DemoSegment("Champions (RFM)", template="rfm-champions"),
-    DemoSegment("VIPs who ordered in the last 90 days",
-                shopify_query="customer_tags CONTAINS 'vip' AND last_order_date > -90d"),
+    DemoSegment(
+        "VIPs who ordered in the last 90 days",
+        shopify_query="customer_tags CONTAINS 'vip' AND last_order_date > -90d",
+    ),
 ]
 TAGGED_SEGMENT = "Loyal customers (F3+)"
 DEMO_TAG = "seglift-loyal"
@@ -66,8 +71,14 @@ def _metric(segment: dict[str, Any], name: str) -> Any:
 
 
 def _report_segments(progress: Progress, segments: list[dict[str, Any]]) -> None:
-    columns = ["members", "ltv", "aov", "avg_purchase_count", "avg_purchase_interval_days",
-               "repeat_rate"]
+    columns = [
+        "members",
+        "ltv",
+        "aov",
+        "avg_purchase_count",
+        "avg_purchase_interval_days",
+        "repeat_rate",
+    ]
     progress.say("")
     progress.say(f"{'segment':<40}" + "".join(f"{c[:14]:>16}" for c in columns))
     for segment in segments:
@@ -75,29 +86,55 @@ def _report_segments(progress: Progress, segments: list[dict[str, Any]]) -> None
         progress.say(f"{segment['name'][:39]:<40}" + "".join(f"{_fmt(v):>16}" for v in values))
 
 
-def _wait_for_job(stack: LocalStack, shop: str, job_id: str, timeout_s: float = 600) -> dict:
+def _wait_for_job(
+    stack: LocalStack, shop: str, job_id: str, progress: Progress, timeout_s: float = 900
+) -> dict:
+    """Deliver the job's SQS messages batch by batch, reporting its counts as they move."""
+    assert stack.cloud.poller is not None
     api = stack.api(shop)
     deadline = time.monotonic() + timeout_s
+    last_report = 0.0
     while True:
-        stack.cloud.drain_queues(timeout_s=timeout_s)
+        delivered = stack.cloud.poller.poll_once()
         job = api.get(f"/tag-jobs/{job_id}")
         if job["status"] not in ("queued", "running"):
             return job
+        if time.monotonic() - last_report > 5:
+            progress.say(
+                f"    {job['status']}: {job['done'] + job['skipped'] + job['failed']:,}"
+                f" of {job['total']:,} customers"
+            )
+            last_report = time.monotonic()
         if time.monotonic() > deadline:
             raise TimeoutError(f"tag job {job_id} still {job['status']} after {timeout_s:.0f}s")
+        if not delivered:
+            time.sleep(0.1)
 
 
-def run_demo(*, customers: int = 3000, seed: int = 42, shop: str = "demo-shop.myshopify.com") -> int:
+def run_demo(
+    *, customers: int = 3000, seed: int = 42, shop: str = "demo-shop.myshopify.com"
+) -> int:
     progress = Progress()
     progress.say(f"seglift demo: {customers:,} customers, seed {seed}, shop {shop}\n")
     with progress.step(f"generating the store ({customers:,} customers)"):
         store = generate_store(StoreSpec(domain=shop, customers=customers, seed=seed))
     summary = describe_store(store)
-    shown = ["customers", "customers_with_orders", "repeat_buyer_share", "orders", "line_items",
-             "refunds", "net_revenue", "first_order_at", "last_order_at"]
+    shown = [
+        "customers",
+        "customers_with_orders",
+        "repeat_buyer_share",
+        "orders",
+        "line_items",
+        "refunds",
+        "net_revenue",
+        "first_order_at",
+        "last_order_at",
+    ]
     progress.say("  " + ", ".join(f"{k.replace('_', ' ')}: {_fmt(summary[k])}" for k in shown))
 
-    with progress.step("starting the Shopify emulator and deploying template.yaml to the local cloud"):
+    with progress.step(
+        "starting the Shopify emulator and deploying template.yaml to the local cloud"
+    ):
         context = local_stack([store])
         stack = context.__enter__()
     try:
@@ -113,8 +150,10 @@ def run_demo(*, customers: int = 3000, seed: int = 42, shop: str = "demo-shop.my
             raise StepFailed(f"workflow did not succeed: {[e['status'] for e in executions]}")
         shop_status = api.get("/shop")
         sync = shop_status["sync"]
-        progress.say(f"  sync {sync['status']}: {_fmt(sync.get('records'))} records in "
-                     f"{_fmt((sync.get('duration_ms') or 0) / 1000)} s")
+        progress.say(
+            f"  sync {sync['status']}: {_fmt(sync.get('records'))} records in "
+            f"{_fmt((sync.get('duration_ms') or 0) / 1000)} s"
+        )
 
         segments = api.get("/segments?limit=100")["items"]
         _report_segments(progress, segments)
@@ -124,12 +163,18 @@ def run_demo(*, customers: int = 3000, seed: int = 42, shop: str = "demo-shop.my
 
         target = created[TAGGED_SEGMENT]
         progress.say("")
+        progress.say(f"  paced by the shop's cost bucket: {store.plan} plan, 10 points a tagsAdd")
         with progress.step(f"tagging '{TAGGED_SEGMENT}' with '{DEMO_TAG}' in Shopify"):
             job = api.post(f"/segments/{target['id']}/tag-jobs", {"tag": DEMO_TAG, "action": "add"})
-            job = _wait_for_job(stack, shop, job["id"])
-        progress.say(f"  job {job['id']}: {job['status']}, total {job['total']}, done {job['done']}, "
-                     f"skipped {job['skipped']}, failed {job['failed']}")
-        tagged = sum(DEMO_TAG in c.get("tags", []) for c in stack.emulator.store(shop).customers.values())
+            progress.say("")
+            job = _wait_for_job(stack, shop, job["id"], progress)
+        progress.say(
+            f"  job {job['id']}: {job['status']}, total {job['total']}, done {job['done']}, "
+            f"skipped {job['skipped']}, failed {job['failed']}"
+        )
+        tagged = sum(
+            DEMO_TAG in c.get("tags", []) for c in stack.emulator.store(shop).customers.values()
+        )
         progress.say(f"  customers carrying '{DEMO_TAG}' in the emulator's store: {tagged}")
 
         emails = stack.cloud.sent_emails()

@@ -69,10 +69,18 @@ def _install_app_credentials(cloud: LocalCloud) -> str:
     environment = cloud.function_environment("ApiFunction")
     secret = secrets.token_hex(32)
     ssm = cloud.client("ssm")
-    ssm.put_parameter(Name=environment["SHOPIFY_API_KEY_PARAMETER"], Value=LOCAL_API_KEY,
-                      Type="SecureString", Overwrite=True)
-    ssm.put_parameter(Name=environment["SHOPIFY_API_SECRET_PARAMETER"], Value=secret,
-                      Type="SecureString", Overwrite=True)
+    ssm.put_parameter(
+        Name=environment["SHOPIFY_API_KEY_PARAMETER"],
+        Value=LOCAL_API_KEY,
+        Type="SecureString",
+        Overwrite=True,
+    )
+    ssm.put_parameter(
+        Name=environment["SHOPIFY_API_SECRET_PARAMETER"],
+        Value=secret,
+        Type="SecureString",
+        Overwrite=True,
+    )
     return secret
 
 

@@ -18,8 +18,13 @@ def serve(*, customers: int, seed: int, shop: str, api_port: int, emulator_port:
     with progress.step(f"generating {customers:,} customers for {shop}"):
         store = generate_store(StoreSpec(domain=shop, customers=customers, seed=seed))
     with progress.step("starting the Shopify emulator and the local cloud"):
-        stack_context = local_stack([store], api_port=api_port, emulator_port=emulator_port,
-                                    log_level="INFO", redelivery_delay=None)
+        stack_context = local_stack(
+            [store],
+            api_port=api_port,
+            emulator_port=emulator_port,
+            log_level="INFO",
+            redelivery_delay=None,
+        )
         stack = stack_context.__enter__()
     try:
         assert stack.cloud.api is not None and stack.cloud.poller is not None

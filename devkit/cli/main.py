@@ -1,9 +1,9 @@
 """The ``seglift`` command: the local cloud, the Shopify emulator and the demo.
 
-    seglift demo [--customers N] [--seed S]       the main job, end to end, with a report
-    seglift serve [--port P] [--customers N]      keep the local cloud, API and emulator up
-    seglift emulator [--port P] [--customers N]   the Shopify emulator alone
-    seglift import-orders FILE --shop S [--out F] load a Shopify order-export CSV
+seglift demo [--customers N] [--seed S]       the main job, end to end, with a report
+seglift serve [--port P] [--customers N]      keep the local cloud, API and emulator up
+seglift emulator [--port P] [--customers N]   the Shopify emulator alone
+seglift import-orders FILE --shop S [--out F] load a Shopify order-export CSV
 """
 
 from __future__ import annotations
@@ -16,13 +16,16 @@ from devkit.cli.progress import StepFailed
 
 def _add_store_options(parser: argparse.ArgumentParser, customers: int) -> None:
     parser.add_argument("--customers", type=int, default=customers, help="store size to generate")
-    parser.add_argument("--seed", type=int, default=42, help="generator seed (same seed, same store)")
+    parser.add_argument(
+        "--seed", type=int, default=42, help="generator seed (same seed, same store)"
+    )
     parser.add_argument("--shop", default="demo-shop.myshopify.com", help="shop domain")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="seglift", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="seglift", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="run the daily job on the local cloud and report")
@@ -36,14 +39,19 @@ def build_parser() -> argparse.ArgumentParser:
     emulator = commands.add_parser("emulator", help="run the Shopify emulator alone")
     _add_store_options(emulator, customers=3000)
     emulator.add_argument("--port", type=int, default=8700)
-    emulator.add_argument("--restore-rate", type=float, default=None,
-                          help="bucket restore rate in points/s (default: by plan)")
+    emulator.add_argument(
+        "--restore-rate",
+        type=float,
+        default=None,
+        help="bucket restore rate in points/s (default: by plan)",
+    )
 
     imports = commands.add_parser("import-orders", help="load a Shopify order-export CSV")
     imports.add_argument("file", help="the CSV from Shopify admin > Orders > Export")
     imports.add_argument("--shop", required=True, help="shop domain, e.g. my-shop.myshopify.com")
-    imports.add_argument("--serve", action="store_true",
-                         help="then serve the imported store with the emulator")
+    imports.add_argument(
+        "--serve", action="store_true", help="then serve the imported store with the emulator"
+    )
     imports.add_argument("--port", type=int, default=8700)
     return parser
 
@@ -58,14 +66,20 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             from devkit.serve import serve
 
-            return serve(customers=args.customers, seed=args.seed, shop=args.shop,
-                         api_port=args.port, emulator_port=args.emulator_port)
+            return serve(
+                customers=args.customers,
+                seed=args.seed,
+                shop=args.shop,
+                api_port=args.port,
+                emulator_port=args.emulator_port,
+            )
         if args.command == "emulator":
             from devkit.shopify_emulator.standalone import run
             from devkit.store.generator import StoreSpec, generate_store
 
-            store = generate_store(StoreSpec(domain=args.shop, customers=args.customers,
-                                             seed=args.seed))
+            store = generate_store(
+                StoreSpec(domain=args.shop, customers=args.customers, seed=args.seed)
+            )
             run(args.port, [store], restore_rate=args.restore_rate)
             return 0
         if args.command == "import-orders":

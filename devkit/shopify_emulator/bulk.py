@@ -496,7 +496,10 @@ class JsonlProjector:
         for child in children:
             pending: list[tuple[str, FieldPlan, Record]] = []
             line = project(child, pending)
-            write(line[:-1] + parent_suffix if len(line) > 2 else _with_parent(line, owner_id))
+            if len(line) > 2:
+                write(line[:-1] + parent_suffix)
+            else:  # an empty selection: "{}"
+                write(_with_parent(line, owner_id) + "\n")
 
             for grand_owner_id, grand_connection, grand_owner in pending:
                 self._emit_children(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -41,6 +42,18 @@ _STATUS_BODIES = {
     503: "Service Unavailable",
     504: "Gateway Timeout",
 }
+
+
+class _QuietServer(ThreadingHTTPServer):
+    """Clients that give up (timeouts in fault tests) close sockets mid-answer: not an error."""
+
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        error = sys.exc_info()[1]
+        if isinstance(error, ConnectionError | TimeoutError):
+            return
+        super().handle_error(request, client_address)
 
 
 class ShopifyEmulator:
@@ -122,8 +135,7 @@ class ShopifyEmulator:
         if self._server is not None:
             return self.base_url
         load_admin_schema()  # a second of parsing, better paid before the first request
-        self._server = ThreadingHTTPServer((self.host, self.port), _handler_class(self))
-        self._server.daemon_threads = True
+        self._server = _QuietServer((self.host, self.port), _handler_class(self))
         # A short poll interval keeps stop() fast (tests start and stop many emulators).
         self._thread = threading.Thread(
             target=self._server.serve_forever,

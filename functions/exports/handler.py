@@ -16,6 +16,7 @@ from typing import Any
 import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from seglift.config import RuntimeConfig
 from seglift.exports.segment_export import ExportError, export_segment_csv
 from seglift.exports.sources import S3ExportSources

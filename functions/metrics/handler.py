@@ -20,10 +20,10 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from seglift import keys
-from seglift.config import RuntimeConfig
 
 from metrics import logic, wiring
+from seglift import keys
+from seglift.config import RuntimeConfig
 
 logger = Logger(service="metrics")
 

@@ -16,6 +16,7 @@ from decimal import Decimal
 from typing import Any, Protocol
 
 import pyarrow as pa
+
 from seglift import keys
 from seglift.metrics.daily import daily_metrics
 from seglift.segments.snapshots import read_parquet

@@ -6,6 +6,7 @@ from typing import Any
 
 import boto3
 from pynamodb.exceptions import DoesNotExist
+
 from seglift.config import RuntimeConfig
 from seglift.storage.metrics_repository import MetricsRepository
 from seglift.storage.models import ShopModel, bind

@@ -15,9 +15,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from seglift import keys
 from seglift.config import RuntimeConfig
-
 from segments import logic, wiring
 
 logger = Logger(service="segments")

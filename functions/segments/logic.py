@@ -24,6 +24,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 from botocore.exceptions import ClientError
+
 from seglift import keys
 from seglift.segments.compiler import evaluate as evaluate_condition
 from seglift.segments.conditions import ConditionError, referenced_segments, validate_condition

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
-from pynamodb.exceptions import DoesNotExist
+
 from seglift.config import RuntimeConfig
-from seglift.storage.models import ShopModel, bind
 from seglift.storage.segment_repository import SegmentRepository
+from seglift.storage.shop_repository import ShopRepository
 
 
 def s3_client() -> Any:
@@ -30,7 +30,5 @@ def shop_timezone(config: RuntimeConfig, shop: str) -> str:
     """The shop's IANA time zone (UTC when the shop record is missing or has none)."""
     if not config.shops_table:
         return "UTC"
-    try:
-        return bind(ShopModel, config.shops_table).get(shop).timezone or "UTC"
-    except DoesNotExist:
-        return "UTC"
+    record = ShopRepository(config.shops_table).find(shop)
+    return (record.timezone if record is not None else None) or "UTC"

@@ -16,8 +16,8 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from seglift.config import RuntimeConfig
 
+from seglift.config import RuntimeConfig
 from sync import logic, wiring
 
 logger = Logger(service="sync")

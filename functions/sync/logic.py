@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from seglift.keys import validate_shop_domain
 from seglift.shopify.client import ShopifyGraphQLClient
-
 from sync.shop_sync import SyncOutcome
 
 logger = logging.getLogger(__name__)

@@ -25,12 +25,12 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+
 from seglift.lake.convert import BulkJsonlConverter, ids_from_jsonl_block
 from seglift.lake.reader import LakeReader
 from seglift.lake.writer import LakeWriter, TableWrite
 from seglift.shopify.bulk import BulkOperationError, BulkQueryRunner, iter_jsonl_blocks
 from seglift.shopify.client import ShopifyGraphQLClient
-
 from sync.checkpoint import FULL, CheckpointStore, RunState
 from sync.quarantine import Quarantine
 from sync.queries import (
@@ -166,7 +166,7 @@ class ShopSynchronizer:
                 outcome.deleted[resource] = len(deletions)
         except BaseException:
             for write in writes.values():
-                write.__exit__(RuntimeError, None, None)
+                write.abort()
             raise
         self._record_quarantine(quarantine, attempt, outcome)
         return sum(w.rows for w in writes.values())

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import boto3
+
 from seglift.config import RuntimeConfig
 from seglift.shopify.client import ShopifyGraphQLClient
 from seglift.shopify.tokens import SsmTokenStore
 from seglift.storage.shop_repository import ShopRepository
-
 from sync.logic import SyncDependencies
 from sync.shop_sync import ShopSynchronizer
 

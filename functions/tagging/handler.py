@@ -31,13 +31,13 @@ from aws_lambda_powertools.utilities.idempotency import (
     idempotent_function,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
+
 from seglift.config import RuntimeConfig
 from seglift.tagging.adapters import SqsQueue
 from seglift.tagging.dead_letters import drain_dead_letter
 from seglift.tagging.messages import decode, encode
 from seglift.tagging.router import handle_message
-
-from tagging.wiring import TaggingDependencies, _session, build_dependencies
+from tagging.wiring import TaggingDependencies, build_dependencies, shared_session
 
 logger = Logger()
 
@@ -81,7 +81,7 @@ def _record_handler(deps: TaggingDependencies, config: RuntimeConfig, context: A
 
 def _drain_queue(deps: TaggingDependencies, queue_url: str) -> dict[str, Any]:
     """Manual mode: read every message of the DLQ at ``queue_url``, account for it, delete it."""
-    dead = SqsQueue(_session().client("sqs"), queue_url)
+    dead = SqsQueue(shared_session().client("sqs"), queue_url)
     drained = 0
     for receipt, body in dead.receive_all():
         drain_dead_letter(decode(body), jobs=deps.jobs, notifier=deps.notifier, now=deps.now)
@@ -109,6 +109,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 @logger.inject_lambda_context
 def dead_letter_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    """SQS events of the tag-job DLQ: close each dead message's share of its job."""
     config = RuntimeConfig.from_environ(os.environ)
     deps = build_dependencies(config)
 

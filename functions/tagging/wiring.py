@@ -9,6 +9,7 @@ from functools import cache
 from typing import Any
 
 import boto3
+
 from seglift.config import RuntimeConfig
 from seglift.shopify.client import ShopifyGraphQLClient
 from seglift.storage.tag_job_repository import TagJobRepository
@@ -37,17 +38,17 @@ class TaggingDependencies:
 
 
 @cache
-def session() -> boto3.session.Session:
+def shared_session() -> boto3.session.Session:
     """One boto3 session per container: it caches the service models a new one re-reads."""
     return boto3.session.Session()
 
 
-def build_dependencies(config: RuntimeConfig, session: Any = None) -> TaggingDependencies:
+def build_dependencies(config: RuntimeConfig, boto_session: Any = None) -> TaggingDependencies:
     """Everything the tagging logic needs, for one invocation (clients are cheap to reuse)."""
     config.require(
         "tag_jobs_table", "tag_job_queue_url", "data_bucket", "shops_table", "sender_email"
     )
-    session = session or globals()['session']()
+    session = boto_session or shared_session()
     shops = ShopDirectory(config.shops_table, session.client("ssm"))
     clients: dict[str, GraphQLExecutor] = {}
 

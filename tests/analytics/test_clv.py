@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+
 from seglift.analytics.clv import (
     BgNbdParams,
     InsufficientData,
@@ -24,7 +25,6 @@ from seglift.analytics.clv import (
 from seglift.analytics.optimize import nelder_mead
 from seglift.analytics.special import hyp2f1, log_gamma
 from seglift.lake.schema import ORDERS, REFUNDS
-
 from tests.metrics.store import Store
 
 CDNOW = Path(__file__).resolve().parents[1] / "fixtures" / "cdnow" / "CDNOW_sample.txt"

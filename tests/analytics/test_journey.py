@@ -6,8 +6,8 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
-from seglift.analytics.journey import OUTSIDE, funnel, overlap_matrix, transition_matrix
 
+from seglift.analytics.journey import OUTSIDE, funnel, overlap_matrix, transition_matrix
 from tests.metrics.store import Store, members
 
 STAGES = ["first-time", "repeat", "vip"]

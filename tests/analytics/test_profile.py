@@ -6,9 +6,9 @@ from datetime import date
 
 import pyarrow as pa
 import pytest
+
 from seglift.analytics.profile import segment_profile
 from seglift.lake.schema import CUSTOMERS
-
 from tests.metrics.store import Store, at, members
 
 AS_OF = date(2025, 6, 30)

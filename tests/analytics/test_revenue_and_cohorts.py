@@ -7,9 +7,9 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pytest
+
 from seglift.analytics.cohorts import cohort_ltv_by_month, cohort_summary, time_to_next_order
 from seglift.analytics.revenue import all_periods, revenue_by_period
-
 from tests.metrics.store import Store
 
 

@@ -15,6 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 from moto import mock_aws
+
 from seglift.exports.csv_safety import neutralise, neutralise_column
 from seglift.exports.multipart import MIN_PART_SIZE, S3MultipartWriter
 from seglift.exports.segment_export import ExportError, export_segment_csv
@@ -130,8 +131,11 @@ def test_unknown_metrics_and_missing_snapshots_are_refused_with_advice(s3):
 
 
 def test_a_large_export_streams_in_parts_and_keeps_every_member(s3):
-    count = 120_000
-    sources = Sources(list(range(1, count + 1)), _customers(count), _features(count))
+    count = 30_000
+    features = _features(count)
+    long_city = pa.array(["Llanfairpwllgwyngyll" * 10] * count)
+    features = features.set_column(features.schema.get_field_index("city"), "city", long_city)
+    sources = Sources(list(range(1, count + 1)), _customers(count), features)
     result = export_segment_csv(SHOP, "vip", AS_OF, ["order_count", "total_spent", "city"],
                                 sources=sources, s3=s3, bucket=BUCKET,
                                 part_size=MIN_PART_SIZE)
@@ -162,7 +166,6 @@ def test_the_dangerous_first_characters_are_those_owasp_lists():
 
 def test_the_export_function_answers_errors_the_merchant_can_fix(s3, monkeypatch):
     from exports import handler
-
     from tests.tagging.emulated import LambdaContext
 
     monkeypatch.setenv("DATA_BUCKET", BUCKET)

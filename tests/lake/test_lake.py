@@ -7,6 +7,7 @@ from typing import Any
 
 import pyarrow as pa
 import pytest
+
 from seglift.lake.layout import manifest_key
 from seglift.lake.reader import LakeReader
 from seglift.lake.schema import CUSTOMERS, ORDERS, TABLES
@@ -109,3 +110,17 @@ def test_a_corrupt_manifest_is_a_clear_error(s3: Any) -> None:
     s3.put_object(Bucket=BUCKET, Key=manifest_key(SHOP, "customers"), Body=b"{oops")
     with pytest.raises(ValueError, match=r"corrupt.*full sync"):
         LakeReader(s3, BUCKET, SHOP).read_table("customers")
+
+
+def test_compaction_is_due_after_many_deltas_or_a_large_share_of_rows(s3: Any) -> None:
+    writer = LakeWriter(s3, BUCKET, SHOP)
+    base = writer.replace_table("customers", [customers(*[(i, "x", 1) for i in range(100)])])
+    assert not writer.needs_compaction(base)
+    small = writer.put_delta("customers", "2026-11-02", [customers((1, "y", 2))])
+    assert not writer.needs_compaction(small)
+    large = writer.put_delta("customers", "2026-11-03",
+                             [customers(*[(i, "z", 3) for i in range(30)])])
+    assert writer.needs_compaction(large)  # 31 delta rows > 20% of 100
+    for day in range(4, 10):
+        many = writer.put_delta("customers", f"2026-11-0{day}", [customers((1, "w", day))])
+    assert len(many.delta_files) == 8 and writer.needs_compaction(many)

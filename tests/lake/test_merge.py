@@ -5,6 +5,7 @@ from __future__ import annotations
 import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
+
 from seglift.lake.merge import merge_versions
 
 _row = st.tuples(st.integers(0, 20), st.integers(0, 1000))

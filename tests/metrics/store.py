@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+
 from seglift.lake.schema import LINE_ITEMS, ORDERS, REFUNDS
 
 

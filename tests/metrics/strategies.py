@@ -48,4 +48,4 @@ def stores(draw: st.DrawFn) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]
     return orders, refunds
 
 
-member_sets = st.sets(st.sampled_from(CUSTOMERS + [99]))
+member_sets = st.sets(st.sampled_from([*CUSTOMERS, 99]))

@@ -7,9 +7,9 @@ from decimal import Decimal
 from fractions import Fraction
 
 import pytest
+
 from seglift.metrics.daily import daily_metrics
 from seglift.metrics.exact import CENTS, rounded
-
 from tests.metrics.store import Store, members
 
 AS_OF = date(2025, 6, 30)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
+
 from seglift.lake.schema import ORDERS, REFUNDS
 from seglift.metrics.daily import daily_metrics
-
 from tests.metrics.reference import reference_metrics
 from tests.metrics.store import members
 from tests.metrics.strategies import AS_OF, member_sets, stores

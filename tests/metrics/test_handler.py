@@ -11,10 +11,10 @@ from decimal import Decimal
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+
 from seglift import keys
 from seglift.lake.writer import LakeWriter
 from seglift.storage.metrics_repository import MetricsRepository
-
 from tests.metrics.conftest import BUCKET
 from tests.metrics.store import Store, members
 

@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 import pytest
+
 from seglift.storage.metrics_repository import MetricsRepository
 
 SHOP = "demo-shop.myshopify.com"

@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
+
 from seglift.lake.schema import CUSTOMERS, LINE_ITEMS, ORDERS, PRODUCTS, REFUNDS
 from seglift.segments.tables import LakeTables
 

@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 from seglift.segments.rfm import rfm_group_of
-
 from tests.segments.builder import StoreBuilder
 
 

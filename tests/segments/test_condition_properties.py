@@ -6,10 +6,10 @@ from decimal import Decimal
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from seglift.segments.compiler import evaluate
 from seglift.segments.conditions import validate_condition
 from seglift.segments.features import compute_features
-
 from tests.segments.reference import reference_features, reference_holds
 from tests.segments.strategies import AS_OF, conditions, date_leaves, stores
 

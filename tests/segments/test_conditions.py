@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from seglift.segments.conditions import ConditionError, referenced_segments, validate_condition
 from seglift.segments.dependencies import evaluation_order, find_cycle
 
@@ -94,3 +95,18 @@ def test_a_long_chain_is_ordered_without_recursion_limits():
     chain["s3000"] = {"has_tag": "x"}
     order = evaluation_order(chain)
     assert order[0] == "s3000" and order[-1] == "s0"
+
+
+def test_the_api_adapter_validates_with_loops_and_templates():
+    from seglift.segments.definitions import SegmentDefinitions
+
+    definitions = SegmentDefinitions()
+    shop = {"a": {"member_of": "b"}, "b": {"has_tag": "x"}}
+    with pytest.raises(ConditionError, match="loop: b -> a -> b"):
+        definitions.validate({"member_of": "a"}, shop, "b")
+    assert definitions.validate({"member_of": "a"}, shop, None) == {"member_of": "a"}
+    assert definitions.from_template("journey-f1", {}).condition == {
+        "feature": "order_count", "op": "=", "value": 1}
+    assert definitions.from_shopify_query("number_of_orders = 0") == {
+        "feature": "order_count", "op": "=", "value": 0}
+    assert len(definitions.templates("rfm")) == 11

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import pytest
+
 from seglift.segments.compiler import evaluate
 from seglift.segments.features import compute_features
-
 from tests.segments.builder import StoreBuilder
 
 AS_OF = date(2024, 6, 30)

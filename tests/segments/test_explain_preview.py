@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+
 from seglift.segments.conditions import ConditionError
 from seglift.segments.engine import customer_directory, explain, preview
 from seglift.segments.features import compute_features
-
 from tests.segments.fixtures import AS_OF, MUG, journey_store
 
 

@@ -6,11 +6,11 @@ from datetime import date
 from decimal import Decimal
 
 import pyarrow as pa
+
 from seglift.segments.catalog import FEATURES
 from seglift.segments.features import FEATURES_SCHEMA, compute_features
 from seglift.segments.rfm import RFM_GRID, rfm_group_of
 from seglift.segments.tables import LakeTables
-
 from tests.segments.builder import StoreBuilder
 from tests.segments.fixtures import AS_OF, journey_store
 

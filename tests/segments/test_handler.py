@@ -12,10 +12,10 @@ import boto3
 import pyarrow.parquet as pq
 import pytest
 from moto import mock_aws
+
 from seglift import keys
 from seglift.segments.tables import TABLE_NAMES
 from seglift.storage.segment_repository import SegmentInUse, SegmentRepository
-
 from tests.segments.builder import StoreBuilder
 
 SHOP = "demo-shop.myshopify.com"

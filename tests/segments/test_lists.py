@@ -7,6 +7,7 @@ import gzip
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from seglift.segments.lists import (
     CustomerDirectory,
     CustomerListError,

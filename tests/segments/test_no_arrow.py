@@ -14,6 +14,7 @@ PYARROW_FREE = [
     "seglift.segments.shopify_query",
     "seglift.segments.lists",
     "seglift.segments.member_ids",
+    "seglift.segments.definitions",
     "seglift.storage.segment_repository",
 ]
 

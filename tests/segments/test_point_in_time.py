@@ -7,9 +7,9 @@ from datetime import date, timedelta
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
 from seglift.segments.engine import evaluate_as_of
 from seglift.segments.features import compute_features
-
 from tests.segments.builder import StoreBuilder, at
 from tests.segments.strategies import AS_OF, conditions, stores
 

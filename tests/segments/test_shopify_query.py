@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+
 from seglift.segments.compiler import evaluate
 from seglift.segments.conditions import ConditionError
 from seglift.segments.features import compute_features
 from seglift.segments.shopify_query import from_shopify_query
-
 from tests.segments.fixtures import AS_OF, MUG, journey_store
 
 

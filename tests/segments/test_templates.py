@@ -4,6 +4,7 @@ select exactly the customers their stories say on the hand-checked store."""
 from __future__ import annotations
 
 import pytest
+
 from seglift.segments.compiler import evaluate
 from seglift.segments.conditions import validate_condition
 from seglift.segments.features import compute_features
@@ -14,7 +15,6 @@ from seglift.segments.templates import (
     instantiate_template,
     list_templates,
 )
-
 from tests.segments.fixtures import AS_OF, MUG, POSTER, SHIRT, journey_store
 
 REQUIRED = {"product_id": SHIRT, "first_product_id": SHIRT, "second_product_id": MUG,

@@ -23,7 +23,9 @@ class _EchoHandler(BaseHTTPRequestHandler):
         request = json.loads(self.rfile.read(length))
         token = self.headers.get("X-Shopify-Access-Token", "")
         if token == "shpat_slow":
-            time.sleep(0.5)
+            time.sleep(0.5)  # the client has given up by now: nobody reads the answer
+            self.close_connection = True
+            return
         if token == "shpat_revoked":
             self.send_response(401)
             self.end_headers()

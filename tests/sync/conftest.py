@@ -10,15 +10,15 @@ import boto3
 import pyarrow as pa
 import pytest
 from moto import mock_aws
+
+from devkit.shopify_emulator.server import ShopifyEmulator
+from devkit.store.generator import StoreSpec, generate_store
+from devkit.store.model import ShopStore
 from seglift.lake.reader import LakeReader
 from seglift.lake.schema import TABLES
 from seglift.shopify.bulk import BulkQueryRunner
 from seglift.shopify.client import ShopifyGraphQLClient
 from sync.shop_sync import ShopSynchronizer
-
-from devkit.shopify_emulator.server import ShopifyEmulator
-from devkit.store.generator import StoreSpec, generate_store
-from devkit.store.model import ShopStore
 
 BUCKET = "sync-test-bucket"
 SHOP = "sync-test.myshopify.com"

@@ -8,6 +8,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 import pytest
+
 from seglift.lake.convert import BulkJsonlConverter, ids_from_jsonl_block
 from seglift.lake.schema import CUSTOMERS, LINE_ITEMS, ORDERS, PRODUCTS, REFUNDS
 
@@ -179,3 +180,13 @@ def test_unknown_resource_is_refused() -> None:
 def test_id_only_blocks_give_numeric_ids() -> None:
     block = jsonl({"id": "gid://shopify/Customer/1"}, {"id": "gid://shopify/Customer/22"})
     assert ids_from_jsonl_block(block, "Customer").to_pylist() == [1, 22]
+
+
+def test_a_line_longer_than_the_parse_chunk_is_kept() -> None:
+    huge = {"id": "gid://shopify/Customer/1", "createdAt": "2025-01-01T00:00:00Z",
+            "updatedAt": "2025-01-01T00:00:00Z", "tags": [f"tag-{i:06d}" for i in range(120_000)]}
+    tables, bad = convert("customers", jsonl(huge, {**huge, "id": "gid://shopify/Customer/2",
+                                                     "tags": []}))
+    assert bad == []
+    assert tables["customers"]["customer_id"].to_pylist() == [1, 2]
+    assert len(tables["customers"]["tags"][0].as_py()) == 120_000

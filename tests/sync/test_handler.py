@@ -10,11 +10,11 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
-from seglift.lake.reader import LakeReader
-from seglift.storage.shop_repository import ShopRepository
 
 from devkit.shopify_emulator.server import ShopifyEmulator
 from devkit.store.generator import StoreSpec, generate_store
+from seglift.lake.reader import LakeReader
+from seglift.storage.shop_repository import ShopRepository
 
 BUCKET = "handler-bucket"
 SHOPS_TABLE = "handler-shops"

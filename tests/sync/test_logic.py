@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 from moto import mock_aws
+
 from seglift.shopify.errors import ShopifyAuthError
 from sync.logic import BadEvent, SyncDependencies, execution_name, handle_event, shops_to_sync
 from sync.shop_sync import SyncOutcome

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from graphql import GraphQLSchema, build_client_schema, parse, validate
+
 from seglift.shopify import bulk
 from sync import queries
 

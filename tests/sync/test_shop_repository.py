@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 from moto import mock_aws
+
 from seglift.storage.models import ShopModel, bind
 from seglift.storage.shop_repository import ShopNotFoundError, ShopRepository
 

@@ -8,13 +8,13 @@ from typing import Any
 
 import boto3
 import pytest
+
+from devkit.shopify_emulator.server import ShopifyEmulator
+from devkit.store.model import ShopStore, gid
 from seglift.keys import sync_state_key
 from seglift.lake.reader import LakeReader
 from seglift.shopify.bulk import BulkOperationError
 from sync.checkpoint import FULL, INCREMENTAL, iso
-
-from devkit.shopify_emulator.server import ShopifyEmulator
-from devkit.store.model import ShopStore, gid
 
 from .conftest import BUCKET, SHOP, day_after_latest, lake_snapshot, synchronizer
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import boto3
 import pytest
 from moto import mock_aws
-from seglift.storage.tag_job_repository import TagJobRepository
 
+from seglift.storage.tag_job_repository import TagJobRepository
 from tests.tagging.fakes import Deps, DictMembers, FakeShop, ListQueue, Outbox
 
 TAG_JOBS_TABLE = "test-tag-jobs"

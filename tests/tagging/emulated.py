@@ -8,11 +8,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import boto3
-from seglift.keys import member_ids_key
-from seglift.storage.models import SegmentModel, ShopModel, bind
 
 from devkit.shopify_emulator import ShopifyEmulator
 from devkit.store.model import ShopStore, gid
+from seglift.keys import member_ids_key
+from seglift.storage.models import SegmentModel, ShopModel, bind
 from tests.tagging.conftest import TAG_JOBS_TABLE, create_tag_jobs_table
 
 SHOP = "demo.myshopify.com"

@@ -12,7 +12,6 @@ from seglift.tagging.jobs import preview_tag_job, start_tag_job
 from seglift.tagging.keep_in_sync import membership_delta, start_keep_in_sync_jobs
 from seglift.tagging.messages import BulkPollMessage, decode
 from seglift.tagging.router import Limits, handle_message
-
 from tests.tagging.conftest import SHOP
 from tests.tagging.fakes import Deps, FakeShop, Segment, Segments, run_queue
 
@@ -102,6 +101,12 @@ def test_result_lines_are_matched_by_line_number_and_torn_lines_count_as_failed(
               b'{"data":{"tagsRemove":{"userErr\n')
     done, errors = count_results(result, gids, "remove")
     assert done == 1 and [e["customer_id"] for e in errors] == gids[:2]
+    spaced = (b'{"data": {"tagsRemove": {"userErrors": []}}, "__lineNumber": 0}\n'
+              b'{"errors": [{"message": "Internal error"}], "__lineNumber": 1}\n'
+              b'{"data": {"tagsRemove": {"userErrors": [{"message": "gone"}]}},'
+              b' "__lineNumber": 2}\n')
+    done, errors = count_results(spaced, gids, "remove")
+    assert done == 1 and [e["message"] for e in errors] == ["Internal error", "gone"]
     assert variables_jsonl("a\"b", [7]) == b'{"id":"gid://shopify/Customer/7","tags":["a\\"b"]}\n'
 
 

@@ -6,7 +6,6 @@ from seglift.storage.tag_job_repository import TagJob
 from seglift.tagging.batches import process_batch
 from seglift.tagging.documents import MAX_ALIASES_PER_DOCUMENT, build_tags_mutation
 from seglift.tagging.messages import BatchMessage
-
 from tests.tagging.conftest import SHOP
 from tests.tagging.fakes import Deps, FakeClock, FakeShop, bucket_client
 
@@ -69,7 +68,6 @@ def test_a_throttling_storm_is_waited_out_and_counts_stay_exact(aws):
 class _Deps:
     def __init__(self, shop: FakeShop, client: object) -> None:
         from seglift.storage.tag_job_repository import TagJobRepository
-
         from tests.tagging.conftest import TAG_JOBS_TABLE, create_tag_jobs_table
         from tests.tagging.fakes import DictMembers, ListQueue, Outbox
 

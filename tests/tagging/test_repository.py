@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from seglift.storage.tag_job_repository import BatchCheckpoint, TagJob, TagJobRepository
-
 from tests.tagging.conftest import SHOP
 
 NOW = datetime(2026, 11, 24, 12, 0, tzinfo=UTC)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import pytest
+
 from seglift.keys import member_ids_key
 from seglift.tagging.jobs import TagJobConflict, TagJobError, start_tag_job
 from seglift.tagging.messages import BatchMessage, PlanMessage, decode
 from seglift.tagging.router import Limits, handle_message
 from seglift.tagging.validation import TagError
-
 from tests.tagging.conftest import SHOP
 from tests.tagging.fakes import Crash, Deps, FakeShop, Segment, Segments, run_queue
 

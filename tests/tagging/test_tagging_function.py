@@ -14,6 +14,9 @@ from typing import Any
 import boto3
 import pytest
 from aws_lambda_powertools.utilities.batch.exceptions import BatchProcessingError
+
+from devkit.shopify_emulator import ShopifyEmulator
+from devkit.store.model import gid
 from seglift.config import RuntimeConfig
 from seglift.shopify.client import ShopifyGraphQLClient
 from seglift.storage.models import SegmentModel, bind
@@ -24,9 +27,6 @@ from seglift.tagging.messages import decode
 from seglift.tagging.router import Limits, handle_message
 from tagging import handler, wiring
 from tagging.wiring import build_dependencies
-
-from devkit.shopify_emulator import ShopifyEmulator
-from devkit.store.model import gid
 from tests.tagging.emulated import (
     MERCHANT,
     SEGMENTS_TABLE,
@@ -205,4 +205,23 @@ def test_the_bulk_path_tags_through_a_staged_upload_and_a_bulk_mutation(
     final = _job(job.job_id)
     assert (final.done, final.failed, final.status) == (299, 1, "completed_with_errors")
     assert emulator.store(SHOP).customers[gid("Customer", 8)]["tags"] == ["VIP"]
+    assert len(sent_emails()) == 1
+
+
+def test_an_operator_can_drain_the_dlq_by_invoking_the_function(cloud: Cloud):
+    job = _start(cloud)
+    [plan] = receive(cloud.queue_url)
+    _invoke([plan])
+    delete(cloud.queue_url, [plan])
+    batches = receive(cloud.queue_url)
+    delete(cloud.queue_url, batches)
+    sqs = boto3.client("sqs")
+    sqs.send_message(QueueUrl=cloud.dlq_url, MessageBody=batches[0]["body"])  # died
+    _invoke(batches[1:])
+    answer = handler.lambda_handler(
+        {"action": "drain_dead_letters", "queue_url": cloud.dlq_url}, LambdaContext())
+    assert answer == {"drained": 1}
+    final = _job(job.job_id)
+    assert (final.done, final.failed, final.status) == (50, 250, "completed_with_errors")
+    assert "Messages" not in sqs.receive_message(QueueUrl=cloud.dlq_url)
     assert len(sent_emails()) == 1

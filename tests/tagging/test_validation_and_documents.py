@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
+from devkit.shopify_emulator.schema import validate_document
 from seglift.tagging import documents
 from seglift.tagging.validation import (
     MAX_TAG_LENGTH,
@@ -13,8 +15,6 @@ from seglift.tagging.validation import (
     validate_action,
     validate_tag,
 )
-
-from devkit.shopify_emulator.schema import validate_document
 
 _TAG_CHARS = st.characters(blacklist_characters=",\r\n\t\x00", blacklist_categories=("Cs",))
 

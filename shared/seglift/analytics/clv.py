@@ -127,15 +127,23 @@ def _first_rows(sorted_keys: pa.ChunkedArray) -> pa.Array:
 def bgnbd_log_likelihood(params: tuple[float, float, float, float], x: np.ndarray,
                          t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
     """Per-customer log-likelihood, FHL 2005 equation (6) in log form."""
+    distinct, where = np.unique(np.asarray(x, dtype=float), return_inverse=True)
+    return _bgnbd_ll(params, distinct, where, np.asarray(x, dtype=float), t_x, T)
+
+
+def _bgnbd_ll(params: tuple[float, float, float, float], distinct_x: np.ndarray,
+              where: np.ndarray, x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> np.ndarray:
+    """``bgnbd_log_likelihood`` with the gamma functions evaluated once per distinct x
+    (a shop has a few dozen distinct purchase counts and up to millions of customers)."""
     r, alpha, a, b = params
-    a1 = log_gamma(r + x) - log_gamma(r) + r * np.log(alpha)
-    a2 = log_beta(a, b + x) - log_beta(a, b)
+    gammas = (log_gamma(r + distinct_x) - log_gamma(r) + r * np.log(alpha)
+              + log_beta(a, b + distinct_x) - log_beta(a, b))[where]
     a3 = -(r + x) * np.log(alpha + T)
     repeat = x > 0
     with np.errstate(divide="ignore", invalid="ignore"):
         a4 = np.where(repeat, np.log(a) - np.log(np.where(repeat, b + x - 1, 1.0))
                       - (r + x) * np.log(alpha + t_x), -np.inf)
-    return a1 + a2 + np.logaddexp(a3, a4)
+    return gammas + np.logaddexp(a3, a4)
 
 
 def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbdParams:
@@ -147,9 +155,11 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbdParams:
     scale = max(float(T.max()), 1e-9) / 10.0
     rows, weights = np.unique(np.column_stack([x, t_x / scale, T / scale]), axis=0,
                               return_counts=True)
+    distinct, where = np.unique(rows[:, 0], return_inverse=True)
 
     def negative_ll(log_params: np.ndarray) -> float:
-        ll = bgnbd_log_likelihood(tuple(np.exp(log_params)), rows[:, 0], rows[:, 1], rows[:, 2])
+        ll = _bgnbd_ll(tuple(np.exp(log_params)), distinct, where, rows[:, 0], rows[:, 1],
+                       rows[:, 2])
         return -float(np.dot(weights, ll))
 
     best = nelder_mead(negative_ll, np.zeros(4))
@@ -208,10 +218,18 @@ def median_days_to_next_order(params: BgNbdParams, x: np.ndarray, T: np.ndarray)
 
 def gamma_gamma_log_likelihood(params: tuple[float, float, float], x: np.ndarray,
                                m: np.ndarray) -> np.ndarray:
+    distinct, where = np.unique(np.asarray(x, dtype=float), return_inverse=True)
+    return _gamma_gamma_ll(params, distinct, where, np.asarray(x, dtype=float), m)
+
+
+def _gamma_gamma_ll(params: tuple[float, float, float], distinct_x: np.ndarray,
+                    where: np.ndarray, x: np.ndarray, m: np.ndarray) -> np.ndarray:
+    """Per-customer log-likelihood; gamma functions once per distinct x."""
     p, q, v = params
+    gammas = (log_gamma(p * distinct_x + q) - log_gamma(p * distinct_x) - log_gamma(q))[where]
     px = p * x
-    return (log_gamma(px + q) - log_gamma(px) - log_gamma(q) + q * np.log(v)
-            + (px - 1) * np.log(m) + px * np.log(x) - (px + q) * np.log(v + m * x))
+    return (gammas + q * np.log(v) + (px - 1) * np.log(m) + px * np.log(x)
+            - (px + q) * np.log(v + m * x))
 
 
 def fit_gamma_gamma(x: np.ndarray, m: np.ndarray) -> GammaGammaParams:
@@ -225,10 +243,12 @@ def fit_gamma_gamma(x: np.ndarray, m: np.ndarray) -> GammaGammaParams:
             f"order value, got {len(x)}"
         )
     scale = float(np.mean(m))
+    distinct, where = np.unique(x, return_inverse=True)
+    scaled = m / scale
 
     def negative_ll(log_params: np.ndarray) -> float:
-        return -float(np.sum(gamma_gamma_log_likelihood(tuple(np.exp(log_params)), x,
-                                                        m / scale)))
+        return -float(np.sum(_gamma_gamma_ll(tuple(np.exp(log_params)), distinct, where, x,
+                                             scaled)))
 
     best = nelder_mead(negative_ll, np.zeros(3))
     p, q, v = np.exp(best.x)

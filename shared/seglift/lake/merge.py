@@ -28,13 +28,15 @@ def merge_versions(
         raise ValueError("merge_versions needs at least one part (an empty table is fine)")
     table = pa.concat_tables(parts, promote_options="none") if len(parts) > 1 else parts[0]
     if table.num_rows:
-        table = table.append_column(_ORDER, pa.array(np.arange(table.num_rows, dtype=np.int64)))
-        latest = table.select([*primary_key, _ORDER]).group_by(
-            list(primary_key), use_threads=False
-        ).aggregate([(_ORDER, "max")])
-        keep = pc.sort_indices(latest.column(f"{_ORDER}_max"))
-        indices = pc.take(latest.column(f"{_ORDER}_max"), keep)
-        table = table.take(indices).drop_columns([_ORDER])
+        keys = table.select(list(primary_key))
+        keys = keys.append_column(_ORDER, pa.array(np.arange(table.num_rows, dtype=np.int64)))
+        latest = keys.group_by(list(primary_key), use_threads=False).aggregate([(_ORDER, "max")])
+        if latest.num_rows < table.num_rows:
+            # A boolean mask and filter: far cheaper than a random-access take over
+            # chunked nested columns, and it keeps the rows' original order.
+            keep = np.zeros(table.num_rows, dtype=bool)
+            keep[latest.column(f"{_ORDER}_max").to_numpy()] = True
+            table = table.filter(pa.array(keep))
     if deleted_keys is not None and len(deleted_keys) and table.num_rows:
         if len(primary_key) != 1:
             raise ValueError("deletions are supported for single-column primary keys only")

@@ -300,6 +300,10 @@ class TableWrite:
         earlier = [f for f in kept if f not in later]
         return writer._switch(self.table, self.generation, earlier + files + later, current)
 
+    def abort(self) -> None:
+        """Give up this write: nothing becomes visible; the local part file is removed."""
+        self._parted.abort()
+
     def __enter__(self) -> TableWrite:
         return self
 
@@ -310,4 +314,4 @@ class TableWrite:
         tb: TracebackType | None,
     ) -> None:
         if exc_type is not None:
-            self._parted.abort()
+            self.abort()

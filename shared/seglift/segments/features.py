@@ -155,7 +155,10 @@ def compute_features(tables: LakeTables, as_of: date, tz: str = "UTC") -> pa.Tab
     """One row per customer existing at the end of ``as_of`` (shop zone ``tz``)."""
     customers = existing_customers(tables, as_of, tz)
     ids = customers["customer_id"].combine_chunks()
-    orders = counted_orders(tables, as_of, tz)
+    orders = counted_orders(tables, as_of, tz, columns=[
+        "total_price", "total_discounts", "discount_codes", "first_visit_source",
+        "first_visit_source_type", "utm_source", "utm_medium", "utm_campaign",
+    ])
 
     zero = pa.scalar(0, MONEY)
     discounted = pc.or_(

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any
@@ -111,34 +112,45 @@ def start_bulk_tagging(
     return operation_id
 
 
+_EMPTY_USER_ERRORS = re.compile(rb'"userErrors"\s*:\s*\[\s*\]')
+_TOP_LEVEL_ERRORS = re.compile(rb'"errors"\s*:')
+_LINE_NUMBER = re.compile(rb'"__lineNumber"\s*:\s*(\d+)')
+
+
 def count_results(
     result_jsonl: bytes, customer_gids: Sequence[str], action: str
 ) -> tuple[int, list[dict[str, str]]]:
-    """(done, errors) from a result JSONL; customers without a result line are errors."""
+    """(done, errors) from a result JSONL; customers without a result line are errors.
+
+    A success line is recognised by two regex searches (``"userErrors": []`` and its
+    ``__lineNumber``), without building a dict per line; only the rare failure lines are
+    parsed as JSON for their messages. A torn line matches neither and its customer is
+    reported as having no result.
+    """
     field = "tagsAdd" if action == "add" else "tagsRemove"
     answered: set[int] = set()
     errors: list[dict[str, str]] = []
     done = 0
     for raw in result_jsonl.splitlines():
-        if not raw.strip():
+        number_match = _LINE_NUMBER.search(raw)
+        if number_match is None:
+            continue  # blank or torn: reported below as "no result"
+        number = int(number_match.group(1))
+        if not 0 <= number < len(customer_gids) or number in answered:
+            continue
+        if _EMPTY_USER_ERRORS.search(raw) and not _TOP_LEVEL_ERRORS.search(raw):
+            answered.add(number)
+            done += 1
             continue
         try:
             line = json.loads(raw)
         except ValueError:
-            continue  # a torn line: its customer is reported below as "no result"
-        number = line.get("__lineNumber")
-        if not isinstance(number, int) or not 0 <= number < len(customer_gids):
             continue
         answered.add(number)
         payload = (line.get("data") or {}).get(field) or {}
-        user_errors = payload.get("userErrors") or []
-        if line.get("errors") or user_errors or not line.get("data"):
-            message = "; ".join(
-                str(e.get("message", e)) for e in (user_errors or line.get("errors") or [])
-            ) or "Shopify returned no data"
-            errors.append({"customer_id": customer_gids[number], "message": message[:500]})
-        else:
-            done += 1
+        problems = payload.get("userErrors") or line.get("errors") or []
+        message = "; ".join(str(e.get("message", e)) for e in problems) or "no data returned"
+        errors.append({"customer_id": customer_gids[number], "message": message[:500]})
     missing = sorted(set(range(len(customer_gids))) - answered)
     errors.extend(
         {"customer_id": customer_gids[i], "message": "no result from the bulk operation"}
