@@ -48,12 +48,28 @@ def median_seconds(run: Callable[[], object], repeats: int = 3) -> float:
     return statistics.median(times)
 
 
+def peak_rss_mb() -> float:
+    """This process's own peak resident memory.
+
+    ``VmHWM`` is the high-water mark of the current address space, which exec resets;
+    ``ru_maxrss`` is not: Linux carries it across exec, so a fresh child would report
+    its parent's peak. ``ru_maxrss`` is the fallback where /proc is missing.
+    """
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
 def _child(target: Callable[..., object], args: tuple, conn: Any) -> None:
     start = time.perf_counter()
     result = target(*args)
     elapsed = time.perf_counter() - start
-    peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    conn.send((elapsed, peak_kb / 1024.0, result))
+    conn.send((elapsed, peak_rss_mb(), result))
     conn.close()
 
 

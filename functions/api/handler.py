@@ -32,7 +32,20 @@ from seglift.config import RuntimeConfig
 from api.deps import CONTEXT_KEY, SHOP_KEY, USER_KEY
 from api.errors import ApiError, PayloadTooLarge, Unauthorized, error_body, proxy_error_response
 from api.ports import ApiContext
-from api.routes import health, segments, shops, tag_jobs, templates, webhooks
+from api.routes import (
+    analytics,
+    auth,
+    exports,
+    health,
+    journeys,
+    measurements,
+    segment_editor,
+    segments,
+    shops,
+    tag_jobs,
+    templates,
+    webhooks,
+)
 from api.validation_errors import describe_validation_error
 
 logger = Logger(service="api")
@@ -49,13 +62,18 @@ API_DESCRIPTION = (
 MAX_BODY_BYTES = 256 * 1024
 # Routes that need no session token: liveness, the API description, and Shopify's
 # webhooks (authenticated by HMAC). Everything else, unknown paths included, needs one.
-PUBLIC_ROUTES = frozenset({("GET", "/health"), ("GET", "/openapi.json"), ("POST", "/webhooks")})
+PUBLIC_ROUTES = frozenset({("GET", "/health"), ("GET", "/openapi.json"), ("POST", "/webhooks"),
+                           # The OAuth install: the merchant's browser, before any session.
+                           ("GET", "/auth/install"), ("GET", "/auth/callback")})
 
 app = APIGatewayRestResolver(
     enable_validation=True,
     cors=CORSConfig(allow_origin="*", allow_headers=["Authorization", "Content-Type"]),
 )
-for module in (health, shops, templates, segments, tag_jobs, webhooks):
+for module in (health, shops, templates, segments, tag_jobs, webhooks, analytics, journeys,
+               measurements, segment_editor):
+    app.include_router(module.router)
+for module in (exports, auth):
     app.include_router(module.router)
 
 

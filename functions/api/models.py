@@ -233,3 +233,22 @@ class TagJobPage(BaseModel):
 
 class WebhookAck(BaseModel):
     status: Literal["processed", "duplicate", "ignored"]
+
+
+# ------------------------------------------------------------------ exports
+
+ExportMetric = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+
+
+class ExportCreate(RequestBody):
+    metrics: list[ExportMetric] = Field(
+        default_factory=list, max_length=40,
+        description="Customer features to add as columns, e.g. total_spent, order_count.",
+    )
+    bom: bool = Field(default=False, description="Start with a UTF-8 BOM (Excel on Windows).")
+
+
+class ExportOut(BaseModel):
+    url: str = Field(description="Presigned download URL of the CSV.")
+    rows: int = Field(description="Members exported (data rows, without the header).")
+    expires_at: datetime = Field(description="When the URL stops working.")

@@ -150,6 +150,157 @@ class PrivacyRequests(Protocol):
     def record(self, request: PrivacyRequest) -> None: ...
 
 
+class EngineRejected(Exception):
+    """The segments function refused a request. ``error_type`` is the class name of the
+    exception it raised (Lambda's ``errorType``), ``message`` says what to fix."""
+
+    def __init__(self, error_type: str, message: str) -> None:
+        super().__init__(f"{error_type}: {message}")
+        self.error_type = error_type
+        self.message = message
+
+
+class SegmentEngine(Protocol):
+    """Evaluating conditions needs pyarrow, which the API does not carry: the segments
+    function does it. Raises ``EngineRejected`` for a request it refuses."""
+
+    def preview(self, shop: str, *, run_date: date, condition: dict[str, Any],
+                sample_size: int) -> dict[str, Any]:
+        """{member_count, customer_count, sample, as_of} of an unsaved condition."""
+        ...
+
+    def explain(self, shop: str, *, run_date: date, condition: dict[str, Any],
+                customer_id: int, segment_id: str | None) -> dict[str, Any]:
+        """{customer_id, as_of, member, tree}: the condition's pass/fail tree."""
+        ...
+
+    def create_list(self, shop: str, *, run_date: date, name: str, description: str | None,
+                    source: dict[str, Any]) -> dict[str, Any]:
+        """Create a list segment; {segment_id, member_count, matched?, ...}."""
+        ...
+
+    def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int
+                       ) -> None:
+        """Start (without waiting) evaluating the segment's past ``days`` days."""
+        ...
+
+
+class UploadStore(Protocol):
+    """CSV files the merchant uploads (for list segments), under the shop's own prefix."""
+
+    def presign_put(self, shop: str, upload_id: str, expires_in: int) -> str:
+        """A URL the browser PUTs the file to, valid for ``expires_in`` seconds."""
+        ...
+
+    def exists(self, shop: str, upload_id: str) -> bool: ...
+
+
+class AnalyticsReader(Protocol):
+    """Stored analytics (seglift.storage.analytics_repository): items with ``sort_key``,
+    ``payload`` (a JSON document) and ``computed_at``."""
+
+    def latest(self, shop: str, subject: str, kind: str,
+               at_or_before: str | None = None) -> Any | None: ...
+
+    def between(self, shop: str, subject: str, kind: str, first: str,
+                last: str) -> Sequence[Any]: ...
+
+
+class JourneyStore(Protocol):
+    """Records with ``journey_id``, ``name``, ``stages`` and ``created_at``."""
+
+    def create(self, shop: str, *, name: str, stages: list[str]) -> Any: ...
+
+    def get(self, shop: str, journey_id: str) -> Any | None: ...
+
+    def list_page(self, shop: str, *, limit: int, after: str | None
+                  ) -> tuple[Sequence[Any], str | None]: ...
+
+
+class SnapshotNotFound(LookupError):
+    """A journey stage was not evaluated on a day asked for (no membership snapshot)."""
+
+    def __init__(self, message: str, segment_id: str, day: date) -> None:
+        super().__init__(message)
+        self.message = message
+        self.segment_id = segment_id
+        self.day = day
+
+
+class TransitionsService(Protocol):
+    def transitions(self, shop: str, stages: Sequence[str], start: date,
+                    end: date) -> dict[str, Any]:
+        """The transition payload (``cells``: from_stage, to_stage, customers, net_sales);
+        raises SnapshotNotFound."""
+        ...
+
+
+@dataclass(frozen=True)
+class MeasurementDeps:
+    """What the measurement routes need: the store and seglift.measurements.service's
+    collaborators (customer lists, segment members, strata, the recompute trigger)."""
+
+    store: Any
+    lists: Any
+    members: Any
+    strata: Any
+    recompute: Any
+
+
+@dataclass(frozen=True)
+class ExportLink:
+    """A written CSV export: where to download it (presigned), how many rows, until when."""
+
+    url: str
+    rows: int
+    expires_at: datetime
+
+
+class ExportRefused(Exception):
+    """The export function refused the request; the message says what to change and
+    ``field`` names the request field at fault (None: the segment's state is)."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class SegmentExports(Protocol):
+    def export(self, shop: str, segment_id: str, *, metrics: Sequence[str],
+               bom: bool) -> ExportLink:
+        """Write the segment's members as CSV; ExportRefused for what the merchant can fix."""
+        ...
+
+
+class OAuthStates(Protocol):
+    """Single-use install nonces (``state``), kept with a time to live."""
+
+    def remember(self, state: str, shop: str, ttl_seconds: int) -> None: ...
+
+    def take(self, state: str) -> str | None:
+        """The shop the nonce was issued for, consuming it; None if unknown or expired."""
+        ...
+
+
+class ShopInstaller(Protocol):
+    """The Shopify side of an install: exchange the code, keep the token, subscribe."""
+
+    def exchange_code(self, shop: str, code: str) -> str:
+        """The shop's offline access token for an authorization ``code``."""
+        ...
+
+    def complete_install(self, shop: str, access_token: str, callback_base_url: str) -> None:
+        """Store the token, record the shop, register the app's webhooks."""
+        ...
+
+
+@dataclass
+class OAuthDeps:
+    states: OAuthStates
+    installer: ShopInstaller
+    scopes: tuple[str, ...]
+
+
 @dataclass
 class ApiContext:
     """Everything one invocation's routes use, built by ``api.wiring`` or by a test."""
@@ -164,3 +315,16 @@ class ApiContext:
     webhook_receipts: WebhookReceipts
     privacy_requests: PrivacyRequests
     clock: Callable[[], datetime]
+    # Measurements and experiments (None where the function is not configured for them).
+    measurements: MeasurementDeps | None = None
+    # Analytics and journeys; optional so contexts built before they existed still work
+    # (their routes answer 500 "not configured" without them).
+    analytics: AnalyticsReader | None = None
+    journeys: JourneyStore | None = None
+    journey_transitions: TransitionsService | None = None
+    # None only in contexts built for routes that never evaluate conditions.
+    segment_engine: SegmentEngine | None = None
+    uploads: UploadStore | None = None
+    # CSV exports through the export function, and the OAuth install flow.
+    exports: SegmentExports | None = None
+    oauth: OAuthDeps | None = None

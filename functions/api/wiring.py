@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from functools import cache, cached_property
 from typing import Any
 
@@ -17,6 +17,7 @@ import boto3
 from aws_lambda_powertools.utilities import parameters
 from seglift.config import ConfigurationError, RuntimeConfig
 from seglift.segments.conditions import validate_condition
+from seglift.storage.analytics_repository import AnalyticsRepository, JourneyRepository
 from seglift.storage.metrics_repository import MetricsRepository
 from seglift.storage.privacy_request_repository import PrivacyRequestRepository
 from seglift.storage.segment_repository import SegmentInUse, SegmentRepository
@@ -27,7 +28,8 @@ from seglift.tagging.adapters import S3MemberIdsReader, SqsQueue
 from seglift.tagging.validation import TagError
 
 from api.errors import BadRequest, Conflict
-from api.ports import ApiContext, AppCredentials, Page
+from api.segment_engine_wiring import LambdaSegmentEngine, S3Uploads
+from api.ports import ApiContext, AppCredentials, MeasurementDeps, Page, SnapshotNotFound
 
 # The key and secret change only when the app is rotated; five minutes of caching keeps
 # SSM out of almost every request while a rotation still lands quickly.
@@ -97,6 +99,83 @@ class LambdaSyncTrigger:
             InvocationType="Event",
             Payload=json.dumps({"source": "seglift.api", "shop": shop}).encode(),
         )
+
+
+class LambdaJourneyTransitions:
+    """Journey transitions computed by the metrics function, invoked synchronously: they
+    read Parquet snapshots and the API carries no pyarrow."""
+
+    def __init__(self, lambda_client: Callable[[], Any], function_name: str) -> None:
+        self._lambda = lambda_client
+        self._function = function_name
+
+    def transitions(self, shop: str, stages: Sequence[str], start: date,
+                    end: date) -> dict[str, Any]:
+        if not self._function:
+            raise ConfigurationError(
+                "missing environment variable METRICS_FUNCTION_NAME (journey transitions): "
+                "set it in template.yaml"
+            )
+        response = self._lambda().invoke(
+            FunctionName=self._function,
+            InvocationType="RequestResponse",
+            Payload=json.dumps({"action": "journey_transitions", "shop": shop,
+                                "stages": list(stages), "from": start.isoformat(),
+                                "to": end.isoformat()}).encode(),
+        )
+        answer = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError") or not isinstance(answer, dict):
+            raise RuntimeError(f"the metrics function failed computing transitions: {answer}")
+        if not answer.get("ok"):
+            raise SnapshotNotFound(str(answer.get("message")), str(answer.get("segment_id")),
+                                   date.fromisoformat(answer["day"]))
+        return answer["transitions"]
+
+
+class JourneysAdapter:
+    """JourneyStore over JourneyRepository, made on first use (most requests need none)."""
+
+    def __init__(self, table_name: str) -> None:
+        self._table = table_name
+
+    @cached_property
+    def _repository(self) -> JourneyRepository:
+        if not self._table:
+            raise ConfigurationError(
+                "missing environment variable ANALYTICS_TABLE: set it in template.yaml")
+        return JourneyRepository(self._table)
+
+    def create(self, shop: str, *, name: str, stages: list[str]) -> Any:
+        return self._repository.create(shop, name=name, stages=stages)
+
+    def get(self, shop: str, journey_id: str) -> Any | None:
+        return self._repository.get(shop, journey_id)
+
+    def list_page(self, shop: str, *, limit: int, after: str | None
+                  ) -> tuple[Sequence[Any], str | None]:
+        return self._repository.list_page(shop, limit=limit, after=after)
+
+
+class AnalyticsAdapter:
+    """AnalyticsReader over AnalyticsRepository, made on first use."""
+
+    def __init__(self, table_name: str) -> None:
+        self._table = table_name
+
+    @cached_property
+    def _repository(self) -> AnalyticsRepository:
+        if not self._table:
+            raise ConfigurationError(
+                "missing environment variable ANALYTICS_TABLE: set it in template.yaml")
+        return AnalyticsRepository(self._table)
+
+    def latest(self, shop: str, subject: str, kind: str,
+               at_or_before: str | None = None) -> Any | None:
+        return self._repository.latest(shop, subject, kind, at_or_before)
+
+    def between(self, shop: str, subject: str, kind: str, first: str,
+                last: str) -> Sequence[Any]:
+        return self._repository.between(shop, subject, kind, first, last)
 
 
 class TagJobsAdapter:
@@ -266,6 +345,41 @@ def build_api_context(config: RuntimeConfig, session: Any = None) -> ApiContext:
         webhook_receipts=LazyWebhookReceipts(clients, config.idempotency_table),
         privacy_requests=LazyPrivacyRequests(clients, config.data_bucket),
         clock=lambda: datetime.now(UTC),
+        segment_engine=LambdaSegmentEngine(lambda: clients.lambda_,
+                                           config.segments_function_name),
+        uploads=S3Uploads(lambda: clients.s3, config.data_bucket),
+        analytics=AnalyticsAdapter(config.analytics_table),
+        journeys=JourneysAdapter(config.analytics_table),
+        journey_transitions=LambdaJourneyTransitions(lambda: clients.lambda_,
+                                                     config.metrics_function_name),
+        measurements=measurement_deps(config, clients),
+    )
+
+
+def measurement_deps(config: RuntimeConfig, clients: AwsClients) -> MeasurementDeps | None:
+    """The measurement routes' collaborators; None without a measurements table."""
+    if not config.measurements_table:
+        return None
+    from seglift.measurements.adapters import (
+        LambdaRecompute,
+        LambdaStrata,
+        S3CustomerLists,
+        SnapshotMembers,
+    )
+    from seglift.storage.measurement_repository import MeasurementRepository
+
+    def s3() -> Any:
+        return clients.s3
+
+    def lambda_() -> Any:
+        return clients.lambda_
+
+    return MeasurementDeps(
+        store=MeasurementRepository(config.measurements_table),
+        lists=S3CustomerLists(s3, config.data_bucket),
+        members=SnapshotMembers(s3, config.data_bucket),
+        strata=LambdaStrata(lambda_, config.measurements_function_name),
+        recompute=LambdaRecompute(lambda_, config.measurements_function_name),
     )
 
 

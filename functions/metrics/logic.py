@@ -10,6 +10,7 @@ Idempotent: the result overwrites the day's item, so a retried or re-run day con
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -63,8 +64,13 @@ def compute_metrics(
     reader: LakeTableReader,
     metrics: MetricsStore,
     tz: str = "UTC",
+    after_metrics: Callable[[pa.Table], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """Compute and store the segment's metrics of ``run_date``; returns a small summary."""
+    """Compute and store the segment's metrics of ``run_date``; returns a small summary.
+
+    ``after_metrics`` receives the members once the metrics are stored (the segment's
+    analytics, see ``metrics.analytics``); its summary is returned under ``analytics``.
+    """
     expected_prefix = keys.segment_prefix(shop, segment_id)
     if not members_key.startswith(expected_prefix):
         raise ValueError(
@@ -88,6 +94,7 @@ def compute_metrics(
     )
     values = result.as_values()
     metrics.put_day(shop, segment_id, run_date, values)
+    extra = {} if after_metrics is None else {"analytics": after_metrics(members)}
     return {
         "segment_id": segment_id,
         "day": run_date.isoformat(),
@@ -95,6 +102,7 @@ def compute_metrics(
         **{name: _json_number(values[name]) for name in (
             "member_count", "entered", "left", "order_count", "ltv", "revenue_of_day"
         )},
+        **extra,
     }
 
 

@@ -8,6 +8,7 @@ import boto3
 from pynamodb.exceptions import DoesNotExist
 
 from seglift.config import RuntimeConfig
+from seglift.storage.analytics_repository import AnalyticsRepository, JourneyRepository
 from seglift.storage.metrics_repository import MetricsRepository
 from seglift.storage.models import ShopModel, bind
 
@@ -17,10 +18,45 @@ def s3_client() -> Any:
 
 
 def lake_reader(s3: Any, bucket: str, shop: str) -> Any:
-    """The shop's lake reader (``read_table(name, columns=None) -> pa.Table``)."""
+    """The shop's lake reader (``read_table(name, columns=None) -> pa.Table``), remembering
+    what it read: the metrics and the analytics of one invocation read the same tables."""
     from seglift.lake.reader import LakeReader
 
-    return LakeReader(s3, bucket, shop)
+    return CachingReader(LakeReader(s3, bucket, shop))
+
+
+class CachingReader:
+    """Reads each (table, columns) once per invocation; a request for fewer columns than
+    an earlier one is served from it."""
+
+    def __init__(self, reader: Any) -> None:
+        self._reader = reader
+        self._tables: dict[str, list[Any]] = {}
+
+    def read_table(self, table: str, columns: list[str] | None = None) -> Any:
+        for cached in self._tables.get(table, []):
+            if columns is None and cached.num_columns and set(cached.column_names) >= set(
+                    self._reader_columns(table)):
+                return cached
+            if columns is not None and set(columns) <= set(cached.column_names):
+                return cached.select(columns)
+        result = self._reader.read_table(table, columns=columns)
+        self._tables.setdefault(table, []).append(result)
+        return result
+
+    @staticmethod
+    def _reader_columns(table: str) -> list[str]:
+        from seglift.lake.schema import schema_of
+
+        return list(schema_of(table).names)
+
+
+def analytics_repository(config: RuntimeConfig) -> AnalyticsRepository:
+    return AnalyticsRepository(config.analytics_table)
+
+
+def journey_repository(config: RuntimeConfig) -> JourneyRepository:
+    return JourneyRepository(config.analytics_table)
 
 
 def metrics_repository(config: RuntimeConfig) -> MetricsRepository:

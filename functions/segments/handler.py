@@ -1,7 +1,19 @@
 """Segments Lambda: the prepare / evaluate / summarize steps of the daily workflow.
 
-``create_list`` (invoked by the API, not the workflow) makes a list segment; see
-``segments.logic.create_list`` for its ``source``.
+The API (which has no pyarrow) invokes the segment editor's actions:
+
+- ``create_list`` {name, source, description?}: a list segment; see
+  ``segments.logic.create_list`` for its ``source``.
+- ``preview`` {condition, sample_size?}: member count, customer count and a sample of an
+  unsaved condition (``segments.editor.preview_condition``).
+- ``explain`` {condition, customer_id, segment_id?}: the pass/fail tree of a condition for
+  one customer (``segments.editor.explain_customer``).
+- ``backfill`` {segment_id, days?}: a new segment's past days evaluated point in time,
+  with their snapshots and metrics (``segments.backfill.backfill``); invoked
+  asynchronously so creating a segment stays fast.
+
+Every action takes ``shop`` and ``run_date`` (the shop's day). Errors the merchant can fix
+are raised with their own exception class, which Lambda reports as ``errorType``.
 
 Thin on purpose: parse the event, wire collaborators, call ``segments.logic``. An event
 that names no known action, or lacks a field, fails with a message naming it.
@@ -18,11 +30,11 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seglift import keys
 from seglift.config import RuntimeConfig
-from segments import logic, wiring
+from segments import backfill, editor, logic, wiring
 
 logger = Logger(service="segments")
 
-ACTIONS = ("prepare", "evaluate", "summarize", "create_list")
+ACTIONS = ("prepare", "evaluate", "summarize", "create_list", "preview", "explain", "backfill")
 
 
 class BadEvent(ValueError):
@@ -41,6 +53,13 @@ def _run_date(event: dict[str, Any]) -> date:
         return date.fromisoformat(value)
     except (TypeError, ValueError):
         raise BadEvent(f"run_date {value!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+def _integer(event: dict[str, Any], name: str, default: int | None = None) -> int:
+    value = event.get(name, default) if default is not None else _field(event, name)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadEvent(f"{name} must be an integer, got {value!r}")
+    return value
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -62,6 +81,24 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     storage = logic.Storage(s3, config.data_bucket)
     reader = wiring.lake_reader(s3, config.data_bucket, shop)
     tz = wiring.shop_timezone(config, shop)
+    if action == "preview":
+        return editor.preview_condition(
+            shop, run_date, _field(event, "condition"), reader=reader, storage=storage,
+            segments=segments, tz=tz,
+            sample_size=_integer(event, "sample_size", editor.DEFAULT_SAMPLE_SIZE))
+    if action == "explain":
+        return editor.explain_customer(
+            shop, run_date, _field(event, "condition"), _integer(event, "customer_id"),
+            reader=reader, storage=storage, segments=segments, tz=tz,
+            segment_id=event.get("segment_id"))
+    if action == "backfill":
+        result = backfill.backfill(
+            shop, run_date, _field(event, "segment_id"),
+            _integer(event, "days", backfill.DEFAULT_BACKFILL_DAYS), reader=reader,
+            storage=storage, segments=segments, metrics=wiring.metrics_repository(config),
+            tz=tz)
+        logger.info("segment backfilled", extra={"days": result["days"]})
+        return result
     if action == "create_list":
         return logic.create_list(shop, run_date, _field(event, "name"), _field(event, "source"),
                                  reader=reader, storage=storage, segments=segments, tz=tz,

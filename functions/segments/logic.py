@@ -171,6 +171,23 @@ def summarize(
     }
 
 
+class UploadNotFound(LookupError):
+    """The uploaded CSV a list segment names is not in the bucket (never sent, or expired)."""
+
+
+def read_upload(storage: Storage, key: str) -> bytes:
+    """The bytes of an uploaded CSV, or ``UploadNotFound`` saying what to do."""
+    try:
+        return storage.s3.get_object(Bucket=storage.bucket, Key=key)["Body"].read()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            raise UploadNotFound(
+                "the uploaded file was not found: PUT the CSV to the upload URL first "
+                "(uploads expire), then create the list"
+            ) from error
+        raise
+
+
 LIST_SOURCES = ("condition", "snapshot_of", "set_operation", "upload_key")
 MAX_REPORTED_ROWS = 100
 
@@ -200,7 +217,7 @@ def list_members(
             source["condition"], known_segments={s.segment_id for s in segments.list(shop)})
         tables = LakeTables.from_reader(reader)
         features = compute_features(tables, run_date, tz)
-        members = _dependency_members_latest(shop, condition, segments, storage)
+        members = dependency_members_latest(shop, condition, segments, storage)
         ids = members_of_condition_once(condition, features, tables, run_date, tz, members)
         return ids.to_pylist(), {}
     if kind == "snapshot_of":
@@ -212,7 +229,7 @@ def list_members(
             return combine_member_lists(source["set_operation"], lists), {}
         except ValueError as error:
             raise SegmentEvaluationError(str(error)) from error
-    body = storage.s3.get_object(Bucket=storage.bucket, Key=source["upload_key"])["Body"].read()
+    body = read_upload(storage, source["upload_key"])
     directory = customer_directory(reader.read_table("customers",
                                                      columns=["customer_id", "email"]))
     parsed = parse_customer_list_csv(body, directory)
@@ -224,8 +241,9 @@ def list_members(
     return parsed.matched_ids, report
 
 
-def _dependency_members_latest(shop: str, condition: Mapping[str, Any], segments: Segments,
-                               storage: Storage) -> dict[str, pa.Array]:
+def dependency_members_latest(shop: str, condition: Mapping[str, Any], segments: Segments,
+                              storage: Storage) -> dict[str, pa.Array]:
+    """The latest snapshot of every segment ``condition`` names (``member_of``)."""
     return {dep: _latest_members(shop, dep, segments, storage)
             for dep in sorted(referenced_segments(condition))}
 

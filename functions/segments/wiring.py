@@ -7,6 +7,7 @@ from typing import Any
 import boto3
 
 from seglift.config import RuntimeConfig
+from seglift.storage.metrics_repository import MetricsRepository
 from seglift.storage.segment_repository import SegmentRepository
 from seglift.storage.shop_repository import ShopRepository
 
@@ -24,6 +25,12 @@ def lake_reader(s3: Any, bucket: str, shop: str) -> Any:
 
 def segment_repository(config: RuntimeConfig) -> SegmentRepository:
     return SegmentRepository(config.segments_table)
+
+
+def metrics_repository(config: RuntimeConfig) -> MetricsRepository:
+    """Where ``backfill`` stores each past day's metrics (the daily run's table)."""
+    config.require("metrics_table")
+    return MetricsRepository(config.metrics_table)
 
 
 def shop_timezone(config: RuntimeConfig, shop: str) -> str:

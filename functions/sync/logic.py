@@ -4,6 +4,12 @@ A scheduled event syncs every installed shop, one after another; one shop's fail
 recorded on that shop and never stops the others. ``{"shop": ...}`` syncs one shop on
 demand. After a shop syncs, the daily pipeline state machine starts for it with
 ``{"shop", "run_date"}``, ``run_date`` being the sync's date in the shop's time zone.
+
+Before any shop syncs, its pending privacy requests are carried out (``seglift.privacy``):
+a redacted customer must be gone before the day's features and segments are computed. A
+scheduled run handles every shop with pending requests, installed or not (``shop/redact``
+arrives after the uninstall). ``{"action": "privacy"}`` (optionally with ``"shop"``)
+processes privacy requests only, on demand.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from sync.shop_sync import SyncOutcome
 logger = logging.getLogger(__name__)
 
 SCHEDULE_SOURCE = "seglift.schedule"
+PRIVACY_ACTION = "privacy"
 MAX_EXECUTION_ATTEMPTS = 50
 
 
@@ -53,6 +60,13 @@ class TokensPort(Protocol):
     def get(self, parameter_name: str) -> str: ...
 
 
+class PrivacyPort(Protocol):
+    """``seglift.privacy.processor.PrivacyProcessor``."""
+
+    def shops_with_pending(self) -> list[str]: ...
+    def process_shop(self, shop: str) -> list[Any]: ...
+
+
 class Synchronizer(Protocol):
     def run(self, run_date: str, started_at: datetime) -> SyncOutcome: ...
 
@@ -72,6 +86,8 @@ class SyncDependencies:
     )
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     monotonic: Callable[[], float] = time.monotonic
+    # Carries out pending privacy requests; None only in tests that do not need it.
+    privacy: PrivacyPort | None = None
 
 
 @dataclass
@@ -109,16 +125,46 @@ def shops_to_sync(event: Any) -> str | None:
 
 def handle_event(event: Any, deps: SyncDependencies) -> dict[str, Any]:
     """Sync the shops the event asks for; returns a summary (never raises for one shop)."""
+    if isinstance(event, dict) and event.get("action") == PRIVACY_ACTION:
+        only = shops_to_sync({"shop": event["shop"]}) if "shop" in event else None
+        return {"privacy": process_privacy(deps, only)}
     requested = shops_to_sync(event)
+    privacy = process_privacy(deps, requested)
     records = [deps.shops.get(requested)] if requested else list(deps.shops.list_installed())
-    results = [sync_shop(record, deps) for record in records]
+    # A shop redacted or uninstalled meanwhile is not synced.
+    results = [sync_shop(r, deps) for r in records if getattr(r, "installed", True)]
     failed = [r for r in results if r.status == "failed"]
     return {
         "shops": len(results),
         "succeeded": len(results) - len(failed),
         "failed": len(failed),
         "results": [asdict(r) for r in results],
+        "privacy": privacy,
     }
+
+
+def process_privacy(deps: SyncDependencies, shop: str | None) -> list[dict[str, Any]]:
+    """Carry out pending privacy requests of ``shop`` (None: of every shop that has some).
+
+    A failure is logged and reported, never raised: the request stays pending for the
+    next run, and the sync goes on.
+    """
+    if deps.privacy is None:
+        return []
+    try:
+        shops = [shop] if shop else deps.privacy.shops_with_pending()
+    except Exception:
+        logger.exception("listing pending privacy requests failed")
+        return [{"status": "failed", "error": "could not list pending privacy requests"}]
+    outcomes: list[dict[str, Any]] = []
+    for name in shops:
+        try:
+            outcomes.extend({"shop": name, **asdict(o)} for o in deps.privacy.process_shop(name))
+        except Exception as error:
+            logger.exception("privacy requests failed", extra={"shop": name})
+            outcomes.append({"shop": name, "status": "failed",
+                             "error": f"{type(error).__name__}: {error}"})
+    return outcomes
 
 
 def local_run_date(moment: datetime, timezone: str) -> str:

@@ -7,8 +7,10 @@ from typing import Any
 import boto3
 
 from seglift.config import RuntimeConfig
+from seglift.privacy.processor import PrivacyProcessor
 from seglift.shopify.client import ShopifyGraphQLClient
 from seglift.shopify.tokens import SsmTokenStore
+from seglift.storage.privacy_request_repository import PrivacyRequestRepository
 from seglift.storage.shop_repository import ShopRepository
 from sync.logic import SyncDependencies
 from sync.shop_sync import ShopSynchronizer
@@ -26,11 +28,36 @@ def dependencies(config: RuntimeConfig, *, session: Any = None) -> SyncDependenc
     def synchronizer_for(shop: str, client: ShopifyGraphQLClient) -> ShopSynchronizer:
         return ShopSynchronizer(shop, client, s3, config.data_bucket)
 
+    ssm = aws.client("ssm")
     return SyncDependencies(
         shops=ShopRepository(config.shops_table),
-        tokens=SsmTokenStore(aws.client("ssm")),
+        tokens=SsmTokenStore(ssm),
         stepfunctions=aws.client("stepfunctions"),
         state_machine_arn=config.pipeline_state_machine_arn,
         synchronizer_for=synchronizer_for,
         client_for=client_for,
+        privacy=privacy_processor(config, s3, aws.client("dynamodb"), ssm),
+    )
+
+
+# Every table that may hold a shop's or a customer's data, by configuration field.
+PRIVACY_TABLE_FIELDS = (
+    "shops_table", "segments_table", "metrics_table", "tag_jobs_table", "analytics_table",
+    "idempotency_table", "measurements_table",
+)
+
+
+def privacy_processor(config: RuntimeConfig, s3: Any, dynamodb: Any,
+                      ssm: Any) -> PrivacyProcessor:
+    """The privacy-request processor over the tables configured for this function."""
+    tables = [getattr(config, name) for name in PRIVACY_TABLE_FIELDS
+              if getattr(config, name, "")]
+    return PrivacyProcessor(
+        s3=s3,
+        bucket=config.data_bucket,
+        dynamodb=dynamodb,
+        tables=tables,
+        requests=PrivacyRequestRepository(s3, config.data_bucket),
+        tokens=SsmTokenStore(ssm),
+        token_parameter_for=config.shop_token_parameter,
     )

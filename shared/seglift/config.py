@@ -37,6 +37,24 @@ class RuntimeConfig:
     shopify_api_secret_parameter: str = ""
     # The sync function, invoked asynchronously for an on-demand sync (POST /shop/sync).
     sync_function_name: str = ""
+    # SSM path under which each shop's access token lives: "<prefix>/<shop>/access-token"
+    # (e.g. /seglift/dev/shops). The API writes it at install, the sync deletes it on
+    # shop/redact.
+    shop_token_parameter_prefix: str = ""
+    # The export function, invoked synchronously by the API (POST /segments/{id}/exports).
+    export_function_name: str = ""
+    # Measurements (seglift.measurements): their table, and the function that computes
+    # results (invoked by the API for a new measurement and for experiment strata).
+    measurements_table: str = ""
+    measurements_function_name: str = ""
+    # The segments function, invoked by the API for what needs pyarrow: previews, explain,
+    # list segments (synchronously) and a new segment's backfill (asynchronously).
+    segments_function_name: str = ""
+    # Segment analytics (profiles, revenue, cohorts, CLV, journeys): one DynamoDB table.
+    analytics_table: str = ""
+    # The metrics function, invoked synchronously by the API for on-demand journey
+    # transitions (they read Parquet snapshots, which the pyarrow-free API cannot).
+    metrics_function_name: str = ""
 
     _ENV = {
         "data_bucket": "DATA_BUCKET",
@@ -53,11 +71,23 @@ class RuntimeConfig:
         "shopify_api_key_parameter": "SHOPIFY_API_KEY_PARAMETER",
         "shopify_api_secret_parameter": "SHOPIFY_API_SECRET_PARAMETER",
         "sync_function_name": "SYNC_FUNCTION_NAME",
+        "shop_token_parameter_prefix": "SHOP_TOKEN_PARAMETER_PREFIX",
+        "export_function_name": "EXPORT_FUNCTION_NAME",
+        "measurements_table": "MEASUREMENTS_TABLE",
+        "measurements_function_name": "MEASUREMENTS_FUNCTION_NAME",
+        "segments_function_name": "SEGMENTS_FUNCTION_NAME",
+        "analytics_table": "ANALYTICS_TABLE",
+        "metrics_function_name": "METRICS_FUNCTION_NAME",
     }
 
     @classmethod
     def from_environ(cls, environ: Mapping[str, str]) -> RuntimeConfig:
         return cls(**{field: environ.get(var, "") for field, var in cls._ENV.items()})
+
+    def shop_token_parameter(self, shop: str) -> str:
+        """The SSM parameter name of ``shop``'s access token."""
+        self.require("shop_token_parameter_prefix")
+        return f"{self.shop_token_parameter_prefix.rstrip('/')}/{shop}/access-token"
 
     def require(self, *fields: str) -> RuntimeConfig:
         """Raise a ConfigurationError naming every listed setting that is empty."""

@@ -10,6 +10,7 @@ Everything of a shop sits under ``shops/<shop-domain>/`` so that removing a shop
     shops/<shop>/segments/<id>/members/<date>.ids.gz    the same members as newline-
                                                   separated customer ids, for readers
                                                   without pyarrow (tagging, API)
+    shops/<shop>/analytics/clv/<date>.parquet     per-customer CLV predictions
     shops/<shop>/exports/<export-id>.csv          CSV exports
     shops/<shop>/uploads/<upload-id>.csv          CSV uploads for list segments
 """
@@ -75,3 +76,20 @@ def export_key(shop: str, export_id: str) -> str:
 
 def upload_key(shop: str, upload_id: str) -> str:
     return f"{shop_prefix(shop)}uploads/{_safe_id('upload id', upload_id)}.csv"
+
+
+def clv_predictions_key(shop: str, as_of: date) -> str:
+    """Per-customer CLV predictions of the shop's model fitted on ``as_of`` (Parquet:
+    customer_id, p_alive, expected purchases, clv per horizon, next_order_date), written by
+    the metrics function's shop step; segment conditions may read it later."""
+    return f"{shop_prefix(shop)}analytics/clv/{as_of.isoformat()}.parquet"
+
+
+def data_request_key(shop: str, request_id: str) -> str:
+    """A customer data request's answer (their lake rows as JSON) for the merchant."""
+    return f"{shop_prefix(shop)}privacy/data-requests/{_safe_id('request id', request_id)}.json"
+
+
+def data_request_index_key(shop: str) -> str:
+    """One JSON line per answered data request (id, key, when): the merchant's list."""
+    return f"{shop_prefix(shop)}privacy/data-requests/index.jsonl"

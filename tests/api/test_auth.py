@@ -138,6 +138,14 @@ def test_unauthenticated_requests_get_401_before_body_validation(client):
         ("PATCH", "/segments/x1"), ("DELETE", "/segments/x1"),
         ("GET", "/segments/x1/metrics"), ("POST", "/segments/x1/tag-jobs"),
         ("GET", "/tag-jobs"), ("GET", "/tag-jobs/j1"),
+        ("GET", "/segments/x1/profile"), ("GET", "/segments/x1/revenue"),
+        ("GET", "/segments/overlap?ids=x1"), ("GET", "/cohorts"), ("GET", "/clv"),
+        ("GET", "/journeys"), ("POST", "/journeys"), ("GET", "/journeys/jrn-1"),
+        ("GET", "/journeys/jrn-1/transitions"), ("GET", "/journeys/jrn-1/funnel"),
+        ("POST", "/segments/preview"), ("GET", "/segments/x1/explain?customer_id=1"),
+        ("POST", "/segments/lists"), ("POST", "/uploads"), ("POST", "/segments/x1/backfill"),
+        ("GET", "/measurements"), ("POST", "/measurements"), ("GET", "/measurements/m1"),
+        ("POST", "/measurements/compare"), ("POST", "/experiments"), ("GET", "/experiments/e1"),
     ],
 )
 def test_every_private_route_refuses_requests_without_a_token(client, method, path):
@@ -158,6 +166,16 @@ def test_the_private_route_list_above_covers_every_route_of_the_app():
         ("PATCH", "/segments/{segment_id}"), ("DELETE", "/segments/{segment_id}"),
         ("GET", "/segments/{segment_id}/metrics"), ("POST", "/segments/{segment_id}/tag-jobs"),
         ("GET", "/tag-jobs"), ("GET", "/tag-jobs/{job_id}"),
+        ("GET", "/segments/{segment_id}/profile"), ("GET", "/segments/{segment_id}/revenue"),
+        ("GET", "/segments/overlap"), ("GET", "/cohorts"), ("GET", "/clv"),
+        ("GET", "/journeys"), ("POST", "/journeys"), ("GET", "/journeys/{journey_id}"),
+        ("GET", "/journeys/{journey_id}/transitions"), ("GET", "/journeys/{journey_id}/funnel"),
+        ("POST", "/segments/preview"), ("GET", "/segments/{segment_id}/explain"),
+        ("POST", "/segments/lists"), ("POST", "/uploads"),
+        ("POST", "/segments/{segment_id}/backfill"),
+        ("GET", "/measurements"), ("POST", "/measurements"),
+        ("GET", "/measurements/{measurement_id}"), ("POST", "/measurements/compare"),
+        ("POST", "/experiments"), ("GET", "/experiments/{experiment_id}"),
     }
     assert private == tested
     for method, path in private:

@@ -19,6 +19,7 @@ from api.ports import ApiContext
 from api.presenters import metrics_point, segment_out
 from api.routes.responses import BODY_ERRORS, responses
 from api.segment_definitions import condition_error, define_segment
+from api.segment_editor import backfill_new_segment
 
 router = APIGatewayRouter()
 
@@ -63,6 +64,7 @@ def create_segment(ctx: Ctx, shop: Shop, body: SegmentCreate) -> SegmentOut:
         description=definition.description,
         template_id=definition.template_id,
     )
+    backfill_new_segment(ctx, shop, record.segment_id)  # history for the trend, async
     return segment_out(record, None, shop_currency(ctx, shop))
 
 

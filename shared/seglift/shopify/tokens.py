@@ -5,6 +5,7 @@ Tokens never land in DynamoDB or logs; the shop record holds only the parameter 
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 
@@ -34,3 +35,8 @@ class SsmTokenStore:
         self._ssm.put_parameter(
             Name=parameter_name, Value=token, Type="SecureString", Overwrite=True
         )
+
+    def delete(self, parameter_name: str) -> None:
+        """Forget a shop's token (shop redaction); a parameter already gone is fine."""
+        with contextlib.suppress(self._ssm.exceptions.ParameterNotFound):
+            self._ssm.delete_parameter(Name=parameter_name)

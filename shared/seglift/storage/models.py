@@ -123,3 +123,78 @@ def bind(model: type[M], table_name: str) -> type[M]:
     """
     meta = type("Meta", (), {"table_name": table_name})
     return type(model.__name__, (model,), {"Meta": meta, "__module__": model.__module__})
+
+
+class AnalyticsModel(Model):
+    """One stored analytics result: a point of a per-shop or per-segment time series
+    (profile, revenue month, cohorts, CLV, overlap, journey funnel) or a journey definition.
+
+    The payload is a small JSON document (top-N lists and aggregates, never raw rows), so
+    an item stays far below DynamoDB's 400 KB limit; see
+    ``seglift.storage.analytics_repository`` for the kinds and their payloads.
+    """
+
+    class Meta:
+        table_name = "unbound-analytics"
+
+    # "<shop>#<segment_id, journey_id or 'shop'>#<kind>": one Query per series, in order.
+    series = UnicodeAttribute(hash_key=True)
+    # ISO day, period label ("2026-11") or journey id, depending on the kind.
+    sort_key = UnicodeAttribute(range_key=True)
+    shop = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    computed_at = UTCDateTimeAttribute()
+    payload = JSONAttribute(default=dict)
+
+
+class MeasurementModel(Model):
+    """What a fixed list of customers bought in a period (seglift.measurements).
+
+    Shares its table with ExperimentModel: range keys start with "msr-" or "exp-". The
+    customer list itself is on S3 (``customers_key``): a list can be far larger than a
+    DynamoDB item.
+    """
+
+    class Meta:
+        table_name = "unbound-measurements"
+
+    shop = UnicodeAttribute(hash_key=True)
+    record_id = UnicodeAttribute(range_key=True)  # "msr-..."
+    name = UnicodeAttribute()
+    notes = UnicodeAttribute(null=True)
+    source = UnicodeAttribute()  # list_segment | segment_snapshot | experiment_group
+    segment_id = UnicodeAttribute(null=True)
+    customers_key = UnicodeAttribute()
+    customer_count = NumberAttribute()
+    period_start = UnicodeAttribute()  # ISO date, shop time zone
+    period_end = UnicodeAttribute()
+    timezone = UnicodeAttribute(default="UTC")  # the shop's zone when created
+    goal = JSONAttribute(default=dict)
+    status = UnicodeAttribute(default="pending")  # pending | open | final
+    results = JSONAttribute(null=True)
+    last_error = UnicodeAttribute(null=True)
+    experiment_id = UnicodeAttribute(null=True)
+    group_label = UnicodeAttribute(null=True)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+
+
+class ExperimentModel(Model):
+    """A list split at random into groups, one measurement each (seglift.measurements)."""
+
+    class Meta:
+        table_name = "unbound-measurements"
+
+    shop = UnicodeAttribute(hash_key=True)
+    record_id = UnicodeAttribute(range_key=True)  # "exp-..."
+    name = UnicodeAttribute()
+    segment_id = UnicodeAttribute()
+    seed = NumberAttribute()
+    stratify_by = UnicodeAttribute(null=True)  # rfm_group | ltv_band
+    holdout = BooleanAttribute(default=False)
+    # [{"label", "measurement_id", "customers", "strata": {stratum: count}}]
+    groups = JSONAttribute(default=list)
+    period_start = UnicodeAttribute()
+    period_end = UnicodeAttribute()
+    goal = JSONAttribute(default=dict)
+    created_at = UTCDateTimeAttribute()

@@ -19,6 +19,7 @@ from datetime import datetime
 from typing import Any
 
 PENDING_PREFIX = "privacy-requests/pending/"
+DONE_PREFIX = "privacy-requests/done/"
 _SAFE = re.compile(r"^[A-Za-z0-9._-]{1,128}$")
 
 
@@ -74,6 +75,39 @@ class PrivacyRequestRepository:
     def done(self, key: str) -> None:
         """Remove a processed request."""
         self._s3.delete_object(Bucket=self._bucket, Key=key)
+
+    def shops_with_pending(self) -> list[str]:
+        """Every shop with at least one pending request (installed or not: a shop/redact
+        arrives after the uninstall)."""
+        shops = []
+        paginator = self._s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=PENDING_PREFIX,
+                                       Delimiter="/"):
+            for common in page.get("CommonPrefixes", []):
+                shops.append(common["Prefix"][len(PENDING_PREFIX):].rstrip("/"))
+        return sorted(shops)
+
+    def complete(self, key: str, summary: dict[str, Any]) -> None:
+        """Mark a request done: a done record (``summary``, which must hold no personal
+        data) replaces the pending document, whose every version is deleted, since the
+        webhook body names the customer and the bucket keeps versions."""
+        if not key.startswith(PENDING_PREFIX):
+            raise ValueError(f"{key!r} is not a pending privacy request")
+        done_key = DONE_PREFIX + key[len(PENDING_PREFIX):]
+        self._s3.put_object(
+            Bucket=self._bucket, Key=done_key,
+            Body=json.dumps(summary, sort_keys=True, default=str).encode("utf-8"),
+            ContentType="application/json",
+        )
+        versions = self._s3.list_object_versions(Bucket=self._bucket, Prefix=key)
+        doomed = [{"Key": v["Key"], "VersionId": v["VersionId"]}
+                  for v in [*versions.get("Versions", []), *versions.get("DeleteMarkers", [])]
+                  if v["Key"] == key]
+        if doomed:
+            self._s3.delete_objects(Bucket=self._bucket,
+                                    Delete={"Objects": doomed, "Quiet": True})
+        else:
+            self._s3.delete_object(Bucket=self._bucket, Key=key)
 
 
 def _iso(value: datetime | str) -> str:

@@ -1,0 +1,203 @@
+"""Segment and shop analytics, read from what the daily run stored (never computed here:
+the API carries no pyarrow). A figure not computed yet is a 404 that says when it will be.
+
+- GET /segments/{id}/profile?day=   traits with share and lift (latest on or before day)
+- GET /segments/{id}/revenue        monthly new/returning orders and net sales
+- GET /segments/overlap?ids=a,b     pairwise member overlap of the latest day
+- GET /cohorts                      cohorts by first-order month, LTV triangle, re-orders
+- GET /clv                          the fitted CLV model and a summary of its predictions
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from api.analytics_models import (
+    ClvOut,
+    CohortPage,
+    OverlapOut,
+    SegmentProfileOut,
+    SegmentRevenueOut,
+)
+from api.analytics_presenters import (
+    clv_out,
+    cohort_out,
+    ltv_cell,
+    overlap_out,
+    profile_out,
+    reorder_point,
+    revenue_point,
+)
+from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
+from api.errors import ApiError, BadRequest, NotFound
+from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, encode_page_token
+from api.ports import AnalyticsReader, ApiContext
+from api.routes.responses import responses
+from api.routes.segments import SegmentId, get_segment_or_404, shop_currency
+
+router = APIGatewayRouter()
+
+SHOP_SUBJECT = "shop"
+MAX_OVERLAP_SEGMENTS = 20
+DEFAULT_REVENUE_MONTHS = 12
+MAX_REVENUE_MONTHS = 60
+DayQuery = Annotated[date | None, Query(description="ISO date; default: the latest day.")]
+
+
+def analytics_reader(ctx: ApiContext) -> AnalyticsReader:
+    if ctx.analytics is None:
+        raise ApiError("analytics are not configured on this deployment",
+                       code="internal_error", status=500)
+    return ctx.analytics
+
+
+def not_computed(what: str, day: date | None) -> NotFound:
+    when = f" on or before {day.isoformat()}" if day else ""
+    return NotFound(f"no {what} computed{when}: it is computed by the daily run, "
+                    "try again after the next one", code="not_computed")
+
+
+@router.get(
+    "/segments/overlap",
+    summary="How many customers segments share, pair by pair (latest daily run)",
+    tags=["analytics"],
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(200, "The overlap of every ordered pair", 400, 404),
+)
+def segment_overlap(
+    ctx: Ctx,
+    shop: Shop,
+    ids: Annotated[str, Query(min_length=1, max_length=2000,
+                              description="Comma-separated segment ids, e.g. a,b,c")],
+    day: DayQuery = None,
+) -> OverlapOut:
+    wanted = list(dict.fromkeys(s.strip() for s in ids.split(",") if s.strip()))
+    if not wanted or len(wanted) > MAX_OVERLAP_SEGMENTS:
+        raise BadRequest(f"give 1 to {MAX_OVERLAP_SEGMENTS} segment ids, comma-separated",
+                         field="ids")
+    for segment_id in wanted:
+        get_segment_or_404(ctx, shop, segment_id)
+    item = analytics_reader(ctx).latest(shop, SHOP_SUBJECT, "overlap",
+                                        day.isoformat() if day else None)
+    if item is None:
+        raise not_computed("segment overlap", day)
+    missing = [s for s in wanted if s not in item.payload.get("segment_ids", [])]
+    if missing:
+        raise NotFound(
+            f"segments {missing} were not evaluated on {item.sort_key}: their overlap "
+            "appears after the next daily run", code="not_computed", field="ids")
+    return overlap_out(item, wanted)
+
+
+@router.get(
+    "/segments/<segment_id>/profile",
+    summary="What sets a segment apart: its traits with share and lift against all customers",
+    tags=["analytics"],
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(200, "The segment's profile", 400, 404),
+)
+def segment_profile(ctx: Ctx, shop: Shop, segment_id: SegmentId,
+                    day: DayQuery = None) -> SegmentProfileOut:
+    get_segment_or_404(ctx, shop, segment_id)
+    item = analytics_reader(ctx).latest(shop, segment_id, "profile",
+                                        day.isoformat() if day else None)
+    if item is None:
+        raise not_computed("profile of this segment", day)
+    return profile_out(segment_id, item)
+
+
+def _month(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def _months_before(day: date, count: int) -> date:
+    """The first day of the month ``count`` months before ``day``'s."""
+    index = day.year * 12 + day.month - 1 - count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+@router.get(
+    "/segments/<segment_id>/revenue",
+    summary="A segment's revenue per month, split into new and returning orders",
+    tags=["analytics"],
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(200, "The monthly revenue", 400, 404),
+)
+def segment_revenue(
+    ctx: Ctx,
+    shop: Shop,
+    segment_id: SegmentId,
+    period: Annotated[str, Query(description="Only 'month' is stored.")] = "month",
+    start: Annotated[date | None, Query(description="A day of the first month")] = None,
+    end: Annotated[date | None, Query(description="A day of the last month")] = None,
+) -> SegmentRevenueOut:
+    if period != "month":
+        raise BadRequest(f"period {period!r} is not stored: use period=month", field="period")
+    get_segment_or_404(ctx, shop, segment_id)
+    last = end or ctx.clock().date()
+    first = start or _months_before(last, DEFAULT_REVENUE_MONTHS - 1)
+    if first > last:
+        raise BadRequest(f"start {first} is after end {last}: swap them", field="start")
+    if (last.year - first.year) * 12 + last.month - first.month + 1 > MAX_REVENUE_MONTHS:
+        raise BadRequest(f"at most {MAX_REVENUE_MONTHS} months per request: narrow start..end",
+                         field="start")
+    currency = shop_currency(ctx, shop)
+    items = analytics_reader(ctx).between(shop, segment_id, "revenue_month", _month(first),
+                                          _month(last))
+    return SegmentRevenueOut(segment_id=segment_id, period="month", start=first, end=last,
+                             points=[revenue_point(i, currency) for i in items])
+
+
+@router.get(
+    "/cohorts",
+    summary="Customers by first-order month: LTV, repeat rate, LTV by month, re-order curve",
+    tags=["analytics"],
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(200, "A page of cohorts, oldest first", 400, 404),
+)
+def cohorts(
+    ctx: Ctx,
+    shop: Shop,
+    day: DayQuery = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
+    next_token: Annotated[str | None, Query(max_length=512)] = None,
+) -> CohortPage:
+    after = decode_page_token(next_token)
+    reader = analytics_reader(ctx)
+    at = day.isoformat() if day else None
+    item = reader.latest(shop, SHOP_SUBJECT, "cohorts", at)
+    if item is None:
+        raise not_computed("cohorts", day)
+    curve = reader.latest(shop, SHOP_SUBJECT, "time_to_next_order", item.sort_key)
+    currency = shop_currency(ctx, shop)
+    rows: list[dict[str, Any]] = [r for r in item.payload.get("cohorts", [])
+                                  if after is None or r["cohort"] > after]
+    page = rows[:limit]
+    last_key = page[-1]["cohort"] if len(rows) > limit else None
+    return CohortPage(
+        as_of=date.fromisoformat(item.sort_key),
+        items=[cohort_out(r, currency) for r in page],
+        next_token=encode_page_token(last_key),
+        ltv_by_month=[ltv_cell(r, currency) for r in item.payload.get("ltv_by_month", [])],
+        time_to_next_order=[reorder_point(r) for r in
+                            (curve.payload.get("curve", []) if curve else [])],
+    )
+
+
+@router.get(
+    "/clv",
+    summary="Predicted customer lifetime value: BG/NBD and Gamma-Gamma parameters, summary",
+    tags=["analytics"],
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(200, "The shop's CLV model", 400, 404),
+)
+def clv(ctx: Ctx, shop: Shop, day: DayQuery = None) -> ClvOut:
+    item = analytics_reader(ctx).latest(shop, SHOP_SUBJECT, "clv",
+                                        day.isoformat() if day else None)
+    if item is None:
+        raise not_computed("CLV model", day)
+    return clv_out(item, shop_currency(ctx, shop))

@@ -1,0 +1,186 @@
+"""Request and response bodies of measurements and experiments (see api.models for the
+conventions: ISO dates, money ``{amount, currency}``, pages, unknown fields refused)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from api.models import Money, RequestBody
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Notes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+SegmentRef = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+
+
+class PeriodIn(RequestBody):
+    start: date = Field(description="First day, inclusive, in the shop's time zone.")
+    end: date = Field(description="Last day, inclusive, in the shop's time zone.")
+
+
+class GoalIn(RequestBody):
+    """Which orders convert. Empty = any order; product ids and a minimum may combine."""
+
+    product_ids: list[str] = Field(
+        default_factory=list, max_length=250,
+        description="Numeric product ids or gid://shopify/Product/<id>: the order must "
+                    "contain one of them.",
+    )
+    min_order_value: str | None = Field(
+        default=None, description="Decimal amount: the order's total price at checkout "
+                                  "must be at least this.",
+    )
+
+
+class MeasurementCreate(RequestBody):
+    name: Name
+    segment_id: SegmentRef = Field(
+        description="A list segment, or a condition segment whose current members are "
+                    "frozen (copied) into the measurement.")
+    period: PeriodIn
+    goal: GoalIn | None = None
+    notes: Notes | None = Field(default=None, description="What was done, e.g. the email.")
+
+
+class ExperimentCreate(RequestBody):
+    name: Name
+    segment_id: SegmentRef
+    groups: int = Field(default=2, ge=2, le=10, description="Number of groups, holdout included.")
+    holdout: bool = Field(default=False, description="Keep the last group untreated.")
+    seed: int | None = Field(default=None, ge=0, le=2**63 - 1,
+                             description="Random seed; the same seed gives the same groups. "
+                                         "Chosen and returned when omitted.")
+    stratify_by: Literal["rfm_group", "ltv_band"] | None = None
+    period: PeriodIn
+    goal: GoalIn | None = None
+    notes: Notes | None = None
+
+
+class CompareRequest(RequestBody):
+    ids: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]] = Field(
+        min_length=2, max_length=10, description="Measurement ids, 2 to 10.")
+
+
+class PeriodOut(BaseModel):
+    start: date
+    end: date
+
+
+class GoalOut(BaseModel):
+    kind: str = Field(description="any_order | products | min_order_value | "
+                                  "products_and_min_value")
+    product_ids: list[str] = Field(default_factory=list)
+    min_order_value: Money | None = None
+
+
+class SeriesPoint(BaseModel):
+    day: date
+    converted: int = Field(description="Customers converted so far.")
+    orders: int
+    revenue: Money
+
+
+class ProductLine(BaseModel):
+    product_id: str
+    title: str | None = None
+    quantity: int
+    orders: int
+    customers: int
+    sales: Money
+
+
+class MeasurementResultsOut(BaseModel):
+    computed_for: date = Field(description="The day the figures were computed for.")
+    as_of: date = Field(description="The last day of data included.")
+    final: bool = Field(description="True once the period is over: frozen.")
+    customers: int
+    converted: int
+    cvr: str = Field(description="converted / customers, 4 decimals.")
+    orders: int
+    revenue: Money = Field(description="Net of refunds made by as_of (never after the period).")
+    aov: Money | None = None
+    revenue_per_customer: Money | None = None
+    series: list[SeriesPoint] | None = Field(default=None,
+                                             description="Cumulative; only on single reads.")
+    products: list[ProductLine] | None = Field(default=None,
+                                               description="Only on single reads and compare.")
+
+
+class MeasurementOut(BaseModel):
+    id: str
+    name: str
+    notes: str | None = None
+    source: str = Field(description="list_segment | segment_snapshot | experiment_group")
+    segment_id: str | None = None
+    customers: int
+    period: PeriodOut
+    timezone: str
+    goal: GoalOut
+    status: str = Field(description="pending | open | final")
+    experiment_id: str | None = None
+    group: str | None = None
+    created_at: datetime
+    updated_at: datetime
+    last_error: str | None = None
+    results: MeasurementResultsOut | None = None
+
+
+class MeasurementPage(BaseModel):
+    items: list[MeasurementOut]
+    next_token: str | None = None
+
+
+class ComparisonOut(BaseModel):
+    items: list[MeasurementOut] = Field(description="In the order asked, with products.")
+
+
+class Estimate(BaseModel):
+    difference: float | None = None
+    ci_low: float | None = None
+    ci_high: float | None = None
+    p_value: float | None = None
+    ci_spans_zero: bool
+
+
+class Incremental(BaseModel):
+    estimate: Money
+    ci_low: Money | None = None
+    ci_high: Money | None = None
+
+
+class GroupComparison(BaseModel):
+    group: str
+    control: str
+    cvr: Estimate | None = Field(default=None, description="Two-proportion z-test.")
+    revenue_per_customer: Estimate | None = Field(default=None, description="Welch's t.")
+    incremental_revenue: Incremental | None = Field(
+        default=None, description="Against the holdout: (RPC group - RPC holdout) x customers.")
+    verdict: str
+
+
+class ExperimentGroupOut(BaseModel):
+    label: str
+    holdout: bool
+    measurement_id: str
+    customers: int
+    strata: dict[str, int] = Field(default_factory=dict)
+    results: MeasurementResultsOut | None = None
+
+
+class ExperimentOut(BaseModel):
+    id: str
+    name: str
+    segment_id: str
+    seed: int
+    stratify_by: str | None = None
+    holdout: bool
+    period: PeriodOut
+    goal: GoalOut
+    created_at: datetime
+    groups: list[ExperimentGroupOut]
+    control: str | None = None
+    comparisons: list[GroupComparison] = Field(default_factory=list)
+
+

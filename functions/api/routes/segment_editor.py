@@ -1,0 +1,198 @@
+"""The segment editor: preview a condition, explain a customer, list segments, CSV uploads
+and backfills.
+
+Everything that evaluates a condition is done by the segments function (it carries
+pyarrow, the API does not), invoked synchronously through ``ctx.segment_engine``; a
+backfill is started asynchronously. Requests are validated here first, so the merchant's
+mistakes come back as 400s naming the field, and every segment or upload named is looked
+up within the caller's shop (another shop's id is a 404, as if it did not exist).
+"""
+
+from __future__ import annotations
+
+import secrets
+from datetime import timedelta
+from typing import Annotated, Any
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
+from api.errors import Conflict, NotFound
+from api.models import SegmentCreate
+from api.ports import ApiContext
+from api.presenters import segment_out
+from api.routes.responses import BODY_ERRORS, responses
+from api.routes.segments import SegmentId, get_segment_or_404, shop_currency
+from api.segment_definitions import condition_error, define_segment
+from api.segment_editor import call_engine, engine, shop_today, start_backfill, uploads
+from api.segment_editor_models import (
+    BackfillRequest,
+    BackfillStarted,
+    ExplainOut,
+    ListSegmentCreate,
+    ListSegmentOut,
+    PreviewOut,
+    PreviewRequest,
+    UploadCreated,
+    UploadReport,
+)
+from seglift.keys import upload_key
+from seglift.segments.conditions import ConditionError
+from seglift.segments.lists import MAX_CSV_BYTES
+
+router = APIGatewayRouter()
+
+# Long enough to pick a file and send 20 MB on a slow line; short enough not to linger.
+UPLOAD_URL_SECONDS = 900
+# Stands in for the name a preview does not need, so a preview follows exactly the rules
+# (and error messages) of creating a segment from the same definition.
+PREVIEW_NAME = "preview"
+
+
+def _evaluated_segment(ctx: ApiContext, shop: str, segment_id: str, field: str) -> Any:
+    """The shop's segment, which must have members already (a snapshot to read)."""
+    record = ctx.segments.get(shop, segment_id)
+    if record is None:
+        raise NotFound(f"no segment {segment_id!r} in this shop: GET /segments lists the ids",
+                       code="segment_not_found", field=field)
+    if not getattr(record, "last_evaluated_on", None):
+        raise Conflict(
+            f"segment {segment_id!r} has no members yet: wait for its first evaluation "
+            "(a new segment's backfill takes a minute)",
+            code="segment_not_evaluated", field=field,
+        )
+    return record
+
+
+@router.post(
+    "/segments/preview",
+    summary="How many customers a condition selects today, without saving it",
+    tags=["segment editor"],
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(200, "Member count, customer count and a sample", *BODY_ERRORS, 409),
+)
+def preview_segment(ctx: Ctx, shop: Shop, body: PreviewRequest) -> PreviewOut:
+    definition = define_segment(
+        SegmentCreate(name=PREVIEW_NAME, condition=body.condition,
+                      shopify_query=body.shopify_query, template=body.template),
+        ctx.definitions,
+        ctx.segments.conditions(shop),
+    )
+    result = call_engine(lambda: engine(ctx).preview(
+        shop, run_date=shop_today(ctx, shop), condition=definition.condition,
+        sample_size=body.sample_size))
+    return PreviewOut(member_count=result["member_count"],
+                      customer_count=result["customer_count"], sample=result["sample"],
+                      as_of=result["as_of"], condition=definition.condition)
+
+
+@router.get(
+    "/segments/<segment_id>/explain",
+    summary="Which parts of a segment's condition one customer meets today",
+    tags=["segment editor"],
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(200, "The condition tree with passed at every node", 400, 404, 409),
+)
+def explain_customer(
+    ctx: Ctx,
+    shop: Shop,
+    segment_id: SegmentId,
+    customer_id: Annotated[int, Query(ge=1, description="Numeric Shopify customer id")],
+) -> ExplainOut:
+    record = get_segment_or_404(ctx, shop, segment_id)
+    if getattr(record, "kind", "condition") != "condition" or record.condition is None:
+        raise Conflict(
+            "this is a list segment (fixed members): it has no condition to explain",
+            code="not_a_condition_segment", field="segment_id",
+        )
+    result = call_engine(lambda: engine(ctx).explain(
+        shop, run_date=shop_today(ctx, shop), condition=record.condition,
+        customer_id=customer_id, segment_id=segment_id))
+    return ExplainOut(segment_id=segment_id, customer_id=result["customer_id"],
+                      as_of=result["as_of"], member=result["member"], tree=result["tree"])
+
+
+def _list_source(ctx: ApiContext, shop: str, body: ListSegmentCreate) -> dict[str, Any]:
+    """The segments function's ``source`` for the request, every id checked in this shop."""
+    if body.condition is not None:
+        try:
+            condition = ctx.definitions.validate(body.condition,
+                                                 ctx.segments.conditions(shop), None)
+        except ConditionError as error:
+            raise condition_error(error, "condition") from error
+        return {"condition": condition}
+    if body.snapshot_of is not None:
+        _evaluated_segment(ctx, shop, body.snapshot_of, "snapshot_of")
+        return {"snapshot_of": body.snapshot_of}
+    if body.set_operation is not None:
+        for index, segment_id in enumerate(body.segment_ids or []):
+            _evaluated_segment(ctx, shop, segment_id, f"segment_ids[{index}]")
+        return {"set_operation": body.set_operation, "segment_ids": body.segment_ids}
+    upload_id = str(body.upload_id)
+    if not uploads(ctx).exists(shop, upload_id):
+        raise NotFound(
+            f"no uploaded file {upload_id!r}: POST /uploads, PUT the CSV to the URL it "
+            "returns, then create the list with its upload_id (uploads expire)",
+            code="upload_not_found", field="upload_id",
+        )
+    return {"upload_key": upload_key(shop, upload_id)}
+
+
+@router.post(
+    "/segments/lists",
+    summary="Create a list segment (fixed members) from a condition, a snapshot, a set "
+            "operation or an uploaded CSV",
+    tags=["segment editor"],
+    status_code=201,
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(201, "The list segment, with the upload's report", *BODY_ERRORS,
+                        404, 409),
+)
+def create_list_segment(ctx: Ctx, shop: Shop, body: ListSegmentCreate) -> ListSegmentOut:
+    source = _list_source(ctx, shop, body)
+    field = "upload_id" if "upload_key" in source else next(iter(source))
+    result = call_engine(lambda: engine(ctx).create_list(
+        shop, run_date=shop_today(ctx, shop), name=body.name, description=body.description,
+        source=source), field=field)
+    record = get_segment_or_404(ctx, shop, result["segment_id"])
+    report = None
+    if "upload_key" in source:
+        report = UploadReport(**{k: result[k] for k in UploadReport.model_fields})
+    out = segment_out(record, None, shop_currency(ctx, shop))
+    return ListSegmentOut(**out.model_dump(), upload=report)
+
+
+@router.post(
+    "/uploads",
+    summary="A URL to upload a CSV of customers to (for a list segment)",
+    tags=["segment editor"],
+    status_code=201,
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(201, "Where to PUT the file, and until when"),
+)
+def create_upload(ctx: Ctx, shop: Shop) -> UploadCreated:
+    upload_id = f"upl_{secrets.token_hex(8)}"
+    url = uploads(ctx).presign_put(shop, upload_id, UPLOAD_URL_SECONDS)
+    return UploadCreated(upload_id=upload_id, url=url,
+                         expires_at=ctx.clock() + timedelta(seconds=UPLOAD_URL_SECONDS),
+                         max_bytes=MAX_CSV_BYTES)
+
+
+@router.post(
+    "/segments/<segment_id>/backfill",
+    summary="Re-compute a segment's past days (members and metrics), asynchronously",
+    tags=["segment editor"],
+    status_code=202,
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(202, "The backfill started", *BODY_ERRORS, 404, 409),
+)
+def backfill_segment(ctx: Ctx, shop: Shop, segment_id: SegmentId,
+                     body: BackfillRequest) -> BackfillStarted:
+    record = get_segment_or_404(ctx, shop, segment_id)
+    if getattr(record, "kind", "condition") != "condition" or record.condition is None:
+        raise Conflict("this is a list segment (fixed members): it has no history to compute",
+                       code="not_a_condition_segment", field="segment_id")
+    first, last = start_backfill(ctx, shop, segment_id, body.days)
+    return BackfillStarted(segment_id=segment_id, first_day=first, last_day=last,
+                           days=body.days)

@@ -1,0 +1,104 @@
+"""What the segment-editor routes share: the shop's today, the engine and upload ports,
+the engine's refusals turned into the API's errors, and starting a segment's backfill.
+
+Kept out of the routers so ``api.routes.segments`` (creation) can start a backfill without
+importing the editor's router, and the mapping of engine errors is written once.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from aws_lambda_powertools import Logger
+
+from api.errors import ApiError, BadRequest, Conflict, NotFound
+from api.ports import ApiContext, EngineRejected, SegmentEngine, UploadStore
+from seglift.config import ConfigurationError
+
+logger = Logger(service="api", child=True)
+
+# How much history a new segment gets: a month of daily points on its trend chart.
+BACKFILL_DAYS_ON_CREATE = 30
+
+
+def shop_today(ctx: ApiContext, shop: str) -> date:
+    """Today in the shop's time zone: the day the daily run of this moment evaluates."""
+    record = ctx.shops.get(shop)
+    name = getattr(record, "timezone", None) or "UTC"
+    try:
+        zone = ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        zone = ZoneInfo("UTC")
+    return ctx.clock().astimezone(zone).date()
+
+
+def engine(ctx: ApiContext) -> SegmentEngine:
+    if ctx.segment_engine is None:
+        raise ConfigurationError("the API context has no segment engine (segments function)")
+    return ctx.segment_engine
+
+
+def uploads(ctx: ApiContext) -> UploadStore:
+    if ctx.uploads is None:
+        raise ConfigurationError("the API context has no upload store (data bucket)")
+    return ctx.uploads
+
+
+class EngineFailed(ApiError):
+    status = 502
+    code = "segment_engine_failed"
+
+
+def _strip_path(message: str) -> str:
+    """ConditionError's text starts with its JSONPath ('$.and[0]: ...'): keep the reason."""
+    head, _, rest = message.partition(": ")
+    return rest if head.startswith("$") and rest else message
+
+
+def engine_error(error: EngineRejected, *, field: str | None = None) -> ApiError:
+    """The API error for a refusal of the segments function (by its exception class)."""
+    kind, message = error.error_type, error.message
+    if kind == "ConditionError":
+        return BadRequest(_strip_path(message), code="invalid_condition",
+                          field=field or "condition")
+    if kind == "CustomerNotFound":
+        return NotFound(message, code="customer_not_found", field="customer_id")
+    if kind == "CustomerListError":
+        return BadRequest(message, code="invalid_upload", field="upload_id")
+    if kind == "UploadNotFound":
+        return NotFound(message, code="upload_not_found", field="upload_id")
+    if kind == "SegmentNotFound":
+        return NotFound(message, code="segment_not_found", field=field)
+    if kind == "SegmentEvaluationError":
+        return Conflict(message, code="segment_not_ready", field=field)
+    logger.error("segments function failed", extra={"error_type": kind, "error": message})
+    return EngineFailed("evaluating the segment failed; try again in a minute")
+
+
+def call_engine(call: Any, *, field: str | None = None) -> Any:
+    """Run ``call()`` against the engine, its refusals raised as API errors."""
+    try:
+        return call()
+    except EngineRejected as error:
+        raise engine_error(error, field=field) from error
+
+
+def start_backfill(ctx: ApiContext, shop: str, segment_id: str,
+                   days: int = BACKFILL_DAYS_ON_CREATE) -> tuple[date, date]:
+    """Start evaluating the segment's last ``days`` days (asynchronously); returns the
+    first and last day it covers."""
+    last = shop_today(ctx, shop)
+    engine(ctx).start_backfill(shop, run_date=last, segment_id=segment_id, days=days)
+    return date.fromordinal(last.toordinal() - days + 1), last
+
+
+def backfill_new_segment(ctx: ApiContext, shop: str, segment_id: str) -> None:
+    """Give a just-created segment its history. Never fails the creation: the segment is
+    saved, and without a backfill its trend simply starts with the next daily run."""
+    try:
+        start_backfill(ctx, shop, segment_id)
+    except Exception:
+        logger.exception("could not start the backfill of a new segment",
+                         extra={"segment_id": segment_id})

@@ -1,0 +1,147 @@
+"""Request and response bodies of the segment editor: preview, explain, list segments,
+uploads and backfills (the conventions of ``api.models`` apply)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, StringConstraints, model_validator
+
+from api.models import (
+    Description,
+    RequestBody,
+    SegmentName,
+    SegmentOut,
+    ShopifyQuery,
+    TemplateChoice,
+)
+
+SegmentIdValue = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+UploadId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
+MAX_SAMPLE_SIZE = 100
+MAX_SET_OPERANDS = 20
+MAX_BACKFILL_DAYS = 180
+
+
+def _exactly_one(model: BaseModel, names: tuple[str, ...]) -> None:
+    given = [name for name in names if getattr(model, name) is not None]
+    if len(given) != 1:
+        listed = ", ".join(repr(n) for n in names)
+        raise ValueError(f"give exactly one of {listed} (got {given or 'none'})")
+
+
+# ------------------------------------------------------------------ preview
+
+
+class PreviewRequest(RequestBody):
+    """Exactly one of ``condition``, ``shopify_query`` or ``template``, as for creation."""
+
+    condition: dict[str, Any] | None = None
+    shopify_query: ShopifyQuery | None = None
+    template: TemplateChoice | None = None
+    sample_size: int = Field(default=20, ge=0, le=MAX_SAMPLE_SIZE,
+                             description="How many member ids to return.")
+
+    @model_validator(mode="after")
+    def _one_definition(self) -> PreviewRequest:
+        _exactly_one(self, ("condition", "shopify_query", "template"))
+        return self
+
+
+class PreviewOut(BaseModel):
+    member_count: int = Field(description="Customers the condition selects today.")
+    customer_count: int = Field(description="All customers of the shop today.")
+    sample: list[int] = Field(description="The first member ids (ascending).")
+    as_of: date = Field(description="The shop's day the condition was evaluated on.")
+    condition: dict[str, Any] = Field(description="The condition evaluated (translated from "
+                                                  "a Shopify query or template if given).")
+
+
+# ------------------------------------------------------------------ explain
+
+
+class ExplainNode(BaseModel):
+    kind: str = Field(description="and | or | not, or the leaf's kind (feature, bought, ...)")
+    passed: bool
+    condition: dict[str, Any] | None = Field(default=None, description="A leaf's condition.")
+    children: list[ExplainNode] = Field(default_factory=list,
+                                        description="A group's parts, in order.")
+
+
+class ExplainOut(BaseModel):
+    segment_id: str
+    customer_id: int
+    as_of: date
+    member: bool = Field(description="Whether the customer meets the whole condition today.")
+    tree: ExplainNode
+
+
+# ------------------------------------------------------------------ lists and uploads
+
+
+class ListSegmentCreate(RequestBody):
+    """A list segment (fixed members) from exactly one source: a condition evaluated once,
+    a snapshot of a segment, a set operation over segments, or an uploaded CSV."""
+
+    name: SegmentName
+    description: Description | None = None
+    condition: dict[str, Any] | None = None
+    snapshot_of: SegmentIdValue | None = Field(
+        default=None, description="Freeze this segment's latest members.")
+    set_operation: Literal["union", "intersection", "difference"] | None = Field(
+        default=None, description="Combine segment_ids; difference is the first minus the rest.")
+    segment_ids: list[SegmentIdValue] | None = Field(
+        default=None, min_length=2, max_length=MAX_SET_OPERANDS)
+    upload_id: UploadId | None = Field(default=None, description="From POST /uploads.")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ListSegmentCreate:
+        _exactly_one(self, ("condition", "snapshot_of", "set_operation", "upload_id"))
+        if (self.set_operation is None) != (self.segment_ids is None):
+            raise ValueError("set_operation and segment_ids go together: give both or neither")
+        return self
+
+
+class CsvRowOut(BaseModel):
+    line: int = Field(description="1-based line number in the file.")
+    value: str
+    reason: str
+
+
+class UploadReport(BaseModel):
+    matched: int
+    unmatched: int = Field(description="Well-formed values that are no customer of the shop.")
+    malformed: int = Field(description="Values that are neither an email nor a customer id.")
+    duplicates: int
+    unmatched_rows: list[CsvRowOut] = Field(description="The first 100 unmatched rows.")
+    malformed_rows: list[CsvRowOut] = Field(description="The first 100 malformed rows.")
+
+
+class ListSegmentOut(SegmentOut):
+    upload: UploadReport | None = Field(
+        default=None, description="What the uploaded CSV held (only for upload sources).")
+
+
+class UploadCreated(BaseModel):
+    upload_id: str
+    url: str = Field(description="PUT the CSV file's bytes here (no Authorization header).")
+    method: Literal["PUT"] = "PUT"
+    expires_at: datetime = Field(description="The URL stops working at this time.")
+    max_bytes: int = Field(description="The largest file a list segment accepts.")
+
+
+# ------------------------------------------------------------------ backfill
+
+
+class BackfillRequest(RequestBody):
+    days: int = Field(default=30, ge=1, le=MAX_BACKFILL_DAYS,
+                      description="How many days, ending today, to evaluate.")
+
+
+class BackfillStarted(BaseModel):
+    segment_id: str
+    first_day: date
+    last_day: date
+    days: int
+    status: Literal["started"] = "started"

@@ -1,0 +1,112 @@
+"""The production adapters of the segment editor's ports: the segments function (for what
+needs pyarrow) and the bucket's upload area. Only this module and ``api.wiring`` touch
+boto3 for them; the routes see ``api.ports.SegmentEngine`` and ``api.ports.UploadStore``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from api.ports import EngineRejected
+from seglift.config import ConfigurationError
+from seglift.keys import upload_key
+
+# The bucket's lifecycle rule expires objects carrying this tag after a week.
+SHORT_RETENTION_TAGGING = "retention=short"
+
+
+class LambdaSegmentEngine:
+    """SegmentEngine over the segments function (it has pyarrow; the API has not).
+
+    Questions the editor waits for (preview, explain, list creation) are synchronous
+    invocations; a backfill is started asynchronously (InvocationType=Event) so creating a
+    segment returns at once. A function error comes back as ``EngineRejected`` carrying
+    Lambda's ``errorType`` (the exception's class) and ``errorMessage``.
+    """
+
+    def __init__(self, lambda_client: Callable[[], Any], function_name: str) -> None:
+        self._lambda = lambda_client
+        self._function = function_name
+
+    def _name(self) -> str:
+        if not self._function:
+            raise ConfigurationError(
+                "missing environment variable SEGMENTS_FUNCTION_NAME (segment editor): "
+                "set it in template.yaml"
+            )
+        return self._function
+
+    @staticmethod
+    def _event(action: str, shop: str, run_date: date, fields: dict[str, Any]) -> bytes:
+        event = {"action": action, "shop": shop, "run_date": run_date.isoformat(), **fields}
+        return json.dumps(event).encode()
+
+    def _call(self, action: str, shop: str, run_date: date, **fields: Any) -> dict[str, Any]:
+        response = self._lambda().invoke(
+            FunctionName=self._name(),
+            InvocationType="RequestResponse",
+            Payload=self._event(action, shop, run_date, fields),
+        )
+        payload = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError"):
+            details = payload if isinstance(payload, dict) else {}
+            raise EngineRejected(str(details.get("errorType") or "Error"),
+                                 str(details.get("errorMessage") or payload))
+        if not isinstance(payload, dict):
+            raise EngineRejected("Error", f"the segments function answered {payload!r}")
+        return payload
+
+    def preview(self, shop: str, *, run_date: date, condition: dict[str, Any],
+                sample_size: int) -> dict[str, Any]:
+        return self._call("preview", shop, run_date, condition=condition,
+                          sample_size=sample_size)
+
+    def explain(self, shop: str, *, run_date: date, condition: dict[str, Any],
+                customer_id: int, segment_id: str | None) -> dict[str, Any]:
+        return self._call("explain", shop, run_date, condition=condition,
+                          customer_id=customer_id, segment_id=segment_id)
+
+    def create_list(self, shop: str, *, run_date: date, name: str, description: str | None,
+                    source: dict[str, Any]) -> dict[str, Any]:
+        return self._call("create_list", shop, run_date, name=name, description=description,
+                          source=source)
+
+    def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int
+                       ) -> None:
+        self._lambda().invoke(
+            FunctionName=self._name(),
+            InvocationType="Event",
+            Payload=self._event("backfill", shop, run_date,
+                                {"segment_id": segment_id, "days": days}),
+        )
+
+
+class S3Uploads:
+    """UploadStore over the data bucket: ``seglift.keys.upload_key`` under the shop's own
+    prefix (so one shop can never name another's file), tagged for short retention."""
+
+    def __init__(self, s3_client: Callable[[], Any], bucket: str) -> None:
+        self._s3 = s3_client
+        self._bucket = bucket
+
+    def presign_put(self, shop: str, upload_id: str, expires_in: int) -> str:
+        return self._s3().generate_presigned_url(
+            "put_object",
+            Params={"Bucket": self._bucket, "Key": upload_key(shop, upload_id),
+                    "Tagging": SHORT_RETENTION_TAGGING},
+            ExpiresIn=expires_in,
+        )
+
+    def exists(self, shop: str, upload_id: str) -> bool:
+        try:
+            self._s3().head_object(Bucket=self._bucket, Key=upload_key(shop, upload_id))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True

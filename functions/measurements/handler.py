@@ -1,0 +1,95 @@
+"""Measurements Lambda: computes measurement results and experiment strata (pyarrow).
+
+Events::
+
+    {"action": "recompute", "shop", "run_date"?, "measurement_ids"?}
+        from the daily pipeline (every open measurement of the shop) and from the API
+        (a new measurement, asynchronously). ``run_date`` defaults to today in the shop's
+        time zone. Returns {"shop", "run_date", "computed": [...], "failed": [...]}.
+    {"action": "strata", "shop", "by": "rfm_group"|"ltv_band", "as_of", "customer_ids"}
+        from the API creating a stratified experiment (synchronously). Returns
+        {"strata": {stratum: [customer ids]}} from the features file of ``as_of``.
+
+Thin: parse, wire, call ``seglift.measurements``. A malformed event fails naming the field.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aws_lambda_powertools import Logger
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from measurements import wiring
+from seglift import keys
+from seglift.config import RuntimeConfig
+
+logger = Logger(service="measurements")
+ACTIONS = ("recompute", "strata")
+
+
+class BadEvent(ValueError):
+    """The caller sent an event this function cannot act on."""
+
+
+def _field(event: dict[str, Any], name: str) -> Any:
+    if name not in event or event[name] in (None, ""):
+        raise BadEvent(f"event lacks {name!r} (action {event.get('action')!r})")
+    return event[name]
+
+
+def _date(event: dict[str, Any], name: str) -> date:
+    value = _field(event, name)
+    try:
+        return date.fromisoformat(value)
+    except (TypeError, ValueError):
+        raise BadEvent(f"{name} {value!r} is not an ISO date (YYYY-MM-DD)") from None
+
+
+@logger.inject_lambda_context(log_event=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    if not isinstance(event, dict):
+        raise BadEvent(f"event must be a JSON object, got {type(event).__name__}")
+    action = event.get("action")
+    if action not in ACTIONS:
+        raise BadEvent(f"unknown action {action!r}; expected one of {list(ACTIONS)}")
+    shop = keys.validate_shop_domain(_field(event, "shop"))
+    logger.append_keys(shop=shop, action=action)
+    config = RuntimeConfig.from_environ(os.environ).require("data_bucket", "measurements_table")
+    s3 = wiring.s3_client()
+    if action == "strata":
+        return _strata(event, shop, s3, config)
+    from seglift.measurements.recompute import recompute_measurements
+
+    if event.get("run_date"):
+        run_date = _date(event, "run_date")
+    else:
+        run_date = datetime.now(ZoneInfo(wiring.shop_timezone(config, shop))).date()
+    ids = event.get("measurement_ids")
+    if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
+        raise BadEvent("measurement_ids must be a list of measurement ids")
+    summary = recompute_measurements(
+        shop, run_date, store=wiring.measurement_repository(config),
+        lists=wiring.customer_lists(s3, config.data_bucket),
+        reader=wiring.lake_reader(s3, config.data_bucket, shop), measurement_ids=ids,
+    )
+    logger.info("measurements recomputed", extra={"computed": len(summary["computed"]),
+                                                  "failed": len(summary["failed"])})
+    return summary
+
+
+def _strata(event: dict[str, Any], shop: str, s3: Any, config: RuntimeConfig) -> dict[str, Any]:
+    from seglift.measurements.strata import strata_of
+    from seglift.segments.snapshots import read_parquet
+
+    as_of = _date(event, "as_of")
+    by = _field(event, "by")
+    customer_ids = _field(event, "customer_ids")
+    features = read_parquet(s3, config.data_bucket, keys.features_key(shop, as_of))
+    grouped: dict[str, list[int]] = {}
+    for customer, stratum in strata_of(features, customer_ids, by).items():
+        grouped.setdefault(stratum, []).append(customer)
+    return {"strata": grouped}

@@ -1,0 +1,41 @@
+"""Builds the measurements function's collaborators from its configuration (per invocation)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from pynamodb.exceptions import DoesNotExist
+
+from seglift.config import RuntimeConfig
+from seglift.measurements.adapters import S3CustomerLists
+from seglift.storage.measurement_repository import MeasurementRepository
+from seglift.storage.models import ShopModel, bind
+
+
+def s3_client() -> Any:
+    return boto3.client("s3")
+
+
+def lake_reader(s3: Any, bucket: str, shop: str) -> Any:
+    from seglift.lake.reader import LakeReader
+
+    return LakeReader(s3, bucket, shop)
+
+
+def measurement_repository(config: RuntimeConfig) -> MeasurementRepository:
+    return MeasurementRepository(config.measurements_table)
+
+
+def customer_lists(s3: Any, bucket: str) -> S3CustomerLists:
+    return S3CustomerLists(lambda: s3, bucket)
+
+
+def shop_timezone(config: RuntimeConfig, shop: str) -> str:
+    """The shop's IANA time zone (UTC when the shop record is missing or has none)."""
+    if not config.shops_table:
+        return "UTC"
+    try:
+        return bind(ShopModel, config.shops_table).get(shop).timezone or "UTC"
+    except DoesNotExist:
+        return "UTC"

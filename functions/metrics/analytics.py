@@ -1,0 +1,220 @@
+"""Segment and shop analytics of the daily run, and on-demand journey transitions.
+
+Three entry points, each called by ``metrics.handler``:
+
+- ``store_segment_analytics`` (per segment, inside ComputeMetrics): the segment's traits
+  with share and lift as of the run day, and its monthly revenue split new/returning
+  (the run day's month is rewritten every day; the 11 months before it are written once,
+  when missing, so a new segment's chart has a history and a stored month keeps the
+  membership it was computed with);
+- ``compute_shop_analytics`` (ComputeShopAnalytics, after the Map): cohorts, the re-order
+  curve, the CLV model (parameters stored, per-customer predictions on S3 under
+  ``keys.clv_predictions_key``), the overlap of every evaluated segment, and each
+  journey's funnel of the day. Each part is independent: one failing (say, too little
+  data for CLV) is recorded in the summary and the others are still stored;
+- ``journey_transitions`` (invoked synchronously by the API): the transition matrix of a
+  journey between two days, read from the two days' snapshots. Computed on demand
+  rather than precomputed because any pair of days may be asked for and the snapshots
+  are already kept per day.
+
+Logic takes its readers and stores as arguments (tests pass fakes).
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from seglift import keys
+from seglift.analytics import reports
+from seglift.analytics.clv import InsufficientData, predict_clv
+from seglift.analytics.revenue import period_label
+from seglift.storage.analytics_repository import SHOP_SUBJECT
+
+ORDER_COLUMNS = ["order_id", "customer_id", "created_at", "cancelled_at", "total_price",
+                 "first_visit_source", "utm_campaign"]
+REFUND_COLUMNS = ["refund_id", "order_id", "created_at", "amount"]
+CUSTOMER_COLUMNS = ["customer_id", "created_at", "country_code", "province_code"]
+LINE_ITEM_COLUMNS = ["order_id", "product_id"]
+PRODUCT_COLUMNS = ["product_id", "title"]
+
+
+class LakeTableReader(Protocol):
+    def read_table(self, table: str, columns: list[str] | None = None) -> pa.Table: ...
+
+
+class AnalyticsStore(Protocol):
+    def put(self, shop: str, subject: str, kind: str, sort_key: str,
+            payload: Mapping[str, Any]) -> Any: ...
+
+    def sort_keys(self, shop: str, subject: str, kind: str) -> set[str]: ...
+
+
+class JourneyLister(Protocol):
+    def all(self, shop: str) -> Sequence[Any]:
+        """Objects with ``journey_id`` and ``stages`` (segment ids in order)."""
+        ...
+
+
+class SnapshotReader(Protocol):
+    def read(self, key: str) -> pa.Table | None: ...
+
+
+class SnapshotMissing(LookupError):
+    """A journey stage has no membership snapshot on a day asked for."""
+
+    def __init__(self, segment_id: str, day: date) -> None:
+        super().__init__(
+            f"segment {segment_id!r} has no membership snapshot on {day.isoformat()}: "
+            "pick days on which the daily run evaluated every stage"
+        )
+        self.segment_id = segment_id
+        self.day = day
+
+
+@dataclass(frozen=True)
+class ObjectWriter:
+    """Writes Parquet to the data bucket (the CLV predictions)."""
+
+    s3: Any
+    bucket: str
+
+    def write_parquet(self, key: str, table: pa.Table) -> None:
+        sink = io.BytesIO()
+        pq.write_table(table, sink, compression="zstd")
+        self.s3.put_object(Bucket=self.bucket, Key=key, Body=sink.getvalue())
+
+
+# ---------------------------------------------------------------- per segment
+
+
+def store_segment_analytics(shop: str, run_date: date, segment_id: str, members: pa.Table, *,
+                            reader: LakeTableReader, store: AnalyticsStore,
+                            tz: str = "UTC") -> dict[str, Any]:
+    """Store the segment's profile of ``run_date`` and its monthly revenue."""
+    orders = reader.read_table("orders", columns=ORDER_COLUMNS)
+    refunds = reader.read_table("refunds", columns=REFUND_COLUMNS)
+    profile = reports.profile_payload(
+        members,
+        reader.read_table("customers", columns=CUSTOMER_COLUMNS),
+        orders,
+        reader.read_table("line_items", columns=LINE_ITEM_COLUMNS),
+        refunds,
+        reader.read_table("products", columns=PRODUCT_COLUMNS),
+        run_date,
+        tz=tz,
+    )
+    store.put(shop, segment_id, "profile", run_date.isoformat(), profile)
+    months = reports.revenue_month_payloads(members, orders, refunds, run_date, tz=tz)
+    current = period_label(run_date, "month")
+    existing = store.sort_keys(shop, segment_id, "revenue_month")
+    written = [label for label in months if label == current or label not in existing]
+    for label in written:  # at most 12 months
+        store.put(shop, segment_id, "revenue_month", label, months[label])
+    return {"profile_day": run_date.isoformat(), "revenue_months_written": written}
+
+
+# ---------------------------------------------------------------- per shop
+
+
+def compute_shop_analytics(
+    shop: str,
+    run_date: date,
+    segment_ids: Sequence[str],
+    *,
+    reader: LakeTableReader,
+    snapshots: SnapshotReader,
+    store: AnalyticsStore,
+    journeys: JourneyLister,
+    writer: ObjectWriter,
+    tz: str = "UTC",
+    on_error: Callable[[str, Exception], None] = lambda part, error: None,
+) -> dict[str, Any]:
+    """Store the shop's analytics of ``run_date``; returns which parts were stored."""
+    orders = reader.read_table("orders", columns=ORDER_COLUMNS[:5])
+    refunds = reader.read_table("refunds", columns=REFUND_COLUMNS)
+    day = run_date.isoformat()
+    today: dict[str, pa.Table] = {}
+    for segment_id in segment_ids:  # one snapshot per evaluated segment
+        table = snapshots.read(keys.members_key(shop, segment_id, run_date))
+        if table is not None:
+            today[segment_id] = table
+
+    def cohorts_part() -> None:
+        store.put(shop, SHOP_SUBJECT, "cohorts", day,
+                  reports.cohorts_payload(orders, refunds, run_date, tz))
+
+    def curve_part() -> None:
+        store.put(shop, SHOP_SUBJECT, "time_to_next_order", day,
+                  reports.time_to_next_order_payload(orders, refunds, run_date, tz))
+
+    def clv_part() -> None:
+        try:
+            model, predictions = predict_clv(orders, refunds, run_date, tz)
+        except InsufficientData as error:
+            payload = reports.clv_not_fitted_payload(run_date, str(error))
+        else:
+            key = keys.clv_predictions_key(shop, run_date)
+            writer.write_parquet(key, predictions)
+            payload = reports.clv_payload(model, predictions, run_date, key)
+        store.put(shop, SHOP_SUBJECT, "clv", day, payload)
+
+    def overlap_part() -> None:
+        store.put(shop, SHOP_SUBJECT, "overlap", day, reports.overlap_payload(today, run_date))
+
+    def funnels_part() -> None:
+        for journey in journeys.all(shop):  # a shop has a handful of journeys
+            stages = list(journey.stages)
+            if all(s in today for s in stages):
+                store.put(shop, journey.journey_id, "funnel", day,
+                          reports.funnel_payload(stages, [today[s] for s in stages], run_date))
+
+    parts = {"cohorts": cohorts_part, "time_to_next_order": curve_part, "clv": clv_part,
+             "overlap": overlap_part, "funnels": funnels_part}
+    stored, failed = [], {}
+    for name, part in parts.items():
+        try:
+            part()
+            stored.append(name)
+        except Exception as error:  # one part must not hide the others
+            on_error(name, error)
+            failed[name] = f"{type(error).__name__}: {error}"
+    return {"shop": shop, "day": day, "stored": stored, "failed": failed,
+            "segments": len(today)}
+
+
+# ---------------------------------------------------------------- on demand
+
+
+def journey_transitions(shop: str, stages: Sequence[str], start: date, end: date, *,
+                        reader: LakeTableReader, snapshots: SnapshotReader,
+                        tz: str = "UTC") -> dict[str, Any]:
+    """The journey's transition matrix from ``start`` to ``end``; SnapshotMissing when a
+    stage was not evaluated on one of the days."""
+    if not stages:
+        raise ValueError("a journey needs at least one stage")
+    if start >= end:
+        raise ValueError(f"from {start} must be before to {end}")
+
+    def read_day(day: date) -> list[pa.Table]:
+        tables = []
+        for segment_id in stages:
+            table = snapshots.read(keys.members_key(shop, segment_id, day))
+            if table is None:
+                raise SnapshotMissing(segment_id, day)
+            tables.append(table)
+        return tables
+
+    start_tables, end_tables = read_day(start), read_day(end)
+    return reports.transitions_payload(
+        list(stages), start_tables, end_tables,
+        reader.read_table("orders", columns=ORDER_COLUMNS[:5]),
+        reader.read_table("refunds", columns=REFUND_COLUMNS),
+        start, end, tz=tz,
+    )

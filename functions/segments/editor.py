@@ -1,0 +1,74 @@
+"""The segment editor's questions, answered for the API (which carries no pyarrow).
+
+- ``preview_condition``: how many customers a condition selects today, out of how many,
+  and a sample of ids; nothing is saved.
+- ``explain_customer``: the condition tree with ``passed`` at every node for one customer,
+  so the merchant sees which part keeps a customer out.
+
+Both evaluate as of ``run_date`` (the shop's today) from the lake, exactly as the daily
+run does; ``member_of`` uses the named segments' latest snapshots. Errors the merchant can
+fix are raised as typed exceptions (their class name travels to the API in Lambda's
+``errorType``): ``ConditionError``, ``CustomerNotFound``, ``SegmentEvaluationError``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Any
+
+import pyarrow.compute as pc
+
+from seglift.segments.conditions import validate_condition
+from seglift.segments.engine import explain, preview
+from seglift.segments.features import compute_features
+from seglift.segments.tables import LakeTables
+from segments.logic import Segments, Storage, dependency_members_latest
+
+DEFAULT_SAMPLE_SIZE = 20
+MAX_SAMPLE_SIZE = 100
+
+
+class CustomerNotFound(LookupError):
+    """The customer is not in the shop's lake (unknown id, or created after the day)."""
+
+
+def _checked(condition: Any, shop: str, segments: Segments, segment_id: str | None
+             ) -> Mapping[str, Any]:
+    known = {s.segment_id for s in segments.list(shop)}
+    return validate_condition(condition, known_segments=known, segment_id=segment_id)
+
+
+def preview_condition(
+    shop: str, run_date: date, condition: Any, *, reader: Any, storage: Storage,
+    segments: Segments, tz: str = "UTC", sample_size: int = DEFAULT_SAMPLE_SIZE,
+) -> dict[str, Any]:
+    """``{"member_count", "customer_count", "sample", "as_of"}`` of an unsaved condition."""
+    checked = _checked(condition, shop, segments, None)
+    tables = LakeTables.from_reader(reader)
+    features = compute_features(tables, run_date, tz)
+    members = dependency_members_latest(shop, checked, segments, storage)
+    size = max(0, min(int(sample_size), MAX_SAMPLE_SIZE))
+    result = preview(checked, features, tables, run_date, tz, members, sample_size=size)
+    return {"member_count": result.member_count, "customer_count": result.customer_count,
+            "sample": result.sample_ids, "as_of": run_date.isoformat()}
+
+
+def explain_customer(
+    shop: str, run_date: date, condition: Any, customer_id: int, *, reader: Any,
+    storage: Storage, segments: Segments, tz: str = "UTC", segment_id: str | None = None,
+) -> dict[str, Any]:
+    """``{"customer_id", "as_of", "member", "tree"}``: why the customer is (not) a member."""
+    checked = _checked(condition, shop, segments, segment_id)
+    tables = LakeTables.from_reader(reader)
+    features = compute_features(tables, run_date, tz)
+    present = pc.any(pc.equal(features["customer_id"], int(customer_id))).as_py()
+    if not present:
+        raise CustomerNotFound(
+            f"customer {customer_id} is not a customer of this shop on {run_date.isoformat()} "
+            "(unknown id, or not synced yet): use a numeric Shopify customer id"
+        )
+    members = dependency_members_latest(shop, checked, segments, storage)
+    tree = explain(checked, features, tables, run_date, int(customer_id), tz, members)
+    return {"customer_id": int(customer_id), "as_of": run_date.isoformat(),
+            "member": tree["passed"], "tree": tree}

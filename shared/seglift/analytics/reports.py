@@ -1,0 +1,228 @@
+"""Analytics results as small JSON documents, ready to store (one DynamoDB item each).
+
+The analytics modules answer with Arrow tables; the API must not load pyarrow, and a
+DynamoDB item must stay under 400 KB. These functions run the analyses and turn their
+(already small: top-N, per cohort, per stage) tables into plain JSON: money and other
+exact decimals as strings, dates as ISO strings, ratios as numbers, ids as strings (a
+64-bit id is not safe as a JavaScript number). Row loops here are over result rows
+(tens to hundreds), never over customers or orders.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from seglift.analytics import clv, cohorts, journey, profile, revenue
+from seglift.metrics.orders import member_ids
+
+PROFILE_TOP = 10
+REVENUE_BACKFILL_MONTHS = 12
+# The LTV triangle grows with the square of the shop's age in months: keep the newest
+# cohorts (24 cohorts -> at most 300 cells) so the item stays small.
+LTV_TRIANGLE_COHORTS = 24
+# Traits whose value is a product id: the payload also names the product.
+_PRODUCT_TRAITS = ("products", "first_purchase_products")
+_ID_COLUMNS = ("value", "product_id", "first_product_id", "customer_id")
+
+
+def json_value(value: Any, *, as_id: bool = False) -> Any:
+    """One cell as JSON: exact decimals as strings, dates ISO, NaN/inf as null."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, int) and as_id:
+        return str(value)
+    return value
+
+
+def table_rows(table: pa.Table) -> list[dict[str, Any]]:
+    """A small result table as JSON rows (ids as strings)."""
+    return [
+        {name: json_value(v, as_id=name in _ID_COLUMNS) for name, v in row.items()}
+        for row in table.to_pylist()
+    ]
+
+
+# ---------------------------------------------------------------- per segment
+
+
+def profile_payload(members: pa.Table, customers: pa.Table, orders: pa.Table,
+                    line_items: pa.Table, refunds: pa.Table, products: pa.Table | None,
+                    as_of: date, tz: str = "UTC", top: int = PROFILE_TOP) -> dict[str, Any]:
+    """The segment's traits with share and lift (``seglift.analytics.profile``), top N."""
+    tables = profile.segment_profile(members, customers, orders, line_items, refunds, as_of,
+                                     tz=tz, top=top)
+    titles = _product_titles(products, tables)
+    traits: dict[str, list[dict[str, Any]]] = {}
+    for name, table in tables.items():
+        rows = table_rows(table)
+        if name in _PRODUCT_TRAITS:
+            for row in rows:
+                row["title"] = titles.get(row["value"])
+        elif name == "product_journeys":
+            for row in rows:
+                row["first_title"] = titles.get(row["first_product_id"])
+                row["title"] = titles.get(row["product_id"])
+        traits[name] = rows
+    return {"as_of": as_of.isoformat(), "member_count": len(member_ids(members)),
+            "top": top, "traits": traits}
+
+
+def _product_titles(products: pa.Table | None, tables: Mapping[str, pa.Table]
+                    ) -> dict[str, str]:
+    """Titles of the products the (top-N) trait tables mention, by id string."""
+    if products is None or products.num_rows == 0:
+        return {}
+    wanted = [tables[n]["value"].combine_chunks() for n in _PRODUCT_TRAITS] + [
+        tables["product_journeys"][c].combine_chunks()
+        for c in ("first_product_id", "product_id")
+    ]
+    ids = pc.unique(pa.concat_arrays([pc.cast(w, pa.int64()) for w in wanted]))
+    found = products.filter(pc.is_in(products["product_id"], value_set=ids))
+    return {str(i): t for i, t in zip(found["product_id"].to_pylist(),
+                                      found["title"].to_pylist(), strict=True)}
+
+
+def month_start(day: date) -> date:
+    return day.replace(day=1)
+
+
+def months_back(day: date, count: int) -> date:
+    """The first day of the month ``count`` months before ``day``'s month."""
+    index = day.year * 12 + day.month - 1 - count
+    return date(index // 12, index % 12 + 1, 1)
+
+
+def revenue_month_payloads(members: pa.Table, orders: pa.Table, refunds: pa.Table,
+                           run_date: date, tz: str = "UTC",
+                           months: int = REVENUE_BACKFILL_MONTHS) -> dict[str, dict[str, Any]]:
+    """Month label -> the members' new/returning orders and net sales of that month, for
+    the run date's month and the ``months - 1`` before it, counted as of ``run_date``."""
+    start = months_back(run_date, months - 1)
+    table = revenue.revenue_by_period(orders, refunds, start, run_date, tz=tz, period="month",
+                                      customer_ids=member_ids(members))
+    return {row["period"]: {**row, "as_of": run_date.isoformat()} for row in table_rows(table)}
+
+
+# ---------------------------------------------------------------- per shop
+
+
+def cohorts_payload(orders: pa.Table, refunds: pa.Table, as_of: date,
+                    tz: str = "UTC") -> dict[str, Any]:
+    """Cohort summary (every first-order month) and the newest cohorts' LTV triangle."""
+    summary = cohorts.cohort_summary(orders, refunds, as_of, tz)
+    triangle = cohorts.cohort_ltv_by_month(orders, refunds, as_of, tz)
+    newest = summary["cohort"].to_pylist()[-LTV_TRIANGLE_COHORTS:]
+    triangle = triangle.filter(pc.is_in(triangle["cohort"], value_set=pa.array(newest,
+                                                                               pa.string())))
+    return {"as_of": as_of.isoformat(), "cohorts": table_rows(summary),
+            "ltv_by_month": table_rows(triangle)}
+
+
+def time_to_next_order_payload(orders: pa.Table, refunds: pa.Table, as_of: date,
+                               tz: str = "UTC") -> dict[str, Any]:
+    curve = cohorts.time_to_next_order(orders, refunds, as_of, tz)
+    return {"as_of": as_of.isoformat(), "curve": table_rows(curve)}
+
+
+def clv_payload(model: clv.ClvModel, predictions: pa.Table, as_of: date,
+                predictions_key: str) -> dict[str, Any]:
+    """Fitted parameters and a summary of the per-customer predictions (stored on S3)."""
+    p_alive = predictions["p_alive"].to_numpy(zero_copy_only=False)
+    horizons = sorted(int(n[len("clv_"):-1]) for n in predictions.column_names
+                      if n.startswith("clv_") and n.endswith("d"))
+    summary: dict[str, Any] = {
+        "customers": predictions.num_rows,
+        "mean_p_alive": _mean(p_alive),
+        "likely_alive": int(np.count_nonzero(p_alive >= 0.5)),
+        "mean_expected_order_value": json_value(
+            _decimal_mean(predictions["expected_order_value"])),
+        "horizons": [{
+            "days": h,
+            "mean_expected_purchases": _mean(
+                predictions[f"expected_purchases_{h}d"].to_numpy(zero_copy_only=False)),
+            # Null when the model gives no finite value for anyone (a degenerate fit).
+            "total_clv": json_value(pc.sum(predictions[f"clv_{h}d"]).as_py()),
+            "mean_clv": json_value(_decimal_mean(predictions[f"clv_{h}d"])),
+        } for h in horizons],
+    }
+    gamma = model.gamma_gamma
+    return {
+        "as_of": as_of.isoformat(),
+        "status": "fitted",
+        "bgnbd": {k: json_value(getattr(model.bgnbd, k)) for k in
+                  ("r", "alpha", "a", "b", "log_likelihood")},
+        "gamma_gamma": None if gamma is None else {
+            k: json_value(getattr(gamma, k)) for k in ("p", "q", "v", "log_likelihood")},
+        "summary": summary,
+        "predictions_key": predictions_key,
+    }
+
+
+def clv_not_fitted_payload(as_of: date, reason: str) -> dict[str, Any]:
+    """What the API shows when the shop's data cannot support the model yet."""
+    return {"as_of": as_of.isoformat(), "status": "insufficient_data", "reason": reason,
+            "bgnbd": None, "gamma_gamma": None, "summary": None, "predictions_key": None}
+
+
+def _mean(values: np.ndarray) -> float | None:
+    finite = values[np.isfinite(values)] if len(values) else values
+    return float(finite.mean()) if len(finite) else None
+
+
+def _decimal_mean(column: pa.ChunkedArray) -> Decimal | None:
+    valid = pc.count(column).as_py()
+    if not valid:
+        return None
+    total = pc.sum(column).as_py()
+    return (Decimal(total) / valid).quantize(Decimal("0.01"))
+
+
+def overlap_payload(snapshots: Mapping[str, pa.Table], as_of: date) -> dict[str, Any]:
+    """Member counts of every segment and of every pair, as a square matrix."""
+    table = journey.overlap_matrix(snapshots)
+    ids = list(snapshots)
+    at = {segment_id: i for i, segment_id in enumerate(ids)}
+    matrix = [[0] * len(ids) for _ in ids]
+    for a, b, count in zip(table["segment_a"].to_pylist(), table["segment_b"].to_pylist(),
+                           table["overlap"].to_pylist(), strict=True):
+        matrix[at[a]][at[b]] = count
+    return {"as_of": as_of.isoformat(), "segment_ids": ids,
+            "sizes": [matrix[i][i] for i in range(len(ids))], "overlap": matrix}
+
+
+def funnel_payload(stages: Sequence[str], snapshots: Sequence[pa.Table],
+                   day: date) -> dict[str, Any]:
+    """How many customers reached each stage of a journey on ``day``."""
+    table = journey.funnel(stages, {day: snapshots})
+    return {"day": day.isoformat(), "stages": [
+        {"segment_id": r["stage"], "reached": r["reached"], "conversion": r["conversion"]}
+        for r in table_rows(table)
+    ]}
+
+
+def transitions_payload(stages: Sequence[str], start_snapshots: Sequence[pa.Table],
+                        end_snapshots: Sequence[pa.Table], orders: pa.Table, refunds: pa.Table,
+                        start: date, end: date, tz: str = "UTC") -> dict[str, Any]:
+    """The journey's transition matrix between two days (customers and net sales)."""
+    table = journey.transition_matrix(stages, start_snapshots, end_snapshots, orders, refunds,
+                                      start, end, tz=tz)
+    return {"from": start.isoformat(), "to": end.isoformat(), "outside": journey.OUTSIDE,
+            "cells": [{"from_stage": r["from_stage"], "to_stage": r["to_stage"],
+                       "customers": r["customers"], "net_sales": r["net_sales"]}
+                      for r in table_rows(table)]}

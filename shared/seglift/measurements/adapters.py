@@ -1,0 +1,92 @@
+"""The measurement service's collaborators over S3 and Lambda (clients passed in). No pyarrow.
+
+- ``S3CustomerLists``: a measurement's frozen list as ``.ids.gz`` (seglift.segments.member_ids);
+- ``SnapshotMembers``: a segment's members on its last evaluation, from its ``.ids.gz``;
+- ``LambdaStrata``: strata need the Parquet features, so the measurements function
+  computes them (synchronous invocation with the ids; answer ``{"strata": {stratum:
+  [ids]}}``). Lambda's 6 MB payload limit caps this at roughly 400,000 customers;
+- ``LambdaRecompute``: asks the measurements function to compute results now
+  (asynchronous invocation); the daily pipeline recomputes them anyway.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Any
+
+from seglift import keys
+from seglift.config import ConfigurationError
+from seglift.segments.member_ids import decode_member_ids, encode_member_ids
+
+
+class S3CustomerLists:
+    def __init__(self, s3: Callable[[], Any], bucket: str) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+
+    def write(self, key: str, customer_ids: Sequence[int]) -> None:
+        self._s3().put_object(Bucket=self._bucket, Key=key, Body=encode_member_ids(customer_ids),
+                              ContentType="application/gzip")
+
+    def read(self, key: str) -> list[int]:
+        s3 = self._s3()
+        try:
+            body = s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except s3.exceptions.NoSuchKey as missing:
+            raise FileNotFoundError(f"customer list s3://{self._bucket}/{key} is missing") \
+                from missing
+        return decode_member_ids(body)
+
+
+class SnapshotMembers:
+    def __init__(self, s3: Callable[[], Any], bucket: str) -> None:
+        self._lists = S3CustomerLists(s3, bucket)
+
+    def member_ids(self, shop: str, segment: Any) -> list[int]:
+        day = date.fromisoformat(str(segment.last_evaluated_on))
+        return self._lists.read(keys.member_ids_key(shop, segment.segment_id, day))
+
+
+def _require(function_name: str, purpose: str) -> str:
+    if not function_name:
+        raise ConfigurationError(
+            f"missing environment variable MEASUREMENTS_FUNCTION_NAME ({purpose}): "
+            "set it in template.yaml"
+        )
+    return function_name
+
+
+class LambdaStrata:
+    def __init__(self, lambda_client: Callable[[], Any], function_name: str) -> None:
+        self._lambda = lambda_client
+        self._function = function_name
+
+    def strata(self, shop: str, customer_ids: Sequence[int], by: str,
+               as_of: date) -> dict[int, str]:
+        function = _require(self._function, "experiment strata")
+        response = self._lambda().invoke(
+            FunctionName=function, InvocationType="RequestResponse",
+            Payload=json.dumps({"action": "strata", "shop": shop, "by": by,
+                                "as_of": as_of.isoformat(),
+                                "customer_ids": list(customer_ids)}).encode(),
+        )
+        answer = json.loads(response["Payload"].read() or b"null")
+        if response.get("FunctionError") or not isinstance(answer, dict):
+            raise RuntimeError(f"the measurements function failed computing strata: {answer}")
+        return {int(c): stratum for stratum, ids in answer["strata"].items() for c in ids}
+
+
+class LambdaRecompute:
+    def __init__(self, lambda_client: Callable[[], Any], function_name: str) -> None:
+        self._lambda = lambda_client
+        self._function = function_name
+
+    def request(self, shop: str, measurement_ids: Sequence[str]) -> None:
+        function = _require(self._function, "computing new measurements")
+        self._lambda().invoke(
+            FunctionName=function, InvocationType="Event",
+            Payload=json.dumps({"action": "recompute", "shop": shop,
+                                "measurement_ids": list(measurement_ids)}).encode(),
+        )

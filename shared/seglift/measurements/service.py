@@ -1,0 +1,180 @@
+"""Creating measurements and experiments: freeze the customer list, split, store. No pyarrow.
+
+Runs in the API Lambda. The list is frozen at creation: the segment's latest membership
+snapshot (a list segment's fixed members, or a condition segment's members on its last
+evaluation) is copied to the measurement's own ``.ids.gz`` object, so later changes of the
+segment never change who is measured. Results are computed by the measurements function
+(Arrow), asked for right away through ``recompute`` and then daily by the pipeline.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol
+
+from seglift import keys
+from seglift.measurements.spec import Goal, MeasurementError, Period
+from seglift.measurements.split import group_labels, split_customers
+
+STRATIFY_OPTIONS = ("rfm_group", "ltv_band")
+MAX_NOTES = 4000
+
+
+def customers_key(shop: str, record_id: str) -> str:
+    """Where a measurement's frozen customer list lives (gzip, one id per line)."""
+    return f"{keys.shop_prefix(shop)}measurements/{record_id}.ids.gz"
+
+
+class MeasurementStore(Protocol):
+    def create(self, shop: str, **attributes: Any) -> Any: ...
+
+    def create_experiment(self, shop: str, **attributes: Any) -> Any: ...
+
+
+class CustomerLists(Protocol):
+    def write(self, key: str, customer_ids: Sequence[int]) -> None: ...
+
+    def read(self, key: str) -> list[int]: ...
+
+
+class SegmentMembers(Protocol):
+    def member_ids(self, shop: str, segment: Any) -> list[int]:
+        """The segment's members on its latest evaluation (``last_evaluated_on``)."""
+        ...
+
+
+class StrataSource(Protocol):
+    def strata(self, shop: str, customer_ids: Sequence[int], by: str,
+               as_of: date) -> dict[int, str]:
+        """Each customer's stratum (RFM group or LTV band) as of ``as_of``."""
+        ...
+
+
+class RecomputeTrigger(Protocol):
+    def request(self, shop: str, measurement_ids: Sequence[str]) -> None: ...
+
+
+@dataclass(frozen=True)
+class MeasurementRequest:
+    name: str
+    segment: Any  # a SegmentModel (or look-alike) of the shop
+    period: Period
+    goal: Goal
+    notes: str | None = None
+
+
+@dataclass(frozen=True)
+class ExperimentRequest:
+    name: str
+    segment: Any
+    period: Period
+    goal: Goal
+    groups: int
+    holdout: bool
+    seed: int
+    stratify_by: str | None = None
+    notes: str | None = None
+
+
+def frozen_members(shop: str, segment: Any, members: SegmentMembers) -> list[int]:
+    """The segment's members now, sorted, or a MeasurementError saying why there are none."""
+    if not getattr(segment, "last_evaluated_on", None):
+        raise MeasurementError(
+            f"segment {segment.segment_id!r} has not been evaluated yet, so it has no member "
+            "list to measure: wait for the next daily run or POST /shop/sync", "segment_id",
+        )
+    ids = sorted(set(members.member_ids(shop, segment)))
+    if not ids:
+        raise MeasurementError(
+            f"segment {segment.segment_id!r} has no members: measure a segment with customers",
+            "segment_id",
+        )
+    return ids
+
+
+def _source(segment: Any) -> str:
+    return "list_segment" if getattr(segment, "kind", "condition") == "list" else (
+        "segment_snapshot")
+
+
+def _store_measurement(
+    shop: str, *, name: str, notes: str | None, segment: Any, ids: Sequence[int],
+    period: Period, goal: Goal, timezone: str, source: str, store: MeasurementStore,
+    lists: CustomerLists, new_id: Callable[[], str], **extra: Any,
+) -> Any:
+    record_id = new_id()
+    key = customers_key(shop, record_id)
+    lists.write(key, ids)
+    return store.create(
+        shop, record_id=record_id, name=name, notes=notes, source=source,
+        segment_id=segment.segment_id, customers_key=key, customer_count=len(ids),
+        period_start=period.start.isoformat(), period_end=period.end.isoformat(),
+        timezone=timezone, goal=goal.as_document(), status="pending", **extra,
+    )
+
+
+def create_measurement(
+    shop: str, request: MeasurementRequest, *, timezone: str, store: MeasurementStore,
+    lists: CustomerLists, members: SegmentMembers, recompute: RecomputeTrigger,
+    new_id: Callable[[], str],
+) -> Any:
+    """Freeze the segment's members and store a pending measurement; ask for its results."""
+    ids = frozen_members(shop, request.segment, members)
+    record = _store_measurement(
+        shop, name=request.name, notes=request.notes, segment=request.segment, ids=ids,
+        period=request.period, goal=request.goal, timezone=timezone,
+        source=_source(request.segment), store=store, lists=lists, new_id=new_id,
+    )
+    recompute.request(shop, [record.record_id])
+    return record
+
+
+def create_experiment(
+    shop: str, request: ExperimentRequest, *, timezone: str, store: MeasurementStore,
+    lists: CustomerLists, members: SegmentMembers, strata: StrataSource,
+    recompute: RecomputeTrigger, new_measurement_id: Callable[[], str],
+    new_experiment_id: Callable[[], str],
+) -> tuple[Any, list[Any]]:
+    """Split the segment's members at random into groups, one measurement per group."""
+    if request.stratify_by is not None and request.stratify_by not in STRATIFY_OPTIONS:
+        raise MeasurementError(
+            f"stratify_by {request.stratify_by!r} is not one of {STRATIFY_OPTIONS}",
+            "stratify_by",
+        )
+    ids = frozen_members(shop, request.segment, members)
+    if len(ids) < request.groups:
+        raise MeasurementError(
+            f"the segment has {len(ids)} customers: too few for {request.groups} groups",
+            "groups",
+        )
+    stratum_of = None
+    if request.stratify_by is not None:
+        as_of = date.fromisoformat(str(request.segment.last_evaluated_on))
+        stratum_of = strata.strata(shop, ids, request.stratify_by, as_of)
+    split = split_customers(ids, request.groups, request.seed, stratum_of)
+    experiment_id = new_experiment_id()
+    labels = group_labels(request.groups, request.holdout)
+    measurements, groups = [], []
+    for label, group in zip(labels, split, strict=True):
+        record = _store_measurement(
+            shop, name=f"{request.name} — {label}", notes=request.notes,
+            segment=request.segment, ids=group, period=request.period, goal=request.goal,
+            timezone=timezone, source="experiment_group", store=store, lists=lists,
+            new_id=new_measurement_id, experiment_id=experiment_id, group_label=label,
+        )
+        measurements.append(record)
+        counts = Counter(stratum_of[c] for c in group) if stratum_of is not None else {}
+        groups.append({"label": label, "measurement_id": record.record_id,
+                       "customers": len(group), "holdout": label == "holdout",
+                       "strata": dict(sorted(counts.items()))})
+    experiment = store.create_experiment(
+        shop, record_id=experiment_id, name=request.name, segment_id=request.segment.segment_id,
+        seed=request.seed, stratify_by=request.stratify_by, holdout=request.holdout,
+        groups=groups, period_start=request.period.start.isoformat(),
+        period_end=request.period.end.isoformat(), goal=request.goal.as_document(),
+    )
+    recompute.request(shop, [m.record_id for m in measurements])
+    return experiment, measurements

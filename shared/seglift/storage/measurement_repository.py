@@ -1,0 +1,116 @@
+"""Measurements and experiments of every shop in one DynamoDB table. No pyarrow.
+
+Hash key ``shop``, range key ``record_id``: measurement ids start with ``msr_`` and
+experiment ids with ``exp_``, so one ``begins_with`` query lists either kind in id order
+and a page token is simply the last id.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist
+
+from seglift.storage.models import ExperimentModel, MeasurementModel, bind
+
+MEASUREMENT_PREFIX = "msr_"
+EXPERIMENT_PREFIX = "exp_"
+
+
+def new_measurement_id() -> str:
+    return f"{MEASUREMENT_PREFIX}{secrets.token_hex(6)}"
+
+
+def new_experiment_id() -> str:
+    return f"{EXPERIMENT_PREFIX}{secrets.token_hex(6)}"
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class MeasurementPage:
+    items: list[Any]
+    last_key: str | None
+
+
+class MeasurementRepository:
+    """Create, read, list and update measurements and experiments."""
+
+    def __init__(self, table_name: str, clock: Callable[[], datetime] = _utcnow) -> None:
+        self.measurements = bind(MeasurementModel, table_name)
+        self.experiments = bind(ExperimentModel, table_name)
+        self.clock = clock
+
+    def create(self, shop: str, **attributes: Any) -> MeasurementModel:
+        """Store a new measurement (``record_id`` made here unless given)."""
+        now = self.clock()
+        record_id = attributes.pop("record_id", None) or new_measurement_id()
+        item = self.measurements(shop, record_id, created_at=now, updated_at=now, **attributes)
+        item.save(condition=self.measurements.record_id.does_not_exist())
+        return item
+
+    def get(self, shop: str, measurement_id: str) -> MeasurementModel | None:
+        if not measurement_id.startswith(MEASUREMENT_PREFIX):
+            return None
+        try:
+            return self.measurements.get(shop, measurement_id, consistent_read=True)
+        except DoesNotExist:
+            return None
+
+    def list_page(self, shop: str, *, limit: int, after: str | None = None) -> MeasurementPage:
+        """Up to ``limit`` measurements in id order, resuming after the id ``after``."""
+        start = {"shop": {"S": shop}, "record_id": {"S": after}} if after else None
+        result = self.measurements.query(
+            shop, self.measurements.record_id.startswith(MEASUREMENT_PREFIX),
+            limit=limit, last_evaluated_key=start, consistent_read=True,
+        )
+        items = list(result)
+        last = result.last_evaluated_key
+        return MeasurementPage(items, last["record_id"]["S"] if last else None)
+
+    def all_measurements(self, shop: str) -> Iterator[MeasurementModel]:
+        return iter(self.measurements.query(
+            shop, self.measurements.record_id.startswith(MEASUREMENT_PREFIX),
+            consistent_read=True,
+        ))
+
+    def open_measurements(self, shop: str) -> list[MeasurementModel]:
+        """Measurements whose results may still change (not final)."""
+        return [m for m in self.all_measurements(shop) if m.status != "final"]
+
+    def save_results(self, shop: str, measurement_id: str, results: dict[str, Any],
+                     status: str) -> None:
+        item = self.measurements(shop, measurement_id)
+        item.update(actions=[
+            self.measurements.results.set(results),
+            self.measurements.status.set(status),
+            self.measurements.last_error.remove(),
+            self.measurements.updated_at.set(self.clock()),
+        ])
+
+    def save_error(self, shop: str, measurement_id: str, message: str) -> None:
+        item = self.measurements(shop, measurement_id)
+        item.update(actions=[
+            self.measurements.last_error.set(message[:1000]),
+            self.measurements.updated_at.set(self.clock()),
+        ])
+
+    def create_experiment(self, shop: str, **attributes: Any) -> ExperimentModel:
+        record_id = attributes.pop("record_id", None) or new_experiment_id()
+        item = self.experiments(shop, record_id, created_at=self.clock(), **attributes)
+        item.save(condition=self.experiments.record_id.does_not_exist())
+        return item
+
+    def get_experiment(self, shop: str, experiment_id: str) -> ExperimentModel | None:
+        if not experiment_id.startswith(EXPERIMENT_PREFIX):
+            return None
+        try:
+            return self.experiments.get(shop, experiment_id, consistent_read=True)
+        except DoesNotExist:
+            return None

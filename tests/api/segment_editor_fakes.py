@@ -1,0 +1,108 @@
+"""In-memory stand-ins for the segment editor's ports (api.ports.SegmentEngine, UploadStore).
+
+The engine answers what a test tells it to and records every request, so route tests see
+exactly what the API would send the segments function. Refusals travel as
+``EngineRejected`` with the segments function's exception class name, as over Lambda.
+CSV uploads are parsed with the real (pyarrow-free) ``seglift.segments.lists`` against a
+customer directory the test sets.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from api.ports import EngineRejected
+from seglift.segments.lists import CustomerDirectory, CustomerListError, parse_customer_list_csv
+
+from tests.api.fakes import FakeSegments
+
+
+@dataclass
+class FakeSegmentEngine:
+    segments: FakeSegments
+    preview_result: dict[str, Any] = field(default_factory=dict)
+    explain_result: dict[str, Any] = field(default_factory=dict)
+    directory: CustomerDirectory = field(
+        default_factory=lambda: CustomerDirectory.from_rows([]))
+    uploads: FakeUploads | None = None
+    members: dict[str, list[int]] = field(default_factory=dict)  # segment id -> members
+    refuse: EngineRejected | None = None
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    backfills: list[dict[str, Any]] = field(default_factory=list)
+
+    def _record(self, action: str, **fields: Any) -> None:
+        self.calls.append((action, fields))
+        if self.refuse is not None:
+            raise self.refuse
+
+    def preview(self, shop: str, *, run_date: date, condition: dict[str, Any],
+                sample_size: int) -> dict[str, Any]:
+        self._record("preview", shop=shop, run_date=run_date, condition=condition,
+                     sample_size=sample_size)
+        return {"as_of": run_date.isoformat(), **self.preview_result}
+
+    def explain(self, shop: str, *, run_date: date, condition: dict[str, Any],
+                customer_id: int, segment_id: str | None) -> dict[str, Any]:
+        self._record("explain", shop=shop, run_date=run_date, condition=condition,
+                     customer_id=customer_id, segment_id=segment_id)
+        return {"customer_id": customer_id, "as_of": run_date.isoformat(),
+                **self.explain_result}
+
+    def create_list(self, shop: str, *, run_date: date, name: str, description: str | None,
+                    source: dict[str, Any]) -> dict[str, Any]:
+        self._record("create_list", shop=shop, run_date=run_date, name=name, source=source)
+        report: dict[str, Any] = {}
+        if "upload_key" in source:
+            assert self.uploads is not None
+            try:
+                parsed = parse_customer_list_csv(self.uploads.by_key[source["upload_key"]],
+                                                 self.directory)
+            except CustomerListError as error:
+                raise EngineRejected("CustomerListError", str(error)) from error
+            ids = parsed.matched_ids
+            report = {**parsed.summary(),
+                      "unmatched_rows": [vars(r) for r in parsed.unmatched],
+                      "malformed_rows": [vars(r) for r in parsed.malformed]}
+        elif "snapshot_of" in source:
+            ids = self.members[source["snapshot_of"]]
+        elif "set_operation" in source:
+            ids = sorted(set.intersection(*(set(self.members[s])
+                                            for s in source["segment_ids"])))
+        else:
+            ids = self.members.get("condition", [])
+        record = self.segments.create(
+            shop, name=name, condition=None, description=description, kind="list",
+            member_count=len(ids), last_evaluated_on=run_date.isoformat())
+        return {"segment_id": record.segment_id, "member_count": len(ids), **report}
+
+    def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int
+                       ) -> None:
+        self.backfills.append({"shop": shop, "run_date": run_date, "segment_id": segment_id,
+                               "days": days})
+
+
+@dataclass
+class FakeUploads:
+    """Files by S3 key; ``presign_put`` hands out a fake URL naming the key."""
+
+    by_key: dict[str, bytes] = field(default_factory=dict)
+    presigned: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def presign_put(self, shop: str, upload_id: str, expires_in: int) -> str:
+        from seglift.keys import upload_key
+
+        self.presigned.append((shop, upload_id, expires_in))
+        return f"https://uploads.example/{upload_key(shop, upload_id)}?signature=fake"
+
+    def exists(self, shop: str, upload_id: str) -> bool:
+        from seglift.keys import upload_key
+
+        return upload_key(shop, upload_id) in self.by_key
+
+    def put(self, shop: str, upload_id: str, body: bytes) -> None:
+        """What the browser's PUT to the presigned URL does."""
+        from seglift.keys import upload_key
+
+        self.by_key[upload_key(shop, upload_id)] = body

@@ -1,0 +1,228 @@
+"""The measurement and experiment routes, with fake storage and the real computation."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pyarrow as pa
+import pytest
+
+from seglift.measurements.compute import measurement_results  # noqa: F401 (the real thing)
+from tests.api.conftest import SHOP_A, SHOP_B
+from tests.api.measurement_fakes import install_measurements
+from tests.measurements.lake import Lake
+
+PERIOD = {"start": "2026-03-01", "end": "2026-03-07"}
+
+
+class LakeReader:
+    def __init__(self, lake: Lake) -> None:
+        self.tables = dict(zip(("orders", "refunds", "line_items"), lake.tables(), strict=True))
+
+    def read_table(self, table: str, columns: list[str] | None = None) -> pa.Table:
+        data = self.tables[table]
+        return data.select(columns) if columns else data
+
+
+@pytest.fixture
+def deps(api):
+    return install_measurements(api)
+
+
+def list_segment(api, deps, shop=SHOP_A, members=(1, 2, 3, 4), name="VIP list"):
+    segment = api.segments.create(shop, name=name, condition=None, kind="list",
+                                  member_count=len(members), last_evaluated_on="2026-02-28")
+    deps.members.ids[(shop, segment.segment_id)] = list(members)
+    return segment
+
+
+def with_lake(deps, lake: Lake, run_date: date = date(2026, 3, 12)) -> None:
+    deps.recompute.lake, deps.recompute.run_date = LakeReader(lake), run_date
+
+
+def test_create_a_measurement_freezes_the_list_and_asks_for_results(client, api, deps):
+    segment = list_segment(api, deps)
+    reply = client.post("/measurements", {
+        "name": "Spring email", "segment_id": segment.segment_id, "period": PERIOD,
+        "goal": {"min_order_value": "50"}, "notes": "10% coupon email to VIPs",
+    })
+    assert reply.status == 201, reply.text
+    body = reply.json
+    assert (body["status"], body["customers"], body["source"]) == ("pending", 4, "list_segment")
+    assert body["goal"] == {"kind": "min_order_value", "product_ids": [],
+                            "min_order_value": {"amount": "50", "currency": "EUR"}}
+    assert body["period"] == PERIOD and body["results"] is None
+    assert deps.recompute.requested == [(SHOP_A, [body["id"]])]
+    # Later changes of the segment do not change who is measured.
+    deps.members.ids[(SHOP_A, segment.segment_id)] = [9]
+    stored = deps.store.get(SHOP_A, body["id"])
+    assert deps.lists.read(stored.customers_key) == [1, 2, 3, 4]
+    assert stored.customers_key.startswith(f"shops/{SHOP_A}/measurements/")
+
+
+def test_results_are_served_with_money_series_and_products(client, api, deps):
+    segment = list_segment(api, deps, members=(1, 2, 5))
+    with_lake(deps, Lake()
+              .order(10, 1, "2026-03-02T10:00:00Z", "100", products=((500, "100"),))
+              .order(11, 2, "2026-03-03T10:00:00Z", "60", products=((600, "60"),))
+              .refund(1, 11, "2026-03-04T10:00:00Z", "10")
+              .refund(2, 11, "2026-03-20T10:00:00Z", "50"))
+    created = client.post("/measurements", {"name": "m", "segment_id": segment.segment_id,
+                                            "period": PERIOD}).json
+    reply = client.get(f"/measurements/{created['id']}")
+    assert reply.status == 200
+    results = reply.json["results"]
+    assert reply.json["status"] == "final"
+    assert (results["customers"], results["converted"], results["cvr"]) == (3, 2, "0.6667")
+    assert results["revenue"] == {"amount": "150.00", "currency": "EUR"}
+    assert results["aov"]["amount"] == "75.00"
+    assert results["revenue_per_customer"]["amount"] == "50.00"
+    assert results["series"][-1] == {"day": "2026-03-07", "converted": 2, "orders": 2,
+                                     "revenue": {"amount": "150.00", "currency": "EUR"}}
+    assert [p["product_id"] for p in results["products"]] == ["500", "600"]
+    listed = client.get("/measurements").json["items"][0]["results"]
+    assert listed["series"] is None and listed["products"] is None
+
+
+def test_list_measurements_in_pages(client, api, deps):
+    segment = list_segment(api, deps)
+    ids = sorted(client.post("/measurements", {"name": f"m{n}", "segment_id": segment.segment_id,
+                                               "period": PERIOD}).json["id"] for n in range(3))
+    first = client.get("/measurements?limit=2").json
+    second = client.get(f"/measurements?limit=2&next_token={first['next_token']}").json
+    assert [m["id"] for m in first["items"] + second["items"]] == ids
+    assert second["next_token"] is None
+
+
+def test_compare_measurements_side_by_side(client, api, deps):
+    one = list_segment(api, deps, members=(1,), name="Rum baba buyers")
+    two = list_segment(api, deps, members=(2,), name="Tart buyers")
+    with_lake(deps, Lake().order(10, 1, "2026-03-02T10:00:00Z", "30", products=((7, "30"),)))
+    a = client.post("/measurements", {"name": "a", "segment_id": one.segment_id,
+                                      "period": PERIOD}).json["id"]
+    b = client.post("/measurements", {"name": "b", "segment_id": two.segment_id,
+                                      "period": PERIOD}).json["id"]
+    reply = client.post("/measurements/compare", {"ids": [b, a]})
+    assert reply.status == 200
+    items = reply.json["items"]
+    assert [i["id"] for i in items] == [b, a]
+    assert [i["results"]["cvr"] for i in items] == ["0.0000", "1.0000"]
+    assert items[1]["results"]["products"][0]["product_id"] == "7"
+    assert client.post("/measurements/compare", {"ids": [a, a]}).error["field"] == "ids"
+    assert client.post("/measurements/compare", {"ids": [a]}).status == 400
+
+
+def test_bad_measurements_say_what_to_fix(client, api, deps):
+    segment = list_segment(api, deps)
+    swapped = client.post("/measurements", {"name": "m", "segment_id": segment.segment_id,
+                                            "period": {"start": "2026-03-07",
+                                                       "end": "2026-03-01"}})
+    assert (swapped.status, swapped.error["field"]) == (400, "period.end")
+    goal = client.post("/measurements", {"name": "m", "segment_id": segment.segment_id,
+                                         "period": PERIOD, "goal": {"product_ids": ["x"]}})
+    assert (goal.status, goal.error["field"]) == (400, "goal.product_ids")
+    typo = client.post("/measurements", {"name": "m", "segment": segment.segment_id,
+                                         "period": PERIOD})
+    assert typo.status == 400
+    missing = client.post("/measurements", {"name": "m", "segment_id": "seg-9999",
+                                            "period": PERIOD})
+    assert (missing.status, missing.error["code"]) == (404, "segment_not_found")
+    fresh = api.segments.create(SHOP_A, name="new", condition={"has_tag": "x"})
+    unevaluated = client.post("/measurements", {"name": "m", "segment_id": fresh.segment_id,
+                                                "period": PERIOD})
+    assert unevaluated.status == 400 and "not been evaluated" in unevaluated.error["message"]
+
+
+def test_another_shops_measurements_and_experiments_are_404(client, client_b, api, deps):
+    segment = list_segment(api, deps, members=tuple(range(1, 21)))
+    measurement = client.post("/measurements", {"name": "m", "segment_id": segment.segment_id,
+                                                 "period": PERIOD}).json["id"]
+    experiment = client.post("/experiments", {"name": "x", "segment_id": segment.segment_id,
+                                              "period": PERIOD, "seed": 1}).json["id"]
+    assert client_b.get(f"/measurements/{measurement}").error["code"] == "measurement_not_found"
+    assert client_b.get(f"/experiments/{experiment}").error["code"] == "experiment_not_found"
+    assert client_b.post("/measurements/compare",
+                         {"ids": [measurement, measurement + "x"]}).status == 404
+    assert client_b.get("/measurements").json["items"] == []
+    assert client_b.post("/measurements", {"name": "m", "segment_id": segment.segment_id,
+                                           "period": PERIOD}).status == 404
+    assert SHOP_B not in {s for s, _ in deps.recompute.requested}
+
+
+def test_an_experiment_splits_reproducibly_with_a_holdout(client, api, deps):
+    segment = list_segment(api, deps, members=tuple(range(1, 101)))
+    body = {"name": "Coupon test", "segment_id": segment.segment_id, "groups": 3,
+            "holdout": True, "seed": 42, "period": PERIOD}
+    reply = client.post("/experiments", body)
+    assert reply.status == 201, reply.text
+    experiment = reply.json
+    assert [g["label"] for g in experiment["groups"]] == ["A", "B", "holdout"]
+    assert [g["customers"] for g in experiment["groups"]] == [34, 33, 33]
+    assert experiment["seed"] == 42 and experiment["control"] == "holdout"
+    members = [deps.lists.read(deps.store.get(SHOP_A, g["measurement_id"]).customers_key)
+               for g in experiment["groups"]]
+    assert sorted(c for m in members for c in m) == list(range(1, 101))
+    again = client.post("/experiments", body).json
+    assert [deps.lists.read(deps.store.get(SHOP_A, g["measurement_id"]).customers_key)
+            for g in again["groups"]] == members
+    one = client.get(f"/experiments/{experiment['id']}").json
+    assert [c["group"] for c in one["comparisons"]] == ["A", "B"]
+    assert one["comparisons"][0]["verdict"].startswith("Not computed yet")
+
+
+def test_an_experiment_without_seed_chooses_and_returns_one(client, api, deps):
+    segment = list_segment(api, deps, members=tuple(range(1, 11)))
+    reply = client.post("/experiments", {"name": "x", "segment_id": segment.segment_id,
+                                         "period": PERIOD})
+    assert reply.status == 201 and isinstance(reply.json["seed"], int)
+
+
+def test_stratified_experiment_balances_the_strata(client, api, deps):
+    segment = list_segment(api, deps, members=tuple(range(1, 41)))
+    deps.strata.of = {c: ("champions" if c <= 8 else "hibernating") for c in range(1, 41)}
+    reply = client.post("/experiments", {"name": "x", "segment_id": segment.segment_id,
+                                         "seed": 3, "stratify_by": "rfm_group",
+                                         "period": PERIOD})
+    assert reply.status == 201
+    assert [g["strata"] for g in reply.json["groups"]] == [
+        {"champions": 4, "hibernating": 16}, {"champions": 4, "hibernating": 16}]
+    assert deps.strata.asked == [(SHOP_A, "rfm_group", date(2026, 2, 28))]
+    bad = client.post("/experiments", {"name": "x", "segment_id": segment.segment_id,
+                                       "stratify_by": "zodiac", "period": PERIOD})
+    assert (bad.status, bad.error["field"]) == (400, "stratify_by")
+
+
+def test_experiment_statistics_and_verdicts(client, api, deps):
+    segment = list_segment(api, deps, members=tuple(range(1, 2001)))
+    lake = Lake()
+    created = client.post("/experiments", {"name": "x", "segment_id": segment.segment_id,
+                                           "holdout": True, "seed": 5,
+                                           "period": PERIOD}).json
+    treated, holdout = (deps.lists.read(deps.store.get(SHOP_A, g["measurement_id"])
+                                        .customers_key) for g in created["groups"])
+    # 200 of 1000 treated customers buy for 50; 100 of 1000 in the holdout.
+    for n, customer in enumerate(treated[:200] + holdout[:100]):
+        lake.order(1000 + n, customer, "2026-03-03T10:00:00Z", "50")
+    with_lake(deps, lake)
+    deps.recompute.request(SHOP_A, [g["measurement_id"] for g in created["groups"]])
+    report = client.get(f"/experiments/{created['id']}").json
+    comparison = report["comparisons"][0]
+    assert comparison["cvr"]["difference"] == pytest.approx(0.1)
+    assert comparison["cvr"]["ci_spans_zero"] is False
+    assert comparison["cvr"]["p_value"] < 1e-6
+    assert comparison["revenue_per_customer"]["difference"] == pytest.approx(5.0)
+    assert comparison["incremental_revenue"]["estimate"] == {"amount": "5000.00",
+                                                             "currency": "EUR"}
+    assert comparison["verdict"].startswith("A converted better")
+
+
+def test_small_experiments_are_called_too_small(client, api, deps):
+    segment = list_segment(api, deps, members=tuple(range(1, 21)))
+    created = client.post("/experiments", {"name": "x", "segment_id": segment.segment_id,
+                                           "seed": 5, "period": PERIOD}).json
+    group_a = deps.lists.read(deps.store.get(SHOP_A, created["groups"][0]["measurement_id"])
+                              .customers_key)
+    with_lake(deps, Lake().order(1, group_a[0], "2026-03-03T10:00:00Z", "50"))
+    deps.recompute.request(SHOP_A, [g["measurement_id"] for g in created["groups"]])
+    verdict = client.get(f"/experiments/{created['id']}").json["comparisons"][0]["verdict"]
+    assert verdict.startswith("Too small to conclude")

@@ -1,0 +1,307 @@
+"""The segment editor through the API: preview, explain, list segments, CSV uploads and
+backfills, with the segments function replaced by a fake that records what it was asked.
+
+The shop's day matters: the fake clock says 2026-11-20 12:00 UTC, which is already
+2026-11-21 02:00 in Kiritimati (UTC+14), so a shop there is evaluated as of the 21st.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from api.ports import EngineRejected
+
+from tests.api.conftest import SHOP_A, SHOP_B, evaluated
+from tests.api.segment_editor_fakes import FakeSegmentEngine, FakeUploads
+from seglift.keys import upload_key
+from seglift.segments.lists import CustomerDirectory
+
+REPEAT = {"feature": "order_count", "op": ">=", "value": 2}
+TODAY = date(2026, 11, 20)
+
+
+@pytest.fixture
+def engine(api) -> FakeSegmentEngine:
+    uploads = FakeUploads()
+    fake = FakeSegmentEngine(api.segments, uploads=uploads)
+    api.segment_engine = fake
+    api.uploads = uploads
+    return fake
+
+
+# ------------------------------------------------------------------ preview
+
+
+def test_preview_answers_counts_and_a_sample_without_saving(client, api, engine):
+    engine.preview_result = {"member_count": 2, "customer_count": 9, "sample": [4, 7]}
+    reply = client.post("/segments/preview", {"condition": REPEAT, "sample_size": 5})
+    assert reply.status == 200
+    assert reply.json == {"member_count": 2, "customer_count": 9, "sample": [4, 7],
+                          "as_of": "2026-11-20", "condition": REPEAT}
+    assert engine.calls == [("preview", {"shop": SHOP_A, "run_date": TODAY,
+                                         "condition": REPEAT, "sample_size": 5})]
+    assert api.segments.conditions(SHOP_A) == {}
+
+
+def test_preview_translates_a_shopify_query_or_template_first(client, engine):
+    engine.preview_result = {"member_count": 0, "customer_count": 0, "sample": []}
+    by_query = client.post("/segments/preview", {"shopify_query": "number_of_orders >= 3"})
+    assert by_query.json["condition"] == {"feature": "order_count", "op": ">=", "value": 3}
+    by_template = client.post("/segments/preview", {"template": {"id": "journey-loyal",
+                                                                 "params": {"min_orders": 7}}})
+    assert by_template.status == 200
+    assert engine.calls[-1][1]["condition"] == by_template.json["condition"]
+
+
+def test_preview_is_evaluated_on_the_shops_own_day(client, api, engine):
+    api.shops.records[SHOP_A].timezone = "Pacific/Kiritimati"
+    engine.preview_result = {"member_count": 0, "customer_count": 0, "sample": []}
+    assert client.post("/segments/preview", {"condition": REPEAT}).json["as_of"] == "2026-11-21"
+
+
+def test_an_invalid_preview_is_400_naming_the_part_to_fix_and_never_reaches_the_engine(
+    client, engine
+):
+    bad = client.post("/segments/preview", {"condition": {"and": [
+        REPEAT, {"feature": "shoe_size", "op": ">", "value": 1}]}})
+    assert (bad.status, bad.error["code"]) == (400, "invalid_condition")
+    assert bad.error["field"] == "condition.and[1].feature"
+    two = client.post("/segments/preview", {"condition": REPEAT, "shopify_query": "x"})
+    assert two.status == 400 and "exactly one" in two.error["message"]
+    too_many = client.post("/segments/preview", {"condition": REPEAT, "sample_size": 1000})
+    assert (too_many.status, too_many.error["field"]) == (400, "sample_size")
+    assert engine.calls == []
+
+
+def test_a_member_of_another_shops_segment_cannot_be_previewed(client_b, api, engine):
+    theirs = evaluated(api, SHOP_A)
+    reply = client_b.post("/segments/preview", {"condition": {"member_of": theirs.segment_id}})
+    assert (reply.status, reply.error["code"]) == (400, "invalid_condition")
+    assert engine.calls == []
+
+
+def test_an_engine_failure_is_a_502_in_the_one_error_shape(client, engine):
+    engine.refuse = EngineRejected("MemoryError", "out of memory")
+    reply = client.post("/segments/preview", {"condition": REPEAT})
+    assert (reply.status, reply.error["code"]) == (502, "segment_engine_failed")
+    assert "out of memory" not in reply.error["message"]
+
+
+# ------------------------------------------------------------------ explain
+
+
+TREE = {"kind": "and", "passed": False, "children": [
+    {"kind": "feature", "passed": True, "condition": REPEAT},
+    {"kind": "has_tag", "passed": False, "condition": {"has_tag": "vip"}}]}
+
+
+def test_explain_returns_the_pass_fail_tree_of_the_segments_condition(client, api, engine):
+    segment = api.segments.create(SHOP_A, name="Repeat VIPs",
+                                  condition={"and": [REPEAT, {"has_tag": "vip"}]})
+    engine.explain_result = {"member": False, "tree": TREE}
+    reply = client.get(f"/segments/{segment.segment_id}/explain?customer_id=42")
+    assert reply.status == 200
+    assert reply.json == {"segment_id": segment.segment_id, "customer_id": 42,
+                          "as_of": "2026-11-20", "member": False, "tree": {
+                              "kind": "and", "passed": False, "condition": None, "children": [
+                                  {**TREE["children"][0], "children": []},
+                                  {**TREE["children"][1], "children": []}]}}
+    assert engine.calls[0][1]["condition"] == segment.condition
+
+
+def test_explain_of_an_unknown_customer_is_404_naming_customer_id(client, api, engine):
+    segment = evaluated(api, SHOP_A)
+    engine.refuse = EngineRejected("CustomerNotFound", "customer 5 is not a customer")
+    reply = client.get(f"/segments/{segment.segment_id}/explain?customer_id=5")
+    assert (reply.status, reply.error["code"], reply.error["field"]) == (
+        404, "customer_not_found", "customer_id")
+
+
+def test_explain_needs_a_numeric_customer_id_and_a_condition_segment(client, api, engine):
+    segment = evaluated(api, SHOP_A)
+    assert client.get(f"/segments/{segment.segment_id}/explain").status == 400
+    words = client.get(f"/segments/{segment.segment_id}/explain?customer_id=bob")
+    assert (words.status, words.error["field"]) == (400, "customer_id")
+    fixed = api.segments.create(SHOP_A, name="Fixed", condition=None, kind="list")
+    listed = client.get(f"/segments/{fixed.segment_id}/explain?customer_id=1")
+    assert (listed.status, listed.error["code"]) == (409, "not_a_condition_segment")
+    assert engine.calls == []
+
+
+def test_explaining_another_shops_segment_is_404(client_b, api, engine):
+    theirs = evaluated(api, SHOP_A)
+    reply = client_b.get(f"/segments/{theirs.segment_id}/explain?customer_id=1")
+    assert (reply.status, reply.error["code"]) == (404, "segment_not_found")
+    assert engine.calls == []
+
+
+# ------------------------------------------------------------------ list segments
+
+
+def test_a_list_from_a_snapshot_is_created_with_its_member_count(client, api, engine):
+    source = evaluated(api, SHOP_A, name="Repeat")
+    engine.members[source.segment_id] = [3, 5, 8]
+    reply = client.post("/segments/lists", {"name": "Repeat, frozen",
+                                            "snapshot_of": source.segment_id})
+    assert reply.status == 201
+    body = reply.json
+    assert (body["kind"], body["member_count"], body["condition"]) == ("list", 3, None)
+    assert body["upload"] is None
+    assert engine.calls[0][1]["source"] == {"snapshot_of": source.segment_id}
+
+
+def test_a_list_from_a_set_operation_names_every_segment(client, api, engine):
+    a, b = evaluated(api, SHOP_A, name="A"), evaluated(api, SHOP_A, name="B")
+    engine.members.update({a.segment_id: [1, 2, 3], b.segment_id: [2, 3, 4]})
+    reply = client.post("/segments/lists", {
+        "name": "Both", "set_operation": "intersection",
+        "segment_ids": [a.segment_id, b.segment_id]})
+    assert (reply.status, reply.json["member_count"]) == (201, 2)
+    assert engine.calls[0][1]["source"] == {"set_operation": "intersection",
+                                            "segment_ids": [a.segment_id, b.segment_id]}
+
+
+def test_a_list_from_a_condition_is_validated_first(client, engine):
+    engine.members["condition"] = [9]
+    made = client.post("/segments/lists", {"name": "Now", "condition": REPEAT})
+    assert (made.status, made.json["member_count"]) == (201, 1)
+    bad = client.post("/segments/lists", {"name": "Bad", "condition": {"has_tag": 5}})
+    assert (bad.status, bad.error["code"]) == (400, "invalid_condition")
+    assert len(engine.calls) == 1
+
+
+@pytest.mark.parametrize("body, field", [
+    ({"name": "x"}, None),
+    ({"name": "x", "snapshot_of": "a", "upload_id": "b"}, None),
+    ({"name": "x", "set_operation": "union"}, None),
+    ({"name": "x", "set_operation": "xor", "segment_ids": ["a", "b"]}, "set_operation"),
+    ({"name": "x", "set_operation": "union", "segment_ids": ["a"]}, "segment_ids"),
+    ({"snapshot_of": "a"}, "name"),
+])
+def test_a_list_request_must_name_exactly_one_well_formed_source(client, engine, body, field):
+    reply = client.post("/segments/lists", body)
+    assert reply.status == 400
+    if field is not None:
+        assert reply.error["field"] == field
+    assert engine.calls == []
+
+
+def test_lists_of_another_shops_segments_are_404_and_nothing_is_created(
+    client_b, api, engine
+):
+    theirs = evaluated(api, SHOP_A)
+    ours = evaluated(api, SHOP_B)
+    snapshot = client_b.post("/segments/lists", {"name": "x", "snapshot_of": theirs.segment_id})
+    combined = client_b.post("/segments/lists", {
+        "name": "y", "set_operation": "union",
+        "segment_ids": [ours.segment_id, theirs.segment_id]})
+    assert (snapshot.status, snapshot.error["field"]) == (404, "snapshot_of")
+    assert (combined.status, combined.error["field"]) == (404, "segment_ids[1]")
+    assert engine.calls == []
+
+
+def test_a_list_of_a_segment_without_members_yet_is_409(client, api, engine):
+    fresh = api.segments.create(SHOP_A, name="New", condition=REPEAT)
+    reply = client.post("/segments/lists", {"name": "x", "snapshot_of": fresh.segment_id})
+    assert (reply.status, reply.error["code"]) == (409, "segment_not_evaluated")
+
+
+# ------------------------------------------------------------------ uploads
+
+
+def test_an_upload_url_is_for_a_key_under_the_shops_own_prefix(client, engine):
+    reply = client.post("/uploads")
+    assert reply.status == 201
+    body = reply.json
+    assert body["url"].startswith(f"https://uploads.example/{upload_key(SHOP_A, body['upload_id'])}")
+    assert (body["method"], body["expires_at"]) == ("PUT", "2026-11-20T12:15:00Z")
+    assert body["max_bytes"] == 20 * 1024 * 1024
+    assert client.post("/uploads").json["upload_id"] != body["upload_id"]
+
+
+def test_a_csv_upload_becomes_a_list_with_a_report_of_what_did_not_match(client, engine):
+    engine.directory = CustomerDirectory.from_rows([(1, "ann@example.com"), (2, None)])
+    upload = client.post("/uploads").json
+    engine.uploads.put(SHOP_A, upload["upload_id"],
+                       b"email\nANN@example.com\nzoe@example.com\nnot an email\n")
+    reply = client.post("/segments/lists", {"name": "Imported",
+                                            "upload_id": upload["upload_id"]})
+    assert reply.status == 201
+    body = reply.json
+    assert (body["kind"], body["member_count"]) == ("list", 1)
+    assert body["upload"] == {
+        "matched": 1, "unmatched": 1, "malformed": 1, "duplicates": 0,
+        "unmatched_rows": [{"line": 3, "value": "zoe@example.com",
+                            "reason": "no customer with this email"}],
+        "malformed_rows": [{"line": 4, "value": "not an email",
+                            "reason": "neither an email address nor a numeric Shopify "
+                                      "customer id"}]}
+    assert engine.calls[0][1]["source"] == {
+        "upload_key": upload_key(SHOP_A, upload["upload_id"])}
+
+
+def test_a_file_that_is_not_a_csv_is_400_with_a_clear_message(client, api, engine):
+    upload = client.post("/uploads").json
+    engine.uploads.put(SHOP_A, upload["upload_id"], b"PK\x03\x04\x00\x00\x08xlsx-bytes")
+    reply = client.post("/segments/lists", {"name": "Sheet", "upload_id": upload["upload_id"]})
+    assert (reply.status, reply.error["code"], reply.error["field"]) == (
+        400, "invalid_upload", "upload_id")
+    assert "not a CSV text file" in reply.error["message"]
+    assert [s for s in api.segments.records.values() if s.kind == "list"] == []
+
+
+def test_a_missing_upload_is_404_and_another_shops_upload_cannot_be_named(
+    client, client_b, engine
+):
+    never = client.post("/segments/lists", {"name": "x", "upload_id": "upl_never"})
+    assert (never.status, never.error["code"]) == (404, "upload_not_found")
+    upload = client.post("/uploads").json
+    engine.uploads.put(SHOP_A, upload["upload_id"], b"email\nann@example.com\n")
+    stolen = client_b.post("/segments/lists", {"name": "x", "upload_id": upload["upload_id"]})
+    assert (stolen.status, stolen.error["code"]) == (404, "upload_not_found")
+    bad_id = client.post("/segments/lists", {"name": "x", "upload_id": "../../etc"})
+    assert (bad_id.status, bad_id.error["field"]) == (400, "upload_id")
+    assert engine.calls == []
+
+
+# ------------------------------------------------------------------ backfill
+
+
+def test_creating_a_segment_starts_a_30_day_backfill_of_its_history(client, engine):
+    reply = client.post("/segments", {"name": "Repeat", "condition": REPEAT})
+    assert reply.status == 201
+    assert engine.backfills == [{"shop": SHOP_A, "run_date": TODAY,
+                                 "segment_id": reply.json["id"], "days": 30}]
+
+
+def test_a_segment_is_created_even_if_its_backfill_cannot_start(client, api, engine):
+    def broken(*args, **kwargs):
+        raise RuntimeError("Lambda throttled")
+
+    engine.start_backfill = broken
+    reply = client.post("/segments", {"name": "Repeat", "condition": REPEAT})
+    assert reply.status == 201
+    assert api.segments.get(SHOP_A, reply.json["id"]) is not None
+
+
+def test_a_backfill_can_be_asked_for_again_with_another_length(client, api, engine):
+    segment = evaluated(api, SHOP_A)
+    reply = client.post(f"/segments/{segment.segment_id}/backfill", {"days": 90})
+    assert reply.status == 202
+    assert reply.json == {"segment_id": segment.segment_id, "first_day": "2026-08-23",
+                          "last_day": "2026-11-20", "days": 90, "status": "started"}
+    assert engine.backfills[-1]["days"] == 90
+    too_long = client.post(f"/segments/{segment.segment_id}/backfill", {"days": 1000})
+    assert (too_long.status, too_long.error["field"]) == (400, "days")
+
+
+def test_list_segments_and_other_shops_segments_cannot_be_backfilled(
+    client, client_b, api, engine
+):
+    fixed = api.segments.create(SHOP_A, name="Fixed", condition=None, kind="list")
+    listed = client.post(f"/segments/{fixed.segment_id}/backfill", {})
+    assert (listed.status, listed.error["code"]) == (409, "not_a_condition_segment")
+    theirs = evaluated(api, SHOP_A)
+    assert client_b.post(f"/segments/{theirs.segment_id}/backfill", {}).status == 404
+    assert engine.backfills == []

@@ -1,0 +1,193 @@
+"""The metrics Lambda's analytics actions on moto: the per-segment step also stores the
+profile and revenue, ``action: shop`` stores the shop's analytics and the CLV predictions,
+``action: journey_transitions`` answers the API. Also the repository's round trips."""
+
+from __future__ import annotations
+
+import io
+from datetime import UTC, date, datetime
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from seglift import keys
+from seglift.lake.writer import LakeWriter
+from seglift.storage.analytics_repository import (
+    AnalyticsRepository,
+    JourneyRepository,
+    PayloadTooLarge,
+)
+from tests.metrics.analytics_store import (
+    CUSTOMER_IDS,
+    REPEATERS,
+    RUN_DATE,
+    customers_table,
+    products_table,
+    shop_store,
+)
+from tests.metrics.conftest import BUCKET, REGION
+from tests.metrics.store import members
+from tests.metrics.test_handler import FakeContext
+
+SHOP = "demo-shop.myshopify.com"
+
+
+@pytest.fixture
+def analytics_table(aws, monkeypatch):
+    """The aws fixture plus an analytics table shaped like template.yaml's."""
+    import boto3
+
+    name = "analytics-test"
+    boto3.client("dynamodb", region_name=REGION).create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "series", "AttributeType": "S"},
+                              {"AttributeName": "sort_key", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "series", "KeyType": "HASH"},
+                   {"AttributeName": "sort_key", "KeyType": "RANGE"}],
+    )
+    monkeypatch.setenv("ANALYTICS_TABLE", name)
+    s3 = aws[0]
+    store = shop_store()
+    writer = LakeWriter(s3, BUCKET, SHOP)
+    writer.replace_table("orders", [store.orders_table()])
+    writer.replace_table("refunds", [store.refunds_table()])
+    writer.replace_table("line_items", [store.line_items_table()])
+    writer.replace_table("customers", [customers_table()])
+    writer.replace_table("products", [products_table()])
+    return name
+
+
+def _snapshot(s3, segment_id: str, day: date, ids: list[int]) -> str:
+    key = keys.members_key(SHOP, segment_id, day)
+    sink = io.BytesIO()
+    pq.write_table(members(*ids), sink)
+    s3.put_object(Bucket=BUCKET, Key=key, Body=sink.getvalue())
+    return key
+
+
+def _invoke(event: dict) -> dict:
+    from metrics.handler import lambda_handler
+
+    return lambda_handler(event, FakeContext())
+
+
+def test_the_segment_step_stores_metrics_profile_and_revenue(aws, analytics_table):
+    key = _snapshot(aws[0], "repeaters", RUN_DATE, REPEATERS)
+    summary = _invoke({"shop": SHOP, "run_date": "2025-06-30", "segment_id": "repeaters",
+                       "features_key": keys.features_key(SHOP, RUN_DATE), "members_key": key})
+    assert summary["member_count"] == 10
+    assert summary["analytics"]["profile_day"] == "2025-06-30"
+    repository = AnalyticsRepository(analytics_table)
+    profile = repository.latest(SHOP, "repeaters", "profile")
+    assert profile.sort_key == "2025-06-30" and profile.payload["member_count"] == 10
+    months = repository.between(SHOP, "repeaters", "revenue_month", "2025-01", "2025-06")
+    assert [m.sort_key for m in months] == ["2025-01", "2025-02", "2025-03", "2025-04",
+                                           "2025-05", "2025-06"]
+    assert months[0].payload["new_orders"] == 10
+
+
+def test_a_failing_analytics_step_does_not_fail_the_segments_metrics(aws, analytics_table,
+                                                                   monkeypatch):
+    from metrics import analytics
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("profile exploded")
+
+    monkeypatch.setattr(analytics, "store_segment_analytics", broken)
+    key = _snapshot(aws[0], "repeaters", RUN_DATE, REPEATERS)
+    summary = _invoke({"shop": SHOP, "run_date": "2025-06-30", "segment_id": "repeaters",
+                       "members_key": key})
+    assert summary["member_count"] == 10
+    assert summary["analytics"] == {"error": "RuntimeError: profile exploded"}
+
+
+def test_the_shop_action_stores_analytics_and_the_clv_predictions(aws, analytics_table):
+    s3 = aws[0]
+    _snapshot(s3, "everyone", RUN_DATE, CUSTOMER_IDS)
+    _snapshot(s3, "repeaters", RUN_DATE, REPEATERS)
+    journey = JourneyRepository(analytics_table).create(SHOP, name="Loyalty",
+                                                        stages=["everyone", "repeaters"])
+    results = [{"segment_id": "everyone", "status": "succeeded", "member_count": 30},
+               {"segment_id": "repeaters", "status": "succeeded", "member_count": 10},
+               {"segment_id": "broken", "status": "failed", "error": "X", "cause": "Y"}]
+    summary = _invoke({"action": "shop", "shop": SHOP, "run_date": "2025-06-30",
+                       "segments": results})
+    assert summary["failed"] == {}
+    assert set(summary["stored"]) == {"cohorts", "time_to_next_order", "clv", "overlap",
+                                      "funnels"}
+    repository = AnalyticsRepository(analytics_table)
+    clv = repository.latest(SHOP, "shop", "clv")
+    body = s3.get_object(Bucket=BUCKET, Key=clv.payload["predictions_key"])["Body"].read()
+    predictions = pq.read_table(io.BytesIO(body))
+    assert predictions.num_rows == 30 and "p_alive" in predictions.column_names
+    assert repository.latest(SHOP, "shop", "overlap").payload["segment_ids"] == [
+        "everyone", "repeaters"]
+    assert repository.latest(SHOP, journey.journey_id, "funnel").payload["stages"][1][
+        "reached"] == 10
+    assert repository.latest(SHOP, "shop", "cohorts").payload["cohorts"][0]["customers"] == 30
+
+
+def test_journey_transitions_answer_cells_or_the_missing_snapshot(aws, analytics_table):
+    s3 = aws[0]
+    _snapshot(s3, "everyone", date(2025, 6, 29), CUSTOMER_IDS[:20])
+    _snapshot(s3, "everyone", RUN_DATE, CUSTOMER_IDS)
+    event = {"action": "journey_transitions", "shop": SHOP, "stages": ["everyone"],
+             "from": "2025-06-29", "to": "2025-06-30"}
+    answer = _invoke(event)
+    assert answer["ok"] is True
+    cells = {(c["from_stage"], c["to_stage"]): c["customers"]
+             for c in answer["transitions"]["cells"]}
+    assert cells == {("(outside)", "everyone"): 10, ("everyone", "everyone"): 20}
+
+    missing = _invoke({**event, "from": "2025-06-01"})
+    assert missing["ok"] is False and missing["error"] == "snapshot_not_found"
+    assert (missing["segment_id"], missing["day"]) == ("everyone", "2025-06-01")
+
+
+@pytest.mark.parametrize(("event", "message"), [
+    ({"action": "explode", "shop": SHOP}, "unknown action"),
+    ({"action": "shop", "shop": SHOP, "run_date": "yesterday"}, "ISO date"),
+    ({"action": "journey_transitions", "shop": SHOP, "stages": [], "from": "2025-06-01",
+      "to": "2025-06-02"}, "stages"),
+])
+def test_bad_analytics_events_say_what_to_fix(aws, analytics_table, event, message):
+    with pytest.raises(ValueError, match=message):
+        _invoke(event)
+
+
+def test_the_repository_keeps_series_per_shop_and_refuses_oversized_payloads(aws,
+                                                                          analytics_table):
+    clock = iter([datetime(2025, 7, 1, tzinfo=UTC)] * 10)
+    repository = AnalyticsRepository(analytics_table, clock=lambda: next(clock))
+    repository.put(SHOP, "shop", "cohorts", "2025-06-29", {"n": 1})
+    repository.put(SHOP, "shop", "cohorts", "2025-06-30", {"n": 2})
+    repository.put("other-shop.myshopify.com", "shop", "cohorts", "2025-06-30", {"n": 3})
+    assert repository.latest(SHOP, "shop", "cohorts").payload == {"n": 2}
+    assert repository.latest(SHOP, "shop", "cohorts", "2025-06-29").payload == {"n": 1}
+    assert repository.latest(SHOP, "shop", "cohorts", "2025-06-28") is None
+    assert repository.get(SHOP, "shop", "cohorts", "2025-06-30").computed_at == datetime(
+        2025, 7, 1, tzinfo=UTC)
+    assert repository.sort_keys(SHOP, "shop", "cohorts") == {"2025-06-29", "2025-06-30"}
+    with pytest.raises(PayloadTooLarge, match="top N"):
+        repository.put(SHOP, "shop", "cohorts", "2025-07-01", {"rows": "x" * 400_000})
+
+    journeys = JourneyRepository(analytics_table)
+    created = [journeys.create(SHOP, name=f"J{i}", stages=["a", "b"]) for i in range(3)]
+    page, last = journeys.list_page(SHOP, limit=2, after=None)
+    rest, end = journeys.list_page(SHOP, limit=2, after=last)
+    assert {j.journey_id for j in [*page, *rest]} == {j.journey_id for j in created}
+    assert end is None and len(page) == 2
+    assert journeys.get("other-shop.myshopify.com", created[0].journey_id) is None
+    assert journeys.get(SHOP, created[0].journey_id).stages == ["a", "b"]
+
+
+def test_predictions_table_columns_are_what_the_key_documents():
+    """keys.clv_predictions_key documents customer_id, p_alive, clv per horizon."""
+    from seglift.analytics.clv import predict_clv
+
+    store = shop_store()
+    _, table = predict_clv(store.orders_table(), store.refunds_table(), RUN_DATE)
+    assert {"customer_id", "p_alive", "clv_90d", "clv_365d", "next_order_date"} <= set(
+        table.column_names)
+    assert table.schema.field("customer_id").type == pa.int64()

@@ -1,0 +1,237 @@
+"""The analytics of the daily run (metrics.analytics) with in-memory lake and stores:
+what is stored, under which keys, and that one failing part does not hide the others."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from metrics import analytics
+from seglift import keys
+from seglift.analytics.revenue import period_label
+from tests.metrics.analytics_store import (
+    CUSTOMER_IDS,
+    REPEATERS,
+    RUN_DATE,
+    TablesReader,
+    shop_store,
+)
+from tests.metrics.store import members
+
+SHOP = "demo-shop.myshopify.com"
+
+
+@dataclass
+class FakeAnalytics:
+    items: dict[tuple[str, str, str, str], dict[str, Any]] = field(default_factory=dict)
+
+    def put(self, shop: str, subject: str, kind: str, sort_key: str, payload: Any) -> None:
+        json.dumps(payload)  # what DynamoDB's JSON attribute needs
+        self.items[(shop, subject, kind, sort_key)] = dict(payload)
+
+    def sort_keys(self, shop: str, subject: str, kind: str) -> set[str]:
+        return {k[3] for k in self.items if k[:3] == (shop, subject, kind)}
+
+
+@dataclass
+class FakeSnapshots:
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+
+    def add(self, segment_id: str, day: date, ids: list[int]) -> None:
+        self.tables[keys.members_key(SHOP, segment_id, day)] = members(*ids)
+
+    def read(self, key: str) -> pa.Table | None:
+        return self.tables.get(key)
+
+
+@dataclass
+class FakeWriter:
+    written: dict[str, pa.Table] = field(default_factory=dict)
+    fail: bool = False
+
+    def write_parquet(self, key: str, table: pa.Table) -> None:
+        if self.fail:
+            raise OSError("S3 is unreachable")
+        self.written[key] = table
+
+
+@dataclass
+class Journey:
+    journey_id: str
+    stages: list[str]
+
+
+class FakeJourneys:
+    def __init__(self, *journeys: Journey) -> None:
+        self.journeys = list(journeys)
+
+    def all(self, shop: str) -> list[Journey]:
+        return self.journeys
+
+
+def brute_force_months(store: Any, ids: set[int], months: list[str]) -> dict[str, dict]:
+    """New/returning order counts and net sales per month, by walking every order."""
+    result = {m: {"new_orders": 0, "returning_orders": 0, "new": Decimal(0),
+                  "returning": Decimal(0)} for m in months}
+    seen: set[int] = set()
+    for order in sorted(store.orders, key=lambda o: (o["created_at"], o["order_id"])):
+        customer = order["customer_id"]
+        if customer not in ids:
+            continue
+        label = period_label(order["created_at"].date(), "month")
+        kind = "returning" if customer in seen else "new"
+        seen.add(customer)
+        if label in result:
+            result[label][f"{kind}_orders"] += 1
+            result[label][kind] += order["total_price"]
+    return result
+
+
+def test_a_segments_profile_and_revenue_months_are_stored_for_the_run_day():
+    store, reader, out = shop_store(), None, FakeAnalytics()
+    reader = TablesReader(store)
+    summary = analytics.store_segment_analytics(SHOP, RUN_DATE, "repeaters", members(*REPEATERS),
+                                                reader=reader, store=out)
+
+    profile = out.items[(SHOP, "repeaters", "profile", "2025-06-30")]
+    assert profile["member_count"] == len(REPEATERS)
+    # Product 300 is only in repeat orders: every repeater bought it, 10 of 30 customers.
+    product = next(r for r in profile["traits"]["products"] if r["value"] == "300")
+    assert (product["segment_customers"], product["all_customers"]) == (10, 10)
+    assert product["title"] == "Product 300"
+    assert product["lift"] == pytest.approx(1.0 / (10 / 30))
+
+    months = [period_label(date(2024, 7, 1) + timedelta(days=31 * i), "month")
+              for i in range(12)]
+    assert summary["revenue_months_written"] == months
+    expected = brute_force_months(store, set(REPEATERS), months)
+    for month in months:
+        stored = out.items[(SHOP, "repeaters", "revenue_month", month)]
+        assert stored["new_orders"] == expected[month]["new_orders"]
+        assert stored["returning_orders"] == expected[month]["returning_orders"]
+        assert Decimal(stored["new_net_sales"]) == expected[month]["new"]
+        assert Decimal(stored["returning_net_sales"]) == expected[month]["returning"]
+        assert stored["as_of"] == "2025-06-30"
+    assert sum(out.items[(SHOP, "repeaters", "revenue_month", m)]["orders"]
+               for m in months) == len([o for o in store.orders
+                                        if o["customer_id"] in REPEATERS])
+
+
+def test_past_months_are_written_once_and_the_current_month_every_day():
+    reader, out = TablesReader(shop_store()), FakeAnalytics()
+    kept = {"new_orders": 99, "as_of": "2025-03-31"}
+    out.items[(SHOP, "seg", "revenue_month", "2025-03")] = kept
+    out.items[(SHOP, "seg", "revenue_month", "2025-06")] = {"new_orders": 99}
+    summary = analytics.store_segment_analytics(SHOP, RUN_DATE, "seg", members(3, 6),
+                                                reader=reader, store=out)
+    assert "2025-03" not in summary["revenue_months_written"]
+    assert "2025-06" in summary["revenue_months_written"]
+    assert out.items[(SHOP, "seg", "revenue_month", "2025-03")] == kept
+    assert out.items[(SHOP, "seg", "revenue_month", "2025-06")]["new_orders"] == 0
+
+
+def _shop_run(writer: FakeWriter | None = None, journeys: FakeJourneys | None = None,
+              snapshots: FakeSnapshots | None = None, store: Any = None) -> tuple[dict, Any]:
+    out = FakeAnalytics()
+    errors: list[str] = []
+    if snapshots is None:
+        snapshots = FakeSnapshots()
+        snapshots.add("everyone", RUN_DATE, CUSTOMER_IDS)
+        snapshots.add("repeaters", RUN_DATE, REPEATERS)
+    summary = analytics.compute_shop_analytics(
+        SHOP, RUN_DATE, ["everyone", "repeaters", "never-evaluated"],
+        reader=TablesReader(store or shop_store()), snapshots=snapshots, store=out,
+        journeys=journeys or FakeJourneys(Journey("jrn-1", ["everyone", "repeaters"])),
+        writer=writer or FakeWriter(), on_error=lambda part, error: errors.append(part),
+    )
+    summary["errors"] = errors
+    return summary, out
+
+
+def test_the_shop_step_stores_cohorts_curve_clv_overlap_and_funnels():
+    writer = FakeWriter()
+    summary, out = _shop_run(writer=writer)
+    assert summary["failed"] == {} and summary["segments"] == 2
+    day = "2025-06-30"
+    cohorts = out.items[(SHOP, "shop", "cohorts", day)]["cohorts"]
+    assert [c["cohort"] for c in cohorts] == ["2025-01"]
+    assert cohorts[0]["customers"] == 30 and cohorts[0]["repeat_rate"] == "0.3333"
+    curve = {p["days"]: p for p in out.items[(SHOP, "shop", "time_to_next_order", day)]["curve"]}
+    assert (curve[30]["customers"], curve[30]["reordered"]) == (30, 10)  # all 20 days later
+    assert curve[7]["reordered"] == 0
+
+    clv = out.items[(SHOP, "shop", "clv", day)]
+    key = keys.clv_predictions_key(SHOP, RUN_DATE)
+    assert clv["status"] == "fitted" and clv["predictions_key"] == key
+    assert set(clv["bgnbd"]) == {"r", "alpha", "a", "b", "log_likelihood"}
+    assert writer.written[key].num_rows == clv["summary"]["customers"] == 30
+    assert [h["days"] for h in clv["summary"]["horizons"]] == [90, 365]
+
+    overlap = out.items[(SHOP, "shop", "overlap", day)]
+    assert overlap["segment_ids"] == ["everyone", "repeaters"]  # no snapshot: left out
+    assert overlap["overlap"] == [[30, 10], [10, 10]]
+
+    funnel = out.items[(SHOP, "jrn-1", "funnel", day)]
+    assert [(s["segment_id"], s["reached"]) for s in funnel["stages"]] == [
+        ("everyone", 30), ("repeaters", 10)]
+    assert funnel["stages"][1]["conversion"] == pytest.approx(1 / 3)
+
+
+def test_a_failing_part_is_recorded_and_the_others_are_still_stored():
+    summary, out = _shop_run(writer=FakeWriter(fail=True))
+    assert set(summary["failed"]) == {"clv"} and "S3 is unreachable" in summary["failed"]["clv"]
+    assert summary["errors"] == ["clv"]
+    assert {"cohorts", "time_to_next_order", "overlap", "funnels"} <= set(summary["stored"])
+    assert (SHOP, "shop", "clv", "2025-06-30") not in out.items
+
+
+def test_too_little_history_stores_an_unfitted_clv_that_says_why():
+    from tests.metrics.store import Store
+
+    store = Store().order(1, 1, "2025-01-01", "10.00").order(2, 2, "2025-01-02", "10.00")
+    summary, out = _shop_run(store=store, snapshots=FakeSnapshots(), journeys=FakeJourneys())
+    clv = out.items[(SHOP, "shop", "clv", "2025-06-30")]
+    assert summary["failed"] == {}
+    assert clv["status"] == "insufficient_data" and "at least" in clv["reason"]
+
+
+def test_a_journey_whose_stage_was_not_evaluated_gets_no_funnel_that_day():
+    _, out = _shop_run(journeys=FakeJourneys(Journey("jrn-2", ["everyone", "never-evaluated"])))
+    assert not [k for k in out.items if k[1] == "jrn-2"]
+
+
+def test_transitions_between_two_days_count_customers_and_their_net_sales():
+    snapshots = FakeSnapshots()
+    snapshots.add("buyers", date(2025, 1, 15), list(range(1, 16)))
+    snapshots.add("repeaters", date(2025, 1, 15), [3, 6, 9])
+    snapshots.add("buyers", date(2025, 1, 31), list(range(1, 31)))
+    snapshots.add("repeaters", date(2025, 1, 31), [3, 6, 9])
+    result = analytics.journey_transitions(
+        SHOP, ["buyers", "repeaters"], date(2025, 1, 15), date(2025, 1, 31),
+        reader=TablesReader(shop_store()), snapshots=snapshots)
+    cells = {(c["from_stage"], c["to_stage"]): c for c in result["cells"]}
+    # 16..30 entered "buyers" from outside; their first orders (26+c each) fall in the window.
+    entered = cells[("(outside)", "buyers")]
+    assert entered["customers"] == 15
+    assert Decimal(entered["net_sales"]) == sum(Decimal(10 + c) for c in range(16, 31))
+    assert cells[("repeaters", "repeaters")]["customers"] == 3
+    assert cells[("buyers", "buyers")]["customers"] == 12
+
+
+def test_transitions_name_the_stage_and_day_without_a_snapshot():
+    snapshots = FakeSnapshots()
+    snapshots.add("buyers", date(2025, 1, 15), [1])
+    with pytest.raises(analytics.SnapshotMissing, match="'buyers' has no membership snapshot on "
+                                                        "2025-01-31") as error:
+        analytics.journey_transitions(SHOP, ["buyers"], date(2025, 1, 15), date(2025, 1, 31),
+                                      reader=TablesReader(shop_store()), snapshots=snapshots)
+    assert (error.value.segment_id, error.value.day) == ("buyers", date(2025, 1, 31))
+    with pytest.raises(ValueError, match="before"):
+        analytics.journey_transitions(SHOP, ["buyers"], date(2025, 1, 31), date(2025, 1, 15),
+                                      reader=TablesReader(shop_store()), snapshots=snapshots)

@@ -1,0 +1,225 @@
+"""The segments Lambda's segment-editor actions, invoked by the API: preview, explain,
+backfill, and list uploads that cannot be read (moto S3/DynamoDB, a hand-made lake).
+
+Timeline of the store (run day 2024-06-30):
+- customer 1 (tag vip): orders on 06-01 (100) and 06-28 (50) -> a repeat buyer from 06-28
+- customer 2: orders on 03-01 (20) and 06-29 (30) -> a repeat buyer from 06-29
+- customer 3: created 06-27, no orders
+"""
+
+from __future__ import annotations
+
+import gzip
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from seglift import keys
+from seglift.segments.tables import TABLE_NAMES
+from seglift.storage.metrics_repository import MetricsRepository
+from seglift.storage.segment_repository import SegmentRepository
+from tests.segments.builder import StoreBuilder
+
+SHOP = "editor-shop.myshopify.com"
+BUCKET = "seglift-editor-test"
+RUN_DATE = "2024-06-30"
+REPEAT = {"feature": "order_count", "op": ">=", "value": 2}
+
+
+@dataclass
+class FakeContext:
+    function_name: str = "segments"
+    memory_limit_in_mb: int = 2048
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:segments"
+    aws_request_id: str = "req-editor"
+
+
+class FakeReader:
+    def __init__(self, store: StoreBuilder) -> None:
+        self.tables = store.tables()
+
+    def read_table(self, table: str, columns: list[str] | None = None):
+        assert table in TABLE_NAMES
+        return getattr(self.tables, table)
+
+
+def _store() -> StoreBuilder:
+    store = StoreBuilder().product(1, "Shirt")
+    store.customer(1, tags=["vip"]).customer(2).customer(3, created="2024-06-27")
+    store.order(10, 1, "2024-06-01", "100", products=[1])
+    store.order(11, 1, "2024-06-28", "50", products=[1])
+    store.order(12, 2, "2024-03-01", "20", products=[1])
+    store.order(13, 2, "2024-06-29", "30", products=[1])
+    return store
+
+
+def _create_table(dynamodb, name: str, hash_key: str, range_key: str) -> None:
+    dynamodb.create_table(
+        TableName=name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": hash_key, "AttributeType": "S"},
+                              {"AttributeName": range_key, "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": hash_key, "KeyType": "HASH"},
+                   {"AttributeName": range_key, "KeyType": "RANGE"}],
+    )
+
+
+@pytest.fixture
+def cloud(monkeypatch, request):
+    suffix = request.node.name[:40]
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    monkeypatch.setenv("DATA_BUCKET", BUCKET)
+    monkeypatch.setenv("SEGMENTS_TABLE", f"segments-{suffix}")
+    monkeypatch.setenv("METRICS_TABLE", f"metrics-{suffix}")
+    monkeypatch.delenv("SHOPS_TABLE", raising=False)
+    with mock_aws():
+        s3 = boto3.client("s3", region_name="us-east-1")
+        s3.create_bucket(Bucket=BUCKET)
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        _create_table(dynamodb, f"segments-{suffix}", "shop", "segment_id")
+        _create_table(dynamodb, f"metrics-{suffix}", "series", "day")
+        from segments import wiring
+
+        monkeypatch.setattr(wiring, "lake_reader", lambda s3, bucket, shop: FakeReader(_store()))
+        yield s3, SegmentRepository(f"segments-{suffix}"), MetricsRepository(f"metrics-{suffix}")
+
+
+def _invoke(event):
+    from segments.handler import lambda_handler
+
+    return lambda_handler({"shop": SHOP, "run_date": RUN_DATE, **event}, FakeContext())
+
+
+def _ids(s3, segment_id: str, day: str) -> list[int]:
+    body = s3.get_object(Bucket=BUCKET, Key=keys.member_ids_key(SHOP, segment_id,
+                                                                date.fromisoformat(day)))
+    return [int(x) for x in gzip.decompress(body["Body"].read()).split()]
+
+
+# ------------------------------------------------------------------ preview
+
+
+def test_preview_counts_an_unsaved_condition_and_saves_nothing(cloud):
+    s3, repo, _ = cloud
+    result = _invoke({"action": "preview", "condition": REPEAT, "sample_size": 1})
+    assert result == {"member_count": 2, "customer_count": 3, "sample": [1],
+                      "as_of": RUN_DATE}
+    assert repo.list(SHOP) == []
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
+
+
+def test_preview_refuses_an_invalid_condition_with_its_path(cloud):
+    with pytest.raises(ValueError, match=r"\$.*unknown feature 'shoe_size'"):
+        _invoke({"action": "preview", "condition": {"and": [
+            {"feature": "shoe_size", "op": ">", "value": 1}]}})
+
+
+# ------------------------------------------------------------------ explain
+
+
+def test_explain_shows_which_part_keeps_a_customer_out(cloud):
+    condition = {"and": [REPEAT, {"has_tag": "vip"}]}
+    result = _invoke({"action": "explain", "condition": condition, "customer_id": 2})
+    assert (result["customer_id"], result["member"], result["as_of"]) == (2, False, RUN_DATE)
+    repeat, vip = result["tree"]["children"]
+    assert (repeat["passed"], repeat["condition"]) == (True, REPEAT)
+    assert (vip["passed"], vip["condition"]) == (False, {"has_tag": "vip"})
+    assert _invoke({"action": "explain", "condition": condition,
+                    "customer_id": 1})["member"] is True
+
+
+def test_explain_of_an_unknown_customer_says_so(cloud):
+    from segments.editor import CustomerNotFound
+
+    with pytest.raises(CustomerNotFound, match="customer 99 is not a customer"):
+        _invoke({"action": "explain", "condition": REPEAT, "customer_id": 99})
+    with pytest.raises(ValueError, match="customer_id must be an integer"):
+        _invoke({"action": "explain", "condition": REPEAT, "customer_id": "2"})
+
+
+# ------------------------------------------------------------------ backfill
+
+
+def test_backfill_writes_a_snapshot_and_the_daily_metrics_of_each_past_day(cloud):
+    s3, repo, metrics = cloud
+    repo.create(SHOP, name="Repeat", segment_id="repeat", condition=REPEAT)
+
+    result = _invoke({"action": "backfill", "segment_id": "repeat", "days": 5})
+
+    assert result["member_counts"] == {"2024-06-26": 0, "2024-06-27": 0, "2024-06-28": 1,
+                                       "2024-06-29": 2, "2024-06-30": 2}
+    assert _ids(s3, "repeat", "2024-06-28") == [1]
+    assert _ids(s3, "repeat", "2024-06-30") == [1, 2]
+    series = {d.day.isoformat(): d.values
+              for d in metrics.series(SHOP, "repeat", date(2024, 6, 1), date(2024, 6, 30))}
+    assert sorted(series) == ["2024-06-26", "2024-06-27", "2024-06-28", "2024-06-29",
+                              "2024-06-30"]
+    # No snapshot before the first day: entered/left unknown, then known day by day.
+    assert (series["2024-06-26"]["entered"], series["2024-06-26"]["left"]) == (None, None)
+    assert (series["2024-06-28"]["entered"], series["2024-06-28"]["left"]) == (1, 0)
+    assert series["2024-06-29"]["revenue_of_day"] == Decimal("30.00")
+    assert series["2024-06-30"]["ltv"] == Decimal("100.00")  # (100 + 50 + 20 + 30) / 2
+    segment = repo.get(SHOP, "repeat")
+    assert (segment.member_count, segment.last_evaluated_on) == (2, RUN_DATE)
+
+
+def test_backfill_evaluates_member_of_dependencies_as_of_each_day(cloud):
+    s3, repo, _ = cloud
+    repo.create(SHOP, name="Repeat", segment_id="repeat", condition=REPEAT)
+    repo.create(SHOP, name="Repeat VIPs", segment_id="repeat-vips",
+                condition={"and": [{"member_of": "repeat"}, {"has_tag": "vip"}]})
+
+    result = _invoke({"action": "backfill", "segment_id": "repeat-vips", "days": 3})
+
+    assert result["member_counts"] == {"2024-06-28": 1, "2024-06-29": 1, "2024-06-30": 1}
+    assert _ids(s3, "repeat-vips", "2024-06-28") == [1]
+    # Only the requested segment gets history; its dependency is evaluated in memory.
+    assert repo.get(SHOP, "repeat").last_evaluated_on is None
+
+
+def test_backfill_does_not_overwrite_a_later_daily_run(cloud):
+    _, repo, _ = cloud
+    repo.create(SHOP, name="Repeat", segment_id="repeat", condition=REPEAT)
+    repo.record_evaluation(SHOP, "repeat", date(2024, 7, 1), 7)
+    _invoke({"action": "backfill", "segment_id": "repeat", "days": 2})
+    segment = repo.get(SHOP, "repeat")
+    assert (segment.member_count, segment.last_evaluated_on) == (7, "2024-07-01")
+
+
+def test_backfill_refuses_list_segments_and_silly_lengths(cloud):
+    from segments.logic import SegmentEvaluationError
+
+    _, repo, _ = cloud
+    repo.create(SHOP, name="Fixed", segment_id="fixed", condition=None)
+    repo.create(SHOP, name="Repeat", segment_id="repeat", condition=REPEAT)
+    with pytest.raises(SegmentEvaluationError, match="list segment"):
+        _invoke({"action": "backfill", "segment_id": "fixed"})
+    with pytest.raises(SegmentEvaluationError, match="days must be between 1 and"):
+        _invoke({"action": "backfill", "segment_id": "repeat", "days": 0})
+
+
+# ------------------------------------------------------------------ uploads
+
+
+def test_a_list_from_a_file_that_is_not_a_csv_is_refused_with_a_reason(cloud):
+    from seglift.segments.lists import CustomerListError
+
+    s3, repo, _ = cloud
+    key = keys.upload_key(SHOP, "upl_binary")
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"PK\x03\x04\x00\x00binary-spreadsheet")
+    with pytest.raises(CustomerListError, match="not a CSV text file"):
+        _invoke({"action": "create_list", "name": "Bad", "source": {"upload_key": key}})
+    assert repo.list(SHOP) == []
+
+
+def test_a_list_from_a_missing_upload_says_to_upload_first(cloud):
+    from segments.logic import UploadNotFound
+
+    with pytest.raises(UploadNotFound, match="PUT the CSV to the upload URL first"):
+        _invoke({"action": "create_list", "name": "Gone",
+                 "source": {"upload_key": keys.upload_key(SHOP, "upl_never")}})
