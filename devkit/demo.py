@@ -4,8 +4,9 @@
 2. deploy template.yaml into the local cloud and install the shop;
 3. create segments through the REST API (templates and Shopify query syntax);
 4. fire the daily schedule: sync -> Step Functions (features, segments, metrics);
-5. tag the members of one segment in Shopify through SQS and the tagging Lambda;
-6. report: segments with their metrics, the tag job, the email SES sent.
+5. measure what one segment's customers bought, and split them for an A/B comparison;
+6. tag the members of one segment in Shopify through SQS and the tagging Lambda;
+7. report: segments with their metrics, the measurement, the tag job, the email SES sent.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from devkit.cli.progress import Progress, StepFailed
 from devkit.local_stack import LocalStack, local_stack
 from devkit.store.describe import describe_store
 from devkit.store.generator import StoreSpec, generate_store
+from seglift.measurements.report_lines import measurement_report_lines
 
 
 @dataclass(frozen=True)
@@ -160,6 +162,14 @@ def run_demo(
         errors = [s for s in segments if s.get("last_error")]
         for segment in errors:
             progress.say(f"  ! {segment['name']}: {segment['last_error']}")
+
+        progress.say("")
+        with progress.step(
+            "measuring what the largest segment bought, with an A/B split"
+        ):
+            lines = measurement_report_lines(api, shop)
+        for line in lines:
+            progress.say("  " + line)
 
         target = created[TAGGED_SEGMENT]
         progress.say("")

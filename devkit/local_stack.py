@@ -106,6 +106,7 @@ def local_stack(
             redelivery_delay=redelivery_delay,
         ) as cloud:
             stack = LocalStack(emulator, cloud, stage, _install_app_credentials(cloud))
+            emulator.register_app(LOCAL_API_KEY, stack.api_secret)
             for store in stores:
                 stack.install(store)
             yield stack

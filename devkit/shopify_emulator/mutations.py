@@ -156,3 +156,38 @@ def _bulk_cancel(
     source: Any, args: dict[str, Any], context: RequestContext, info: GraphQLResolveInfo
 ) -> Any:
     return context.services.bulk.cancel(context.shop, args["id"])
+
+
+@handles("Mutation", "webhookSubscriptionCreate")
+def _webhook_subscription_create(
+    source: Any, args: dict[str, Any], context: RequestContext, info: GraphQLResolveInfo
+) -> Any:
+    """Records the subscription on the shop (the emulator does not deliver events; tests
+    send webhooks with ``devkit.shopify_emulator.webhooks``)."""
+    settings = args["webhookSubscription"]
+    uri = settings.get("uri") or settings.get("callbackUrl")
+    if not uri:
+        return {"webhookSubscription": None,
+                "userErrors": [{"field": ["webhookSubscription", "uri"],
+                                "message": "Address can't be blank"}]}
+    subscriptions = context.shop.webhook_subscriptions
+    with context.shop.store.lock:
+        if any(s["topic"] == args["topic"] and s["uri"] == uri for s in subscriptions):
+            return {"webhookSubscription": None,
+                    "userErrors": [{"field": ["webhookSubscription", "callbackUrl"],
+                                    "message": "Address for this topic has already been taken"}]}
+        now = now_iso()
+        record = {
+            "__typename": "WebhookSubscription",
+            "id": f"gid://shopify/WebhookSubscription/{len(subscriptions) + 1}",
+            "legacyResourceId": str(len(subscriptions) + 1),
+            "topic": args["topic"],
+            "uri": uri,
+            "format": settings.get("format") or "JSON",
+            "apiVersion": None,
+            "createdAt": now,
+            "updatedAt": now,
+        }
+        subscriptions.append(record)
+        context.shop.bump()
+    return {"webhookSubscription": record, "userErrors": []}

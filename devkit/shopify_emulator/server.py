@@ -33,6 +33,9 @@ from devkit.store.model import ShopStore
 
 API_VERSION = "2026-10"
 GRAPHQL_PATH = f"/admin/api/{API_VERSION}/graphql.json"
+# OAuth authorization-code grant: Shopify serves it on the shop's own domain; the emulator
+# (one server for many shops) knows the shop from the code it issued.
+ACCESS_TOKEN_PATH = "/admin/oauth/access_token"
 INVALID_TOKEN_BODY = {
     "errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"
 }
@@ -78,6 +81,8 @@ class ShopifyEmulator:
         self.stats = EmulatorStats()
         self._shops: dict[str, ShopState] = {}
         self._by_token: dict[str, ShopState] = {}
+        self._apps: dict[str, str] = {}  # api key -> secret
+        self._codes: dict[str, tuple[str, str]] = {}  # code -> (shop, api key)
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._workdir = Path(tempfile.mkdtemp(prefix="shopify-emulator-"))
@@ -127,6 +132,40 @@ class ShopifyEmulator:
     @property
     def domains(self) -> list[str]:
         return list(self._shops)
+
+    # ------------------------------------------------------------------ OAuth
+
+    def register_app(self, api_key: str, secret: str) -> None:
+        """Know an app, as the Partner dashboard does, so codes can be exchanged for it."""
+        self._apps[api_key] = secret
+
+    def authorization_code(self, shop: str, api_key: str) -> str:
+        """The single-use ``code`` Shopify puts in the callback once the merchant approves."""
+        self._state(shop)
+        code = uuid.uuid4().hex
+        self._codes[code] = (shop, api_key)
+        return code
+
+    def exchange_code(self, payload_bytes: bytes) -> tuple[int, bytes]:
+        """POST /admin/oauth/access_token: the shop's offline token for a valid code."""
+        try:
+            body = json.loads(payload_bytes or b"{}")
+        except ValueError:
+            return 400, _json({"error": "invalid_request",
+                               "error_description": "the body is not JSON"})
+        api_key, secret, code = (str(body.get(k, "")) for k in
+                                 ("client_id", "client_secret", "code"))
+        if not api_key or self._apps.get(api_key) != secret:
+            return 401, _json({"error": "invalid_client",
+                               "error_description": "unknown client_id or wrong secret"})
+        issued = self._codes.pop(code, None)
+        if issued is None or issued[1] != api_key:
+            return 400, _json({"error": "invalid_request",
+                               "error_description": "The authorization code was not found "
+                               "or was already used"})
+        return 200, _json({"access_token": self.token_for(issued[0]),
+                           "scope": "read_customers,write_customers,read_orders,"
+                           "read_all_orders,read_products"})
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -301,6 +340,9 @@ def _handler_class(emulator: ShopifyEmulator) -> type[BaseHTTPRequestHandler]:
                     self.headers.get("Content-Type", "application/json"),
                 )
                 self._send(status, answer, headers)
+            elif path == ACCESS_TOKEN_PATH:
+                status, answer = emulator.exchange_code(body)
+                self._send(status, answer)
             elif path == "/__emulator/faults":
                 try:
                     spec = json.loads(body or b"{}")

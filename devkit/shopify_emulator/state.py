@@ -43,6 +43,8 @@ class ShopState:
     version: int = 0
     orderings: OrderingCache = field(default_factory=OrderingCache)
     bulk_operations: dict[str, Record] = field(default_factory=dict)
+    # webhookSubscriptionCreate records (the emulator does not deliver them).
+    webhook_subscriptions: list[Record] = field(default_factory=list)
     _index_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _indexes: dict[str, tuple[tuple[Any, ...], Any]] = field(default_factory=dict, repr=False)
 

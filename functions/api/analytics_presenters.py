@@ -41,13 +41,19 @@ def optional_money(amount: Any, currency: str) -> Money | None:
     return None if amount is None else money(amount, currency)
 
 
+def trait_out(row: Mapping[str, Any]) -> TraitOut:
+    """A stored trait row; a product journey's second product is its ``value``."""
+    fields = dict(row)
+    if "value" not in fields and "product_id" in fields:
+        fields["value"] = fields.pop("product_id")
+    return TraitOut(**{k: (None if v is None else (str(v) if k in _TEXT else v))
+                       for k, v in fields.items() if k in TraitOut.model_fields})
+
+
 def profile_out(segment_id: str, item: Any) -> SegmentProfileOut:
     payload = item.payload
-    traits = {
-        name: [TraitOut(**{k: (None if v is None else (str(v) if k in _TEXT else v))
-                           for k, v in row.items()}) for row in rows]
-        for name, rows in payload.get("traits", {}).items()
-    }
+    traits = {name: [trait_out(row) for row in rows]
+              for name, rows in payload.get("traits", {}).items()}
     return SegmentProfileOut(segment_id=segment_id, day=date.fromisoformat(item.sort_key),
                              member_count=int(payload.get("member_count", 0)),
                              top=int(payload.get("top", 0)), traits=traits)

@@ -28,6 +28,7 @@ from seglift.tagging.adapters import S3MemberIdsReader, SqsQueue
 from seglift.tagging.validation import TagError
 
 from api.errors import BadRequest, Conflict
+from api.install_adapters import export_deps, oauth_deps
 from api.segment_engine_wiring import LambdaSegmentEngine, S3Uploads
 from api.ports import ApiContext, AppCredentials, MeasurementDeps, Page, SnapshotNotFound
 
@@ -72,6 +73,10 @@ class AwsClients:
     @cached_property
     def dynamodb(self) -> Any:
         return self._session.client("dynamodb")
+
+    @cached_property
+    def ssm(self) -> Any:
+        return self._session.client("ssm")
 
 
 @cache
@@ -353,6 +358,8 @@ def build_api_context(config: RuntimeConfig, session: Any = None) -> ApiContext:
         journey_transitions=LambdaJourneyTransitions(lambda: clients.lambda_,
                                                      config.metrics_function_name),
         measurements=measurement_deps(config, clients),
+        exports=export_deps(config, lambda: clients.lambda_),
+        oauth=oauth_deps(config, credentials, lambda: clients.dynamodb, lambda: clients.ssm),
     )
 
 

@@ -12,6 +12,9 @@ formulas), so ``entered``/``left`` are known from the second day on.
 dependencies first) rather than read from snapshots they may not have for past days; a
 list segment has fixed members, so its latest snapshot is used for every day.
 
+A shop with no synced customers yet is skipped (nothing written): a month of zeros would
+be a false history, and the trend then starts with the first daily run after the sync.
+
 Idempotent: each day's snapshot and metrics item is overwritten, so a retried backfill
 converges. The segment's ``member_count`` is set from the last day unless a daily run has
 already recorded a later day.
@@ -121,6 +124,12 @@ def backfill(
     plan = _plan(shop, segment_id, segments, storage)
     tables = LakeTables.from_reader(reader)
     first = run_date - timedelta(days=days - 1)
+    if tables.customers.num_rows == 0:
+        # Not synced yet: a month of zeros would be a false history. The first daily run
+        # after the sync starts the trend instead.
+        return {"segment_id": segment_id, "first_day": first.isoformat(),
+                "last_day": run_date.isoformat(), "days": 0, "member_counts": {},
+                "skipped": "the shop has no synced customers yet"}
     previous = _snapshot_or_none(shop, segment_id, first - timedelta(days=1), storage)
     counts: dict[str, int] = {}
     for offset in range(days):

@@ -5,6 +5,9 @@ Events::
     {"source": "seglift.schedule"}          (the template's schedule input) -> every shop
     {"detail-type": "Scheduled Event", ...} (a raw EventBridge schedule)    -> every shop
     {"shop": "<handle>.myshopify.com"}      (on demand)                     -> that shop
+    {"action": "privacy", "shop"?: ...}     (on demand) -> pending privacy requests only
+
+Pending privacy requests (seglift.privacy) are carried out first in every case.
 
 Thin on purpose: configuration, wiring, then ``sync.logic.handle_event``.
 """
@@ -31,5 +34,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         "data_bucket", "shops_table", "pipeline_state_machine_arn"
     )
     summary = logic.handle_event(event, wiring.dependencies(config))
-    logger.info("sync finished", extra={k: summary[k] for k in ("shops", "succeeded", "failed")})
+    logger.info("sync finished", extra={k: summary.get(k) for k in ("shops", "succeeded",
+                                                                      "failed")}
+                | {"privacy_requests": len(summary.get("privacy", []))})
     return summary

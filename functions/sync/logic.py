@@ -19,7 +19,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -159,7 +159,8 @@ def process_privacy(deps: SyncDependencies, shop: str | None) -> list[dict[str, 
     outcomes: list[dict[str, Any]] = []
     for name in shops:
         try:
-            outcomes.extend({"shop": name, **asdict(o)} for o in deps.privacy.process_shop(name))
+            outcomes.extend({"shop": name, **(asdict(o) if is_dataclass(o) else dict(o))}
+                            for o in deps.privacy.process_shop(name))
         except Exception as error:
             logger.exception("privacy requests failed", extra={"shop": name})
             outcomes.append({"shop": name, "status": "failed",

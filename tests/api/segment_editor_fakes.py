@@ -15,7 +15,6 @@ from typing import Any
 
 from api.ports import EngineRejected
 from seglift.segments.lists import CustomerDirectory, CustomerListError, parse_customer_list_csv
-
 from tests.api.fakes import FakeSegments
 
 

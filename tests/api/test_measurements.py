@@ -226,3 +226,34 @@ def test_small_experiments_are_called_too_small(client, api, deps):
     deps.recompute.request(SHOP_A, [g["measurement_id"] for g in created["groups"]])
     verdict = client.get(f"/experiments/{created['id']}").json["comparisons"][0]["verdict"]
     assert verdict.startswith("Too small to conclude")
+
+
+class JsonClient:
+    """The demo's client shape: JSON in, JSON out, errors raise."""
+
+    def __init__(self, client) -> None:
+        self.client = client
+
+    def get(self, path):
+        reply = self.client.get(path)
+        assert reply.status < 400, reply.text
+        return reply.json
+
+    def post(self, path, body):
+        reply = self.client.post(path, body)
+        assert reply.status < 400, reply.text
+        return reply.json
+
+
+def test_the_demo_report_lines(client, api, deps):
+    from seglift.measurements.report_lines import measurement_report_lines
+
+    segment = list_segment(api, deps, members=tuple(range(1, 41)))
+    segment.member_count = 40
+    with_lake(deps, Lake().order(1, 3, "2026-02-20T10:00:00Z", "25", products=((9, "25"),)))
+    lines = measurement_report_lines(JsonClient(client), SHOP_A, wait_seconds=0)
+    assert lines[0].startswith("measurement 'Demo: VIP list' 2026-01-30..2026-02-28")
+    assert "customers 40, converted 1 (CVR 2.50%)" in lines[1]
+    assert "Product 9" in lines[2]
+    assert lines[3].startswith("experiment (seed 7, stratified by RFM group): A 20, holdout 20")
+    assert "Too small to conclude" in lines[4]

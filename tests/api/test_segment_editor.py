@@ -10,12 +10,12 @@ from __future__ import annotations
 from datetime import date
 
 import pytest
-from api.ports import EngineRejected
 
-from tests.api.conftest import SHOP_A, SHOP_B, evaluated
-from tests.api.segment_editor_fakes import FakeSegmentEngine, FakeUploads
+from api.ports import EngineRejected
 from seglift.keys import upload_key
 from seglift.segments.lists import CustomerDirectory
+from tests.api.conftest import SHOP_A, SHOP_B, evaluated
+from tests.api.segment_editor_fakes import FakeSegmentEngine, FakeUploads
 
 REPEAT = {"feature": "order_count", "op": ">=", "value": 2}
 TODAY = date(2026, 11, 20)
@@ -214,7 +214,8 @@ def test_an_upload_url_is_for_a_key_under_the_shops_own_prefix(client, engine):
     reply = client.post("/uploads")
     assert reply.status == 201
     body = reply.json
-    assert body["url"].startswith(f"https://uploads.example/{upload_key(SHOP_A, body['upload_id'])}")
+    key = upload_key(SHOP_A, body["upload_id"])
+    assert body["url"].startswith(f"https://uploads.example/{key}")
     assert (body["method"], body["expires_at"]) == ("PUT", "2026-11-20T12:15:00Z")
     assert body["max_bytes"] == 20 * 1024 * 1024
     assert client.post("/uploads").json["upload_id"] != body["upload_id"]
@@ -292,6 +293,9 @@ def test_a_backfill_can_be_asked_for_again_with_another_length(client, api, engi
     assert reply.json == {"segment_id": segment.segment_id, "first_day": "2026-08-23",
                           "last_day": "2026-11-20", "days": 90, "status": "started"}
     assert engine.backfills[-1]["days"] == 90
+    default = client.post(f"/segments/{segment.segment_id}/backfill")
+    assert (default.status, default.json["days"], default.json["first_day"]) == (
+        202, 30, "2026-10-22")
     too_long = client.post(f"/segments/{segment.segment_id}/backfill", {"days": 1000})
     assert (too_long.status, too_long.error["field"]) == (400, "days")
 

@@ -14,6 +14,7 @@ import io
 import json
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import pyarrow.parquet as pq
@@ -26,11 +27,17 @@ from devkit.store.generator import StoreSpec, generate_store
 from devkit.store.model import numeric_id
 from seglift import keys
 from seglift.lake.reader import LakeReader
+from seglift.segments.shopify_query import from_shopify_query
+from seglift.shopify.bulk import BulkQueryRunner
+from seglift.shopify.client import ShopifyGraphQLClient
+from seglift.storage.segment_repository import SegmentRepository
+from sync.shop_sync import ShopSynchronizer
 
 pytestmark = pytest.mark.e2e
 
 SHOP = "privacy-shop.myshopify.com"
 OTHER = "privacy-other.myshopify.com"
+RUN_DATE = "2026-11-20"
 
 
 def _text_of(key: str, body: bytes) -> str:
@@ -80,17 +87,36 @@ def _customer_with_repeat_orders(store) -> dict[str, Any]:
     return store.customers[gid]
 
 
+def _sync_and_evaluate(stack: LocalStack, shop: str, segment_id: str) -> None:
+    """What the daily run leaves on S3, without the whole workflow: the lake (the real
+    synchronizer against the emulator), then features and the segment's snapshot (the
+    real segments function)."""
+    client = ShopifyGraphQLClient(shop, stack.emulator.token_for(shop),
+                                  base_url=stack.emulator.base_url)
+    runner = BulkQueryRunner(client, first_poll_seconds=0.02, max_poll_seconds=0.1)
+    ShopSynchronizer(shop, client, stack.cloud.client("s3"), stack.cloud.physical("DataBucket"),
+                     bulk_runner=runner).run(RUN_DATE, datetime.now(UTC))
+    prepared = stack.cloud.invoke("SegmentsFunction",
+                                  {"action": "prepare", "shop": shop, "run_date": RUN_DATE})
+    stack.cloud.invoke("SegmentsFunction", {
+        "action": "evaluate", "shop": shop, "run_date": RUN_DATE,
+        "features_key": prepared["features_key"], "segment_id": segment_id})
+
+
 @pytest.fixture(scope="module")
 def world():
     store = generate_store(StoreSpec(domain=SHOP, customers=60, seed=21, products=10))
     other = generate_store(StoreSpec(domain=OTHER, customers=20, seed=22, products=5))
     with local_stack([store, other]) as stack:
-        api = stack.api(SHOP)
-        segment = api.post("/segments", {"name": "Repeat", "shopify_query": "number_of_orders >= 2"})
-        stack.cloud.fire_schedule()
-        executions = stack.cloud.wait_for_executions(timeout_s=300)
-        assert {e["status"] for e in executions} == {"SUCCEEDED"}
-        yield {"stack": stack, "store": store, "other": other, "segment": segment}
+        segments = SegmentRepository(stack.cloud.physical("SegmentsTable"))
+        segment = segments.create(SHOP, name="Repeat", condition=from_shopify_query(
+            "number_of_orders >= 2"))
+        _sync_and_evaluate(stack, SHOP, segment.segment_id)
+        other_segment = segments.create(OTHER, name="All", condition=from_shopify_query(
+            "number_of_orders >= 0"))
+        _sync_and_evaluate(stack, OTHER, other_segment.segment_id)
+        yield {"stack": stack, "store": store, "other": other,
+               "segment": {"id": segment.segment_id}}
 
 
 def _seed_derived_data(stack: LocalStack, customer_id: int, email: str, other_id: int) -> None:
@@ -197,7 +223,7 @@ def test_shop_redact_deletes_the_shop_everywhere_and_leaves_other_shops_alone(wo
     stack = world["stack"]
     other_before = len(list(bucket_texts(stack, keys.shop_prefix(OTHER))))
     assert _webhook(stack, "shop/redact", {"shop_id": 1, "shop_domain": SHOP}) == 200
-    summary = stack.cloud.invoke("SyncFunction", {"source": "seglift.schedule"})
+    summary = stack.cloud.invoke("SyncFunction", {"action": "privacy"})
     assert [(o["shop"], o["kind"], o["status"]) for o in summary["privacy"]] == [
         (SHOP, "shop_redact", "done")]
     assert list(bucket_texts(stack, keys.shop_prefix(SHOP))) == []

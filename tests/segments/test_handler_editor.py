@@ -223,3 +223,17 @@ def test_a_list_from_a_missing_upload_says_to_upload_first(cloud):
     with pytest.raises(UploadNotFound, match="PUT the CSV to the upload URL first"):
         _invoke({"action": "create_list", "name": "Gone",
                  "source": {"upload_key": keys.upload_key(SHOP, "upl_never")}})
+
+
+def test_backfill_before_the_first_sync_writes_no_false_history(cloud, monkeypatch):
+    from segments import wiring
+
+    s3, repo, metrics = cloud
+    monkeypatch.setattr(wiring, "lake_reader",
+                        lambda s3, bucket, shop: FakeReader(StoreBuilder()))
+    repo.create(SHOP, name="Repeat", segment_id="repeat", condition=REPEAT)
+    result = _invoke({"action": "backfill", "segment_id": "repeat", "days": 5})
+    assert (result["days"], result["skipped"]) == (0, "the shop has no synced customers yet")
+    assert metrics.series(SHOP, "repeat") == []
+    assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
+    assert repo.get(SHOP, "repeat").last_evaluated_on is None

@@ -17,12 +17,12 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from seglift.auth.oauth import OAuthError, authorize_url, verify_callback
 
 from api.deps import Ctx
 from api.errors import ApiError, BadRequest, Unauthorized
 from api.ports import ApiContext, OAuthDeps
 from api.routes.responses import responses
+from seglift.auth.oauth import OAuthError, authorize_url, verify_callback
 
 router = APIGatewayRouter()
 
@@ -46,15 +46,17 @@ def _oauth(ctx: ApiContext) -> OAuthDeps:
 
 
 def api_base_url() -> str:
-    """This API's public base URL (scheme, host and stage) as the caller reached it."""
+    """This API's public base URL as the caller reached it: ``https://<id>.execute-api...
+    /<stage>`` on API Gateway's own domain (the stage is part of the path there), no stage
+    on a custom domain or the local cloud's adapter; the scheme from X-Forwarded-Proto
+    (API Gateway always sends it), plain http for a loopback host without it."""
     event = router.current_event
     headers = {k.lower(): v for k, v in (event.headers or {}).items()}
     host = headers.get("host") or event.request_context.domain_name or "localhost"
-    scheme = headers.get("x-forwarded-proto") or "https"
-    full_path = event.request_context.path or event.path
-    stage_prefix = full_path[: len(full_path) - len(event.path)] if full_path.endswith(
-        event.path) else ""
-    return f"{scheme}://{host}{stage_prefix}"
+    loopback = host.split(":")[0] in ("127.0.0.1", "localhost")
+    scheme = headers.get("x-forwarded-proto") or ("http" if loopback else "https")
+    stage = f"/{event.request_context.stage}" if ".execute-api." in host else ""
+    return f"{scheme}://{host}{stage}"
 
 
 @router.get(

@@ -14,7 +14,7 @@ import secrets
 from datetime import timedelta
 from typing import Annotated, Any
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
@@ -188,11 +188,11 @@ def create_upload(ctx: Ctx, shop: Shop) -> UploadCreated:
     responses=responses(202, "The backfill started", *BODY_ERRORS, 404, 409),
 )
 def backfill_segment(ctx: Ctx, shop: Shop, segment_id: SegmentId,
-                     body: BackfillRequest) -> BackfillStarted:
+                     body: Annotated[BackfillRequest | None, Body()] = None) -> BackfillStarted:
+    days = (body or BackfillRequest()).days
     record = get_segment_or_404(ctx, shop, segment_id)
     if getattr(record, "kind", "condition") != "condition" or record.condition is None:
         raise Conflict("this is a list segment (fixed members): it has no history to compute",
                        code="not_a_condition_segment", field="segment_id")
-    first, last = start_backfill(ctx, shop, segment_id, body.days)
-    return BackfillStarted(segment_id=segment_id, first_day=first, last_day=last,
-                           days=body.days)
+    first, last = start_backfill(ctx, shop, segment_id, days)
+    return BackfillStarted(segment_id=segment_id, first_day=first, last_day=last, days=days)

@@ -80,7 +80,9 @@ def _scrub_parquet(body: bytes, subject: Subject) -> bytes | None:
 
 def _scrub_lines(text: str, subject: Subject) -> str | None:
     lines = pa.array(text.splitlines(keepends=True), pa.string())
-    numbers = "|".join(rf"(?<![0-9]){n}(?![0-9])" for n in sorted(map(str, subject.numbers)))
+    # RE2 (Arrow's regex engine) has no look-behind: a number stands alone between
+    # non-digits or line ends.
+    numbers = "|".join(rf"(^|[^0-9]){n}([^0-9]|$)" for n in sorted(map(str, subject.numbers)))
     mails = "|".join(_re_escape(m) for m in sorted(subject.emails))
     pattern = "|".join(p for p in (numbers, mails) if p)
     if not pattern or not len(lines):
