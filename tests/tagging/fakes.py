@@ -198,6 +198,7 @@ class Outbox:
 @dataclass
 class Segment:
     last_evaluated_on: str | None = "2026-11-20"
+    name: str = "VIP customers"
 
 
 class Segments:

@@ -76,6 +76,17 @@ def test_a_job_tags_every_member_and_sends_exactly_one_email(deps: Deps):
     assert deps.notifier.sent[0].status == "completed"
 
 
+def test_the_completion_email_names_the_segment_as_the_merchant_called_it(deps: Deps):
+    from seglift.tagging.completion import completion_email
+
+    _given(deps, [1, 2, 3])
+    job = _start(deps)
+    run_queue(deps, limits=SMALL)
+    subject, body = completion_email(deps.jobs.get(SHOP, job.job_id), "https://app.example")
+    assert "segment 'VIP customers' (vip)" in body and subject == "seglift: tag 'VIP' finished"
+    assert f"https://app.example/tag-jobs/{job.job_id}" in body
+
+
 def test_redelivered_and_reordered_messages_count_once_and_email_once(deps: Deps):
     members = list(range(1, 41))
     _given(deps, members)

@@ -52,6 +52,8 @@ class TagJobRecord(TagJobModel):
     counted_batches = NumberSetAttribute(null=True)
     bulk_operation_id = UnicodeAttribute(null=True)
     origin = UnicodeAttribute(null=True)  # manual | sync
+    # The segment's name when the job started, so the email speaks the merchant's words.
+    segment_name = UnicodeAttribute(null=True)
 
 
 class TagBatchCheckpoint(Model):
@@ -94,6 +96,7 @@ class TagJob:
     counted_batches: frozenset[int] = frozenset()
     bulk_operation_id: str | None = None
     origin: str | None = None
+    segment_name: str | None = None
 
     @property
     def is_complete(self) -> bool:
@@ -105,7 +108,7 @@ class TagJob:
         for name in (
             "shop", "job_id", "segment_id", "tag", "action", "requested_by", "status",
             "total", "done", "failed", "skipped", "batches_total", "batches_finished",
-            "errors", "member_ids_key", "origin",
+            "errors", "member_ids_key", "origin", "segment_name",
         ):
             out[name] = getattr(self, name)
         for name in ("created_at", "started_at", "finished_at", "email_sent_at"):
@@ -152,6 +155,7 @@ def _to_job(item: TagJobRecord) -> TagJob:
         counted_batches=frozenset(int(n) for n in (item.counted_batches or ())),
         bulk_operation_id=item.bulk_operation_id,
         origin=item.origin,
+        segment_name=item.segment_name,
     )
 
 
@@ -187,6 +191,7 @@ class TagJobRepository:
             created_at=job.created_at,
             member_ids_key=job.member_ids_key,
             origin=job.origin,
+            segment_name=job.segment_name,
         )
         item.save(condition=self._jobs.job_id.does_not_exist())
         return _to_job(item)

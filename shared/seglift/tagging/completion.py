@@ -74,8 +74,13 @@ def completion_email(job: TagJob, app_base_url: str) -> tuple[str, str]:
     if job.started_at and job.finished_at:
         seconds = f"Time taken: {(job.finished_at - job.started_at).total_seconds():.0f} s\n"
     link = f"{app_base_url.rstrip('/')}/tag-jobs/{job.job_id}"
+    segment = (
+        f"segment '{job.segment_name}' ({job.segment_id})"
+        if job.segment_name
+        else f"segment {job.segment_id}"
+    )
     body = (
-        f"Your tag job on segment {job.segment_id} has {outcome}.\n\n"
+        f"Your tag job on {segment} has {outcome}.\n\n"
         f"Tag '{job.tag}' {verb} {job.done} customers.\n"
         f"Already {'tagged' if job.action == 'add' else 'untagged'} (skipped): {job.skipped}\n"
         f"Failed: {job.failed}\n"

@@ -132,7 +132,8 @@ def start_tag_job(
     validate_shop_domain(shop)
     clean_tag = validate_tag(tag)
     clean_action = validate_action(action)
-    key = frozen_member_ids_key(shop, segment_id, _lookup(segments, segment))
+    record = _lookup(segments, segment).get(shop, segment_id)  # read once, used twice
+    key = frozen_member_ids_key(shop, segment_id, _Known(record))
     member_count = len(_read_members(members_reader, key, segment_id))
     _refuse_duplicate(jobs_repo, shop, segment_id, clean_tag, clean_action)
     created = now()
@@ -148,6 +149,7 @@ def start_tag_job(
             total=member_count,
             member_ids_key=key,
             origin="manual",
+            segment_name=getattr(record, "name", None),
         )
     )
     try:
