@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 
+from aws_lambda_powertools.utilities import parameters
+
 from devkit.api_client import ApiClient
 from devkit.local_cloud.cloud import LocalCloud
 from devkit.shopify_emulator import ShopifyEmulator
@@ -81,6 +83,10 @@ def _install_app_credentials(cloud: LocalCloud) -> str:
         Type="SecureString",
         Overwrite=True,
     )
+    # Lambdas run in this process: Powertools' parameter cache would otherwise hand a
+    # previous stack's secret to this stack's API (as a warm container would after a
+    # rotation) for its five-minute max age.
+    parameters.clear_caches()
     return secret
 
 
