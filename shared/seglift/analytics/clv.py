@@ -34,7 +34,6 @@ log-parameters (numpy only; no scipy in the Lambda package).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -147,26 +146,6 @@ def _bgnbd_ll(params: tuple[float, float, float, float], distinct_x: np.ndarray,
     return gammas + np.logaddexp(a3, a4)
 
 
-# Parameters are searched in log space within [1e-5, 1e5] (after the time rescaling
-# below). Thin or near-uniform histories do not identify the models: their likelihood
-# keeps improving as parameters run off towards infinity, the simplex never stops, and
-# the predictions overflow to NaN. Beyond this box the extra precision means nothing, and
-# every published fit (CDNOW: r=0.243, alpha=4.4 on the 10-unit scale ~1, a=0.79, b=2.4)
-# lies deep inside it.
-LOG_PARAMETER_BOUND = float(np.log(1e5))
-
-
-def _bounded(negative_ll: Callable[[np.ndarray], float]) -> Callable[[np.ndarray], float]:
-    """The objective with +inf outside the search box (Nelder-Mead treats it as a wall)."""
-
-    def objective(log_params: np.ndarray) -> float:
-        if np.any(np.abs(log_params) > LOG_PARAMETER_BOUND):
-            return float("inf")
-        return negative_ll(log_params)
-
-    return objective
-
-
 def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbdParams:
     """Maximum-likelihood BG/NBD parameters (alpha in the unit of t_x and T)."""
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
@@ -183,7 +162,7 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbdParams:
                        rows[:, 2])
         return -float(np.dot(weights, ll))
 
-    best = nelder_mead(_bounded(negative_ll), np.zeros(4))
+    best = nelder_mead(negative_ll, np.zeros(4))
     r, alpha, a, b = np.exp(best.x)
     return BgNbdParams(float(r), float(alpha * scale), float(a), float(b), -best.value)
 
@@ -271,7 +250,7 @@ def fit_gamma_gamma(x: np.ndarray, m: np.ndarray) -> GammaGammaParams:
         return -float(np.sum(_gamma_gamma_ll(tuple(np.exp(log_params)), distinct, where, x,
                                              scaled)))
 
-    best = nelder_mead(_bounded(negative_ll), np.zeros(3))
+    best = nelder_mead(negative_ll, np.zeros(3))
     p, q, v = np.exp(best.x)
     # Rescaling m by `scale` rescales v by the same factor and shifts the likelihood by a
     # constant (the Jacobian), which the reported value includes.
