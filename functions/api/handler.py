@@ -26,8 +26,6 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
     RequestValidationError,
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from seglift.auth.session_tokens import SessionTokenError, bearer_token, verify_session_token
-from seglift.config import RuntimeConfig
 
 from api.deps import CONTEXT_KEY, SHOP_KEY, USER_KEY
 from api.errors import ApiError, PayloadTooLarge, Unauthorized, error_body, proxy_error_response
@@ -47,6 +45,8 @@ from api.routes import (
     webhooks,
 )
 from api.validation_errors import describe_validation_error
+from seglift.auth.session_tokens import SessionTokenError, bearer_token, verify_session_token
+from seglift.config import RuntimeConfig
 
 logger = Logger(service="api")
 

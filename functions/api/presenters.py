@@ -11,8 +11,6 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from seglift.metrics.names import MONEY_METRICS
-
 from api.models import (
     MetricsPoint,
     Money,
@@ -24,6 +22,7 @@ from api.models import (
     TemplateOut,
     TemplateParameterOut,
 )
+from seglift.metrics.names import MONEY_METRICS
 
 
 def decimal_text(value: Any) -> str:

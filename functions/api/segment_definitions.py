@@ -10,11 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from seglift.segments.conditions import ConditionError
-
 from api.errors import BadRequest
 from api.models import SegmentCreate
 from api.ports import SegmentDefinitions
+from seglift.segments.conditions import ConditionError
 
 
 @dataclass(frozen=True)

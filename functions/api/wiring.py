@@ -15,6 +15,11 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.utilities import parameters
+
+from api.errors import BadRequest, Conflict
+from api.install_adapters import export_deps, oauth_deps
+from api.ports import ApiContext, AppCredentials, MeasurementDeps, Page, SnapshotNotFound
+from api.segment_engine_wiring import LambdaSegmentEngine, S3Uploads
 from seglift.config import ConfigurationError, RuntimeConfig
 from seglift.segments.conditions import validate_condition
 from seglift.storage.analytics_repository import AnalyticsRepository, JourneyRepository
@@ -26,11 +31,6 @@ from seglift.storage.tag_job_repository import TagJobRepository
 from seglift.storage.webhook_receipt_repository import WebhookReceiptRepository
 from seglift.tagging.adapters import S3MemberIdsReader, SqsQueue
 from seglift.tagging.validation import TagError
-
-from api.errors import BadRequest, Conflict
-from api.install_adapters import export_deps, oauth_deps
-from api.segment_engine_wiring import LambdaSegmentEngine, S3Uploads
-from api.ports import ApiContext, AppCredentials, MeasurementDeps, Page, SnapshotNotFound
 
 # The key and secret change only when the app is rotated; five minutes of caching keeps
 # SSM out of almost every request while a rotation still lands quickly.

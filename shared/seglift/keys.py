@@ -13,6 +13,8 @@ Everything of a shop sits under ``shops/<shop-domain>/`` so that removing a shop
     shops/<shop>/analytics/clv/<date>.parquet     per-customer CLV predictions
     shops/<shop>/exports/<export-id>.csv          CSV exports
     shops/<shop>/uploads/<upload-id>.csv          CSV uploads for list segments
+    shops/<shop>/privacy/data-requests/<id>.json  a customer data request's answer
+    shops/<shop>/privacy/data-requests/index.jsonl  the answered requests, for the merchant
 """
 
 from __future__ import annotations

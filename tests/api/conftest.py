@@ -8,10 +8,10 @@ from datetime import date
 from typing import Any
 
 import pytest
+
 from api import handler
 from api.ports import ApiContext
 from seglift.auth.session_tokens import issue_session_token
-
 from tests.api.events import proxy_event
 from tests.api.fakes import API_KEY, SECRET, fake_context
 

@@ -7,6 +7,7 @@ import time
 
 import jwt
 import pytest
+
 from api import handler
 from seglift.auth.session_tokens import (
     SessionTokenError,
@@ -14,7 +15,6 @@ from seglift.auth.session_tokens import (
     issue_session_token,
     verify_session_token,
 )
-
 from tests.api.conftest import SHOP_A
 from tests.api.fakes import API_KEY, SECRET
 
@@ -137,6 +137,7 @@ def test_unauthenticated_requests_get_401_before_body_validation(client):
         ("GET", "/segments"), ("POST", "/segments"), ("GET", "/segments/x1"),
         ("PATCH", "/segments/x1"), ("DELETE", "/segments/x1"),
         ("GET", "/segments/x1/metrics"), ("POST", "/segments/x1/tag-jobs"),
+        ("POST", "/segments/x1/exports"),
         ("GET", "/tag-jobs"), ("GET", "/tag-jobs/j1"),
         ("GET", "/segments/x1/profile"), ("GET", "/segments/x1/revenue"),
         ("GET", "/segments/overlap?ids=x1"), ("GET", "/cohorts"), ("GET", "/clv"),
@@ -165,6 +166,7 @@ def test_the_private_route_list_above_covers_every_route_of_the_app():
         ("GET", "/segments"), ("POST", "/segments"), ("GET", "/segments/{segment_id}"),
         ("PATCH", "/segments/{segment_id}"), ("DELETE", "/segments/{segment_id}"),
         ("GET", "/segments/{segment_id}/metrics"), ("POST", "/segments/{segment_id}/tag-jobs"),
+        ("POST", "/segments/{segment_id}/exports"),
         ("GET", "/tag-jobs"), ("GET", "/tag-jobs/{job_id}"),
         ("GET", "/segments/{segment_id}/profile"), ("GET", "/segments/{segment_id}/revenue"),
         ("GET", "/segments/overlap"), ("GET", "/cohorts"), ("GET", "/clv"),

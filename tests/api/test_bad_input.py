@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from api.handler import MAX_BODY_BYTES
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from api.handler import MAX_BODY_BYTES
 from tests.api.conftest import SHOP_A, evaluated
 
 INJECTIONS = [

@@ -9,9 +9,9 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+
 from api.install_adapters import EXPORT_URL_SECONDS, LambdaExporter
 from api.ports import ExportLink, ExportRefused
-
 from tests.api.conftest import SHOP_A, evaluated
 from tests.api.fakes import NOW
 

@@ -9,6 +9,7 @@ import pytest
 import shopify
 from hypothesis import given
 from hypothesis import strategies as st
+
 from seglift.auth.oauth import (
     OAuthError,
     authorize_url,

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from api.errors import BadRequest
-from api.pagination import decode_page_token, encode_page_token
 from hypothesis import given
 from hypothesis import strategies as st
+
+from api.errors import BadRequest
+from api.pagination import decode_page_token, encode_page_token
 
 ID_CHARS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"
 

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
-from seglift.auth.webhooks import is_valid_webhook_signature, webhook_signature
 
+from seglift.auth.webhooks import is_valid_webhook_signature, webhook_signature
 from tests.api.conftest import SHOP_A, SHOP_B, evaluated
 from tests.api.fakes import SECRET
 

@@ -10,16 +10,16 @@ from datetime import date
 
 import boto3
 import pytest
+from moto import mock_aws
+
 from api import handler, wiring
 from api.wiring import LambdaSyncTrigger
-from moto import mock_aws
 from seglift.auth.session_tokens import issue_session_token
 from seglift.auth.webhooks import webhook_signature
 from seglift.keys import member_ids_key
 from seglift.storage.privacy_request_repository import privacy_request_key
 from seglift.storage.segment_repository import SegmentRepository
 from seglift.storage.shop_repository import ShopRepository
-
 from tests.api.events import proxy_event
 
 REGION = "us-east-1"

@@ -6,8 +6,8 @@ import importlib
 import pkgutil
 
 import pytest
-import seglift
 
+import seglift
 from devkit.shopify_emulator.schema import validate_document
 
 FUNCTION_PACKAGES = ["sync", "segments", "metrics", "tagging", "api"]

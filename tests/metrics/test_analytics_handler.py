@@ -48,7 +48,7 @@ def analytics_table(aws, monkeypatch):
     )
     monkeypatch.setenv("ANALYTICS_TABLE", name)
     s3 = aws[0]
-    store = shop_store()
+    store = shop_store(regulars=True)
     writer = LakeWriter(s3, BUCKET, SHOP)
     writer.replace_table("orders", [store.orders_table()])
     writer.replace_table("refunds", [store.refunds_table()])
@@ -120,12 +120,12 @@ def test_the_shop_action_stores_analytics_and_the_clv_predictions(aws, analytics
     clv = repository.latest(SHOP, "shop", "clv")
     body = s3.get_object(Bucket=BUCKET, Key=clv.payload["predictions_key"])["Body"].read()
     predictions = pq.read_table(io.BytesIO(body))
-    assert predictions.num_rows == 30 and "p_alive" in predictions.column_names
+    assert predictions.num_rows == 90 and "p_alive" in predictions.column_names
     assert repository.latest(SHOP, "shop", "overlap").payload["segment_ids"] == [
         "everyone", "repeaters"]
     assert repository.latest(SHOP, journey.journey_id, "funnel").payload["stages"][1][
         "reached"] == 10
-    assert repository.latest(SHOP, "shop", "cohorts").payload["cohorts"][0]["customers"] == 30
+    assert repository.latest(SHOP, "shop", "cohorts").payload["cohorts"][0]["customers"] == 90
 
 
 def test_journey_transitions_answer_cells_or_the_missing_snapshot(aws, analytics_table):
@@ -186,7 +186,7 @@ def test_predictions_table_columns_are_what_the_key_documents():
     """keys.clv_predictions_key documents customer_id, p_alive, clv per horizon."""
     from seglift.analytics.clv import predict_clv
 
-    store = shop_store()
+    store = shop_store(regulars=True)
     _, table = predict_clv(store.orders_table(), store.refunds_table(), RUN_DATE)
     assert {"customer_id", "p_alive", "clv_90d", "clv_365d", "next_order_date"} <= set(
         table.column_names)

@@ -146,7 +146,8 @@ def _shop_run(writer: FakeWriter | None = None, journeys: FakeJourneys | None = 
         snapshots.add("repeaters", RUN_DATE, REPEATERS)
     summary = analytics.compute_shop_analytics(
         SHOP, RUN_DATE, ["everyone", "repeaters", "never-evaluated"],
-        reader=TablesReader(store or shop_store()), snapshots=snapshots, store=out,
+        reader=TablesReader(store or shop_store(regulars=True)), snapshots=snapshots,
+        store=out,
         journeys=journeys or FakeJourneys(Journey("jrn-1", ["everyone", "repeaters"])),
         writer=writer or FakeWriter(), on_error=lambda part, error: errors.append(part),
     )
@@ -154,24 +155,40 @@ def _shop_run(writer: FakeWriter | None = None, journeys: FakeJourneys | None = 
     return summary, out
 
 
+def order_days(store: Any) -> dict[int, list[date]]:
+    days: dict[int, list[date]] = {}
+    for order in store.orders:
+        days.setdefault(order["customer_id"], []).append(order["created_at"].date())
+    return {c: sorted(d) for c, d in days.items()}
+
+
 def test_the_shop_step_stores_cohorts_curve_clv_overlap_and_funnels():
     writer = FakeWriter()
     summary, out = _shop_run(writer=writer)
     assert summary["failed"] == {} and summary["segments"] == 2
+    days = order_days(shop_store(regulars=True))
     day = "2025-06-30"
     cohorts = out.items[(SHOP, "shop", "cohorts", day)]["cohorts"]
-    assert [c["cohort"] for c in cohorts] == ["2025-01"]
-    assert cohorts[0]["customers"] == 30 and cohorts[0]["repeat_rate"] == "0.3333"
+    assert [c["cohort"] for c in cohorts] == ["2025-01"]  # every first order is in January
+    repeat = sum(len(d) >= 2 for d in days.values())
+    assert cohorts[0]["customers"] == len(days) == 90
+    assert Decimal(cohorts[0]["repeat_rate"]) == (Decimal(repeat) / 90).quantize(
+        Decimal("0.0001"))
     curve = {p["days"]: p for p in out.items[(SHOP, "shop", "time_to_next_order", day)]["curve"]}
-    assert (curve[30]["customers"], curve[30]["reordered"]) == (30, 10)  # all 20 days later
-    assert curve[7]["reordered"] == 0
+    for n in (7, 30):
+        within = sum(len(d) >= 2 and (d[1] - d[0]).days <= n for d in days.values())
+        assert (curve[n]["customers"], curve[n]["reordered"]) == (90, within)
 
     clv = out.items[(SHOP, "shop", "clv", day)]
     key = keys.clv_predictions_key(SHOP, RUN_DATE)
     assert clv["status"] == "fitted" and clv["predictions_key"] == key
     assert set(clv["bgnbd"]) == {"r", "alpha", "a", "b", "log_likelihood"}
-    assert writer.written[key].num_rows == clv["summary"]["customers"] == 30
-    assert [h["days"] for h in clv["summary"]["horizons"]] == [90, 365]
+    assert writer.written[key].num_rows == clv["summary"]["customers"] == 90
+    horizons = clv["summary"]["horizons"]
+    assert [h["days"] for h in horizons] == [90, 365]
+    assert Decimal(horizons[0]["total_clv"]) == sum(
+        (v for v in writer.written[key]["clv_90d"].to_pylist() if v is not None), Decimal(0))
+    assert 0 < Decimal(horizons[0]["total_clv"]) < Decimal(horizons[1]["total_clv"])
 
     overlap = out.items[(SHOP, "shop", "overlap", day)]
     assert overlap["segment_ids"] == ["everyone", "repeaters"]  # no snapshot: left out

@@ -9,7 +9,6 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from seglift.segments.conditions import ConditionError, referenced_segments
 
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import BadRequest, Conflict, NotFound
@@ -20,6 +19,7 @@ from api.presenters import metrics_point, segment_out
 from api.routes.responses import BODY_ERRORS, responses
 from api.segment_definitions import condition_error, define_segment
 from api.segment_editor import backfill_new_segment
+from seglift.segments.conditions import ConditionError, referenced_segments
 
 router = APIGatewayRouter()
 

@@ -6,7 +6,6 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from seglift.tagging.validation import TagError, validate_tag
 
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop, User
 from api.errors import BadRequest, Conflict, NotFound
@@ -15,6 +14,7 @@ from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, 
 from api.presenters import tag_job_out
 from api.routes.responses import BODY_ERRORS, responses
 from api.routes.segments import SegmentId, get_segment_or_404
+from seglift.tagging.validation import TagError, validate_tag
 
 router = APIGatewayRouter()
 

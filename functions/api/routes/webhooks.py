@@ -12,6 +12,12 @@ import json
 import re
 
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+
+from api.deps import Ctx
+from api.errors import BadRequest, Unauthorized
+from api.lifecycle import process_webhook
+from api.models import WebhookAck
+from api.routes.responses import BODY_ERRORS, responses
 from seglift.auth.webhooks import (
     HMAC_HEADER,
     SHOP_HEADER,
@@ -19,12 +25,6 @@ from seglift.auth.webhooks import (
     WEBHOOK_ID_HEADER,
     is_valid_webhook_signature,
 )
-
-from api.deps import Ctx
-from api.errors import BadRequest, Unauthorized
-from api.lifecycle import process_webhook
-from api.models import WebhookAck
-from api.routes.responses import BODY_ERRORS, responses
 
 router = APIGatewayRouter()
 

@@ -75,11 +75,13 @@ def verify_callback(
 ) -> str:
     """The shop of a genuine, fresh OAuth callback for our ``state``; OAuthError otherwise."""
     received = params.get("hmac")
+    # Compared as bytes: compare_digest refuses non-ASCII str, and a query may hold any.
     if not isinstance(received, str) or not hmac.compare_digest(
-        query_signature(params, secret), received
+        query_signature(params, secret).encode(), received.encode("utf-8", "replace")
     ):
         raise OAuthError("the callback's hmac does not match: not sent by Shopify")
-    if not hmac.compare_digest(str(params.get("state", "")), expected_state):
+    if not hmac.compare_digest(str(params.get("state", "")).encode("utf-8", "replace"),
+                               expected_state.encode("utf-8", "replace")):
         raise OAuthError("the callback's state is not the one this install started with")
     try:
         timestamp = int(str(params.get("timestamp", "")))

@@ -60,7 +60,7 @@ class RequestOutcome:
 
     webhook_id: str
     kind: str
-    status: str  # done | failed
+    status: str  # done | rejected (cannot be carried out) | failed (retried next run)
     details: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
 
@@ -89,7 +89,9 @@ class PrivacyProcessor:
         """Carry out the shop's pending requests; a shop redaction ends the list (nothing
         of the shop is left for the others to act on)."""
         outcomes = []
-        for document in self.requests.pending(shop):
+        # In the order Shopify sent them: a data request answered before a later redaction.
+        pending = sorted(self.requests.pending(shop), key=lambda d: str(d.get("received_at")))
+        for document in pending:
             outcome = self._process(shop, document)
             outcomes.append(outcome)
             if outcome.kind == SHOP_REDACT and outcome.status == "done":
@@ -112,12 +114,20 @@ class PrivacyProcessor:
                 details = self.redact_shop(shop)
             else:
                 raise PrivacyRequestError(f"unknown privacy request kind {kind!r}")
+        except PrivacyRequestError as error:
+            # Retrying cannot help: recorded as rejected, with the reason, and not retried.
+            logger.error("privacy request rejected",
+                         extra={"shop": shop, "webhook_id": webhook_id, "reason": str(error)})
+            self.requests.complete(document["key"], {
+                "kind": kind, "shop": shop, "webhook_id": webhook_id, "status": "rejected",
+                "reason": str(error), "processed_at": self.now().isoformat()})
+            return RequestOutcome(webhook_id, kind, "rejected", error=str(error))
         except Exception as error:  # left pending: the next run tries again
             logger.exception("privacy request failed",
                              extra={"shop": shop, "webhook_id": webhook_id, "kind": kind})
             return RequestOutcome(webhook_id, kind, "failed",
                                   error=f"{type(error).__name__}: {error}")
-        summary = {"kind": kind, "shop": shop, "webhook_id": webhook_id,
+        summary = {"kind": kind, "shop": shop, "webhook_id": webhook_id, "status": "done",
                    "data_request_id": document.get("data_request_id"),
                    "processed_at": self.now().isoformat(), "details": details}
         self.requests.complete(document["key"], summary)
