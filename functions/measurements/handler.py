@@ -16,7 +16,7 @@ Thin: parse, wire, call ``seglift.measurements``. A malformed event fails naming
 from __future__ import annotations
 
 import os
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,27 +26,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from measurements import wiring
 from seglift import keys
 from seglift.config import RuntimeConfig
+from seglift.events import BadEvent, require, require_date
 
 logger = Logger(service="measurements")
 ACTIONS = ("recompute", "strata")
-
-
-class BadEvent(ValueError):
-    """The caller sent an event this function cannot act on."""
-
-
-def _field(event: dict[str, Any], name: str) -> Any:
-    if name not in event or event[name] in (None, ""):
-        raise BadEvent(f"event lacks {name!r} (action {event.get('action')!r})")
-    return event[name]
-
-
-def _date(event: dict[str, Any], name: str) -> date:
-    value = _field(event, name)
-    try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise BadEvent(f"{name} {value!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
 @logger.inject_lambda_context(log_event=False)
@@ -56,7 +39,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     action = event.get("action")
     if action not in ACTIONS:
         raise BadEvent(f"unknown action {action!r}; expected one of {list(ACTIONS)}")
-    shop = keys.validate_shop_domain(_field(event, "shop"))
+    shop = keys.validate_shop_domain(require(event, "shop"))
     logger.append_keys(shop=shop, action=action)
     config = RuntimeConfig.from_environ(os.environ).require("data_bucket", "measurements_table")
     s3 = wiring.s3_client()
@@ -65,7 +48,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     from seglift.measurements.recompute import recompute_measurements
 
     if event.get("run_date"):
-        run_date = _date(event, "run_date")
+        run_date = require_date(event, "run_date")
     else:
         run_date = datetime.now(ZoneInfo(wiring.shop_timezone(config, shop))).date()
     ids = event.get("measurement_ids")
@@ -85,9 +68,9 @@ def _strata(event: dict[str, Any], shop: str, s3: Any, config: RuntimeConfig) ->
     from seglift.measurements.strata import strata_of
     from seglift.segments.snapshots import read_parquet
 
-    as_of = _date(event, "as_of")
-    by = _field(event, "by")
-    customer_ids = _field(event, "customer_ids")
+    as_of = require_date(event, "as_of")
+    by = require(event, "by")
+    customer_ids = require(event, "customer_ids")
     features = read_parquet(s3, config.data_bucket, keys.features_key(shop, as_of))
     grouped: dict[str, list[int]] = {}
     for customer, stratum in strata_of(features, customer_ids, by).items():

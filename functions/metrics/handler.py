@@ -25,7 +25,6 @@ as the segment's failure).
 from __future__ import annotations
 
 import os
-from datetime import date
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -34,36 +33,9 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from metrics import analytics, logic, wiring
 from seglift import keys
 from seglift.config import RuntimeConfig
+from seglift.events import BadEvent, require, require_date
 
 logger = Logger(service="metrics")
-
-
-class BadEvent(ValueError):
-    """The state machine sent an event this function cannot act on."""
-
-
-def _field(event: dict[str, Any], name: str) -> Any:
-    if not isinstance(event, dict):
-        raise BadEvent(f"event must be a JSON object, got {type(event).__name__}")
-    if name not in event or event[name] in (None, ""):
-        raise BadEvent(f"event lacks {name!r}; expected shop, run_date, segment_id, members_key")
-    return event[name]
-
-
-def _run_date(event: dict[str, Any]) -> date:
-    value = _field(event, "run_date")
-    try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise BadEvent(f"run_date {value!r} is not an ISO date (YYYY-MM-DD)") from None
-
-
-def _day(event: dict[str, Any], name: str) -> date:
-    value = _field(event, name)
-    try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise BadEvent(f"{name} {value!r} is not an ISO date (YYYY-MM-DD)") from None
 
 
 ACTIONS = ("segment", "shop", "journey_transitions")
@@ -82,10 +54,10 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 
 
 def _segment_metrics(event: dict[str, Any]) -> dict[str, Any]:
-    shop = keys.validate_shop_domain(_field(event, "shop"))
-    run_date = _run_date(event)
-    segment_id = _field(event, "segment_id")
-    members_key = _field(event, "members_key")
+    shop = keys.validate_shop_domain(require(event, "shop"))
+    run_date = require_date(event)
+    segment_id = require(event, "segment_id")
+    members_key = require(event, "members_key")
     logger.append_keys(shop=shop, run_date=run_date.isoformat(), segment_id=segment_id)
     config = RuntimeConfig.from_environ(os.environ).require("data_bucket", "metrics_table")
     s3 = wiring.s3_client()
@@ -130,8 +102,8 @@ def _succeeded_segments(event: dict[str, Any]) -> list[str]:
 
 
 def _shop_analytics(event: dict[str, Any]) -> dict[str, Any]:
-    shop = keys.validate_shop_domain(_field(event, "shop"))
-    run_date = _run_date(event)
+    shop = keys.validate_shop_domain(require(event, "shop"))
+    run_date = require_date(event)
     logger.append_keys(shop=shop, run_date=run_date.isoformat())
     config = RuntimeConfig.from_environ(os.environ).require("data_bucket", "analytics_table")
     s3 = wiring.s3_client()
@@ -156,12 +128,12 @@ def _shop_analytics(event: dict[str, Any]) -> dict[str, Any]:
 
 
 def _journey_transitions(event: dict[str, Any]) -> dict[str, Any]:
-    shop = keys.validate_shop_domain(_field(event, "shop"))
-    stages = _field(event, "stages")
+    shop = keys.validate_shop_domain(require(event, "shop"))
+    stages = require(event, "stages")
     if not isinstance(stages, list) or not stages or not all(
             isinstance(s, str) and s for s in stages):
         raise BadEvent("stages must be a non-empty list of segment ids")
-    start, end = _day(event, "from"), _day(event, "to")
+    start, end = require_date(event, "from"), require_date(event, "to")
     config = RuntimeConfig.from_environ(os.environ).require("data_bucket")
     s3 = wiring.s3_client()
     try:

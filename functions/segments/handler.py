@@ -22,7 +22,6 @@ that names no known action, or lacks a field, fails with a message naming it.
 from __future__ import annotations
 
 import os
-from datetime import date
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -30,6 +29,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seglift import keys
 from seglift.config import RuntimeConfig
+from seglift.events import BadEvent, require, require_date
 from segments import backfill, editor, logic, wiring
 
 logger = Logger(service="segments")
@@ -37,26 +37,8 @@ logger = Logger(service="segments")
 ACTIONS = ("prepare", "evaluate", "summarize", "create_list", "preview", "explain", "backfill")
 
 
-class BadEvent(ValueError):
-    """The state machine sent an event this function cannot act on."""
-
-
-def _field(event: dict[str, Any], name: str) -> Any:
-    if name not in event or event[name] in (None, ""):
-        raise BadEvent(f"event lacks {name!r} (action {event.get('action')!r})")
-    return event[name]
-
-
-def _run_date(event: dict[str, Any]) -> date:
-    value = _field(event, "run_date")
-    try:
-        return date.fromisoformat(value)
-    except (TypeError, ValueError):
-        raise BadEvent(f"run_date {value!r} is not an ISO date (YYYY-MM-DD)") from None
-
-
 def _integer(event: dict[str, Any], name: str, default: int | None = None) -> int:
-    value = event.get(name, default) if default is not None else _field(event, name)
+    value = event.get(name, default) if default is not None else require(event, name)
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadEvent(f"{name} must be an integer, got {value!r}")
     return value
@@ -67,8 +49,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     action = event.get("action")
     if action not in ACTIONS:
         raise BadEvent(f"unknown action {action!r}; expected one of {list(ACTIONS)}")
-    shop = keys.validate_shop_domain(_field(event, "shop"))
-    run_date = _run_date(event)
+    shop = keys.validate_shop_domain(require(event, "shop"))
+    run_date = require_date(event)
     logger.append_keys(shop=shop, run_date=run_date.isoformat(), action=action,
                        segment_id=event.get("segment_id"))
     config = RuntimeConfig.from_environ(os.environ).require("data_bucket", "segments_table")
@@ -83,24 +65,24 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     tz = wiring.shop_timezone(config, shop)
     if action == "preview":
         return editor.preview_condition(
-            shop, run_date, _field(event, "condition"), reader=reader, storage=storage,
+            shop, run_date, require(event, "condition"), reader=reader, storage=storage,
             segments=segments, tz=tz,
             sample_size=_integer(event, "sample_size", editor.DEFAULT_SAMPLE_SIZE))
     if action == "explain":
         return editor.explain_customer(
-            shop, run_date, _field(event, "condition"), _integer(event, "customer_id"),
+            shop, run_date, require(event, "condition"), _integer(event, "customer_id"),
             reader=reader, storage=storage, segments=segments, tz=tz,
             segment_id=event.get("segment_id"))
     if action == "backfill":
         result = backfill.backfill(
-            shop, run_date, _field(event, "segment_id"),
+            shop, run_date, require(event, "segment_id"),
             _integer(event, "days", backfill.DEFAULT_BACKFILL_DAYS), reader=reader,
             storage=storage, segments=segments, metrics=wiring.metrics_repository(config),
             tz=tz)
         logger.info("segment backfilled", extra={"days": result["days"]})
         return result
     if action == "create_list":
-        return logic.create_list(shop, run_date, _field(event, "name"), _field(event, "source"),
+        return logic.create_list(shop, run_date, require(event, "name"), require(event, "source"),
                                  reader=reader, storage=storage, segments=segments, tz=tz,
                                  description=event.get("description"))
     if action == "prepare":
@@ -108,8 +90,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                                segments=segments, tz=tz)
         logger.info("features prepared", extra={"segments": len(result["segment_ids"])})
         return result
-    result = logic.evaluate(shop, run_date, _field(event, "features_key"),
-                            _field(event, "segment_id"), reader=reader, storage=storage,
+    result = logic.evaluate(shop, run_date, require(event, "features_key"),
+                            require(event, "segment_id"), reader=reader, storage=storage,
                             segments=segments, tz=tz)
     logger.info("segment evaluated", extra={"member_count": result["member_count"]})
     return result

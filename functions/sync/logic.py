@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from seglift.events import BadEvent
 from seglift.keys import validate_shop_domain
 from seglift.shopify.client import ShopifyGraphQLClient
 from sync.shop_sync import SyncOutcome
@@ -33,10 +34,6 @@ logger = logging.getLogger(__name__)
 SCHEDULE_SOURCE = "seglift.schedule"
 PRIVACY_ACTION = "privacy"
 MAX_EXECUTION_ATTEMPTS = 50
-
-
-class BadEvent(ValueError):
-    """The event is neither a schedule nor an on-demand ``{"shop": ...}`` request."""
 
 
 class ShopRecord(Protocol):
