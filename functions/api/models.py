@@ -184,6 +184,9 @@ class SegmentOut(BaseModel):
     member_count: int | None = None
     last_evaluated_on: date | None = None
     last_error: str | None = None
+    keep_in_sync_tag: str | None = Field(
+        default=None, description="The Shopify tag kept in sync with the members, if any."
+    )
     latest_metrics: MetricsPoint | None = None
 
 
@@ -198,6 +201,11 @@ class SegmentPage(BaseModel):
 class TagJobCreate(RequestBody):
     tag: Annotated[str, StringConstraints(min_length=1, max_length=255)]
     action: Literal["add", "remove"]
+    keep_in_sync: bool = Field(
+        default=False,
+        description="With action 'add' on a condition-based segment: after every daily "
+        "evaluation, tag the customers who entered and untag those who left.",
+    )
 
 
 class TagJobError(BaseModel):

@@ -62,6 +62,7 @@ def segment_out(record: Any, latest: Any | None, currency: str) -> SegmentOut:
         member_count=int(count) if count is not None else None,
         last_evaluated_on=_as_date(last_evaluated) if last_evaluated else None,
         last_error=getattr(record, "last_error", None),
+        keep_in_sync_tag=getattr(record, "keep_in_sync_tag", None),
         latest_metrics=metrics_point(latest, currency) if latest is not None else None,
     )
 

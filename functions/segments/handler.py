@@ -56,7 +56,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     config = RuntimeConfig.from_environ(os.environ).require("data_bucket", "segments_table")
     segments = wiring.segment_repository(config)
     if action == "summarize":
-        result = logic.summarize(shop, run_date, event.get("results") or [], segments=segments)
+        result = logic.summarize(shop, run_date, event.get("results") or [], segments=segments,
+                                 tag_sync=wiring.keep_in_sync_tagger(config))
         logger.info("run summarized", extra={"failed": result["failed"]})
         return result
     s3 = wiring.s3_client()

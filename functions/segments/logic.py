@@ -17,7 +17,7 @@ client, and a segment repository (``seglift.storage.segment_repository``) or a f
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol
@@ -42,6 +42,8 @@ class Segments(Protocol):
                kind: str | None = None) -> Any: ...
 
     def require(self, shop: str, segment_id: str) -> Any: ...
+
+    def get(self, shop: str, segment_id: str) -> Any | None: ...
 
     def list(self, shop: str) -> list[Any]: ...
 
@@ -149,18 +151,40 @@ def failure_message(result: Mapping[str, Any]) -> str:
     return f"{error}: {cause}" if cause else str(error)
 
 
+TagSync = Callable[[str, Any, date], list[str]]
+
+
 def summarize(
-    shop: str, run_date: date, results: Sequence[Mapping[str, Any]], *, segments: Segments
+    shop: str,
+    run_date: date,
+    results: Sequence[Mapping[str, Any]],
+    *,
+    segments: Segments,
+    tag_sync: TagSync | None = None,
 ) -> dict[str, Any]:
+    """Record failures on their segments, then start keep-in-sync tag jobs (if wired)."""
     failed = []
     succeeded = 0
+    tag_jobs: list[str] = []
+    tag_sync_failures = []
     for result in results:
-        if result.get("status") == "succeeded":
-            succeeded += 1
+        if result.get("status") != "succeeded":
+            message = failure_message(result)
+            segments.record_error(shop, result["segment_id"], message)
+            failed.append({"segment_id": result["segment_id"], "error": message})
             continue
-        message = failure_message(result)
-        segments.record_error(shop, result["segment_id"], message)
-        failed.append({"segment_id": result["segment_id"], "error": message})
+        succeeded += 1
+        if tag_sync is None:
+            continue
+        segment = segments.get(shop, result["segment_id"])
+        if segment is None or not getattr(segment, "keep_in_sync_tag", None):
+            continue
+        try:
+            tag_jobs.extend(tag_sync(shop, segment, run_date))
+        except Exception as error:
+            tag_sync_failures.append(
+                {"segment_id": result["segment_id"], "error": f"{type(error).__name__}: {error}"}
+            )
     return {
         "shop": shop,
         "run_date": run_date.isoformat(),
@@ -168,6 +192,8 @@ def summarize(
         "succeeded": succeeded,
         "failed": len(failed),
         "failures": failed,
+        "tag_sync_jobs": tag_jobs,
+        "tag_sync_failures": tag_sync_failures,
     }
 
 

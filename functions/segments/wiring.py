@@ -10,6 +10,9 @@ from seglift.config import RuntimeConfig
 from seglift.storage.metrics_repository import MetricsRepository
 from seglift.storage.segment_repository import SegmentRepository
 from seglift.storage.shop_repository import ShopRepository
+from seglift.storage.tag_job_repository import TagJobRepository
+from seglift.tagging.adapters import SqsQueue
+from segments.tag_sync import KeepInSyncTagger
 
 
 def s3_client() -> Any:
@@ -39,3 +42,15 @@ def shop_timezone(config: RuntimeConfig, shop: str) -> str:
         return "UTC"
     record = ShopRepository(config.shops_table).find(shop)
     return (record.timezone if record is not None else None) or "UTC"
+
+
+def keep_in_sync_tagger(config: RuntimeConfig) -> KeepInSyncTagger | None:
+    """The Summarize step's keep-in-sync tagger; None where the function has no tag queue."""
+    if not (config.tag_job_queue_url and config.tag_jobs_table):
+        return None
+    return KeepInSyncTagger(
+        s3_client(),
+        config.data_bucket,
+        TagJobRepository(config.tag_jobs_table),
+        SqsQueue(boto3.client("sqs"), config.tag_job_queue_url),
+    )

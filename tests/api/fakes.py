@@ -88,6 +88,11 @@ class FakeSegments:
     def delete(self, shop: str, segment_id: str) -> None:
         del self.records[(shop, segment_id)]
 
+    def set_keep_in_sync_tag(self, shop: str, segment_id: str, tag: str | None) -> Any:
+        record = self.records[(shop, segment_id)]
+        record.keep_in_sync_tag = tag
+        return record
+
 
 class FakeMetrics:
     def __init__(self) -> None:

@@ -101,3 +101,21 @@ def test_sync_on_demand_is_409_while_running_or_uninstalled(client, api):
     assert (running.status, running.error["code"]) == (409, "sync_running")
     assert (uninstalled.status, uninstalled.error["code"]) == (409, "shop_uninstalled")
     assert api.sync.requested == []
+
+
+def test_keep_in_sync_is_switched_on_with_the_first_tag_job_and_off_again(client, api):
+    segment = evaluated(api, SHOP_A, members=5)
+    url = f"/segments/{segment.segment_id}"
+    reply = client.post(f"{url}/tag-jobs", {"tag": "vip", "action": "add", "keep_in_sync": True})
+    assert reply.status == 202
+    assert client.get(url).json["keep_in_sync_tag"] == "vip"
+    assert client.request("DELETE", f"{url}/tag-sync").status == 204
+    assert client.get(url).json["keep_in_sync_tag"] is None
+
+
+def test_keep_in_sync_only_adds_a_tag(client, api):
+    segment = evaluated(api, SHOP_A)
+    reply = client.post(f"/segments/{segment.segment_id}/tag-jobs",
+                        {"tag": "vip", "action": "remove", "keep_in_sync": True})
+    assert reply.status == 400 and reply.error["field"] == "keep_in_sync"
+    assert client.get(f"/segments/{segment.segment_id}").json["keep_in_sync_tag"] is None

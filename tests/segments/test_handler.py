@@ -254,3 +254,23 @@ def test_a_list_source_must_be_exactly_one_kind(cloud):
     with pytest.raises(Exception, match="exactly one list source"):
         _invoke({"action": "create_list", "shop": SHOP, "run_date": RUN_DATE, "name": "x",
                  "source": {}})
+
+
+def test_keep_in_sync_is_stored_on_condition_segments_only(cloud):
+    _, repo = cloud
+    repo.create(SHOP, name="Loyal", segment_id="loyal", condition={"has_tag": "vip"})
+    repo.create(SHOP, name="Uploaded", segment_id="list", condition=None, kind="list")
+    assert repo.set_keep_in_sync_tag(SHOP, "loyal", "loyal").keep_in_sync_tag == "loyal"
+    assert repo.get(SHOP, "loyal").keep_in_sync_tag == "loyal"
+    repo.set_keep_in_sync_tag(SHOP, "loyal", None)
+    assert repo.get(SHOP, "loyal").keep_in_sync_tag is None
+    with pytest.raises(ValueError, match="condition-based"):
+        repo.set_keep_in_sync_tag(SHOP, "list", "x")
+
+
+def test_summarize_without_a_tag_queue_still_records_failures(cloud):
+    _, repo = cloud
+    repo.create(SHOP, name="Loyal", segment_id="loyal", condition={"has_tag": "vip"})
+    result = _invoke({"action": "summarize", "shop": SHOP, "run_date": RUN_DATE, "results": [
+        {"segment_id": "loyal", "status": "failed", "error": "X", "cause": "broken"}]})
+    assert result["failed"] == 1 and result["tag_sync_jobs"] == []

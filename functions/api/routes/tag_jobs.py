@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
@@ -37,6 +38,13 @@ def start_tag_job(
     except TagError as error:
         raise BadRequest(str(error), code="invalid_tag", field="tag") from error
     segment = get_segment_or_404(ctx, shop, segment_id)
+    if body.keep_in_sync and (body.action != "add" or segment.kind != "condition"):
+        raise BadRequest(
+            "keep_in_sync needs action 'add' on a condition-based segment (a list segment "
+            "never changes, and a removed tag cannot be kept)",
+            code="invalid_keep_in_sync",
+            field="keep_in_sync",
+        )
     record = ctx.shops.get(shop)
     if record is None or not record.installed:
         raise Conflict(
@@ -50,7 +58,23 @@ def start_tag_job(
             code="segment_not_evaluated",
         )
     job = ctx.tag_jobs.start(shop, segment, tag=tag, action=body.action, requested_by=user)
+    if body.keep_in_sync:
+        ctx.segments.set_keep_in_sync_tag(shop, segment_id, tag)
     return tag_job_out(job)
+
+
+@router.delete(
+    "/segments/<segment_id>/tag-sync",
+    summary="Stop keeping the segment's Shopify tag in sync (tags already set stay)",
+    tags=["tag-jobs"],
+    status_code=204,
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(204, "No longer kept in sync", 404),
+)
+def stop_tag_sync(ctx: Ctx, shop: Shop, segment_id: SegmentId) -> Response[None]:
+    get_segment_or_404(ctx, shop, segment_id)
+    ctx.segments.set_keep_in_sync_tag(shop, segment_id, None)
+    return Response(status_code=204, body="")
 
 
 @router.get(

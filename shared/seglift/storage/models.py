@@ -70,6 +70,9 @@ class SegmentModel(Model):
     member_count = NumberAttribute(null=True)
     last_evaluated_on = UnicodeAttribute(null=True)  # ISO date of the latest snapshot
     last_error = UnicodeAttribute(null=True)
+    # "Keep in sync": after each daily evaluation, entrants get this Shopify tag and
+    # leavers lose it (seglift.tagging.keep_in_sync). Null when the segment is not synced.
+    keep_in_sync_tag = UnicodeAttribute(null=True)
 
 
 class SegmentMetricsModel(Model):

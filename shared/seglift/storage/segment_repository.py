@@ -123,6 +123,19 @@ class SegmentRepository:
         """Every segment id of the shop -> its condition (None for list segments)."""
         return {s.segment_id: s.condition for s in self._all(shop)}
 
+    def set_keep_in_sync_tag(self, shop: str, segment_id: str, tag: str | None) -> SegmentModel:
+        """Start (a tag) or stop (None) keeping the segment's members tagged in Shopify."""
+        segment = self.require(shop, segment_id)
+        if tag is not None and segment.kind != "condition":
+            raise ValueError("only a condition-based segment changes daily and can be kept in sync")
+        attribute = self.model.keep_in_sync_tag
+        segment.update(
+            actions=[attribute.set(tag) if tag is not None else attribute.remove(),
+                     self.model.updated_at.set(self.clock())],
+            condition=self.model.segment_id.exists(),
+        )
+        return segment
+
     def update(
         self,
         shop: str,
