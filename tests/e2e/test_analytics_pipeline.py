@@ -18,21 +18,11 @@ import pytest
 
 from devkit.local_stack import local_stack
 from devkit.store.generator import StoreSpec, generate_store
-from devkit.store.model import numeric_id
+from tests.e2e.store_reference import counted_order_counts
 
 pytestmark = pytest.mark.e2e
 
 SHOP = "analytics-shop.myshopify.com"
-
-
-def _order_counts(store) -> dict[int, int]:
-    counts: dict[int, int] = {}
-    for order in store.orders.values():
-        if order.get("cancelledAt") or not order.get("customer"):
-            continue
-        customer = numeric_id(order["customer"]["id"])
-        counts[customer] = counts.get(customer, 0) + 1
-    return counts
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +62,8 @@ def test_the_profile_of_a_segment_is_served(run):
     repeat = run["repeat"]
     profile = run["api"].get(f"/segments/{repeat['id']}/profile")
     assert profile["day"] == run["day"].isoformat()
-    assert profile["member_count"] == sum(n >= 2 for n in _order_counts(run["store"]).values())
+    repeaters = sum(n >= 2 for n in counted_order_counts(run["store"]).values())
+    assert profile["member_count"] == repeaters
     buckets = {t["value"]: t for t in profile["traits"]["order_counts"]}
     # Every member has 2+ orders: the 0 and 1 buckets are empty, the rest sum to everyone.
     assert buckets["0"]["segment_customers"] == buckets["1"]["segment_customers"] == 0
@@ -100,7 +91,7 @@ def test_monthly_revenue_of_buyers_adds_up_to_their_orders_of_those_months(run):
 
 
 def test_cohorts_and_the_clv_model_are_served(run):
-    api, counts = run["api"], _order_counts(run["store"])
+    api, counts = run["api"], counted_order_counts(run["store"])
     cohorts = api.get("/cohorts?limit=100")
     items = cohorts["items"]
     assert sum(c["customers"] for c in items) == len(counts)
@@ -117,7 +108,7 @@ def test_a_journeys_transitions_and_funnel_are_served(run):
     previous = day - timedelta(days=1)
     transitions = api.get(f"/journeys/{journey['id']}/transitions"
                           f"?from={previous.isoformat()}&to={day.isoformat()}")
-    counts = _order_counts(run["store"])
+    counts = counted_order_counts(run["store"])
     buyers = sum(n >= 1 for n in counts.values())
     repeaters = sum(n >= 2 for n in counts.values())
 

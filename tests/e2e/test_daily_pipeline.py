@@ -20,22 +20,13 @@ from devkit.local_stack import NOTIFICATION_EMAIL, local_stack
 from devkit.store.generator import StoreSpec, generate_store
 from devkit.store.model import numeric_id
 from seglift import keys
+from tests.e2e.store_reference import counted_order_counts
 
 pytestmark = pytest.mark.e2e
 
 SHOP = "e2e-shop.myshopify.com"
 OTHER_SHOP = "other-shop.myshopify.com"
 TAG = "e2e-repeat"
-
-
-def _non_cancelled_order_counts(store) -> dict[int, int]:
-    counts: dict[int, int] = {}
-    for order in store.orders.values():
-        if order.get("cancelledAt") or not order.get("customer"):
-            continue
-        customer = numeric_id(order["customer"]["id"])
-        counts[customer] = counts.get(customer, 0) + 1
-    return counts
 
 
 @pytest.fixture(scope="module")
@@ -83,7 +74,7 @@ def test_the_sync_writes_the_lake_as_parquet(run):
 
 def test_segment_membership_matches_a_brute_force_count(run):
     stack, store, repeat = run["stack"], run["store"], run["repeat"]
-    expected = {c for c, n in _non_cancelled_order_counts(store).items() if n >= 2}
+    expected = {c for c, n in counted_order_counts(store).items() if n >= 2}
     segment = run["api"].get(f"/segments/{repeat['id']}")
     assert segment["member_count"] == len(expected)
 
@@ -114,7 +105,7 @@ def test_a_tag_job_tags_every_member_in_shopify_and_sends_one_email(run):
     job = api.post(f"/segments/{repeat['id']}/tag-jobs", {"tag": TAG, "action": "add"})
     stack.cloud.drain_queues(timeout_s=300)
     finished = api.get(f"/tag-jobs/{job['id']}")
-    expected = {c for c, n in _non_cancelled_order_counts(store).items() if n >= 2}
+    expected = {c for c, n in counted_order_counts(store).items() if n >= 2}
     assert finished["status"] == "completed"
     assert finished["total"] == len(expected)
     assert finished["done"] + finished["skipped"] == len(expected) and finished["failed"] == 0
