@@ -764,7 +764,11 @@ class BulkOperations:
                 projector.emit(record, compiled.plan, compiled.node_type, None)
         operation["objectCount"] = str(projector.objects)
         operation["rootObjectCount"] = str(projector.roots)
-        size = path.stat().st_size
+        self._settle(operation, status, path.stat().st_size, fault)
+
+    def _settle(self, operation: Record, status: str, size: int, fault: Any) -> None:
+        """End a run as Shopify reports it: a failed run keeps its partial data, an injected
+        expiry turns a completed run EXPIRED, a canceled one keeps what it wrote."""
         if status == "FAILED":
             self._finish(
                 operation, "FAILED", size, partial=True, error_code="INTERNAL_SERVER_ERROR"
@@ -803,15 +807,7 @@ class BulkOperations:
                 count += 1
                 operation["objectCount"] = str(count)
                 operation["rootObjectCount"] = str(count)
-        size = path.stat().st_size
-        if status == "FAILED":
-            self._finish(
-                operation, "FAILED", size, partial=True, error_code="INTERNAL_SERVER_ERROR"
-            )
-        elif fault and fault.kind == "bulk_expire" and status == "COMPLETED":
-            self._finish(operation, "EXPIRED", size)
-        else:
-            self._finish(operation, status, size, partial=status == "CANCELED")
+        self._settle(operation, status, path.stat().st_size, fault)
 
 
 def _variable_lines(path: Path) -> Iterator[dict[str, Any]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import gzip
 import json
-from dataclasses import dataclass
 from datetime import date
 
 import boto3
@@ -21,19 +20,12 @@ from seglift.storage.privacy_request_repository import privacy_request_key
 from seglift.storage.segment_repository import SegmentRepository
 from seglift.storage.shop_repository import ShopRepository
 from tests.api.events import proxy_event
+from tests.lambda_context import lambda_context
 
 REGION = "us-east-1"
 BUCKET = "seglift-api-test"
 SHOP = "moto-store.myshopify.com"
 API_KEY, SECRET = "moto-api-key", "moto-secret-0123456789abcdef0123456789"
-
-
-@dataclass
-class LambdaContextStub:
-    function_name: str = "ApiFunction"
-    memory_limit_in_mb: int = 1024
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:ApiFunction"
-    aws_request_id: str = "moto-request"
 
 
 def _table(client, name, hash_key, range_key=None):
@@ -91,7 +83,7 @@ def call(method, path, body=None, headers=None, token=True, raw_body=None):
     if token:
         all_headers["Authorization"] = "Bearer " + issue_session_token(SHOP, API_KEY, SECRET)
     event = proxy_event(method, path, body=body, headers=all_headers, raw_body=raw_body)
-    result = handler.lambda_handler(event, LambdaContextStub())
+    result = handler.lambda_handler(event, lambda_context("ApiFunction"))
     return result["statusCode"], json.loads(result["body"]) if result.get("body") else None
 
 

@@ -166,7 +166,9 @@ def test_the_dangerous_first_characters_are_those_owasp_lists():
 
 def test_the_export_function_answers_errors_the_merchant_can_fix(s3, monkeypatch):
     from exports import handler
-    from tests.tagging.emulated import LambdaContext
+    from tests.lambda_context import lambda_context
+
+    context = lambda_context("ExportFunction")
 
     monkeypatch.setenv("DATA_BUCKET", BUCKET)
     monkeypatch.setenv("SEGMENTS_TABLE", "segments")
@@ -181,8 +183,8 @@ def test_the_export_function_answers_errors_the_merchant_can_fix(s3, monkeypatch
     now = datetime.now(UTC)
     bind(SegmentModel, "segments")(SHOP, "fresh", name="Fresh", created_at=now,
                                    updated_at=now).save()
-    answer = handler.lambda_handler({"shop": SHOP, "segment_id": "fresh"}, LambdaContext())
+    answer = handler.lambda_handler({"shop": SHOP, "segment_id": "fresh"}, context)
     assert answer == {"status": "error",
                       "message": "segment 'fresh' has not been evaluated yet: try later"}
-    answer = handler.lambda_handler({"shop": "bad", "segment_id": "x"}, LambdaContext())
+    answer = handler.lambda_handler({"shop": "bad", "segment_id": "x"}, context)
     assert answer["status"] == "error" and "myshopify.com" in answer["message"]

@@ -4,7 +4,6 @@ measurements in a moto DynamoDB table."""
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from datetime import date
 
 import boto3
@@ -18,20 +17,13 @@ from seglift.lake.writer import LakeWriter
 from seglift.measurements.adapters import S3CustomerLists
 from seglift.measurements.service import customers_key
 from seglift.storage.measurement_repository import MeasurementRepository
+from tests.lambda_context import lambda_context
 from tests.measurements.lake import Lake
 
 BUCKET = "seglift-measurements-test"
 REGION = "us-east-1"
 SHOP = "demo-shop.myshopify.com"
 TABLE = "measurements-test"
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "measurements"
-    memory_limit_in_mb: int = 2048
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:measurements"
-    aws_request_id: str = "req-1"
 
 
 @pytest.fixture
@@ -75,7 +67,7 @@ def _measurement(s3, repo, record_id, start, end, customers=(1, 2, 3), status="p
 def _invoke(event):
     from measurements.handler import lambda_handler
 
-    return lambda_handler(event, FakeContext())
+    return lambda_handler(event, lambda_context("measurements"))
 
 
 def test_the_daily_run_recomputes_open_measurements_and_freezes_ended_ones(aws):

@@ -18,6 +18,7 @@ from seglift.storage.analytics_repository import (
     JourneyRepository,
     PayloadTooLarge,
 )
+from tests.lambda_context import lambda_context
 from tests.metrics.analytics_store import (
     CUSTOMER_IDS,
     REPEATERS,
@@ -28,7 +29,6 @@ from tests.metrics.analytics_store import (
 )
 from tests.metrics.conftest import BUCKET, REGION
 from tests.metrics.store import members
-from tests.metrics.test_handler import FakeContext
 
 SHOP = "demo-shop.myshopify.com"
 
@@ -69,7 +69,7 @@ def _snapshot(s3, segment_id: str, day: date, ids: list[int]) -> str:
 def _invoke(event: dict) -> dict:
     from metrics.handler import lambda_handler
 
-    return lambda_handler(event, FakeContext())
+    return lambda_handler(event, lambda_context("metrics"))
 
 
 def test_the_segment_step_stores_metrics_profile_and_revenue(aws, analytics_table):

@@ -4,7 +4,6 @@ results in a moto DynamoDB table."""
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
@@ -15,20 +14,13 @@ import pytest
 from seglift import keys
 from seglift.lake.writer import LakeWriter
 from seglift.storage.metrics_repository import MetricsRepository
+from tests.lambda_context import lambda_context
 from tests.metrics.conftest import BUCKET
 from tests.metrics.store import Store, members
 
 SHOP = "demo-shop.myshopify.com"
 SEGMENT = "repeat-buyers"
 DAY = date(2025, 6, 30)
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "metrics"
-    memory_limit_in_mb: int = 2048
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:metrics"
-    aws_request_id: str = "req-1"
 
 
 def _put_snapshot(s3, day: date, table: pa.Table) -> str:
@@ -56,7 +48,7 @@ def _event(members_key: str, run_date: str = "2025-06-30") -> dict:
 def _invoke(event):
     from metrics.handler import lambda_handler
 
-    return lambda_handler(event, FakeContext())
+    return lambda_handler(event, lambda_context("metrics"))
 
 
 def test_computes_stores_and_summarises_the_days_metrics(aws):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import gzip
 import io
 import json
-from dataclasses import dataclass
 from datetime import date
 
 import boto3
@@ -16,19 +15,12 @@ from moto import mock_aws
 from seglift import keys
 from seglift.segments.tables import TABLE_NAMES
 from seglift.storage.segment_repository import SegmentInUse, SegmentRepository
+from tests.lambda_context import lambda_context
 from tests.segments.builder import StoreBuilder
 
 SHOP = "demo-shop.myshopify.com"
 BUCKET = "seglift-test-data"
 RUN_DATE = "2024-06-30"
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "segments"
-    memory_limit_in_mb: int = 2048
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:segments"
-    aws_request_id: str = "req-1"
 
 
 class FakeReader:
@@ -80,7 +72,7 @@ def cloud(monkeypatch, request):
 def _invoke(event):
     from segments.handler import lambda_handler
 
-    return lambda_handler(event, FakeContext())
+    return lambda_handler(event, lambda_context("segments"))
 
 
 def test_prepare_writes_features_and_orders_dependencies_first(cloud):

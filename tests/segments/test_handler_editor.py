@@ -10,7 +10,6 @@ Timeline of the store (run day 2024-06-30):
 from __future__ import annotations
 
 import gzip
-from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -22,20 +21,13 @@ from seglift import keys
 from seglift.segments.tables import TABLE_NAMES
 from seglift.storage.metrics_repository import MetricsRepository
 from seglift.storage.segment_repository import SegmentRepository
+from tests.lambda_context import lambda_context
 from tests.segments.builder import StoreBuilder
 
 SHOP = "editor-shop.myshopify.com"
 BUCKET = "seglift-editor-test"
 RUN_DATE = "2024-06-30"
 REPEAT = {"feature": "order_count", "op": ">=", "value": 2}
-
-
-@dataclass
-class FakeContext:
-    function_name: str = "segments"
-    memory_limit_in_mb: int = 2048
-    invoked_function_arn: str = "arn:aws:lambda:us-east-1:123456789012:function:segments"
-    aws_request_id: str = "req-editor"
 
 
 class FakeReader:
@@ -92,7 +84,7 @@ def cloud(monkeypatch, request):
 def _invoke(event):
     from segments.handler import lambda_handler
 
-    return lambda_handler({"shop": SHOP, "run_date": RUN_DATE, **event}, FakeContext())
+    return lambda_handler({"shop": SHOP, "run_date": RUN_DATE, **event}, lambda_context("segments"))
 
 
 def _ids(s3, segment_id: str, day: str) -> list[int]:

@@ -89,19 +89,6 @@ def deploy(emulator: ShopifyEmulator, members: list[int], shop: str = SHOP) -> C
     return Cloud(queue_url, dlq_url, env)
 
 
-class LambdaContext:
-    function_name = "TaggingFunction"
-    memory_limit_in_mb = 512
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:TaggingFunction"
-    aws_request_id = "req-1"
-
-    def __init__(self, remaining_ms: int = 120_000) -> None:
-        self.remaining_ms = remaining_ms
-
-    def get_remaining_time_in_millis(self) -> int:
-        return self.remaining_ms
-
-
 def receive(queue_url: str, max_messages: int = 10) -> list[dict[str, Any]]:
     """Receive up to ``max_messages`` and shape them as a Lambda SQS event's records."""
     response = boto3.client("sqs").receive_message(

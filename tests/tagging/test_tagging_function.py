@@ -27,12 +27,12 @@ from seglift.tagging.messages import decode
 from seglift.tagging.router import Limits, handle_message
 from tagging import handler, wiring
 from tagging.wiring import build_dependencies
+from tests.lambda_context import lambda_context
 from tests.tagging.emulated import (
     MERCHANT,
     SEGMENTS_TABLE,
     SHOP,
     Cloud,
-    LambdaContext,
     delete,
     deploy,
     receive,
@@ -78,8 +78,13 @@ def _start(cloud: Cloud, tag: str = "VIP", action: str = "add") -> TagJob:
     )
 
 
+def _context(timeout_seconds: float = 120) -> Any:
+    """The tagging function's context: 120 s as in template.yaml, or less to test deferral."""
+    return lambda_context("TaggingFunction", timeout_seconds=timeout_seconds)
+
+
 def _invoke(records: list[dict[str, Any]], entry: Any = None) -> list[str]:
-    response = (entry or handler.lambda_handler)({"Records": records}, LambdaContext())
+    response = (entry or handler.lambda_handler)({"Records": records}, _context())
     return [f["itemIdentifier"] for f in response["batchItemFailures"]]
 
 
@@ -181,7 +186,7 @@ def test_a_batch_that_keeps_failing_is_reported_and_drained_from_the_dlq(
 def test_a_message_left_with_too_little_time_is_put_back_not_failed(cloud: Cloud):
     _start(cloud)
     [plan] = receive(cloud.queue_url)
-    response = handler.lambda_handler({"Records": [plan]}, LambdaContext(remaining_ms=5_000))
+    response = handler.lambda_handler({"Records": [plan]}, _context(timeout_seconds=5))
     assert response["batchItemFailures"] == []
     delete(cloud.queue_url, [plan])
     [again] = receive(cloud.queue_url)
@@ -219,7 +224,7 @@ def test_an_operator_can_drain_the_dlq_by_invoking_the_function(cloud: Cloud):
     sqs.send_message(QueueUrl=cloud.dlq_url, MessageBody=batches[0]["body"])  # died
     _invoke(batches[1:])
     answer = handler.lambda_handler(
-        {"action": "drain_dead_letters", "queue_url": cloud.dlq_url}, LambdaContext())
+        {"action": "drain_dead_letters", "queue_url": cloud.dlq_url}, _context())
     assert answer == {"drained": 1}
     final = _job(job.job_id)
     assert (final.done, final.failed, final.status) == (50, 250, "completed_with_errors")
