@@ -35,8 +35,9 @@ class LocalStack:
     api_secret: str
     shops: list[str] = field(default_factory=list)
 
-    def session_token(self, shop: str) -> str:
-        return issue_session_token(shop, LOCAL_API_KEY, self.api_secret, ttl=300)
+    def session_token(self, shop: str, ttl: int = 300) -> str:
+        """A development session token, signed with this stack's app secret."""
+        return issue_session_token(shop, LOCAL_API_KEY, self.api_secret, ttl=ttl)
 
     def api(self, shop: str) -> ApiClient:
         """An API client acting for ``shop``; a fresh token per request, as App Bridge does."""

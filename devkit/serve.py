@@ -12,6 +12,9 @@ from devkit.cli.progress import Progress
 from devkit.local_stack import local_stack
 from devkit.store.generator import StoreSpec, generate_store
 
+# Long enough for an afternoon of curl; App Bridge issues one-minute tokens in production.
+SERVE_TOKEN_TTL_SECONDS = 12 * 3600
+
 
 def serve(*, customers: int, seed: int, shop: str, api_port: int, emulator_port: int) -> int:
     progress = Progress()
@@ -37,7 +40,9 @@ def serve(*, customers: int, seed: int, shop: str, api_port: int, emulator_port:
         progress.say(f"OpenAPI          {stack.cloud.api.url}/openapi.json")
         progress.say(f"Shopify emulator {stack.emulator.graphql_url}")
         progress.say(f"  access token   {stack.emulator.token_for(shop)}")
-        progress.say(f"Session token    {stack.session_token(shop)}  (valid 5 minutes)")
+        token = stack.session_token(shop, ttl=SERVE_TOKEN_TTL_SECONDS)
+        progress.say(f"Session token    {token}  (development token, valid 12 hours)")
+        progress.say(f'  TOKEN={token}')
         progress.say(f'  curl -H "Authorization: Bearer $TOKEN" {stack.cloud.api.url}/segments')
         progress.say("Ctrl-C to stop.")
         threading.Event().wait()
