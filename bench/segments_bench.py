@@ -1,101 +1,89 @@
 """Segment engine speed: features, then every template, next to DuckDB SQL on the same data.
 
-The store comes from ``devkit.store.generator`` (100,000 customers; quick 5,000) and goes
-through the sync's real converter (``seglift.lake.convert.BulkJsonlConverter``) from
-bulk-style JSONL, so the lake tables are what a sync writes. We measure
+The store is the benchmarks' generated store (``bench.store_cache``: 100,000 and
+1,000,000 customers, quick 5,000, about 3 orders each) converted by the sync's real
+converter into lake Parquet files. In two fresh processes, so each peak memory is its
+own:
 
-1. ``compute_features`` for the whole store as of the generator's last day;
-2. evaluating every template (instantiated with parameters taken from the data: the most
+1. ours: read the lake, ``compute_features`` as of the store's last day (timed), then
+   evaluate every template (instantiated with parameters taken from the data: the most
    bought product, the most common campaign, ...) over those features, all templates in
-   one timing;
-3. the peer: the same template conditions compiled to SQL and run by DuckDB over the
+   one timing, members kept as Arrow arrays as the segment Lambda keeps them;
+2. the peer: the same template conditions compiled to SQL and run by DuckDB over the
    same Parquet files (our features file plus the lake's orders, line items and
-   products for purchase conditions). Both sides start from the same features, so the
-   comparison is condition evaluation against condition evaluation.
+   products for purchase conditions), members fetched as Arrow. Both sides start from
+   the same features, so the comparison is condition evaluation against condition
+   evaluation.
 
-Every template's members are also compared between the two engines; the number of
-templates on which they agree is reported (it should be all of them), and any
-disagreement is printed, so the benchmark doubles as a cross-check of the compiler.
+Every template's members are compared between the two engines (count and a digest of
+the sorted ids); the number of templates on which they agree is reported (it should be
+all of them), and any disagreement is printed, so the benchmark doubles as a
+cross-check of the compiler.
 """
 
 from __future__ import annotations
 
-import json
+import hashlib
 import sys
 import tempfile
-from collections import Counter
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bench.records import BenchRecord, median_seconds
-from devkit.store.generator import StoreSpec, iter_store_chunks
-from seglift.lake.convert import BulkJsonlConverter
+from bench.records import BenchRecord, median_seconds, run_isolated
+from bench.store_cache import bench_spec, lake_parquet
 from seglift.segments.catalog import FEATURES
-from seglift.segments.compiler import evaluate
+from seglift.segments.compiler import evaluate_many
 from seglift.segments.features import compute_features
 from seglift.segments.tables import TABLE_NAMES, LakeTables
 from seglift.segments.templates import TEMPLATES, instantiate_template
 from seglift.segments.timeutil import end_of_day_utc
 
-FULL_CUSTOMERS = 100_000
+FULL_SIZES = (100_000, 1_000_000)
 QUICK_CUSTOMERS = 5_000
 
 
 # ----------------------------------------------------------------------------- the lake
-def _jsonl(records: list[dict[str, Any]]) -> bytes:
-    return ("\n".join(json.dumps(r) for r in records) + "\n").encode() if records else b""
-
-
-def _order_lines(orders: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Orders as a bulk operation writes them: line items on their own lines after the
-    order, pointing back with ``__parentId``."""
-    lines = []
-    for order in orders:
-        lines.append({k: v for k, v in order.items() if k != "lineItems"})
-        lines.extend({**item, "__parentId": order["id"]} for item in order["lineItems"])
-    return lines
-
-
-def build_lake(customers: int) -> tuple[LakeTables, str, date]:
+def read_lake(customers: int) -> tuple[LakeTables, str, date]:
     """The generated store's lake tables, its time zone and its last day."""
-    spec = StoreSpec(customers=customers)
-    converters = {r: BulkJsonlConverter(r, lambda line, why: None)
-                  for r in ("customers", "products", "orders")}
-    parts: dict[str, list[pa.Table]] = {name: [] for name in TABLE_NAMES}
-    for chunk in iter_store_chunks(spec, chunk_size=10_000):
-        for resource, records in (("products", chunk.products),
-                                  ("customers", chunk.customers),
-                                  ("orders", _order_lines(chunk.orders))):
-            if records:
-                for name, table in converters[resource].convert_block(_jsonl(records)).items():
-                    parts[name].append(table)
-    for name, table in converters["orders"].finish().items():
-        parts[name].append(table)
-    tables = LakeTables.of(**{n: pa.concat_tables(p) if p else None for n, p in parts.items()})
+    spec = bench_spec(customers)
+    files = lake_parquet(customers)
+    tables = LakeTables.of(**{name: pq.read_table(files[name]) for name in TABLE_NAMES})
     last_day = spec.end.astimezone(ZoneInfo(spec.timezone)).date() - timedelta(days=1)
     return tables, spec.timezone, last_day
 
 
+def _digest(ids: pa.Array | pa.ChunkedArray) -> tuple[int, str]:
+    """(count, hash of the sorted ids): equal memberships, equal digests."""
+    values = np.sort(pc.cast(ids, pa.int64()).to_numpy(zero_copy_only=False))
+    return len(values), hashlib.blake2b(values.tobytes(), digest_size=16).hexdigest()
+
+
+def _most_common(values: pa.ChunkedArray | pa.Array, n: int = 1) -> list[Any]:
+    counts = pc.value_counts(values.drop_null())
+    order = pc.sort_indices(counts, sort_keys=[("counts", "descending"),
+                                               ("values", "ascending")])
+    return counts.take(order[:n]).field("values").to_pylist()
+
+
 def template_parameters(tables: LakeTables, features: pa.Table) -> dict[str, Any]:
     """Parameter values that select real customers of this store."""
-    items = tables.line_items
-    products = Counter(items["product_id"].drop_null().to_pylist()).most_common(2)
-    variants = Counter(items["variant_id"].drop_null().to_pylist()).most_common(1)
-    types = Counter(tables.products["product_type"].drop_null().to_pylist()).most_common(1)
-    campaigns = Counter(features["first_order_utm_campaign"].drop_null().to_pylist())
-    months = Counter(features["first_order_month"].drop_null().to_pylist())
+    products = _most_common(tables.line_items["product_id"], 2)
+    campaigns = _most_common(features["first_order_utm_campaign"])
     return {
-        "product_id": products[0][0], "first_product_id": products[0][0],
-        "second_product_id": products[1][0], "other_product_id": products[1][0],
-        "variant_id": variants[0][0], "product_type": types[0][0],
-        "campaign": campaigns.most_common(1)[0][0] if campaigns else "none",
-        "month": months.most_common(1)[0][0],
+        "product_id": products[0], "first_product_id": products[0],
+        "second_product_id": products[1], "other_product_id": products[1],
+        "variant_id": _most_common(tables.line_items["variant_id"])[0],
+        "product_type": _most_common(tables.products["product_type"])[0],
+        "campaign": campaigns[0] if campaigns else "none",
+        "month": _most_common(features["first_order_month"])[0],
     }
 
 
@@ -119,7 +107,7 @@ def _literal(value: Any) -> str:
 class SqlCompiler:
     """Condition JSON -> a DuckDB boolean expression over ``f`` (the features file).
 
-    Purchase conditions use the view ``ci`` (counted orders' line items with order day,
+    Purchase conditions use the table ``ci`` (counted orders' line items with order day,
     order index and lower-case product type) and ``co`` (counted orders). Every leaf is
     wrapped in COALESCE(..., FALSE): a comparison on NULL is false, as in the engine.
     """
@@ -221,90 +209,116 @@ class SqlCompiler:
         return f"{column} {op} {_literal(value)}"
 
 
-def duckdb_connection(folder: Path, as_of: date, tz: str) -> duckdb.DuckDBPyConnection:
-    """DuckDB with views over the Parquet files: features, counted orders, their items."""
+def duckdb_connection(features: Path, lake: dict[str, Path], as_of: date,
+                      tz: str) -> duckdb.DuckDBPyConnection:
+    """DuckDB with views over the Parquet files: features ``f``, counted orders
+    ``co_view`` and their items ``ci_view`` (the conditions read tables ``co``/``ci``,
+    materialised from the views once per run)."""
     con = duckdb.connect()
     con.execute(f"SET TimeZone = '{tz}'")
     cutoff = end_of_day_utc(as_of, tz).strftime("%Y-%m-%d %H:%M:%S+00")
-    con.execute(f"CREATE VIEW f AS SELECT * FROM read_parquet('{folder / 'features.parquet'}')")
+    con.execute(f"CREATE VIEW f AS SELECT * FROM read_parquet('{features}')")
     con.execute(f"""
-        CREATE VIEW co AS
+        CREATE VIEW co_view AS
         SELECT order_id, customer_id,
                CAST(timezone('{tz}', created_at) AS DATE) AS order_day,
                row_number() OVER (PARTITION BY customer_id ORDER BY created_at, order_id)
                    AS order_index
-        FROM read_parquet('{folder / 'orders.parquet'}')
+        FROM read_parquet('{lake["orders"]}')
         WHERE customer_id IS NOT NULL AND created_at < TIMESTAMPTZ '{cutoff}'
           AND (cancelled_at IS NULL OR cancelled_at >= TIMESTAMPTZ '{cutoff}')""")
     con.execute(f"""
-        CREATE VIEW ci AS
+        CREATE VIEW ci_view AS
         SELECT li.order_id, li.product_id, li.variant_id, co.customer_id, co.order_day,
                co.order_index, lower(p.product_type) AS product_type
-        FROM read_parquet('{folder / 'line_items.parquet'}') li
-        JOIN co USING (order_id)
-        LEFT JOIN read_parquet('{folder / 'products.parquet'}') p USING (product_id)""")
+        FROM read_parquet('{lake["line_items"]}') li
+        JOIN co_view co USING (order_id)
+        LEFT JOIN read_parquet('{lake["products"]}') p USING (product_id)""")
     return con
 
 
-def duckdb_members(con: duckdb.DuckDBPyConnection, sql: dict[str, str]) -> dict[str, list[int]]:
-    return {
-        tid: [row[0] for row in con.execute(
-            f"SELECT customer_id FROM f WHERE {where} ORDER BY customer_id").fetchall()]
-        for tid, where in sql.items()
-    }
-
-
 # ----------------------------------------------------------------------------- benchmark
-def benchmarks(quick: bool = False) -> list[BenchRecord]:
-    size = QUICK_CUSTOMERS if quick else FULL_CUSTOMERS
-    tables, tz, as_of = build_lake(size)
+Digests = dict[str, tuple[int, str]]
+
+
+def run_ours(customers: int, features_path: str) -> dict[str, Any]:
+    """Fresh process: features and every template; writes the features for the peer."""
+    tables, tz, as_of = read_lake(customers)
     features = compute_features(tables, as_of, tz)
     features_seconds = median_seconds(lambda: compute_features(tables, as_of, tz), repeats=3)
-
+    pq.write_table(features, features_path)
     conditions = instantiated_templates(template_parameters(tables, features))
-    ours: dict[str, list[int]] = {}
+    members: dict[str, pa.Array] = {}
 
     def evaluate_all() -> None:
-        for tid, condition in conditions.items():
-            ours[tid] = evaluate(condition, features, tables, as_of, tz).to_pylist()
+        members.update(evaluate_many(conditions, features, tables, as_of, tz))
 
-    ours_seconds = median_seconds(evaluate_all, repeats=3)
+    seconds = median_seconds(evaluate_all, repeats=3)
+    return {"features_seconds": features_seconds, "seconds": seconds,
+            "conditions": conditions, "as_of": as_of, "tz": tz,
+            "orders": tables.orders.num_rows,
+            "digests": {tid: _digest(ids) for tid, ids in members.items()}}
 
-    compiler = SqlCompiler(as_of)
-    sql = {tid: compiler.compile(condition) for tid, condition in conditions.items()}
+
+def run_duckdb(customers: int, features_path: str, sql: dict[str, str], as_of: date,
+               tz: str) -> dict[str, Any]:
+    """Fresh process: the same conditions as SQL over the same Parquet, members as Arrow."""
+    members: dict[str, pa.Array] = {}
+    con = duckdb_connection(Path(features_path), lake_parquet(customers), as_of, tz)
+
+    def duckdb_all() -> None:
+        # The day's counted orders and their items, materialised once for all templates
+        # (as ``evaluate_many`` builds them once).
+        con.execute("CREATE OR REPLACE TEMP TABLE co AS SELECT * FROM co_view")
+        con.execute("CREATE OR REPLACE TEMP TABLE ci AS SELECT * FROM ci_view")
+        for tid, where in sql.items():
+            members[tid] = con.sql(
+                f"SELECT customer_id FROM f WHERE {where} ORDER BY customer_id"
+            ).to_arrow_table()["customer_id"]
+
+    seconds = median_seconds(duckdb_all, repeats=3)
+    con.close()
+    return {"seconds": seconds, "digests": {tid: _digest(ids) for tid, ids in members.items()}}
+
+
+def _measure(size: int) -> list[BenchRecord]:
+    lake_parquet(size)  # build the cache outside the measured processes
     with tempfile.TemporaryDirectory(prefix="segments-bench-") as tmp:
-        folder = Path(tmp)
-        pq.write_table(features, folder / "features.parquet")
-        for name in ("orders", "line_items", "products"):
-            pq.write_table(getattr(tables, name), folder / f"{name}.parquet")
-        con = duckdb_connection(folder, as_of, tz)
-        peer: dict[str, list[int]] = {}
-
-        def duckdb_all() -> None:
-            peer.update(duckdb_members(con, sql))
-
-        peer_seconds = median_seconds(duckdb_all, repeats=3)
-        con.close()
-
-    agreeing = sum(ours[tid] == peer[tid] for tid in conditions)
-    for tid in conditions:
-        if ours[tid] != peer[tid]:
-            print(f"   MISMATCH {tid}: ours {len(ours[tid])} vs duckdb {len(peer[tid])}",
+        features_path = str(Path(tmp) / "features.parquet")
+        _, ours_mb, result = run_isolated(run_ours, size, features_path)
+        ours: dict[str, Any] = result  # type: ignore[assignment]
+        compiler = SqlCompiler(ours["as_of"])
+        sql = {tid: compiler.compile(c) for tid, c in ours["conditions"].items()}
+        _, peer_mb, peer_result = run_isolated(run_duckdb, size, features_path, sql,
+                                               ours["as_of"], ours["tz"])
+        peer: dict[str, Any] = peer_result  # type: ignore[assignment]
+    ours_digests: Digests = ours["digests"]
+    peer_digests: Digests = peer["digests"]
+    agreeing = sum(ours_digests[tid] == peer_digests[tid] for tid in ours_digests)
+    for tid, digest in ours_digests.items():
+        if digest != peer_digests[tid]:
+            print(f"   MISMATCH {tid}: ours {digest[0]} vs duckdb {peer_digests[tid][0]}",
                   file=sys.stderr)
-    members = sum(len(v) for v in ours.values())
-    n = len(conditions)
+    n = len(ours_digests)
     return [
-        BenchRecord(f"segments features {size} customers", features_seconds, "s"),
+        BenchRecord(f"segments features {size} customers", ours["features_seconds"], "s"),
         BenchRecord(f"segments features {size} customers throughput",
-                    size / features_seconds, "customers/s"),
+                    size / ours["features_seconds"], "customers/s"),
         BenchRecord.against(f"segments evaluate {n} templates {size} customers",
-                            ours_seconds, "s", "duckdb sql", peer_seconds),
+                            ours["seconds"], "s", "duckdb sql", peer["seconds"]),
+        BenchRecord.against(f"segments {size} customers features+templates peak RSS", ours_mb,
+                            "MB", "duckdb sql", peer_mb),
         BenchRecord(f"segments {size} customers templates agreeing with duckdb", agreeing,
                     f"of {n}"),
-        BenchRecord(f"segments {size} customers template members total", members, "members"),
-        BenchRecord(f"segments {size} customers orders in lake", tables.orders.num_rows,
-                    "orders"),
+        BenchRecord(f"segments {size} customers template members total",
+                    sum(d[0] for d in ours_digests.values()), "members"),
+        BenchRecord(f"segments {size} customers orders in lake", ours["orders"], "orders"),
     ]
+
+
+def benchmarks(quick: bool = False) -> list[BenchRecord]:
+    sizes = (QUICK_CUSTOMERS,) if quick else FULL_SIZES
+    return [record for size in sizes for record in _measure(size)]
 
 
 if __name__ == "__main__":  # pragma: no cover

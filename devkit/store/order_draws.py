@@ -26,7 +26,6 @@ CLUB_SHARE = 0.06
 NEWSLETTER_TAG_SHARE = 0.85
 
 # Baskets.
-EXTRA_LINE_PROBABILITY = 0.13
 EXTRA_UNIT_RATE = 0.12
 MAX_EXTRA_UNITS = 4
 FAVOURITE_REORDER_SHARE = 0.35
@@ -180,7 +179,7 @@ def draw_block(spec: StoreSpec, catalog: Catalog, timing: BlockTiming) -> BlockD
     """All draws of one block, continuing ``timing.rng`` in a fixed order."""
     rng = timing.rng
     customers = CustomerDraws.draw(rng, len(timing.created), catalog)
-    baskets = _draw_baskets(rng, catalog, customers, timing)
+    baskets = _draw_baskets(rng, catalog, customers, timing, spec.extra_line_probability)
     calendar = _calendar(spec, timing.order_time)
     prices = _draw_prices(rng, customers, timing, baskets, calendar)
     outcomes = _draw_outcomes(rng, spec, timing.order_time, prices.total)
@@ -205,9 +204,9 @@ def _distinct_products(rng: np.random.Generator, product: np.ndarray, position: 
 
 
 def _draw_baskets(rng: np.random.Generator, catalog: Catalog, people: CustomerDraws,
-                  timing: BlockTiming) -> Baskets:
+                  timing: BlockTiming, extra_line_probability: float) -> Baskets:
     cust = timing.order_customer
-    extra_line_p = np.clip(EXTRA_LINE_PROBABILITY * people.basket[cust], 0.02, 0.85)
+    extra_line_p = np.clip(extra_line_probability * people.basket[cust], 0.02, 0.85)
     lines_per_order = 1 + rng.binomial(MAX_LINES_PER_ORDER - 1, extra_line_p)
     line_order = np.repeat(np.arange(len(cust)), lines_per_order)
     order_start = np.cumsum(lines_per_order) - lines_per_order

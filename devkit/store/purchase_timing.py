@@ -75,6 +75,9 @@ def block_timing(spec: StoreSpec, block: int) -> BlockTiming:
     rate = np.maximum(rng.gamma(PURCHASE_RATE_SHAPE,
                                 PURCHASE_RATE_MEAN_PER_DAY / PURCHASE_RATE_SHAPE, n), 1e-6)
     churn = rng.beta(CHURN_BETA_A, CHURN_BETA_B, n)
+    if spec.repeat_scale != 1.0:  # the default keeps every existing store bit-identical
+        rate = rate * spec.repeat_scale
+        churn = np.clip(churn / spec.repeat_scale, 1e-6, 1.0)
     purchases_before_churn = np.minimum(rng.geometric(churn), MAX_ORDERS_PER_CUSTOMER)
     at_checkout = rng.random(n) < CHECKOUT_SIGNUP_SHARE
     checkout_delay = rng.integers(60, 900, n)

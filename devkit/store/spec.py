@@ -30,6 +30,13 @@ class StoreSpec:
     history_days: int = 730
     end: datetime = DEFAULT_END
     products: int = 120
+    # Shape knobs. The defaults model a typical direct-to-consumer shop (about 1.9 orders
+    # per customer, 1.4 lines per order); benchmarks raise them to the heavier shape the
+    # issues specify (about 3 orders per customer, 2-3 lines per order).
+    # ``repeat_scale`` multiplies each buyer's purchase rate and divides their churn chance.
+    repeat_scale: float = 1.0
+    # Chance of each extra line (up to MAX_LINES_PER_ORDER), scaled by the basket size.
+    extra_line_probability: float = 0.13
 
     def __post_init__(self) -> None:
         problems = []
@@ -45,6 +52,11 @@ class StoreSpec:
             problems.append(f"currency must be an ISO 4217 code like 'USD', got {self.currency!r}")
         if self.seed < 0:
             problems.append(f"seed must be >= 0, got {self.seed}")
+        if not self.repeat_scale > 0:
+            problems.append(f"repeat_scale must be > 0, got {self.repeat_scale}")
+        if not 0 <= self.extra_line_probability <= 1:
+            problems.append("extra_line_probability must be between 0 and 1, got "
+                            f"{self.extra_line_probability}")
         if problems:
             raise ValueError("invalid StoreSpec: " + "; ".join(problems))
 

@@ -7,7 +7,7 @@ from datetime import date
 import pyarrow as pa
 import pytest
 
-from seglift.analytics.profile import segment_profile
+from seglift.analytics.profile import ProfileBase, profile_of, segment_profile
 from seglift.lake.schema import CUSTOMERS
 from tests.metrics.store import Store, at, members
 
@@ -100,3 +100,22 @@ def test_product_journeys_are_conditional_on_the_first_product(profile):
     assert ten_twelve["lift"] == pytest.approx(1.5)
     # 2's second order also had product 10 again.
     assert journeys[(10, 10)]["segment_share"] == 0.5
+
+
+def test_one_base_serves_every_segment_of_the_day():
+    """Profiling many segments of a day builds the segment-independent base once; each
+    segment's tables are exactly what ``segment_profile`` gives it alone."""
+    people = customers((1, "US", "NY"), (2, "US", "NY"), (3, "US", "CA"), (4, "DE", None))
+    s = Store()
+    s.order(1, 1, "2025-01-01", "10.00", products=(10, 11), source="google", campaign="summer")
+    s.order(2, 1, "2025-02-01", "10.00", products=(12,))
+    s.order(3, 2, "2025-01-05", "10.00", products=(10,), source="google")
+    s.order(4, 3, "2025-03-01", "10.00", products=(12, 10))
+    s.order(5, 3, "2025-04-01", "10.00", products=(13,))
+    lake = (people, s.orders_table(), s.line_items_table(), s.refunds_table())
+    base = ProfileBase.build(*lake, AS_OF)
+    for segment in (members(1, 2), members(3), members(1, 2, 3, 4), members(9)):
+        shared = profile_of(base, segment)
+        alone = segment_profile(segment, *lake, AS_OF)
+        assert {k: t.to_pylist() for k, t in shared.items()} == {
+            k: t.to_pylist() for k, t in alone.items()}

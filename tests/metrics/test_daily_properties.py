@@ -7,7 +7,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seglift.lake.schema import ORDERS, REFUNDS
-from seglift.metrics.daily import daily_metrics
+from seglift.metrics.daily import daily_metrics, daily_metrics_of_counted
+from seglift.metrics.orders import counted_orders
 from tests.metrics.reference import reference_metrics
 from tests.metrics.store import members
 from tests.metrics.strategies import AS_OF, member_sets, stores
@@ -34,3 +35,20 @@ def test_daily_metrics_match_the_brute_force_reference(store, current, previous,
     )
     expected = reference_metrics(current, previous, orders, refunds, AS_OF, tz, window)
     assert got.as_values() == expected
+
+
+@settings(max_examples=60, deadline=None)
+@given(store=stores(), segments=st.lists(member_sets, min_size=1, max_size=4),
+       tz=st.sampled_from(["UTC", "Asia/Tokyo"]))
+def test_many_segments_from_one_day_of_counted_orders_match_one_at_a_time(store, segments, tz):
+    """The benchmark's and batch path: the day's counted orders computed once, then each
+    segment selects its rows; the figures are those of ``daily_metrics`` per segment."""
+    orders, refunds = store
+    orders_table = pa.Table.from_pylist(orders, schema=ORDERS)
+    refunds_table = pa.Table.from_pylist(refunds, schema=REFUNDS)
+    counted = counted_orders(None, orders_table, refunds_table, AS_OF, tz)
+    for current in segments:
+        snapshot = members(*sorted(current))
+        shared = daily_metrics_of_counted(snapshot, counted, AS_OF)
+        alone = daily_metrics(snapshot, orders_table, refunds_table, AS_OF, tz=tz)
+        assert shared.as_values() == alone.as_values()

@@ -7,7 +7,7 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from seglift.segments.compiler import evaluate
+from seglift.segments.compiler import evaluate, evaluate_many
 from seglift.segments.conditions import validate_condition
 from seglift.segments.features import compute_features
 from tests.segments.reference import reference_features, reference_holds
@@ -63,3 +63,18 @@ def test_date_windows_agree_with_the_reference_to_the_day(store, condition):
     expected = sorted(cid for cid, row in rows.items()
                       if reference_holds(condition, row, store, AS_OF))
     assert got == expected
+
+
+@FEWER
+@given(store=stores(), batch=st.lists(conditions(), min_size=1, max_size=4))
+def test_a_batch_sharing_one_context_selects_what_each_condition_selects(store, batch):
+    """``evaluate_many`` builds the order joins once for the batch; every condition still
+    selects exactly the reference's customers (nothing leaks between conditions)."""
+    tables = store.tables()
+    features = compute_features(tables, AS_OF)
+    got = evaluate_many({str(i): c for i, c in enumerate(batch)}, features, tables, AS_OF)
+    rows = reference_features(store, AS_OF)
+    for i, condition in enumerate(batch):
+        expected = sorted(cid for cid, row in rows.items()
+                          if reference_holds(condition, row, store, AS_OF))
+        assert got[str(i)].to_pylist() == expected

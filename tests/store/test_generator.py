@@ -191,3 +191,29 @@ def test_describe_store_summarises_the_store(default_store):
     assert summary["first_order_at"] < summary["last_order_at"] < "2026-11-24"
     assert summary["first_order_at"] >= "2024-11-24"
     assert datetime.fromisoformat(summary["last_order_at"]).tzinfo == UTC
+
+
+def test_shape_knobs_make_the_heavier_benchmark_shop():
+    """The benchmarks' shape (about 3 orders a customer, 2-3 lines an order) comes from two
+    knobs; the default shop stays lighter and its stores unchanged."""
+
+    def shape(spec: StoreSpec) -> tuple[float, float]:
+        store = generate_store(spec)
+        orders = list(store.orders.values())
+        lines = sum(len(o["lineItems"]) for o in orders)
+        return len(orders) / len(store.customers), lines / len(orders)
+
+    light = shape(StoreSpec(customers=2000, seed=3))
+    heavy = shape(StoreSpec(customers=2000, seed=3, repeat_scale=1.75,
+                            extra_line_probability=0.45))
+    assert light[0] < 2.2 and light[1] < 1.6
+    assert 2.6 < heavy[0] < 3.5 and 2.1 < heavy[1] < 2.8
+    assert_store_consistent(generate_store(StoreSpec(customers=300, seed=3, repeat_scale=1.75,
+                                                     extra_line_probability=0.45)), DEFAULT_END)
+
+
+def test_shape_knobs_are_validated():
+    with pytest.raises(ValueError, match="repeat_scale must be > 0"):
+        StoreSpec(repeat_scale=0)
+    with pytest.raises(ValueError, match="extra_line_probability must be between 0 and 1"):
+        StoreSpec(extra_line_probability=1.5)

@@ -104,17 +104,42 @@ def daily_metrics(
     conversion_window_days: int = DEFAULT_CONVERSION_WINDOW_DAYS,
 ) -> DailyMetrics:
     """The segment's metrics on ``as_of`` (shop zone ``tz``); see the module docstring."""
+    _check_window(conversion_window_days)
+    ids = member_ids(members)
+    return _metrics(ids, counted_orders(ids, orders, refunds, as_of, tz), as_of,
+                    previous_members, conversion_window_days)
+
+
+def daily_metrics_of_counted(
+    members: pa.Table,
+    counted: pa.Table,
+    as_of: date,
+    previous_members: pa.Table | None = None,
+    conversion_window_days: int = DEFAULT_CONVERSION_WINDOW_DAYS,
+) -> DailyMetrics:
+    """``daily_metrics`` from the day's counted orders of every customer
+    (``counted_orders(None, ...)``), computed once and shared by many segments: each
+    segment then only selects its members' rows."""
+    _check_window(conversion_window_days)
+    ids = member_ids(members)
+    member_orders = counted.filter(pc.is_in(counted["customer_id"], value_set=ids))
+    return _metrics(ids, member_orders, as_of, previous_members, conversion_window_days)
+
+
+def _check_window(conversion_window_days: int) -> None:
     if conversion_window_days < 1:
         raise ValueError(
             f"conversion_window_days must be a positive number of days, got "
             f"{conversion_window_days}"
         )
-    ids = member_ids(members)
+
+
+def _metrics(ids: pa.Array, member_orders: pa.Table, as_of: date,
+             previous_members: pa.Table | None, conversion_window_days: int) -> DailyMetrics:
     previous = member_ids(previous_members) if previous_members is not None else None
     entered, left = membership_changes(ids, previous)
     member_count = len(ids)
 
-    member_orders = counted_orders(ids, orders, refunds, as_of, tz)
     order_count = member_orders.num_rows
     net_sales = _decimal_sum(member_orders["net"])
     of_day = pc.equal(member_orders["order_day"], pa.scalar(as_of, pa.date32()))

@@ -1,0 +1,103 @@
+"""The generated stores every benchmark reads, built once per size and cached in .bench/.
+
+Two forms of the same store:
+
+- ``bulk_jsonl``: the bulk query results Shopify would serve for our sync's queries,
+  written chunk by chunk by the emulator's own projector (a million-customer store never
+  sits in memory whole);
+- ``lake_parquet``: those files converted by the sync's real converter into one Parquet
+  file per lake table, what the segment and metric benchmarks read.
+
+The shape is the one the issues specify for benchmarks: about 3 orders per customer and
+2-3 line items per order (``BENCH_SHAPE``; the generator's default shop is lighter).
+Generation is never timed; a cache folder is only used once complete (written under a
+temporary name, renamed at the end).
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from devkit.store.generator import StoreSpec
+from seglift.lake.convert import BulkJsonlConverter
+from seglift.lake.schema import schema_of
+from seglift.shopify.bulk import iter_jsonl_blocks
+
+CACHE = Path(".bench/store")
+SEED = 2026
+RESOURCES = ("customers", "products", "orders")
+LAKE_TABLES = ("customers", "orders", "line_items", "refunds", "products")
+# About 3.0 orders per customer and 2.4 line items per order (measured on 10,000).
+BENCH_SHAPE = {"repeat_scale": 1.75, "extra_line_probability": 0.45}
+
+
+def bench_spec(customers: int) -> StoreSpec:
+    return StoreSpec(domain=f"bench-{customers}.myshopify.com", customers=customers, seed=SEED,
+                     **BENCH_SHAPE)
+
+
+def _folder(customers: int) -> Path:
+    shape = "-".join(f"{v:g}" for v in BENCH_SHAPE.values())
+    return CACHE / f"{customers}-seed{SEED}-shape{shape}"
+
+
+def _build_once(final: Path, build: Callable[[Path], None]) -> Path:
+    """``build(tmp)`` fills a temporary folder that becomes ``final`` only when complete."""
+    if final.exists():
+        return final
+    partial = final.with_name(final.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    build(partial)
+    partial.rename(final)
+    return final
+
+
+def bulk_jsonl(customers: int) -> dict[str, Path]:
+    """The bulk JSONL files of the store, resource -> path."""
+    def build(folder: Path) -> None:
+        from devkit.shopify_emulator.bulk_export import export_bulk_jsonl
+        from sync.queries import bulk_query
+
+        export_bulk_jsonl(bench_spec(customers), {r: bulk_query(r) for r in RESOURCES},
+                          {r: folder / f"{r}.jsonl" for r in RESOURCES})
+
+    folder = _build_once(_folder(customers) / "bulk", build)
+    return {r: folder / f"{r}.jsonl" for r in RESOURCES}
+
+
+def lake_parquet(customers: int) -> dict[str, Path]:
+    """The store's lake tables as Parquet files, table -> path (converted by the sync's
+    converter, streamed block by block)."""
+    sources = bulk_jsonl(customers)
+
+    def build(folder: Path) -> None:
+        writers: dict[str, pq.ParquetWriter] = {}
+
+        def write(name: str, table: pa.Table) -> None:
+            if name not in writers:
+                writers[name] = pq.ParquetWriter(folder / f"{name}.parquet", schema_of(name))
+            writers[name].write_table(table)
+
+        bad: list[bytes] = []
+        for resource, path in sources.items():
+            converter = BulkJsonlConverter(resource, lambda line, why: bad.append(line))
+            for block in iter_jsonl_blocks(path.resolve().as_uri()):
+                for name, table in converter.convert_block(block).items():
+                    write(name, table)
+            for name, table in converter.finish().items():
+                write(name, table)
+        for name in LAKE_TABLES:
+            if name not in writers:
+                write(name, schema_of(name).empty_table())
+            writers[name].close()
+        if bad:
+            raise RuntimeError(f"{len(bad)} JSONL lines of the generated store failed to convert")
+
+    folder = _build_once(_folder(customers) / "lake", build)
+    return {name: folder / f"{name}.parquet" for name in LAKE_TABLES}
