@@ -37,6 +37,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -54,30 +55,38 @@ SHARE_TRAITS = ("products", "first_visit_sources", "first_visit_campaigns",
 
 @dataclass(frozen=True)
 class _Trait:
-    """One trait's pairs within its universe, and how many of everyone have each value."""
+    """One trait's distinct (customer, value) pairs within its universe, encoded densely:
+    customers as rows of ``everyone``, values as codes into ``values`` (sorted
+    ascending, so ties broken by code are ties broken by value)."""
 
-    pairs: pa.Table  # distinct (customer_id, value), customers within ``universe``
-    universe: pa.Array
-    all_counts: pa.Table  # value, customer_id_count
+    rows: np.ndarray  # customer row in ``everyone``, one per pair
+    codes: np.ndarray  # value code, one per pair
+    values: pa.Array  # code -> value
+    all_counts: np.ndarray  # customers of the universe having each value
+    universe: np.ndarray  # bool per row of ``everyone``
 
 
 @dataclass(frozen=True)
 class _Journeys:
-    """The product-journey pairs of everyone and their all-customer counts."""
+    """The product-journey pairs of everyone, encoded like ``_Trait``."""
 
-    eligible: pa.Table  # (customer_id, first_product_id): 1st-order product, has a 2nd order
-    pairs: pa.Table  # (customer_id, first_product_id, product_id)
-    all_pairs: pa.Table  # first_product_id, product_id, customer_id_count
-    all_base: pa.Table  # first_product_id, customer_id_count
+    eligible_rows: np.ndarray  # (customer, first-order product) with a 2nd order ...
+    eligible_firsts: np.ndarray  # ... as customer rows and product codes
+    pair_rows: np.ndarray  # (customer, first-order product, second-order product) ...
+    pair_codes: np.ndarray  # ... as customer rows and first * len(products) + second
+    products: pa.Array  # product code -> product id (ascending)
+    all_pair_codes: np.ndarray  # distinct pair codes, ascending ...
+    all_pair_counts: np.ndarray  # ... and how many customers have each
+    all_base: np.ndarray  # per first-product code: eligible customers
 
 
 @dataclass(frozen=True)
 class ProfileBase:
     """The segment-independent part of every profile of one shop and day."""
 
-    everyone: pa.Array
+    everyone: pa.Array  # every existing customer id (a row per customer)
     traits: dict[str, _Trait]
-    order_buckets: pa.Table  # (customer_id, value) for everyone: "0", "1", "2", "3", "4+"
+    order_buckets: np.ndarray  # per row of everyone: index into ORDER_COUNT_BUCKETS
     journeys: _Journeys
 
     @classmethod
@@ -101,18 +110,18 @@ class ProfileBase:
             values = pc.take(orders[name].combine_chunks(), first_order_rows)
             return _pairs(firsts["customer_id"], pc.fill_null(values, NONE_LABEL))
 
+        everyone_flag = np.ones(len(everyone), dtype=bool)
+        buyer_flag = _flags(everyone, buyers)
         pairs_and_universe = {
-            "products": (_pairs(items["customer_id"], items["product_id"]), everyone),
-            "first_visit_sources": (first_order_column("first_visit_source"), buyers),
-            "first_visit_campaigns": (first_order_column("utm_campaign"), buyers),
+            "products": (_pairs(items["customer_id"], items["product_id"]), everyone_flag),
+            "first_visit_sources": (first_order_column("first_visit_source"), buyer_flag),
+            "first_visit_campaigns": (first_order_column("utm_campaign"), buyer_flag),
             "first_purchase_products": (
-                _pairs(*_columns(items.filter(pc.equal(items["order_index"], 1)))), buyers),
-            "locations": (_locations(existing), everyone),
+                _pairs(*_columns(items.filter(pc.equal(items["order_index"], 1)))), buyer_flag),
+            "locations": (_locations(existing), everyone_flag),
         }
-        traits = {}
-        for name, (pairs, universe) in pairs_and_universe.items():
-            pairs = pairs.filter(pc.is_in(pairs["customer_id"], value_set=universe))
-            traits[name] = _Trait(pairs, universe, _count_by_value(pairs))
+        traits = {name: _trait(pairs, everyone, universe)
+                  for name, (pairs, universe) in pairs_and_universe.items()}
         return cls(everyone, traits, _order_buckets(counted, everyone),
                    _journeys(items, everyone))
 
@@ -133,12 +142,42 @@ def segment_profile(
 
 
 def profile_of(base: ProfileBase, members: pa.Table, top: int = 10) -> dict[str, pa.Table]:
-    """Every trait table of the segment ``members``, from a day's shared ``base``."""
-    segment = member_ids(members)
-    tables = {name: _shares(base.traits[name], segment, top) for name in SHARE_TRAITS}
-    tables["order_counts"] = _order_counts(base.order_buckets, segment)
-    tables["product_journeys"] = _product_journeys(base.journeys, segment, top)
+    """Every trait table of the segment ``members``, from a day's shared ``base``.
+
+    Membership becomes one flag per row of ``everyone`` (a single hash probe); every
+    trait is then a gather of those flags and a bincount of value codes.
+    """
+    member = _flags(base.everyone, member_ids(members))
+    tables = {name: _shares(base.traits[name], member, top) for name in SHARE_TRAITS}
+    tables["order_counts"] = _order_counts(base.order_buckets, member)
+    tables["product_journeys"] = _product_journeys(base.journeys, member, top)
     return tables
+
+
+def _flags(everyone: pa.Array, ids: pa.Array) -> np.ndarray:
+    """One bool per row of ``everyone``: is that customer among ``ids``."""
+    return pc.is_in(everyone, value_set=ids).to_numpy(zero_copy_only=False)
+
+
+def _rows(everyone: pa.Array, ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Each id's row in ``everyone`` (every id must be there)."""
+    return pc.index_in(ids, value_set=everyone).to_numpy(zero_copy_only=False).astype(np.int64)
+
+
+def _encode(values: pa.Array | pa.ChunkedArray) -> tuple[np.ndarray, pa.Array]:
+    """Dense codes for ``values`` and the code -> value array, sorted ascending."""
+    distinct = pc.unique(values)
+    distinct = pc.take(distinct, pc.sort_indices(distinct))
+    codes = pc.index_in(values, value_set=distinct).to_numpy(zero_copy_only=False)
+    return codes.astype(np.int64), distinct
+
+
+def _trait(pairs: pa.Table, everyone: pa.Array, universe: np.ndarray) -> _Trait:
+    rows = _rows(everyone, pairs["customer_id"])
+    keep = universe[rows]
+    rows = rows[keep]
+    codes, values = _encode(pairs["value"].filter(pa.array(keep)))
+    return _Trait(rows, codes, values, np.bincount(codes, minlength=len(values)), universe)
 
 
 def _columns(items: pa.Table) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
@@ -152,23 +191,23 @@ def _pairs(customer_ids: pa.Array | pa.ChunkedArray, values: pa.Array | pa.Chunk
     return table.group_by(["customer_id", "value"]).aggregate([])
 
 
-def _count_by_value(pairs: pa.Table) -> pa.Table:
-    return pairs.group_by("value").aggregate([("customer_id", "count")])
+def _top(counts: np.ndarray, top: int) -> np.ndarray:
+    """Codes of the ``top`` largest non-zero counts, ties by code (= by value)."""
+    present = np.flatnonzero(counts)
+    order = np.lexsort((present, -counts[present]))
+    return present[order[:top]]
 
 
-def _shares(trait: _Trait, segment: pa.Array, top: int) -> pa.Table:
-    seg_universe = pc.sum(pc.cast(pc.is_in(segment, value_set=trait.universe),
-                                  pa.int64())).as_py()
-    in_segment = trait.pairs.filter(pc.is_in(trait.pairs["customer_id"], value_set=segment))
-    seg_counts = _count_by_value(in_segment)
-    ordered = seg_counts.sort_by([("customer_id_count", "descending"), ("value", "ascending")])
-    ordered = ordered.slice(0, top)
-    values = ordered["value"].combine_chunks()
-    all_counts = trait.all_counts
-    all_at = pc.take(all_counts["customer_id_count"].combine_chunks(),
-                     pc.index_in(values, value_set=all_counts["value"].combine_chunks()))
-    return _share_table(values, ordered["customer_id_count"], seg_universe or 0, all_at,
-                        len(trait.universe))
+def _shares(trait: _Trait, member: np.ndarray, top: int) -> pa.Table:
+    seg_universe = int(np.count_nonzero(member & trait.universe))
+    seg_counts = np.bincount(trait.codes[member[trait.rows]], minlength=len(trait.values))
+    chosen = _top(seg_counts, top)
+    return _share_table(pc.take(trait.values, pa.array(chosen, pa.int64())),
+                        pa.array(seg_counts[chosen], pa.int64()), seg_universe,
+                        pa.array(trait.all_counts[chosen], pa.int64()),
+                        int(np.count_nonzero(trait.universe)))
+
+
 def _share_table(values: pa.Array, seg_counts: pa.Array | pa.ChunkedArray, seg_total: int
                  | pa.Array, all_counts: pa.Array, all_total: int | pa.Array) -> pa.Table:
     seg_counts = pc.cast(seg_counts, pa.int64())
@@ -200,29 +239,21 @@ def _locations(customers: pa.Table) -> pa.Table:
     return _pairs(customers["customer_id"], label)
 
 
-def _order_buckets(counted: pa.Table, everyone: pa.Array) -> pa.Table:
+def _order_buckets(counted: pa.Table, everyone: pa.Array) -> np.ndarray:
     per = counted.group_by("customer_id").aggregate([("order_id", "count")])
-    counts = pc.fill_null(pc.take(per["order_id_count"].combine_chunks(), pc.index_in(
-        everyone, value_set=per["customer_id"].combine_chunks())), 0)
-    bucket = pc.if_else(pc.greater_equal(counts, 4), "4+", pc.cast(counts, pa.string()))
-    return pa.table({"customer_id": everyone, "value": bucket})
+    counts = np.zeros(len(everyone), dtype=np.int64)
+    counts[_rows(everyone, per["customer_id"])] = per["order_id_count"].to_numpy()
+    return np.minimum(counts, len(ORDER_COUNT_BUCKETS) - 1)
 
 
-def _order_counts(pairs: pa.Table, segment: pa.Array) -> pa.Table:
-    in_segment = pairs.filter(pc.is_in(pairs["customer_id"], value_set=segment))
+def _order_counts(buckets: np.ndarray, member: np.ndarray) -> pa.Table:
     labels = pa.array(ORDER_COUNT_BUCKETS)
-
-    def per_bucket(table: pa.Table) -> pa.Array:
-        c = _count_by_value(table)
-        return pc.fill_null(pc.take(c["customer_id_count"].combine_chunks(), pc.index_in(
-            labels, value_set=c["value"].combine_chunks())), 0)
-
-    return _share_table(labels, per_bucket(in_segment), in_segment.num_rows,
-                        per_bucket(pairs), pairs.num_rows)
-
-
-def _counts(table: pa.Table, keys: list[str]) -> pa.Table:
-    return table.group_by(keys).aggregate([("customer_id", "count")])
+    size = len(ORDER_COUNT_BUCKETS)
+    in_segment = buckets[member]
+    return _share_table(labels, pa.array(np.bincount(in_segment, minlength=size), pa.int64()),
+                        len(in_segment),
+                        pa.array(np.bincount(buckets, minlength=size), pa.int64()),
+                        len(buckets))
 
 
 def _journeys(items: pa.Table, everyone: pa.Array) -> _Journeys:
@@ -234,27 +265,46 @@ def _journeys(items: pa.Table, everyone: pa.Array) -> _Journeys:
     eligible = first.filter(pc.is_in(first["customer_id"], value_set=second_buyers))
     eligible = eligible.rename_columns(["customer_id", "first_product_id"])
     pairs = eligible.join(second.rename_columns(["customer_id", "product_id"]), "customer_id")
-    return _Journeys(eligible, pairs, _counts(pairs, ["first_product_id", "product_id"]),
-                     _counts(eligible, ["first_product_id"]))
+    _, products = _encode(pa.concat_arrays([
+        pairs["first_product_id"].combine_chunks(), pairs["product_id"].combine_chunks(),
+        eligible["first_product_id"].combine_chunks()]))
+    n = len(products)
+
+    def codes(column: pa.ChunkedArray) -> np.ndarray:
+        return pc.index_in(column, value_set=products).to_numpy(
+            zero_copy_only=False).astype(np.int64)
+
+    eligible_firsts = codes(eligible["first_product_id"])
+    pair_codes = codes(pairs["first_product_id"]) * n + codes(pairs["product_id"])
+    all_pair_codes, all_pair_counts = np.unique(pair_codes, return_counts=True)
+    return _Journeys(
+        eligible_rows=_rows(everyone, eligible["customer_id"]),
+        eligible_firsts=eligible_firsts,
+        pair_rows=_rows(everyone, pairs["customer_id"]),
+        pair_codes=pair_codes,
+        products=products,
+        all_pair_codes=all_pair_codes,
+        all_pair_counts=all_pair_counts,
+        all_base=np.bincount(eligible_firsts, minlength=n),
+    )
 
 
-def _product_journeys(journeys: _Journeys, segment: pa.Array, top: int) -> pa.Table:
-    pairs, eligible = journeys.pairs, journeys.eligible
-    seg_pairs = _counts(pairs.filter(pc.is_in(pairs["customer_id"], value_set=segment)),
-                        ["first_product_id", "product_id"])
-    seg_base = _counts(eligible.filter(pc.is_in(eligible["customer_id"], value_set=segment)),
-                       ["first_product_id"])
-    ordered = seg_pairs.sort_by([("customer_id_count", "descending"),
-                                 ("first_product_id", "ascending"),
-                                 ("product_id", "ascending")]).slice(0, top)
-    joined = ordered.join(journeys.all_pairs, ["first_product_id", "product_id"],
-                          right_suffix="_all").join(
-        seg_base.rename_columns(["first_product_id", "seg_base"]), "first_product_id").join(
-        journeys.all_base.rename_columns(["first_product_id", "all_base"]), "first_product_id")
-    joined = joined.sort_by([("customer_id_count", "descending"),
-                             ("first_product_id", "ascending"), ("product_id", "ascending")])
-    table = _share_table(joined["product_id"].combine_chunks(), joined["customer_id_count"],
-                         joined["seg_base"].combine_chunks(), joined["customer_id_count_all"]
-                         .combine_chunks(), joined["all_base"].combine_chunks())
-    return table.add_column(0, "first_product_id", joined["first_product_id"]).rename_columns(
+def _product_journeys(journeys: _Journeys, member: np.ndarray, top: int) -> pa.Table:
+    """Top (first, second) product pairs of the segment; ties by first, then second
+    product (pair codes are first * n + second over ascending product codes)."""
+    n = len(journeys.products)
+    seg_codes, seg_counts = np.unique(journeys.pair_codes[member[journeys.pair_rows]],
+                                      return_counts=True)
+    order = np.lexsort((seg_codes, -seg_counts))[:top]
+    chosen, counts = seg_codes[order], seg_counts[order]
+    first, second = chosen // n, chosen % n
+    seg_base = np.bincount(journeys.eligible_firsts[member[journeys.eligible_rows]],
+                           minlength=n)
+    all_counts = journeys.all_pair_counts[np.searchsorted(journeys.all_pair_codes, chosen)]
+    table = _share_table(pc.take(journeys.products, pa.array(second, pa.int64())),
+                         pa.array(counts, pa.int64()), pa.array(seg_base[first], pa.int64()),
+                         pa.array(all_counts, pa.int64()),
+                         pa.array(journeys.all_base[first], pa.int64()))
+    first_ids = pc.take(journeys.products, pa.array(first, pa.int64()))
+    return table.add_column(0, "first_product_id", first_ids).rename_columns(
         ["first_product_id", "product_id", *table.column_names[1:]])
