@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench serve clean
+.PHONY: demo test lint bench serve clean browser
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,7 +20,12 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/cfn-lint template.yaml
 
-test: lint
+# The dashboard's browser tests drive Debian's chromium through Playwright (its wheel
+# ships only the driver): install the browser from apt when it is missing.
+browser:
+	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
+
+test: lint browser
 	$(BIN)/pytest $(ARGS)
 
 bench: $(STAMP)

@@ -152,6 +152,7 @@ ORDER BY sp.n DESC, sp.first_product_id ASC, sp.product_id ASC LIMIT {TOP}"""
 
 def load(con: duckdb.DuckDBPyConnection, files: dict[str, str]) -> None:
     """The lake tables into DuckDB's memory (our side reads the same Parquet into Arrow)."""
+    con.execute("SET enable_progress_bar = false")
     for statement in _statements(LOAD_SQL):
         names = [n for n in ("orders", "refunds", "customers", "line_items")
                  if f"${n}" in statement]

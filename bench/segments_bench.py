@@ -215,6 +215,7 @@ def duckdb_connection(features: Path, lake: dict[str, Path], as_of: date,
     ``co_view`` and their items ``ci_view`` (the conditions read tables ``co``/``ci``,
     materialised from the views once per run)."""
     con = duckdb.connect()
+    con.execute("SET enable_progress_bar = false")
     con.execute(f"SET TimeZone = '{tz}'")
     cutoff = end_of_day_utc(as_of, tz).strftime("%Y-%m-%d %H:%M:%S+00")
     con.execute(f"CREATE VIEW f AS SELECT * FROM read_parquet('{features}')")

@@ -113,8 +113,37 @@ def _wait_for_job(
             time.sleep(0.1)
 
 
+def _end_with_dashboard(
+    stack: LocalStack, shop: str, progress: Progress, *, keep_serving: bool, port: int
+) -> None:
+    """End by pointing at the dashboard: serve it until Ctrl-C on a terminal, otherwise
+    (CI, pipes, --no-serve) say how to open it and return at once."""
+    from devkit.serve import start_dashboard, wait_for_ctrl_c
+
+    if not keep_serving:
+        progress.say("\nTo explore these results in the web dashboard: make serve")
+        progress.say(f"  then open Dashboard http://127.0.0.1:{port}/")
+        return
+    assert stack.cloud.poller is not None
+    stack.cloud.poller.start()  # tag jobs started from the dashboard are delivered
+    dashboard = start_dashboard(stack, shop, port)
+    try:
+        progress.say(f"\nDashboard {dashboard.url}")
+        progress.say("open it in a browser; Ctrl-C to stop.")
+        wait_for_ctrl_c()
+    except KeyboardInterrupt:
+        progress.say("stopping")
+    finally:
+        dashboard.stop()
+
+
 def run_demo(
-    *, customers: int = 3000, seed: int = 42, shop: str = "demo-shop.myshopify.com"
+    *,
+    customers: int = 3000,
+    seed: int = 42,
+    shop: str = "demo-shop.myshopify.com",
+    keep_serving: bool = False,
+    dashboard_port: int = 8601,
 ) -> int:
     progress = Progress()
     progress.say(f"seglift demo: {customers:,} customers, seed {seed}, shop {shop}\n")
@@ -196,6 +225,9 @@ def run_demo(
         if errors or job["status"] != "completed":
             raise StepFailed("the demo finished with errors (see above)")
         progress.say("\ndemo finished: every step succeeded")
+        _end_with_dashboard(
+            stack, shop, progress, keep_serving=keep_serving, port=dashboard_port
+        )
         return 0
     finally:
         context.__exit__(None, None, None)

@@ -1,7 +1,9 @@
 """The ``seglift`` command: the local cloud, the Shopify emulator and the demo.
 
 seglift demo [--customers N] [--seed S]       the main job, end to end, with a report
-seglift serve [--port P] [--customers N]      keep the local cloud, API and emulator up
+                [--no-serve]                  (then, on a terminal, serves the dashboard)
+seglift serve [--port P] [--customers N]      keep the local cloud, API, emulator and
+                [--dashboard-port P]          the dashboard up
 seglift emulator [--port P] [--customers N]   the Shopify emulator alone
 seglift import-orders FILE --shop S [--out F] load a Shopify order-export CSV
 """
@@ -22,6 +24,12 @@ def _add_store_options(parser: argparse.ArgumentParser, customers: int) -> None:
     parser.add_argument("--shop", default="demo-shop.myshopify.com", help="shop domain")
 
 
+def _add_dashboard_port(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--dashboard-port", type=int, default=8601, help="port of the local web dashboard"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="seglift", description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -30,11 +38,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="run the daily job on the local cloud and report")
     _add_store_options(demo, customers=3000)
+    demo.add_argument(
+        "--no-serve",
+        action="store_true",
+        help="exit after the report (default on a terminal: keep serving the dashboard)",
+    )
+    _add_dashboard_port(demo)
 
     serve = commands.add_parser("serve", help="keep the local cloud, API and emulator running")
     _add_store_options(serve, customers=3000)
     serve.add_argument("--port", type=int, default=8600, help="local API port")
     serve.add_argument("--emulator-port", type=int, default=8700, help="Shopify emulator port")
+    _add_dashboard_port(serve)
 
     emulator = commands.add_parser("emulator", help="run the Shopify emulator alone")
     _add_store_options(emulator, customers=3000)
@@ -62,7 +77,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             from devkit.demo import run_demo
 
-            return run_demo(customers=args.customers, seed=args.seed, shop=args.shop)
+            return run_demo(
+                customers=args.customers,
+                seed=args.seed,
+                shop=args.shop,
+                keep_serving=not args.no_serve and sys.stdout.isatty(),
+                dashboard_port=args.dashboard_port,
+            )
         if args.command == "serve":
             from devkit.serve import serve
 
@@ -72,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                 shop=args.shop,
                 api_port=args.port,
                 emulator_port=args.emulator_port,
+                dashboard_port=args.dashboard_port,
             )
         if args.command == "emulator":
             from devkit.shopify_emulator.standalone import run

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from botocore.config import Config
 from moto import mock_aws
 
 from devkit.local_cloud import template as sam
@@ -125,7 +126,10 @@ class LocalCloud:
                 os.environ[key] = value
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=self.region)
+        # No proxies: botocore would look them up by iterating os.environ, which the
+        # in-process runtime swaps while a function runs in another thread (Step Functions,
+        # concurrent API requests), and the iteration then fails with a KeyError.
+        return boto3.client(service, region_name=self.region, config=Config(proxies={}))
 
     # -- deployment -----------------------------------------------------------------
     def _upload_artifact(self, key: str, body: bytes) -> str:

@@ -10,9 +10,11 @@ Steps, each a small function so tests can check them one by one:
    parameters is replaced by the chosen branch (moto's CloudFormation would otherwise
    keep references to resources that step 5 removes).
 5. ``without_unsupported``: drops what moto cannot deploy (the API Gateway resources SAM
-   generates from a Swagger body, SES identities) and everything that refers to them. The
-   local API adapter serves the API instead (see ``devkit.local_cloud.api_adapter``) and
-   the local cloud verifies the template's SES identities itself.
+   generates from a Swagger body, SES identities, the dashboard's CloudFront distribution)
+   and everything that refers to them. The local API adapter serves the API instead (see
+   ``devkit.local_cloud.api_adapter``), the local cloud verifies the template's SES
+   identities itself, and ``seglift serve`` serves the dashboard's files
+   (``devkit.dashboard_server``).
 """
 
 from __future__ import annotations
@@ -31,8 +33,9 @@ import yaml
 Template = dict[str, Any]
 
 # Resource types moto's CloudFormation cannot create; the local cloud stands in for them:
-# the API adapter serves the REST API, and SES identities are verified through the SES API.
-UNSUPPORTED_PREFIXES = ("AWS::ApiGateway::", "AWS::SES::EmailIdentity")
+# the API adapter serves the REST API, SES identities are verified through the SES API, and
+# the dashboard server stands in for CloudFront (the frontend bucket itself is deployed).
+UNSUPPORTED_PREFIXES = ("AWS::ApiGateway::", "AWS::SES::EmailIdentity", "AWS::CloudFront::")
 _SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 
 

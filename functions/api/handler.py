@@ -37,6 +37,7 @@ from api.routes import (
     health,
     journeys,
     measurements,
+    privacy,
     segment_editor,
     segments,
     shops,
@@ -73,7 +74,7 @@ app = APIGatewayRestResolver(
 for module in (health, shops, templates, segments, tag_jobs, webhooks, analytics, journeys,
                measurements, segment_editor):
     app.include_router(module.router)
-for module in (exports, auth):
+for module in (exports, auth, privacy):
     app.include_router(module.router)
 
 

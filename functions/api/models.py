@@ -236,6 +236,25 @@ class TagJobPage(BaseModel):
     next_token: str | None = None
 
 
+class TagJobPreviewOut(BaseModel):
+    """What a tag job would change, read from Shopify now; nothing is changed."""
+
+    segment_id: str
+    tag: str
+    action: Literal["add", "remove"]
+    members: int = Field(description="Members in the segment's latest evaluation.")
+    would_change: int = Field(
+        description="Members who would be tagged (add: they lack the tag) or untagged "
+        "(remove: they have it).")
+    already_done: int = Field(
+        description="Members who already have (add) or lack (remove) the tag.")
+    would_fail: int = Field(description="Members Shopify no longer knows (deleted customers).")
+    exact: bool = Field(
+        description="True when every member was read; false when the counts are scaled up "
+        "from an evenly spread sample of the members.")
+    sampled: int = Field(description="How many members were read from Shopify.")
+
+
 # ------------------------------------------------------------------ webhooks
 
 

@@ -151,6 +151,18 @@ class PrivacyRequest:
 class PrivacyRequests(Protocol):
     def record(self, request: PrivacyRequest) -> None: ...
 
+    def history(self, shop: str) -> list[dict[str, Any]]:
+        """The shop's requests and what became of them, newest first (see
+        ``PrivacyRequestRepository.history``); nothing naming the customer."""
+        ...
+
+
+class TagPreviews(Protocol):
+    def preview(self, shop: str, segment: Any, *, tag: str, action: str) -> Any:
+        """``seglift.tagging.jobs.TagPreview`` of a job on ``segment``; raises ``ApiError``
+        subclasses for what the merchant must fix or retry."""
+        ...
+
 
 class EngineRejected(Exception):
     """The segments function refused a request. ``error_type`` is the class name of the
@@ -330,3 +342,5 @@ class ApiContext:
     # CSV exports through the export function, and the OAuth install flow.
     exports: SegmentExports | None = None
     oauth: OAuthDeps | None = None
+    # What a tag job would change, read from Shopify (None: the route answers 500).
+    tag_previews: TagPreviews | None = None

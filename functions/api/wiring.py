@@ -20,6 +20,7 @@ from api.errors import BadRequest, Conflict
 from api.install_adapters import export_deps, oauth_deps
 from api.ports import ApiContext, AppCredentials, MeasurementDeps, Page, SnapshotNotFound
 from api.segment_engine_wiring import LambdaSegmentEngine, S3Uploads
+from api.tag_preview_adapter import ShopifyTagPreviews
 from seglift.config import ConfigurationError, RuntimeConfig
 from seglift.segments.conditions import validate_condition
 from seglift.storage.analytics_repository import AnalyticsRepository, JourneyRepository
@@ -318,6 +319,9 @@ class LazyPrivacyRequests:
     def record(self, request: Any) -> None:
         PrivacyRequestRepository(self._clients.s3, self._bucket).record(request)
 
+    def history(self, shop: str) -> list[dict[str, Any]]:
+        return PrivacyRequestRepository(self._clients.s3, self._bucket).history(shop)
+
 
 def build_api_context(config: RuntimeConfig, session: Any = None) -> ApiContext:
     """Everything one invocation needs; ``session`` (a boto3 Session) only for tests that
@@ -360,6 +364,10 @@ def build_api_context(config: RuntimeConfig, session: Any = None) -> ApiContext:
         measurements=measurement_deps(config, clients),
         exports=export_deps(config, lambda: clients.lambda_),
         oauth=oauth_deps(config, credentials, lambda: clients.dynamodb, lambda: clients.ssm),
+        tag_previews=ShopifyTagPreviews(
+            ShopsAdapter(ShopRepository(config.shops_table)), lambda: clients.s3,
+            lambda: clients.ssm, config.data_bucket, config.shopify_base_url,
+            config.shop_token_parameter),
     )
 
 

@@ -33,7 +33,7 @@ import pyarrow.parquet as pq
 
 from seglift import keys
 from seglift.analytics import reports
-from seglift.analytics.clv import InsufficientData, predict_clv
+from seglift.analytics.clv import NotEnoughHistory, forecast_clv
 from seglift.analytics.revenue import period_label
 from seglift.storage.analytics_repository import SHOP_SUBJECT
 
@@ -155,14 +155,15 @@ def compute_shop_analytics(
                   reports.time_to_next_order_payload(orders, refunds, run_date, tz))
 
     def clv_part() -> None:
-        try:
-            model, predictions = predict_clv(orders, refunds, run_date, tz)
-        except InsufficientData as error:
-            payload = reports.clv_not_fitted_payload(run_date, str(error))
+        # A shop too young for the model still gets the day's predictions file, its CLV
+        # columns null, so nobody reads an older day's numbers as today's.
+        forecast = forecast_clv(orders, refunds, run_date, tz)
+        key = keys.clv_predictions_key(shop, run_date)
+        writer.write_parquet(key, forecast.predictions)
+        if isinstance(forecast.model, NotEnoughHistory):
+            payload = reports.clv_not_fitted_payload(run_date, forecast.model.reason, key)
         else:
-            key = keys.clv_predictions_key(shop, run_date)
-            writer.write_parquet(key, predictions)
-            payload = reports.clv_payload(model, predictions, run_date, key)
+            payload = reports.clv_payload(forecast.model, forecast.predictions, run_date, key)
         store.put(shop, SHOP_SUBJECT, "clv", day, payload)
 
     def overlap_part() -> None:

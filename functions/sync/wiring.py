@@ -10,6 +10,7 @@ from seglift.config import RuntimeConfig
 from seglift.privacy.processor import PrivacyProcessor
 from seglift.shopify.client import ShopifyGraphQLClient
 from seglift.shopify.tokens import SsmTokenStore
+from seglift.storage.measurement_repository import MeasurementRepository
 from seglift.storage.privacy_request_repository import PrivacyRequestRepository
 from seglift.storage.shop_repository import ShopRepository
 from sync.logic import SyncDependencies
@@ -60,4 +61,6 @@ def privacy_processor(config: RuntimeConfig, s3: Any, dynamodb: Any,
         requests=PrivacyRequestRepository(s3, config.data_bucket),
         tokens=SsmTokenStore(ssm),
         token_parameter_for=config.shop_token_parameter,
+        measurements=(MeasurementRepository(config.measurements_table)
+                      if config.measurements_table else None),
     )

@@ -11,6 +11,8 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from seglift.analytics.clv import (
     BgNbdParams,
@@ -23,7 +25,7 @@ from seglift.analytics.clv import (
     rfm_summary,
 )
 from seglift.analytics.optimize import nelder_mead
-from seglift.analytics.special import hyp2f1, log_gamma
+from seglift.analytics.special import hyp2f1, log_gamma, scaled_hyp2f1
 from seglift.lake.schema import ORDERS, REFUNDS
 from tests.metrics.store import Store
 
@@ -146,3 +148,192 @@ def test_too_small_a_shop_is_refused_with_the_reason():
     store = Store().order(1, 1, "2025-01-01", "10.00").order(2, 1, "2025-02-01", "10.00")
     with pytest.raises(InsufficientData, match="at least"):
         predict_clv(store.orders_table(), store.refunds_table(), date(2025, 6, 1))
+
+
+# ---------------------------------------------------------------- thin histories
+
+
+def _simulated_shop(seed: int, customers: int, window_days: float, r: float = 0.243,
+                    alpha: float = 31.0, a: float = 0.793,
+                    b: float = 2.426) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x, t_x, T) drawn from the BG/NBD process itself: rates ~ Gamma(r, alpha), dropout
+    probabilities ~ Beta(a, b), first purchases spread over the window (days). Defaults
+    are CDNOW's published parameters with alpha in days."""
+    rng = np.random.default_rng(seed)
+    T = rng.uniform(0.0, window_days, customers).round()
+    rates = rng.gamma(r, 1.0 / alpha, customers)
+    dropout = rng.beta(a, b, customers)
+    x, t_x = np.zeros(customers), np.zeros(customers)
+    for c in range(customers):  # a test-data generator, not product code
+        now = 0.0
+        while rng.uniform() > dropout[c]:  # alive after the last purchase
+            now += rng.exponential(1.0 / max(rates[c], 1e-12))
+            if now > T[c]:
+                break
+            x[c] += 1
+            t_x[c] = now
+    return x, np.minimum(t_x.round(), T), T
+
+
+def _thin_orders() -> pa.Table:
+    """Thirty customers over two weeks, a handful ordering twice: a shop installed last week."""
+    store = Store()
+    for c in range(1, 31):
+        store.order(c, c, f"2025-06-{c % 14 + 1:02d}", f"{10 + c}.00")
+        if c % 5 == 0:
+            store.order(100 + c, c, f"2025-06-{c % 14 + 3:02d}", f"{12 + c}.00")
+    return store
+
+
+def test_a_thin_history_is_refused_before_any_fitting_with_the_reason(monkeypatch):
+    from seglift.analytics import clv
+
+    def no_fitting(*_args, **_kwargs):
+        raise AssertionError("the guard must decide before the optimiser runs")
+
+    monkeypatch.setattr(clv, "nelder_mead", no_fitting)
+    store = _thin_orders()
+    forecast = clv.forecast_clv(store.orders_table(), store.refunds_table(), date(2025, 6, 20))
+    assert isinstance(forecast.model, clv.NotEnoughHistory)
+    assert forecast.model.repeat_buyers == 6
+    assert forecast.model.reason == (
+        "only 6 customers have ordered on two different days; the model needs at least "
+        f"{clv.MIN_REPEAT_BUYERS} repeat buyers")
+
+
+def test_a_shop_without_a_model_gets_null_predictions_for_every_customer():
+    from seglift.analytics.clv import NotEnoughHistory, forecast_clv
+
+    store = _thin_orders()
+    forecast = forecast_clv(store.orders_table(), store.refunds_table(), date(2025, 6, 20))
+    table = forecast.predictions
+    assert isinstance(forecast.model, NotEnoughHistory)
+    assert table.num_rows == 30
+    for name in ("p_alive", "expected_order_value", "expected_purchases_90d", "clv_90d",
+                 "expected_purchases_365d", "clv_365d", "next_order_date"):
+        assert table[name].null_count == 30, name
+
+
+def test_predict_clv_still_raises_for_a_thin_history_naming_what_is_missing():
+    store = _thin_orders()
+    with pytest.raises(InsufficientData, match="needs at least 30 repeat buyers") as refused:
+        predict_clv(store.orders_table(), store.refunds_table(), date(2025, 6, 20))
+    assert refused.value.outcome.customers == 30
+
+
+def _weekly_buyers(silent: int, active: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Repeat buyers ordering every 7 days over a 28-day window: ``silent`` stopped after
+    their second order (silence 21 days, three gaps), ``active`` are still at it."""
+    x = np.array([1.0] * silent + [4.0] * active + [0.0] * 50)
+    t_x = np.array([7.0] * silent + [28.0] * active + [0.0] * 50)
+    return x, t_x, np.full(len(x), 28.0)
+
+
+def test_a_window_too_short_to_see_anyone_stop_buying_is_refused():
+    from seglift.analytics.clv import MIN_LONG_SILENCE_SHARE, history_problem
+
+    assert round(MIN_LONG_SILENCE_SHARE, 3) == 0.271  # twice e^-2
+    problem = history_problem(*_weekly_buyers(silent=20, active=80))
+    assert problem is not None
+    assert problem.reason == (
+        "the order history is too short to tell customers who stopped buying from slow "
+        "buyers: only 20% of the 100 repeat buyers have been silent for more than twice their "
+        "usual gap between orders; the model needs at least 27% (a longer history)")
+    assert history_problem(*_weekly_buyers(silent=30, active=70)) is None
+
+
+def test_a_long_enough_history_passes_the_guard(calibration):
+    from seglift.analytics.clv import history_problem
+
+    assert history_problem(calibration["frequency"].to_numpy(), weeks(calibration["recency"]),
+                           weeks(calibration["age"])) is None
+
+
+def test_a_fit_running_to_a_boundary_is_refused_not_returned(monkeypatch):
+    from seglift.analytics import clv
+    from seglift.analytics.optimize import Minimum
+
+    def runaway(*_args, **_kwargs):  # what a flat likelihood does: a, b towards 1e4
+        return Minimum(np.log([0.3, 1.0, 9e3, 9e3]), 100.0, 40, False, abandoned=True)
+
+    monkeypatch.setattr(clv, "nelder_mead", runaway)
+    x, t_x, T = _simulated_shop(5, 400, 365.0)
+    outcome = clv.fit_clv_model(x, t_x, T, np.full(len(x), 20.0))
+    assert isinstance(outcome, clv.NotEnoughHistory)
+    assert "ran to a boundary" in outcome.reason and "a = 9e+03" in outcome.reason
+
+
+def test_a_fit_that_does_not_converge_is_refused(monkeypatch):
+    from seglift.analytics import clv
+    from seglift.analytics.optimize import Minimum
+
+    def unsettled(*_args, **_kwargs):
+        return Minimum(np.log([0.3, 1.0, 0.8, 2.4]), 100.0, clv.MAX_OPTIMIZER_ITERATIONS, False)
+
+    monkeypatch.setattr(clv, "nelder_mead", unsettled)
+    x, t_x, T = _simulated_shop(5, 400, 365.0)
+    outcome = clv.fit_clv_model(x, t_x, T, np.full(len(x), 20.0))
+    assert isinstance(outcome, clv.NotEnoughHistory) and "did not settle" in outcome.reason
+
+
+def test_nelder_mead_gives_up_when_told_the_answer_would_be_refused():
+    best = nelder_mead(lambda p: float(-p[0]), np.array([0.0]),
+                       abandon=lambda p: bool(p[0] > 5.0))
+    assert best.abandoned and not best.converged and best.x[0] > 5.0
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), customers=st.integers(20, 600),
+       window=st.sampled_from([14.0, 45.0, 120.0, 365.0, 730.0]),
+       r=st.floats(0.1, 3.0), alpha=st.floats(3.0, 100.0), a=st.floats(0.2, 5.0),
+       b=st.floats(0.5, 10.0))
+def test_whenever_a_model_is_returned_its_parameters_and_predictions_are_finite(
+        seed, customers, window, r, alpha, a, b):
+    from seglift.analytics.clv import (
+        ClvModel,
+        expected_order_value,
+        fit_clv_model,
+        median_days_to_next_order,
+    )
+
+    x, t_x, T = _simulated_shop(seed, customers, window, r, alpha, a, b)
+    values = np.random.default_rng(seed).gamma(4.0, 10.0, customers)
+    m = np.where(x > 0, values, np.nan)
+    outcome = fit_clv_model(x, t_x, T, m)
+    if not isinstance(outcome, ClvModel):
+        assert outcome.reason
+        return
+    bg = outcome.bgnbd
+    for value in (bg.r, bg.alpha, bg.a, bg.b):
+        assert np.isfinite(value) and value > 0
+    assert np.isfinite(bg.log_likelihood)
+    for horizon in (90.0, 365.0):
+        assert np.all(np.isfinite(expected_purchases(bg, horizon, x, t_x, T)))
+    alive = p_alive(bg, x, t_x, T)
+    assert np.all((alive > 0) & (alive <= 1))
+    assert np.all(np.isfinite(median_days_to_next_order(bg, x, T)))
+    if outcome.gamma_gamma is not None:
+        gg = outcome.gamma_gamma
+        assert all(np.isfinite(v) and v > 0 for v in (gg.p, gg.q, gg.v)) and gg.q > 1
+        assert np.all(np.isfinite(expected_order_value(gg, x, m)))
+    else:
+        assert outcome.gamma_gamma_problem is not None
+
+
+def test_scaled_series_equals_the_plain_one_times_its_scale():
+    z = np.array([0.1, 0.5, 0.9])
+    plain = hyp2f1(2.5, 3.0, 4.0, z)
+    assert np.allclose(scaled_hyp2f1(2.5, 3.0, 4.0, z, np.log(0.25)), 0.25 * plain, rtol=1e-12)
+
+
+def test_expected_purchases_stay_finite_when_a_and_b_are_in_the_hundreds():
+    """Found by the property test: with a = 179 and b = 900 the transformed series alone
+    overflows, which turned some customers' expectation into -inf."""
+    params = BgNbdParams(r=0.738, alpha=2.806, a=179.4, b=899.9, log_likelihood=0.0)
+    x = np.array([0.0, 1.0, 3.0, 12.0])
+    t_x = np.array([0.0, 8.0, 16.0, 40.0])
+    T = np.array([9.0, 25.0, 20.0, 42.0])
+    expected = expected_purchases(params, 365.0, x, t_x, T)
+    assert np.all(np.isfinite(expected)) and np.all(expected >= 0)
+    # More repeat purchases in the same time: more expected purchases.
+    assert expected[3] > expected[1]

@@ -18,6 +18,7 @@ from api.wiring import SegmentDefinitionsAdapter
 from seglift.storage.metrics_repository import MetricsDay
 from seglift.storage.models import SegmentModel, ShopModel
 from seglift.storage.tag_job_repository import TagJob
+from seglift.tagging.jobs import TagPreview
 
 API_KEY = "test-api-key"
 SECRET = "test-app-secret-0123456789abcdef0123456789"
@@ -168,9 +169,36 @@ class FakeReceipts:
 class FakePrivacyRequests:
     def __init__(self) -> None:
         self.recorded: list[PrivacyRequest] = []
+        self.processed: list[tuple[str, dict[str, Any]]] = []
 
     def record(self, request: PrivacyRequest) -> None:
         self.recorded.append(request)
+
+    def history(self, shop: str) -> list[dict[str, Any]]:
+        """Pending entries for what was recorded, plus ``processed`` entries set by tests."""
+        entries = [{"webhook_id": r.webhook_id, "kind": r.kind, "status": "pending",
+                    "received_at": r.received_at.isoformat(), "processed_at": None,
+                    "data_request_id": r.data_request_id, "reason": None, "counts": {}}
+                   for r in self.recorded if r.shop == shop]
+        entries += [e for sh, e in self.processed if sh == shop]
+        return sorted(entries, key=lambda e: (e["received_at"] or "", e["webhook_id"]),
+                      reverse=True)
+
+
+class FakeTagPreviews:
+    """Answers as seglift.tagging.jobs.preview_tag_job would; ``error`` is raised instead."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, str, str]] = []
+        self.error: Exception | None = None
+
+    def preview(self, shop: str, segment: Any, *, tag: str, action: str) -> TagPreview:
+        self.calls.append((shop, segment.segment_id, tag, action))
+        if self.error is not None:
+            raise self.error
+        members = int(segment.member_count or 0)
+        return TagPreview(members, would_change=members - 2, already_done=2, would_fail=0,
+                          exact=True, sampled=members)
 
 
 def fake_context() -> ApiContext:
@@ -185,4 +213,5 @@ def fake_context() -> ApiContext:
         webhook_receipts=FakeReceipts(),
         privacy_requests=FakePrivacyRequests(),
         clock=lambda: NOW,
+        tag_previews=FakeTagPreviews(),
     )

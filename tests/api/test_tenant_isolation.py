@@ -49,6 +49,14 @@ def test_tag_another_shops_segment_is_404_and_starts_nothing(client_b, api, fore
     assert api.tag_jobs.jobs == before
 
 
+def test_preview_tagging_another_shops_segment_is_404_and_asks_shopify_nothing(
+        client_b, api, foreign):
+    segment, _ = foreign
+    reply = client_b.get(f"/segments/{segment.segment_id}/tag-jobs/preview?tag=vip")
+    assert (reply.status, reply.error["code"]) == (404, "segment_not_found")
+    assert api.tag_previews.calls == []
+
+
 def test_read_another_shops_tag_job_is_404(client_b, foreign):
     _, job = foreign
     assert client_b.get(f"/tag-jobs/{job['id']}").status == 404

@@ -13,6 +13,8 @@ _DESCRIPTIONS = {
     409: "Conflicts with the resource's current state",
     413: "Request body too large",
     415: "The body is not JSON",
+    502: "Shopify answered with an error: the message says what to do",
+    503: "Shopify is busy or unreachable right now: try again in a minute",
 }
 # Statuses every route with a request body can answer, whatever its own rules.
 BODY_ERRORS = (400, 413, 415)

@@ -30,6 +30,14 @@ Predictions per customer:
 
 Fitting maximises the log-likelihoods with ``seglift.analytics.optimize.nelder_mead`` over
 log-parameters (numpy only; no scipy in the Lambda package).
+
+Thin histories. On a young shop (a calibration window of a few weeks, or a few dozen repeat
+buyers) the BG/NBD likelihood is flat along the dropout parameters: the optimiser wanders for
+tens of seconds and returns a, b near 0 or near 1e6 and predictions to match. So a fit is
+only attempted when ``history_problem`` finds the data able to identify the model, the
+optimiser's work is capped, and a fit that does not converge or whose parameters run away
+(``_runaway``) is refused too. Every refusal is a ``NotEnoughHistory`` saying why in words;
+``forecast_clv`` returns it in place of the model, with null prediction columns.
 """
 
 from __future__ import annotations
@@ -42,15 +50,60 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seglift.analytics.optimize import nelder_mead
-from seglift.analytics.special import hyp2f1, log_beta, log_gamma
+from seglift.analytics.special import log_beta, log_gamma, scaled_hyp2f1
 from seglift.metrics.orders import counted_orders
 
 DEFAULT_HORIZONS = (90, 365)
 MIN_CUSTOMERS = 10
+# Repeat buyers carry all the information about purchase rates' spread and about dropout
+# (one-time buyers only say "bought once"), and Gamma-Gamma is fitted on them alone. With
+# about ten per parameter of the three- and four-parameter models the likelihood has a
+# usable curvature; measured: 10 repeat buyers send Gamma-Gamma's q to 1e7 after 15 s, while
+# generated shops with 36+ repeat buyers over two years fit plausibly.
+MIN_REPEAT_BUYERS = 30
+# A repeat buyer silent for more than twice their own mean gap between purchases is
+# evidence of dropout. A shop where everyone is still alive and buying as a Poisson process
+# shows that for about e^-2 = 13.5% of its repeat buyers by chance alone; with fewer than
+# twice that share the silences cannot tell "slow" from "gone", and a, b are not
+# identifiable. Measured on generated stores: 30-, 60- and 90-day histories show 21-26% and
+# fit a, b to 1e-8; 120 days and more show 36%+ and fit plausibly (CDNOW: 47%).
+LONG_SILENCE_GAPS = 2.0
+MIN_LONG_SILENCE_SHARE = 2 * float(np.exp(-LONG_SILENCE_GAPS))
+# Fitted shape parameters (and alpha, the scale, on the fitting time scale where the
+# longest age is 10) outside [1e-3, 1e3] mean the likelihood kept improving towards a
+# boundary: a degenerate limit, not an estimate. The optimiser never looks beyond 1e4.
+# The search is abandoned as soon as its best point is 3x beyond that range (measured: a
+# 1,000-customer, one-year generated shop crawled 8 s towards a = 3e3, b = 1e4 otherwise).
+PLAUSIBLE_PARAMETER_RANGE = (1e-3, 1e3)
+SEARCH_BOX_LOG = float(np.log(1e4))
+ABANDON_LOG = float(np.log(3e3))
+# Each Nelder-Mead run stops after this many iterations (CDNOW needs ~320 in all); a run
+# that has not converged by then is treated as "cannot be fitted", not as an answer.
+MAX_OPTIMIZER_ITERATIONS = 2_000
+
+
+@dataclass(frozen=True)
+class NotEnoughHistory:
+    """Why the shop's orders cannot support the model yet, in words a merchant can act on.
+
+    Returned in place of fitted parameters (``fit_clv_model``, ``forecast_clv``) so that
+    callers store the reason and null predictions rather than absurd numbers.
+    """
+
+    reason: str
+    customers: int
+    repeat_buyers: int
 
 
 class InsufficientData(ValueError):
-    """Too few customers or repeat purchases to fit the model; the message says what."""
+    """Raised by the low-level fitting functions: the data cannot support the model.
+
+    ``outcome`` is the typed ``NotEnoughHistory``; the message is its reason.
+    """
+
+    def __init__(self, outcome: NotEnoughHistory) -> None:
+        super().__init__(outcome.reason)
+        self.outcome = outcome
 
 
 @dataclass(frozen=True)
@@ -150,6 +203,9 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbdParams:
     """Maximum-likelihood BG/NBD parameters (alpha in the unit of t_x and T)."""
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     _check_inputs(x, t_x, T)
+    problem = history_problem(x, t_x, T)
+    if problem is not None:
+        raise InsufficientData(problem)
     # Fit on a time scale where the longest age is 10 (alpha scales with time; r, a, b
     # do not), and on distinct (x, t_x, T) rows weighted by how many customers share them.
     scale = max(float(T.max()), 1e-9) / 10.0
@@ -158,22 +214,72 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbdParams:
     distinct, where = np.unique(rows[:, 0], return_inverse=True)
 
     def negative_ll(log_params: np.ndarray) -> float:
+        if np.max(np.abs(log_params)) > SEARCH_BOX_LOG:
+            return np.inf
         ll = _bgnbd_ll(tuple(np.exp(log_params)), distinct, where, rows[:, 0], rows[:, 1],
                        rows[:, 2])
         return -float(np.dot(weights, ll))
 
-    best = nelder_mead(negative_ll, np.zeros(4))
+    best = nelder_mead(negative_ll, np.zeros(4), max_iterations=MAX_OPTIMIZER_ITERATIONS,
+                       abandon=_runaway)
+    counts = (len(x), int(np.count_nonzero(x > 0)))
+    _refuse_unsettled("BG/NBD", best.converged, dict(zip(
+        ("r", "alpha (time-scaled)", "a", "b"), np.exp(best.x), strict=True)), *counts)
     r, alpha, a, b = np.exp(best.x)
     return BgNbdParams(float(r), float(alpha * scale), float(a), float(b), -best.value)
 
 
+def history_problem(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> NotEnoughHistory | None:
+    """Whether (frequency, recency, age) can identify the BG/NBD model, decided before any
+    fitting (see MIN_REPEAT_BUYERS and MIN_LONG_SILENCE_SHARE for the thresholds' reasons).
+    None when it can; otherwise the reason. Units of t_x and T do not matter (ratios)."""
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    customers, repeat = len(x), x > 0
+    repeat_buyers = int(np.count_nonzero(repeat))
+    if customers < MIN_CUSTOMERS:
+        return NotEnoughHistory(
+            f"only {customers} customer(s) have ordered; the model needs at least "
+            f"{MIN_CUSTOMERS} customers with orders", customers, repeat_buyers)
+    if repeat_buyers < MIN_REPEAT_BUYERS:
+        return NotEnoughHistory(
+            f"only {repeat_buyers} customers have ordered on two different days; the model "
+            f"needs at least {MIN_REPEAT_BUYERS} repeat buyers", customers, repeat_buyers)
+    mean_gap = t_x[repeat] / x[repeat]
+    long_silence = (T[repeat] - t_x[repeat]) > LONG_SILENCE_GAPS * mean_gap
+    share = float(np.mean(long_silence))
+    if share < MIN_LONG_SILENCE_SHARE:
+        return NotEnoughHistory(
+            f"the order history is too short to tell customers who stopped buying from slow "
+            f"buyers: only {share:.0%} of the {repeat_buyers} repeat buyers have been silent "
+            f"for more than twice their usual gap between orders; the model needs at least "
+            f"{MIN_LONG_SILENCE_SHARE:.0%} (a longer history)", customers, repeat_buyers)
+    return None
+
+
+def _runaway(log_params: np.ndarray) -> bool:
+    """The optimiser's abandon test: the best point is far outside the plausible range."""
+    return bool(np.max(np.abs(log_params)) > ABANDON_LOG)
+
+
+def _refuse_unsettled(model: str, converged: bool, params: dict[str, float], customers: int,
+                      repeat_buyers: int) -> None:
+    """Raise InsufficientData when the fit ran to a boundary or did not converge."""
+    low, high = PLAUSIBLE_PARAMETER_RANGE
+    runaway = {k: v for k, v in params.items() if not low <= v <= high}
+    if runaway:
+        shown = ", ".join(f"{k} = {v:.3g}" for k, v in runaway.items())
+        raise InsufficientData(NotEnoughHistory(
+            f"the {model} fit ran to a boundary ({shown}): the orders do not pin the model "
+            "down yet", customers, repeat_buyers))
+    if not converged:
+        raise InsufficientData(NotEnoughHistory(
+            f"the {model} fit did not settle within {MAX_OPTIMIZER_ITERATIONS} iterations: "
+            "the orders do not pin the model down yet", customers, repeat_buyers))
+
+
 def _check_inputs(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> None:
-    if len(x) < MIN_CUSTOMERS:
-        raise InsufficientData(
-            f"BG/NBD needs at least {MIN_CUSTOMERS} customers with orders, got {len(x)}"
-        )
-    if not np.any(x > 0):
-        raise InsufficientData("BG/NBD needs some repeat purchases; every customer bought once")
+    if np.any(~np.isfinite(x)) or np.any(~np.isfinite(t_x)) or np.any(~np.isfinite(T)):
+        raise ValueError("frequency, recency and age must be finite numbers")
     if np.any(x < 0) or np.any(t_x < 0) or np.any(t_x > T):
         raise ValueError("frequency and recency must be >= 0 and recency <= age")
 
@@ -198,8 +304,9 @@ def expected_purchases(params: BgNbdParams, horizon: float, x: np.ndarray, t_x: 
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
     z = horizon / (alpha + T + horizon)
     c = a + b + x - 1
-    transformed = hyp2f1(a + b - 1 - r, a - 1, c, z)
-    bracket = 1.0 - (1.0 - z) ** (a - 1) * transformed
+    # (1 - z)^(a - 1) * 2F1(...) in one scaled sum: with a in the hundreds the series
+    # alone overflows while the product stays in [0, 1].
+    bracket = 1.0 - scaled_hyp2f1(a + b - 1 - r, a - 1, c, z, (a - 1) * np.log1p(-z))
     numerator = (a + b + x - 1) / (a - 1) * bracket
     with np.errstate(divide="ignore", invalid="ignore"):
         odds = np.where(x > 0, a / np.where(x > 0, b + x - 1, 1.0)
@@ -237,21 +344,29 @@ def fit_gamma_gamma(x: np.ndarray, m: np.ndarray) -> GammaGammaParams:
     x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
     keep = (x > 0) & np.isfinite(m) & (m > 0)
     x, m = x[keep], m[keep]
-    if len(x) < MIN_CUSTOMERS:
-        raise InsufficientData(
-            f"Gamma-Gamma needs at least {MIN_CUSTOMERS} repeat customers with a positive "
-            f"order value, got {len(x)}"
-        )
+    if len(x) < MIN_REPEAT_BUYERS:
+        raise InsufficientData(NotEnoughHistory(
+            f"only {len(x)} repeat buyers have a positive repeat order value; the order-value "
+            f"model needs at least {MIN_REPEAT_BUYERS}", len(keep), len(x)))
     scale = float(np.mean(m))
     distinct, where = np.unique(x, return_inverse=True)
     scaled = m / scale
 
     def negative_ll(log_params: np.ndarray) -> float:
+        if np.max(np.abs(log_params)) > SEARCH_BOX_LOG:
+            return np.inf
         return -float(np.sum(_gamma_gamma_ll(tuple(np.exp(log_params)), distinct, where, x,
                                              scaled)))
 
-    best = nelder_mead(negative_ll, np.zeros(3))
+    best = nelder_mead(negative_ll, np.zeros(3), max_iterations=MAX_OPTIMIZER_ITERATIONS,
+                       abandon=_runaway)
+    _refuse_unsettled("Gamma-Gamma", best.converged, dict(zip(
+        ("p", "q", "v"), np.exp(best.x), strict=True)), len(keep), len(x))
     p, q, v = np.exp(best.x)
+    if q <= 1:  # the population mean order value p v / (q - 1) would not exist
+        raise InsufficientData(NotEnoughHistory(
+            f"the order values are too dispersed for the order-value model (q = {q:.3g} <= 1)",
+            len(keep), len(x)))
     # Rescaling m by `scale` rescales v by the same factor and shifts the likelihood by a
     # constant (the Jacobian), which the reported value includes.
     ll = float(np.sum(gamma_gamma_log_likelihood((p, q, v * scale), x, m)))
@@ -274,8 +389,75 @@ def expected_order_value(params: GammaGammaParams, x: np.ndarray, m: np.ndarray)
 
 @dataclass(frozen=True)
 class ClvModel:
+    """The fitted models. ``gamma_gamma`` is None when order values cannot be modelled
+    (``gamma_gamma_problem`` says why): purchases are still predicted, money is not."""
+
     bgnbd: BgNbdParams
     gamma_gamma: GammaGammaParams | None
+    gamma_gamma_problem: NotEnoughHistory | None = None
+
+
+@dataclass(frozen=True)
+class ClvForecast:
+    """``model`` is the fitted ClvModel or why there is none; ``predictions`` has one row
+    per customer either way, its prediction columns null when there is no model."""
+
+    model: ClvModel | NotEnoughHistory
+    predictions: pa.Table
+
+
+def fit_clv_model(x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
+                  m: np.ndarray) -> ClvModel | NotEnoughHistory:
+    """Both models from per-customer (frequency, recency, age, monetary), or the typed
+    reason they cannot be fitted: a thin history is an expected state of a young shop, not an
+    error, so it is a value here rather than an exception."""
+    try:
+        bg = fit_bgnbd(x, t_x, T)
+    except InsufficientData as refused:
+        return refused.outcome
+    try:
+        return ClvModel(bg, fit_gamma_gamma(x, m))
+    except InsufficientData as refused:
+        return ClvModel(bg, None, refused.outcome)
+
+
+def forecast_clv(
+    orders: pa.Table,
+    refunds: pa.Table,
+    as_of: date,
+    tz: str = "UTC",
+    horizons: tuple[int, ...] = DEFAULT_HORIZONS,
+    customer_ids: pa.Array | None = None,
+) -> ClvForecast:
+    """Fit both models on every customer of the shop with orders, then predict for
+    ``customer_ids`` (None = all of them); see ClvForecast for a shop that cannot be fitted."""
+    summary = rfm_summary(orders, refunds, as_of, tz)
+    x = summary["frequency"].to_numpy().astype(float)
+    t_x = summary["recency"].to_numpy().astype(float)
+    T = summary["age"].to_numpy().astype(float)
+    m = summary["monetary"].to_numpy(zero_copy_only=False).astype(float)
+    model = fit_clv_model(x, t_x, T, m)
+    if customer_ids is not None:
+        keep = pc.is_in(summary["customer_id"], value_set=customer_ids).to_numpy(
+            zero_copy_only=False)
+        summary, x, t_x, T, m = summary.filter(keep), x[keep], t_x[keep], T[keep], m[keep]
+    columns: dict[str, pa.Array] = {
+        name: summary[name].combine_chunks()
+        for name in ("customer_id", "frequency", "recency", "age")
+    }
+    if isinstance(model, NotEnoughHistory):
+        return ClvForecast(model, pa.table({**columns, **_null_predictions(len(x), horizons)}))
+    bg, gg = model.bgnbd, model.gamma_gamma
+    value = expected_order_value(gg, x, m) if gg is not None else np.full(len(x), np.nan)
+    columns["p_alive"] = pa.array(p_alive(bg, x, t_x, T))
+    columns["expected_order_value"] = _cents(value)
+    for h in horizons:
+        purchases = expected_purchases(bg, float(h), x, t_x, T)
+        columns[f"expected_purchases_{h}d"] = pa.array(purchases)
+        columns[f"clv_{h}d"] = _cents(purchases * value)
+    wait = np.rint(median_days_to_next_order(bg, x, T)).astype("int64")
+    columns["next_order_date"] = pc.cast(_add_days(as_of, wait), pa.date32())
+    return ClvForecast(model, pa.table(columns))
 
 
 def predict_clv(
@@ -286,38 +468,25 @@ def predict_clv(
     horizons: tuple[int, ...] = DEFAULT_HORIZONS,
     customer_ids: pa.Array | None = None,
 ) -> tuple[ClvModel, pa.Table]:
-    """Fit both models on every customer of the shop with orders, then predict for
-    ``customer_ids`` (None = all of them). Returns the model and one row per customer."""
-    summary = rfm_summary(orders, refunds, as_of, tz)
-    x = summary["frequency"].to_numpy().astype(float)
-    t_x = summary["recency"].to_numpy().astype(float)
-    T = summary["age"].to_numpy().astype(float)
-    m = summary["monetary"].to_numpy(zero_copy_only=False).astype(float)
-    bg = fit_bgnbd(x, t_x, T)
-    try:
-        gg: GammaGammaParams | None = fit_gamma_gamma(x, m)
-    except InsufficientData:
-        gg = None
-    if customer_ids is not None:
-        keep = pc.is_in(summary["customer_id"], value_set=customer_ids).to_numpy(
-            zero_copy_only=False)
-        summary, x, t_x, T, m = summary.filter(keep), x[keep], t_x[keep], T[keep], m[keep]
-    value = expected_order_value(gg, x, m) if gg is not None else np.full(len(x), np.nan)
+    """``forecast_clv`` for callers that want the model or an exception: raises
+    InsufficientData (its ``outcome`` the NotEnoughHistory) when the shop cannot be fitted."""
+    forecast = forecast_clv(orders, refunds, as_of, tz, horizons, customer_ids)
+    if isinstance(forecast.model, NotEnoughHistory):
+        raise InsufficientData(forecast.model)
+    return forecast.model, forecast.predictions
+
+
+def _null_predictions(rows: int, horizons: tuple[int, ...]) -> dict[str, pa.Array]:
+    """The prediction columns, all null, with the types a fitted forecast gives them."""
     columns: dict[str, pa.Array] = {
-        "customer_id": summary["customer_id"].combine_chunks(),
-        "frequency": summary["frequency"].combine_chunks(),
-        "recency": summary["recency"].combine_chunks(),
-        "age": summary["age"].combine_chunks(),
-        "p_alive": pa.array(p_alive(bg, x, t_x, T)),
-        "expected_order_value": _cents(value),
+        "p_alive": pa.nulls(rows, pa.float64()),
+        "expected_order_value": pa.nulls(rows, pa.decimal128(18, 2)),
     }
     for h in horizons:
-        purchases = expected_purchases(bg, float(h), x, t_x, T)
-        columns[f"expected_purchases_{h}d"] = pa.array(purchases)
-        columns[f"clv_{h}d"] = _cents(purchases * value)
-    wait = np.rint(median_days_to_next_order(bg, x, T)).astype("int64")
-    columns["next_order_date"] = pc.cast(_add_days(as_of, wait), pa.date32())
-    return ClvModel(bg, gg), pa.table(columns)
+        columns[f"expected_purchases_{h}d"] = pa.nulls(rows, pa.float64())
+        columns[f"clv_{h}d"] = pa.nulls(rows, pa.decimal128(18, 2))
+    columns["next_order_date"] = pa.nulls(rows, pa.date32())
+    return columns
 
 
 def _add_days(as_of: date, days: np.ndarray) -> pa.Array:

@@ -21,6 +21,7 @@ class Minimum:
     value: float
     iterations: int
     converged: bool
+    abandoned: bool = False
 
 
 def nelder_mead(
@@ -32,25 +33,33 @@ def nelder_mead(
     frtol: float = 1e-12,
     max_iterations: int = 5_000,
     restarts: int = 3,
+    abandon: Callable[[np.ndarray], bool] | None = None,
 ) -> Minimum:
     """Minimise ``f`` from ``start``; non-finite values of ``f`` count as +inf.
 
     Stops when every vertex is within ``xatol`` of the best one and their values within
     ``frtol`` relative to it (an absolute tolerance would be below float resolution for a
     log-likelihood in the thousands, and the simplex would never stop).
+
+    ``abandon(best_x)``, checked every iteration, ends the search at once (``abandoned``,
+    not converged) when the caller already knows the answer would be refused, e.g. a
+    likelihood that keeps improving towards a degenerate boundary: thousands of iterations
+    spent crawling along a flat ridge buy nothing.
     """
     x = np.asarray(start, dtype=float)
     total = 0
-    result = _run(f, x, step, xatol, frtol, max_iterations)
+    result = _run(f, x, step, xatol, frtol, max_iterations, abandon)
     total += result.iterations
     for _ in range(restarts):
-        again = _run(f, result.x, step / 4, xatol, frtol, max_iterations)
+        if result.abandoned:
+            break
+        again = _run(f, result.x, step / 4, xatol, frtol, max_iterations, abandon)
         total += again.iterations
         moved = abs(again.value - result.value) > frtol * 10 * max(1.0, abs(result.value))
         result = again if again.value <= result.value else result
         if not moved:
             break
-    return Minimum(result.x, result.value, total, result.converged)
+    return Minimum(result.x, result.value, total, result.converged, result.abandoned)
 
 
 def _safe(f: Callable[[np.ndarray], float], x: np.ndarray) -> float:
@@ -59,13 +68,16 @@ def _safe(f: Callable[[np.ndarray], float], x: np.ndarray) -> float:
 
 
 def _run(f: Callable[[np.ndarray], float], start: np.ndarray, step: float, xatol: float,
-         frtol: float, max_iterations: int) -> Minimum:
+         frtol: float, max_iterations: int,
+         abandon: Callable[[np.ndarray], bool] | None = None) -> Minimum:
     n = len(start)
     simplex = np.vstack([start, start + step * np.eye(n)])
     values = np.array([_safe(f, p) for p in simplex])
     for iteration in range(1, max_iterations + 1):
         order = np.argsort(values, kind="stable")
         simplex, values = simplex[order], values[order]
+        if abandon is not None and abandon(simplex[0]):
+            return Minimum(simplex[0], float(values[0]), iteration, False, abandoned=True)
         if (np.max(np.abs(simplex[1:] - simplex[0])) <= xatol
                 and np.max(np.abs(values[1:] - values[0])) <= frtol * max(1.0, abs(values[0]))):
             return Minimum(simplex[0], float(values[0]), iteration, True)

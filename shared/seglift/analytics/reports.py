@@ -162,9 +162,12 @@ def clv_payload(model: clv.ClvModel, predictions: pa.Table, as_of: date,
         } for h in horizons],
     }
     gamma = model.gamma_gamma
+    problem = model.gamma_gamma_problem
     return {
         "as_of": as_of.isoformat(),
         "status": "fitted",
+        # Purchases are predicted but money is not when order values cannot be modelled.
+        "reason": None if problem is None else f"no CLV in money: {problem.reason}",
         "bgnbd": {k: json_value(getattr(model.bgnbd, k)) for k in
                   ("r", "alpha", "a", "b", "log_likelihood")},
         "gamma_gamma": None if gamma is None else {
@@ -174,10 +177,13 @@ def clv_payload(model: clv.ClvModel, predictions: pa.Table, as_of: date,
     }
 
 
-def clv_not_fitted_payload(as_of: date, reason: str) -> dict[str, Any]:
-    """What the API shows when the shop's data cannot support the model yet."""
+def clv_not_fitted_payload(as_of: date, reason: str,
+                           predictions_key: str | None = None) -> dict[str, Any]:
+    """What the API shows when the shop's data cannot support the model yet: the reason in
+    words, no parameters, no summary (the predictions file, if any, holds only nulls)."""
     return {"as_of": as_of.isoformat(), "status": "insufficient_data", "reason": reason,
-            "bgnbd": None, "gamma_gamma": None, "summary": None, "predictions_key": None}
+            "bgnbd": None, "gamma_gamma": None, "summary": None,
+            "predictions_key": predictions_key}
 
 
 def _mean(values: np.ndarray) -> float | None:

@@ -43,12 +43,34 @@ def hyp2f1(a: np.ndarray | float, b: np.ndarray | float, c: np.ndarray | float,
     Callers pass parameters for which the series converges quickly (see
     ``clv.expected_purchases``, which applies Euler's transformation first).
     """
-    a, b, c, z = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (a, b, c, z)))
-    term = np.ones_like(z)
-    total = np.ones_like(z)
+    return scaled_hyp2f1(a, b, c, z, 0.0, tol=tol, max_terms=max_terms)
+
+
+def scaled_hyp2f1(a: np.ndarray | float, b: np.ndarray | float, c: np.ndarray | float,
+                  z: np.ndarray | float, log_scale: np.ndarray | float, *, tol: float = 1e-14,
+                  max_terms: int = 100_000) -> np.ndarray:
+    """exp(log_scale) * 2F1(a, b; c; z), element-wise, for 0 <= z < 1.
+
+    With large a and b (a fitted BG/NBD with a and b in the hundreds) the series' terms
+    overflow a float long before the tiny scale (e.g. (1 - z)^(a - 1)) would bring the
+    product back to an ordinary number. The sum is therefore kept relative to its
+    largest term so far (a running log-scale per element), and the scale is applied in
+    log space at the end: the product is finite whenever the answer is.
+    """
+    a, b, c, z, log_scale = np.broadcast_arrays(
+        *(np.asarray(v, dtype=float) for v in (a, b, c, z, log_scale)))
+    term = np.ones_like(z)  # the current term divided by exp(shift)
+    total = np.ones_like(z)  # the partial sum divided by exp(shift)
+    shift = np.zeros_like(z)
     for n in range(max_terms):
         term = term * (a + n) * (b + n) / ((c + n) * (n + 1)) * z
+        big = np.abs(term) > 1e100
+        if np.any(big):
+            factor = np.where(big, np.abs(term), 1.0)
+            term, total = term / factor, total / factor
+            shift = shift + np.log(factor)
         total = total + term
         if np.all(np.abs(term) <= tol * np.abs(total)):
-            return total
+            with np.errstate(over="ignore"):
+                return total * np.exp(shift + log_scale)
     raise ArithmeticError("hypergeometric series did not converge; z too close to 1")

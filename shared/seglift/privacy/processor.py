@@ -9,8 +9,9 @@ the others still run.
 - ``customer_data_request``: the customer's lake rows as JSON at
   ``keys.data_request_key`` and a line in the shop's data-request index for the merchant;
 - ``customer_redact``: the customer (by id, their orders, their e-mail) leaves the lake,
-  every other file of the shop, the shop's exports, the DynamoDB tables and S3's version
-  history;
+  the shop's measurement lists (``seglift.privacy.measurement_lists``: the lists shrink, the
+  measurements stay), every other file of the shop, the shop's exports, the DynamoDB tables
+  and S3's version history;
 - ``shop_redact``: the shop's whole S3 prefix (every version), every DynamoDB item of the
   shop and its access-token parameter are deleted.
 """
@@ -33,6 +34,7 @@ from seglift.privacy.lake import (
     customer_rows,
     redact_from_lake,
 )
+from seglift.privacy.measurement_lists import MeasurementLists, scrub_measurement_lists
 from seglift.privacy.subject import Subject
 
 logger = logging.getLogger(__name__)
@@ -79,6 +81,8 @@ class PrivacyProcessor:
     tokens: TokenParameters
     token_parameter_for: Callable[[str], str]
     now: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    # None where no measurements table is configured: the lists then get the generic scrub.
+    measurements: MeasurementLists | None = None
 
     # -- entry points ---------------------------------------------------------------------
 
@@ -96,7 +100,12 @@ class PrivacyProcessor:
             outcomes.append(outcome)
             if outcome.kind == SHOP_REDACT and outcome.status == "done":
                 for rest in self.requests.pending(shop):
-                    self.requests.complete(rest["key"], {"superseded_by": outcome.webhook_id})
+                    self.requests.complete(rest["key"], {
+                        "kind": rest.get("kind"), "shop": shop,
+                        "webhook_id": rest.get("webhook_id"), "status": "superseded",
+                        "received_at": rest.get("received_at"),
+                        "processed_at": self.now().isoformat(),
+                        "superseded_by": outcome.webhook_id})
                 break
         return outcomes
 
@@ -120,6 +129,7 @@ class PrivacyProcessor:
                          extra={"shop": shop, "webhook_id": webhook_id, "reason": str(error)})
             self.requests.complete(document["key"], {
                 "kind": kind, "shop": shop, "webhook_id": webhook_id, "status": "rejected",
+                "received_at": document.get("received_at"),
                 "reason": str(error), "processed_at": self.now().isoformat()})
             return RequestOutcome(webhook_id, kind, "rejected", error=str(error))
         except Exception as error:  # left pending: the next run tries again
@@ -128,6 +138,7 @@ class PrivacyProcessor:
             return RequestOutcome(webhook_id, kind, "failed",
                                   error=f"{type(error).__name__}: {error}")
         summary = {"kind": kind, "shop": shop, "webhook_id": webhook_id, "status": "done",
+                   "received_at": document.get("received_at"),
                    "data_request_id": document.get("data_request_id"),
                    "processed_at": self.now().isoformat(), "details": details}
         self.requests.complete(document["key"], summary)
@@ -181,8 +192,14 @@ class PrivacyProcessor:
         subject = self._subject(shop, document)
         lake = redact_from_lake(self.s3, self.bucket, shop, subject)
         lake_prefix = keys.lake_prefix(shop, "customers").rsplit("/", 2)[0] + "/"
+        skip = [lake_prefix]
+        lists = None
+        if self.measurements is not None:
+            lists = scrub_measurement_lists(self.s3, self.bucket, shop, subject,
+                                            self.measurements)
+            skip.extend(lists.keys)
         objects = s3_objects.scrub_shop_objects(self.s3, self.bucket, shop, subject,
-                                                skip_prefixes=(lake_prefix,))
+                                                skip_prefixes=tuple(skip))
         tables = dynamodb.scrub_customer(self.dynamodb, self.tables, shop, subject)
         versions = s3_objects.purge_history(self.s3, self.bucket, keys.shop_prefix(shop))
         return {
@@ -190,6 +207,7 @@ class PrivacyProcessor:
             "lake_files_deleted": lake.files_deleted,
             "objects_rewritten": len(objects.rewritten),
             "objects_deleted": len(objects.deleted),
+            "measurement_lists_rewritten": len(lists.lists_rewritten) if lists else 0,
             "items": {t: asdict(r) for t, r in tables.items() if r.updated or r.deleted},
             "versions_purged": versions,
         }

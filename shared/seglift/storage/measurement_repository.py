@@ -114,3 +114,23 @@ class MeasurementRepository:
             return self.experiments.get(shop, experiment_id, consistent_read=True)
         except DoesNotExist:
             return None
+
+    def all_experiments(self, shop: str) -> Iterator[ExperimentModel]:
+        return iter(self.experiments.query(
+            shop, self.experiments.record_id.startswith(EXPERIMENT_PREFIX),
+            consistent_read=True,
+        ))
+
+    def set_customer_count(self, shop: str, measurement_id: str, count: int) -> None:
+        """After the stored list changed (a customer redacted): the count follows the list."""
+        item = self.measurements(shop, measurement_id)
+        item.update(actions=[
+            self.measurements.customer_count.set(count),
+            self.measurements.updated_at.set(self.clock()),
+        ])
+
+    def set_experiment_groups(self, shop: str, experiment_id: str,
+                              groups: list[dict[str, Any]]) -> None:
+        """Replace an experiment's group descriptions (sizes after a redaction)."""
+        item = self.experiments(shop, experiment_id)
+        item.update(actions=[self.experiments.groups.set(groups)])

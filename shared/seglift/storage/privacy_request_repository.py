@@ -72,6 +72,26 @@ class PrivacyRequestRepository:
                 documents.append({"key": item["Key"], **json.loads(body)})
         return documents
 
+    def history(self, shop: str) -> list[dict[str, Any]]:
+        """Every request of the shop, pending or carried out, newest received first, for
+        the merchant: what arrived and what became of it, never whom it was about.
+
+        Each: {"webhook_id", "kind", "status" (pending | done | rejected | superseded),
+        "received_at", "processed_at", "data_request_id", "reason", "counts"}. ``counts``
+        holds the numbers a done record reports (rows removed, files rewritten...). A
+        shop receives a handful of GDPR requests, so every document is read.
+        """
+        entries = [_pending_entry(d) for d in self.pending(shop)]
+        paginator = self._s3.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=self._bucket, Prefix=DONE_PREFIX + _safe(shop)
+                                       + "/"):
+            for item in page.get("Contents", []):
+                body = self._s3.get_object(Bucket=self._bucket, Key=item["Key"])["Body"].read()
+                webhook_id = item["Key"].rsplit("/", 1)[-1].removesuffix(".json")
+                entries.append(_done_entry(webhook_id, json.loads(body)))
+        return sorted(entries, key=lambda e: (e["received_at"] or "", e["webhook_id"]),
+                      reverse=True)
+
     def done(self, key: str) -> None:
         """Remove a processed request."""
         self._s3.delete_object(Bucket=self._bucket, Key=key)
@@ -108,6 +128,42 @@ class PrivacyRequestRepository:
                                     Delete={"Objects": doomed, "Quiet": True})
         else:
             self._s3.delete_object(Bucket=self._bucket, Key=key)
+
+
+def _pending_entry(document: dict[str, Any]) -> dict[str, Any]:
+    return {"webhook_id": str(document.get("webhook_id")), "kind": document.get("kind"),
+            "status": "pending", "received_at": document.get("received_at"),
+            "processed_at": None, "data_request_id": document.get("data_request_id"),
+            "reason": None, "counts": {}}
+
+
+def _done_entry(webhook_id: str, summary: dict[str, Any]) -> dict[str, Any]:
+    """A done record as listed; records written before they carried a status or the
+    receipt time (a superseded request once stored only ``superseded_by``) still list."""
+    status = summary.get("status") or ("superseded" if "superseded_by" in summary else "done")
+    details = summary.get("details") if isinstance(summary.get("details"), dict) else {}
+    counts = _counts(details)
+    reason = summary.get("reason")
+    if status == "superseded" and not reason:
+        reason = f"the shop's data was erased by request {summary.get('superseded_by')}"
+    return {"webhook_id": str(summary.get("webhook_id") or webhook_id),
+            "kind": summary.get("kind"), "status": status,
+            "received_at": summary.get("received_at"),
+            "processed_at": summary.get("processed_at"),
+            "data_request_id": summary.get("data_request_id"), "reason": reason,
+            "counts": counts}
+
+
+def _counts(details: dict[str, Any], prefix: str = "") -> dict[str, int]:
+    """The whole numbers of a done record's details, nested ones as ``rows.orders``; keys,
+    ids and anything else are left out."""
+    counts: dict[str, int] = {}
+    for name, value in details.items():
+        if isinstance(value, dict) and not prefix:
+            counts.update(_counts(value, f"{name}."))
+        elif isinstance(value, int) and not isinstance(value, bool):
+            counts[prefix + str(name)] = value
+    return counts
 
 
 def _iso(value: datetime | str) -> str:

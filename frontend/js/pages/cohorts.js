@@ -1,0 +1,72 @@
+/**
+ * Cohorts: customers grouped by the month of their first order, with LTV and repeat rate,
+ * cumulative LTV by months since the first order (a heatmap), and how soon customers order
+ * again (re-order curve).
+ */
+
+import { chartBox, draw } from "../charts.js";
+import { empty, errorMessage, h, replace, section, table } from "../dom.js";
+
+export async function render(container, _params, ctx) {
+  const { api, fmt } = ctx;
+  let page;
+  try {
+    page = await api.get("/cohorts?limit=100");
+  } catch (error) {
+    replace(container, h("h1", {}, "Cohorts"), errorMessage(error, "Cohorts could not be loaded"));
+    return;
+  }
+  const cohorts = [...page.items];
+  const tableArea = h("div");
+  const more = h("button", { type: "button", class: "secondary", hidden: !page.next_token }, "Load more cohorts");
+  let nextToken = page.next_token;
+  more.addEventListener("click", async () => {
+    try {
+      const next = await api.get(`/cohorts?limit=100&next_token=${encodeURIComponent(nextToken)}`);
+      cohorts.push(...next.items);
+      nextToken = next.next_token;
+      more.hidden = !nextToken;
+      drawTable();
+    } catch (error) {
+      tableArea.append(errorMessage(error));
+    }
+  });
+  const drawTable = () => replace(tableArea, cohorts.length ? table([
+    { label: "First-order month", value: (c) => c.cohort },
+    { label: "Customers", numeric: true, value: (c) => fmt.integer(c.customers) },
+    { label: "Net sales", numeric: true, value: (c) => fmt.money(c.net_sales) },
+    { label: "LTV", numeric: true, value: (c) => fmt.money(c.ltv) },
+    { label: "Repeat rate", numeric: true, value: (c) => fmt.percent(c.repeat_rate) },
+  ], cohorts, { caption: `As of ${fmt.day(page.as_of)}` }) : empty("No cohorts yet: they are computed by the daily run."));
+
+  const heatmap = chartBox("cohort-ltv", "Cumulative LTV by cohort and months since the first order", { height: 420 });
+  const reorder = chartBox("reorder", "Share of customers who ordered again within N days");
+  replace(container, h("h1", {}, "Cohorts"),
+    section("Cohorts by first-order month", tableArea, more),
+    section("Cumulative LTV by months since the first order", page.ltv_by_month.length ? heatmap : empty("Not computed yet.")),
+    section("Time to the next order", page.time_to_next_order.length ? reorder : empty("Not computed yet.")));
+  drawTable();
+
+  if (page.ltv_by_month.length) {
+    const rows = [...new Set(page.ltv_by_month.map((c) => c.cohort))].sort();
+    const months = Math.max(...page.ltv_by_month.map((c) => c.months_since_first)) + 1;
+    const values = page.ltv_by_month.map((c) => [c.months_since_first, rows.indexOf(c.cohort), Number(c.cumulative_ltv.amount)]);
+    draw(heatmap, {
+      grid: { left: 80, right: 110, top: 10, bottom: 50 },
+      tooltip: { formatter: (p) => `${rows[p.value[1]]}, month ${p.value[0]}: ${fmt.money(p.value[2])}` },
+      xAxis: { type: "category", name: "months since first order", nameLocation: "middle", nameGap: 28, data: Array.from({ length: months }, (_, i) => i) },
+      yAxis: { type: "category", data: rows },
+      visualMap: { min: 0, max: Math.max(...values.map((v) => v[2])), calculable: true, orient: "vertical", right: 0, top: "middle", inRange: { color: ["#eef3fd", "#2f6fdf", "#0b2a66"] }, formatter: (v) => fmt.money(v) },
+      series: [{ type: "heatmap", data: values }],
+    });
+  }
+  if (page.time_to_next_order.length) {
+    draw(reorder, {
+      grid: { left: 60, right: 20, top: 20, bottom: 40 },
+      tooltip: { trigger: "axis", valueFormatter: (v) => fmt.percent(v) },
+      xAxis: { type: "category", name: "days", data: page.time_to_next_order.map((p) => p.days) },
+      yAxis: { type: "value", axisLabel: { formatter: (v) => fmt.percent(v) } },
+      series: [{ name: "Ordered again", type: "line", data: page.time_to_next_order.map((p) => Number(p.share)) }],
+    });
+  }
+}

@@ -1,0 +1,248 @@
+/**
+ * Measurements (what a segment's customers, frozen when measured, buy during a period) and
+ * experiments (a segment split at random into groups). Pick two or more measurements to
+ * compare them side by side, each conversion rate with its 95% interval; experiments show
+ * every group's difference against the control with the API's confidence intervals.
+ */
+
+import { chartBox, draw } from "../charts.js";
+import { empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
+import { wilsonInterval } from "../stats.js";
+import { allSegments, segmentSelect } from "./common.js";
+
+const POLL_MS = 2000;
+
+export async function render(container, _params, ctx) {
+  const { api } = ctx;
+  let measurements;
+  let segments;
+  try {
+    [measurements, segments] = await Promise.all([api.get("/measurements?limit=100").then((p) => p.items), allSegments(api)]);
+  } catch (error) {
+    replace(container, h("h1", {}, "Measurements"), errorMessage(error, "Measurements could not be loaded"));
+    return;
+  }
+  const compareArea = h("div", { "aria-live": "polite" });
+  const experimentsArea = h("div");
+  const listArea = h("div");
+  const timer = { id: null };
+  replace(container, h("h1", {}, "Measurements"),
+    section("Measurements", listArea, compareArea),
+    section("Experiments", experimentsArea),
+    section("New measurement", measurementForm(segments, ctx)),
+    section("New experiment (A/B split)", experimentForm(segments, ctx)));
+  renderList(listArea, compareArea, measurements, ctx);
+  renderExperiments(experimentsArea, measurements, ctx);
+  // Results are computed asynchronously: refresh while any measurement is still pending.
+  const poll = async () => {
+    if (!measurements.some((m) => m.status === "pending") || !container.isConnected) return;
+    try {
+      measurements = (await api.get("/measurements?limit=100")).items;
+      renderList(listArea, compareArea, measurements, ctx);
+      renderExperiments(experimentsArea, measurements, ctx);
+    } catch {
+      // Keep what is shown; the next poll tries again.
+    }
+    timer.id = setTimeout(poll, POLL_MS);
+  };
+  timer.id = setTimeout(poll, POLL_MS);
+  return () => clearTimeout(timer.id);
+}
+
+function renderList(area, compareArea, measurements, ctx) {
+  const { fmt } = ctx;
+  if (!measurements.length) {
+    replace(area, empty("No measurements yet: measure what a segment's customers buy during a period below."));
+    return;
+  }
+  const compare = h("button", { type: "button", disabled: true }, "Compare selected");
+  const checkbox = (m) => h("input", { type: "checkbox", name: "compare", value: m.id, "aria-label": `Compare ${m.name}`, onchange: update });
+  function update() {
+    const picked = area.querySelectorAll("input[name=compare]:checked").length;
+    compare.disabled = picked < 2;
+    compare.textContent = picked < 2 ? "Compare selected (pick two or more)" : `Compare ${picked} measurements`;
+  }
+  compare.addEventListener("click", () => {
+    const ids = [...area.querySelectorAll("input[name=compare]:checked")].map((b) => b.value);
+    renderComparison(compareArea, ids, ctx);
+  });
+  replace(area, table([
+    { label: "Compare", value: checkbox },
+    { label: "Name", value: (m) => m.name + (m.group ? ` (group ${m.group})` : "") },
+    { label: "Period", value: (m) => `${fmt.day(m.period.start)} – ${fmt.day(m.period.end)}` },
+    { label: "Status", value: (m) => (m.last_error ? h("span", { class: "error-text" }, m.last_error) : m.status) },
+    { label: "Customers", numeric: true, value: (m) => fmt.integer(m.customers) },
+    { label: "Converted", numeric: true, value: (m) => fmt.integer(m.results?.converted) },
+    { label: "CVR", numeric: true, value: (m) => fmt.percent(m.results?.cvr) },
+    { label: "Revenue", numeric: true, value: (m) => fmt.money(m.results?.revenue) },
+  ], measurements), h("div", { class: "actions" }, compare));
+  update();
+}
+
+async function renderComparison(area, ids, ctx) {
+  const { fmt } = ctx;
+  replace(area, loading("Comparing…"));
+  let items;
+  let series;
+  try {
+    // The comparison carries the results and products; the daily series come with each
+    // measurement on its own.
+    [items, series] = await Promise.all([
+      ctx.api.post("/measurements/compare", { ids }).then((c) => c.items),
+      Promise.all(ids.map((id) => ctx.api.get(`/measurements/${encodeURIComponent(id)}`)))
+        .then((all) => new Map(all.map((m) => [m.id, m.results?.series || []]))),
+    ]);
+  } catch (error) {
+    replace(area, errorMessage(error, "The measurements could not be compared"));
+    return;
+  }
+  const interval = (m) => {
+    const ci = m.results ? wilsonInterval(m.results.converted, m.results.customers) : null;
+    return ci ? `${fmt.percent(ci.low)} – ${fmt.percent(ci.high)}` : "–";
+  };
+  const rows = [
+    ["Customers", (m) => fmt.integer(m.customers)],
+    ["Converted", (m) => fmt.integer(m.results?.converted)],
+    ["Conversion rate (CVR)", (m) => fmt.percent(m.results?.cvr)],
+    ["CVR 95% interval", interval],
+    ["Orders", (m) => fmt.integer(m.results?.orders)],
+    ["Revenue", (m) => fmt.money(m.results?.revenue)],
+    ["Average order value", (m) => fmt.money(m.results?.aov)],
+    ["Revenue per customer", (m) => fmt.money(m.results?.revenue_per_customer)],
+    ["Status", (m) => (m.results?.final ? "final" : `${m.status}, as of ${fmt.day(m.results?.as_of)}`)],
+  ];
+  const box = chartBox("comparison", "Customers converted so far, per measurement");
+  const ciBox = chartBox("comparison-cvr", "Conversion rate of each measurement with its 95% interval", { height: 220 });
+  const comparisonTable = h("div", { class: "table-wrap" }, h("table", { "data-comparison": "" },
+    h("caption", {}, "Side by side"),
+    h("thead", {}, h("tr", {}, h("th", { scope: "col" }, "Metric"), items.map((m) => h("th", { scope: "col", class: "num" }, m.name)))),
+    h("tbody", {}, rows.map(([label, value]) => h("tr", {}, h("th", { scope: "row" }, label), items.map((m) => h("td", { class: "num" }, value(m))))))));
+  const products = h("div", { class: "two-col" }, items.map((m) => h("div", {},
+    h("h4", {}, `What converted customers of “${m.name}” bought`),
+    (m.results?.products || []).length
+      ? table([
+        { label: "Product", value: (p) => p.title || p.product_id },
+        { label: "Customers", numeric: true, value: (p) => fmt.integer(p.customers) },
+        { label: "Sales", numeric: true, value: (p) => fmt.money(p.sales) },
+      ], m.results.products.slice(0, 5))
+      : empty("No purchases yet."))));
+  replace(area, h("h3", { tabindex: "-1" }, "Comparison"), comparisonTable, h("div", { class: "two-col" }, box, ciBox), products);
+  area.querySelector("h3").focus();
+  const days = [...new Set(items.flatMap((m) => series.get(m.id).map((p) => p.day)))].sort();
+  draw(box, {
+    grid: { left: 50, right: 20, top: 40, bottom: 40 },
+    legend: { top: 0, type: "scroll" },
+    tooltip: { trigger: "axis" },
+    xAxis: { type: "category", data: days, axisLabel: { formatter: (d) => fmt.day(d) } },
+    yAxis: { type: "value", name: "converted" },
+    series: items.map((m) => {
+      const byDay = new Map(series.get(m.id).map((p) => [p.day, p.converted]));
+      return { name: m.name, type: "line", showSymbol: false, data: days.map((d) => byDay.get(d) ?? null) };
+    }),
+  });
+  const intervals = items.map((m) => (m.results ? wilsonInterval(m.results.converted, m.results.customers) : null));
+  draw(ciBox, {
+    grid: { left: 140, right: 30, top: 30, bottom: 30 },
+    legend: { top: 0 },
+    tooltip: { trigger: "item", formatter: (p) => `${p.name}: ${fmt.percent(p.value)}` },
+    xAxis: { type: "value", min: 0, axisLabel: { formatter: (v) => fmt.percent(v) } },
+    yAxis: { type: "category", data: items.map((m) => m.name) },
+    series: [
+      { name: "CVR", type: "bar", barWidth: 14, data: items.map((m) => Number(m.results?.cvr ?? 0)) },
+      { name: "95% interval", type: "scatter", symbol: "rect", symbolSize: [2, 18], data: intervals.flatMap((ci, i) => (ci ? [[ci.low, i], [ci.high, i]] : [])) },
+    ],
+  });
+}
+
+async function renderExperiments(area, measurements, ctx) {
+  const { fmt } = ctx;
+  const ids = [...new Set(measurements.map((m) => m.experiment_id).filter(Boolean))];
+  if (!ids.length) {
+    replace(area, empty("No experiments yet: split a segment at random below."));
+    return;
+  }
+  let experiments;
+  try {
+    experiments = await Promise.all(ids.map((id) => ctx.api.get(`/experiments/${encodeURIComponent(id)}`)));
+  } catch (error) {
+    replace(area, errorMessage(error, "Experiments could not be loaded"));
+    return;
+  }
+  const estimate = (e, formatValue) => (e && e.difference !== null
+    ? `${formatValue(e.difference)} [${formatValue(e.ci_low)}, ${formatValue(e.ci_high)}]${e.p_value !== null ? `, p = ${fmt.decimal(e.p_value)}` : ""}`
+    : "–");
+  const points = (v) => `${v >= 0 ? "+" : ""}${fmt.decimal(v * 100)} pts`;
+  replace(area, experiments.map((experiment) => h("article", { class: "experiment" },
+    h("h3", {}, experiment.name),
+    h("p", { class: "muted" }, `${experiment.groups.length} groups, control ${experiment.control || "–"}, ${fmt.day(experiment.period.start)} – ${fmt.day(experiment.period.end)}${experiment.stratify_by ? `, stratified by ${experiment.stratify_by}` : ""}`),
+    table([
+      { label: "Group", value: (g) => g.label + (g.holdout ? " (holdout)" : "") },
+      { label: "Customers", numeric: true, value: (g) => fmt.integer(g.customers) },
+      { label: "Converted", numeric: true, value: (g) => fmt.integer(g.results?.converted) },
+      { label: "CVR", numeric: true, value: (g) => fmt.percent(g.results?.cvr) },
+      { label: "Revenue per customer", numeric: true, value: (g) => fmt.money(g.results?.revenue_per_customer) },
+    ], experiment.groups),
+    table([
+      { label: "Group vs control", value: (c) => `${c.group} vs ${c.control}` },
+      { label: "CVR difference [95% CI]", value: (c) => estimate(c.cvr, points) },
+      { label: "Revenue per customer difference [95% CI]", value: (c) => estimate(c.revenue_per_customer, (v) => fmt.money(v)) },
+      { label: "Verdict", value: (c) => c.verdict },
+    ], experiment.comparisons))));
+}
+
+function periodFields(ctx) {
+  const today = ctx.fmt.today();
+  return [
+    field("First day", h("input", { type: "date", name: "start", required: true, value: ctx.fmt.daysBefore(today, 29) })),
+    field("Last day", h("input", { type: "date", name: "end", required: true, value: ctx.fmt.daysBefore(today, -30) })),
+  ];
+}
+
+function measurementForm(segments, ctx) {
+  if (!segments.length) return empty("Create a segment first.");
+  const feedback = h("div", { "aria-live": "polite" });
+  const form = h("form", { class: "inline-form", "data-form": "measurement" },
+    field("Name", h("input", { type: "text", name: "name", required: true, maxlength: 255 })),
+    field("Segment", segmentSelect(segments)), periodFields(ctx),
+    h("button", { type: "submit" }, "Measure"), feedback);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = form.elements;
+    try {
+      await ctx.api.post("/measurements", {
+        name: values.name.value.trim(), segment_id: values.segment_id.value,
+        period: { start: values.start.value, end: values.end.value },
+      });
+      window.dispatchEvent(new HashChangeEvent("hashchange"));
+    } catch (error) {
+      replace(feedback, errorMessage(error, "The measurement was not created"));
+    }
+  });
+  return form;
+}
+
+function experimentForm(segments, ctx) {
+  if (!segments.length) return empty("Create a segment first.");
+  const feedback = h("div", { "aria-live": "polite" });
+  const form = h("form", { class: "inline-form", "data-form": "experiment" },
+    field("Name", h("input", { type: "text", name: "name", required: true, maxlength: 255 })),
+    field("Segment", segmentSelect(segments)),
+    field("Groups", h("input", { type: "number", name: "groups", min: 2, max: 10, value: 2, required: true })),
+    h("label", { class: "check" }, h("input", { type: "checkbox", name: "holdout" }), " Keep the last group as an untreated holdout"),
+    periodFields(ctx), h("button", { type: "submit" }, "Split and measure"), feedback);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const values = form.elements;
+    try {
+      await ctx.api.post("/experiments", {
+        name: values.name.value.trim(), segment_id: values.segment_id.value,
+        groups: Number(values.groups.value), holdout: values.holdout.checked,
+        period: { start: values.start.value, end: values.end.value },
+      });
+      window.dispatchEvent(new HashChangeEvent("hashchange"));
+    } catch (error) {
+      replace(feedback, errorMessage(error, "The experiment was not created"));
+    }
+  });
+  return form;
+}

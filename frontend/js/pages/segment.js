@@ -1,0 +1,341 @@
+/**
+ * One segment: its metric trends over a chosen period, monthly revenue (new vs returning),
+ * the features that set it apart (share and lift against all customers), a preview of its
+ * members, the condition editor with a live count, the explanation of one customer, and
+ * the actions (tag its members in Shopify, export them as CSV).
+ */
+
+import { query } from "../api.js";
+import { chartBox, draw } from "../charts.js";
+import { debounce, empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
+import { s3Url } from "../s3.js";
+import { formatMetric, METRICS, metricValue } from "./common.js";
+
+const PERIODS = [
+  { days: 30, label: "Last 30 days" },
+  { days: 90, label: "Last 90 days" },
+  { days: 180, label: "Last 180 days" },
+  { days: 365, label: "Last 365 days" },
+];
+const TRAIT_LABELS = {
+  products: "Products bought",
+  first_products: "First products",
+  second_products: "Second products",
+  sources: "Traffic sources",
+  locations: "Locations",
+};
+const EXPORT_METRICS = ["total_spent", "order_count", "first_order_at", "last_order_at"];
+const NO_TREND_RETRIES = 40;
+
+export async function render(container, { id }, ctx) {
+  const { api } = ctx;
+  const path = `/segments/${encodeURIComponent(id)}`;
+  let segment;
+  try {
+    segment = await api.get(path);
+  } catch (error) {
+    replace(container, h("h1", {}, "Segment"), errorMessage(error, "This segment could not be loaded"),
+      h("p", {}, h("a", { href: "#/segments" }, "Back to all segments")));
+    return;
+  }
+  const timers = [];
+  const headerArea = h("div");
+  const trendArea = h("div");
+  replace(container,
+    h("p", { class: "breadcrumb" }, h("a", { href: "#/segments" }, "Segments"), " / ", segment.name),
+    headerArea,
+    section("Metric trends", trendArea),
+    section("Revenue per month", revenueArea(path, ctx)),
+    section("Features (share and lift against all customers)", profileArea(path, ctx)),
+    segment.kind === "condition"
+      ? [section("Condition editor", conditionEditor(segment, path, ctx, (updated) => renderHeader(headerArea, updated, ctx))),
+        section("Members preview", membersPreview(segment, ctx))]
+      : section("Members", h("p", {}, `A ${segment.kind} segment: its members are fixed; ${ctx.fmt.integer(segment.member_count)} customers.`)),
+    section("Explain one customer", explainForm(path, ctx)),
+    section("Tag members in Shopify", tagForm(segment, path, ctx)),
+    section("Export members as CSV", exportForm(path, ctx)));
+  renderHeader(headerArea, segment, ctx);
+  renderTrend(trendArea, path, ctx, timers);
+  return () => timers.forEach((t) => clearTimeout(t.id));
+}
+
+function renderHeader(area, segment, ctx) {
+  const { fmt } = ctx;
+  const latest = segment.latest_metrics;
+  replace(area,
+    h("h1", {}, segment.name),
+    segment.description ? h("p", {}, segment.description) : null,
+    h("p", { class: "muted" },
+      `${segment.kind} segment`, segment.template_id ? ` · template ${segment.template_id}` : "",
+      segment.last_evaluated_on ? ` · evaluated ${fmt.day(segment.last_evaluated_on)}` : " · not evaluated yet",
+      segment.keep_in_sync_tag ? ` · kept in sync with tag “${segment.keep_in_sync_tag}”` : ""),
+    segment.last_error ? h("p", { class: "error", role: "alert" }, `The last evaluation failed: ${segment.last_error}`) : null,
+    h("dl", { class: "kpis" },
+      h("div", {}, h("dt", {}, "Members"), h("dd", {}, segment.member_count === null ? "computing…" : fmt.integer(segment.member_count))),
+      METRICS.slice(1, 6).map((metric) => h("div", {}, h("dt", {}, metric.label), h("dd", {}, formatMetric(fmt, metric, latest))))));
+}
+
+function renderTrend(area, path, ctx, timers) {
+  const { api, fmt } = ctx;
+  const metricSelect = h("select", { name: "metric" }, METRICS.map((m) => h("option", { value: m.key }, m.label)));
+  const periodSelect = h("select", { name: "period" }, PERIODS.map((p) => h("option", { value: p.days, selected: p.days === 90 }, p.label)));
+  const status = h("div", { "aria-live": "polite" });
+  const box = chartBox("trend", "Daily trend of the selected metric");
+  replace(area, h("div", { class: "controls" }, field("Metric", metricSelect), field("Period", periodSelect)), status, box);
+  let retries = 0;
+  const timer = { id: null };
+  timers.push(timer);
+
+  async function load() {
+    clearTimeout(timer.id);
+    const end = fmt.today();
+    const start = fmt.daysBefore(end, Number(periodSelect.value) - 1);
+    const metric = METRICS.find((m) => m.key === metricSelect.value);
+    replace(status, loading("Loading the trend…"));
+    let points;
+    try {
+      points = (await api.get(`${path}/metrics${query({ start, end })}`)).points;
+    } catch (error) {
+      replace(status, errorMessage(error, "The trend could not be loaded"));
+      return;
+    }
+    if (!box.isConnected) return;
+    if (!points.length) {
+      box.hidden = true;
+      replace(status, empty("No daily metrics yet: the segment's past days are being computed. This updates by itself."));
+      if (retries++ < NO_TREND_RETRIES) timer.id = setTimeout(load, 3000);
+      return;
+    }
+    box.hidden = false;
+    replace(status, h("p", { class: "muted" }, `${metric.label}, ${fmt.day(points[0].day)} – ${fmt.day(points[points.length - 1].day)} (${points.length} days)`));
+    const format = (value) => (metric.kind === "money" ? fmt.money(value) : fmt[metric.kind](value));
+    draw(box, {
+      grid: { left: 70, right: 20, top: 20, bottom: 40 },
+      tooltip: { trigger: "axis", valueFormatter: format },
+      xAxis: { type: "category", data: points.map((p) => p.day), axisLabel: { formatter: (day) => fmt.day(day) } },
+      yAxis: { type: "value", scale: true, axisLabel: { formatter: format } },
+      series: [{ name: metric.label, type: "line", data: points.map((p) => metricValue(p, metric.key)), showSymbol: points.length < 40 }],
+    });
+  }
+  metricSelect.addEventListener("change", load);
+  periodSelect.addEventListener("change", load);
+  load();
+}
+
+function revenueArea(path, ctx) {
+  const area = h("div", {}, loading("Loading revenue…"));
+  (async () => {
+    try {
+      const revenue = await ctx.api.get(`${path}/revenue?period=month`);
+      if (!revenue.points.length) {
+        replace(area, empty("No revenue recorded for this segment yet."));
+        return;
+      }
+      const box = chartBox("revenue", "Revenue per month, new and returning orders");
+      replace(area, box);
+      draw(box, {
+        grid: { left: 80, right: 20, top: 30, bottom: 30 },
+        legend: { top: 0 },
+        tooltip: { trigger: "axis", valueFormatter: (v) => ctx.fmt.money(v) },
+        xAxis: { type: "category", data: revenue.points.map((p) => p.period) },
+        yAxis: { type: "value", axisLabel: { formatter: (v) => ctx.fmt.money(v) } },
+        series: [
+          { name: "New", type: "bar", stack: "revenue", data: revenue.points.map((p) => Number(p.new.net_sales.amount)) },
+          { name: "Returning", type: "bar", stack: "revenue", data: revenue.points.map((p) => Number(p.returning.net_sales.amount)) },
+        ],
+      });
+    } catch (error) {
+      replace(area, error.code === "not_computed" ? empty(error.message) : errorMessage(error, "Revenue could not be loaded"));
+    }
+  })();
+  return area;
+}
+
+function profileArea(path, ctx) {
+  const { fmt } = ctx;
+  const area = h("div", {}, loading("Loading features…"));
+  (async () => {
+    let profile;
+    try {
+      profile = await ctx.api.get(`${path}/profile`);
+    } catch (error) {
+      // Not computed yet is a normal state of a new segment, not a failure.
+      replace(area, error.code === "not_computed" ? empty(error.message) : errorMessage(error));
+      return;
+    }
+    const groups = Object.entries(profile.traits).filter(([, traits]) => traits.length);
+    if (!groups.length) {
+      replace(area, empty("No features computed for this segment yet."));
+      return;
+    }
+    replace(area,
+      h("p", { class: "muted" }, `${fmt.integer(profile.member_count)} members on ${fmt.day(profile.day)}. Lift above 1 means more common in this segment than among all customers.`),
+      h("div", { class: "trait-grid" }, groups.map(([name, traits]) => h("div", {},
+        h("h3", {}, TRAIT_LABELS[name] || name.replaceAll("_", " ")),
+        table([
+          { label: "Value", value: (t) => (t.first_title ? `${t.first_title} → ${t.title || t.value}` : t.title || t.value) },
+          { label: "Segment", numeric: true, value: (t) => fmt.percent(t.segment_share) },
+          { label: "All", numeric: true, value: (t) => fmt.percent(t.all_share) },
+          { label: "Lift", numeric: true, value: (t) => liftBar(t.lift, fmt) },
+        ], traits)))));
+  })();
+  return area;
+}
+
+function liftBar(lift, fmt) {
+  if (lift === null || lift === undefined) return "–";
+  const width = Math.min(100, (lift / 4) * 100);
+  return h("span", { class: "lift" }, h("span", { class: `lift-bar ${lift >= 1 ? "up" : "down"}`, style: `width:${width}%` }), `×${fmt.decimal(lift)}`);
+}
+
+function membersPreview(segment, ctx) {
+  const area = h("div", {}, loading("Loading members…"));
+  (async () => {
+    try {
+      const preview = await ctx.api.post("/segments/preview", { condition: segment.condition, sample_size: 10 });
+      if (!preview.sample.length) {
+        replace(area, empty("No customer meets this condition today."));
+        return;
+      }
+      replace(area,
+        h("p", {}, `${ctx.fmt.integer(preview.member_count)} of ${ctx.fmt.integer(preview.customer_count)} customers today. First ${preview.sample.length}:`),
+        h("ul", { class: "member-list" }, preview.sample.map((customerId) => h("li", {},
+          h("code", {}, String(customerId)), " ",
+          h("button", { type: "button", class: "link", "data-explain": customerId, onclick: () => explainCustomer(customerId) }, "Explain")))));
+    } catch (error) {
+      replace(area, errorMessage(error, "Members could not be previewed"));
+    }
+  })();
+  return area;
+}
+
+let explainCustomer = () => {};
+
+function explainForm(path, ctx) {
+  const input = h("input", { name: "customer_id", type: "text", inputmode: "numeric", pattern: "[0-9]+", required: true, placeholder: "numeric Shopify customer id" });
+  const result = h("div", { "aria-live": "polite" });
+  const form = h("form", { class: "inline-form" }, field("Customer id", input), h("button", { type: "submit" }, "Explain"), result);
+  async function explain() {
+    replace(result, loading("Checking the condition…"));
+    try {
+      const answer = await ctx.api.get(`${path}/explain${query({ customer_id: input.value.trim() })}`);
+      replace(result,
+        h("p", { class: answer.member ? "ok" : "muted" }, `Customer ${answer.customer_id} ${answer.member ? "is" : "is not"} a member on ${ctx.fmt.day(answer.as_of)}.`),
+        h("ul", { class: "explain-tree" }, explainNode(answer.tree)));
+    } catch (error) {
+      replace(result, errorMessage(error));
+    }
+  }
+  form.addEventListener("submit", (event) => { event.preventDefault(); explain(); });
+  explainCustomer = (customerId) => { input.value = String(customerId); input.focus(); explain(); };
+  return form;
+}
+
+function explainNode(node) {
+  const label = node.condition ? `${node.kind}: ${JSON.stringify(node.condition)}` : node.kind.toUpperCase();
+  return h("li", { class: node.passed ? "passed" : "failed" },
+    h("span", { class: "verdict" }, node.passed ? "✓ met" : "✗ not met"), " ", label,
+    node.children?.length ? h("ul", {}, node.children.map(explainNode)) : null);
+}
+
+function conditionEditor(segment, path, ctx, onSaved) {
+  const { api, fmt } = ctx;
+  const textarea = h("textarea", { name: "condition", rows: 8, spellcheck: "false", class: "code" }, JSON.stringify(segment.condition, null, 2));
+  const count = h("div", { class: "preview-count", "aria-live": "polite" });
+  const saved = h("div", { "aria-live": "polite" });
+  let sequence = 0;
+
+  function parsed() {
+    try {
+      return { condition: JSON.parse(textarea.value) };
+    } catch (error) {
+      return { error: new Error(`The condition is not valid JSON: ${error.message}`) };
+    }
+  }
+
+  const refresh = debounce(async () => {
+    const mine = ++sequence;
+    const { condition, error } = parsed();
+    if (error) {
+      replace(count, errorMessage(error));
+      return;
+    }
+    replace(count, loading("Counting…"));
+    try {
+      const preview = await api.post("/segments/preview", { condition, sample_size: 0 });
+      if (mine === sequence) replace(count, h("p", { class: "ok" }, `${fmt.integer(preview.member_count)} of ${fmt.integer(preview.customer_count)} customers match today.`));
+    } catch (failure) {
+      if (mine === sequence) replace(count, errorMessage(failure));
+    }
+  }, 400);
+
+  textarea.addEventListener("input", refresh);
+  const form = h("form", { class: "condition-form" },
+    h("p", { class: "hint" }, "The condition as JSON: feature, has_tag, bought, nth_order, first_order_from or member_of leaves, combined with and / or / not. The count updates as you type."),
+    field("Condition", textarea), count,
+    h("div", { class: "actions" }, h("button", { type: "submit" }, "Save condition")), saved);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const { condition, error } = parsed();
+    if (error) {
+      replace(saved, errorMessage(error));
+      return;
+    }
+    replace(saved, loading("Saving…"));
+    try {
+      const updated = await api.patch(path, { condition });
+      replace(saved, h("p", { class: "ok" }, "Saved. Members and metrics follow at the next daily run."));
+      onSaved(updated);
+    } catch (failure) {
+      replace(saved, errorMessage(failure, "The condition was not saved"));
+    }
+  });
+  refresh();
+  return form;
+}
+
+function tagForm(segment, path, ctx) {
+  const tag = h("input", { name: "tag", type: "text", required: true, maxlength: 40, placeholder: "e.g. seglift-loyal" });
+  const action = h("select", { name: "action" }, h("option", { value: "add" }, "Add the tag"), h("option", { value: "remove" }, "Remove the tag"));
+  const keep = h("input", { name: "keep_in_sync", type: "checkbox" });
+  const feedback = h("div", { "aria-live": "polite" });
+  const form = h("form", { class: "inline-form" },
+    field("Tag", tag), field("Action", action),
+    h("label", { class: "check" }, keep, " Keep in sync daily"),
+    h("button", { type: "submit" }, "Start tag job"), feedback);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    replace(feedback, loading("Starting…"));
+    try {
+      await ctx.api.post(`${path}/tag-jobs`, { tag: tag.value.trim(), action: action.value, keep_in_sync: keep.checked });
+      ctx.navigate("#/tag-jobs");
+    } catch (error) {
+      replace(feedback, errorMessage(error, `Tagging “${segment.name}” did not start`));
+    }
+  });
+  return form;
+}
+
+function exportForm(path, ctx) {
+  const boxes = EXPORT_METRICS.map((name) => h("label", { class: "check" }, h("input", { type: "checkbox", name: "metrics", value: name, checked: name === "total_spent" || name === "order_count" }), ` ${name.replaceAll("_", " ")}`));
+  const bom = h("input", { type: "checkbox", name: "bom" });
+  const feedback = h("div", { "aria-live": "polite" });
+  const form = h("form", { class: "inline-form" },
+    h("fieldset", {}, h("legend", {}, "Columns"), boxes),
+    h("label", { class: "check" }, bom, " For Excel on Windows (UTF-8 BOM)"),
+    h("button", { type: "submit" }, "Export CSV"), feedback);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    replace(feedback, loading("Writing the CSV…"));
+    const metrics = [...form.querySelectorAll("input[name=metrics]:checked")].map((box) => box.value);
+    try {
+      const exported = await ctx.api.post(`${path}/exports`, { metrics, bom: bom.checked });
+      replace(feedback, h("p", { class: "ok" }, `${ctx.fmt.integer(exported.rows)} rows ready: `,
+        h("a", { href: s3Url(exported.url), download: "segment-members.csv", "data-export-link": "" }, "download the CSV"),
+        ` (link valid until ${ctx.fmt.dateTime(exported.expires_at)}).`));
+    } catch (error) {
+      replace(feedback, errorMessage(error, "The export failed"));
+    }
+  });
+  return form;
+}

@@ -1,0 +1,365 @@
+"""The dashboard, as a merchant uses it, in headless Chromium against the local cloud.
+
+Every scenario goes through the real path: the static files from the dashboard server,
+config.json with a development session token, the REST API on the local cloud, the
+Step Functions workflow, SQS and the tagging function, and the Shopify emulator.
+Screenshots of the main pages are kept in tests/browser/artifacts/.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from devkit.dashboard_server import DashboardServer
+from devkit.local_stack import LOCAL_API_KEY
+from devkit.store.model import numeric_id
+from tests.browser.conftest import SHOP, DashboardRun
+
+pytestmark = pytest.mark.browser
+
+MAIN_PAGES = ["segments", "journeys", "cohorts", "measurements", "tag-jobs", "lists", "sync"]
+
+
+def chart_series(page: Any, name: str) -> list[dict[str, Any]]:
+    """The series an ECharts chart is drawing, read from its instance (getOption())."""
+    return page.evaluate(
+        """(name) => {
+            const element = document.querySelector(`[data-chart="${name}"]`);
+            const chart = element && window.echarts.getInstanceByDom(element);
+            if (!chart) return null;
+            return chart.getOption().series.map((s) => ({type: s.type, data: s.data || [],
+                                                          links: s.links || []}));
+        }""",
+        name,
+    )
+
+
+def wait_for_results(api: Any, names: set[str], timeout_s: float = 60) -> None:
+    """Measurements are computed asynchronously: wait until the named ones have results."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        items = api.get("/measurements?limit=100")["items"]
+        if all(m["results"] for m in items if m["name"] in names):
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"no results for {names} after {timeout_s}s")
+
+
+def open_page(page: Any, run: DashboardRun, route: str) -> None:
+    page.goto(f"{run.url}#/{route}")
+    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_selector(".page .loading", state="detached")
+
+
+def test_the_main_pages_render_with_no_error_at_laptop_and_tablet_widths(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    for width in (1280, 768):
+        page.set_viewport_size({"width": width, "height": 900})
+        for route in MAIN_PAGES:
+            open_page(page, dashboard_run, route)
+            assert page.locator(f'[data-nav="{route}"]').get_attribute("aria-current") == "page"
+            assert page.locator("h1").first.is_visible()
+            assert page.locator("[role=alert]").count() == 0, page.locator("main").inner_text()
+            # Nothing wider than the window: readable without sideways scrolling.
+            overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 0, f"#{route} is {overflow}px wider than {width}px"
+            page.screenshot(path=str(artifacts / f"{route}-{width}.png"), full_page=True)
+
+
+def test_numbers_and_dates_follow_the_shops_currency_and_time_zone(
+    page: Any, dashboard_run: DashboardRun
+) -> None:
+    open_page(page, dashboard_run, "sync")
+    shop = dashboard_run.api.get("/shop")
+    header = page.locator("#shop-name").inner_text()
+    assert shop["currency"] in header and shop["timezone"] in header
+    assert page.locator("[data-sync-status]").inner_text() == "succeeded"
+    open_page(page, dashboard_run, "segments")
+    symbol = {"USD": "$", "EUR": "€", "GBP": "£", "JPY": "¥", "CAD": "$", "AUD": "$"}
+    first_table = page.locator("table").first.inner_text()
+    assert symbol.get(shop["currency"], shop["currency"]) in first_table
+
+
+def test_the_navigation_works_from_the_keyboard_alone(
+    page: Any, dashboard_run: DashboardRun
+) -> None:
+    open_page(page, dashboard_run, "segments")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.textContent") == "Skip to content"
+    page.keyboard.press("Tab")  # the brand link
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.nav") == "segments"
+    page.keyboard.press("Tab")
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.nav") == "cohorts"
+    page.keyboard.press("Enter")
+    page.wait_for_function("location.hash === '#/cohorts'")
+    page.wait_for_selector("h1:has-text('Cohorts')")
+    assert page.locator('[data-nav="cohorts"]').get_attribute("aria-current") == "page"
+    # After navigating, focus moves to the content, so the next Tab starts there.
+    assert page.evaluate("document.activeElement.id") == "main"
+    # Focus is visible: the focused link gets an outline.
+    page.keyboard.press("Shift+Tab")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("none", "")
+
+
+def test_a_segment_created_from_a_template_shows_its_trend_chart_with_data(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    open_page(page, dashboard_run, "segments")
+    page.click('button[data-template="journey-active-buyers"]')
+    form = page.locator('form[data-template-form="journey-active-buyers"]')
+    form.locator("input[name=name]").fill("Active buyers (browser)")
+    form.locator("input[name=min_orders]").fill("2")
+    form.locator("input[name=days]").fill("365")
+    form.get_by_role("button", name="Preview count").click()
+    preview = form.locator(".ok")
+    preview.wait_for()
+    assert re.search(r"\d+ of 300 customers match today", preview.inner_text())
+    form.get_by_role("button", name="Create segment").click()
+    page.wait_for_function("/^#\\/segments\\/seg_/.test(location.hash)")
+    page.wait_for_selector("h1:has-text('Active buyers (browser)')")
+    # The segment's past days are computed asynchronously; the page waits for them.
+    page.wait_for_selector('[data-chart="trend"] canvas', timeout=90_000)
+    page.wait_for_function(
+        """() => {
+            const el = document.querySelector('[data-chart="trend"]');
+            const chart = el && !el.hidden && window.echarts.getInstanceByDom(el);
+            return chart && chart.getOption().series[0].data.length > 0;
+        }""",
+        timeout=90_000,
+    )
+    series = chart_series(page, "trend")
+    assert series[0]["type"] == "line"
+    values = [v for v in series[0]["data"] if v is not None]
+    assert values and all(isinstance(v, (int, float)) for v in values)
+    segment_id = page.evaluate("location.hash").rsplit("/", 1)[1]
+    points = dashboard_run.api.get(f"/segments/{segment_id}/metrics")["points"]
+    assert int(values[-1]) == int(points[-1]["values"]["member_count"])
+    # Another period and metric redraw the same chart from the API.
+    page.select_option("select[name=metric]", "ltv")
+    page.wait_for_function(
+        """() => window.echarts.getInstanceByDom(document.querySelector('[data-chart="trend"]'))
+                 .getOption().series[0].name === 'Lifetime value (LTV)'"""
+    )
+    # Features are computed by the daily run: until then an empty state, not an error.
+    page.wait_for_selector("text=No profile of this segment computed")
+    assert page.locator("[role=alert]").count() == 0
+    page.screenshot(path=str(artifacts / "segment-new.png"), full_page=True)
+
+
+def test_an_invalid_condition_is_explained_in_words(page: Any, dashboard_run: DashboardRun) -> None:
+    segment = dashboard_run.segments["repeat"]
+    open_page(page, dashboard_run, f"segments/{segment['id']}")
+    editor = page.locator("textarea[name=condition]")
+    editor.fill('{"foo": 1}')
+    alert = page.locator(".condition-form [role=alert]")
+    alert.wait_for()
+    assert "Unknown condition 'foo'" in alert.inner_text()
+    assert "use and, or, not, feature" in alert.inner_text()
+    editor.fill('{"feature": "order_count", "op": ">=",')
+    page.wait_for_function(
+        "document.querySelector('.condition-form [role=alert]')"
+        "?.textContent.includes('not valid JSON')"
+    )
+    editor.fill('{"feature": "order_count", "op": ">=", "value": 2}')
+    count = page.locator(".condition-form .preview-count .ok")
+    count.wait_for()
+    expected = dashboard_run.api.post(
+        "/segments/preview", {"condition": {"feature": "order_count", "op": ">=", "value": 2}}
+    )["member_count"]
+    assert count.inner_text().startswith(f"{expected:,} of 300")
+
+
+def test_explaining_one_member_shows_which_parts_of_the_condition_it_meets(
+    page: Any, dashboard_run: DashboardRun
+) -> None:
+    segment = dashboard_run.segments["repeat"]
+    open_page(page, dashboard_run, f"segments/{segment['id']}")
+    page.locator("button[data-explain]").first.click()
+    verdict = page.locator(".explain-tree li.passed").first
+    verdict.wait_for()
+    assert "is a member" in page.locator("form.inline-form p.ok").first.inner_text()
+
+
+def test_a_segment_of_the_daily_run_shows_revenue_features_and_members(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    segment = dashboard_run.api.get(f"/segments/{dashboard_run.segments['repeat']['id']}")
+    open_page(page, dashboard_run, f"segments/{segment['id']}")
+    page.wait_for_selector('[data-chart="revenue"] canvas')
+    new, returning = chart_series(page, "revenue")
+    assert any(new["data"]) and any(returning["data"])
+    page.wait_for_selector(".trait-grid table")
+    assert "\u00d7" in page.locator(".trait-grid").inner_text()  # lift is shown, e.g. x1.8
+    members = page.locator(".member-list li")
+    members.first.wait_for()
+    assert members.count() == min(10, segment["member_count"])
+    page.wait_for_selector('[data-chart="trend"] canvas')
+    page.screenshot(path=str(artifacts / "segment-detail.png"), full_page=True)
+
+
+def test_a_tag_job_started_in_the_dashboard_runs_to_completion(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    segment = dashboard_run.segments["repeat"]
+    members = dashboard_run.api.get(f"/segments/{segment['id']}")["member_count"]
+    open_page(page, dashboard_run, "tag-jobs")
+    form = page.locator('form[data-form="tag-job"]')
+    form.locator("select[name=segment_id]").select_option(segment["id"])
+    form.locator("input[name=tag]").fill("browser-repeat")
+    form.get_by_role("button", name="Start tag job").click()
+    page.wait_for_selector("[data-job-status]")
+    page.screenshot(path=str(artifacts / "tag-job-running.png"), full_page=True)
+    # The page polls by itself: no reload between "queued" and "completed".
+    page.wait_for_selector('[data-job-status="completed"]', timeout=120_000)
+    row = page.locator("tr", has=page.locator('[data-job-status="completed"]')).first
+    assert f"{members:,} / {members:,}" in row.inner_text()
+    store = dashboard_run.stack.emulator.store(dashboard_run.store.domain)
+    tagged = sum("browser-repeat" in c.get("tags", []) for c in store.customers.values())
+    assert tagged == members
+    page.screenshot(path=str(artifacts / "tag-jobs.png"), full_page=True)
+
+
+def test_a_csv_list_uploaded_in_the_browser_becomes_a_list_segment(
+    page: Any, dashboard_run: DashboardRun, tmp_path: Path
+) -> None:
+    ids = [numeric_id(gid) for gid in list(dashboard_run.store.customers)[:3]]
+    csv = tmp_path / "attendees.csv"
+    csv.write_text("customer_id\n" + "".join(f"{i}\n" for i in ids) + "not-an-id\n")
+    open_page(page, dashboard_run, "lists")
+    form = page.locator('form[data-form="upload"]')
+    form.locator("input[name=name]").fill("Event attendees")
+    form.locator("input[name=file]").set_input_files(str(csv))
+    form.get_by_role("button", name="Upload and create list").click()
+    result = page.locator("[data-upload-result]")
+    result.wait_for(timeout=30_000)
+    assert "created with 3 customers" in result.inner_text()
+    assert "1 malformed" in form.inner_text()
+    assert "not-an-id" in form.locator("table").inner_text()
+
+
+def test_an_export_downloads_the_segments_members_as_csv(
+    page: Any, dashboard_run: DashboardRun
+) -> None:
+    segment = dashboard_run.segments["one-order"]
+    open_page(page, dashboard_run, "lists")
+    form = page.locator('form[data-form="export"]')
+    form.locator("select[name=segment_id]").select_option(segment["id"])
+    form.get_by_role("button", name="Export CSV").click()
+    link = form.locator("a[data-export-link]")
+    link.wait_for()
+    with page.expect_download() as download:
+        link.click()
+    lines = Path(download.value.path()).read_text().strip().splitlines()
+    members = dashboard_run.api.get(f"/segments/{segment['id']}")["member_count"]
+    assert len(lines) == members + 1  # a header line, then one line per member
+
+
+def test_two_measurements_compared_side_by_side_with_intervals(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    api = dashboard_run.api
+    period = {"start": "2026-01-01", "end": "2026-12-31"}
+    for key in ("repeat", "one-order"):
+        segment = dashboard_run.segments[key]
+        api.post("/measurements", {"name": f"Measure {segment['name']}",
+                                   "segment_id": segment["id"], "period": period})
+    wait_for_results(api, {f"Measure {dashboard_run.segments[k]['name']}"
+                           for k in ("repeat", "one-order")})
+    open_page(page, dashboard_run, "measurements")
+    page.check('input[aria-label="Compare Measure Repeat buyers"]')
+    page.check('input[aria-label="Compare Measure One order"]')
+    page.get_by_role("button", name="Compare 2 measurements").click()
+    table = page.locator("table[data-comparison]")
+    table.wait_for()
+    text = table.inner_text()
+    assert "Measure Repeat buyers" in text and "Measure One order" in text
+    interval_row = table.locator("tr", has_text="CVR 95% interval").inner_text()
+    assert re.search(r"\d+(\.\d)?% \u2013 \d+(\.\d)?%", interval_row), interval_row
+    series = chart_series(page, "comparison")
+    assert len(series) == 2 and all(s["data"] for s in series)
+    page.screenshot(path=str(artifacts / "measurements-compared.png"), full_page=True)
+
+
+def test_an_api_error_on_a_missing_segment_is_shown_in_words(
+    page: Any, dashboard_run: DashboardRun
+) -> None:
+    open_page(page, dashboard_run, "segments/seg_doesnotexist")
+    alert = page.locator("[role=alert]")
+    alert.wait_for()
+    assert "could not be loaded" in alert.inner_text()
+    assert page.get_by_role("link", name="Back to all segments").is_visible()
+
+
+def test_journeys_show_the_funnel_and_the_moves_between_stages(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    journey = dashboard_run.journey
+    open_page(page, dashboard_run, f"journeys/{journey['id']}")
+    page.wait_for_selector("h2:has-text('One order to repeat')")
+    page.wait_for_selector('[data-chart="funnel"] canvas')
+    (funnel,) = chart_series(page, "funnel")
+    expected = dashboard_run.api.get(f"/journeys/{journey['id']}/funnel")["points"][-1]
+    assert [d["value"] for d in funnel["data"]] == [s["reached"] for s in expected["stages"]]
+    page.wait_for_selector('[data-chart="transitions"] canvas')
+    (flow,) = chart_series(page, "transitions")
+    moves = dashboard_run.api.get(f"/journeys/{journey['id']}/transitions")["cells"]
+    assert flow["type"] == "sankey"
+    assert sum(link["value"] for link in flow["links"]) == sum(c["customers"] for c in moves)
+    page.screenshot(path=str(artifacts / "journeys.png"), full_page=True)
+
+
+def test_sync_now_runs_a_sync_and_the_page_follows_it_to_the_end(
+    page: Any, dashboard_run: DashboardRun
+) -> None:
+    before = dashboard_run.api.get("/shop")["sync"]
+    open_page(page, dashboard_run, "sync")
+    page.get_by_role("button", name="Sync now").click()
+    page.wait_for_selector("text=Sync succeeded.", timeout=60_000)
+    after = dashboard_run.api.get("/shop")["sync"]
+    assert after["started_at"] > before["started_at"]
+    assert page.locator("[data-sync-status]").inner_text() == "succeeded"
+    # The sync starts the segment workflow: let it finish before the stack is torn down.
+    executions = dashboard_run.stack.cloud.wait_for_executions(timeout_s=300)
+    assert {e["status"] for e in executions} == {"SUCCEEDED"}
+
+
+def test_embedded_in_shopify_the_app_asks_app_bridge_for_a_token_per_request(
+    browser: Any, dashboard_run: DashboardRun
+) -> None:
+    """Production mode: App Bridge (here a stand-in served for Shopify's CDN URL) hands out
+    the session token, and the app asks for a fresh one before every API request."""
+    token = dashboard_run.stack.session_token(SHOP, ttl=600)
+    config = {"mode": "shopify", "apiKey": LOCAL_API_KEY,
+              "apiBase": dashboard_run.stack.cloud.api.url}
+    app_bridge = ("window.shopify = {idToken: async () => {"
+                  f" window.tokensIssued = (window.tokensIssued || 0) + 1; return {token!r}; }}}};")
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    try:
+        embedded = context.new_page()
+        embedded.route("https://cdn.shopify.com/shopifycloud/app-bridge.js",
+                       lambda route: route.fulfill(body=app_bridge,
+                                                   content_type="text/javascript"))
+        api_requests: list[str] = []
+        embedded.on("request", lambda r: api_requests.append(r.url)
+                    if r.url.startswith(config["apiBase"]) and r.method != "OPTIONS" else None)
+        with DashboardServer(config) as production_like:
+            embedded.goto(f"{production_like.url}#/segments")
+            embedded.wait_for_selector("body[data-ready=true]")
+            embedded.wait_for_selector("text=Repeat buyers")
+            embedded.wait_for_load_state("networkidle")
+            assert embedded.locator('meta[name="shopify-api-key"]').get_attribute(
+                "content") == LOCAL_API_KEY
+            issued = embedded.evaluate("window.tokensIssued")
+        assert len(api_requests) >= 3  # the shop, the segments, the templates, the trends
+        assert issued == len(api_requests)
+    finally:
+        context.close()
