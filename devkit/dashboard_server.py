@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import json
 import mimetypes
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -26,6 +25,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
+
+from devkit.background_http import BackgroundHTTPServer
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FRONTEND_DIR = PROJECT_ROOT / "frontend"
@@ -118,33 +119,25 @@ class DashboardServer:
         self._host = host
         self._port = port
         self.s3_relay = s3_relay
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._running: BackgroundHTTPServer | None = None
 
     @property
     def url(self) -> str:
-        if self._server is None:
+        if self._running is None:
             raise RuntimeError("the dashboard server is not running")
-        host, port = self._server.server_address[:2]
+        host, port = self._running.address
         return f"http://{host}:{port}/"
 
     def start(self) -> str:
-        self._server = ThreadingHTTPServer((self._host, self._port), self._handler_class())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, name="dashboard", daemon=True
-        )
-        self._thread.start()
+        server = ThreadingHTTPServer((self._host, self._port), self._handler_class())
+        server.daemon_threads = True
+        self._running = BackgroundHTTPServer(server, "dashboard")
         return self.url
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._running is not None:
+            self._running.stop()
+            self._running = None
 
     def __enter__(self) -> DashboardServer:
         self.start()

@@ -119,13 +119,23 @@ class InProcessLambdaRuntime:
 
     @contextmanager
     def _environ(self, environment: dict[str, str]) -> Iterator[None]:
-        saved = dict(os.environ)
+        """The function's environment for the call, then the process's back.
+
+        Other threads (the API adapter, the SQS poller, tests) read ``os.environ`` at the
+        same time, so only the keys the call set are touched, one at a time: clearing and
+        refilling the whole mapping would briefly hide every variable (AWS_REGION, PATH)
+        from them.
+        """
+        saved = {key: os.environ.get(key) for key in environment}
         os.environ.update(environment)
         try:
             yield
         finally:
-            os.environ.clear()
-            os.environ.update(saved)
+            for key, value in saved.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
 
     def invoke(self, function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
         """Call the handler; return (payload, is_error, logs) as moto expects."""

@@ -12,7 +12,6 @@ import json
 import shutil
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from devkit.background_http import BackgroundHTTPServer
 from devkit.shopify_emulator.bulk import BulkOperations
 from devkit.shopify_emulator.execution import run_graphql
 from devkit.shopify_emulator.faults import FaultInjector
@@ -83,8 +83,7 @@ class ShopifyEmulator:
         self._by_token: dict[str, ShopState] = {}
         self._apps: dict[str, str] = {}  # api key -> secret
         self._codes: dict[str, tuple[str, str]] = {}  # code -> (shop, api key)
-        self._server: ThreadingHTTPServer | None = None
-        self._thread: threading.Thread | None = None
+        self._running: BackgroundHTTPServer | None = None
         self._workdir = Path(tempfile.mkdtemp(prefix="shopify-emulator-"))
         (self._workdir / "results").mkdir()
         (self._workdir / "uploads").mkdir()
@@ -171,28 +170,19 @@ class ShopifyEmulator:
 
     def start(self) -> str:
         """Start serving in a background thread; returns the base URL."""
-        if self._server is not None:
+        if self._running is not None:
             return self.base_url
         load_admin_schema()  # a second of parsing, better paid before the first request
-        self._server = _QuietServer((self.host, self.port), _handler_class(self))
         # A short poll interval keeps stop() fast (tests start and stop many emulators).
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="shopify-emulator",
-            daemon=True,
-        )
-        self._thread.start()
+        self._running = BackgroundHTTPServer(
+            _QuietServer((self.host, self.port), _handler_class(self)), "shopify-emulator",
+            poll_interval=0.05)
         return self.base_url
 
     def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-        if self._thread is not None:
-            self._thread.join(timeout=5)
-            self._thread = None
+        if self._running is not None:
+            self._running.stop()
+            self._running = None
         shutil.rmtree(self._workdir, ignore_errors=True)
 
     def __enter__(self) -> ShopifyEmulator:
@@ -204,9 +194,9 @@ class ShopifyEmulator:
 
     @property
     def base_url(self) -> str:
-        if self._server is None:
+        if self._running is None:
             raise RuntimeError("the emulator is not running: call start() first")
-        host, port = self._server.server_address[:2]
+        host, port = self._running.address
         return f"http://{host}:{port}"
 
     @property

@@ -8,27 +8,14 @@ import json
 from datetime import UTC, datetime
 from types import SimpleNamespace
 
-import boto3
-import pytest
-from moto import mock_aws
-
 from seglift.privacy.processor import PrivacyProcessor
 from seglift.shopify.tokens import SsmTokenStore
 from seglift.storage.privacy_request_repository import PrivacyRequestRepository
+from tests.privacy.conftest import PRIVACY_BUCKET
 
-BUCKET = "privacy-test"
+BUCKET = PRIVACY_BUCKET
 SHOP = "proc-shop.myshopify.com"
 NOW = datetime(2026, 11, 20, tzinfo=UTC)
-
-
-@pytest.fixture
-def aws():
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket=BUCKET)
-        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        yield SimpleNamespace(s3=s3, dynamodb=boto3.client("dynamodb", region_name="us-east-1"),
-                              ssm=boto3.client("ssm", region_name="us-east-1"))
 
 
 def processor(aws, tables=()) -> PrivacyProcessor:

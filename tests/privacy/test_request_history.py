@@ -7,28 +7,15 @@ import json
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-import boto3
-import pytest
-from moto import mock_aws
-
 from seglift.privacy.processor import PrivacyProcessor
 from seglift.shopify.tokens import SsmTokenStore
 from seglift.storage.privacy_request_repository import PrivacyRequestRepository
+from tests.privacy.conftest import PRIVACY_BUCKET
 
-BUCKET = "privacy-history"
+BUCKET = PRIVACY_BUCKET
 SHOP = "history-shop.myshopify.com"
 OTHER = "other-history.myshopify.com"
 NOW = datetime(2026, 11, 20, 15, tzinfo=UTC)
-
-
-@pytest.fixture
-def aws():
-    with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
-        s3.create_bucket(Bucket=BUCKET)
-        s3.put_bucket_versioning(Bucket=BUCKET, VersioningConfiguration={"Status": "Enabled"})
-        yield SimpleNamespace(s3=s3, ssm=boto3.client("ssm", region_name="us-east-1"),
-                              dynamodb=boto3.client("dynamodb", region_name="us-east-1"))
 
 
 def record(aws, shop: str, kind: str, webhook_id: str, hours_ago: int,
