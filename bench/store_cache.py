@@ -17,6 +17,8 @@ temporary name, renamed at the end).
 from __future__ import annotations
 
 import shutil
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -46,15 +48,23 @@ def _folder(customers: int) -> Path:
     return CACHE / f"{customers}-seed{SEED}-shape{shape}"
 
 
-def _build_once(final: Path, build: Callable[[Path], None]) -> Path:
-    """``build(tmp)`` fills a temporary folder that becomes ``final`` only when complete."""
+def _build_once(final: Path, build: Callable[[Path], None], what: str) -> Path:
+    """``build(tmp)`` fills a temporary folder that becomes ``final`` only when complete.
+
+    Building the million-customer store takes about a quarter of an hour, so the first
+    run says what it is doing rather than sitting silent.
+    """
     if final.exists():
         return final
+    print(f"   building {what} once, cached in {final}", file=sys.stderr, flush=True)
+    started = time.perf_counter()
     partial = final.with_name(final.name + ".partial")
     shutil.rmtree(partial, ignore_errors=True)
     partial.mkdir(parents=True)
     build(partial)
     partial.rename(final)
+    print(f"   built {what} in {time.perf_counter() - started:,.0f} s", file=sys.stderr,
+          flush=True)
     return final
 
 
@@ -67,7 +77,8 @@ def bulk_jsonl(customers: int) -> dict[str, Path]:
         export_bulk_jsonl(bench_spec(customers), {r: bulk_query(r) for r in RESOURCES},
                           {r: folder / f"{r}.jsonl" for r in RESOURCES})
 
-    folder = _build_once(_folder(customers) / "bulk", build)
+    folder = _build_once(_folder(customers) / "bulk", build,
+                         f"the {customers:,}-customer store's bulk JSONL")
     return {r: folder / f"{r}.jsonl" for r in RESOURCES}
 
 
@@ -99,5 +110,6 @@ def lake_parquet(customers: int) -> dict[str, Path]:
         if bad:
             raise RuntimeError(f"{len(bad)} JSONL lines of the generated store failed to convert")
 
-    folder = _build_once(_folder(customers) / "lake", build)
+    folder = _build_once(_folder(customers) / "lake", build,
+                         f"the {customers:,}-customer store's lake Parquet")
     return {name: folder / f"{name}.parquet" for name in LAKE_TABLES}

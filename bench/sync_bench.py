@@ -31,8 +31,6 @@ from seglift.lake.convert import BulkJsonlConverter
 from seglift.lake.writer import LakeWriter
 from seglift.shopify.bulk import iter_jsonl_blocks
 
-RESOURCES = ("customers", "products", "orders")
-
 
 def _shop(customers: int) -> str:
     return bench_spec(customers).domain

@@ -125,9 +125,7 @@ def evaluate(
     segment_members: Mapping[str, pa.Array] | None = None,
 ) -> pa.Array:
     """Sorted int64 ids of the customers in ``features`` who satisfy ``condition``."""
-    validate_condition(condition)
-    context = EvaluationContext(features, tables, as_of, tz, segment_members or {})
-    return select_ids(context, compile_mask(condition, context))
+    return evaluate_many({"": condition}, features, tables, as_of, tz, segment_members)[""]
 
 
 def evaluate_many(

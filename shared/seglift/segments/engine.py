@@ -20,7 +20,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from seglift.segments.compiler import EvaluationContext, compile_mask, evaluate, select_ids
+from seglift.segments.compiler import EvaluationContext, compile_mask, evaluate
 from seglift.segments.conditions import Condition, ConditionError, node_kind, validate_condition
 from seglift.segments.features import compute_features
 from seglift.segments.lists import CustomerDirectory
@@ -118,6 +118,4 @@ def members_of_condition_once(
     segment_members: Mapping[str, pa.Array] | None = None,
 ) -> pa.Array:
     """A list segment "from conditions": the condition's members, evaluated once."""
-    context = EvaluationContext(features, tables, as_of, tz, segment_members or {})
-    validate_condition(condition)
-    return select_ids(context, compile_mask(condition, context))
+    return evaluate(condition, features, tables, as_of, tz, segment_members)
