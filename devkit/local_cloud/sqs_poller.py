@@ -152,13 +152,16 @@ class SqsLambdaPoller:
         failed = self._failed_ids(mapping, response, ids)
         self.stats.batches += 1
         self.stats.delivered += len(received)
-        with self._acting_as(mapping.function_name):
-            self._settle(mapping, received, failed)
+        self._settle(mapping, received, failed)
         return len(received)
 
     def _settle(self, mapping: QueueMapping, received: list[dict[str, Any]],
                 failed: set[str]) -> None:
-        """Delete what succeeded; make what failed visible again after the delay."""
+        """Delete what succeeded; make what failed visible again after the delay.
+
+        Only the deletion is Lambda's (with the function's role); shortening a failed
+        message's visibility stands in for its timeout running out, which needs no call.
+        """
         for message in received:
             if message["MessageId"] in failed:
                 self.stats.failed += 1
@@ -170,9 +173,10 @@ class SqsLambdaPoller:
                     )
             else:
                 self.stats.deleted += 1
-                self._sqs.delete_message(
-                    QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
+                with self._acting_as(mapping.function_name):
+                    self._sqs.delete_message(
+                        QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                    )
 
     def poll_once(self) -> int:
         with self._poll_lock:

@@ -25,6 +25,7 @@ from devkit.local_cloud.aws_calls import AwsCall, required_actions
 from devkit.local_stack import local_stack
 from devkit.shopify_emulator.webhooks import deliver_webhook
 from devkit.store.generator import StoreSpec, generate_store
+from seglift.keys import upload_key
 from seglift.measurements.report_lines import measurement_report_lines
 
 pytestmark = pytest.mark.e2e
@@ -78,6 +79,8 @@ def audited():
         csv = f"email\n{email}\n".encode()
         assert _upload(upload, csv).status_code in (200, 201, 204)
         api.post("/segments/lists", {"name": "Uploaded", "upload_id": upload["upload_id"]})
+        stored = cloud.client("s3").get_object_tagging(
+            Bucket=cloud.physical("DataBucket"), Key=upload_key(SHOP, upload["upload_id"]))
 
         api.post(f"/segments/{one['id']}/backfill", {"days": 2})
         _wait(lambda: len(api.get(f"/segments/{one['id']}/metrics")["points"]) >= 2)
@@ -89,6 +92,7 @@ def audited():
         assert api.get(f"/tag-jobs/{job['id']}")["status"] == "completed"
 
         export = api.post(f"/segments/{repeat['id']}/exports", {"metrics": ["order_count"]})
+        urls = {"upload": upload["url"], "export": export["url"]}
         with requests.Session() as session:
             session.trust_env = False
             assert session.get(export["url"], timeout=30).status_code == 200
@@ -103,22 +107,32 @@ def audited():
             assert deliver_webhook(f"{cloud.api.url}/webhooks", topic, SHOP, payload,
                                    stack.api_secret) == 200
         cloud.invoke("SyncFunction", {"action": "privacy", "shop": SHOP})
-        yield cloud
+        yield cloud, {"upload_tags": stored["TagSet"], "urls": urls}
+
+
+def test_presigned_urls_are_sigv4_and_the_upload_carries_its_retention_tag(audited):
+    _, seen = audited
+    for url in seen["urls"].values():
+        assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in url and "AWSAccessKeyId=" not in url
+    assert seen["upload_tags"] == [{"Key": "retention", "Value": "short"}]
 
 
 def test_the_run_exercised_every_function(audited):
+    audited, _ = audited
     acting = {logical for logical, physical in audited.resources.items()
               if any(call.function == physical for call in audited.runtime.aws_calls)}
     assert acting >= FUNCTIONS, f"functions that made no AWS call: {FUNCTIONS - acting}"
 
 
 def test_every_operation_is_allowed_by_the_functions_role(audited):
+    audited, _ = audited
     found = audited.policy_violations()
     assert found == [], "\n".join(str(v) for v in found)
 
 
 def test_exports_are_written_with_tagging_and_multipart_rights(audited):
     """The defect this check was built for: writing with Tagging needs its own action."""
+    audited, _ = audited
     export = audited.physical("ExportFunction")
     actions = {a for call in audited.runtime.aws_calls if call.function == export
                for a, _ in call.actions}
