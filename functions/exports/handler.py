@@ -1,7 +1,8 @@
 """Export Lambda: writes a segment's members as CSV to S3 and returns a download URL.
 
 Invoked by the API (RequestResponse) with
-``{"shop", "segment_id", "metrics": [...], "bom": false}``; answers
+``{"shop", "segment_id", "metrics": [...], "bom": false, "currency": "EUR"}`` (the
+shop's currency: money is written with its minor units); answers
 ``{"status": "ok", "export_id", "key", "url", "rows", "bytes"}`` or
 ``{"status": "error", "message"}`` for anything the merchant can fix. Needs the Arrow
 layer (pyarrow), unlike the API function itself.
@@ -26,6 +27,13 @@ from seglift.storage.segment_repository import SegmentRepository
 logger = Logger()
 
 
+def _currency(event: dict[str, Any]) -> str:
+    currency = event.get("currency") or "USD"
+    if not isinstance(currency, str) or len(currency) != 3 or not currency.isalpha():
+        raise ExportError("'currency' must be a three-letter currency code like EUR")
+    return currency.upper()
+
+
 def _request(event: dict[str, Any]) -> tuple[str, str, list[str], bool]:
     shop = event.get("shop")
     segment_id = event.get("segment_id")
@@ -46,6 +54,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     config = RuntimeConfig.from_environ(os.environ).require("data_bucket", "segments_table")
     try:
         shop, segment_id, metrics, bom = _request(event)
+        currency = _currency(event)
         segment = SegmentRepository(config.segments_table).get(shop, segment_id)
         if segment is None:
             raise ExportError(f"segment {segment_id!r} does not exist in {shop}")
@@ -55,7 +64,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         result = export_segment_csv(
             shop, segment_id, date.fromisoformat(segment.last_evaluated_on), metrics,
             sources=S3ExportSources(s3, config.data_bucket), s3=s3, bucket=config.data_bucket,
-            bom=bom,
+            bom=bom, currency=currency,
         )
     except ExportError as error:
         logger.info("export refused", extra={"reason": str(error)})
