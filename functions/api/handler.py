@@ -45,6 +45,7 @@ from api.routes import (
     templates,
     webhooks,
 )
+from api.strict_json import body_text, loads
 from api.validation_errors import describe_validation_error
 from seglift import observability
 from seglift.auth.session_tokens import SessionTokenError, bearer_token, verify_session_token
@@ -184,6 +185,22 @@ def _authenticate(event: dict[str, Any], api: ApiContext) -> tuple[str, str]:
     return claims.shop, claims.user_id
 
 
+def _check_body(event: dict[str, Any]) -> None:
+    """Refuse a body the routes could not read, before Powertools parses it: not JSON by
+    its Content-Type (multipart, forms...), not UTF-8, nested too deeply, or holding
+    numbers no table can store. Powertools then parses the same text again, safely."""
+    text = body_text(event.get("body"), bool(event.get("isBase64Encoded")))
+    if not text:
+        return
+    content_type = (_header(event, "content-type") or "").split(";")[0].strip().lower()
+    if content_type and content_type != "application/json":
+        raise ApiError(
+            "send the body as JSON (Content-Type: application/json)",
+            code="unsupported_media_type", field="Content-Type", status=415,
+        )
+    loads(text)
+
+
 def handle(event: dict[str, Any], lambda_context: LambdaContext | None, api: ApiContext) -> dict:
     """Answer one API Gateway proxy event with the given dependencies."""
     try:
@@ -197,6 +214,7 @@ def handle(event: dict[str, Any], lambda_context: LambdaContext | None, api: Api
             shop, user = _authenticate(event, api)
             observability.bind(logger, shop=shop)
             app.append_context(**{SHOP_KEY: shop, USER_KEY: user})
+            _check_body(event)
     except ApiError as error:
         app.clear_context()
         return proxy_error_response(error)
