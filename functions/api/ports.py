@@ -287,8 +287,9 @@ class ExportRefused(Exception):
 
 class SegmentExports(Protocol):
     def export(self, shop: str, segment_id: str, *, metrics: Sequence[str],
-               bom: bool) -> ExportLink:
-        """Write the segment's members as CSV; ExportRefused for what the merchant can fix."""
+               bom: bool, currency: str = "USD") -> ExportLink:
+        """Write the segment's members as CSV (money in ``currency``'s minor units);
+        ExportRefused for what the merchant can fix."""
         ...
 
 

@@ -37,6 +37,7 @@ from api.segment_editor_models import (
     UploadCreated,
     UploadReport,
 )
+from seglift.bounds import INT64_MAX
 from seglift.keys import upload_key
 from seglift.segments.conditions import ConditionError
 from seglift.segments.lists import MAX_CSV_BYTES
@@ -98,7 +99,8 @@ def explain_customer(
     ctx: Ctx,
     shop: Shop,
     segment_id: SegmentId,
-    customer_id: Annotated[int, Query(ge=1, description="Numeric Shopify customer id")],
+    customer_id: Annotated[int, Query(ge=1, le=INT64_MAX,
+                                      description="Numeric Shopify customer id")],
 ) -> ExplainOut:
     record = get_segment_or_404(ctx, shop, segment_id)
     if getattr(record, "kind", "condition") != "condition" or record.condition is None:
