@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -47,10 +47,12 @@ from api.routes import (
 )
 from api.strict_json import body_text, loads
 from api.validation_errors import describe_validation_error
+from seglift import observability
 from seglift.auth.session_tokens import SessionTokenError, bearer_token, verify_session_token
 from seglift.config import RuntimeConfig
 
 logger = Logger(service="api")
+tracer = Tracer(service="api")
 
 API_TITLE = "seglift API"
 API_VERSION = "1.0.0"
@@ -210,6 +212,7 @@ def handle(event: dict[str, Any], lambda_context: LambdaContext | None, api: Api
         app.append_context(**{CONTEXT_KEY: api})
         if method != "OPTIONS" and (method, event.get("path")) not in PUBLIC_ROUTES:
             shop, user = _authenticate(event, api)
+            observability.bind(logger, shop=shop)
             app.append_context(**{SHOP_KEY: shop, USER_KEY: user})
             _check_body(event)
     except ApiError as error:
@@ -237,9 +240,11 @@ def build_context(config: RuntimeConfig) -> ApiContext:
 context_factory: Callable[[RuntimeConfig], ApiContext] = build_context
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict:
     """API Gateway proxy entry point: configuration and dependencies per invocation."""
+    observability.route_library_logs(logger, "api")
     config = RuntimeConfig.from_environ(os.environ)
     return handle(event, context, context_factory(config))
 
