@@ -76,6 +76,12 @@ class ThreadEnviron(MutableMapping[str, str]):
     def copy(self) -> dict[str, str]:
         return self._snapshot()
 
+    def __or__(self, other: Mapping[str, str]) -> dict[str, str]:
+        return {**self._snapshot(), **other}
+
+    def __ror__(self, other: Mapping[str, str]) -> dict[str, str]:
+        return {**other, **self._snapshot()}
+
     def __repr__(self) -> str:
         return f"ThreadEnviron({self._snapshot()!r})"
 
