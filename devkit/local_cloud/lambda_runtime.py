@@ -36,7 +36,7 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
-from devkit.local_cloud import environ
+from devkit.local_cloud import aws_calls, environ
 
 _ORIGINAL_INVOKE = LambdaFunction._invoke_lambda
 
@@ -80,6 +80,8 @@ class InProcessLambdaRuntime:
         self._base_environment = dict(base_environment or {})
         self._lock = threading.RLock()
         self.invocations: list[Invocation] = []
+        # Every AWS operation the functions performed, for the IAM check (aws_calls).
+        self.aws_calls: list[aws_calls.AwsCall] = []
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
         self._concurrent: set[str] = set()
         self.environ = environ.install()
@@ -90,12 +92,17 @@ class InProcessLambdaRuntime:
 
     # -- installation -------------------------------------------------------------
     def install(self) -> None:
+        aws_calls.install()
         runtime = self
 
         def invoke(function: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
             return runtime.invoke(function, event)
 
         LambdaFunction._invoke_lambda = invoke  # type: ignore[method-assign]
+
+    def acting_as(self, function_name: str) -> Any:
+        """Attribute this thread's AWS calls to ``function_name``'s role while inside."""
+        return aws_calls.acting_as(self.aws_calls, function_name)
 
     @staticmethod
     def uninstall() -> None:
@@ -144,8 +151,10 @@ class InProcessLambdaRuntime:
             timeout_seconds=float(function.timeout),
         )
         serial = function.function_name not in self._concurrent
-        with self._lock if serial else nullcontext(), self.environ.overlay(
-            self._environment(function)
+        with (
+            self._lock if serial else nullcontext(),
+            self.environ.overlay(self._environment(function)),
+            self.acting_as(function.function_name),
         ):
             start = time.monotonic()
             error: str | None = None

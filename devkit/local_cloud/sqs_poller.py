@@ -35,6 +35,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -47,10 +49,6 @@ class QueueMapping:
     batch_size: int
     report_batch_item_failures: bool
     maximum_concurrency: int = 1
-
-    @property
-    def fifo(self) -> bool:
-        return self.queue_arn.endswith(".fifo")
 
 
 @dataclass
@@ -69,8 +67,11 @@ class SqsLambdaPoller:
         mappings: list[QueueMapping],
         *,
         redelivery_delay: float | None = 0.0,
+        acting_as: Callable[[str], AbstractContextManager[None]] | None = None,
     ) -> None:
         self._sqs = sqs
+        # The event source mapping reads and deletes messages with the function's role.
+        self._acting_as = acting_as or (lambda _function: nullcontext())
         self._lambda = lambda_client
         self.mappings = mappings
         self.redelivery_delay = redelivery_delay
@@ -88,7 +89,8 @@ class SqsLambdaPoller:
         lambda_client: Any,
         *,
         redelivery_delay: float | None = 0.0,
-        allow_concurrency: Any = None,
+        acting_as: Callable[[str], AbstractContextManager[None]] | None = None,
+        allow_concurrency: Callable[[str], None] | None = None,
     ) -> SqsLambdaPoller:
         """Take over every SQS mapping the stack created, disabling moto's own delivery.
 
@@ -117,7 +119,9 @@ class SqsLambdaPoller:
             lambda_client.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
             if allow_concurrency is not None and mappings[-1].maximum_concurrency > 1:
                 allow_concurrency(mappings[-1].function_name)
-        return SqsLambdaPoller(sqs, lambda_client, mappings, redelivery_delay=redelivery_delay)
+        return SqsLambdaPoller(
+            sqs, lambda_client, mappings, redelivery_delay=redelivery_delay, acting_as=acting_as
+        )
 
     # -- one round ------------------------------------------------------------------
     def _event(self, mapping: QueueMapping, messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -157,14 +161,15 @@ class SqsLambdaPoller:
         return failed
 
     def _receive(self, mapping: QueueMapping) -> list[dict[str, Any]]:
-        return list(
-            self._sqs.receive_message(
-                QueueUrl=mapping.queue_url,
-                MaxNumberOfMessages=min(mapping.batch_size, 10),
-                AttributeNames=["All"],
-                MessageAttributeNames=["All"],
-            ).get("Messages", [])
-        )
+        with self._acting_as(mapping.function_name):
+            return list(
+                self._sqs.receive_message(
+                    QueueUrl=mapping.queue_url,
+                    MaxNumberOfMessages=min(mapping.batch_size, 10),
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+            )
 
     def poll_mapping(self, mapping: QueueMapping) -> int:
         """Receive and deliver one batch; return how many messages it held."""
@@ -174,7 +179,7 @@ class SqsLambdaPoller:
         return len(received)
 
     def _deliver(self, mapping: QueueMapping, received: list[dict[str, Any]]) -> None:
-        """Invoke the function with one batch, then delete its successes."""
+        """Invoke the function with one batch, then settle its messages."""
         response = self._lambda.invoke(
             FunctionName=mapping.function_name,
             Payload=json.dumps(self._event(mapping, received)).encode(),
@@ -186,6 +191,15 @@ class SqsLambdaPoller:
             self.stats.delivered += len(received)
             self.stats.failed += len(failed)
             self.stats.deleted += len(received) - len(failed)
+        self._settle(mapping, received, failed)
+
+    def _settle(self, mapping: QueueMapping, received: list[dict[str, Any]],
+                failed: set[str]) -> None:
+        """Delete what succeeded; make what failed visible again after the delay.
+
+        Only the deletion is Lambda's (with the function's role); shortening a failed
+        message's visibility stands in for its timeout running out, which needs no call.
+        """
         for message in received:
             if message["MessageId"] in failed:
                 if self.redelivery_delay is not None:
@@ -195,9 +209,10 @@ class SqsLambdaPoller:
                         VisibilityTimeout=int(self.redelivery_delay),
                     )
             else:
-                self._sqs.delete_message(
-                    QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
+                with self._acting_as(mapping.function_name):
+                    self._sqs.delete_message(
+                        QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                    )
 
     def poll_once(self) -> int:
         with self._poll_lock:
