@@ -65,8 +65,14 @@ def profile_payload(members: pa.Table, customers: pa.Table, orders: pa.Table,
                     line_items: pa.Table, refunds: pa.Table, products: pa.Table | None,
                     as_of: date, tz: str = "UTC", top: int = PROFILE_TOP) -> dict[str, Any]:
     """The segment's traits with share and lift (``seglift.analytics.profile``), top N."""
-    tables = profile.segment_profile(members, customers, orders, line_items, refunds, as_of,
-                                     tz=tz, top=top)
+    base = profile.ProfileBase.build(customers, orders, line_items, refunds, as_of, tz)
+    return profile_payload_of(base, members, products, as_of, top)
+
+
+def profile_payload_of(base: profile.ProfileBase, members: pa.Table, products: pa.Table | None,
+                       as_of: date, top: int = PROFILE_TOP) -> dict[str, Any]:
+    """``profile_payload`` from the day's shared ``ProfileBase`` (built once per day)."""
+    tables = profile.profile_of(base, members, top)
     titles = _product_titles(products, tables)
     traits: dict[str, list[dict[str, Any]]] = {}
     for name, table in tables.items():
@@ -116,6 +122,20 @@ def revenue_month_payloads(members: pa.Table, orders: pa.Table, refunds: pa.Tabl
     start = months_back(run_date, months - 1)
     table = revenue.revenue_by_period(orders, refunds, start, run_date, tz=tz, period="month",
                                       customer_ids=member_ids(members))
+    return _month_payloads(table, run_date)
+
+
+def revenue_month_payloads_of(member_orders: pa.Table, run_date: date,
+                              months: int = REVENUE_BACKFILL_MONTHS
+                              ) -> dict[str, dict[str, Any]]:
+    """``revenue_month_payloads`` from the members' counted orders as of ``run_date``
+    (their rows of the day's shared ``counted_orders``)."""
+    table = revenue.revenue_of_counted(member_orders, months_back(run_date, months - 1),
+                                       run_date, "month")
+    return _month_payloads(table, run_date)
+
+
+def _month_payloads(table: pa.Table, run_date: date) -> dict[str, dict[str, Any]]:
     return {row["period"]: {**row, "as_of": run_date.isoformat()} for row in table_rows(table)}
 
 
