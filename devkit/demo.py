@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devkit.cli.progress import Progress, StepFailed
+from devkit.import_orders import ImportOptions, imported_store
 from devkit.local_stack import LocalStack, local_stack
 from devkit.store.describe import describe_store
 from devkit.store.generator import StoreSpec, generate_store
@@ -144,11 +145,16 @@ def run_demo(
     shop: str = "demo-shop.myshopify.com",
     keep_serving: bool = False,
     dashboard_port: int = 8601,
+    imported: ImportOptions | None = None,
 ) -> int:
     progress = Progress()
-    progress.say(f"seglift demo: {customers:,} customers, seed {seed}, shop {shop}\n")
-    with progress.step(f"generating the store ({customers:,} customers)"):
-        store = generate_store(StoreSpec(domain=shop, customers=customers, seed=seed))
+    if imported is not None:
+        progress.say(f"seglift demo: {imported.orders_path}, shop {shop}\n")
+        store = imported_store(imported, shop, progress)
+    else:
+        progress.say(f"seglift demo: {customers:,} customers, seed {seed}, shop {shop}\n")
+        with progress.step(f"generating the store ({customers:,} customers)"):
+            store = generate_store(StoreSpec(domain=shop, customers=customers, seed=seed))
     summary = describe_store(store)
     shown = [
         "customers",

@@ -23,25 +23,29 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from metrics import analytics, logic, wiring
-from seglift import keys
+from seglift import keys, observability
 from seglift.config import RuntimeConfig
 from seglift.dayrun.contracts import SegmentOutcome
 from seglift.events import BadEvent, require, require_date
 
 logger = Logger(service="metrics")
+tracer = Tracer(service="metrics")
 
 
 ACTIONS = ("shop", "journey_transitions")
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    observability.route_library_logs(logger, "metrics")
     action = event.get("action") if isinstance(event, dict) else None
+    observability.bind(logger, execution_id=observability.execution_id(event))
     if action == "shop":
         return _shop_analytics(event)
     if action == "journey_transitions":
@@ -64,7 +68,7 @@ def _succeeded_segments(event: dict[str, Any]) -> list[str]:
 def _shop_analytics(event: dict[str, Any]) -> dict[str, Any]:
     shop = keys.validate_shop_domain(require(event, "shop"))
     run_date = require_date(event)
-    logger.append_keys(shop=shop, run_date=run_date.isoformat())
+    observability.bind(logger, shop=shop, run_date=run_date.isoformat())
     config = RuntimeConfig.from_environ(os.environ).require("data_bucket", "analytics_table")
     s3 = wiring.s3_client()
 

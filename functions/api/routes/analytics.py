@@ -34,6 +34,7 @@ from api.analytics_presenters import (
 )
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import ApiError, BadRequest, NotFound
+from api.fields import IsoDate
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, encode_page_token
 from api.ports import AnalyticsReader, ApiContext
 from api.routes.responses import responses
@@ -45,7 +46,7 @@ SHOP_SUBJECT = "shop"
 MAX_OVERLAP_SEGMENTS = 20
 DEFAULT_REVENUE_MONTHS = 12
 MAX_REVENUE_MONTHS = 60
-DayQuery = Annotated[date | None, Query(description="ISO date; default: the latest day.")]
+DayQuery = Annotated[IsoDate | None, Query(description="ISO date; default: the latest day.")]
 
 
 def analytics_reader(ctx: ApiContext) -> AnalyticsReader:
@@ -132,8 +133,8 @@ def segment_revenue(
     shop: Shop,
     segment_id: SegmentId,
     period: Annotated[str, Query(description="Only 'month' is stored.")] = "month",
-    start: Annotated[date | None, Query(description="A day of the first month")] = None,
-    end: Annotated[date | None, Query(description="A day of the last month")] = None,
+    start: Annotated[IsoDate | None, Query(description="A day of the first month")] = None,
+    end: Annotated[IsoDate | None, Query(description="A day of the last month")] = None,
 ) -> SegmentRevenueOut:
     if period != "month":
         raise BadRequest(f"period {period!r} is not stored: use period=month", field="period")
