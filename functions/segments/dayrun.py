@@ -162,7 +162,7 @@ def store_segment_day(shop: str, day: date, segment_id: str, result: SegmentDay,
     existing = stores.analytics.sort_keys(shop, segment_id, "revenue_month")
     written = [label for label in result.revenue_months
                if label == current or label not in existing]
-    for label in written:  # at most 12 months
+    for label in written:  # the whole history on the first run, then the current month
         stores.analytics.put(shop, segment_id, "revenue_month", label,
                              result.revenue_months[label])
     return written

@@ -140,8 +140,11 @@ def test_a_segments_profile_and_revenue_months_are_stored_for_the_run_day():
     assert product["title"] == "Product 300"
     assert product["lift"] == pytest.approx(1.0 / (10 / 30))
 
-    months = [period_label(date(2024, 7, 1) + timedelta(days=31 * i), "month")
-              for i in range(12)]
+    # The whole history: every month from the shop's first order to the run date's.
+    first = min(o["created_at"] for o in store.orders).date().replace(day=1)
+    months = sorted({period_label(first + timedelta(days=d), "month")
+                     for d in range((RUN_DATE - first).days + 1)})
+    assert months[0] == period_label(first, "month") and months[-1] == "2025-06"
     assert summary["revenue_months_written"] == months
     expected = brute_force_months(store, set(REPEATERS), months)
     for month in months:
@@ -171,7 +174,7 @@ def test_past_months_are_written_once_and_the_current_month_every_day():
 def test_a_profile_that_cannot_be_built_leaves_the_members_and_metrics_standing():
     tables = LakeTables.from_reader(TablesReader(shop_store()))
     broken = DayBases(DayBases.build(tables, RUN_DATE, analytics=False).counted, None,
-                      tables.products, "RuntimeError: profile exploded")
+                      tables.products, profile_error="RuntimeError: profile exploded")
     out = FakeAnalytics()
     summary = store_segment_analytics(None, "repeaters", REPEATERS, out, bases=broken)
     assert summary["analytics_error"] == "RuntimeError: profile exploded"

@@ -26,7 +26,11 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seglift.analytics.profile import ProfileBase
-from seglift.analytics.reports import profile_payload_of, revenue_month_payloads_of
+from seglift.analytics.reports import (
+    first_order_day,
+    profile_payload_of,
+    revenue_month_payloads_of,
+)
 from seglift.metrics.daily import daily_metrics_of_counted
 from seglift.metrics.orders import counted_orders
 from seglift.segments.compiler import evaluate_many
@@ -65,20 +69,23 @@ class DayBases:
     counted: pa.Table  # ``counted_orders(None, ...)``: every customer's counted orders
     profile: ProfileBase | None  # None when profiles are not wanted or could not be built
     products: pa.Table  # product titles for the profiles
+    first_order: date | None = None  # the shop's first order day: revenue months start there
     profile_error: str | None = None
 
     @classmethod
     def build(cls, tables: LakeTables, as_of: date, tz: str = "UTC",
               analytics: bool = True) -> DayBases:
         counted = counted_orders(None, tables.orders, tables.refunds, as_of, tz)
+        first = first_order_day(tables.orders, tz)
         if not analytics:
-            return cls(counted, None, tables.products)
+            return cls(counted, None, tables.products, first)
         try:
             base = ProfileBase.build(tables.customers, tables.orders, tables.line_items,
                                      tables.refunds, as_of, tz, counted=counted)
         except Exception as error:  # the metrics stand without profiles
-            return cls(counted, None, tables.products, f"{type(error).__name__}: {error}")
-        return cls(counted, base, tables.products)
+            return cls(counted, None, tables.products, first,
+                       profile_error=f"{type(error).__name__}: {error}")
+        return cls(counted, base, tables.products, first)
 
 
 def compute_day(
@@ -140,7 +147,7 @@ def segment_day(ids: pa.Array, bases: DayBases, as_of: date, previous: pa.Array 
                           "the day's profile base was not built")
     try:
         profile = profile_payload_of(bases.profile, snapshot, bases.products, as_of)
-        months = revenue_month_payloads_of(member_orders, as_of)
+        months = revenue_month_payloads_of(member_orders, as_of, bases.first_order)
     except Exception as error:  # members and metrics stand
         return SegmentDay(ids, metrics, analytics_error=f"{type(error).__name__}: {error}")
     return SegmentDay(ids, metrics, profile, months)
