@@ -29,6 +29,7 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 
+from devkit.local_cloud import iam
 from devkit.local_cloud import template as sam
 from devkit.local_cloud.api_adapter import LocalApiServer, routes_from_template
 from devkit.local_cloud.lambda_runtime import InProcessLambdaRuntime
@@ -43,6 +44,20 @@ _AWS_ENV = {
     "AWS_SECURITY_TOKEN": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
+
+
+@dataclass(frozen=True)
+class PolicyAudit:
+    """What one local stack's functions did in AWS, checked against their roles."""
+
+    stack_name: str
+    calls: int
+    actions: dict[str, list[str]]  # function logical id -> sorted distinct IAM actions
+    violations: list[str]
+
+
+# Every stopped local stack's audit, for the test session's IAM report (tests/conftest.py).
+POLICY_AUDITS: list[PolicyAudit] = []
 
 
 class LambdaInvocationError(RuntimeError):
@@ -87,6 +102,7 @@ class LocalCloud:
         self.poller: SqsLambdaPoller | None = None
         self.api: LocalApiServer | None = None
         self.state_machine_arns: dict[str, str] = {}
+        self._effective_parameters: dict[str, str] = {}
 
     # -- lifecycle ------------------------------------------------------------------
     def __enter__(self) -> LocalCloud:
@@ -112,6 +128,8 @@ class LocalCloud:
     def stop(self) -> None:
         if self.poller:
             self.poller.stop()
+        if self.runtime.aws_calls and self.resources:
+            POLICY_AUDITS.append(self.policy_audit())
         if self.api:
             self.api.stop()
             self.api = None
@@ -145,6 +163,7 @@ class LocalCloud:
             self.api = LocalApiServer([], self._invoke_api, stage=stage, port=self._api_port)
             parameters.setdefault("AppBaseUrl", self.api.url)
 
+        self._effective_parameters = parameters
         self.client("s3").create_bucket(Bucket=ARTIFACTS_BUCKET)
         self.sam_template = sam.load_sam_template(self.project_root / "template.yaml")
         packaged = sam.package(self.sam_template, self.project_root, self._upload_artifact)
@@ -173,7 +192,10 @@ class LocalCloud:
         self._create_executing_state_machines()
         self._verify_email_identities(parameters)
         self.poller = SqsLambdaPoller.from_event_source_mappings(
-            self.client("sqs"), self.client("lambda"), redelivery_delay=self.redelivery_delay
+            self.client("sqs"),
+            self.client("lambda"),
+            redelivery_delay=self.redelivery_delay,
+            acting_as=self.runtime.acting_as,
         )
         if self.api:
             api_id = next(
@@ -257,6 +279,37 @@ class LocalCloud:
     def function_environment(self, logical_id: str) -> dict[str, str]:
         configuration = self.client("lambda").get_function(FunctionName=self.physical(logical_id))
         return configuration["Configuration"].get("Environment", {}).get("Variables", {})
+
+    # -- IAM: what the functions did against what their roles allow ---------------------------
+    def policy_violations(self) -> list[iam.Violation]:
+        """Every AWS operation a function performed that its role in the transformed
+        template does not allow (moto itself enforces no IAM)."""
+        resolver = iam.IntrinsicResolver(
+            self.cfn_template,
+            self.resources,
+            sam.parameter_values(self.sam_template, self._effective_parameters),
+            self.region,
+        )
+        return iam.violations(
+            list(self.runtime.aws_calls), self.cfn_template, self.resources, resolver
+        )
+
+    def policy_audit(self) -> PolicyAudit:
+        logical_of = {physical: logical for logical, physical in self.resources.items()}
+        actions: dict[str, set[str]] = {}
+        for call in list(self.runtime.aws_calls):
+            function = logical_of.get(call.function, call.function)
+            actions.setdefault(function, set()).update(a for a, _ in call.actions)
+        try:
+            found = [str(v) for v in self.policy_violations()]
+        except (KeyError, ValueError) as error:
+            found = [f"the IAM check could not run: {error}"]
+        return PolicyAudit(
+            self.stack_name,
+            len(self.runtime.aws_calls),
+            {name: sorted(names) for name, names in sorted(actions.items())},
+            found,
+        )
 
     # -- driving it -------------------------------------------------------------------------
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:

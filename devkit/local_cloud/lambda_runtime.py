@@ -33,6 +33,8 @@ from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
+from devkit.local_cloud import aws_calls
+
 _ORIGINAL_INVOKE = LambdaFunction._invoke_lambda
 
 
@@ -73,16 +75,23 @@ class InProcessLambdaRuntime:
         self._base_environment = dict(base_environment or {})
         self._lock = threading.RLock()
         self.invocations: list[Invocation] = []
+        # Every AWS operation the functions performed, for the IAM check (aws_calls).
+        self.aws_calls: list[aws_calls.AwsCall] = []
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
 
     # -- installation -------------------------------------------------------------
     def install(self) -> None:
+        aws_calls.install()
         runtime = self
 
         def invoke(function: LambdaFunction, event: Any = None) -> tuple[str, bool, str]:
             return runtime.invoke(function, event)
 
         LambdaFunction._invoke_lambda = invoke  # type: ignore[method-assign]
+
+    def acting_as(self, function_name: str) -> Any:
+        """Attribute this thread's AWS calls to ``function_name``'s role while inside."""
+        return aws_calls.acting_as(self.aws_calls, function_name)
 
     @staticmethod
     def uninstall() -> None:
@@ -150,7 +159,9 @@ class InProcessLambdaRuntime:
             memory_limit_in_mb=int(function.memory_size),
             timeout_seconds=float(function.timeout),
         )
-        with self._lock, self._environ(self._environment(function)):
+        with self._lock, self._environ(self._environment(function)), self.acting_as(
+            function.function_name
+        ):
             start = time.monotonic()
             error: str | None = None
             try:

@@ -22,6 +22,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,8 +53,11 @@ class SqsLambdaPoller:
         mappings: list[QueueMapping],
         *,
         redelivery_delay: float | None = 0.0,
+        acting_as: Callable[[str], AbstractContextManager[None]] | None = None,
     ) -> None:
         self._sqs = sqs
+        # The event source mapping reads and deletes messages with the function's role.
+        self._acting_as = acting_as or (lambda _function: nullcontext())
         self._lambda = lambda_client
         self.mappings = mappings
         self.redelivery_delay = redelivery_delay
@@ -63,7 +68,11 @@ class SqsLambdaPoller:
 
     @staticmethod
     def from_event_source_mappings(
-        sqs: Any, lambda_client: Any, *, redelivery_delay: float | None = 0.0
+        sqs: Any,
+        lambda_client: Any,
+        *,
+        redelivery_delay: float | None = 0.0,
+        acting_as: Callable[[str], AbstractContextManager[None]] | None = None,
     ) -> SqsLambdaPoller:
         """Take over every SQS mapping the stack created, disabling moto's own delivery."""
         mappings = []
@@ -83,7 +92,9 @@ class SqsLambdaPoller:
                 )
             )
             lambda_client.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
-        return SqsLambdaPoller(sqs, lambda_client, mappings, redelivery_delay=redelivery_delay)
+        return SqsLambdaPoller(
+            sqs, lambda_client, mappings, redelivery_delay=redelivery_delay, acting_as=acting_as
+        )
 
     # -- one round ------------------------------------------------------------------
     def _event(self, mapping: QueueMapping, messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -124,12 +135,13 @@ class SqsLambdaPoller:
 
     def poll_mapping(self, mapping: QueueMapping) -> int:
         """Receive and deliver one batch; return how many messages it held."""
-        received = self._sqs.receive_message(
-            QueueUrl=mapping.queue_url,
-            MaxNumberOfMessages=min(mapping.batch_size, 10),
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
+        with self._acting_as(mapping.function_name):
+            received = self._sqs.receive_message(
+                QueueUrl=mapping.queue_url,
+                MaxNumberOfMessages=min(mapping.batch_size, 10),
+                AttributeNames=["All"],
+                MessageAttributeNames=["All"],
+            ).get("Messages", [])
         if not received:
             return 0
         response = self._lambda.invoke(
@@ -140,6 +152,16 @@ class SqsLambdaPoller:
         failed = self._failed_ids(mapping, response, ids)
         self.stats.batches += 1
         self.stats.delivered += len(received)
+        self._settle(mapping, received, failed)
+        return len(received)
+
+    def _settle(self, mapping: QueueMapping, received: list[dict[str, Any]],
+                failed: set[str]) -> None:
+        """Delete what succeeded; make what failed visible again after the delay.
+
+        Only the deletion is Lambda's (with the function's role); shortening a failed
+        message's visibility stands in for its timeout running out, which needs no call.
+        """
         for message in received:
             if message["MessageId"] in failed:
                 self.stats.failed += 1
@@ -151,10 +173,10 @@ class SqsLambdaPoller:
                     )
             else:
                 self.stats.deleted += 1
-                self._sqs.delete_message(
-                    QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
-        return len(received)
+                with self._acting_as(mapping.function_name):
+                    self._sqs.delete_message(
+                        QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                    )
 
     def poll_once(self) -> int:
         with self._poll_lock:

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from api.fields import Flag
+
 SegmentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 ShopifyQuery = Annotated[
@@ -201,7 +203,7 @@ class SegmentPage(BaseModel):
 class TagJobCreate(RequestBody):
     tag: Annotated[str, StringConstraints(min_length=1, max_length=255)]
     action: Literal["add", "remove"]
-    keep_in_sync: bool = Field(
+    keep_in_sync: Flag = Field(
         default=False,
         description="With action 'add' on a condition-based segment: after every daily "
         "evaluation, tag the customers who entered and untag those who left.",
@@ -272,7 +274,7 @@ class ExportCreate(RequestBody):
         default_factory=list, max_length=40,
         description="Customer features to add as columns, e.g. total_spent, order_count.",
     )
-    bom: bool = Field(default=False, description="Start with a UTF-8 BOM (Excel on Windows).")
+    bom: Flag = Field(default=False, description="Start with a UTF-8 BOM (Excel on Windows).")
 
 
 class ExportOut(BaseModel):

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from api.fields import WholeNumber
 from api.models import (
     Description,
     RequestBody,
@@ -40,7 +41,7 @@ class PreviewRequest(RequestBody):
     condition: dict[str, Any] | None = None
     shopify_query: ShopifyQuery | None = None
     template: TemplateChoice | None = None
-    sample_size: int = Field(default=20, ge=0, le=MAX_SAMPLE_SIZE,
+    sample_size: WholeNumber = Field(default=20, ge=0, le=MAX_SAMPLE_SIZE,
                              description="How many member ids to return.")
 
     @model_validator(mode="after")
@@ -127,6 +128,8 @@ class UploadCreated(BaseModel):
     upload_id: str
     url: str = Field(description="PUT the CSV file's bytes here (no Authorization header).")
     method: Literal["PUT"] = "PUT"
+    headers: dict[str, str] = Field(
+        description="Send exactly these headers with the PUT: the URL's signature covers them.")
     expires_at: datetime = Field(description="The URL stops working at this time.")
     max_bytes: int = Field(description="The largest file a list segment accepts.")
 
@@ -135,7 +138,7 @@ class UploadCreated(BaseModel):
 
 
 class BackfillRequest(RequestBody):
-    days: int = Field(default=30, ge=1, le=MAX_BACKFILL_DAYS,
+    days: WholeNumber = Field(default=30, ge=1, le=MAX_BACKFILL_DAYS,
                       description="How many days, ending today, to evaluate.")
 
 

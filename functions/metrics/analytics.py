@@ -97,7 +97,8 @@ class ObjectWriter:
 def store_segment_analytics(shop: str, run_date: date, segment_id: str, members: pa.Table, *,
                             reader: LakeTableReader, store: AnalyticsStore,
                             tz: str = "UTC") -> dict[str, Any]:
-    """Store the segment's profile of ``run_date`` and its monthly revenue."""
+    """Store the segment's profile of ``run_date`` and its monthly revenue (every month
+    of the shop's history not stored yet, and the run date's month again)."""
     orders = reader.read_table("orders", columns=ORDER_COLUMNS)
     refunds = reader.read_table("refunds", columns=REFUND_COLUMNS)
     profile = reports.profile_payload(
@@ -115,7 +116,7 @@ def store_segment_analytics(shop: str, run_date: date, segment_id: str, members:
     current = period_label(run_date, "month")
     existing = store.sort_keys(shop, segment_id, "revenue_month")
     written = [label for label in months if label == current or label not in existing]
-    for label in written:  # at most 12 months
+    for label in written:  # the whole history on the first run, then the current month
         store.put(shop, segment_id, "revenue_month", label, months[label])
     return {"profile_day": run_date.isoformat(), "revenue_months_written": written}
 

@@ -27,23 +27,27 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from metrics import analytics, logic, wiring
-from seglift import keys
+from seglift import keys, observability
 from seglift.config import RuntimeConfig
 from seglift.events import BadEvent, require, require_date
 
 logger = Logger(service="metrics")
+tracer = Tracer(service="metrics")
 
 
 ACTIONS = ("segment", "shop", "journey_transitions")
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    observability.route_library_logs(logger, "metrics")
     action = event.get("action", "segment") if isinstance(event, dict) else None
+    observability.bind(logger, execution_id=observability.execution_id(event))
     if action == "shop":
         return _shop_analytics(event)
     if action == "journey_transitions":
@@ -58,7 +62,7 @@ def _segment_metrics(event: dict[str, Any]) -> dict[str, Any]:
     run_date = require_date(event)
     segment_id = require(event, "segment_id")
     members_key = require(event, "members_key")
-    logger.append_keys(shop=shop, run_date=run_date.isoformat(), segment_id=segment_id)
+    observability.bind(logger, shop=shop, run_date=run_date.isoformat(), segment_id=segment_id)
     config = RuntimeConfig.from_environ(os.environ).require("data_bucket", "metrics_table")
     s3 = wiring.s3_client()
     reader = wiring.lake_reader(s3, config.data_bucket, shop)
@@ -104,7 +108,7 @@ def _succeeded_segments(event: dict[str, Any]) -> list[str]:
 def _shop_analytics(event: dict[str, Any]) -> dict[str, Any]:
     shop = keys.validate_shop_domain(require(event, "shop"))
     run_date = require_date(event)
-    logger.append_keys(shop=shop, run_date=run_date.isoformat())
+    observability.bind(logger, shop=shop, run_date=run_date.isoformat())
     config = RuntimeConfig.from_environ(os.environ).require("data_bucket", "analytics_table")
     s3 = wiring.s3_client()
 

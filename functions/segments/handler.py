@@ -24,15 +24,17 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seglift import keys
+from seglift import keys, observability
 from seglift.config import RuntimeConfig
 from seglift.events import BadEvent, require, require_date
 from segments import backfill, editor, logic, wiring
 
 logger = Logger(service="segments")
+tracer = Tracer(service="segments")
+metrics = observability.metrics_for("segments")
 
 ACTIONS = ("prepare", "evaluate", "summarize", "create_list", "preview", "explain", "backfill")
 
@@ -44,20 +46,28 @@ def _integer(event: dict[str, Any], name: str, default: int | None = None) -> in
     return value
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    observability.route_library_logs(logger, "segments")
     action = event.get("action")
     if action not in ACTIONS:
         raise BadEvent(f"unknown action {action!r}; expected one of {list(ACTIONS)}")
     shop = keys.validate_shop_domain(require(event, "shop"))
     run_date = require_date(event)
-    logger.append_keys(shop=shop, run_date=run_date.isoformat(), action=action,
-                       segment_id=event.get("segment_id"))
+    observability.bind(logger, shop=shop, run_date=run_date.isoformat(), action=action,
+                       segment_id=event.get("segment_id"),
+                       execution_id=observability.execution_id(event))
     config = RuntimeConfig.from_environ(os.environ).require("data_bucket", "segments_table")
     segments = wiring.segment_repository(config)
     if action == "summarize":
         result = logic.summarize(shop, run_date, event.get("results") or [], segments=segments,
                                  tag_sync=wiring.keep_in_sync_tagger(config))
+        # The Map caught each failing segment: this is where the run's outcome is known.
+        observability.count(metrics, {"SegmentsEvaluated": result["succeeded"],
+                                      "SegmentsFailed": result["failed"],
+                                      "TagSyncFailures": len(result["tag_sync_failures"])})
         logger.info("run summarized", extra={"failed": result["failed"]})
         return result
     s3 = wiring.s3_client()

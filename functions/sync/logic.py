@@ -98,6 +98,10 @@ class ShopResult:
     execution_arn: str | None = None
     quarantined_lines: int = 0
     error: str | None = None
+    # The shop's previous sync failed too (or never finished): an operator should look.
+    repeated_failure: bool = False
+    # THROTTLED / HTTP 429 answers the Shopify client waited out and retried.
+    throttled_retries: int = 0
 
 
 def shops_to_sync(event: Any) -> str | None:
@@ -180,7 +184,10 @@ def sync_shop(record: ShopRecord, deps: SyncDependencies) -> ShopResult:
     started_at = deps.now()
     started = deps.monotonic()
     run_date = local_run_date(started_at, record.timezone)
+    # Read before this run overwrites it: "running" means the last run died midway.
+    previous_failed = getattr(record, "sync_status", None) in ("failed", "running")
     deps.shops.mark_sync_started(shop, started_at)
+    client: Any = None
 
     def elapsed_ms() -> int:
         return int((deps.monotonic() - started) * 1000)
@@ -191,24 +198,36 @@ def sync_shop(record: ShopRecord, deps: SyncDependencies) -> ShopResult:
         outcome = deps.synchronizer_for(shop, client).run(run_date, started_at)
     except Exception as error:  # one shop's failure must not stop the others
         message = f"{type(error).__name__}: {error}"
-        logger.exception("shop sync failed", extra={"shop": shop})
+        logger.exception("shop sync failed", extra={"shop": shop,
+                                                    "repeated_failure": previous_failed})
         deps.shops.mark_sync_failed(shop, at=deps.now(), duration_ms=elapsed_ms(), error=message)
-        return ShopResult(shop, "failed", run_date, duration_ms=elapsed_ms(), error=message)
+        return ShopResult(shop, "failed", run_date, duration_ms=elapsed_ms(), error=message,
+                          repeated_failure=previous_failed,
+                          throttled_retries=_throttled_retries(client))
 
     try:
         execution_arn = start_pipeline(deps, shop, run_date, outcome.run_number)
     except Exception as error:
         message = (f"synced, but the pipeline did not start ({type(error).__name__}: {error}); "
                    "re-run the sync for this shop")
-        logger.exception("pipeline start failed", extra={"shop": shop})
+        logger.exception("pipeline start failed", extra={"shop": shop,
+                                                         "repeated_failure": previous_failed})
         deps.shops.mark_sync_failed(shop, at=deps.now(), duration_ms=elapsed_ms(), error=message)
         return ShopResult(shop, "failed", run_date, outcome.records, elapsed_ms(), outcome.mode,
-                          error=message, quarantined_lines=outcome.quarantined_lines)
+                          error=message, quarantined_lines=outcome.quarantined_lines,
+                          repeated_failure=previous_failed,
+                          throttled_retries=_throttled_retries(client))
     duration = elapsed_ms()
     deps.shops.mark_sync_succeeded(shop, at=deps.now(), duration_ms=duration,
                                    records=outcome.records, pipeline_execution=execution_arn)
     return ShopResult(shop, "succeeded", run_date, outcome.records, duration, outcome.mode,
-                      execution_arn, outcome.quarantined_lines)
+                      execution_arn, outcome.quarantined_lines,
+                      throttled_retries=_throttled_retries(client))
+
+
+def _throttled_retries(client: Any) -> int:
+    """The client's count of throttled requests it retried (0 before it existed)."""
+    return int(getattr(client, "throttled_retries", 0) or 0)
 
 
 def execution_name(shop: str, run_date: str, attempt: int) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -35,6 +35,8 @@ class TaggingDependencies:
     upload: Callable[[str, str, list[dict[str, str]], bytes], None]
     fetch: Callable[[str], bytes]
     now: Callable[[], datetime]
+    # The invocation's Shopify clients by shop (the handler reads their throttled retries).
+    shopify_clients: dict[str, Any] = field(default_factory=dict)
 
 
 @cache
@@ -50,7 +52,7 @@ def build_dependencies(config: RuntimeConfig, boto_session: Any = None) -> Taggi
     )
     session = boto_session or shared_session()
     shops = ShopDirectory(config.shops_table, session.client("ssm"))
-    clients: dict[str, GraphQLExecutor] = {}
+    clients: dict[str, Any] = {}
 
     def client_for_shop(shop: str) -> GraphQLExecutor:
         # One client per shop per invocation: its remembered bucket status paces every
@@ -75,4 +77,5 @@ def build_dependencies(config: RuntimeConfig, boto_session: Any = None) -> Taggi
         upload=http_upload,
         fetch=http_fetch,
         now=utc_now,
+        shopify_clients=clients,
     )

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 from seglift.analytics.clv import (
     BgNbdParams,
     InsufficientData,
+    bgnbd_log_likelihood,
     expected_purchases,
     fit_bgnbd,
     fit_gamma_gamma,
@@ -81,6 +82,22 @@ def test_bgnbd_reproduces_fader_hardie_lee_2005(calibration):
     # Published: r = 0.243, alpha = 4.414, a = 0.793, b = 2.426 (time in weeks).
     assert [three_figures(v) for v in (fit.r, fit.alpha, fit.a, fit.b)] == [
         0.243, 4.41, 0.793, 2.43]
+    # Published log-likelihood (weeks): -9582.4.
+    assert round(fit.log_likelihood, 1) == -9582.4
+
+
+def test_bgnbd_log_likelihood_is_reported_in_days_as_the_product_fits(calibration):
+    x = calibration["frequency"].to_numpy().astype(float)
+    days = fit_bgnbd(x, calibration["recency"].to_numpy().astype(float),
+                     calibration["age"].to_numpy().astype(float))
+    assert three_figures(days.alpha / 7) == 4.41
+    # A density in time: each of the sum(x) repeat purchases adds log(1 week / 1 day).
+    assert round(days.log_likelihood + x.sum() * math.log(7), 1) == -9582.4
+    # The same number as the per-customer likelihood evaluated at the day-scale fit.
+    direct = bgnbd_log_likelihood((days.r, days.alpha, days.a, days.b), x,
+                                  calibration["recency"].to_numpy().astype(float),
+                                  calibration["age"].to_numpy().astype(float)).sum()
+    assert days.log_likelihood == pytest.approx(direct, abs=1e-6)
 
 
 def test_gamma_gamma_reproduces_fader_hardie_2005(calibration):

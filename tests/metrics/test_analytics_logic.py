@@ -107,8 +107,11 @@ def test_a_segments_profile_and_revenue_months_are_stored_for_the_run_day():
     assert product["title"] == "Product 300"
     assert product["lift"] == pytest.approx(1.0 / (10 / 30))
 
-    months = [period_label(date(2024, 7, 1) + timedelta(days=31 * i), "month")
-              for i in range(12)]
+    # The whole history: every month from the shop's first order to the run date's.
+    first = min(o["created_at"] for o in store.orders).date().replace(day=1)
+    months = sorted({period_label(first + timedelta(days=d), "month")
+                     for d in range((RUN_DATE - first).days + 1)})
+    assert months[0] == period_label(first, "month") and months[-1] == "2025-06"
     assert summary["revenue_months_written"] == months
     expected = brute_force_months(store, set(REPEATERS), months)
     for month in months:

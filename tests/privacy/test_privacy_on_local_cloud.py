@@ -219,6 +219,48 @@ def test_after_customers_redact_the_customer_is_nowhere_in_s3_or_dynamodb(world)
     assert {f.kind for f in manifest.files} == {"base"} and manifest.retired == []
 
 
+def _touch_in_shopify(stack: LocalStack, store, customer: dict[str, Any]) -> None:
+    """The merchant edits the customer and their orders in Shopify just now: inside the
+    next incremental sync's overlap window, so that sync fetches them again."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    customer["updatedAt"] = now
+    for order in store.orders.values():
+        if (order.get("customer") or {}).get("id") == customer["id"]:
+            order["updatedAt"] = now
+    stack.emulator.shop_state(SHOP).bump()
+
+
+def _sync(stack: LocalStack, run_date: str) -> None:
+    client = ShopifyGraphQLClient(SHOP, stack.emulator.token_for(SHOP),
+                                  base_url=stack.emulator.base_url)
+    runner = BulkQueryRunner(client, first_poll_seconds=0.02, max_poll_seconds=0.1)
+    ShopSynchronizer(SHOP, client, stack.cloud.client("s3"), stack.cloud.physical("DataBucket"),
+                     bulk_runner=runner).run(run_date, datetime.now(UTC))
+
+
+def test_a_redacted_customer_updated_in_shopify_never_comes_back(world):
+    """Issue #17: the privacy step ran, then the day's incremental sync re-fetched the
+    customer (updated inside the overlap window). Every later sync must drop them."""
+    stack, store = world["stack"], world["store"]
+    customer = _customer_with_repeat_orders(store)
+    customer_id = numeric_id(customer["id"])
+    email = customer["defaultEmailAddress"]["emailAddress"]
+    reader = LakeReader(stack.cloud.client("s3"), stack.cloud.physical("DataBucket"), SHOP)
+    assert customer_id not in reader.read_table("customers", ["customer_id"])[
+        "customer_id"].to_pylist()  # the redaction test above ran
+
+    _touch_in_shopify(stack, store, customer)
+    _sync(stack, "2026-11-21")
+    for table in ("customers", "orders", "line_items", "refunds"):
+        ids = reader.read_table(table, ["customer_id"])["customer_id"].to_pylist()
+        assert customer_id not in ids, table
+    others = reader.read_table("customers", ["customer_id"])["customer_id"].to_pylist()
+    assert len(others) == len(store.customers) - 1
+    leaks = [key for key, text in bucket_texts(stack, keys.shop_prefix(SHOP))
+             if "/lake/" in key and mentions(text, customer_id, email)]
+    assert leaks == []
+
+
 def test_shop_redact_deletes_the_shop_everywhere_and_leaves_other_shops_alone(world):
     stack = world["stack"]
     other_before = len(list(bucket_texts(stack, keys.shop_prefix(OTHER))))

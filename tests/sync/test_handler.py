@@ -82,3 +82,29 @@ def test_scheduled_sync_fills_every_lake_and_records_a_revoked_token(cloud: dict
     inputs = sorted(json.loads(cloud["sfn"].describe_execution(
         executionArn=e["executionArn"])["input"])["shop"] for e in executions)
     assert inputs == sorted(GOOD)
+
+
+def test_sync_logs_are_json_with_the_shop_as_a_key_and_its_metrics_count_repeat_failures(
+        cloud: dict) -> None:
+    from sync import handler
+    from tests.observability.logs import captured
+
+    with captured(handler.logger) as first:
+        handler.lambda_handler({"source": "seglift.schedule"}, Context())
+    records = first.records()
+    [failure] = [r for r in records if r["message"] == "shop sync failed"]
+    # Logged by sync.logic through stdlib logging: the shop is a key, not text.
+    assert (failure["name"], failure["shop"], failure["level"]) == ("sync.logic", REVOKED,
+                                                                     "ERROR")
+    assert failure["repeated_failure"] is False
+    metrics = first.metrics()
+    assert (metrics["ShopsSynced"], metrics["ShopSyncsFailed"]) == (2, 1)
+    assert metrics["ShopSyncsFailedRepeatedly"] == 0
+    stores = cloud["stores"][:2]
+    assert metrics["RecordsSynced"] >= sum(len(s.customers) + len(s.orders) for s in stores)
+
+    with captured(handler.logger) as second:  # the next day: the same shop fails again
+        handler.lambda_handler({"source": "seglift.schedule"}, Context())
+    assert second.metrics()["ShopSyncsFailedRepeatedly"] == 1
+    [again] = [r for r in second.records() if r["message"] == "shop sync failed"]
+    assert again["repeated_failure"] is True

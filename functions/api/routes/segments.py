@@ -3,7 +3,7 @@ delete, and a segment's metrics time series."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -12,6 +12,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import BadRequest, Conflict, NotFound
+from api.fields import IsoDate
 from api.models import SegmentCreate, SegmentMetricsOut, SegmentOut, SegmentPage, SegmentPatch
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, encode_page_token
 from api.ports import ApiContext
@@ -176,8 +177,8 @@ def segment_metrics(
     ctx: Ctx,
     shop: Shop,
     segment_id: SegmentId,
-    start: Annotated[date | None, Query(description="First day, ISO date")] = None,
-    end: Annotated[date | None, Query(description="Last day, ISO date")] = None,
+    start: Annotated[IsoDate | None, Query(description="First day, ISO date")] = None,
+    end: Annotated[IsoDate | None, Query(description="Last day, ISO date")] = None,
 ) -> SegmentMetricsOut:
     get_segment_or_404(ctx, shop, segment_id)
     last = end or ctx.clock().date()

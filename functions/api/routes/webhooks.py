@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from api import strict_json
 from api.deps import Ctx
 from api.errors import BadRequest, Unauthorized
 from api.lifecycle import process_webhook
@@ -69,9 +69,10 @@ def receive_webhook(ctx: Ctx) -> WebhookAck:
     if not _SHOP_DOMAIN.match(shop):
         raise BadRequest(f"{SHOP_HEADER} must be a myshopify.com domain", field=SHOP_HEADER)
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BadRequest("the webhook body is not JSON", field="body") from error
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadRequest("the webhook body is not UTF-8 JSON", field="body") from error
+    payload = strict_json.loads(text)
     if not isinstance(payload, dict):
         raise BadRequest("the webhook body must be a JSON object", field="body")
     status = process_webhook(

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -24,7 +25,6 @@ from seglift.analytics import clv, cohorts, journey, profile, revenue
 from seglift.metrics.orders import member_ids
 
 PROFILE_TOP = 10
-REVENUE_BACKFILL_MONTHS = 12
 # The LTV triangle grows with the square of the shop's age in months: keep the newest
 # cohorts (24 cohorts -> at most 300 cells) so the item stays small.
 LTV_TRIANGLE_COHORTS = 24
@@ -108,12 +108,26 @@ def months_back(day: date, count: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def first_order_day(orders: pa.Table, tz: str = "UTC") -> date | None:
+    """The shop's first order day in its time zone (None without orders)."""
+    if orders.num_rows == 0:
+        return None
+    first = pc.min(orders["created_at"]).as_py()
+    if first is None:
+        return None
+    return first.astimezone(ZoneInfo(tz)).date()
+
+
 def revenue_month_payloads(members: pa.Table, orders: pa.Table, refunds: pa.Table,
                            run_date: date, tz: str = "UTC",
-                           months: int = REVENUE_BACKFILL_MONTHS) -> dict[str, dict[str, Any]]:
-    """Month label -> the members' new/returning orders and net sales of that month, for
-    the run date's month and the ``months - 1`` before it, counted as of ``run_date``."""
-    start = months_back(run_date, months - 1)
+                           months: int | None = None) -> dict[str, dict[str, Any]]:
+    """Month label -> the members' new/returning orders and net sales of that month,
+    counted as of ``run_date``, for every month from the shop's first order to the run
+    date's month (the whole history; ``months`` limits it to the newest ones)."""
+    first = first_order_day(orders, tz) or run_date
+    start = month_start(min(first, run_date))
+    if months is not None:
+        start = max(start, months_back(run_date, months - 1))
     table = revenue.revenue_by_period(orders, refunds, start, run_date, tz=tz, period="month",
                                       customer_ids=member_ids(members))
     return {row["period"]: {**row, "as_of": run_date.isoformat()} for row in table_rows(table)}

@@ -223,6 +223,9 @@ def _lower(value: Any) -> Any:
 
 
 def _scalar_comparison(column: pa.Array, op: str, value: Any) -> pa.Array:
+    if pa.types.is_integer(column.type) and column.type != pa.int64():
+        # Scores are narrow integers; a condition may hold any int64 (seglift.bounds).
+        column = pc.cast(column, pa.int64())
     if op in _COMPARE:
         return _COMPARE[op](column, pa.scalar(value, column.type))
     if op == "between":
