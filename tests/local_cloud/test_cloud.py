@@ -54,21 +54,28 @@ def test_functions_get_the_environment_the_template_gives_them(cloud):
     assert environment["APP_BASE_URL"] == cloud.api.url
 
 
-def test_state_machine_runs_the_template_definition_and_catches_a_failing_segment(cloud):
+def test_state_machine_runs_the_template_definition_and_passes_every_outcome_on(cloud):
+    """One RunDay invocation for the whole day (no per-segment Map); its outcomes, a
+    failed segment included, reach the shop analytics and the summary."""
     calls = []
+    shop_events = []
 
     def segments(event, context):
         calls.append(event["action"])
-        if event["action"] == "prepare":
-            return {"features_key": "f.parquet", "segment_ids": ["good", "bad"]}
-        if event["action"] == "evaluate":
-            if event["segment_id"] == "bad":
-                raise ValueError("condition refers to a deleted segment")
-            return {"members_key": "m", "member_ids_key": "i", "member_count": 7}
+        if event["action"] == "run_day":
+            return {"shop": event["shop"], "run_date": event["run_date"], "customers": 9,
+                    "segments": [
+                        {"segment_id": "good", "status": "succeeded", "member_count": 7},
+                        {"segment_id": "bad", "status": "failed", "error": "ConditionError",
+                         "cause": "condition refers to a deleted segment"}]}
         return {"results": event["results"]}
 
+    def metrics(event, context):
+        shop_events.append(event)
+        return {"ok": True}
+
     cloud.runtime.override_handler("segments.handler.lambda_handler", segments)
-    cloud.runtime.override_handler("metrics.handler.lambda_handler", lambda e, c: {"ok": True})
+    cloud.runtime.override_handler("metrics.handler.lambda_handler", metrics)
     sfn = cloud.client("stepfunctions")
     arn = cloud.state_machine_arns["PipelineStateMachine"]
     execution = sfn.start_execution(
@@ -79,9 +86,11 @@ def test_state_machine_runs_the_template_definition_and_catches_a_failing_segmen
     assert described["status"] == "SUCCEEDED"
     results = {r["segment_id"]: r for r in json.loads(described["output"])["results"]}
     assert results["good"] == {"segment_id": "good", "status": "succeeded", "member_count": 7}
-    assert results["bad"]["status"] == "failed" and results["bad"]["error"] == "ValueError"
+    assert results["bad"]["status"] == "failed" and results["bad"]["error"] == "ConditionError"
     assert "deleted segment" in results["bad"]["cause"]
-    assert calls.count("evaluate") == 2 and calls[-1] == "summarize"
+    assert calls == ["run_day", "summarize"]
+    assert [e["action"] for e in shop_events] == ["shop"]
+    assert [s["segment_id"] for s in shop_events[0]["segments"]] == ["good", "bad"]
 
 
 def test_sqs_partial_batch_failures_are_redelivered_and_end_in_the_dlq(cloud):
