@@ -129,10 +129,12 @@ class ListSegmentOut(SegmentOut):
 
 class UploadCreated(BaseModel):
     upload_id: str
-    url: str = Field(description="PUT the CSV file's bytes here (no Authorization header).")
-    method: Literal["PUT"] = "PUT"
-    headers: dict[str, str] = Field(
-        description="Send exactly these headers with the PUT: the URL's signature covers them.")
+    url: str = Field(description="POST the CSV here as multipart/form-data (no Authorization "
+                                 "header): every field of `fields`, then the file as `file`.")
+    method: Literal["POST"] = "POST"
+    fields: dict[str, str] = Field(
+        description="Form fields to send before the file; their signed policy fixes the key, "
+                    "the retention tag and the largest size S3 accepts.")
     expires_at: datetime = Field(description="The URL stops working at this time.")
     max_bytes: int = Field(description="The largest file a list segment accepts.")
 
