@@ -9,7 +9,8 @@ What moto does not do, and what stands in here (details in each module):
 - Lambda runs in-process (``lambda_runtime``) instead of in Docker;
 - the state machine is created in moto's *executing* Step Functions backend, with the
   template's ``DefinitionSubstitutions`` resolved from the deployed stack;
-- SQS delivery follows Lambda's semantics (``sqs_poller``);
+- SQS delivery follows Lambda's semantics (``sqs_poller``), scaled out as the template's
+  mapping says (concurrent in-process invocations, ``environ``, ``moto_threads``);
 - the EventBridge schedule is fired on request (``fire_schedule``) with the rule's input;
 - SES identities declared in the template are verified through the SES API (moto's
   CloudFormation has no ``AWS::SES::EmailIdentity``); sent mail is read from moto;
@@ -29,7 +30,7 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 
-from devkit.local_cloud import iam
+from devkit.local_cloud import iam, moto_threads
 from devkit.local_cloud import template as sam
 from devkit.local_cloud.api_adapter import LocalApiServer, routes_from_template
 from devkit.local_cloud.lambda_runtime import InProcessLambdaRuntime
@@ -117,6 +118,7 @@ class LocalCloud:
             os.environ[key] = value
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
+        moto_threads.install()
         self.runtime.install()
         try:
             self._deploy()
@@ -196,6 +198,7 @@ class LocalCloud:
             self.client("lambda"),
             redelivery_delay=self.redelivery_delay,
             acting_as=self.runtime.acting_as,
+            allow_concurrency=self.runtime.allow_concurrency,
         )
         if self.api:
             api_id = next(

@@ -6,10 +6,14 @@ exactly). ``InProcessLambdaRuntime.install`` replaces it with a call of the Pyth
 named by the function's ``Handler``, imported from the same packages the deployment zip
 holds, with the function's own environment variables and a Lambda-like context object.
 
-Handlers read their configuration from ``os.environ`` exactly as in Lambda, so each
-invocation swaps the process environment for the function's and restores it afterwards.
-Invocations are serialised by a lock: the Step Functions interpreter runs executions on
-its own threads, and two handlers must never see each other's environment.
+Handlers read their configuration from ``os.environ`` exactly as in Lambda: each
+invocation sees the function's environment laid over the process's, on its own thread only
+(``environ.ThreadEnviron``), so two handlers never see each other's environment.
+Invocations of most functions are still serialised by a lock (the Step Functions
+interpreter and the API adapter call them from their own threads, and their module state
+was written for Lambda's one-invocation-per-container). Functions marked
+``allow_concurrency`` (those an SQS mapping scales out, see ``sqs_poller``) run as many
+invocations at once as their callers start, as Lambda's concurrent containers do.
 
 What this runtime cannot do: interrupt a handler at its timeout. A handler that overruns
 is reported as Lambda reports it ("Task timed out after N seconds") once it returns, and
@@ -21,19 +25,18 @@ from __future__ import annotations
 
 import importlib
 import json
-import os
 import threading
 import time
 import traceback
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
 from moto.awslambda.models import LambdaFunction
 
-from devkit.local_cloud import aws_calls
+from devkit.local_cloud import aws_calls, environ
 
 _ORIGINAL_INVOKE = LambdaFunction._invoke_lambda
 
@@ -68,6 +71,8 @@ class Invocation:
     handler: str
     duration_s: float
     error: str | None
+    started_at: float = 0.0  # time.monotonic() when the handler was called
+    event: Any = None
 
 
 class InProcessLambdaRuntime:
@@ -78,6 +83,12 @@ class InProcessLambdaRuntime:
         # Every AWS operation the functions performed, for the IAM check (aws_calls).
         self.aws_calls: list[aws_calls.AwsCall] = []
         self._handlers: dict[str, Callable[[Any, Any], Any]] = {}
+        self._concurrent: set[str] = set()
+        self.environ = environ.install()
+
+    def allow_concurrency(self, function_name: str) -> None:
+        """Let invocations of ``function_name`` run at the same time (each in its thread)."""
+        self._concurrent.add(function_name)
 
     # -- installation -------------------------------------------------------------
     def install(self) -> None:
@@ -126,26 +137,6 @@ class InProcessLambdaRuntime:
         environment.update({k: str(v) for k, v in (function.environment_vars or {}).items()})
         return environment
 
-    @contextmanager
-    def _environ(self, environment: dict[str, str]) -> Iterator[None]:
-        """The function's environment for the call, then the process's back.
-
-        Other threads (the API adapter, the SQS poller, tests) read ``os.environ`` at the
-        same time, so only the keys the call set are touched, one at a time: clearing and
-        refilling the whole mapping would briefly hide every variable (AWS_REGION, PATH)
-        from them.
-        """
-        saved = {key: os.environ.get(key) for key in environment}
-        os.environ.update(environment)
-        try:
-            yield
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-
     def invoke(self, function: LambdaFunction, event: Any) -> tuple[str, bool, str]:
         """Call the handler; return (payload, is_error, logs) as moto expects."""
         if event is None or event == "":
@@ -159,8 +150,11 @@ class InProcessLambdaRuntime:
             memory_limit_in_mb=int(function.memory_size),
             timeout_seconds=float(function.timeout),
         )
-        with self._lock, self._environ(self._environment(function)), self.acting_as(
-            function.function_name
+        serial = function.function_name not in self._concurrent
+        with (
+            self._lock if serial else nullcontext(),
+            self.environ.overlay(self._environment(function)),
+            self.acting_as(function.function_name),
         ):
             start = time.monotonic()
             error: str | None = None
@@ -183,7 +177,8 @@ class InProcessLambdaRuntime:
                 )
             self.invocations.append(
                 Invocation(
-                    function.function_name, function.handler, time.monotonic() - start, error
+                    function.function_name, function.handler, time.monotonic() - start, error,
+                    start, event,
                 )
             )
         return payload, error is not None, ""
