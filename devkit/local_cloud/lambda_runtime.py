@@ -20,8 +20,10 @@ handlers that checkpoint before their deadline behave as in AWS.
 from __future__ import annotations
 
 import importlib
+import io
 import json
 import os
+import sys
 import threading
 import time
 import traceback
@@ -60,12 +62,58 @@ class LambdaContext:
 
 @dataclass(frozen=True)
 class Invocation:
-    """One handler call, kept for tests and for `seglift serve`'s log."""
+    """One handler call, kept for tests, for `seglift serve`'s log and for the metrics the
+    local cloud collects (``output`` is what the handler printed: its EMF metric blobs, and
+    its log lines when its logger writes to stdout as in Lambda)."""
 
     function_name: str
     handler: str
     duration_s: float
     error: str | None
+    started_at: float = 0.0  # epoch seconds
+    output: str = ""
+
+
+def _is_metrics_blob(line: str) -> bool:
+    return line.startswith('{"_aws"')
+
+
+class InvocationOutput:
+    """``sys.stdout`` while a function runs: what the handler prints goes to its own
+    invocation's buffer (per thread, nested invocations stacked), like the log stream of
+    one Lambda invocation. It is put in place for each invocation rather than once, because
+    test runners swap ``sys.stdout`` between tests. At the end of the invocation its lines
+    are echoed to the real stdout, except the EMF metric blobs, which CloudWatch would turn
+    into metrics rather than show. Other threads' output passes straight through."""
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self._local = threading.local()
+
+    def _stack(self) -> list[io.StringIO]:
+        if not hasattr(self._local, "stack"):
+            self._local.stack = []
+        return self._local.stack
+
+    def begin(self) -> None:
+        self._stack().append(io.StringIO())
+
+    def end(self) -> str:
+        text = self._stack().pop().getvalue()
+        shown = [line for line in text.splitlines() if not _is_metrics_blob(line)]
+        if shown:
+            self.write("\n".join(shown) + "\n")
+        return text
+
+    def write(self, text: str) -> int:
+        stack = self._stack()
+        return (stack[-1] if stack else self.target).write(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.target, name)
 
 
 class InProcessLambdaRuntime:
@@ -151,8 +199,14 @@ class InProcessLambdaRuntime:
             timeout_seconds=float(function.timeout),
         )
         with self._lock, self._environ(self._environment(function)):
+            started_at = time.time()
             start = time.monotonic()
             error: str | None = None
+            previous = sys.stdout
+            output = previous if isinstance(previous, InvocationOutput) else InvocationOutput(
+                previous)
+            sys.stdout = output  # type: ignore[assignment]
+            output.begin()
             try:
                 result = self._handler(function.handler)(event, context)
                 elapsed = time.monotonic() - start
@@ -170,9 +224,14 @@ class InProcessLambdaRuntime:
                         "stackTrace": traceback.format_exception(exc),
                     }
                 )
+            finally:
+                printed = output.end()
+                if sys.stdout is output and output is not previous:
+                    sys.stdout = previous
             self.invocations.append(
                 Invocation(
-                    function.function_name, function.handler, time.monotonic() - start, error
+                    function.function_name, function.handler, time.monotonic() - start, error,
+                    started_at, printed,
                 )
             )
         return payload, error is not None, ""
