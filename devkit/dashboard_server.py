@@ -54,8 +54,9 @@ class RelayResponse:
     body: bytes
 
 
-# (method, presigned url, body, content type) -> response; see devkit.local_s3_relay.
-S3Relay = Callable[[str, str, bytes, str | None], RelayResponse]
+# (method, presigned url, body, headers to forward) -> response; see devkit.local_s3_relay.
+# The headers are Content-Type and every x-amz-* header: a SigV4 URL signs some of them.
+S3Relay = Callable[[str, str, bytes, dict[str, str]], RelayResponse]
 
 
 def development_config(api_base: str, token: str, *, s3_relay: bool = True) -> dict[str, Any]:
@@ -209,7 +210,9 @@ class _DashboardRequestHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         try:
-            answer = relay(method, target, body, self.headers.get("Content-Type"))
+            forwarded = {name: value for name, value in self.headers.items()
+                         if name.lower() == "content-type" or name.lower().startswith("x-amz-")}
+            answer = relay(method, target, body, forwarded)
         except ValueError as refused:
             self._send(HTTPStatus.BAD_REQUEST, f"{refused}\n".encode(),
                        "text/plain; charset=utf-8")

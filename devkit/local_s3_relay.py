@@ -28,11 +28,12 @@ def check_s3_url(url: str) -> str:
     return url
 
 
-def relay_to_s3(method: str, url: str, body: bytes, content_type: str | None) -> RelayResponse:
-    """Send ``method`` to the presigned ``url`` in this process (where moto listens)."""
+def relay_to_s3(method: str, url: str, body: bytes, headers: dict[str, str]) -> RelayResponse:
+    """Send ``method`` to the presigned ``url`` in this process (where moto listens), with
+    the browser's Content-Type and x-amz-* headers (a SigV4 URL signs x-amz-tagging)."""
     if method not in ("GET", "PUT"):
         raise ValueError(f"the S3 relay passes GET and PUT, not {method}")
-    headers = {"Content-Type": content_type} if content_type and method == "PUT" else {}
+    headers = dict(headers) if method == "PUT" else {}
     with requests.Session() as session:
         # No proxy look-up in os.environ: the in-process Lambda runtime swaps the
         # environment while a function runs, and reading it then can fail.

@@ -9,7 +9,8 @@ What moto does not do, and what stands in here (details in each module):
 - Lambda runs in-process (``lambda_runtime``) instead of in Docker;
 - the state machine is created in moto's *executing* Step Functions backend, with the
   template's ``DefinitionSubstitutions`` resolved from the deployed stack;
-- SQS delivery follows Lambda's semantics (``sqs_poller``);
+- SQS delivery follows Lambda's semantics (``sqs_poller``), scaled out as the template's
+  mapping says (concurrent in-process invocations, ``environ``, ``moto_threads``);
 - the EventBridge schedule is fired on request (``fire_schedule``) with the rule's input;
 - SES identities declared in the template are verified through the SES API (moto's
   CloudFormation has no ``AWS::SES::EmailIdentity``); sent mail is read from moto;
@@ -31,7 +32,7 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 
-from devkit.local_cloud import monitoring
+from devkit.local_cloud import iam, monitoring, moto_threads
 from devkit.local_cloud import template as sam
 from devkit.local_cloud.api_adapter import LocalApiServer, routes_from_template
 from devkit.local_cloud.lambda_runtime import InProcessLambdaRuntime
@@ -49,6 +50,20 @@ _AWS_ENV = {
     "AWS_SECURITY_TOKEN": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
+
+
+@dataclass(frozen=True)
+class PolicyAudit:
+    """What one local stack's functions did in AWS, checked against their roles."""
+
+    stack_name: str
+    calls: int
+    actions: dict[str, list[str]]  # function logical id -> sorted distinct IAM actions
+    violations: list[str]
+
+
+# Every stopped local stack's audit, for the test session's IAM report (tests/conftest.py).
+POLICY_AUDITS: list[PolicyAudit] = []
 
 
 class LambdaInvocationError(RuntimeError):
@@ -93,6 +108,7 @@ class LocalCloud:
         self.poller: SqsLambdaPoller | None = None
         self.api: LocalApiServer | None = None
         self.state_machine_arns: dict[str, str] = {}
+        self._effective_parameters: dict[str, str] = {}
 
     # -- lifecycle ------------------------------------------------------------------
     def __enter__(self) -> LocalCloud:
@@ -107,6 +123,7 @@ class LocalCloud:
             os.environ[key] = value
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
+        moto_threads.install()
         self.runtime.install()
         try:
             self._deploy()
@@ -118,6 +135,8 @@ class LocalCloud:
     def stop(self) -> None:
         if self.poller:
             self.poller.stop()
+        if self.runtime.aws_calls and self.resources:
+            POLICY_AUDITS.append(self.policy_audit())
         if self.api:
             self.api.stop()
             self.api = None
@@ -151,6 +170,7 @@ class LocalCloud:
             self.api = LocalApiServer([], self._invoke_api, stage=stage, port=self._api_port)
             parameters.setdefault("AppBaseUrl", self.api.url)
 
+        self._effective_parameters = parameters
         self.client("s3").create_bucket(Bucket=ARTIFACTS_BUCKET)
         self.sam_template = sam.load_sam_template(self.project_root / "template.yaml")
         if "AlarmEmail" in self.sam_template.get("Parameters", {}):
@@ -182,7 +202,11 @@ class LocalCloud:
         self._verify_email_identities(parameters)
         self._create_alarms(resolved)
         self.poller = SqsLambdaPoller.from_event_source_mappings(
-            self.client("sqs"), self.client("lambda"), redelivery_delay=self.redelivery_delay
+            self.client("sqs"),
+            self.client("lambda"),
+            redelivery_delay=self.redelivery_delay,
+            acting_as=self.runtime.acting_as,
+            allow_concurrency=self.runtime.allow_concurrency,
         )
         if self.api:
             api_id = next(
@@ -335,6 +359,37 @@ class LocalCloud:
     def function_environment(self, logical_id: str) -> dict[str, str]:
         configuration = self.client("lambda").get_function(FunctionName=self.physical(logical_id))
         return configuration["Configuration"].get("Environment", {}).get("Variables", {})
+
+    # -- IAM: what the functions did against what their roles allow ---------------------------
+    def policy_violations(self) -> list[iam.Violation]:
+        """Every AWS operation a function performed that its role in the transformed
+        template does not allow (moto itself enforces no IAM)."""
+        resolver = iam.IntrinsicResolver(
+            self.cfn_template,
+            self.resources,
+            sam.parameter_values(self.sam_template, self._effective_parameters),
+            self.region,
+        )
+        return iam.violations(
+            list(self.runtime.aws_calls), self.cfn_template, self.resources, resolver
+        )
+
+    def policy_audit(self) -> PolicyAudit:
+        logical_of = {physical: logical for logical, physical in self.resources.items()}
+        actions: dict[str, set[str]] = {}
+        for call in list(self.runtime.aws_calls):
+            function = logical_of.get(call.function, call.function)
+            actions.setdefault(function, set()).update(a for a, _ in call.actions)
+        try:
+            found = [str(v) for v in self.policy_violations()]
+        except (KeyError, ValueError) as error:
+            found = [f"the IAM check could not run: {error}"]
+        return PolicyAudit(
+            self.stack_name,
+            len(self.runtime.aws_calls),
+            {name: sorted(names) for name, names in sorted(actions.items())},
+            found,
+        )
 
     # -- driving it -------------------------------------------------------------------------
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:

@@ -189,7 +189,7 @@ def lambda_datapoints(invocations: Sequence[Any]) -> list[Datapoint]:
     points: list[Datapoint] = []
     for invocation in invocations:
         dims = _dimensions({"FunctionName": invocation.function_name})
-        at = invocation.started_at
+        at = invocation.started_epoch
         points += [
             Datapoint("AWS/Lambda", "Invocations", dims, 1.0, at, "Count"),
             Datapoint("AWS/Lambda", "Errors", dims, 1.0 if invocation.error else 0.0, at,

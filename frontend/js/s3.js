@@ -15,14 +15,17 @@ export function s3Url(presignedUrl) {
   return relayPath ? `${relayPath}?url=${encodeURIComponent(presignedUrl)}` : presignedUrl;
 }
 
-/** PUT a file to a presigned upload URL; an Error in words when S3 refuses it. */
-export async function putToPresignedUrl(presignedUrl, file) {
+/**
+ * PUT a file to a presigned upload URL with the headers the API named (its SigV4 signature
+ * covers them, e.g. x-amz-tagging); an Error in words when S3 refuses it.
+ */
+export async function putToPresignedUrl(presignedUrl, file, signedHeaders = {}) {
   let response;
   try {
     response = await fetch(s3Url(presignedUrl), {
       method: "PUT",
       body: file,
-      headers: { "Content-Type": file.type || "text/csv" },
+      headers: { "Content-Type": file.type || "text/csv", ...signedHeaders },
     });
   } catch (error) {
     throw new Error(`The file could not be sent to storage (${error.message}); try again.`);

@@ -65,6 +65,11 @@ class SegmentRevenueOut(BaseModel):
     start: date
     end: date
     points: list[RevenuePoint] = Field(description="Computed months, oldest first.")
+    missing_months: list[str] = Field(
+        default_factory=list,
+        description="Months of start..end with nothing stored (YYYY-MM): before the shop's "
+        "first order, or not reached by a daily run yet. Never silently left out.")
+    note: str | None = Field(default=None, description="Says why months are missing.")
 
 
 # ------------------------------------------------------------------ cohorts

@@ -199,11 +199,17 @@ class SegmentEngine(Protocol):
         ...
 
 
+# Uploads are kept a few days only (the bucket's retention=short lifecycle rule). The tag
+# is part of the presigned PUT's SigV4 signature: the browser must send exactly this header.
+UPLOAD_HEADERS = {"x-amz-tagging": "retention=short"}
+
+
 class UploadStore(Protocol):
     """CSV files the merchant uploads (for list segments), under the shop's own prefix."""
 
     def presign_put(self, shop: str, upload_id: str, expires_in: int) -> str:
-        """A URL the browser PUTs the file to, valid for ``expires_in`` seconds."""
+        """A URL the browser PUTs the file to with ``UPLOAD_HEADERS``, valid for
+        ``expires_in`` seconds."""
         ...
 
     def exists(self, shop: str, upload_id: str) -> bool: ...

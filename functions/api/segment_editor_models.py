@@ -128,6 +128,8 @@ class UploadCreated(BaseModel):
     upload_id: str
     url: str = Field(description="PUT the CSV file's bytes here (no Authorization header).")
     method: Literal["PUT"] = "PUT"
+    headers: dict[str, str] = Field(
+        description="Send exactly these headers with the PUT: the URL's signature covers them.")
     expires_at: datetime = Field(description="The URL stops working at this time.")
     max_bytes: int = Field(description="The largest file a list segment accepts.")
 

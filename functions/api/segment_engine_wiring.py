@@ -12,12 +12,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from api.ports import EngineRejected
+from api.ports import UPLOAD_HEADERS, EngineRejected
 from seglift.config import ConfigurationError
 from seglift.keys import upload_key
 
 # The bucket's lifecycle rule expires objects carrying this tag after a week.
-SHORT_RETENTION_TAGGING = "retention=short"
 
 
 class LambdaSegmentEngine:
@@ -98,7 +97,7 @@ class S3Uploads:
         return self._s3().generate_presigned_url(
             "put_object",
             Params={"Bucket": self._bucket, "Key": upload_key(shop, upload_id),
-                    "Tagging": SHORT_RETENTION_TAGGING},
+                    "Tagging": UPLOAD_HEADERS["x-amz-tagging"]},
             ExpiresIn=expires_in,
         )
 

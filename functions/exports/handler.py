@@ -23,6 +23,7 @@ from seglift.config import RuntimeConfig
 from seglift.exports.segment_export import ExportError, export_segment_csv
 from seglift.exports.sources import S3ExportSources
 from seglift.keys import validate_shop_domain
+from seglift.storage.s3_clients import presigning_s3_client
 from seglift.storage.segment_repository import SegmentRepository
 
 logger = Logger(service="exports")
@@ -68,7 +69,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             raise ExportError(f"segment {segment_id!r} does not exist in {shop}")
         if not segment.last_evaluated_on:
             raise ExportError(f"segment {segment_id!r} has not been evaluated yet: try later")
-        s3 = boto3.client("s3")
+        s3 = presigning_s3_client(boto3)  # the download URL is presigned SigV4
         result = export_segment_csv(
             shop, segment_id, date.fromisoformat(segment.last_evaluated_on), columns,
             sources=S3ExportSources(s3, config.data_bucket), s3=s3, bucket=config.data_bucket,

@@ -29,6 +29,7 @@ import pyarrow.compute as pc
 from seglift.lake.convert import BulkJsonlConverter, ids_from_jsonl_block
 from seglift.lake.reader import LakeReader
 from seglift.lake.writer import LakeWriter, TableWrite
+from seglift.privacy.suppression import Suppression
 from seglift.shopify.bulk import BulkOperationError, BulkQueryRunner, iter_jsonl_blocks
 from seglift.shopify.client import ShopifyGraphQLClient
 from sync.checkpoint import FULL, CheckpointStore, RunState
@@ -146,11 +147,13 @@ class ShopSynchronizer:
         converter = BulkJsonlConverter(resource, quarantine.add)
         writes = {table: self._begin(table, run) for table in TABLES_OF[resource]}
         seen_ids: list[pa.Array] = []
+        # Read per export, so a redaction carried out while this sync runs still applies.
+        suppression = Suppression.load(self._s3, self.bucket, self.shop)
         try:
             if result.url:
                 for block in self._download(result.url):
-                    self._write(writes, converter.convert_block(block), seen_ids)
-            self._write(writes, converter.finish(), seen_ids)
+                    self._write(writes, converter.convert_block(block), seen_ids, suppression)
+            self._write(writes, converter.finish(), seen_ids, suppression)
             if quarantine.count and attempt < self.max_bulk_attempts:
                 # A corrupt line is usually a broken export: record it, then export again.
                 self._record_quarantine(quarantine, attempt, outcome)
@@ -187,8 +190,9 @@ class ShopSynchronizer:
 
     @staticmethod
     def _write(writes: dict[str, TableWrite], tables: dict[str, pa.Table],
-               seen_ids: list[pa.Array]) -> None:
+               seen_ids: list[pa.Array], suppression: Suppression) -> None:
         for table, data in tables.items():
+            data = suppression.filter(data)  # redacted customers never come back
             if data.num_rows:
                 writes[table].write(data)
                 if table == "customers":

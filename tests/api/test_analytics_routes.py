@@ -145,6 +145,22 @@ def test_monthly_revenue_is_split_new_and_returning_with_the_shops_currency(clie
     window = client.get(f"/segments/{segment.segment_id}/revenue?start=2026-10-15"
                         "&end=2026-10-16").json
     assert [p["period"] for p in window["points"]] == ["2026-10"]
+    assert window["missing_months"] == [] and window["note"] is None
+    # Months without a stored point are named, never silently left out.
+    assert body["missing_months"] == [f"2026-{m:02d}" for m in range(1, 10)]
+    assert "9 of the months asked for have no revenue stored (2026-01..2026-09)" in body["note"]
+
+
+def test_a_long_range_serves_every_stored_month(client, stores):
+    segment = evaluated(stores, SHOP_A)
+    months = [f"{2022 + i // 12}-{i % 12 + 1:02d}" for i in range(59)]
+    for month in months:
+        stores.analytics.put(SHOP_A, segment.segment_id, "revenue_month", month,
+                             revenue(month, 1, "1.00"))
+    body = client.get(f"/segments/{segment.segment_id}/revenue?start=2022-01-01"
+                      "&end=2026-11-20").json
+    assert [p["period"] for p in body["points"]] == months
+    assert body["missing_months"] == [] and body["note"] is None
 
 
 @pytest.mark.parametrize(("query", "field"), [

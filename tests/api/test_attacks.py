@@ -199,3 +199,62 @@ def test_experiment_options_are_not_coerced(client, api, list_segment, extra, fi
             "period": {"start": "2026-11-01", "end": "2026-11-30"}, **extra}
     error = _refused(client.post("/experiments", body))
     assert error["field"] == field
+
+
+# ---------------------------------------------------------------- webhooks
+
+
+def _genuine(topic: str, shop: str):
+    from tests.api.test_webhooks import example
+
+    return example(topic, shop)
+
+
+@pytest.mark.parametrize("topic", ["app/uninstalled", "customers/redact", "shop/redact",
+                                   "customers/data_request"])
+def test_a_genuine_delivery_replayed_for_another_shop_is_refused(client, api, topic):
+    from tests.api.conftest import SHOP_B
+    from tests.api.test_webhooks import deliver
+
+    body = _genuine(topic, SHOP_A)
+    assert deliver(client, topic, body, webhook_id="genuine").status == 200
+    replay = deliver(client, topic, body, webhook_id="forged-new-id", shop=SHOP_B)
+    error = _refused(replay, code="shop_mismatch")
+    assert "delivered for" in error["message"]
+    assert api.shops.get(SHOP_B).installed is True
+    assert all(r.shop == SHOP_A for r in api.privacy_requests.recorded)
+
+
+def test_a_payload_that_names_no_shop_is_refused(client):
+    from tests.api.test_webhooks import deliver
+
+    reply = deliver(client, "app/uninstalled", b'{"id": 1}')
+    _refused(reply, code="shop_mismatch")
+
+
+def test_a_genuine_delivery_replayed_with_a_new_id_is_a_duplicate(client, api):
+    from tests.api.test_webhooks import deliver
+
+    body = _genuine("customers/redact", SHOP_A)
+    assert deliver(client, "customers/redact", body, webhook_id="a").json["status"] == (
+        "processed")
+    assert deliver(client, "customers/redact", body, webhook_id="b").json["status"] == (
+        "duplicate")
+    assert len(api.privacy_requests.recorded) == 1
+
+
+@pytest.mark.parametrize("webhook_id", ["x" * 3000, "x" * 65, "a/b", "id with spaces"])
+def test_webhook_ids_are_bounded(client, webhook_id):
+    from tests.api.test_webhooks import deliver
+
+    reply = deliver(client, "customers/redact", _genuine("customers/redact", SHOP_A),
+                    webhook_id=webhook_id)
+    error = _refused(reply)
+    assert error["field"] == "X-Shopify-Webhook-Id"
+
+
+def test_a_deeply_nested_webhook_body_is_400(client):
+    from tests.api.test_webhooks import deliver
+
+    reply = deliver(client, "customers/redact", b"[" * 10_000 + b"]" * 10_000)
+    _refused(reply, code="too_deep")

@@ -7,6 +7,7 @@ import io
 import json
 from datetime import date
 from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
 
 import boto3
 import pytest
@@ -16,6 +17,7 @@ from api.ports import EngineRejected
 from api.segment_engine_wiring import LambdaSegmentEngine, S3Uploads
 from seglift.config import ConfigurationError
 from seglift.keys import upload_key
+from seglift.storage.s3_clients import presigning_s3_client
 
 SHOP = "wired-shop.myshopify.com"
 DAY = date(2026, 11, 20)
@@ -80,11 +82,19 @@ def test_uploads_live_under_the_shops_prefix_and_expire_with_the_bucket_rule(mon
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
+        s3 = presigning_s3_client(boto3)
         s3.create_bucket(Bucket="data")
         uploads = S3Uploads(lambda: s3, "data")
         url = uploads.presign_put(SHOP, "upl_1", 900)
-        assert upload_key(SHOP, "upl_1") in url and "retention%3Dshort" in url
+        parts = urlsplit(url)
+        query = parse_qs(parts.query)
+        # SigV4 on the regional host; the tag travels as a signed header, not a parameter
+        # (a SigV2 URL with tagging as a parameter is refused or ignored by S3).
+        assert parts.hostname == "data.s3.us-east-1.amazonaws.com"
+        assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
+        assert "Signature" not in query and "AWSAccessKeyId" not in query
+        assert "x-amz-tagging" in query["X-Amz-SignedHeaders"][0].split(";")
+        assert unquote(parts.path).lstrip("/") == upload_key(SHOP, "upl_1")
         assert uploads.exists(SHOP, "upl_1") is False
         s3.put_object(Bucket="data", Key=upload_key(SHOP, "upl_1"), Body=b"email\n")
         assert uploads.exists(SHOP, "upl_1") is True

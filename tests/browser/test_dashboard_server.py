@@ -47,7 +47,7 @@ def relayed() -> list[tuple[str, str, bytes]]:
 
 @pytest.fixture
 def server(site: Path, relayed: list[tuple[str, str, bytes]]) -> Iterator[DashboardServer]:
-    def fake_relay(method: str, url: str, body: bytes, content_type: str | None) -> RelayResponse:
+    def fake_relay(method: str, url: str, body: bytes, headers: dict[str, str]) -> RelayResponse:
         check_s3_url(url)
         relayed.append((method, url, body))
         return RelayResponse(200, "text/plain", b"relayed")

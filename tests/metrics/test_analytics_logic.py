@@ -1,4 +1,6 @@
-"""The analytics of the daily run (metrics.analytics) with in-memory lake and stores:
+"""The analytics of the daily run with in-memory lake and stores: each segment's profile
+and revenue months as the day-run computes and stores them (``seglift.dayrun.compute``,
+``segments.dayrun.store_segment_day``), the shop's analytics (``metrics.analytics``):
 what is stored, under which keys, and that one failing part does not hide the others."""
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ import pytest
 from metrics import analytics
 from seglift import keys
 from seglift.analytics.revenue import period_label
+from seglift.dayrun.compute import DayBases, segment_day
+from seglift.segments.tables import LakeTables
+from segments.dayrun import DayStores, store_segment_day
+from segments.logic import Storage
 from tests.metrics.analytics_store import (
     CUSTOMER_IDS,
     REPEATERS,
@@ -37,6 +43,35 @@ class FakeAnalytics:
 
     def sort_keys(self, shop: str, subject: str, kind: str) -> set[str]:
         return {k[3] for k in self.items if k[:3] == (shop, subject, kind)}
+
+
+class FakeS3:
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def put_object(self, Bucket: str, Key: str, Body: bytes, **kwargs: Any) -> None:
+        self.objects[Key] = Body
+
+
+class FakeMetrics:
+    def __init__(self) -> None:
+        self.days: dict[tuple[str, str, date], dict[str, Any]] = {}
+
+    def put_day(self, shop: str, segment_id: str, day: date, values: dict[str, Any]) -> None:
+        self.days[(shop, segment_id, day)] = values
+
+
+def store_segment_analytics(store: Any, segment_id: str, ids: list[int], out: FakeAnalytics,
+                            bases: DayBases | None = None) -> dict[str, Any]:
+    """The day-run's part for one segment: its figures from the day's bases, stored."""
+    if bases is None:
+        bases = DayBases.build(LakeTables.from_reader(TablesReader(store)), RUN_DATE)
+    result = segment_day(pa.array(ids, pa.int64()), bases, RUN_DATE)
+    metrics = FakeMetrics()
+    written = store_segment_day(SHOP, RUN_DATE, segment_id, result,
+                                DayStores(Storage(FakeS3(), "bucket"), None, metrics, out))
+    return {"revenue_months_written": written, "metrics": metrics.days,
+            "analytics_error": result.analytics_error}
 
 
 @dataclass
@@ -94,10 +129,8 @@ def brute_force_months(store: Any, ids: set[int], months: list[str]) -> dict[str
 
 
 def test_a_segments_profile_and_revenue_months_are_stored_for_the_run_day():
-    store, reader, out = shop_store(), None, FakeAnalytics()
-    reader = TablesReader(store)
-    summary = analytics.store_segment_analytics(SHOP, RUN_DATE, "repeaters", members(*REPEATERS),
-                                                reader=reader, store=out)
+    store, out = shop_store(), FakeAnalytics()
+    summary = store_segment_analytics(store, "repeaters", REPEATERS, out)
 
     profile = out.items[(SHOP, "repeaters", "profile", "2025-06-30")]
     assert profile["member_count"] == len(REPEATERS)
@@ -107,8 +140,11 @@ def test_a_segments_profile_and_revenue_months_are_stored_for_the_run_day():
     assert product["title"] == "Product 300"
     assert product["lift"] == pytest.approx(1.0 / (10 / 30))
 
-    months = [period_label(date(2024, 7, 1) + timedelta(days=31 * i), "month")
-              for i in range(12)]
+    # The whole history: every month from the shop's first order to the run date's.
+    first = min(o["created_at"] for o in store.orders).date().replace(day=1)
+    months = sorted({period_label(first + timedelta(days=d), "month")
+                     for d in range((RUN_DATE - first).days + 1)})
+    assert months[0] == period_label(first, "month") and months[-1] == "2025-06"
     assert summary["revenue_months_written"] == months
     expected = brute_force_months(store, set(REPEATERS), months)
     for month in months:
@@ -124,16 +160,26 @@ def test_a_segments_profile_and_revenue_months_are_stored_for_the_run_day():
 
 
 def test_past_months_are_written_once_and_the_current_month_every_day():
-    reader, out = TablesReader(shop_store()), FakeAnalytics()
+    out = FakeAnalytics()
     kept = {"new_orders": 99, "as_of": "2025-03-31"}
     out.items[(SHOP, "seg", "revenue_month", "2025-03")] = kept
     out.items[(SHOP, "seg", "revenue_month", "2025-06")] = {"new_orders": 99}
-    summary = analytics.store_segment_analytics(SHOP, RUN_DATE, "seg", members(3, 6),
-                                                reader=reader, store=out)
+    summary = store_segment_analytics(shop_store(), "seg", [3, 6], out)
     assert "2025-03" not in summary["revenue_months_written"]
     assert "2025-06" in summary["revenue_months_written"]
     assert out.items[(SHOP, "seg", "revenue_month", "2025-03")] == kept
     assert out.items[(SHOP, "seg", "revenue_month", "2025-06")]["new_orders"] == 0
+
+
+def test_a_profile_that_cannot_be_built_leaves_the_members_and_metrics_standing():
+    tables = LakeTables.from_reader(TablesReader(shop_store()))
+    broken = DayBases(DayBases.build(tables, RUN_DATE, analytics=False).counted, None,
+                      tables.products, profile_error="RuntimeError: profile exploded")
+    out = FakeAnalytics()
+    summary = store_segment_analytics(None, "repeaters", REPEATERS, out, bases=broken)
+    assert summary["analytics_error"] == "RuntimeError: profile exploded"
+    assert summary["metrics"][(SHOP, "repeaters", RUN_DATE)]["member_count"] == 10
+    assert out.items == {}
 
 
 def _shop_run(writer: FakeWriter | None = None, journeys: FakeJourneys | None = None,

@@ -42,7 +42,7 @@ function uploadForm(ctx) {
       const upload = await api.post("/uploads");
       if (chosen.size > upload.max_bytes) throw new Error(`The file is ${fmt.integer(chosen.size)} bytes; at most ${fmt.integer(upload.max_bytes)} are accepted.`);
       replace(feedback, loading("Sending the file…"));
-      await putToPresignedUrl(upload.url, chosen);
+      await putToPresignedUrl(upload.url, chosen, upload.headers);
       replace(feedback, loading("Matching customers…"));
       const list = await api.post("/segments/lists", { name: name.value.trim(), upload_id: upload.upload_id });
       const report = list.upload;

@@ -149,8 +149,20 @@ def segment_revenue(
     currency = shop_currency(ctx, shop)
     items = analytics_reader(ctx).between(shop, segment_id, "revenue_month", _month(first),
                                           _month(last))
+    points = [revenue_point(i, currency) for i in items]
+    missing = sorted(set(_months_between(first, last)) - {p.period for p in points})
+    note = None
+    if missing:
+        note = (f"{len(missing)} of the months asked for have no revenue stored "
+                f"({missing[0]}..{missing[-1]}): they are before the shop's first order or "
+                "after the latest daily run")
     return SegmentRevenueOut(segment_id=segment_id, period="month", start=first, end=last,
-                             points=[revenue_point(i, currency) for i in items])
+                             points=points, missing_months=missing, note=note)
+
+
+def _months_between(first: date, last: date) -> list[str]:
+    start, end = first.year * 12 + first.month - 1, last.year * 12 + last.month - 1
+    return [f"{index // 12:04d}-{index % 12 + 1:02d}" for index in range(start, end + 1)]
 
 
 @router.get(

@@ -20,7 +20,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import Conflict, NotFound
 from api.models import SegmentCreate
-from api.ports import ApiContext
+from api.ports import UPLOAD_HEADERS, ApiContext
 from api.presenters import segment_out
 from api.routes.responses import BODY_ERRORS, responses
 from api.routes.segments import SegmentId, get_segment_or_404, shop_currency
@@ -176,7 +176,7 @@ def create_list_segment(ctx: Ctx, shop: Shop, body: ListSegmentCreate) -> ListSe
 def create_upload(ctx: Ctx, shop: Shop) -> UploadCreated:
     upload_id = f"upl_{secrets.token_hex(8)}"
     url = uploads(ctx).presign_put(shop, upload_id, UPLOAD_URL_SECONDS)
-    return UploadCreated(upload_id=upload_id, url=url,
+    return UploadCreated(upload_id=upload_id, url=url, headers=UPLOAD_HEADERS,
                          expires_at=ctx.clock() + timedelta(seconds=UPLOAD_URL_SECONDS),
                          max_bytes=MAX_CSV_BYTES)
 

@@ -15,7 +15,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from api import strict_json
 from api.deps import Ctx
 from api.errors import BadRequest, Unauthorized
-from api.lifecycle import process_webhook
+from api.lifecycle import delivery_key, process_webhook
 from api.models import WebhookAck
 from api.routes.responses import BODY_ERRORS, responses
 from seglift.auth.webhooks import (
@@ -29,6 +29,8 @@ from seglift.auth.webhooks import (
 router = APIGatewayRouter()
 
 _SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+# Shopify's ids are UUIDs; the id also names the stored privacy request (seglift.keys).
+_WEBHOOK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def _raw_body() -> bytes:
@@ -66,8 +68,13 @@ def receive_webhook(ctx: Ctx) -> WebhookAck:
     topic, shop, webhook_id = _header(TOPIC_HEADER), _header(SHOP_HEADER), _header(
         WEBHOOK_ID_HEADER
     )
-    if not _SHOP_DOMAIN.match(shop):
+    if not _SHOP_DOMAIN.fullmatch(shop):
         raise BadRequest(f"{SHOP_HEADER} must be a myshopify.com domain", field=SHOP_HEADER)
+    if not _WEBHOOK_ID.fullmatch(webhook_id):
+        raise BadRequest(f"{WEBHOOK_ID_HEADER} must be Shopify's delivery id (at most 64 "
+                         "letters, digits, '-' or '_')", field=WEBHOOK_ID_HEADER)
+    if len(topic) > 128:
+        raise BadRequest(f"{TOPIC_HEADER} is too long to be a Shopify topic", field=TOPIC_HEADER)
     try:
         text = body.decode("utf-8")
     except UnicodeDecodeError as error:
@@ -79,6 +86,7 @@ def receive_webhook(ctx: Ctx) -> WebhookAck:
         topic=topic,
         shop=shop,
         webhook_id=webhook_id,
+        delivery=delivery_key(shop, topic, body),
         payload=payload,
         shops=ctx.shops,
         receipts=ctx.webhook_receipts,

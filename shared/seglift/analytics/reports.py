@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -24,7 +25,6 @@ from seglift.analytics import clv, cohorts, journey, profile, revenue
 from seglift.metrics.orders import member_ids
 
 PROFILE_TOP = 10
-REVENUE_BACKFILL_MONTHS = 12
 # The LTV triangle grows with the square of the shop's age in months: keep the newest
 # cohorts (24 cohorts -> at most 300 cells) so the item stays small.
 LTV_TRIANGLE_COHORTS = 24
@@ -65,8 +65,14 @@ def profile_payload(members: pa.Table, customers: pa.Table, orders: pa.Table,
                     line_items: pa.Table, refunds: pa.Table, products: pa.Table | None,
                     as_of: date, tz: str = "UTC", top: int = PROFILE_TOP) -> dict[str, Any]:
     """The segment's traits with share and lift (``seglift.analytics.profile``), top N."""
-    tables = profile.segment_profile(members, customers, orders, line_items, refunds, as_of,
-                                     tz=tz, top=top)
+    base = profile.ProfileBase.build(customers, orders, line_items, refunds, as_of, tz)
+    return profile_payload_of(base, members, products, as_of, top)
+
+
+def profile_payload_of(base: profile.ProfileBase, members: pa.Table, products: pa.Table | None,
+                       as_of: date, top: int = PROFILE_TOP) -> dict[str, Any]:
+    """``profile_payload`` from the day's shared ``ProfileBase`` (built once per day)."""
+    tables = profile.profile_of(base, members, top)
     titles = _product_titles(products, tables)
     traits: dict[str, list[dict[str, Any]]] = {}
     for name, table in tables.items():
@@ -108,14 +114,50 @@ def months_back(day: date, count: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def first_order_day(orders: pa.Table, tz: str = "UTC") -> date | None:
+    """The shop's first order day in its time zone (None without orders)."""
+    if orders.num_rows == 0:
+        return None
+    first = pc.min(orders["created_at"]).as_py()
+    if first is None:
+        return None
+    return first.astimezone(ZoneInfo(tz)).date()
+
+
+def revenue_start(first_order: date | None, run_date: date, months: int | None = None) -> date:
+    """The first month of a segment's revenue: the shop's first order's month (the whole
+    history; ``months`` limits it to the newest ones)."""
+    start = month_start(min(first_order or run_date, run_date))
+    if months is not None:
+        start = max(start, months_back(run_date, months - 1))
+    return start
+
+
 def revenue_month_payloads(members: pa.Table, orders: pa.Table, refunds: pa.Table,
                            run_date: date, tz: str = "UTC",
-                           months: int = REVENUE_BACKFILL_MONTHS) -> dict[str, dict[str, Any]]:
-    """Month label -> the members' new/returning orders and net sales of that month, for
-    the run date's month and the ``months - 1`` before it, counted as of ``run_date``."""
-    start = months_back(run_date, months - 1)
+                           months: int | None = None) -> dict[str, dict[str, Any]]:
+    """Month label -> the members' new/returning orders and net sales of that month,
+    counted as of ``run_date``, for every month from the shop's first order to the run
+    date's month (the whole history; ``months`` limits it to the newest ones)."""
+    start = revenue_start(first_order_day(orders, tz), run_date, months)
     table = revenue.revenue_by_period(orders, refunds, start, run_date, tz=tz, period="month",
                                       customer_ids=member_ids(members))
+    return _month_payloads(table, run_date)
+
+
+def revenue_month_payloads_of(member_orders: pa.Table, run_date: date,
+                              first_order: date | None, months: int | None = None
+                              ) -> dict[str, dict[str, Any]]:
+    """``revenue_month_payloads`` from the members' counted orders as of ``run_date``
+    (their rows of the day's shared ``counted_orders``); ``first_order``: the shop's
+    first order day (``first_order_day``, computed once per day)."""
+    table = revenue.revenue_of_counted(member_orders,
+                                       revenue_start(first_order, run_date, months),
+                                       run_date, "month")
+    return _month_payloads(table, run_date)
+
+
+def _month_payloads(table: pa.Table, run_date: date) -> dict[str, dict[str, Any]]:
     return {row["period"]: {**row, "as_of": run_date.isoformat()} for row in table_rows(table)}
 
 
