@@ -113,7 +113,10 @@ def test_a_failing_function_and_a_shop_that_keeps_failing_to_sync_raise_their_al
 def test_a_message_in_the_dead_letter_queue_raises_the_depth_alarm(cloud):
     sqs = cloud.client("sqs")
     # Not a tag-job message the drainer could read: it stays (and Lambda would retry it).
-    sqs.send_message(QueueUrl=cloud.physical("TagJobDeadLetterQueue"), MessageBody="{}")
+    url = cloud.physical("TagJobDeadLetterQueue")
+    fifo = {"MessageGroupId": "ops", "MessageDeduplicationId": "ops"} if url.endswith(
+        ".fifo") else {}
+    sqs.send_message(QueueUrl=url, MessageBody="{}", **fifo)
     poller = cloud.poller
     assert poller is not None
     fired = {o.alarm.name.removeprefix(f"{cloud.stack_name}-")
