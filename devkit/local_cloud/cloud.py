@@ -66,6 +66,11 @@ class PolicyAudit:
 POLICY_AUDITS: list[PolicyAudit] = []
 
 
+# What the functions sign presigned URLs and POST policies with (the local S3 relay checks
+# POST signatures with it, as S3 would with the role's credentials).
+LOCAL_SECRET_ACCESS_KEY = _AWS_ENV["AWS_SECRET_ACCESS_KEY"]
+
+
 class LambdaInvocationError(RuntimeError):
     """A function returned an error; the message carries its type and message."""
 
