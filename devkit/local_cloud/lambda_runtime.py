@@ -24,7 +24,9 @@ handlers that checkpoint before their deadline behave as in AWS.
 from __future__ import annotations
 
 import importlib
+import io
 import json
+import sys
 import threading
 import time
 import traceback
@@ -73,6 +75,70 @@ class Invocation:
     error: str | None
     started_at: float = 0.0  # time.monotonic() when the handler was called
     event: Any = None
+    # What the handler printed (its EMF metric blobs, and its log lines when its logger
+    # writes to stdout as in Lambda), and when it started in epoch seconds: the local
+    # cloud's metrics are collected from these (devkit.local_cloud.monitoring).
+    output: str = ""
+    started_epoch: float = 0.0
+
+
+def _is_metrics_blob(line: str) -> bool:
+    return line.startswith('{"_aws"')
+
+
+class InvocationOutput:
+    """``sys.stdout`` while functions run: what a handler prints goes to its own
+    invocation's buffer (per thread, nested invocations stacked), like the log stream of
+    one Lambda invocation. Put in place while at least one invocation runs rather than
+    once, because test runners swap ``sys.stdout`` between tests. At the end of an
+    invocation its lines are echoed on, except the EMF metric blobs, which CloudWatch
+    would turn into metrics rather than show. Other threads' output passes straight through.
+    """
+
+    _install_lock = threading.Lock()
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self._local = threading.local()
+        self._active = 0
+
+    @classmethod
+    def enter(cls) -> InvocationOutput:
+        """Start capturing this thread's output (installing the capture if needed)."""
+        with cls._install_lock:
+            current = sys.stdout
+            output = current if isinstance(current, cls) else cls(current)
+            sys.stdout = output  # type: ignore[assignment]
+            output._active += 1
+        output._stack().append(io.StringIO())
+        return output
+
+    def leave(self) -> str:
+        """Stop capturing this thread's output; returns it (and echoes its log lines)."""
+        text = self._stack().pop().getvalue()
+        shown = [line for line in text.splitlines() if not _is_metrics_blob(line)]
+        if shown:
+            self.write("\n".join(shown) + "\n")
+        with self._install_lock:
+            self._active -= 1
+            if self._active == 0 and sys.stdout is self:
+                sys.stdout = self.target
+        return text
+
+    def _stack(self) -> list[io.StringIO]:
+        if not hasattr(self._local, "stack"):
+            self._local.stack = []
+        return self._local.stack
+
+    def write(self, text: str) -> int:
+        stack = self._stack()
+        return (stack[-1] if stack else self.target).write(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.target, name)
 
 
 class InProcessLambdaRuntime:
@@ -157,7 +223,9 @@ class InProcessLambdaRuntime:
             self.acting_as(function.function_name),
         ):
             start = time.monotonic()
+            started_epoch = time.time()
             error: str | None = None
+            output = InvocationOutput.enter()
             try:
                 result = self._handler(function.handler)(event, context)
                 elapsed = time.monotonic() - start
@@ -175,10 +243,12 @@ class InProcessLambdaRuntime:
                         "stackTrace": traceback.format_exception(exc),
                     }
                 )
+            finally:
+                printed = output.leave()
             self.invocations.append(
                 Invocation(
                     function.function_name, function.handler, time.monotonic() - start, error,
-                    start, event,
+                    start, event, printed, started_epoch,
                 )
             )
         return payload, error is not None, ""
