@@ -299,8 +299,13 @@ class _Cells:
                 self.fail(column, f"{column} is empty; give a date like 2025-10-07 09:50:26 "
                                   "+0200")
             return None
-        for parse in (lambda t: datetime.strptime(t, _CSV_DATE),
-                      lambda t: datetime.fromisoformat(t)):
+        # Shopify's "2025-10-07 09:50:26 +0200" without the space before the offset is ISO
+        # 8601, which fromisoformat reads 40 times faster than strptime.
+        spaced = len(text) == 25 and text[19] == " " and text[20] in "+-"
+        for parse in ((lambda t: datetime.fromisoformat(t[:19] + t[20:])) if spaced else
+                      datetime.fromisoformat,
+                      lambda t: datetime.strptime(t, _CSV_DATE),
+                      datetime.fromisoformat):
             try:
                 value = parse(text)
             except ValueError:
@@ -744,20 +749,23 @@ class _Applier:
 # --------------------------------------------------------------------------- writing
 
 
-def export_order_csv(store: ShopStore, path_or_file: str | os.PathLike[str] | IO[str]) -> int:
+def export_order_csv(store: ShopStore, path_or_file: str | os.PathLike[str] | IO[str],
+                     header: bool = True) -> int:
     """Write the store's orders as Shopify's order export; returns the rows written.
 
-    Orders are written oldest first; a guest order has an empty Email."""
+    Orders are written oldest first; a guest order has an empty Email. ``header=False``
+    appends rows only (a large export written store chunk by store chunk)."""
     if isinstance(path_or_file, str | os.PathLike):
         with open(path_or_file, "w", encoding="utf-8", newline="") as handle:
-            return _write(store, handle)
-    return _write(store, path_or_file)
+            return _write(store, handle, header)
+    return _write(store, path_or_file, header)
 
 
-def _write(store: ShopStore, handle: IO[str]) -> int:
+def _write(store: ShopStore, handle: IO[str], header: bool = True) -> int:
     zone = _zone(store.timezone)
     writer = csv.writer(handle)
-    writer.writerow(EXPORT_COLUMNS)
+    if header:
+        writer.writerow(EXPORT_COLUMNS)
     position = {name: index for index, name in enumerate(EXPORT_COLUMNS)}
     written = 0
     with store.lock:

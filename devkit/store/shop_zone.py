@@ -42,8 +42,9 @@ def _offset_text(offset: timedelta) -> str:
 
 @lru_cache(maxsize=1)
 def _all_zones() -> tuple[str, ...]:
-    preferred = [name for name in PREFERRED_ZONES if name in available_timezones()]
-    rest = sorted(name for name in available_timezones()
+    known = available_timezones()
+    preferred = [name for name in PREFERRED_ZONES if name in known]
+    rest = sorted(name for name in known
                   if "/" in name and not name.startswith(("Etc/", "posix/", "right/"))
                   and name not in preferred)
     return tuple(preferred + rest)

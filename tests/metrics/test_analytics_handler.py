@@ -1,6 +1,7 @@
-"""The metrics Lambda's analytics actions on moto: the per-segment step also stores the
-profile and revenue, ``action: shop`` stores the shop's analytics and the CLV predictions,
-``action: journey_transitions`` answers the API. Also the repository's round trips."""
+"""The metrics Lambda's analytics actions on moto (each segment's profile and revenue are
+the day-run's, see tests/segments/test_handler.py): ``action: shop`` stores the shop's
+analytics and the CLV predictions, ``action: journey_transitions`` answers the API.
+Also the repository's round trips."""
 
 from __future__ import annotations
 
@@ -70,36 +71,6 @@ def _invoke(event: dict) -> dict:
     from metrics.handler import lambda_handler
 
     return lambda_handler(event, lambda_context("metrics"))
-
-
-def test_the_segment_step_stores_metrics_profile_and_revenue(aws, analytics_table):
-    key = _snapshot(aws[0], "repeaters", RUN_DATE, REPEATERS)
-    summary = _invoke({"shop": SHOP, "run_date": "2025-06-30", "segment_id": "repeaters",
-                       "features_key": keys.features_key(SHOP, RUN_DATE), "members_key": key})
-    assert summary["member_count"] == 10
-    assert summary["analytics"]["profile_day"] == "2025-06-30"
-    repository = AnalyticsRepository(analytics_table)
-    profile = repository.latest(SHOP, "repeaters", "profile")
-    assert profile.sort_key == "2025-06-30" and profile.payload["member_count"] == 10
-    months = repository.between(SHOP, "repeaters", "revenue_month", "2025-01", "2025-06")
-    assert [m.sort_key for m in months] == ["2025-01", "2025-02", "2025-03", "2025-04",
-                                           "2025-05", "2025-06"]
-    assert months[0].payload["new_orders"] == 10
-
-
-def test_a_failing_analytics_step_does_not_fail_the_segments_metrics(aws, analytics_table,
-                                                                   monkeypatch):
-    from metrics import analytics
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("profile exploded")
-
-    monkeypatch.setattr(analytics, "store_segment_analytics", broken)
-    key = _snapshot(aws[0], "repeaters", RUN_DATE, REPEATERS)
-    summary = _invoke({"shop": SHOP, "run_date": "2025-06-30", "segment_id": "repeaters",
-                       "members_key": key})
-    assert summary["member_count"] == 10
-    assert summary["analytics"] == {"error": "RuntimeError: profile exploded"}
 
 
 def test_the_shop_action_stores_analytics_and_the_clv_predictions(aws, analytics_table):

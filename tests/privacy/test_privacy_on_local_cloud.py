@@ -90,17 +90,15 @@ def _customer_with_repeat_orders(store) -> dict[str, Any]:
 def _sync_and_evaluate(stack: LocalStack, shop: str, segment_id: str) -> None:
     """What the daily run leaves on S3, without the whole workflow: the lake (the real
     synchronizer against the emulator), then features and the segment's snapshot (the
-    real segments function)."""
+    real segments function's day-run)."""
     client = ShopifyGraphQLClient(shop, stack.emulator.token_for(shop),
                                   base_url=stack.emulator.base_url)
     runner = BulkQueryRunner(client, first_poll_seconds=0.02, max_poll_seconds=0.1)
     ShopSynchronizer(shop, client, stack.cloud.client("s3"), stack.cloud.physical("DataBucket"),
                      bulk_runner=runner).run(RUN_DATE, datetime.now(UTC))
-    prepared = stack.cloud.invoke("SegmentsFunction",
-                                  {"action": "prepare", "shop": shop, "run_date": RUN_DATE})
-    stack.cloud.invoke("SegmentsFunction", {
-        "action": "evaluate", "shop": shop, "run_date": RUN_DATE,
-        "features_key": prepared["features_key"], "segment_id": segment_id})
+    day = stack.cloud.invoke("SegmentsFunction",
+                             {"action": "run_day", "shop": shop, "run_date": RUN_DATE})
+    assert {o["segment_id"]: o["status"] for o in day["segments"]}[segment_id] == "succeeded"
 
 
 @pytest.fixture(scope="module")
