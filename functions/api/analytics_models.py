@@ -146,6 +146,9 @@ class ClvOut(BaseModel):
     bgnbd: BgNbdOut | None = None
     gamma_gamma: GammaGammaOut | None = None
     summary: ClvSummaryOut | None = None
+    warnings: list[str] = Field(
+        default_factory=list, description="Plain words when the history is stale (its "
+        "latest order long before as_of) or thin (few repeat buyers, a short history).")
 
 
 # ------------------------------------------------------------------ overlap

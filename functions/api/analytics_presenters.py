@@ -100,6 +100,7 @@ def clv_out(item: Any, currency: str) -> ClvOut:
         as_of=date.fromisoformat(p.get("as_of", item.sort_key)),
         status=p.get("status", "fitted"),
         reason=p.get("reason"),
+        warnings=list(p.get("warnings") or []),
         bgnbd=BgNbdOut(**p["bgnbd"]) if p.get("bgnbd") else None,
         gamma_gamma=GammaGammaOut(**p["gamma_gamma"]) if p.get("gamma_gamma") else None,
         summary=None if not summary else ClvSummaryOut(

@@ -148,6 +148,9 @@ class SegmentCreate(RequestBody):
         default=None, description="Shopify segment query syntax, e.g. number_of_orders >= 2."
     )
     template: TemplateChoice | None = None
+    as_of: date | None = Field(
+        default=None, description="Evaluate the new segment's first month up to this day "
+        "(a past day of the shop's history); default today.")
 
     @model_validator(mode="after")
     def _one_definition(self) -> SegmentCreate:

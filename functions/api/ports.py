@@ -199,17 +199,22 @@ class SegmentEngine(Protocol):
         ...
 
 
-# Uploads are kept a few days only (the bucket's retention=short lifecycle rule). The tag
-# is part of the presigned PUT's SigV4 signature: the browser must send exactly this header.
-UPLOAD_HEADERS = {"x-amz-tagging": "retention=short"}
+@dataclass(frozen=True)
+class PresignedUpload:
+    """An S3 presigned POST: the browser sends ``fields`` then the file to ``url``."""
+
+    url: str
+    fields: dict[str, str]
 
 
 class UploadStore(Protocol):
     """CSV files the merchant uploads (for list segments), under the shop's own prefix."""
 
-    def presign_put(self, shop: str, upload_id: str, expires_in: int) -> str:
-        """A URL the browser PUTs the file to with ``UPLOAD_HEADERS``, valid for
-        ``expires_in`` seconds."""
+    def presign_post(self, shop: str, upload_id: str, expires_in: int, max_bytes: int
+                     ) -> PresignedUpload:
+        """A form the browser POSTs the file with, valid for ``expires_in`` seconds; its
+        signed policy refuses files over ``max_bytes`` and fixes the key and the
+        short-retention tag."""
         ...
 
     def exists(self, shop: str, upload_id: str) -> bool: ...

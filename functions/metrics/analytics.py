@@ -123,7 +123,8 @@ def compute_shop_analytics(
         key = keys.clv_predictions_key(shop, run_date)
         writer.write_parquet(key, forecast.predictions)
         if isinstance(forecast.model, NotEnoughHistory):
-            payload = reports.clv_not_fitted_payload(run_date, forecast.model.reason, key)
+            payload = reports.clv_not_fitted_payload(run_date, forecast.model.reason, key,
+                                                     forecast.predictions)
         else:
             payload = reports.clv_payload(forecast.model, forecast.predictions, run_date, key)
         store.put(shop, SHOP_SUBJECT, "clv", day, payload)

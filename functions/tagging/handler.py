@@ -1,8 +1,10 @@
 """Tagging Lambda: tag-job queue messages in, Shopify tag mutations and one email out.
 
-``lambda_handler`` consumes the tag-job queue (template: BatchSize 10,
-ReportBatchItemFailures). Each record is processed on its own; a failing record is
-reported back alone and redelivered by SQS (after 5 receives it moves to the DLQ). Each
+``lambda_handler`` consumes the tag-job queue (template: a FIFO queue grouped by shop,
+BatchSize 1, ReportBatchItemFailures, up to TaggingConcurrency shops at once). Each record
+is processed on its own; a failing record is reported back alone and redelivered by SQS
+(after 5 receives it moves to the DLQ). Order inside a shop's group does not matter to
+correctness (every message is self-contained), only that one runs at a time. Each
 record runs under Powertools Idempotency keyed on its body, so a redelivered message
 that already succeeded is not applied again; the per-batch counted guard in DynamoDB
 keeps counts exact even when the idempotency record is gone or the message died midway.
@@ -14,7 +16,9 @@ job never hangs waiting for a batch that will not come.
 
 from __future__ import annotations
 
+import math
 import os
+import time
 from functools import cache
 from typing import Any
 
@@ -34,7 +38,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seglift import observability
 from seglift.config import RuntimeConfig
-from seglift.tagging.adapters import SqsQueue
+from seglift.tagging.adapters import SqsQueue, due_in
 from seglift.tagging.dead_letters import drain_dead_letter
 from seglift.tagging.messages import decode, encode
 from seglift.tagging.router import handle_message
@@ -75,11 +79,15 @@ def _record_handler(deps: TaggingDependencies, config: RuntimeConfig, context: A
         message = decode(record.body)
         observability.bind(logger, shop=message.shop, job_id=message.job_id)
         remaining = context.get_remaining_time_in_millis() if context else MIN_REMAINING_MS
-        if remaining < MIN_REMAINING_MS:
-            deps.queue.send([encode(message)])
+        # A delayed message on the FIFO queue arrives at once and says when it is due.
+        wait = due_in(record.raw_event.get("messageAttributes") or {}, time.time())
+        if remaining - wait * 1000 < MIN_REMAINING_MS:
+            deps.queue.send([encode(message)], delay_seconds=math.ceil(wait))
             logger.info("tag-job message deferred: too little time left",
                         extra={"job_id": message.job_id, "remaining_ms": remaining})
             return {"deferred": True}
+        if wait > 0:
+            time.sleep(wait)
         outcome = run(body=record.body, deps=deps)
         outcomes.append(outcome)
         return outcome

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 import boto3
@@ -39,10 +39,19 @@ class TaggingDependencies:
     shopify_clients: dict[str, Any] = field(default_factory=dict)
 
 
-@cache
+_sessions = threading.local()
+
+
 def shared_session() -> boto3.session.Session:
-    """One boto3 session per container: it caches the service models a new one re-reads."""
-    return boto3.session.Session()
+    """One boto3 session per container thread: it caches the service models a new one re-reads.
+
+    Per thread because a boto3 session is not safe to build clients from concurrently; Lambda
+    runs one thread, the local cloud runs concurrent invocations of this function in threads.
+    """
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = boto3.session.Session()
+    return session
 
 
 def build_dependencies(config: RuntimeConfig, boto_session: Any = None) -> TaggingDependencies:

@@ -258,3 +258,34 @@ def test_a_deeply_nested_webhook_body_is_400(client):
 
     reply = deliver(client, "customers/redact", b"[" * 10_000 + b"]" * 10_000)
     _refused(reply, code="too_deep")
+
+
+# ---------------------------------------------------------------- uninstalled shops
+
+
+PRIVATE_CALLS = [("GET", "/shop", None), ("GET", "/segments", None),
+                 ("POST", "/segments", {"name": "x", "condition": {"has_tag": "x"}}),
+                 ("POST", "/uploads", None), ("POST", "/shop/sync", None),
+                 ("GET", "/templates", None), ("POST", "/segments/preview",
+                                               {"condition": {"has_tag": "x"}})]
+
+
+@pytest.mark.parametrize("topic", ["app/uninstalled", "shop/redact"])
+def test_an_uninstalled_or_redacted_shop_gets_403_everywhere_but_the_lifecycle(
+        client, api, topic):
+    from tests.api.test_webhooks import deliver
+
+    assert deliver(client, topic, _genuine(topic, SHOP_A)).status == 200
+    if topic == "shop/redact":
+        del api.shops.records[SHOP_A]  # what the privacy step leaves: no shop record
+    before = dict(api.segments.records)
+    for method, url, body in PRIVATE_CALLS:
+        reply = client.request(method, url, body=body)
+        error = _refused(reply, 403, "shop_uninstalled")
+        assert "install it again" in error["message"], url
+    assert api.segments.records == before
+    # The lifecycle stays open: Shopify's later privacy deliveries are still accepted.
+    later = deliver(client, "customers/redact", _genuine("customers/redact", SHOP_A),
+                    webhook_id="later")
+    assert later.status == 200
+    assert client.get("/auth/install?shop=" + SHOP_A).status != 403

@@ -33,7 +33,7 @@ CALLBACK_PATH = "/auth/callback"
 
 
 def _redirect(description: str, *errors: int) -> dict[int, Any]:
-    entries = responses(302, description, *errors)
+    entries = responses(302, description, *errors, session=False)
     entries[302]["content"] = {}
     return entries
 
