@@ -174,6 +174,7 @@ class LocalCloud:
             ).get("Stage", "dev")
             self.api = LocalApiServer([], self._invoke_api, stage=stage, port=self._api_port)
             parameters.setdefault("AppBaseUrl", self.api.url)
+            parameters.setdefault("ApiBaseUrl", self.api.url)
 
         self._effective_parameters = parameters
         self.client("s3").create_bucket(Bucket=ARTIFACTS_BUCKET)
