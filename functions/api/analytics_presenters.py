@@ -20,6 +20,7 @@ from api.analytics_models import (
     FunnelDay,
     FunnelStage,
     GammaGammaOut,
+    HoldoutOut,
     JourneyOut,
     OverlapOut,
     OverlapPair,
@@ -101,6 +102,7 @@ def clv_out(item: Any, currency: str) -> ClvOut:
         status=p.get("status", "fitted"),
         reason=p.get("reason"),
         warnings=list(p.get("warnings") or []),
+        holdout=HoldoutOut(**p["holdout"]) if p.get("holdout") else None,
         bgnbd=BgNbdOut(**p["bgnbd"]) if p.get("bgnbd") else None,
         gamma_gamma=GammaGammaOut(**p["gamma_gamma"]) if p.get("gamma_gamma") else None,
         summary=None if not summary else ClvSummaryOut(

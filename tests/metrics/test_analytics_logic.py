@@ -239,6 +239,12 @@ def test_the_shop_step_stores_cohorts_curve_clv_overlap_and_funnels():
     assert Decimal(horizons[0]["total_clv"]) == sum(
         (v for v in writer.written[key]["clv_90d"].to_pylist() if v is not None), Decimal(0))
     assert 0 < Decimal(horizons[0]["total_clv"]) < Decimal(horizons[1]["total_clv"])
+    # The calibration-holdout check is stored beside the model (checked or why not).
+    holdout = clv["holdout"]
+    assert holdout["holdout_days"] == 90 and holdout["calibration_end"] == "2025-04-01"
+    assert holdout["status"] in ("checked", "not_checked")
+    if holdout["status"] == "checked":
+        assert sum(g["customers"] for g in holdout["groups"]) == holdout["customers"]
 
     overlap = out.items[(SHOP, "shop", "overlap", day)]
     assert overlap["segment_ids"] == ["everyone", "repeaters"]  # no snapshot: left out
