@@ -122,3 +122,17 @@ def test_the_runtime_python_is_found_by_version_or_not_at_all():
                           capture_output=True, text=True, check=True).stdout.strip() == str(
         sys.version_info[:2])
     assert runtime_python.find("2.99") is None
+
+
+def test_every_function_and_layer_is_built_by_the_makefile_recipe():
+    from devkit.local_cloud.template import load_sam_template
+
+    resources = load_sam_template(ROOT / "template.yaml")["Resources"]
+    built = {name: r.get("Metadata", {}) for name, r in resources.items()
+             if r["Type"] in ("AWS::Serverless::Function", "AWS::Serverless::LayerVersion")}
+    assert built
+    assert {name: m for name, m in built.items()
+            if m.get("BuildMethod") != "makefile" or m.get("ContextPath") != "."} == {}
+    makefile = (ROOT / "Makefile").read_text()
+    for name in built:
+        assert name.endswith("Function") or f"build-{name}" in makefile, name
