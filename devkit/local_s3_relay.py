@@ -12,9 +12,10 @@ moto's own POST handling drops. Only S3 hosts are relayed: this is not a general
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from email.parser import BytesParser
 from email.policy import HTTP
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 from xml.sax.saxutils import escape
 
 import boto3
@@ -22,7 +23,7 @@ import requests
 from botocore.config import Config
 
 from devkit.dashboard_server import RelayResponse
-from devkit.local_cloud.cloud import LOCAL_SECRET_ACCESS_KEY
+from devkit.local_cloud.cloud import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
 from devkit.s3_post_policy import PostRefused, check_post_form, tags_from_xml
 
 _S3_HOST = re.compile(r"^([a-z0-9.-]+\.)?s3([.-][a-z0-9-]+)*\.amazonaws\.com$")
@@ -34,6 +35,40 @@ def check_s3_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.scheme != "https" or not _S3_HOST.match(parts.hostname or ""):
         raise ValueError(f"only presigned https S3 URLs are relayed, not {url[:80]!r}")
+    return url
+
+
+_SIGNED_QUERY = {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+                 "X-Amz-SignedHeaders", "X-Amz-Signature"}
+
+
+def check_presigned_object_url(url: str, now: datetime | None = None) -> str:
+    """The URL if it is a SigV4-presigned URL of one object that has not expired, else
+    ValueError. moto checks no signature, so without this the relay would answer an
+    unsigned ``GET https://<bucket>.s3.amazonaws.com/`` with a listing of the whole bucket
+    (every shop's lake) to anyone who can reach the dashboard server."""
+    check_s3_url(url)
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    path = parts.path.lstrip("/")
+    if (parts.hostname or "").startswith(("s3.", "s3-")):  # path style: /<bucket>/<key>
+        path = path.split("/", 1)[1] if "/" in path else ""
+    key = path
+    if not key:
+        raise ValueError("only a presigned URL of one object is relayed, never a bucket")
+    if not set(query) >= _SIGNED_QUERY or query["X-Amz-Algorithm"] != "AWS4-HMAC-SHA256":
+        raise ValueError("only SigV4-presigned URLs are relayed: this one is not signed")
+    if set(query) - _SIGNED_QUERY - {"X-Amz-Security-Token", "x-id"}:
+        raise ValueError("a presigned object URL carries no other query parameters")
+    if not query["X-Amz-Credential"].startswith(LOCAL_ACCESS_KEY_ID + "/"):
+        raise ValueError("the URL was not signed by the local cloud's credentials")
+    try:
+        signed = datetime.strptime(query["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        expires = signed + timedelta(seconds=int(query["X-Amz-Expires"]))
+    except ValueError:
+        raise ValueError("the URL's X-Amz-Date or X-Amz-Expires is malformed") from None
+    if (now or datetime.now(UTC)) > expires:
+        raise ValueError("the presigned URL has expired")
     return url
 
 
@@ -95,6 +130,7 @@ def relay_to_s3(method: str, url: str, body: bytes, headers: dict[str, str]) -> 
         return post_to_s3(url, body, headers)
     if method not in ("GET", "PUT"):
         raise ValueError(f"the S3 relay passes GET, PUT and POST uploads, not {method}")
+    check_presigned_object_url(url)
     headers = dict(headers) if method == "PUT" else {}
     with requests.Session() as session:
         # No proxy look-up in os.environ: the in-process Lambda runtime swaps the
@@ -114,4 +150,4 @@ def relay_to_s3(method: str, url: str, body: bytes, headers: dict[str, str]) -> 
     )
 
 
-__all__ = ["check_s3_url", "post_to_s3", "relay_to_s3"]
+__all__ = ["check_presigned_object_url", "check_s3_url", "post_to_s3", "relay_to_s3"]

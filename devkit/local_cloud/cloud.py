@@ -69,6 +69,7 @@ POLICY_AUDITS: list[PolicyAudit] = []
 # What the functions sign presigned URLs and POST policies with (the local S3 relay checks
 # POST signatures with it, as S3 would with the role's credentials).
 LOCAL_SECRET_ACCESS_KEY = _AWS_ENV["AWS_SECRET_ACCESS_KEY"]
+LOCAL_ACCESS_KEY_ID = _AWS_ENV["AWS_ACCESS_KEY_ID"]
 
 
 class LambdaInvocationError(RuntimeError):
@@ -174,6 +175,7 @@ class LocalCloud:
             ).get("Stage", "dev")
             self.api = LocalApiServer([], self._invoke_api, stage=stage, port=self._api_port)
             parameters.setdefault("AppBaseUrl", self.api.url)
+            parameters.setdefault("ApiBaseUrl", self.api.url)
 
         self._effective_parameters = parameters
         self.client("s3").create_bucket(Bucket=ARTIFACTS_BUCKET)

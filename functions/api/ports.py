@@ -325,6 +325,9 @@ class OAuthDeps:
     states: OAuthStates
     installer: ShopInstaller
     scopes: tuple[str, ...]
+    # Configuration, never request headers: see api.routes.auth.api_base_url.
+    api_base_url: str = ""
+    region: str = ""
 
 
 @dataclass

@@ -289,3 +289,54 @@ def test_an_uninstalled_or_redacted_shop_gets_403_everywhere_but_the_lifecycle(
                     webhook_id="later")
     assert later.status == 200
     assert client.get("/auth/install?shop=" + SHOP_A).status != 403
+
+
+# ---------------------------------------------------------------- OAuth URLs
+
+
+class _States:
+    def __init__(self) -> None:
+        self.states: dict[str, str] = {}
+
+    def remember(self, state: str, shop: str, ttl: int) -> None:
+        self.states[state] = shop
+
+    def take(self, state: str):
+        return self.states.pop(state, None)
+
+
+@pytest.mark.parametrize(("configured", "expected"), [
+    ("https://api.seglift.example/", "https://api.seglift.example/auth/callback"),
+    ("", "https://abc123def4.execute-api.eu-west-1.amazonaws.com/dev/auth/callback"),
+])
+def test_the_oauth_redirect_uri_comes_from_configuration_not_headers(
+        client, api, configured, expected):
+    from urllib.parse import parse_qs, urlsplit
+
+    from api.ports import OAuthDeps
+    from tests.api.events import proxy_event
+
+    api.oauth = OAuthDeps(states=_States(), installer=None, scopes=("read_customers",),
+                          api_base_url=configured, region="eu-west-1")
+    event = proxy_event("GET", f"/auth/install?shop={SHOP_A}", headers={
+        "Host": "evil.example", "X-Forwarded-Proto": "javascript",
+        "X-Forwarded-Host": "evil.example"})
+    event["requestContext"]["apiId"] = "abc123def4"
+    from api import handler
+
+    result = handler.handle(event, None, api)
+    assert result["statusCode"] == 302, result
+    headers = {**(result.get("headers") or {}),
+               **{k: v[0] for k, v in (result.get("multiValueHeaders") or {}).items()}}
+    location = urlsplit(headers["Location"])
+    assert parse_qs(location.query)["redirect_uri"] == [expected]
+    assert "evil" not in headers["Location"]
+
+
+def test_without_configuration_or_an_api_id_the_install_is_refused_not_misdirected(client, api):
+    from api.ports import OAuthDeps
+
+    api.oauth = OAuthDeps(states=_States(), installer=None, scopes=("read_customers",))
+    reply = client.get(f"/auth/install?shop={SHOP_A}", auth=False,
+                       headers={"Host": "evil.example"})
+    assert reply.status == 500 and reply.error["code"] == "not_configured"
