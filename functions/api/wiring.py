@@ -278,10 +278,11 @@ class SegmentDefinitionsAdapter:
 
         return from_shopify_query(query)
 
-    def from_template(self, template_id: str, params: dict[str, Any]) -> Any:
+    def from_template(self, template_id: str, params: dict[str, Any],
+                      labels: dict[str, str] | None = None) -> Any:
         from seglift.segments.templates import instantiate_template
 
-        return instantiate_template(template_id, params)
+        return instantiate_template(template_id, params, labels)
 
     def templates(self, category: str | None) -> Sequence[Any]:
         from seglift.segments.templates import list_templates

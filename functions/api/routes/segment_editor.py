@@ -33,6 +33,7 @@ from api.segment_editor import (
     backfill_parts,
     call_engine,
     engine,
+    shop_catalog_reader,
     shop_today,
     start_backfill,
     uploads,
@@ -92,6 +93,7 @@ def preview_segment(ctx: Ctx, shop: Shop, body: PreviewRequest) -> PreviewOut:
                       shopify_query=body.shopify_query, template=body.template),
         ctx.definitions,
         ctx.segments.conditions(shop),
+        shop_catalog_reader(ctx, shop),
     )
     day = as_of_day(ctx, shop, body.as_of)
     result = call_engine(lambda: engine(ctx).preview(

@@ -19,7 +19,7 @@ from api.ports import ApiContext
 from api.presenters import metrics_point, segment_out
 from api.routes.responses import BODY_ERRORS, responses
 from api.segment_definitions import condition_error, define_segment
-from api.segment_editor import as_of_day, backfill_new_segment
+from api.segment_editor import as_of_day, backfill_new_segment, shop_catalog_reader
 from seglift.segments.conditions import ConditionError, referenced_segments
 
 router = APIGatewayRouter()
@@ -58,7 +58,8 @@ def get_segment_or_404(ctx: ApiContext, shop: str, segment_id: str) -> Any:
 )
 def create_segment(ctx: Ctx, shop: Shop, body: SegmentCreate) -> SegmentOut:
     as_of = as_of_day(ctx, shop, body.as_of) if body.as_of else None
-    definition = define_segment(body, ctx.definitions, ctx.segments.conditions(shop))
+    definition = define_segment(body, ctx.definitions, ctx.segments.conditions(shop),
+                                shop_catalog_reader(ctx, shop))
     record = ctx.segments.create(
         shop,
         name=definition.name,
