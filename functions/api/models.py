@@ -57,6 +57,10 @@ class SyncStatus(BaseModel):
     duration_ms: int | None = None
     records: int | None = None
     error: str | None = None
+    phase: str | None = Field(
+        default=None,
+        description="What a running sync is doing, e.g. waiting for Shopify's orders export",
+    )
 
 
 class ShopOut(BaseModel):

@@ -1,13 +1,11 @@
-"""Sync Lambda: daily (EventBridge schedule) for every installed shop, or on demand for one.
+"""Sync Lambda: the Shopify-facing states of the daily workflow (``daily.asl.json``).
 
-Events::
+Events (typed in ``sync.contracts``), each sent by one state of the workflow::
 
-    {"source": "seglift.schedule"}          (the template's schedule input) -> every shop
-    {"detail-type": "Scheduled Event", ...} (a raw EventBridge schedule)    -> every shop
-    {"shop": "<handle>.myshopify.com"}      (on demand)                     -> that shop
-    {"action": "privacy", "shop"?: ...}     (on demand) -> pending privacy requests only
-
-Pending privacy requests (seglift.privacy) are carried out first in every case.
+    {"action": "list_shops", "request": <the workflow's input>, "execution": <name>}
+    {"action": "privacy", "shop"?: ...}      also on demand: pending privacy requests only
+    {"action": "begin" | "step", "shop": ..., "lease_owner": ...}
+    {"action": "finish", "shop": ..., "lease_owner": ..., "status": ..., "error"?: ...}
 
 Thin on purpose: configuration, wiring, then ``sync.logic.handle_event``.
 """
@@ -30,11 +28,11 @@ tracer = Tracer(service="sync")
 @logger.inject_lambda_context(log_event=True)
 @tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    config = RuntimeConfig.from_environ(os.environ).require(
-        "data_bucket", "shops_table", "pipeline_state_machine_arn"
-    )
-    summary = logic.handle_event(event, wiring.dependencies(config))
-    logger.info("sync finished", extra={k: summary.get(k) for k in ("shops", "succeeded",
-                                                                      "failed")}
-                | {"privacy_requests": len(summary.get("privacy", []))})
-    return summary
+    config = RuntimeConfig.from_environ(os.environ).require("data_bucket", "shops_table")
+    deps = wiring.dependencies(config, region=os.environ.get("AWS_REGION", ""))
+    result = logic.handle_event(event, deps)
+    logger.info("sync state answered", extra={"action": event.get("action"),
+                                               "shop": event.get("shop"),
+                                               "next": result.get("next"),
+                                               "status": result.get("status")})
+    return result
