@@ -4,8 +4,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The packaging toolchain (the real SAM CLI, uv), pinned with hashes in requirements/tools.lock.
+TOOLS := .package/tools
+TOOLS_STAMP := $(TOOLS)/.installed
+# This Makefile's directory: `sam build` runs the build-* recipes from a scratch copy.
+SEGLIFT_ROOT := $(patsubst %/,%,$(dir $(abspath $(firstword $(MAKEFILE_LIST)))))
 
-.PHONY: demo test lint bench serve clean browser
+.PHONY: demo test lint bench serve clean browser package lock
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -25,14 +30,38 @@ lint: $(STAMP)
 browser:
 	@test -x /usr/bin/chromium || (apt-get update -qq && apt-get install -y -qq chromium)
 
-test: lint browser
+# What `sam build` ships, built by the real SAM CLI for the template's Runtime and
+# Architectures and checked (sizes, handler imports, bytecode, time zones, cfn-lint on the
+# transformed template): see README "Building and packaging".
+$(TOOLS_STAMP): requirements/tools.lock
+	rm -rf $(TOOLS)
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --require-hashes --no-deps -r requirements/tools.lock
+	@touch $@
+
+package: $(STAMP) $(TOOLS_STAMP)
+	$(BIN)/python -m devkit.packaging.package --sam $(TOOLS)/bin/sam $(ARGS)
+
+# Re-resolve requirements/lambda.lock (ARGS=--upgrade for the newest versions) and
+# regenerate the layers' requirements.txt from it.
+lock: $(STAMP) $(TOOLS_STAMP)
+	$(BIN)/python -m devkit.packaging.lock --uv $(TOOLS)/bin/uv $(ARGS)
+
+# Called by `sam build` (Metadata BuildMethod: makefile) with ARTIFACTS_DIR set.
+build-SharedLayer build-ArrowLayer:
+	$(SEGLIFT_ROOT)/$(BIN)/python -m devkit.packaging.build layer $(@:build-%=%) --artifacts "$(ARTIFACTS_DIR)"
+
+build-%Function:
+	$(SEGLIFT_ROOT)/$(BIN)/python -m devkit.packaging.build function $*Function --artifacts "$(ARTIFACTS_DIR)"
+
+test: lint browser package
 	$(BIN)/pytest $(ARGS)
 
-bench: $(STAMP)
+bench: $(STAMP) package
 	$(BIN)/python -m bench $(ARGS)
 
 serve: $(STAMP)
 	$(BIN)/seglift serve $(ARGS)
 
 clean:
-	rm -rf $(VENV) .bench .pytest_cache .ruff_cache
+	rm -rf $(VENV) .bench .pytest_cache .ruff_cache .package .aws-sam

@@ -32,7 +32,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FRONTEND_DIR = PROJECT_ROOT / "frontend"
 CONFIG_PATH = "/config.json"
 S3_RELAY_PATH = "/_local-s3"
-MAX_RELAY_BYTES = 10 * 1024 * 1024
+# Above the 20 MB CSV limit plus the form, so S3's own size check (the POST policy) answers.
+MAX_RELAY_BYTES = 32 * 1024 * 1024
 # ES modules must be served with a JavaScript MIME type or the browser refuses them.
 _CONTENT_TYPES = {
     ".js": "text/javascript; charset=utf-8",
@@ -54,8 +55,9 @@ class RelayResponse:
     body: bytes
 
 
-# (method, presigned url, body, content type) -> response; see devkit.local_s3_relay.
-S3Relay = Callable[[str, str, bytes, str | None], RelayResponse]
+# (method, presigned url, body, headers to forward) -> response; see devkit.local_s3_relay.
+# The headers are Content-Type and every x-amz-* header: a SigV4 URL signs some of them.
+S3Relay = Callable[[str, str, bytes, dict[str, str]], RelayResponse]
 
 
 def development_config(api_base: str, token: str, *, s3_relay: bool = True) -> dict[str, Any]:
@@ -174,8 +176,14 @@ class _DashboardRequestHandler(BaseHTTPRequestHandler):
         self._get(send_body=False)
 
     def do_PUT(self) -> None:
+        self._relay_or_refuse("PUT")
+
+    def do_POST(self) -> None:
+        self._relay_or_refuse("POST")  # presigned POST uploads (CSV lists)
+
+    def _relay_or_refuse(self, method: str) -> None:
         if urlsplit(self.path).path == S3_RELAY_PATH:
-            self._relay("PUT")
+            self._relay(method)
         else:
             self._send(HTTPStatus.METHOD_NOT_ALLOWED, b"the dashboard is read-only\n",
                        "text/plain; charset=utf-8")
@@ -209,7 +217,9 @@ class _DashboardRequestHandler(BaseHTTPRequestHandler):
             return
         body = self.rfile.read(length) if length else b""
         try:
-            answer = relay(method, target, body, self.headers.get("Content-Type"))
+            forwarded = {name: value for name, value in self.headers.items()
+                         if name.lower() == "content-type" or name.lower().startswith("x-amz-")}
+            answer = relay(method, target, body, forwarded)
         except ValueError as refused:
             self._send(HTTPStatus.BAD_REQUEST, f"{refused}\n".encode(),
                        "text/plain; charset=utf-8")

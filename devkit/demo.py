@@ -6,7 +6,9 @@
 4. fire the daily schedule: sync -> Step Functions (features, segments, metrics);
 5. measure what one segment's customers bought, and split them for an A/B comparison;
 6. tag the members of one segment in Shopify through SQS and the tagging Lambda;
-7. report: segments with their metrics, the measurement, the tag job, the email SES sent.
+7. report: segments with their metrics, the measurement, the tag job, the email SES sent;
+8. end with the operator's view: the metrics the run emitted and the template's alarms
+   evaluated on them (which would have fired), also when a step failed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from devkit.cli.progress import Progress, StepFailed
+from devkit.import_orders import ImportOptions, imported_store
 from devkit.local_stack import LocalStack, local_stack
 from devkit.store.describe import describe_store
 from devkit.store.generator import StoreSpec, generate_store
@@ -88,6 +91,16 @@ def _report_segments(progress: Progress, segments: list[dict[str, Any]]) -> None
         progress.say(f"{segment['name'][:39]:<40}" + "".join(f"{_fmt(v):>16}" for v in values))
 
 
+def report_operator_view(stack: LocalStack, progress: Progress) -> int:
+    """What CloudWatch would show after this run: the business metrics the functions
+    emitted and the template's alarms evaluated on them. Returns how many fired."""
+    view = stack.cloud.operator_view()
+    progress.say("\noperator's view (CloudWatch, as the local cloud collected it):")
+    for line in view.lines():
+        progress.say("  " + line)
+    return len(view.fired)
+
+
 def _wait_for_job(
     stack: LocalStack, shop: str, job_id: str, progress: Progress, timeout_s: float = 900
 ) -> dict:
@@ -144,11 +157,16 @@ def run_demo(
     shop: str = "demo-shop.myshopify.com",
     keep_serving: bool = False,
     dashboard_port: int = 8601,
+    imported: ImportOptions | None = None,
 ) -> int:
     progress = Progress()
-    progress.say(f"seglift demo: {customers:,} customers, seed {seed}, shop {shop}\n")
-    with progress.step(f"generating the store ({customers:,} customers)"):
-        store = generate_store(StoreSpec(domain=shop, customers=customers, seed=seed))
+    if imported is not None:
+        progress.say(f"seglift demo: {imported.orders_path}, shop {shop}\n")
+        store = imported_store(imported, shop, progress)
+    else:
+        progress.say(f"seglift demo: {customers:,} customers, seed {seed}, shop {shop}\n")
+        with progress.step(f"generating the store ({customers:,} customers)"):
+            store = generate_store(StoreSpec(domain=shop, customers=customers, seed=seed))
     summary = describe_store(store)
     shown = [
         "customers",
@@ -168,6 +186,7 @@ def run_demo(
     ):
         context = local_stack([store])
         stack = context.__enter__()
+    operator_view_shown = False
     try:
         api = stack.api(shop)
         with progress.step(f"creating {len(DEMO_SEGMENTS)} segments through the REST API"):
@@ -224,12 +243,22 @@ def run_demo(
             progress.say(f"  to {', '.join(email.to)}: {email.subject}")
             for line in email.body.strip().splitlines()[:8]:
                 progress.say(f"    {line}")
+        operator_view_shown = True
+        fired = report_operator_view(stack, progress)
         if errors or job["status"] != "completed":
             raise StepFailed("the demo finished with errors (see above)")
-        progress.say("\ndemo finished: every step succeeded")
+        if fired:
+            progress.say(f"\ndemo finished: every step succeeded, but {fired} alarm(s) fired")
+        else:
+            progress.say("\ndemo finished: every step succeeded")
         _end_with_dashboard(
             stack, shop, progress, keep_serving=keep_serving, port=dashboard_port
         )
         return 0
     finally:
+        if not operator_view_shown:  # a step failed: what would the operator have seen?
+            try:
+                report_operator_view(stack, progress)
+            except Exception as error:  # never hide the step's own failure
+                progress.say(f"(operator's view unavailable: {type(error).__name__}: {error})")
         context.__exit__(None, None, None)

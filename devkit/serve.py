@@ -12,9 +12,11 @@ import threading
 
 from devkit.cli.progress import Progress
 from devkit.dashboard_server import DashboardServer, development_config
+from devkit.import_orders import ImportOptions, imported_store
 from devkit.local_s3_relay import relay_to_s3
 from devkit.local_stack import LocalStack, local_stack
 from devkit.store.generator import StoreSpec, generate_store
+from devkit.store.model import ShopStore
 
 # Long enough for an afternoon of curl; App Bridge issues one-minute tokens in production.
 SERVE_TOKEN_TTL_SECONDS = 12 * 3600
@@ -40,6 +42,17 @@ def wait_for_ctrl_c() -> None:
     threading.Event().wait()
 
 
+def store_for(
+    progress: Progress, *, shop: str, customers: int, seed: int,
+    imported: ImportOptions | None,
+) -> ShopStore:
+    """The merchant's own export when ``--import`` names one, else a generated store."""
+    if imported is not None:
+        return imported_store(imported, shop, progress)
+    with progress.step(f"generating {customers:,} customers for {shop}"):
+        return generate_store(StoreSpec(domain=shop, customers=customers, seed=seed))
+
+
 def serve(
     *,
     customers: int,
@@ -48,10 +61,10 @@ def serve(
     api_port: int,
     emulator_port: int,
     dashboard_port: int = DEFAULT_DASHBOARD_PORT,
+    imported: ImportOptions | None = None,
 ) -> int:
     progress = Progress()
-    with progress.step(f"generating {customers:,} customers for {shop}"):
-        store = generate_store(StoreSpec(domain=shop, customers=customers, seed=seed))
+    store = store_for(progress, shop=shop, customers=customers, seed=seed, imported=imported)
     with progress.step("starting the Shopify emulator and the local cloud"):
         stack_context = local_stack(
             [store],

@@ -17,6 +17,10 @@ class Progress:
     def __init__(self, stream: TextIO = sys.stderr) -> None:
         self._stream = stream
 
+    @property
+    def stream(self) -> TextIO:
+        return self._stream
+
     def say(self, text: str) -> None:
         print(text, file=self._stream, flush=True)
 

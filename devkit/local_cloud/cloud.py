@@ -10,12 +10,15 @@ What moto does not do, and what stands in here (details in each module):
 - the state machines are created in moto's *executing* Step Functions backend, with the
   template's ``DefinitionSubstitutions`` resolved from the deployed stack; Wait states are
   time-compressed and ``startExecution.sync:2`` is made to work (``stepfunctions_bridge``);
-- SQS delivery follows Lambda's semantics (``sqs_poller``);
+- SQS delivery follows Lambda's semantics (``sqs_poller``), scaled out as the template's
+  mapping says (concurrent in-process invocations, ``environ``, ``moto_threads``);
 - the EventBridge schedule is fired on request (``fire_schedule``) with the rule's input,
   to its target (a function or a state machine);
 - SES identities declared in the template are verified through the SES API (moto's
   CloudFormation has no ``AWS::SES::EmailIdentity``); sent mail is read from moto;
-- the REST API is served by ``api_adapter``.
+- the REST API is served by ``api_adapter``;
+- the template's CloudWatch alarms are created through the CloudWatch API, and the metrics
+  a run emitted are collected and the alarms evaluated on them (``monitoring``).
 """
 
 from __future__ import annotations
@@ -32,21 +35,45 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 
+from devkit.local_cloud import iam, monitoring, moto_threads
 from devkit.local_cloud import template as sam
 from devkit.local_cloud.api_adapter import LocalApiServer, routes_from_template
 from devkit.local_cloud.lambda_runtime import InProcessLambdaRuntime
 from devkit.local_cloud.sqs_poller import SqsLambdaPoller
 from devkit.local_cloud.stepfunctions_bridge import StepFunctionsBridge
+from seglift.observability import NAMESPACE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT_ID = "123456789012"
 ARTIFACTS_BUCKET = "seglift-local-artifacts"
+# The template's AlarmEmail when none is given: the local cloud sends no mail anyway.
+LOCAL_ALARM_EMAIL = "operator@example.com"
 _AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
     "AWS_SECURITY_TOKEN": "testing",
     "AWS_SESSION_TOKEN": "testing",
 }
+
+
+@dataclass(frozen=True)
+class PolicyAudit:
+    """What one local stack's functions did in AWS, checked against their roles."""
+
+    stack_name: str
+    calls: int
+    actions: dict[str, list[str]]  # function logical id -> sorted distinct IAM actions
+    violations: list[str]
+
+
+# Every stopped local stack's audit, for the test session's IAM report (tests/conftest.py).
+POLICY_AUDITS: list[PolicyAudit] = []
+
+
+# What the functions sign presigned URLs and POST policies with (the local S3 relay checks
+# POST signatures with it, as S3 would with the role's credentials).
+LOCAL_SECRET_ACCESS_KEY = _AWS_ENV["AWS_SECRET_ACCESS_KEY"]
+LOCAL_ACCESS_KEY_ID = _AWS_ENV["AWS_ACCESS_KEY_ID"]
 
 
 class LambdaInvocationError(RuntimeError):
@@ -94,6 +121,7 @@ class LocalCloud:
         self.poller: SqsLambdaPoller | None = None
         self.api: LocalApiServer | None = None
         self.state_machine_arns: dict[str, str] = {}
+        self._effective_parameters: dict[str, str] = {}
 
     # -- lifecycle ------------------------------------------------------------------
     def __enter__(self) -> LocalCloud:
@@ -108,6 +136,7 @@ class LocalCloud:
             os.environ[key] = value
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
+        moto_threads.install()
         self.runtime.install()
         self.stepfunctions.install()
         try:
@@ -120,6 +149,8 @@ class LocalCloud:
     def stop(self) -> None:
         if self.poller:
             self.poller.stop()
+        if self.runtime.aws_calls and self.resources:
+            POLICY_AUDITS.append(self.policy_audit())
         if self.api:
             self.api.stop()
             self.api = None
@@ -153,9 +184,13 @@ class LocalCloud:
             ).get("Stage", "dev")
             self.api = LocalApiServer([], self._invoke_api, stage=stage, port=self._api_port)
             parameters.setdefault("AppBaseUrl", self.api.url)
+            parameters.setdefault("ApiBaseUrl", self.api.url)
 
+        self._effective_parameters = parameters
         self.client("s3").create_bucket(Bucket=ARTIFACTS_BUCKET)
         self.sam_template = sam.load_sam_template(self.project_root / "template.yaml")
+        if "AlarmEmail" in self.sam_template.get("Parameters", {}):
+            parameters.setdefault("AlarmEmail", LOCAL_ALARM_EMAIL)
         packaged = sam.package(self.sam_template, self.project_root, self._upload_artifact)
         transformed = sam.transform(packaged, parameters, self.region, self.client("iam"))
         resolved = sam.resolve_parameter_conditions(transformed, parameters)
@@ -181,8 +216,13 @@ class LocalCloud:
 
         self._create_executing_state_machines()
         self._verify_email_identities(parameters)
+        self._create_alarms(resolved)
         self.poller = SqsLambdaPoller.from_event_source_mappings(
-            self.client("sqs"), self.client("lambda"), redelivery_delay=self.redelivery_delay
+            self.client("sqs"),
+            self.client("lambda"),
+            redelivery_delay=self.redelivery_delay,
+            acting_as=self.runtime.acting_as,
+            allow_concurrency=self.runtime.allow_concurrency,
         )
         if self.api:
             api_id = next(
@@ -213,6 +253,14 @@ class LocalCloud:
                 return self.client("sqs").get_queue_attributes(
                     QueueUrl=physical, AttributeNames=["QueueArn"]
                 )["Attributes"]["QueueArn"]
+            if resource_type == "AWS::SQS::Queue" and attribute == "QueueName":
+                return physical.rstrip("/").rsplit("/", 1)[-1]
+        if "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+            text = value["Fn::Sub"]
+            for name in sorted(self.resources, key=len, reverse=True):
+                text = text.replace("${" + name + "}", self.resources[name])
+            if "${" not in text:
+                return text
         raise ValueError(f"the local cloud cannot resolve {value!r}; extend LocalCloud._resolve")
 
     def _create_executing_state_machines(self) -> None:
@@ -253,6 +301,67 @@ class LocalCloud:
                 identity = values[identity["Ref"]]
             ses.verify_email_identity(EmailAddress=identity)
 
+    def _create_alarms(self, template: dict[str, Any]) -> None:
+        """The template's alarms, created through the CloudWatch API (moto's CloudFormation
+        cannot), their Ref/GetAtt/Sub values resolved from the deployed stack."""
+        cloudwatch = self.client("cloudwatch")
+        for logical, resource in template["Resources"].items():
+            if resource["Type"] != "AWS::CloudWatch::Alarm":
+                continue
+            if set(self.removed_resources).intersection(sam.references(resource)):
+                continue  # it watches something the local cloud could not deploy
+            properties = resource["Properties"]
+            arguments: dict[str, Any] = {
+                "AlarmName": properties.get("AlarmName") or f"{self.stack_name}-{logical}",
+                "Dimensions": [{"Name": d["Name"], "Value": self._resolve(d["Value"])}
+                               for d in properties.get("Dimensions", [])],
+                "AlarmActions": [self._resolve(a) for a in properties.get("AlarmActions", [])],
+            }
+            if "AlarmDescription" in properties:
+                arguments["AlarmDescription"] = self._resolve(properties["AlarmDescription"])
+            for key in ("Namespace", "MetricName", "Statistic", "ExtendedStatistic", "Period",
+                        "EvaluationPeriods", "DatapointsToAlarm", "Threshold",
+                        "ComparisonOperator", "TreatMissingData", "Unit"):
+                if key in properties:
+                    arguments[key] = properties[key]
+            cloudwatch.put_metric_alarm(**arguments)
+
+    # -- monitoring -------------------------------------------------------------------------
+    def alarm_definitions(self) -> list[monitoring.AlarmDefinition]:
+        """The deployed alarms (the template's), as CloudWatch describes them."""
+        paginator = self.client("cloudwatch").get_paginator("describe_alarms")
+        return [monitoring.AlarmDefinition.from_cloudwatch(alarm)
+                for page in paginator.paginate(AlarmTypes=["MetricAlarm"])
+                for alarm in page["MetricAlarms"]]
+
+    def metric_datapoints(self) -> list[monitoring.Datapoint]:
+        """Every datapoint the run so far would have given CloudWatch (see ``monitoring``)."""
+        points = monitoring.lambda_datapoints(list(self.runtime.invocations))
+        sfn = self.client("stepfunctions")
+        for arn in self.state_machine_arns.values():
+            described = [sfn.describe_execution(executionArn=e["executionArn"])
+                         for e in sfn.list_executions(stateMachineArn=arn)["executions"]]
+            points += monitoring.execution_datapoints(arn, described)
+        sqs = self.client("sqs")
+        now = time.time()
+        for logical, resource in self.cfn_template["Resources"].items():
+            if resource["Type"] != "AWS::SQS::Queue":
+                continue
+            url = self.resources[logical]
+            # The API's ApproximateNumberOfMessages is CloudWatch's ...MessagesVisible.
+            visible = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]["ApproximateNumberOfMessages"]
+            points.append(monitoring.queue_depth_datapoint(
+                url.rstrip("/").rsplit("/", 1)[-1], int(visible), now))
+        return points
+
+    def operator_view(self, namespace: str = NAMESPACE) -> monitoring.OperatorView:
+        """The run's metrics, and the template's alarms evaluated on them."""
+        points = self.metric_datapoints()
+        outcomes = [monitoring.evaluate(alarm, points) for alarm in self.alarm_definitions()]
+        return monitoring.OperatorView(namespace, points, outcomes)
+
     # -- views of the deployed stack ---------------------------------------------------------
     def physical(self, logical_id: str) -> str:
         try:
@@ -266,6 +375,37 @@ class LocalCloud:
     def function_environment(self, logical_id: str) -> dict[str, str]:
         configuration = self.client("lambda").get_function(FunctionName=self.physical(logical_id))
         return configuration["Configuration"].get("Environment", {}).get("Variables", {})
+
+    # -- IAM: what the functions did against what their roles allow ---------------------------
+    def policy_violations(self) -> list[iam.Violation]:
+        """Every AWS operation a function performed that its role in the transformed
+        template does not allow (moto itself enforces no IAM)."""
+        resolver = iam.IntrinsicResolver(
+            self.cfn_template,
+            self.resources,
+            sam.parameter_values(self.sam_template, self._effective_parameters),
+            self.region,
+        )
+        return iam.violations(
+            list(self.runtime.aws_calls), self.cfn_template, self.resources, resolver
+        )
+
+    def policy_audit(self) -> PolicyAudit:
+        logical_of = {physical: logical for logical, physical in self.resources.items()}
+        actions: dict[str, set[str]] = {}
+        for call in list(self.runtime.aws_calls):
+            function = logical_of.get(call.function, call.function)
+            actions.setdefault(function, set()).update(a for a, _ in call.actions)
+        try:
+            found = [str(v) for v in self.policy_violations()]
+        except (KeyError, ValueError) as error:
+            found = [f"the IAM check could not run: {error}"]
+        return PolicyAudit(
+            self.stack_name,
+            len(self.runtime.aws_calls),
+            {name: sorted(names) for name, names in sorted(actions.items())},
+            found,
+        )
 
     # -- driving it -------------------------------------------------------------------------
     def invoke(self, logical_id: str, event: dict[str, Any]) -> Any:

@@ -13,6 +13,19 @@ runs this poller, configured from the template's mapping (queue, function, batch
   moto moves a message to the dead-letter queue when it is received more often than the
   queue's ``maxReceiveCount``.
 
+- up to the mapping's ``ScalingConfig.MaximumConcurrency`` invocations run at once (one
+  when the template sets none: a local simplification for the functions that need no
+  scaling); on a FIFO queue moto hands out no message of a group that has one in flight,
+  so, as in Lambda, a message group (a shop's tag-job messages) is processed one batch
+  at a time while different groups run side by side;
+- records carry their message attributes in Lambda's shape (``stringValue``, ``dataType``).
+
+``drain`` and ``start`` deliver concurrently (a dispatcher per mapping receives whenever a
+worker is free, the workers invoke); ``poll_once`` delivers one batch per mapping on the
+calling thread. The function's invocations run in parallel threads of this process
+(``lambda_runtime.allow_concurrency``; moto's SQS and DynamoDB are serialised by
+``moto_threads``).
+
 ``redelivery_delay`` shortens the wait for a failed message to reappear (the template's
 720 s visibility timeout would stall a test); ``None`` keeps the queue's own timeout.
 """
@@ -22,6 +35,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,6 +48,7 @@ class QueueMapping:
     function_name: str
     batch_size: int
     report_batch_item_failures: bool
+    maximum_concurrency: int = 1
 
 
 @dataclass
@@ -51,21 +67,36 @@ class SqsLambdaPoller:
         mappings: list[QueueMapping],
         *,
         redelivery_delay: float | None = 0.0,
+        acting_as: Callable[[str], AbstractContextManager[None]] | None = None,
     ) -> None:
         self._sqs = sqs
+        # The event source mapping reads and deletes messages with the function's role.
+        self._acting_as = acting_as or (lambda _function: nullcontext())
         self._lambda = lambda_client
         self.mappings = mappings
         self.redelivery_delay = redelivery_delay
         self.stats = PollStats()
         self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._threads: list[threading.Thread] = []
         self._poll_lock = threading.Lock()
+        self._stats_lock = threading.Lock()
+        self._busy = 0
+        self._busy_lock = threading.Lock()
 
     @staticmethod
     def from_event_source_mappings(
-        sqs: Any, lambda_client: Any, *, redelivery_delay: float | None = 0.0
+        sqs: Any,
+        lambda_client: Any,
+        *,
+        redelivery_delay: float | None = 0.0,
+        acting_as: Callable[[str], AbstractContextManager[None]] | None = None,
+        allow_concurrency: Callable[[str], None] | None = None,
     ) -> SqsLambdaPoller:
-        """Take over every SQS mapping the stack created, disabling moto's own delivery."""
+        """Take over every SQS mapping the stack created, disabling moto's own delivery.
+
+        ``allow_concurrency(function_name)`` is called for each function a mapping scales
+        beyond one invocation at a time (the in-process runtime then stops serialising it).
+        """
         mappings = []
         for mapping in lambda_client.list_event_source_mappings()["EventSourceMappings"]:
             source = mapping.get("EventSourceArn", "")
@@ -80,10 +111,17 @@ class SqsLambdaPoller:
                     batch_size=int(mapping.get("BatchSize", 10)),
                     report_batch_item_failures="ReportBatchItemFailures"
                     in mapping.get("FunctionResponseTypes", []),
+                    maximum_concurrency=int(
+                        (mapping.get("ScalingConfig") or {}).get("MaximumConcurrency", 1)
+                    ),
                 )
             )
             lambda_client.update_event_source_mapping(UUID=mapping["UUID"], Enabled=False)
-        return SqsLambdaPoller(sqs, lambda_client, mappings, redelivery_delay=redelivery_delay)
+            if allow_concurrency is not None and mappings[-1].maximum_concurrency > 1:
+                allow_concurrency(mappings[-1].function_name)
+        return SqsLambdaPoller(
+            sqs, lambda_client, mappings, redelivery_delay=redelivery_delay, acting_as=acting_as
+        )
 
     # -- one round ------------------------------------------------------------------
     def _event(self, mapping: QueueMapping, messages: list[dict[str, Any]]) -> dict[str, Any]:
@@ -95,7 +133,7 @@ class SqsLambdaPoller:
                     "receiptHandle": m["ReceiptHandle"],
                     "body": m["Body"],
                     "attributes": m.get("Attributes", {}),
-                    "messageAttributes": m.get("MessageAttributes", {}),
+                    "messageAttributes": _lambda_attributes(m.get("MessageAttributes", {})),
                     "md5OfBody": m.get("MD5OfBody", ""),
                     "eventSource": "aws:sqs",
                     "eventSourceARN": mapping.queue_arn,
@@ -122,27 +160,48 @@ class SqsLambdaPoller:
             return set(ids)  # an invalid identifier fails the whole batch, as in Lambda
         return failed
 
+    def _receive(self, mapping: QueueMapping) -> list[dict[str, Any]]:
+        with self._acting_as(mapping.function_name):
+            return list(
+                self._sqs.receive_message(
+                    QueueUrl=mapping.queue_url,
+                    MaxNumberOfMessages=min(mapping.batch_size, 10),
+                    AttributeNames=["All"],
+                    MessageAttributeNames=["All"],
+                ).get("Messages", [])
+            )
+
     def poll_mapping(self, mapping: QueueMapping) -> int:
         """Receive and deliver one batch; return how many messages it held."""
-        received = self._sqs.receive_message(
-            QueueUrl=mapping.queue_url,
-            MaxNumberOfMessages=min(mapping.batch_size, 10),
-            AttributeNames=["All"],
-            MessageAttributeNames=["All"],
-        ).get("Messages", [])
-        if not received:
-            return 0
+        received = self._receive(mapping)
+        if received:
+            self._deliver(mapping, received)
+        return len(received)
+
+    def _deliver(self, mapping: QueueMapping, received: list[dict[str, Any]]) -> None:
+        """Invoke the function with one batch, then settle its messages."""
         response = self._lambda.invoke(
             FunctionName=mapping.function_name,
             Payload=json.dumps(self._event(mapping, received)).encode(),
         )
         ids = [m["MessageId"] for m in received]
         failed = self._failed_ids(mapping, response, ids)
-        self.stats.batches += 1
-        self.stats.delivered += len(received)
+        with self._stats_lock:
+            self.stats.batches += 1
+            self.stats.delivered += len(received)
+            self.stats.failed += len(failed)
+            self.stats.deleted += len(received) - len(failed)
+        self._settle(mapping, received, failed)
+
+    def _settle(self, mapping: QueueMapping, received: list[dict[str, Any]],
+                failed: set[str]) -> None:
+        """Delete what succeeded; make what failed visible again after the delay.
+
+        Only the deletion is Lambda's (with the function's role); shortening a failed
+        message's visibility stands in for its timeout running out, which needs no call.
+        """
         for message in received:
             if message["MessageId"] in failed:
-                self.stats.failed += 1
                 if self.redelivery_delay is not None:
                     self._sqs.change_message_visibility(
                         QueueUrl=mapping.queue_url,
@@ -150,11 +209,10 @@ class SqsLambdaPoller:
                         VisibilityTimeout=int(self.redelivery_delay),
                     )
             else:
-                self.stats.deleted += 1
-                self._sqs.delete_message(
-                    QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"]
-                )
-        return len(received)
+                with self._acting_as(mapping.function_name):
+                    self._sqs.delete_message(
+                        QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"]
+                    )
 
     def poll_once(self) -> int:
         with self._poll_lock:
@@ -177,30 +235,91 @@ class SqsLambdaPoller:
     def drain(self, timeout_s: float = 120.0) -> PollStats:
         """Deliver until every mapped queue is empty (in flight included), or time out."""
         deadline = time.monotonic() + timeout_s
-        while True:
-            delivered = self.poll_once()
-            if not delivered and not self._pending():
-                return self.stats
-            if time.monotonic() > deadline:
-                raise TimeoutError(
-                    f"SQS queues still hold {self._pending()} messages after {timeout_s:.0f}s"
-                )
-            if not delivered:
+        started = not self._threads
+        if started:
+            self.start(interval_s=0.02)
+        try:
+            while True:
+                if not self._pending() and self._idle():
+                    # Re-check after a beat: a finishing invocation may just have sent more.
+                    time.sleep(0.05)
+                    if not self._pending() and self._idle():
+                        return self.stats
+                if time.monotonic() > deadline:
+                    raise TimeoutError(
+                        f"SQS queues still hold {self._pending()} messages after {timeout_s:.0f}s"
+                    )
                 time.sleep(0.05)
+        finally:
+            if started:
+                self.stop()
 
-    # -- background delivery, for `seglift serve` -------------------------------------------
+    def _idle(self) -> bool:
+        with self._busy_lock:
+            return self._busy == 0
+
+    # -- concurrent delivery (drain, and `seglift serve` in the background) -------------------
+    def _dispatch(self, mapping: QueueMapping, interval_s: float) -> None:
+        """Receive a batch whenever one of the mapping's workers is free; hand it over."""
+        slots = threading.BoundedSemaphore(max(1, mapping.maximum_concurrency))
+
+        def work(received: list[dict[str, Any]]) -> None:
+            try:
+                self._deliver(mapping, received)
+            finally:
+                with self._busy_lock:
+                    self._busy -= 1
+                slots.release()
+
+        while not self._stop.is_set():
+            if not slots.acquire(timeout=interval_s):
+                continue
+            with self._busy_lock:
+                self._busy += 1
+            try:
+                received = self._receive(mapping)
+            except Exception:
+                received = []
+            if not received:
+                with self._busy_lock:
+                    self._busy -= 1
+                slots.release()
+                self._stop.wait(interval_s)
+                continue
+            threading.Thread(
+                target=work, args=(received,), name=f"lambda-{mapping.function_name}", daemon=True
+            ).start()
+
     def start(self, interval_s: float = 0.2) -> None:
-        def loop() -> None:
-            while not self._stop.is_set():
-                if not self.poll_once():
-                    self._stop.wait(interval_s)
-
         self._stop.clear()
-        self._thread = threading.Thread(target=loop, name="sqs-lambda-poller", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(
+                target=self._dispatch,
+                args=(mapping, interval_s),
+                name=f"sqs-poller-{mapping.function_name}",
+                daemon=True,
+            )
+            for mapping in self.mappings
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread:
-            self._thread.join(timeout=5)
-            self._thread = None
+        for thread in self._threads:
+            thread.join(timeout=5)
+        self._threads = []
+
+
+def _lambda_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    """SQS's MessageAttributes as Lambda's SQS event shows them (camelCase keys)."""
+    return {
+        name: {
+            "stringValue": value.get("StringValue"),
+            "binaryValue": value.get("BinaryValue"),
+            "stringListValues": value.get("StringListValues", []),
+            "binaryListValues": value.get("BinaryListValues", []),
+            "dataType": value.get("DataType"),
+        }
+        for name, value in attributes.items()
+    }

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -28,7 +28,14 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api.deps import CONTEXT_KEY, SHOP_KEY, USER_KEY
-from api.errors import ApiError, PayloadTooLarge, Unauthorized, error_body, proxy_error_response
+from api.errors import (
+    ApiError,
+    Forbidden,
+    PayloadTooLarge,
+    Unauthorized,
+    error_body,
+    proxy_error_response,
+)
 from api.ports import ApiContext
 from api.routes import (
     analytics,
@@ -45,11 +52,14 @@ from api.routes import (
     templates,
     webhooks,
 )
+from api.strict_json import body_text, loads
 from api.validation_errors import describe_validation_error
+from seglift import observability
 from seglift.auth.session_tokens import SessionTokenError, bearer_token, verify_session_token
 from seglift.config import RuntimeConfig
 
 logger = Logger(service="api")
+tracer = Tracer(service="api")
 
 API_TITLE = "seglift API"
 API_VERSION = "1.0.0"
@@ -182,6 +192,35 @@ def _authenticate(event: dict[str, Any], api: ApiContext) -> tuple[str, str]:
     return claims.shop, claims.user_id
 
 
+def _require_installed(api: ApiContext, shop: str) -> None:
+    """A shop that uninstalled the app (or was redacted: its record is gone) keeps valid
+    session tokens for a while; they must not create or change anything any more. Only
+    the lifecycle routes (webhooks, the OAuth install) stay open, and they are public."""
+    record = api.shops.get(shop)
+    if record is None or not getattr(record, "installed", False):
+        raise Forbidden(
+            "the app is not installed on this shop any more: install it again from the "
+            "Shopify admin to use it",
+            code="shop_uninstalled",
+        )
+
+
+def _check_body(event: dict[str, Any]) -> None:
+    """Refuse a body the routes could not read, before Powertools parses it: not JSON by
+    its Content-Type (multipart, forms...), not UTF-8, nested too deeply, or holding
+    numbers no table can store. Powertools then parses the same text again, safely."""
+    text = body_text(event.get("body"), bool(event.get("isBase64Encoded")))
+    if not text:
+        return
+    content_type = (_header(event, "content-type") or "").split(";")[0].strip().lower()
+    if content_type and content_type != "application/json":
+        raise ApiError(
+            "send the body as JSON (Content-Type: application/json)",
+            code="unsupported_media_type", field="Content-Type", status=415,
+        )
+    loads(text)
+
+
 def handle(event: dict[str, Any], lambda_context: LambdaContext | None, api: ApiContext) -> dict:
     """Answer one API Gateway proxy event with the given dependencies."""
     try:
@@ -193,7 +232,10 @@ def handle(event: dict[str, Any], lambda_context: LambdaContext | None, api: Api
         app.append_context(**{CONTEXT_KEY: api})
         if method != "OPTIONS" and (method, event.get("path")) not in PUBLIC_ROUTES:
             shop, user = _authenticate(event, api)
+            observability.bind(logger, shop=shop)
             app.append_context(**{SHOP_KEY: shop, USER_KEY: user})
+            _require_installed(api, shop)
+            _check_body(event)
     except ApiError as error:
         app.clear_context()
         return proxy_error_response(error)
@@ -219,9 +261,11 @@ def build_context(config: RuntimeConfig) -> ApiContext:
 context_factory: Callable[[RuntimeConfig], ApiContext] = build_context
 
 
-@logger.inject_lambda_context(correlation_id_path="requestContext.requestId")
+@logger.inject_lambda_context(correlation_id_path="requestContext.requestId", clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict:
     """API Gateway proxy entry point: configuration and dependencies per invocation."""
+    observability.route_library_logs(logger, "api")
     config = RuntimeConfig.from_environ(os.environ)
     return handle(event, context, context_factory(config))
 

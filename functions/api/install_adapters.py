@@ -41,7 +41,7 @@ class LambdaExporter:
         self._clock = clock
 
     def export(self, shop: str, segment_id: str, *, metrics: Sequence[str],
-               bom: bool) -> ExportLink:
+               bom: bool, currency: str = "USD") -> ExportLink:
         if not self._function:
             raise ConfigurationError(
                 "missing environment variable EXPORT_FUNCTION_NAME: set it in template.yaml")
@@ -50,7 +50,8 @@ class LambdaExporter:
             FunctionName=self._function,
             InvocationType="RequestResponse",
             Payload=json.dumps({"shop": shop, "segment_id": segment_id,
-                                "metrics": list(metrics), "bom": bom}).encode(),
+                                "metrics": list(metrics), "bom": bom,
+                                "currency": currency}).encode(),
         )
         answer = json.loads(response["Payload"].read() or b"null")
         if response.get("FunctionError") or not isinstance(answer, dict):
@@ -158,6 +159,8 @@ def oauth_deps(config: RuntimeConfig, credentials: Callable[[], AppCredentials],
         installer=ShopifyInstaller(config, credentials, ssm,
                                    ShopRepository(config.shops_table)),
         scopes=APP_SCOPES,
+        api_base_url=config.api_base_url,
+        region=config.aws_region,
     )
 
 

@@ -1,7 +1,11 @@
 """The app's lifecycle webhooks: uninstall and the three mandatory privacy topics.
 
-Shopify delivers at least once and retries on any non-2xx, so each delivery is claimed by
-its ``X-Shopify-Webhook-Id`` first; a redelivery is acknowledged without acting again. If
+Shopify delivers at least once and retries on any non-2xx, so each delivery is claimed
+first, by a digest of its shop, topic and signed body (``delivery_key``); a redelivery, or
+a captured delivery replayed under a new (unsigned) ``X-Shopify-Webhook-Id``, is
+acknowledged without acting again. The HMAC covers only the body, so a payload that names
+its shop must name the shop of the delivery's header: a genuine body cannot be replayed
+against another shop. If
 acting fails the claim is released and the error propagates (5xx), so Shopify's retry
 gets another chance. Every action is idempotent as well (marking a shop uninstalled,
 recording a privacy request under the webhook id), so a race between two deliveries is
@@ -13,6 +17,7 @@ the sync's job: this module records a ``PrivacyRequest`` and the sync processes 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
@@ -53,14 +58,28 @@ def _privacy_request(
     )
 
 
-def _check_payload_shop(shop: str, payload: Mapping[str, Any]) -> None:
-    """Privacy payloads name their shop; it must be the shop the delivery is for."""
-    named = payload.get("shop_domain")
-    if isinstance(named, str) and named and named != shop:
+# Where each topic's payload names its shop (app/uninstalled's payload is the Shop).
+SHOP_FIELD = {APP_UNINSTALLED: "myshopify_domain", CUSTOMERS_DATA_REQUEST: "shop_domain",
+              CUSTOMERS_REDACT: "shop_domain", SHOP_REDACT: "shop_domain"}
+
+
+def delivery_key(shop: str, topic: str, body: bytes) -> str:
+    """What identifies one delivery whatever its webhook id: the signed body, with the
+    shop and topic it was delivered for."""
+    digest = hashlib.sha256(shop.encode() + b"\0" + topic.encode() + b"\0" + body)
+    return "sha256:" + digest.hexdigest()
+
+
+def _check_payload_shop(topic: str, shop: str, payload: Mapping[str, Any]) -> None:
+    """The payload names its shop; it must be the shop the delivery is for."""
+    name = SHOP_FIELD[topic]
+    named = payload.get(name)
+    if named != shop:
         raise BadRequest(
-            f"payload shop_domain {named!r} differs from X-Shopify-Shop-Domain {shop!r}",
+            f"the payload is for shop {named!r} but was delivered for {shop!r}: "
+            "deliveries are accepted only for the shop they name",
             code="shop_mismatch",
-            field="shop_domain",
+            field=name,
         )
 
 
@@ -69,19 +88,20 @@ def process_webhook(
     topic: str,
     shop: str,
     webhook_id: str,
+    delivery: str,
     payload: Mapping[str, Any],
     shops: ShopStore,
     receipts: WebhookReceipts,
     privacy_requests: PrivacyRequests,
     now: datetime,
 ) -> str:
-    """Act on one verified delivery; returns ``processed``, ``duplicate`` or ``ignored``."""
+    """Act on one verified delivery; returns ``processed``, ``duplicate`` or ``ignored``.
+    ``delivery`` is its ``delivery_key``."""
     if topic not in HANDLED_TOPICS:
         # Only subscribed topics arrive; acknowledge anything else so Shopify stops retrying.
         return "ignored"
-    if topic != APP_UNINSTALLED:
-        _check_payload_shop(shop, payload)
-    if not receipts.claim(webhook_id, topic, shop):
+    _check_payload_shop(topic, shop, payload)
+    if not receipts.claim(delivery, topic, shop):
         return "duplicate"
     try:
         if topic == APP_UNINSTALLED:
@@ -100,6 +120,6 @@ def process_webhook(
                 _privacy_request("shop_redact", shop, webhook_id, payload, now)
             )
     except Exception:
-        receipts.release(webhook_id)
+        receipts.release(delivery)
         raise
     return "processed"

@@ -13,6 +13,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from api.fields import Flag
+
 SegmentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 ShopifyQuery = Annotated[
@@ -150,6 +152,9 @@ class SegmentCreate(RequestBody):
         default=None, description="Shopify segment query syntax, e.g. number_of_orders >= 2."
     )
     template: TemplateChoice | None = None
+    as_of: date | None = Field(
+        default=None, description="Evaluate the new segment's first month up to this day "
+        "(a past day of the shop's history); default today.")
 
     @model_validator(mode="after")
     def _one_definition(self) -> SegmentCreate:
@@ -205,7 +210,7 @@ class SegmentPage(BaseModel):
 class TagJobCreate(RequestBody):
     tag: Annotated[str, StringConstraints(min_length=1, max_length=255)]
     action: Literal["add", "remove"]
-    keep_in_sync: bool = Field(
+    keep_in_sync: Flag = Field(
         default=False,
         description="With action 'add' on a condition-based segment: after every daily "
         "evaluation, tag the customers who entered and untag those who left.",
@@ -276,7 +281,7 @@ class ExportCreate(RequestBody):
         default_factory=list, max_length=40,
         description="Customer features to add as columns, e.g. total_spent, order_count.",
     )
-    bom: bool = Field(default=False, description="Start with a UTF-8 BOM (Excel on Windows).")
+    bom: Flag = Field(default=False, description="Start with a UTF-8 BOM (Excel on Windows).")
 
 
 class ExportOut(BaseModel):

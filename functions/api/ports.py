@@ -199,11 +199,22 @@ class SegmentEngine(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class PresignedUpload:
+    """An S3 presigned POST: the browser sends ``fields`` then the file to ``url``."""
+
+    url: str
+    fields: dict[str, str]
+
+
 class UploadStore(Protocol):
     """CSV files the merchant uploads (for list segments), under the shop's own prefix."""
 
-    def presign_put(self, shop: str, upload_id: str, expires_in: int) -> str:
-        """A URL the browser PUTs the file to, valid for ``expires_in`` seconds."""
+    def presign_post(self, shop: str, upload_id: str, expires_in: int, max_bytes: int
+                     ) -> PresignedUpload:
+        """A form the browser POSTs the file with, valid for ``expires_in`` seconds; its
+        signed policy refuses files over ``max_bytes`` and fixes the key and the
+        short-retention tag."""
         ...
 
     def exists(self, shop: str, upload_id: str) -> bool: ...
@@ -281,8 +292,9 @@ class ExportRefused(Exception):
 
 class SegmentExports(Protocol):
     def export(self, shop: str, segment_id: str, *, metrics: Sequence[str],
-               bom: bool) -> ExportLink:
-        """Write the segment's members as CSV; ExportRefused for what the merchant can fix."""
+               bom: bool, currency: str = "USD") -> ExportLink:
+        """Write the segment's members as CSV (money in ``currency``'s minor units);
+        ExportRefused for what the merchant can fix."""
         ...
 
 
@@ -313,6 +325,9 @@ class OAuthDeps:
     states: OAuthStates
     installer: ShopInstaller
     scopes: tuple[str, ...]
+    # Configuration, never request headers: see api.routes.auth.api_base_url.
+    api_base_url: str = ""
+    region: str = ""
 
 
 @dataclass

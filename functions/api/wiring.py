@@ -28,6 +28,7 @@ from seglift.segments.conditions import validate_condition
 from seglift.storage.analytics_repository import AnalyticsRepository, JourneyRepository
 from seglift.storage.metrics_repository import MetricsRepository
 from seglift.storage.privacy_request_repository import PrivacyRequestRepository
+from seglift.storage.s3_clients import presigning_s3_client
 from seglift.storage.segment_repository import SegmentInUse, SegmentRepository
 from seglift.storage.shop_repository import ShopRepository
 from seglift.storage.tag_job_repository import TagJobRepository
@@ -67,7 +68,7 @@ class AwsClients:
 
     @cached_property
     def s3(self) -> Any:
-        return self._session.client("s3")
+        return presigning_s3_client(self._session)  # uploads are presigned SigV4
 
     @cached_property
     def lambda_(self) -> Any:

@@ -20,27 +20,33 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from measurements import wiring
-from seglift import keys
+from seglift import keys, observability
 from seglift.config import RuntimeConfig
 from seglift.events import BadEvent, require, require_date
 
 logger = Logger(service="measurements")
+tracer = Tracer(service="measurements")
+metrics = observability.metrics_for("measurements")
 ACTIONS = ("recompute", "strata")
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    observability.route_library_logs(logger, "measurements")
     if not isinstance(event, dict):
         raise BadEvent(f"event must be a JSON object, got {type(event).__name__}")
     action = event.get("action")
     if action not in ACTIONS:
         raise BadEvent(f"unknown action {action!r}; expected one of {list(ACTIONS)}")
     shop = keys.validate_shop_domain(require(event, "shop"))
-    logger.append_keys(shop=shop, action=action)
+    observability.bind(logger, shop=shop, action=action,
+                       execution_id=observability.execution_id(event))
     config = RuntimeConfig.from_environ(os.environ).require("data_bucket", "measurements_table")
     s3 = wiring.s3_client()
     if action == "strata":
@@ -59,6 +65,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         lists=wiring.customer_lists(s3, config.data_bucket),
         reader=wiring.lake_reader(s3, config.data_bucket, shop), measurement_ids=ids,
     )
+    observability.count(metrics, {"MeasurementsComputed": len(summary["computed"]),
+                                  "MeasurementsFailed": len(summary["failed"])})
     logger.info("measurements recomputed", extra={"computed": len(summary["computed"]),
                                                   "failed": len(summary["failed"])})
     return summary

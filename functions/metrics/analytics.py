@@ -1,13 +1,9 @@
 """Segment and shop analytics of the daily run, and on-demand journey transitions.
 
-Three entry points, each called by ``metrics.handler``:
+Two entry points, each called by ``metrics.handler`` (each segment's profile and monthly
+revenue are the day-run's, ``segments.dayrun``):
 
-- ``store_segment_analytics`` (per segment, inside ComputeMetrics): the segment's traits
-  with share and lift as of the run day, and its monthly revenue split new/returning
-  (the run day's month is rewritten every day; the 11 months before it are written once,
-  when missing, so a new segment's chart has a history and a stored month keeps the
-  membership it was computed with);
-- ``compute_shop_analytics`` (ComputeShopAnalytics, after the Map): cohorts, the re-order
+- ``compute_shop_analytics`` (ComputeShopAnalytics, after RunDay): cohorts, the re-order
   curve, the CLV model (parameters stored, per-customer predictions on S3 under
   ``keys.clv_predictions_key``), the overlap of every evaluated segment, and each
   journey's funnel of the day. Each part is independent: one failing (say, too little
@@ -34,15 +30,11 @@ import pyarrow.parquet as pq
 from seglift import keys
 from seglift.analytics import reports
 from seglift.analytics.clv import NotEnoughHistory, forecast_clv
-from seglift.analytics.revenue import period_label
+from seglift.analytics.clv_holdout import holdout_check
 from seglift.storage.analytics_repository import SHOP_SUBJECT
 
-ORDER_COLUMNS = ["order_id", "customer_id", "created_at", "cancelled_at", "total_price",
-                 "first_visit_source", "utm_campaign"]
+ORDER_COLUMNS = ["order_id", "customer_id", "created_at", "cancelled_at", "total_price"]
 REFUND_COLUMNS = ["refund_id", "order_id", "created_at", "amount"]
-CUSTOMER_COLUMNS = ["customer_id", "created_at", "country_code", "province_code"]
-LINE_ITEM_COLUMNS = ["order_id", "product_id"]
-PRODUCT_COLUMNS = ["product_id", "title"]
 
 
 class LakeTableReader(Protocol):
@@ -91,35 +83,6 @@ class ObjectWriter:
         self.s3.put_object(Bucket=self.bucket, Key=key, Body=sink.getvalue())
 
 
-# ---------------------------------------------------------------- per segment
-
-
-def store_segment_analytics(shop: str, run_date: date, segment_id: str, members: pa.Table, *,
-                            reader: LakeTableReader, store: AnalyticsStore,
-                            tz: str = "UTC") -> dict[str, Any]:
-    """Store the segment's profile of ``run_date`` and its monthly revenue."""
-    orders = reader.read_table("orders", columns=ORDER_COLUMNS)
-    refunds = reader.read_table("refunds", columns=REFUND_COLUMNS)
-    profile = reports.profile_payload(
-        members,
-        reader.read_table("customers", columns=CUSTOMER_COLUMNS),
-        orders,
-        reader.read_table("line_items", columns=LINE_ITEM_COLUMNS),
-        refunds,
-        reader.read_table("products", columns=PRODUCT_COLUMNS),
-        run_date,
-        tz=tz,
-    )
-    store.put(shop, segment_id, "profile", run_date.isoformat(), profile)
-    months = reports.revenue_month_payloads(members, orders, refunds, run_date, tz=tz)
-    current = period_label(run_date, "month")
-    existing = store.sort_keys(shop, segment_id, "revenue_month")
-    written = [label for label in months if label == current or label not in existing]
-    for label in written:  # at most 12 months
-        store.put(shop, segment_id, "revenue_month", label, months[label])
-    return {"profile_day": run_date.isoformat(), "revenue_months_written": written}
-
-
 # ---------------------------------------------------------------- per shop
 
 
@@ -137,7 +100,7 @@ def compute_shop_analytics(
     on_error: Callable[[str, Exception], None] = lambda part, error: None,
 ) -> dict[str, Any]:
     """Store the shop's analytics of ``run_date``; returns which parts were stored."""
-    orders = reader.read_table("orders", columns=ORDER_COLUMNS[:5])
+    orders = reader.read_table("orders", columns=ORDER_COLUMNS)
     refunds = reader.read_table("refunds", columns=REFUND_COLUMNS)
     day = run_date.isoformat()
     today: dict[str, pa.Table] = {}
@@ -161,9 +124,12 @@ def compute_shop_analytics(
         key = keys.clv_predictions_key(shop, run_date)
         writer.write_parquet(key, forecast.predictions)
         if isinstance(forecast.model, NotEnoughHistory):
-            payload = reports.clv_not_fitted_payload(run_date, forecast.model.reason, key)
+            payload = reports.clv_not_fitted_payload(run_date, forecast.model.reason, key,
+                                                     forecast.predictions)
         else:
             payload = reports.clv_payload(forecast.model, forecast.predictions, run_date, key)
+        # Whether to trust it: fit on all but the last 90 days, predict them, compare.
+        payload["holdout"] = holdout_check(orders, refunds, run_date, tz)
         store.put(shop, SHOP_SUBJECT, "clv", day, payload)
 
     def overlap_part() -> None:
@@ -215,7 +181,7 @@ def journey_transitions(shop: str, stages: Sequence[str], start: date, end: date
     start_tables, end_tables = read_day(start), read_day(end)
     return reports.transitions_payload(
         list(stages), start_tables, end_tables,
-        reader.read_table("orders", columns=ORDER_COLUMNS[:5]),
+        reader.read_table("orders", columns=ORDER_COLUMNS),
         reader.read_table("refunds", columns=REFUND_COLUMNS),
         start, end, tz=tz,
     )

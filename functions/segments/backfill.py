@@ -1,23 +1,25 @@
-"""A new segment's history: point-in-time evaluation of its past days, with their metrics.
+"""A new segment's history: point-in-time evaluation of its past days, stored as the daily
+run stores a day.
 
 A segment created today would otherwise show one point on its trend chart and grow a point
-a day. ``backfill`` evaluates the condition as of each of the last ``days`` days (the lake
-keeps every order's creation, cancellation and refund times, so features of a past day are
-what a daily run on that day would have computed, except attributes Shopify keeps no
-history of: see ``seglift.segments.engine.evaluate_as_of``), writes that day's membership
-snapshot and stores the day's metrics with ``seglift.metrics.daily`` (the daily run's own
-formulas), so ``entered``/``left`` are known from the second day on.
+a day. ``backfill`` runs the day-run's computation (``seglift.dayrun.compute.compute_day``)
+as of each of the last ``days`` days (the lake keeps every order's creation, cancellation
+and refund times, so features of a past day are what a daily run on that day would have
+computed, except attributes Shopify keeps no history of: see
+``seglift.segments.engine.evaluate_as_of``) and stores that day's membership snapshot,
+metrics, profile and revenue months with the daily run's own ``store_segment_day``, so
+``entered``/``left`` are known from the second day on.
 
-``member_of`` dependencies are evaluated as of the same day in memory (condition segments,
-dependencies first) rather than read from snapshots they may not have for past days; a
-list segment has fixed members, so its latest snapshot is used for every day.
+``member_of`` dependencies are evaluated as of the same day in the same batch (condition
+segments, dependencies first) rather than read from snapshots they may not have for past
+days; a list segment has fixed members, so its latest snapshot is used for every day.
 
 A shop with no synced customers yet is skipped (nothing written): a month of zeros would
 be a false history, and the trend then starts with the first daily run after the sync.
 
-Idempotent: each day's snapshot and metrics item is overwritten, so a retried backfill
-converges. The segment's ``member_count`` is set from the last day unless a daily run has
-already recorded a later day.
+Idempotent: each day's outputs are overwritten, so a retried backfill converges. The
+segment's ``member_count`` is set from the last day unless a daily run has already
+recorded a later day.
 """
 
 from __future__ import annotations
@@ -27,16 +29,14 @@ from datetime import date, timedelta
 from typing import Any, Protocol
 
 import pyarrow as pa
-from botocore.exceptions import ClientError
 
 from seglift import keys
-from seglift.metrics.daily import daily_metrics
-from seglift.segments.compiler import evaluate
+from seglift.dayrun.compute import compute_day
 from seglift.segments.conditions import referenced_segments
 from seglift.segments.dependencies import evaluation_order
-from seglift.segments.features import compute_features
-from seglift.segments.snapshots import MEMBERS_SCHEMA, read_members, write_members
+from seglift.segments.snapshots import read_members
 from seglift.segments.tables import LakeTables
+from segments.dayrun import AnalyticsStore, DayStores, snapshot_or_none, store_segment_day
 from segments.logic import SegmentEvaluationError, Segments, Storage
 
 DEFAULT_BACKFILL_DAYS = 30
@@ -93,30 +93,14 @@ def _latest_snapshot(shop: str, record: Any, storage: Storage) -> pa.Array:
     return read_members(storage.s3, storage.bucket, keys.members_key(shop, record.segment_id, day))
 
 
-def _snapshot_or_none(shop: str, segment_id: str, day: date, storage: Storage
-                      ) -> pa.Table | None:
-    try:
-        ids = read_members(storage.s3, storage.bucket, keys.members_key(shop, segment_id, day))
-    except ClientError:
-        return None
-    return pa.Table.from_arrays([ids], schema=MEMBERS_SCHEMA)
-
-
-def _members_on(day: date, plan: Plan, tables: LakeTables, tz: str) -> dict[str, pa.Array]:
-    features = compute_features(tables, day, tz)
-    members: dict[str, pa.Array] = dict(plan.fixed_members)
-    for segment in plan.order:
-        members[segment] = evaluate(plan.conditions[segment], features, tables, day, tz,
-                                    members)
-    return members
-
-
 def backfill(
     shop: str, run_date: date, segment_id: str, days: int, *, reader: Any, storage: Storage,
-    segments: Segments, metrics: MetricsStore, tz: str = "UTC",
+    segments: Segments, metrics: MetricsStore, analytics: AnalyticsStore | None = None,
+    tz: str = "UTC",
 ) -> dict[str, Any]:
-    """Evaluate ``segment_id`` and store its metrics for the ``days`` days ending on
-    ``run_date`` (inclusive, oldest first); returns the days and member counts."""
+    """Evaluate ``segment_id`` and store its day (snapshot, metrics and, with ``analytics``,
+    profile and revenue) for the ``days`` days ending on ``run_date`` (inclusive, oldest
+    first); returns the days and member counts."""
     if not 1 <= days <= MAX_BACKFILL_DAYS:
         raise SegmentEvaluationError(
             f"days must be between 1 and {MAX_BACKFILL_DAYS}, got {days}"
@@ -130,18 +114,21 @@ def backfill(
         return {"segment_id": segment_id, "first_day": first.isoformat(),
                 "last_day": run_date.isoformat(), "days": 0, "member_counts": {},
                 "skipped": "the shop has no synced customers yet"}
-    previous = _snapshot_or_none(shop, segment_id, first - timedelta(days=1), storage)
+    stores = DayStores(storage, segments, metrics, analytics)
+    previous = snapshot_or_none(shop, segment_id, first - timedelta(days=1), storage)
+    conditions = {s: plan.conditions[s] for s in plan.order}
     counts: dict[str, int] = {}
     for offset in range(days):
         day = first + timedelta(days=offset)
-        ids = _members_on(day, plan, tables, tz)[segment_id]
-        write_members(storage.s3, storage.bucket, shop, segment_id, day, ids)
-        snapshot = pa.Table.from_arrays([pa.array(ids, pa.int64())], schema=MEMBERS_SCHEMA)
-        values = daily_metrics(snapshot, tables.orders, tables.refunds, day, tz=tz,
-                               previous_members=previous).as_values()
-        metrics.put_day(shop, segment_id, day, values)
-        counts[day.isoformat()] = len(ids)
-        previous = snapshot
+        result = compute_day(tables, day, conditions, tz=tz, fixed_members=plan.fixed_members,
+                             previous={segment_id: previous}, report={segment_id},
+                             analytics=analytics is not None)
+        if segment_id in result.failures:
+            raise result.failures[segment_id]
+        outcome = result.segments[segment_id]
+        store_segment_day(shop, day, segment_id, outcome, stores)
+        counts[day.isoformat()] = len(outcome.members)
+        previous = outcome.members
     _record_latest(shop, segment_id, run_date, counts[run_date.isoformat()], segments)
     return {"segment_id": segment_id, "first_day": first.isoformat(),
             "last_day": run_date.isoformat(), "days": days, "member_counts": counts}

@@ -1,4 +1,9 @@
-"""Segments Lambda: the prepare / evaluate / summarize steps of the daily workflow.
+"""Segments Lambda: the RunDay and Summarize steps of the daily workflow.
+
+- ``run_day`` {shop, run_date}: every condition segment of the shop evaluated in
+  dependency order, with its snapshot, metrics, profile and revenue stored
+  (``segments.dayrun.run_day``); answers ``DayRunResult`` (one outcome per segment).
+- ``summarize`` {results}: failures recorded, keep-in-sync tag jobs started.
 
 The API (which has no pyarrow) invokes the segment editor's actions:
 
@@ -24,17 +29,20 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seglift import keys
+from seglift import keys, observability
 from seglift.config import RuntimeConfig
+from seglift.dayrun.contracts import DayRunRequest
 from seglift.events import BadEvent, require, require_date
-from segments import backfill, editor, logic, wiring
+from segments import backfill, dayrun, editor, logic, wiring
 
 logger = Logger(service="segments")
+tracer = Tracer(service="segments")
+metrics = observability.metrics_for("segments")
 
-ACTIONS = ("prepare", "evaluate", "summarize", "create_list", "preview", "explain", "backfill")
+ACTIONS = ("run_day", "summarize", "create_list", "preview", "explain", "backfill")
 
 
 def _integer(event: dict[str, Any], name: str, default: int | None = None) -> int:
@@ -44,20 +52,28 @@ def _integer(event: dict[str, Any], name: str, default: int | None = None) -> in
     return value
 
 
-@logger.inject_lambda_context(log_event=False)
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    observability.route_library_logs(logger, "segments")
     action = event.get("action")
     if action not in ACTIONS:
         raise BadEvent(f"unknown action {action!r}; expected one of {list(ACTIONS)}")
     shop = keys.validate_shop_domain(require(event, "shop"))
     run_date = require_date(event)
-    logger.append_keys(shop=shop, run_date=run_date.isoformat(), action=action,
-                       segment_id=event.get("segment_id"))
+    observability.bind(logger, shop=shop, run_date=run_date.isoformat(), action=action,
+                       segment_id=event.get("segment_id"),
+                       execution_id=observability.execution_id(event))
     config = RuntimeConfig.from_environ(os.environ).require("data_bucket", "segments_table")
     segments = wiring.segment_repository(config)
     if action == "summarize":
         result = logic.summarize(shop, run_date, event.get("results") or [], segments=segments,
                                  tag_sync=wiring.keep_in_sync_tagger(config))
+        # RunDay reported each failing segment: this is where the run's outcome is known.
+        observability.count(metrics, {"SegmentsEvaluated": result["succeeded"],
+                                      "SegmentsFailed": result["failed"],
+                                      "TagSyncFailures": len(result["tag_sync_failures"])})
         logger.info("run summarized", extra={"failed": result["failed"]})
         return result
     s3 = wiring.s3_client()
@@ -79,20 +95,18 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
             shop, run_date, require(event, "segment_id"),
             _integer(event, "days", backfill.DEFAULT_BACKFILL_DAYS), reader=reader,
             storage=storage, segments=segments, metrics=wiring.metrics_repository(config),
-            tz=tz)
+            analytics=wiring.analytics_repository(config), tz=tz)
         logger.info("segment backfilled", extra={"days": result["days"]})
         return result
     if action == "create_list":
         return logic.create_list(shop, run_date, require(event, "name"), require(event, "source"),
                                  reader=reader, storage=storage, segments=segments, tz=tz,
                                  description=event.get("description"))
-    if action == "prepare":
-        result = logic.prepare(shop, run_date, reader=reader, storage=storage,
-                               segments=segments, tz=tz)
-        logger.info("features prepared", extra={"segments": len(result["segment_ids"])})
-        return result
-    result = logic.evaluate(shop, run_date, require(event, "features_key"),
-                            require(event, "segment_id"), reader=reader, storage=storage,
-                            segments=segments, tz=tz)
-    logger.info("segment evaluated", extra={"member_count": result["member_count"]})
-    return result
+    request = DayRunRequest.model_validate(event)
+    stores = dayrun.DayStores(storage, segments, wiring.metrics_repository(config),
+                              wiring.analytics_repository(config))
+    day = dayrun.run_day(request.shop, request.run_date, reader=reader, stores=stores, tz=tz)
+    failed = [s.segment_id for s in day.segments if s.status == "failed"]
+    logger.info("day run", extra={"segments": len(day.segments), "failed": failed,
+                                  "customers": day.customers})
+    return day.as_state()

@@ -1,11 +1,10 @@
-"""The segments function's three actions in the daily workflow, free of AWS wiring.
+"""The segments function's actions besides the day-run itself, free of AWS wiring.
 
-- ``prepare``: customer features of the shop as of the run day, written once to S3; the
-  condition-based segments to evaluate, dependencies (``member_of``) first.
-- ``evaluate``: one segment's members that day -> membership snapshot + counts on the
-  segment. Any failure is recorded on the segment and re-raised, so the state machine's
-  Catch marks that segment failed while the others go on.
-- ``summarize``: the run's outcome per segment (failures recorded with their cause).
+The daily workflow's RunDay step is ``segments.dayrun`` (every segment of the day at
+once); after it:
+
+- ``summarize``: the run's outcome per segment (failures recorded with their cause),
+  then keep-in-sync tag jobs.
 - ``create_list``: a list segment (fixed members) from a condition evaluated once, a
   snapshot of another segment, a set operation over segments, or an uploaded CSV. Not
   part of the daily workflow: the API invokes it (it needs pyarrow, the API has none).
@@ -26,13 +25,16 @@ import pyarrow as pa
 from botocore.exceptions import ClientError
 
 from seglift import keys
-from seglift.segments.compiler import evaluate as evaluate_condition
-from seglift.segments.conditions import ConditionError, referenced_segments, validate_condition
-from seglift.segments.dependencies import evaluation_order, find_cycle
+from seglift.segments.conditions import referenced_segments, validate_condition
 from seglift.segments.engine import customer_directory, members_of_condition_once
 from seglift.segments.features import compute_features
-from seglift.segments.lists import combine_member_lists, parse_customer_list_csv
-from seglift.segments.snapshots import read_members, read_parquet, write_features, write_members
+from seglift.segments.lists import (
+    MAX_CSV_BYTES,
+    CustomerListError,
+    combine_member_lists,
+    parse_customer_list_csv,
+)
+from seglift.segments.snapshots import read_members, write_members
 from seglift.segments.tables import LakeTables
 
 
@@ -61,82 +63,6 @@ class SegmentEvaluationError(RuntimeError):
 class Storage:
     s3: Any
     bucket: str
-
-
-def needs_lake(condition: Mapping[str, Any]) -> bool:
-    """Whether evaluating ``condition`` reads orders/line items beyond the features."""
-    text = json.dumps(condition)
-    return '"bought"' in text or '"nth_order"' in text
-
-
-def prepare(
-    shop: str, run_date: date, *, reader: Any, storage: Storage, segments: Segments,
-    tz: str = "UTC",
-) -> dict[str, Any]:
-    features = compute_features(LakeTables.from_reader(reader), run_date, tz)
-    features_key = write_features(storage.s3, storage.bucket, shop, run_date, features)
-    conditions = {s.segment_id: s.condition for s in segments.list(shop)
-                  if s.kind == "condition" and s.condition is not None}
-    # A loop cannot be saved, but a table edited by hand could hold one: leave those
-    # segments out (recording why) rather than fail every segment of the shop.
-    while (cycle := find_cycle(conditions)) is not None:
-        message = "segment membership loop: " + " -> ".join(cycle)
-        for segment_id in set(cycle):
-            segments.record_error(shop, segment_id, message)
-            conditions.pop(segment_id, None)
-    return {"features_key": features_key, "segment_ids": evaluation_order(conditions)}
-
-
-def evaluate(
-    shop: str, run_date: date, features_key: str, segment_id: str, *, reader: Any,
-    storage: Storage, segments: Segments, tz: str = "UTC",
-) -> dict[str, Any]:
-    try:
-        return _evaluate(shop, run_date, features_key, segment_id, reader=reader,
-                         storage=storage, segments=segments, tz=tz)
-    except Exception as error:
-        segments.record_error(shop, segment_id, f"{type(error).__name__}: {error}")
-        raise
-
-
-def _evaluate(
-    shop: str, run_date: date, features_key: str, segment_id: str, *, reader: Any,
-    storage: Storage, segments: Segments, tz: str,
-) -> dict[str, Any]:
-    segment = segments.require(shop, segment_id)
-    if segment.kind != "condition" or segment.condition is None:
-        raise SegmentEvaluationError(
-            f"segment {segment_id!r} is a list segment: it has no condition to evaluate"
-        )
-    condition = segment.condition
-    try:
-        validate_condition(condition, known_segments={s.segment_id for s in segments.list(shop)})
-    except ConditionError as error:
-        raise SegmentEvaluationError(f"invalid condition: {error}; edit the segment") from error
-    features = read_parquet(storage.s3, storage.bucket, features_key)
-    tables = LakeTables.from_reader(reader) if needs_lake(condition) else LakeTables.of()
-    members = _dependency_members(shop, run_date, condition, storage)
-    ids = evaluate_condition(condition, features, tables, run_date, tz, members)
-    members_key, ids_key = write_members(storage.s3, storage.bucket, shop, segment_id,
-                                         run_date, ids)
-    segments.record_evaluation(shop, segment_id, run_date, len(ids))
-    return {"members_key": members_key, "member_ids_key": ids_key, "member_count": len(ids)}
-
-
-def _dependency_members(
-    shop: str, run_date: date, condition: Mapping[str, Any], storage: Storage
-) -> dict[str, pa.Array]:
-    members = {}
-    for dependency in sorted(referenced_segments(condition)):
-        key = keys.members_key(shop, dependency, run_date)
-        try:
-            members[dependency] = read_members(storage.s3, storage.bucket, key)
-        except ClientError as error:
-            raise SegmentEvaluationError(
-                f"segment {dependency!r} (named by member_of) has no snapshot for "
-                f"{run_date.isoformat()}: it failed or was not evaluated first"
-            ) from error
-    return members
 
 
 def failure_message(result: Mapping[str, Any]) -> str:
@@ -202,16 +128,31 @@ class UploadNotFound(LookupError):
 
 
 def read_upload(storage: Storage, key: str) -> bytes:
-    """The bytes of an uploaded CSV, or ``UploadNotFound`` saying what to do."""
+    """The bytes of an uploaded CSV, or ``UploadNotFound`` saying what to do.
+
+    The presigned POST already bounds the size (its policy's content-length-range); the
+    object's length is checked again before reading, and never more than the limit plus
+    one byte is read, so a file put there by other means cannot exhaust the memory.
+    """
     try:
-        return storage.s3.get_object(Bucket=storage.bucket, Key=key)["Body"].read()
+        response = storage.s3.get_object(Bucket=storage.bucket, Key=key)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
             raise UploadNotFound(
-                "the uploaded file was not found: PUT the CSV to the upload URL first "
+                "the uploaded file was not found: send the CSV to the upload URL first "
                 "(uploads expire), then create the list"
             ) from error
         raise
+    body = response["Body"]
+    try:
+        size = int(response.get("ContentLength") or 0)
+        if size > MAX_CSV_BYTES:
+            raise CustomerListError(
+                f"the file is {size:,} bytes; the limit is {MAX_CSV_BYTES:,}: split it"
+            )
+        return bytes(body.read(MAX_CSV_BYTES + 1))
+    finally:
+        body.close()
 
 
 LIST_SOURCES = ("condition", "snapshot_of", "set_operation", "upload_key")

@@ -7,6 +7,7 @@ from typing import Any
 import boto3
 
 from seglift.config import RuntimeConfig
+from seglift.storage.analytics_repository import AnalyticsRepository
 from seglift.storage.metrics_repository import MetricsRepository
 from seglift.storage.segment_repository import SegmentRepository
 from seglift.storage.shop_repository import ShopRepository
@@ -31,9 +32,14 @@ def segment_repository(config: RuntimeConfig) -> SegmentRepository:
 
 
 def metrics_repository(config: RuntimeConfig) -> MetricsRepository:
-    """Where ``backfill`` stores each past day's metrics (the daily run's table)."""
+    """Where the day-run (and backfill) stores each day's metrics."""
     config.require("metrics_table")
     return MetricsRepository(config.metrics_table)
+
+
+def analytics_repository(config: RuntimeConfig) -> AnalyticsRepository | None:
+    """Where the day-run stores profiles and revenue months; None without the table."""
+    return AnalyticsRepository(config.analytics_table) if config.analytics_table else None
 
 
 def shop_timezone(config: RuntimeConfig, shop: str) -> str:

@@ -98,6 +98,8 @@ class StepResultOut(_Contract):
     run_date: str | None = None  # set when done: the day the pipeline computes
     records: int = 0
     pipeline_name: str | None = None
+    # THROTTLED / HTTP 429 answers the Shopify client waited out and retried in this step.
+    throttled_retries: int = 0
 
 
 class StateError(_Contract):
@@ -122,6 +124,9 @@ class FinishResult(_Contract):
     shop: str
     status: Literal["succeeded", "failed"]
     error: str | None = None
+    records: int = 0
+    # The shop's previous sync failed too (or never finished): an operator should look.
+    repeated_failure: bool = False
 
 
 WorkflowRequest = Annotated[

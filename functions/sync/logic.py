@@ -76,7 +76,8 @@ class ShopsPort(Protocol):
     def acquire_sync_lease(self, shop: str, owner: str, *, now: datetime,
                            until: datetime) -> str | None: ...
     def release_sync_lease(self, shop: str, owner: str) -> None: ...
-    def mark_sync_started(self, shop: str, at: datetime) -> None: ...
+    def mark_sync_started(self, shop: str, at: datetime, *,
+                          previous_failed: bool = False) -> None: ...
     def mark_sync_progress(self, shop: str, phase: str) -> None: ...
     def mark_sync_succeeded(self, shop: str, *, at: datetime, duration_ms: int, records: int,
                             pipeline_execution: str | None = None) -> None: ...
@@ -252,7 +253,9 @@ def begin(request: BeginRequest, deps: SyncDependencies) -> BeginResult:
         return BeginResult(acquired=False, held_by=holder)
     record = deps.shops.get(request.shop)
     run_date = local_run_date(now, record.timezone)
-    deps.shops.mark_sync_started(request.shop, now)
+    # Read before this run overwrites it: "running" means the last run died midway.
+    previous_failed = getattr(record, "sync_status", None) in ("failed", "running")
+    deps.shops.mark_sync_started(request.shop, now, previous_failed=previous_failed)
     # A failure from here on is caught by the workflow, recorded by finish, lease released.
     run = _synchronizer(request.shop, deps).begin(run_date, now)
     return BeginResult(acquired=True, run_date=run.run_date, mode=run.mode)
@@ -268,7 +271,8 @@ def step(request: StepRequest, deps: SyncDependencies) -> StepResultOut:
             f"another sync of {request.shop} took over while this one was paused; "
             "it carries on from the same checkpoint"
         )
-    result = _synchronizer(request.shop, deps).step()
+    synchronizer = _synchronizer(request.shop, deps)
+    result = synchronizer.step()
     if result.next == "wait":  # what the merchant sees while Shopify takes its time
         deps.shops.mark_sync_progress(request.shop, result.phase)
     outcome = result.outcome
@@ -278,6 +282,8 @@ def step(request: StepRequest, deps: SyncDependencies) -> StepResultOut:
         records=outcome.records if outcome else 0,
         pipeline_name=(pipeline_name(request.shop, outcome.run_date, outcome.run_number,
                                      request.lease_owner) if outcome else None),
+        throttled_retries=int(getattr(getattr(synchronizer, "client", None),
+                                      "throttled_retries", 0) or 0),
     )
 
 
@@ -321,12 +327,14 @@ def finish(request: FinishRequest, deps: SyncDependencies) -> FinishResult:
             deps.shops.mark_sync_succeeded(request.shop, at=now, duration_ms=duration_ms,
                                            records=request.records,
                                            pipeline_execution=request.pipeline_execution)
-            return FinishResult(shop=request.shop, status="succeeded")
+            return FinishResult(shop=request.shop, status="succeeded", records=request.records)
         message = failure_message(request)
-        logger.warning("shop sync failed", extra={"shop": request.shop, "stage": request.stage,
-                                                  "error": message})
+        repeated = bool(getattr(record, "sync_previous_failed", False))
+        logger.error("shop sync failed", extra={"shop": request.shop, "stage": request.stage,
+                                                "error": message, "repeated_failure": repeated})
         deps.shops.mark_sync_failed(request.shop, at=now, duration_ms=duration_ms,
                                     error=message)
-        return FinishResult(shop=request.shop, status="failed", error=message)
+        return FinishResult(shop=request.shop, status="failed", error=message,
+                            repeated_failure=repeated)
     finally:
         deps.shops.release_sync_lease(request.shop, request.lease_owner)

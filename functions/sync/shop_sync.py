@@ -48,6 +48,7 @@ from seglift.lake.layout import DataFile, new_generation
 from seglift.lake.reader import LakeReader
 from seglift.lake.schema import schema_of
 from seglift.lake.writer import LakeWriter, TableWrite
+from seglift.privacy.suppression import Suppression
 from seglift.shopify.bulk import BulkOperationError, BulkQueryRunner, iter_jsonl_blocks
 from seglift.shopify.client import ShopifyGraphQLClient
 from sync.checkpoint import (
@@ -316,11 +317,13 @@ class ShopSynchronizer:
         converter.restore(self._load_work(export.carry_key),
                           [t for t in [self._load_work(export.pending_key)] if t is not None])
         writes = {t: self._write_for(run, export, t) for t in TABLES_OF[export.resource]}
+        # Read per piece, so a redaction carried out while this sync runs still applies.
+        suppression = Suppression.load(self._s3, self.bucket, self.shop)
         started, converted = self._clock(), 0
         blocks = self._download(export.url, start=export.offset)
         try:
             for block in blocks:
-                self._write(writes, converter.convert_block(block))
+                self._write(writes, converter.convert_block(block), suppression)
                 export.offset += len(block)
                 converted += len(block)
                 if converted >= self.step_bytes or self._clock() - started >= self.step_seconds:
@@ -339,7 +342,8 @@ class ShopSynchronizer:
         if export.downloaded:
             if converter.has_pending:
                 extra = {t: self._write_for(run, export, t) for t in ("line_items",)}
-                self._write(extra, converter.finish(self._export_order_keys(export)))
+                self._write(extra, converter.finish(self._export_order_keys(export)),
+                            suppression)
                 self._suspend(extra, export)
             export.carry_key = export.pending_key = None
         else:
@@ -376,8 +380,10 @@ class ShopSynchronizer:
         return pq.read_table(io.BytesIO(body))
 
     @staticmethod
-    def _write(writes: dict[str, TableWrite], tables: dict[str, pa.Table]) -> None:
+    def _write(writes: dict[str, TableWrite], tables: dict[str, pa.Table],
+               suppression: Suppression) -> None:
         for table, data in tables.items():
+            data = suppression.filter(data)  # redacted customers never come back
             if data.num_rows:
                 writes[table].write(data)
 

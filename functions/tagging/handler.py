@@ -1,8 +1,10 @@
 """Tagging Lambda: tag-job queue messages in, Shopify tag mutations and one email out.
 
-``lambda_handler`` consumes the tag-job queue (template: BatchSize 10,
-ReportBatchItemFailures). Each record is processed on its own; a failing record is
-reported back alone and redelivered by SQS (after 5 receives it moves to the DLQ). Each
+``lambda_handler`` consumes the tag-job queue (template: a FIFO queue grouped by shop,
+BatchSize 1, ReportBatchItemFailures, up to TaggingConcurrency shops at once). Each record
+is processed on its own; a failing record is reported back alone and redelivered by SQS
+(after 5 receives it moves to the DLQ). Order inside a shop's group does not matter to
+correctness (every message is self-contained), only that one runs at a time. Each
 record runs under Powertools Idempotency keyed on its body, so a redelivered message
 that already succeeded is not applied again; the per-batch counted guard in DynamoDB
 keeps counts exact even when the idempotency record is gone or the message died midway.
@@ -14,11 +16,13 @@ job never hangs waiting for a batch that will not come.
 
 from __future__ import annotations
 
+import math
 import os
+import time
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger
+from aws_lambda_powertools import Logger, Tracer
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -32,14 +36,17 @@ from aws_lambda_powertools.utilities.idempotency import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from seglift import observability
 from seglift.config import RuntimeConfig
-from seglift.tagging.adapters import SqsQueue
+from seglift.tagging.adapters import SqsQueue, due_in
 from seglift.tagging.dead_letters import drain_dead_letter
 from seglift.tagging.messages import decode, encode
 from seglift.tagging.router import handle_message
 from tagging.wiring import TaggingDependencies, build_dependencies, shared_session
 
-logger = Logger()
+logger = Logger(service="tagging")
+tracer = Tracer(service="tagging")
+metrics = observability.metrics_for("tagging")
 
 # A batch of 250 customers needs up to ~25 s of a Standard shop's bucket; don't start one
 # with less than this left: re-enqueue it instead (doesn't count toward maxReceiveCount).
@@ -62,21 +69,42 @@ def _idempotent_runner(table_name: str) -> Any:
     return run, config
 
 
-def _record_handler(deps: TaggingDependencies, config: RuntimeConfig, context: Any) -> Any:
+def _record_handler(deps: TaggingDependencies, config: RuntimeConfig, context: Any,
+                    outcomes: list[dict[str, Any]]) -> Any:
+    """Handles one record; appends each message's summary to ``outcomes`` (for metrics)."""
     run, idempotency_config = _idempotent_runner(config.idempotency_table)
     idempotency_config.register_lambda_context(context)
 
     def handle(record: SQSRecord) -> dict[str, Any]:
+        message = decode(record.body)
+        observability.bind(logger, shop=message.shop, job_id=message.job_id)
         remaining = context.get_remaining_time_in_millis() if context else MIN_REMAINING_MS
-        if remaining < MIN_REMAINING_MS:
-            message = decode(record.body)
-            deps.queue.send([encode(message)])
+        # A delayed message on the FIFO queue arrives at once and says when it is due.
+        wait = due_in(record.raw_event.get("messageAttributes") or {}, time.time())
+        if remaining - wait * 1000 < MIN_REMAINING_MS:
+            deps.queue.send([encode(message)], delay_seconds=math.ceil(wait))
             logger.info("tag-job message deferred: too little time left",
                         extra={"job_id": message.job_id, "remaining_ms": remaining})
             return {"deferred": True}
-        return run(body=record.body, deps=deps)
+        if wait > 0:
+            time.sleep(wait)
+        outcome = run(body=record.body, deps=deps)
+        outcomes.append(outcome)
+        return outcome
 
     return handle
+
+
+def record_metrics(outcomes: list[dict[str, Any]], deps: TaggingDependencies) -> None:
+    """Tag mutations of the batches this invocation counted (a redelivered batch that an
+    earlier delivery counted is not counted twice), and the throttled retries."""
+    counted = [o for o in outcomes if o.get("type") == "batch" and o.get("counted")]
+    observability.count(metrics, {
+        "TagMutations": observability.total(counted, "done"),
+        "TagMutationsFailed": observability.total(counted, "failed"),
+        "ShopifyThrottledRetries": sum(int(getattr(c, "throttled_retries", 0) or 0)
+                                       for c in deps.shopify_clients.values()),
+    })
 
 
 def _drain_queue(deps: TaggingDependencies, queue_url: str) -> dict[str, Any]:
@@ -90,34 +118,53 @@ def _drain_queue(deps: TaggingDependencies, queue_url: str) -> dict[str, Any]:
     return {"drained": drained}
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """SQS events of the tag-job queue; or ``{"action": "drain_dead_letters", "queue_url"}``
     (invoked by an operator or the API) to drain the DLQ without a DLQ event source."""
+    observability.route_library_logs(logger, "tagging")
     config = RuntimeConfig.from_environ(os.environ).require("idempotency_table")
     deps = build_dependencies(config)
     if event.get("action") == "drain_dead_letters":
-        return _drain_queue(deps, str(event["queue_url"]))
+        drained = _drain_queue(deps, str(event["queue_url"]))
+        observability.count(metrics, {"DeadLetteredMessages": drained["drained"]})
+        return drained
     processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(
-        event=event,
-        record_handler=_record_handler(deps, config, context),
-        processor=processor,
-        context=context,
-    )
+    outcomes: list[dict[str, Any]] = []
+    try:
+        return process_partial_response(
+            event=event,
+            record_handler=_record_handler(deps, config, context, outcomes),
+            processor=processor,
+            context=context,
+        )
+    finally:
+        record_metrics(outcomes, deps)
 
 
-@logger.inject_lambda_context
+@logger.inject_lambda_context(clear_state=True)
+@tracer.capture_lambda_handler(capture_response=False)
+@metrics.log_metrics
 def dead_letter_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     """SQS events of the tag-job DLQ: close each dead message's share of its job."""
+    observability.route_library_logs(logger, "tagging")
     config = RuntimeConfig.from_environ(os.environ)
     deps = build_dependencies(config)
+    drained: list[str] = []
 
     def drain(record: SQSRecord) -> None:
-        drain_dead_letter(decode(record.body), jobs=deps.jobs, notifier=deps.notifier,
-                          now=deps.now)
+        message = decode(record.body)
+        observability.bind(logger, shop=message.shop, job_id=message.job_id)
+        drain_dead_letter(message, jobs=deps.jobs, notifier=deps.notifier, now=deps.now)
+        drained.append(message.job_id)
 
     processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(
-        event=event, record_handler=drain, processor=processor, context=context
-    )
+    try:
+        return process_partial_response(
+            event=event, record_handler=drain, processor=processor, context=context
+        )
+    finally:
+        # Each one is a customer batch that will never be tagged: an operator should know.
+        observability.count(metrics, {"DeadLetteredMessages": len(drained)})

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cache
 from typing import Any
 
 import boto3
@@ -35,12 +35,23 @@ class TaggingDependencies:
     upload: Callable[[str, str, list[dict[str, str]], bytes], None]
     fetch: Callable[[str], bytes]
     now: Callable[[], datetime]
+    # The invocation's Shopify clients by shop (the handler reads their throttled retries).
+    shopify_clients: dict[str, Any] = field(default_factory=dict)
 
 
-@cache
+_sessions = threading.local()
+
+
 def shared_session() -> boto3.session.Session:
-    """One boto3 session per container: it caches the service models a new one re-reads."""
-    return boto3.session.Session()
+    """One boto3 session per container thread: it caches the service models a new one re-reads.
+
+    Per thread because a boto3 session is not safe to build clients from concurrently; Lambda
+    runs one thread, the local cloud runs concurrent invocations of this function in threads.
+    """
+    session = getattr(_sessions, "session", None)
+    if session is None:
+        session = _sessions.session = boto3.session.Session()
+    return session
 
 
 def build_dependencies(config: RuntimeConfig, boto_session: Any = None) -> TaggingDependencies:
@@ -50,7 +61,7 @@ def build_dependencies(config: RuntimeConfig, boto_session: Any = None) -> Taggi
     )
     session = boto_session or shared_session()
     shops = ShopDirectory(config.shops_table, session.client("ssm"))
-    clients: dict[str, GraphQLExecutor] = {}
+    clients: dict[str, Any] = {}
 
     def client_for_shop(shop: str) -> GraphQLExecutor:
         # One client per shop per invocation: its remembered bucket status paces every
@@ -75,4 +86,5 @@ def build_dependencies(config: RuntimeConfig, boto_session: Any = None) -> Taggi
         upload=http_upload,
         fetch=http_fetch,
         now=utc_now,
+        shopify_clients=clients,
     )

@@ -15,6 +15,8 @@ Everything of a shop sits under ``shops/<shop-domain>/`` so that removing a shop
     shops/<shop>/uploads/<upload-id>.csv          CSV uploads for list segments
     shops/<shop>/privacy/data-requests/<id>.json  a customer data request's answer
     shops/<shop>/privacy/data-requests/index.jsonl  the answered requests, for the merchant
+    shops/<shop>/privacy/suppressed.json          digests of redacted customers and orders,
+                                                  which every later sync drops
 """
 
 from __future__ import annotations
@@ -85,6 +87,11 @@ def clv_predictions_key(shop: str, as_of: date) -> str:
     customer_id, p_alive, expected purchases, clv per horizon, next_order_date), written by
     the metrics function's shop step; segment conditions may read it later."""
     return f"{shop_prefix(shop)}analytics/clv/{as_of.isoformat()}.parquet"
+
+
+def suppression_key(shop: str) -> str:
+    """The digests of the shop's redacted customers and orders (seglift.privacy.suppression)."""
+    return f"{shop_prefix(shop)}privacy/suppressed.json"
 
 
 def data_request_key(shop: str, request_id: str) -> str:

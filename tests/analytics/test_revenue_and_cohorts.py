@@ -109,3 +109,21 @@ def test_time_to_next_order_counts_only_customers_who_had_the_whole_window():
     assert [(r["days"], r["customers"], r["reordered"], r["share"]) for r in got] == [
         (30, 3, 1, Decimal("0.3333")), (60, 2, 1, Decimal("0.5000")),
         (90, 1, 1, Decimal("1.0000"))]
+
+
+def test_stored_revenue_months_cover_the_whole_history_not_only_a_year():
+    from seglift.analytics.reports import revenue_month_payloads
+
+    store = Store()
+    store.order(1, 1, "2021-03-05", "10.00")
+    store.order(2, 1, "2023-08-01", "20.00")
+    store.order(3, 2, "2025-06-30", "7.50", hour=1)
+    orders, refunds = store.orders_table(), store.refunds_table()
+    members = pa.table({"customer_id": pa.array([1, 2], pa.int64())})
+    months = revenue_month_payloads(members, orders, refunds, date(2025, 6, 30))
+    assert next(iter(months)) == "2021-03" and list(months)[-1] == "2025-06"
+    assert len(months) == 52  # March 2021 .. June 2025, zeros included
+    assert months["2021-03"]["new_orders"] == 1 and months["2023-08"]["returning_orders"] == 1
+    assert sum(Decimal(m["net_sales"]) for m in months.values()) == Decimal("37.50")
+    newest = revenue_month_payloads(members, orders, refunds, date(2025, 6, 30), months=12)
+    assert next(iter(newest)) == "2024-07"

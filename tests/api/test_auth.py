@@ -86,10 +86,58 @@ def test_unsigned_and_other_algorithm_tokens_are_refused():
         verify_session_token(hs512, api_key=API_KEY, secret=SECRET, now=NOW)
 
 
-@pytest.mark.parametrize("header", [None, "", "Basic abc", "Bearer ", "bearer xyz"])
+@pytest.mark.parametrize("header", [None, "", "Basic abc", "Bearer ", "bearer", "Bearerxyz"])
 def test_malformed_authorization_headers_are_refused(header):
     with pytest.raises(SessionTokenError):
         bearer_token(header)
+
+
+@pytest.mark.parametrize("header", ["Bearer xyz", "bearer xyz", "BEARER xyz", "Bearer  xyz "])
+def test_the_bearer_scheme_is_case_insensitive(header):
+    assert bearer_token(header) == "xyz"
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"exp": str(NOW + 60)}, {"nbf": str(NOW)}, {"iat": str(NOW)}, {"exp": True},
+        {"exp": [NOW + 60]}, {"exp": 10**30}, {"nbf": -1},
+        {"dest": f"https://evil.example@{SHOP_A}"}, {"dest": f"https://{SHOP_A.upper()}"},
+        {"dest": "https://Alpha-Store.myshopify.com", "iss": "https://Alpha-Store.myshopify.com/admin"},
+        {"dest": f"https://{SHOP_A}:443"}, {"dest": f"https://{SHOP_A}/"},
+        {"dest": f"https://{SHOP_A}/admin"}, {"dest": f"https://{SHOP_A}?x=1"},
+        {"iss": f"https://{SHOP_A}"}, {"iss": f"https://x@{SHOP_A}/admin"},
+        {"iss": f"https://{SHOP_A}/admin/"}, {"dest": f" https://{SHOP_A}"},
+    ],
+    ids=str,
+)
+def test_loose_claims_are_refused(overrides):
+    with pytest.raises(SessionTokenError) as refused:
+        verify_session_token(sign(claims(**overrides)), api_key=API_KEY, secret=SECRET, now=NOW)
+    assert refused.value.code == "invalid_token"
+
+
+@pytest.mark.parametrize("exp", ["Infinity", "NaN", "1e400", "-Infinity"])
+def test_non_finite_times_are_401_not_500(client, exp):
+    import base64
+    import hashlib
+    import hmac
+    import json
+
+    def part(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+    body = json.dumps(claims(exp=0)).replace('"exp": 0', f'"exp": {exp}')
+    signing_input = part(b'{"alg":"HS256","typ":"JWT"}') + "." + part(body.encode())
+    signature = hmac.new(SECRET.encode(), signing_input.encode(), hashlib.sha256).digest()
+    token = signing_input + "." + part(signature)
+    reply = client.get("/shop", auth=f"Bearer {token}")
+    assert reply.status == 401, reply.text
+    assert reply.error["code"] == "invalid_token"
+
+
+def test_a_lower_case_bearer_scheme_is_accepted_by_the_api(client):
+    assert client.get("/shop", auth=f"bearer {client.token()}").status == 200
 
 
 def test_missing_header_is_401_in_the_error_shape(client):

@@ -20,11 +20,14 @@ class FakeExports:
     def __init__(self) -> None:
         self.calls: list[tuple[str, str, list[str], bool]] = []
         self.refuse: ExportRefused | None = None
+        self.currencies: list[str] = []
 
-    def export(self, shop: str, segment_id: str, *, metrics: Any, bom: bool) -> ExportLink:
+    def export(self, shop: str, segment_id: str, *, metrics: Any, bom: bool,
+               currency: str = "USD") -> ExportLink:
         if self.refuse:
             raise self.refuse
         self.calls.append((shop, segment_id, list(metrics), bom))
+        self.currencies.append(currency)
         return ExportLink(f"https://s3.example/{segment_id}.csv?sig", 12,
                           NOW + timedelta(hours=1))
 
@@ -43,6 +46,7 @@ def test_an_export_returns_the_download_link_rows_and_expiry(api, client, export
     assert reply.json == {"url": f"https://s3.example/{segment.segment_id}.csv?sig",
                           "rows": 12, "expires_at": "2026-11-20T13:00:00Z"}
     assert exports.calls == [(SHOP_A, segment.segment_id, ["total_spent", "order_count"], True)]
+    assert exports.currencies == ["EUR"], "the shop's currency sets the money's decimals"
 
 
 def test_metrics_and_bom_are_optional(api, client, exports):
@@ -107,12 +111,13 @@ def test_the_exporter_invokes_the_export_function_synchronously():
     fake = FakeLambda({"status": "ok", "url": "https://u", "rows": 3, "export_id": "e",
                        "key": "k", "bytes": 10})
     link = LambdaExporter(lambda: fake, "export-fn", lambda: NOW).export(
-        SHOP_A, "seg-1", metrics=["total_spent"], bom=False)
+        SHOP_A, "seg-1", metrics=["total_spent"], bom=False, currency="JPY")
     assert link == ExportLink("https://u", 3, NOW + timedelta(seconds=EXPORT_URL_SECONDS))
     call = fake.invocations[0]
     assert (call["FunctionName"], call["InvocationType"]) == ("export-fn", "RequestResponse")
     assert json.loads(call["Payload"]) == {"shop": SHOP_A, "segment_id": "seg-1",
-                                           "metrics": ["total_spent"], "bom": False}
+                                           "metrics": ["total_spent"], "bom": False,
+                                           "currency": "JPY"}
 
 
 def test_the_exporter_turns_refusals_and_crashes_into_distinct_errors():

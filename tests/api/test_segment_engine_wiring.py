@@ -3,10 +3,12 @@ how its errors come back, and the upload area on (moto) S3."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from datetime import date
 from typing import Any
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -16,6 +18,7 @@ from api.ports import EngineRejected
 from api.segment_engine_wiring import LambdaSegmentEngine, S3Uploads
 from seglift.config import ConfigurationError
 from seglift.keys import upload_key
+from seglift.storage.s3_clients import presigning_s3_client
 
 SHOP = "wired-shop.myshopify.com"
 DAY = date(2026, 11, 20)
@@ -80,11 +83,21 @@ def test_uploads_live_under_the_shops_prefix_and_expire_with_the_bucket_rule(mon
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     with mock_aws():
-        s3 = boto3.client("s3", region_name="us-east-1")
+        s3 = presigning_s3_client(boto3)
         s3.create_bucket(Bucket="data")
         uploads = S3Uploads(lambda: s3, "data")
-        url = uploads.presign_put(SHOP, "upl_1", 900)
-        assert upload_key(SHOP, "upl_1") in url and "retention%3Dshort" in url
+        form = uploads.presign_post(SHOP, "upl_1", 900, 1000)
+        fields = form.fields
+        policy = json.loads(base64.b64decode(fields["policy"]))
+        # SigV4 on the regional host; the key, the retention tag and the size range are
+        # conditions of the signed policy, so S3 refuses anything else.
+        assert urlsplit(form.url).hostname == "data.s3.us-east-1.amazonaws.com"
+        assert fields["x-amz-algorithm"] == "AWS4-HMAC-SHA256" and "x-amz-signature" in fields
+        assert fields["key"] == upload_key(SHOP, "upl_1")
+        assert "<Key>retention</Key><Value>short</Value>" in fields["tagging"]
+        assert ["content-length-range", 1, 1000] in policy["conditions"]
+        assert {"tagging": fields["tagging"]} in policy["conditions"]
+        assert {"key": fields["key"]} in policy["conditions"]
         assert uploads.exists(SHOP, "upl_1") is False
         s3.put_object(Bucket="data", Key=upload_key(SHOP, "upl_1"), Body=b"email\n")
         assert uploads.exists(SHOP, "upl_1") is True

@@ -135,7 +135,7 @@ def test_webhooks_deduplicate_and_record_privacy_requests(cloud):
     assert (document["kind"], document["customer_id"], document["order_ids"]) == (
         "customer_redact", 7, [9])
 
-    uninstall = json.dumps({"id": 1}).encode()
+    uninstall = json.dumps({"id": 1, "myshopify_domain": SHOP}).encode()
     headers = {**headers, "X-Shopify-Topic": "app/uninstalled", "X-Shopify-Webhook-Id": "u1",
                "X-Shopify-Hmac-Sha256": webhook_signature(uninstall, SECRET)}
     assert call("POST", "/webhooks", headers=headers, token=False,

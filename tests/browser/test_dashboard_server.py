@@ -47,7 +47,7 @@ def relayed() -> list[tuple[str, str, bytes]]:
 
 @pytest.fixture
 def server(site: Path, relayed: list[tuple[str, str, bytes]]) -> Iterator[DashboardServer]:
-    def fake_relay(method: str, url: str, body: bytes, content_type: str | None) -> RelayResponse:
+    def fake_relay(method: str, url: str, body: bytes, headers: dict[str, str]) -> RelayResponse:
         check_s3_url(url)
         relayed.append((method, url, body))
         return RelayResponse(200, "text/plain", b"relayed")
@@ -124,7 +124,13 @@ def test_the_site_is_read_only_except_for_the_s3_relay(
         server, "PUT", f"{S3_RELAY_PATH}?url={quote(url, safe='')}", b"a,b\n"
     )
     assert (status, body) == (200, b"relayed")
-    assert relayed == [("PUT", url, b"a,b\n")]
+    status, _, _ = raw_request(
+        server, "POST", f"{S3_RELAY_PATH}?url={quote(url, safe='')}", b"form"
+    )
+    assert status == 200
+    status, _, _ = raw_request(server, "POST", "/index.html", b"overwritten")
+    assert status == 405
+    assert relayed == [("PUT", url, b"a,b\n"), ("POST", url, b"form")]
 
 
 def test_the_relay_refuses_anything_but_s3_in_words(server: DashboardServer) -> None:

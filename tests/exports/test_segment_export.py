@@ -92,7 +92,8 @@ def test_the_export_lists_members_with_names_tags_and_chosen_metrics(s3):
     assert not raw.startswith(b"\xef\xbb\xbf")
     assert rows[0] == ["Email", "Customer ID", "First Name", "Last Name", "Tags",
                        "order_count", "total_spent", "city"]
-    assert rows[1] == ["c1@example.com", "1", "Zoë1", "", "VIP, b", "1", "0.250", "Paris"]
+    # Money in the currency's minor units: 2 decimals for USD (not the stored 0.250).
+    assert rows[1] == ["c1@example.com", "1", "Zoë1", "", "VIP, b", "1", "0.25", "Paris"]
     assert rows[2][2] == "'=HYPERLINK(\"http://x\")"  # formula neutralised
     assert rows[3][3] == "'-1+1"
     assert rows[4][7] == "'@home"
@@ -100,6 +101,21 @@ def test_the_export_lists_members_with_names_tags_and_chosen_metrics(s3):
     tags = s3.get_object_tagging(Bucket=BUCKET, Key=result.key)["TagSet"]
     assert tags == [{"Key": "retention", "Value": "short"}]
     assert result.url.startswith("https://") and "e1.csv" in result.url
+
+
+@pytest.mark.parametrize("currency, written", [
+    ("USD", ["0.25", "0.50", "0.75", "1.00", "1.25", "1.50"]),
+    ("EUR", ["0.25", "0.50", "0.75", "1.00", "1.25", "1.50"]),
+    # Half a yen rounds away from zero: 0.25 -> 0, 0.5 -> 1, 1.25 -> 1, 1.5 -> 2.
+    ("JPY", ["0", "1", "1", "1", "1", "2"]),
+    ("KWD", ["0.250", "0.500", "0.750", "1.000", "1.250", "1.500"]),
+])
+def test_money_is_written_with_the_currencys_minor_units(s3, currency, written):
+    sources = Sources([1, 2, 3, 4, 5, 6], _customers(6), _features(6))
+    result = export_segment_csv(SHOP, "vip", AS_OF, ["total_spent"], sources=sources, s3=s3,
+                                bucket=BUCKET, export_id=f"m-{currency}", currency=currency)
+    _, rows = _read(s3, result.key)
+    assert [row[5] for row in rows[1:]] == written
 
 
 def test_a_bom_is_written_for_excel_when_asked(s3):
@@ -188,3 +204,6 @@ def test_the_export_function_answers_errors_the_merchant_can_fix(s3, monkeypatch
                       "message": "segment 'fresh' has not been evaluated yet: try later"}
     answer = handler.lambda_handler({"shop": "bad", "segment_id": "x"}, context)
     assert answer["status"] == "error" and "myshopify.com" in answer["message"]
+    answer = handler.lambda_handler({"shop": SHOP, "segment_id": "fresh", "currency": "euro"},
+                                    context)
+    assert answer["status"] == "error" and "three-letter currency code" in answer["message"]

@@ -3,9 +3,11 @@ product depends on it: Step Functions Map/Catch, SQS partial batches and the DLQ
 EventBridge schedule, SES, and the REST API."""
 
 import json
+import threading
 import time
 import urllib.error
 import urllib.request
+from itertools import pairwise
 
 import pytest
 import yaml
@@ -30,10 +32,14 @@ def test_every_template_resource_is_deployed_except_the_api_gateway_ones(cloud):
     cloudfront = {"FrontendOriginAccessControl", "FrontendResponseHeadersPolicy",
                   "FrontendDistribution", "FrontendBucketPolicy"}
     assert cloudfront <= set(cloud.removed_resources)
+    # CloudWatch alarms: created through the CloudWatch API instead (test_monitoring.py).
+    alarms = {name for name, r in cloud.cfn_template["Resources"].items()
+              if r["Type"] == "AWS::CloudWatch::Alarm"} | {
+        name for name in cloud.removed_resources if name.endswith("Alarm")}
     assert all(
         name.startswith("SegliftApi") or "Permission" in name
         for name in cloud.removed_resources
-        if name != "SenderIdentity" and name not in cloudfront
+        if name != "SenderIdentity" and name not in cloudfront and name not in alarms
     )
     identities = cloud.client("ses").list_identities()["Identities"]
     assert identities == ["notifications@example.com"]  # the template's SenderEmail default
@@ -52,21 +58,28 @@ def test_functions_get_the_environment_the_template_gives_them(cloud):
     assert environment["APP_BASE_URL"] == cloud.api.url
 
 
-def test_state_machine_runs_the_template_definition_and_catches_a_failing_segment(cloud):
+def test_state_machine_runs_the_template_definition_and_passes_every_outcome_on(cloud):
+    """One RunDay invocation for the whole day (no per-segment Map); its outcomes, a
+    failed segment included, reach the shop analytics and the summary."""
     calls = []
+    shop_events = []
 
     def segments(event, context):
         calls.append(event["action"])
-        if event["action"] == "prepare":
-            return {"features_key": "f.parquet", "segment_ids": ["good", "bad"]}
-        if event["action"] == "evaluate":
-            if event["segment_id"] == "bad":
-                raise ValueError("condition refers to a deleted segment")
-            return {"members_key": "m", "member_ids_key": "i", "member_count": 7}
+        if event["action"] == "run_day":
+            return {"shop": event["shop"], "run_date": event["run_date"], "customers": 9,
+                    "segments": [
+                        {"segment_id": "good", "status": "succeeded", "member_count": 7},
+                        {"segment_id": "bad", "status": "failed", "error": "ConditionError",
+                         "cause": "condition refers to a deleted segment"}]}
         return {"results": event["results"]}
 
+    def metrics(event, context):
+        shop_events.append(event)
+        return {"ok": True}
+
     cloud.runtime.override_handler("segments.handler.lambda_handler", segments)
-    cloud.runtime.override_handler("metrics.handler.lambda_handler", lambda e, c: {"ok": True})
+    cloud.runtime.override_handler("metrics.handler.lambda_handler", metrics)
     sfn = cloud.client("stepfunctions")
     arn = cloud.state_machine_arns["PipelineStateMachine"]
     execution = sfn.start_execution(
@@ -77,9 +90,11 @@ def test_state_machine_runs_the_template_definition_and_catches_a_failing_segmen
     assert described["status"] == "SUCCEEDED"
     results = {r["segment_id"]: r for r in json.loads(described["output"])["results"]}
     assert results["good"] == {"segment_id": "good", "status": "succeeded", "member_count": 7}
-    assert results["bad"]["status"] == "failed" and results["bad"]["error"] == "ValueError"
+    assert results["bad"]["status"] == "failed" and results["bad"]["error"] == "ConditionError"
     assert "deleted segment" in results["bad"]["cause"]
-    assert calls.count("evaluate") == 2 and calls[-1] == "summarize"
+    assert calls == ["run_day", "summarize"]
+    assert [e["action"] for e in shop_events] == ["shop"]
+    assert [s["segment_id"] for s in shop_events[0]["segments"]] == ["good", "bad"]
 
 
 def test_sqs_partial_batch_failures_are_redelivered_and_end_in_the_dlq(cloud):
@@ -103,13 +118,44 @@ def test_sqs_partial_batch_failures_are_redelivered_and_end_in_the_dlq(cloud):
     cloud.runtime.override_handler("tagging.handler.dead_letter_handler", dead_letter)
     sqs = cloud.client("sqs")
     for n in ["1", "2", "poison"]:
-        sqs.send_message(QueueUrl=cloud.physical("TagJobQueue"), MessageBody=json.dumps({"n": n}))
+        sqs.send_message(QueueUrl=cloud.physical("TagJobQueue"), MessageBody=json.dumps({"n": n}),
+                         MessageGroupId=n, MessageDeduplicationId=n)
     assert seen == {}, "moto's own send-time delivery must be disabled"
     cloud.drain_queues(timeout_s=30)
     assert seen["1"] == 1 and seen["2"] == 1
     assert seen["poison"] == 5  # the template's maxReceiveCount
     # The template maps the dead-letter queue to its own function, which got the message.
     assert dead_letters == ["poison"]
+
+
+def test_fifo_groups_run_one_at_a_time_and_side_by_side_up_to_the_mapping_concurrency(cloud):
+    """The tag-job mapping as Lambda runs it: concurrent invocations, one per message group."""
+    spans: list[tuple[str, float, float]] = []
+    lock = threading.Lock()
+
+    def tagging(event, context):
+        (record,) = event["Records"]  # the template's BatchSize 1
+        start = time.monotonic()
+        time.sleep(0.3)
+        with lock:
+            spans.append((json.loads(record["body"])["shop"], start, time.monotonic()))
+        return {"batchItemFailures": []}
+
+    cloud.runtime.override_handler("tagging.handler.lambda_handler", tagging)
+    sqs = cloud.client("sqs")
+    for n in range(3):
+        for shop in ("a", "b", "c"):
+            sqs.send_message(QueueUrl=cloud.physical("TagJobQueue"),
+                             MessageBody=json.dumps({"shop": shop, "n": n}),
+                             MessageGroupId=shop, MessageDeduplicationId=f"{shop}{n}")
+    cloud.drain_queues(timeout_s=30)
+    assert len(spans) == 9
+    for shop in ("a", "b", "c"):
+        mine = sorted((s, e) for g, s, e in spans if g == shop)
+        assert all(a[1] <= b[0] for a, b in pairwise(mine)), shop
+    # Different groups overlapped: all three shops were served at once at some point.
+    starts = [s for _, s, _ in spans]
+    assert max(sum(s <= t < e for _, s, e in spans) for t in starts) == 3
 
 
 def test_schedule_starts_the_daily_workflow_with_the_rule_input(cloud):

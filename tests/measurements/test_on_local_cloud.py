@@ -27,10 +27,9 @@ def cloud():
 
 
 def _segments(event, context):
-    if event["action"] == "prepare":
-        return {"features_key": "f.parquet", "segment_ids": ["only"]}
-    if event["action"] == "evaluate":
-        return {"members_key": "m", "member_ids_key": "i", "member_count": 1}
+    if event["action"] == "run_day":
+        return {"shop": event["shop"], "run_date": event["run_date"], "customers": 1,
+                "segments": [{"segment_id": "only", "status": "succeeded", "member_count": 1}]}
     return {"results": event.get("results")}
 
 

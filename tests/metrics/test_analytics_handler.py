@@ -1,6 +1,7 @@
-"""The metrics Lambda's analytics actions on moto: the per-segment step also stores the
-profile and revenue, ``action: shop`` stores the shop's analytics and the CLV predictions,
-``action: journey_transitions`` answers the API. Also the repository's round trips."""
+"""The metrics Lambda's analytics actions on moto (each segment's profile and revenue are
+the day-run's, see tests/segments/test_handler.py): ``action: shop`` stores the shop's
+analytics and the CLV predictions, ``action: journey_transitions`` answers the API.
+Also the repository's round trips."""
 
 from __future__ import annotations
 
@@ -72,36 +73,6 @@ def _invoke(event: dict) -> dict:
     return lambda_handler(event, lambda_context("metrics"))
 
 
-def test_the_segment_step_stores_metrics_profile_and_revenue(aws, analytics_table):
-    key = _snapshot(aws[0], "repeaters", RUN_DATE, REPEATERS)
-    summary = _invoke({"shop": SHOP, "run_date": "2025-06-30", "segment_id": "repeaters",
-                       "features_key": keys.features_key(SHOP, RUN_DATE), "members_key": key})
-    assert summary["member_count"] == 10
-    assert summary["analytics"]["profile_day"] == "2025-06-30"
-    repository = AnalyticsRepository(analytics_table)
-    profile = repository.latest(SHOP, "repeaters", "profile")
-    assert profile.sort_key == "2025-06-30" and profile.payload["member_count"] == 10
-    months = repository.between(SHOP, "repeaters", "revenue_month", "2025-01", "2025-06")
-    assert [m.sort_key for m in months] == ["2025-01", "2025-02", "2025-03", "2025-04",
-                                           "2025-05", "2025-06"]
-    assert months[0].payload["new_orders"] == 10
-
-
-def test_a_failing_analytics_step_does_not_fail_the_segments_metrics(aws, analytics_table,
-                                                                   monkeypatch):
-    from metrics import analytics
-
-    def broken(*args, **kwargs):
-        raise RuntimeError("profile exploded")
-
-    monkeypatch.setattr(analytics, "store_segment_analytics", broken)
-    key = _snapshot(aws[0], "repeaters", RUN_DATE, REPEATERS)
-    summary = _invoke({"shop": SHOP, "run_date": "2025-06-30", "segment_id": "repeaters",
-                       "members_key": key})
-    assert summary["member_count"] == 10
-    assert summary["analytics"] == {"error": "RuntimeError: profile exploded"}
-
-
 def test_the_shop_action_stores_analytics_and_the_clv_predictions(aws, analytics_table):
     s3 = aws[0]
     _snapshot(s3, "everyone", RUN_DATE, CUSTOMER_IDS)
@@ -158,8 +129,8 @@ def test_bad_analytics_events_say_what_to_fix(aws, analytics_table, event, messa
 
 def test_the_repository_keeps_series_per_shop_and_refuses_oversized_payloads(aws,
                                                                           analytics_table):
-    clock = iter([datetime(2025, 7, 1, tzinfo=UTC)] * 10)
-    repository = AnalyticsRepository(analytics_table, clock=lambda: next(clock))
+    repository = AnalyticsRepository(analytics_table,
+                                     clock=lambda: datetime(2025, 7, 1, tzinfo=UTC))
     repository.put(SHOP, "shop", "cohorts", "2025-06-29", {"n": 1})
     repository.put(SHOP, "shop", "cohorts", "2025-06-30", {"n": 2})
     repository.put("other-shop.myshopify.com", "shop", "cohorts", "2025-06-30", {"n": 3})
@@ -171,6 +142,16 @@ def test_the_repository_keeps_series_per_shop_and_refuses_oversized_payloads(aws
     assert repository.sort_keys(SHOP, "shop", "cohorts") == {"2025-06-29", "2025-06-30"}
     with pytest.raises(PayloadTooLarge, match="top N"):
         repository.put(SHOP, "shop", "cohorts", "2025-07-01", {"rows": "x" * 400_000})
+    # Many points of a series in batches of 25; one oversized payload writes none of them.
+    months = {f"{2020 + i // 12}-{i % 12 + 1:02d}": {"orders": i} for i in range(30)}
+    with pytest.raises(PayloadTooLarge):
+        repository.put_many(SHOP, "seg", "revenue_month",
+                            {**months, "2099-01": {"rows": "x" * 400_000}})
+    assert repository.sort_keys(SHOP, "seg", "revenue_month") == set()
+    repository.put_many(SHOP, "seg", "revenue_month", months)
+    stored = repository.between(SHOP, "seg", "revenue_month", "2020-01", "2022-12")
+    assert [(m.sort_key, m.payload["orders"]) for m in stored] == [
+        (k, v["orders"]) for k, v in sorted(months.items())]
 
     journeys = JourneyRepository(analytics_table)
     created = [journeys.create(SHOP, name=f"J{i}", stages=["a", "b"]) for i in range(3)]

@@ -1,4 +1,6 @@
-"""The analytics of the daily run (metrics.analytics) with in-memory lake and stores:
+"""The analytics of the daily run with in-memory lake and stores: each segment's profile
+and revenue months as the day-run computes and stores them (``seglift.dayrun.compute``,
+``segments.dayrun.store_segment_day``), the shop's analytics (``metrics.analytics``):
 what is stored, under which keys, and that one failing part does not hide the others."""
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ import pytest
 from metrics import analytics
 from seglift import keys
 from seglift.analytics.revenue import period_label
+from seglift.dayrun.compute import DayBases, segment_day
+from seglift.segments.tables import LakeTables
+from segments.dayrun import DayStores, store_segment_day
+from segments.logic import Storage
 from tests.metrics.analytics_store import (
     CUSTOMER_IDS,
     REPEATERS,
@@ -37,6 +43,39 @@ class FakeAnalytics:
 
     def sort_keys(self, shop: str, subject: str, kind: str) -> set[str]:
         return {k[3] for k in self.items if k[:3] == (shop, subject, kind)}
+
+    def put_many(self, shop: str, subject: str, kind: str, payloads: Any) -> None:
+        for sort_key, payload in payloads.items():
+            self.put(shop, subject, kind, sort_key, payload)
+
+
+class FakeS3:
+    def __init__(self) -> None:
+        self.objects: dict[str, bytes] = {}
+
+    def put_object(self, Bucket: str, Key: str, Body: bytes, **kwargs: Any) -> None:
+        self.objects[Key] = Body
+
+
+class FakeMetrics:
+    def __init__(self) -> None:
+        self.days: dict[tuple[str, str, date], dict[str, Any]] = {}
+
+    def put_day(self, shop: str, segment_id: str, day: date, values: dict[str, Any]) -> None:
+        self.days[(shop, segment_id, day)] = values
+
+
+def store_segment_analytics(store: Any, segment_id: str, ids: list[int], out: FakeAnalytics,
+                            bases: DayBases | None = None) -> dict[str, Any]:
+    """The day-run's part for one segment: its figures from the day's bases, stored."""
+    if bases is None:
+        bases = DayBases.build(LakeTables.from_reader(TablesReader(store)), RUN_DATE)
+    result = segment_day(pa.array(ids, pa.int64()), bases, RUN_DATE)
+    metrics = FakeMetrics()
+    written = store_segment_day(SHOP, RUN_DATE, segment_id, result,
+                                DayStores(Storage(FakeS3(), "bucket"), None, metrics, out))
+    return {"revenue_months_written": written, "metrics": metrics.days,
+            "analytics_error": result.analytics_error}
 
 
 @dataclass
@@ -94,10 +133,8 @@ def brute_force_months(store: Any, ids: set[int], months: list[str]) -> dict[str
 
 
 def test_a_segments_profile_and_revenue_months_are_stored_for_the_run_day():
-    store, reader, out = shop_store(), None, FakeAnalytics()
-    reader = TablesReader(store)
-    summary = analytics.store_segment_analytics(SHOP, RUN_DATE, "repeaters", members(*REPEATERS),
-                                                reader=reader, store=out)
+    store, out = shop_store(), FakeAnalytics()
+    summary = store_segment_analytics(store, "repeaters", REPEATERS, out)
 
     profile = out.items[(SHOP, "repeaters", "profile", "2025-06-30")]
     assert profile["member_count"] == len(REPEATERS)
@@ -107,8 +144,11 @@ def test_a_segments_profile_and_revenue_months_are_stored_for_the_run_day():
     assert product["title"] == "Product 300"
     assert product["lift"] == pytest.approx(1.0 / (10 / 30))
 
-    months = [period_label(date(2024, 7, 1) + timedelta(days=31 * i), "month")
-              for i in range(12)]
+    # The whole history: every month from the shop's first order to the run date's.
+    first = min(o["created_at"] for o in store.orders).date().replace(day=1)
+    months = sorted({period_label(first + timedelta(days=d), "month")
+                     for d in range((RUN_DATE - first).days + 1)})
+    assert months[0] == period_label(first, "month") and months[-1] == "2025-06"
     assert summary["revenue_months_written"] == months
     expected = brute_force_months(store, set(REPEATERS), months)
     for month in months:
@@ -124,16 +164,26 @@ def test_a_segments_profile_and_revenue_months_are_stored_for_the_run_day():
 
 
 def test_past_months_are_written_once_and_the_current_month_every_day():
-    reader, out = TablesReader(shop_store()), FakeAnalytics()
+    out = FakeAnalytics()
     kept = {"new_orders": 99, "as_of": "2025-03-31"}
     out.items[(SHOP, "seg", "revenue_month", "2025-03")] = kept
     out.items[(SHOP, "seg", "revenue_month", "2025-06")] = {"new_orders": 99}
-    summary = analytics.store_segment_analytics(SHOP, RUN_DATE, "seg", members(3, 6),
-                                                reader=reader, store=out)
+    summary = store_segment_analytics(shop_store(), "seg", [3, 6], out)
     assert "2025-03" not in summary["revenue_months_written"]
     assert "2025-06" in summary["revenue_months_written"]
     assert out.items[(SHOP, "seg", "revenue_month", "2025-03")] == kept
     assert out.items[(SHOP, "seg", "revenue_month", "2025-06")]["new_orders"] == 0
+
+
+def test_a_profile_that_cannot_be_built_leaves_the_members_and_metrics_standing():
+    tables = LakeTables.from_reader(TablesReader(shop_store()))
+    broken = DayBases(DayBases.build(tables, RUN_DATE, analytics=False).counted, None,
+                      tables.products, profile_error="RuntimeError: profile exploded")
+    out = FakeAnalytics()
+    summary = store_segment_analytics(None, "repeaters", REPEATERS, out, bases=broken)
+    assert summary["analytics_error"] == "RuntimeError: profile exploded"
+    assert summary["metrics"][(SHOP, "repeaters", RUN_DATE)]["member_count"] == 10
+    assert out.items == {}
 
 
 def _shop_run(writer: FakeWriter | None = None, journeys: FakeJourneys | None = None,
@@ -189,6 +239,12 @@ def test_the_shop_step_stores_cohorts_curve_clv_overlap_and_funnels():
     assert Decimal(horizons[0]["total_clv"]) == sum(
         (v for v in writer.written[key]["clv_90d"].to_pylist() if v is not None), Decimal(0))
     assert 0 < Decimal(horizons[0]["total_clv"]) < Decimal(horizons[1]["total_clv"])
+    # The calibration-holdout check is stored beside the model (checked or why not).
+    holdout = clv["holdout"]
+    assert holdout["holdout_days"] == 90 and holdout["calibration_end"] == "2025-04-01"
+    assert holdout["status"] in ("checked", "not_checked")
+    if holdout["status"] == "checked":
+        assert sum(g["customers"] for g in holdout["groups"]) == holdout["customers"]
 
     overlap = out.items[(SHOP, "shop", "overlap", day)]
     assert overlap["segment_ids"] == ["everyone", "repeaters"]  # no snapshot: left out
@@ -216,6 +272,31 @@ def test_too_little_history_stores_an_unfitted_clv_that_says_why():
     clv = out.items[(SHOP, "shop", "clv", "2025-06-30")]
     assert summary["failed"] == {}
     assert clv["status"] == "insufficient_data" and "at least" in clv["reason"]
+    # Orders only in the first days of January, the run on 30 June: stale and thin.
+    stale, thin = clv["warnings"]
+    assert "latest order in the shop's history is 179 days before 2025-06-30" in stale
+    assert "Only 0 customers bought more than once in 180 days of history" in thin
+
+
+def test_history_warnings_name_a_stale_or_thin_history_and_stay_quiet_otherwise():
+    from seglift.analytics.reports import history_warnings
+
+    def table(frequency, recency, age):
+        return pa.table({"frequency": pa.array(frequency, pa.int64()),
+                         "recency": pa.array(recency, pa.int64()),
+                         "age": pa.array(age, pa.int64())})
+
+    day = date(2025, 6, 30)
+    healthy = table([1] * 150 + [0] * 50, [300] * 150 + [0] * 50, [330] * 150 + [20] * 50)
+    assert history_warnings(healthy, day) == []
+    # Bought until 91 days before the run date, nothing since.
+    stale = table([1] * 150, [300] * 150, [391] * 150)
+    (warning,) = history_warnings(stale, day)
+    assert "91 days before 2025-06-30" in warning
+    thin = table([1] * 99 + [0], [300] * 100, [330] * 100)
+    (warning,) = history_warnings(thin, day)
+    assert warning.startswith("Only 99 customers bought more than once in 330 days")
+    assert history_warnings(table([], [], []), day) == []
 
 
 def test_a_journey_whose_stage_was_not_evaluated_gets_no_funnel_that_day():

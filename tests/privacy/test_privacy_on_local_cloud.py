@@ -90,17 +90,15 @@ def _customer_with_repeat_orders(store) -> dict[str, Any]:
 def _sync_and_evaluate(stack: LocalStack, shop: str, segment_id: str) -> None:
     """What the daily run leaves on S3, without the whole workflow: the lake (the real
     synchronizer against the emulator), then features and the segment's snapshot (the
-    real segments function)."""
+    real segments function's day-run)."""
     client = ShopifyGraphQLClient(shop, stack.emulator.token_for(shop),
                                   base_url=stack.emulator.base_url)
     runner = BulkQueryRunner(client, first_poll_seconds=0.02, max_poll_seconds=0.1)
     ShopSynchronizer(shop, client, stack.cloud.client("s3"), stack.cloud.physical("DataBucket"),
                      bulk_runner=runner).run(RUN_DATE, datetime.now(UTC))
-    prepared = stack.cloud.invoke("SegmentsFunction",
-                                  {"action": "prepare", "shop": shop, "run_date": RUN_DATE})
-    stack.cloud.invoke("SegmentsFunction", {
-        "action": "evaluate", "shop": shop, "run_date": RUN_DATE,
-        "features_key": prepared["features_key"], "segment_id": segment_id})
+    day = stack.cloud.invoke("SegmentsFunction",
+                             {"action": "run_day", "shop": shop, "run_date": RUN_DATE})
+    assert {o["segment_id"]: o["status"] for o in day["segments"]}[segment_id] == "succeeded"
 
 
 @pytest.fixture(scope="module")
@@ -217,6 +215,48 @@ def test_after_customers_redact_the_customer_is_nowhere_in_s3_or_dynamodb(world)
     # The lake is compacted: one base file per table, nothing retired.
     manifest = reader.manifest("orders")
     assert {f.kind for f in manifest.files} == {"base"} and manifest.retired == []
+
+
+def _touch_in_shopify(stack: LocalStack, store, customer: dict[str, Any]) -> None:
+    """The merchant edits the customer and their orders in Shopify just now: inside the
+    next incremental sync's overlap window, so that sync fetches them again."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    customer["updatedAt"] = now
+    for order in store.orders.values():
+        if (order.get("customer") or {}).get("id") == customer["id"]:
+            order["updatedAt"] = now
+    stack.emulator.shop_state(SHOP).bump()
+
+
+def _sync(stack: LocalStack, run_date: str) -> None:
+    client = ShopifyGraphQLClient(SHOP, stack.emulator.token_for(SHOP),
+                                  base_url=stack.emulator.base_url)
+    runner = BulkQueryRunner(client, first_poll_seconds=0.02, max_poll_seconds=0.1)
+    ShopSynchronizer(SHOP, client, stack.cloud.client("s3"), stack.cloud.physical("DataBucket"),
+                     bulk_runner=runner).run(run_date, datetime.now(UTC))
+
+
+def test_a_redacted_customer_updated_in_shopify_never_comes_back(world):
+    """Issue #17: the privacy step ran, then the day's incremental sync re-fetched the
+    customer (updated inside the overlap window). Every later sync must drop them."""
+    stack, store = world["stack"], world["store"]
+    customer = _customer_with_repeat_orders(store)
+    customer_id = numeric_id(customer["id"])
+    email = customer["defaultEmailAddress"]["emailAddress"]
+    reader = LakeReader(stack.cloud.client("s3"), stack.cloud.physical("DataBucket"), SHOP)
+    assert customer_id not in reader.read_table("customers", ["customer_id"])[
+        "customer_id"].to_pylist()  # the redaction test above ran
+
+    _touch_in_shopify(stack, store, customer)
+    _sync(stack, "2026-11-21")
+    for table in ("customers", "orders", "line_items", "refunds"):
+        ids = reader.read_table(table, ["customer_id"])["customer_id"].to_pylist()
+        assert customer_id not in ids, table
+    others = reader.read_table("customers", ["customer_id"])["customer_id"].to_pylist()
+    assert len(others) == len(store.customers) - 1
+    leaks = [key for key, text in bucket_texts(stack, keys.shop_prefix(SHOP))
+             if "/lake/" in key and mentions(text, customer_id, email)]
+    assert leaks == []
 
 
 def test_shop_redact_deletes_the_shop_everywhere_and_leaves_other_shops_alone(world):

@@ -23,7 +23,7 @@ from seglift.segments.dependencies import evaluation_order, find_cycle
         ({"feature": "last_order_date", "op": ">", "value": "yesterday"}, "$.value",
          "write YYYY-MM-DD"),
         ({"feature": "last_order_date", "op": ">", "value": {"days_ago": -1}},
-         "$.value.days_ago", ">= 0"),
+         "$.value.days_ago", "from 0"),
         ({"feature": "total_spent", "op": "between", "value": [1]}, "$.value", "two values"),
         ({"feature": "rfm_group", "op": "=", "value": "HEROES"}, "$.value", "is not one of"),
         ({"feature": "tags", "op": "contains any", "value": []}, "$.value", "non-empty list"),

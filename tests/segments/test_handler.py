@@ -1,10 +1,11 @@
-"""The segments Lambda in the daily workflow: prepare, evaluate, summarize (moto S3/DynamoDB)."""
+"""The segments Lambda in the daily workflow: run_day and summarize (moto S3/DynamoDB)."""
 
 from __future__ import annotations
 
 import gzip
 import io
 import json
+import os
 from datetime import date
 
 import boto3
@@ -51,18 +52,24 @@ def cloud(monkeypatch, request):
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("DATA_BUCKET", BUCKET)
     monkeypatch.setenv("SEGMENTS_TABLE", table)
+    monkeypatch.setenv("METRICS_TABLE", f"metrics-{table}")
+    monkeypatch.setenv("ANALYTICS_TABLE", f"analytics-{table}")
     monkeypatch.delenv("SHOPS_TABLE", raising=False)
     with mock_aws():
         s3 = boto3.client("s3", region_name="us-east-1")
         s3.create_bucket(Bucket=BUCKET)
-        boto3.client("dynamodb", region_name="us-east-1").create_table(
-            TableName=table,
-            BillingMode="PAY_PER_REQUEST",
-            AttributeDefinitions=[{"AttributeName": "shop", "AttributeType": "S"},
-                                  {"AttributeName": "segment_id", "AttributeType": "S"}],
-            KeySchema=[{"AttributeName": "shop", "KeyType": "HASH"},
-                       {"AttributeName": "segment_id", "KeyType": "RANGE"}],
-        )
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        for name, hash_key, range_key in ((table, "shop", "segment_id"),
+                                          (f"metrics-{table}", "series", "day"),
+                                          (f"analytics-{table}", "series", "sort_key")):
+            dynamodb.create_table(
+                TableName=name,
+                BillingMode="PAY_PER_REQUEST",
+                AttributeDefinitions=[{"AttributeName": hash_key, "AttributeType": "S"},
+                                      {"AttributeName": range_key, "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": hash_key, "KeyType": "HASH"},
+                           {"AttributeName": range_key, "KeyType": "RANGE"}],
+            )
         from segments import wiring
 
         monkeypatch.setattr(wiring, "lake_reader", lambda s3, bucket, shop: FakeReader(_store()))
@@ -75,7 +82,15 @@ def _invoke(event):
     return lambda_handler(event, lambda_context("segments"))
 
 
-def test_prepare_writes_features_and_orders_dependencies_first(cloud):
+def _run_day(run_date: str = RUN_DATE) -> dict:
+    return _invoke({"action": "run_day", "shop": SHOP, "run_date": run_date})
+
+
+def _outcomes(result: dict) -> dict[str, dict]:
+    return {o["segment_id"]: o for o in result["segments"]}
+
+
+def test_run_day_evaluates_dependencies_first_and_each_sees_that_days_members(cloud):
     s3, repo = cloud
     repo.create(SHOP, name="VIP buyers", segment_id="b-vip-buyers",
                 condition={"and": [{"member_of": "a-vips"}, {"bought": {"product_id": 1}}]})
@@ -87,51 +102,104 @@ def test_prepare_writes_features_and_orders_dependencies_first(cloud):
     repo.update(SHOP, "a-vips", condition={"and": [{"has_tag": "vip"},
                                                    {"member_of": "z-buyers"}]})
 
-    result = _invoke({"action": "prepare", "shop": SHOP, "run_date": RUN_DATE})
+    result = _run_day()
 
-    assert result["features_key"] == keys.features_key(SHOP, date(2024, 6, 30))
-    assert result["segment_ids"] == ["z-buyers", "a-vips", "b-vip-buyers"]
-    body = s3.get_object(Bucket=BUCKET, Key=result["features_key"])["Body"].read()
-    features = pq.read_table(io.BytesIO(body))
+    assert [o["segment_id"] for o in result["segments"]] == ["z-buyers", "a-vips",
+                                                              "b-vip-buyers"]
+    assert {o["status"] for o in result["segments"]} == {"succeeded"}
+    assert {s: o["member_count"] for s, o in _outcomes(result).items()} == {
+        "z-buyers": 2, "a-vips": 1, "b-vip-buyers": 1}
+    assert result["customers"] == 3
+    day = date(2024, 6, 30)
+    features = pq.read_table(io.BytesIO(s3.get_object(
+        Bucket=BUCKET, Key=keys.features_key(SHOP, day))["Body"].read()))
     assert features["customer_id"].to_pylist() == [1, 2, 3]
     assert features["order_count"].to_pylist() == [2, 1, 0]
+    # Yesterday there were no snapshots at all: every segment saw today's members.
+    assert not s3.list_objects_v2(Bucket=BUCKET, Prefix=keys.members_key(
+        SHOP, "a-vips", date(2024, 6, 29))).get("Contents")
 
 
-def test_evaluate_writes_both_snapshots_and_updates_the_segment(cloud):
+def test_run_day_writes_both_snapshots_metrics_profile_and_revenue(cloud):
     s3, repo = cloud
+    from seglift.storage.analytics_repository import AnalyticsRepository
+    from seglift.storage.metrics_repository import MetricsRepository
+
     repo.create(SHOP, name="Buyers", segment_id="buyers",
                 condition={"feature": "order_count", "op": ">=", "value": 1})
     repo.create(SHOP, name="VIP buyers", segment_id="vip-buyers",
                 condition={"and": [{"member_of": "buyers"}, {"has_tag": "vip"}]})
-    prepared = _invoke({"action": "prepare", "shop": SHOP, "run_date": RUN_DATE})
-    results = {}
-    for segment_id in prepared["segment_ids"]:
-        results[segment_id] = _invoke({"action": "evaluate", "shop": SHOP,
-                                       "run_date": RUN_DATE, "segment_id": segment_id,
-                                       "features_key": prepared["features_key"]})
+    _run_day()
 
-    vip = results["vip-buyers"]
-    assert vip["member_count"] == 1
-    assert vip["members_key"] == keys.members_key(SHOP, "vip-buyers", date(2024, 6, 30))
-    parquet = s3.get_object(Bucket=BUCKET, Key=vip["members_key"])["Body"].read()
-    assert pq.read_table(io.BytesIO(parquet))["customer_id"].to_pylist() == [1]
-    ids = s3.get_object(Bucket=BUCKET, Key=vip["member_ids_key"])["Body"].read()
-    assert gzip.decompress(ids) == b"1\n"
-    assert results["buyers"]["member_count"] == 2
+    day = date(2024, 6, 30)
+    assert _members(s3, keys.members_key(SHOP, "vip-buyers", day)) == [1]
+    ids = s3.get_object(Bucket=BUCKET, Key=keys.member_ids_key(SHOP, "vip-buyers", day))
+    assert gzip.decompress(ids["Body"].read()) == b"1\n"
     segment = repo.get(SHOP, "buyers")
     assert (segment.member_count, segment.last_evaluated_on, segment.last_error) == (
         2, RUN_DATE, None)
+    metrics = MetricsRepository(os.environ["METRICS_TABLE"]).latest(SHOP, "buyers")
+    # Customer 1: 100 + 50, customer 2: 20; no snapshot the day before.
+    assert metrics.day == day and metrics.values["order_count"] == 3
+    assert str(metrics.values["net_sales"]) == "170.00"
+    assert (metrics.values["entered"], metrics.values["left"]) == (None, None)
+    analytics = AnalyticsRepository(os.environ["ANALYTICS_TABLE"])
+    profile = analytics.latest(SHOP, "vip-buyers", "profile")
+    assert profile.sort_key == RUN_DATE and profile.payload["member_count"] == 1
+    months = analytics.between(SHOP, "buyers", "revenue_month", "2023-07", "2024-06")
+    # The whole history: from the shop's first order (March) to the run date's month.
+    assert [m.sort_key for m in months] == ["2024-03", "2024-04", "2024-05", "2024-06"]
+    assert months[-1].payload["orders"] == 2  # both June orders
 
 
-def test_a_failing_segment_raises_and_records_why(cloud):
+def test_the_next_day_knows_who_entered_and_left(cloud):
+    from seglift.storage.metrics_repository import MetricsRepository
+
     _, repo = cloud
+    repo.create(SHOP, name="Recent", segment_id="recent",
+                condition={"bought": {"within_days": 20}})
+    _run_day("2024-06-20")  # customer 1 (the 1 June order is 19 days old)
+    _run_day("2024-06-22")  # a missed day: unknown, not zero
+    _run_day("2024-06-23")  # customer 1 (order of the 20th)
+    series = MetricsRepository(os.environ["METRICS_TABLE"]).series(SHOP, "recent")
+    values = {str(p.day): (p.values["member_count"], p.values["entered"], p.values["left"])
+              for p in series}
+    assert values == {"2024-06-20": (1, None, None), "2024-06-22": (1, None, None),
+                      "2024-06-23": (1, 0, 0)}
+
+
+def test_a_failing_segment_is_recorded_and_the_others_are_stored(cloud):
+    s3, repo = cloud
     repo.create(SHOP, name="Broken", segment_id="broken",
                 condition={"feature": "no_such_feature", "op": "=", "value": 1})
-    prepared = _invoke({"action": "prepare", "shop": SHOP, "run_date": RUN_DATE})
-    with pytest.raises(Exception, match="unknown feature 'no_such_feature'"):
-        _invoke({"action": "evaluate", "shop": SHOP, "run_date": RUN_DATE,
-                 "segment_id": "broken", "features_key": prepared["features_key"]})
+    repo.create(SHOP, name="Fine", segment_id="fine", condition={"has_tag": "vip"})
+    result = _outcomes(_run_day())
+    assert result["fine"] == {"segment_id": "fine", "status": "succeeded", "member_count": 2}
+    assert result["broken"]["status"] == "failed"
+    assert "unknown feature 'no_such_feature'" in result["broken"]["cause"]
     assert "no_such_feature" in repo.get(SHOP, "broken").last_error
+    assert _members(s3, keys.members_key(SHOP, "fine", date(2024, 6, 30))) == [1, 3]
+
+
+def test_a_segment_naming_a_failed_one_fails_saying_which(cloud, monkeypatch):
+    from seglift.segments import compiler
+
+    _, repo = cloud
+    repo.create(SHOP, name="Base", segment_id="base", condition={"has_tag": "vip"})
+    repo.create(SHOP, name="Derived", segment_id="derived", condition={"member_of": "base"})
+    real = compiler.compile_mask
+
+    def failing(node, context):
+        if node == {"has_tag": "vip"}:
+            raise RuntimeError("disk on fire")
+        return real(node, context)
+
+    monkeypatch.setattr(compiler, "compile_mask", failing)
+    result = _outcomes(_run_day())
+    assert result["base"]["status"] == result["derived"]["status"] == "failed"
+    assert "segment 'base' (named by member_of) could not be evaluated today: disk on fire" \
+        in result["derived"]["cause"]
+    assert "disk on fire" in repo.get(SHOP, "derived").last_error
 
 
 def test_summarize_records_failures_and_counts(cloud):
@@ -154,7 +222,7 @@ def test_unknown_action_and_bad_dates_are_refused_with_a_reason(cloud):
     with pytest.raises(ValueError, match="unknown action 'explode'"):
         _invoke({"action": "explode", "shop": SHOP, "run_date": RUN_DATE})
     with pytest.raises(ValueError, match="not an ISO date"):
-        _invoke({"action": "prepare", "shop": SHOP, "run_date": "30/06/2024"})
+        _invoke({"action": "run_day", "shop": SHOP, "run_date": "30/06/2024"})
 
 
 def test_repository_refuses_to_delete_a_segment_others_depend_on(cloud):
@@ -185,10 +253,7 @@ def test_repository_crud_and_paging(cloud):
 
 
 def _evaluate_all(repo):
-    prepared = _invoke({"action": "prepare", "shop": SHOP, "run_date": RUN_DATE})
-    for segment_id in prepared["segment_ids"]:
-        _invoke({"action": "evaluate", "shop": SHOP, "run_date": RUN_DATE,
-                 "segment_id": segment_id, "features_key": prepared["features_key"]})
+    _run_day()
 
 
 def _members(s3, key):

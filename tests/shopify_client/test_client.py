@@ -158,6 +158,16 @@ def test_jitter_comes_from_the_injected_random() -> None:
     assert clock.sleeps == [pytest.approx(0.25)]
 
 
+def test_counts_only_throttled_retries_for_the_throttling_metric() -> None:
+    clock = FakeClock()
+    transport = FakeTransport(throttled(requested=100, available=0),
+                              HttpResponse(429, b"", {"retry-after": "1"}),
+                              HttpResponse(503, b""), ok({"x": 1}))
+    client = make_client(transport, clock)
+    assert client.execute("{ x }") == {"x": 1}
+    assert client.throttled_retries == 2  # the 503 is a fault, not throttling
+
+
 def test_gives_up_with_a_server_error_after_max_attempts() -> None:
     clock = FakeClock()
     transport = FakeTransport(*[HttpResponse(500, b"")] * 3)

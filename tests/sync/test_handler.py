@@ -102,3 +102,29 @@ def test_each_shop_syncs_its_lake_and_a_revoked_token_is_recorded(cloud: dict) -
     assert revoked.sync_status == "failed"
     assert "access token invalid or revoked" in revoked.last_sync_error
     assert revoked.sync_lease_owner is None
+
+
+def test_sync_logs_are_json_with_the_shop_as_a_key_and_its_metrics_count_repeat_failures(
+        cloud: dict) -> None:
+    from sync import handler
+    from tests.observability.logs import captured
+
+    with captured(handler.logger) as first:
+        for store in cloud["stores"]:
+            sync_through_the_handler(store.domain)
+    [failure] = [r for r in first.records() if r["message"] == "shop sync failed"]
+    # Logged by sync.logic through stdlib logging: the shop is a key, not text.
+    assert (failure["name"], failure["shop"], failure["level"]) == ("sync.logic", REVOKED,
+                                                                     "ERROR")
+    assert failure["repeated_failure"] is False
+    metrics = first.metrics()
+    assert (metrics["ShopsSynced"], metrics["ShopSyncsFailed"]) == (2, 1)
+    assert metrics["ShopSyncsFailedRepeatedly"] == 0
+    stores = cloud["stores"][:2]
+    assert metrics["RecordsSynced"] >= sum(len(s.customers) + len(s.orders) for s in stores)
+
+    with captured(handler.logger) as second:  # the next day: the same shop fails again
+        sync_through_the_handler(REVOKED)
+    assert second.metrics()["ShopSyncsFailedRepeatedly"] == 1
+    [again] = [r for r in second.records() if r["message"] == "shop sync failed"]
+    assert again["repeated_failure"] is True

@@ -31,6 +31,8 @@ class Shop:
     last_sync_started_at: datetime | None = None
     sync_lease_owner: str | None = None
     sync_lease_expires_at: datetime | None = None
+    sync_status: str = "never"
+    sync_previous_failed: bool = False
 
 
 @dataclass
@@ -59,8 +61,10 @@ class FakeShops:
         if record.sync_lease_owner == owner:
             record.sync_lease_owner = record.sync_lease_expires_at = None
 
-    def mark_sync_started(self, shop: str, at: datetime) -> None:
+    def mark_sync_started(self, shop: str, at: datetime, *,
+                          previous_failed: bool = False) -> None:
         self.shops[shop].last_sync_started_at = at
+        self.shops[shop].sync_previous_failed = previous_failed
         self.events.append(("started", shop))
 
     def mark_sync_progress(self, shop: str, phase: str) -> None:

@@ -28,6 +28,7 @@ from seglift.tagging.router import Limits, handle_message
 from tagging import handler, wiring
 from tagging.wiring import build_dependencies
 from tests.lambda_context import lambda_context
+from tests.observability.logs import captured
 from tests.tagging.emulated import (
     MERCHANT,
     SEGMENTS_TABLE,
@@ -230,3 +231,54 @@ def test_an_operator_can_drain_the_dlq_by_invoking_the_function(cloud: Cloud):
     assert (final.done, final.failed, final.status) == (50, 250, "completed_with_errors")
     assert "Messages" not in sqs.receive_message(QueueUrl=cloud.dlq_url)
     assert len(sent_emails()) == 1
+
+
+# -- observability: JSON logs with the job's ids as keys, business metrics as EMF
+
+
+def test_a_dead_letter_logs_json_with_shop_and_job_keys_and_counts_a_metric(cloud, emulator):
+    job = _start(cloud)
+    [plan] = receive(cloud.queue_url)
+    _invoke([plan])
+    delete(cloud.queue_url, [plan])
+    batches = receive(cloud.queue_url)
+    with captured(handler.logger) as capture:
+        assert _invoke(batches[:1], entry=handler.dead_letter_handler) == []
+    records = capture.records()
+    drained = [r for r in records if r["message"] == "dead tag-job message drained"]
+    assert drained, [r["message"] for r in records]
+    # Written by a shared module through stdlib logging, yet a JSON object whose ids are keys.
+    assert drained[0]["name"] == "seglift.tagging.dead_letters"
+    assert drained[0]["job_id"] == job.job_id
+    assert drained[0]["shop"] == SHOP
+    assert drained[0]["level"] == "WARNING"
+    assert drained[0]["function_name"] == "TaggingFunction"
+    assert capture.metrics()["DeadLetteredMessages"] == 1
+
+
+def test_tag_mutations_and_throttled_retries_are_counted(cloud, emulator):
+    emulator.faults.throttle_next(2, shop=SHOP)
+    _start(cloud)
+    [plan] = receive(cloud.queue_url)
+    _invoke([plan])
+    delete(cloud.queue_url, [plan])
+    batches = receive(cloud.queue_url)
+    assert decode(batches[0]["body"]).type == "batch"
+    with captured(handler.logger) as capture:
+        assert _invoke(batches[:1]) == []
+    metrics = capture.metrics()
+    assert metrics["TagMutations"] == len(decode(batches[0]["body"]).customer_ids)
+    assert metrics["TagMutationsFailed"] == 0
+    assert metrics["ShopifyThrottledRetries"] == 2
+
+
+def test_keys_of_one_invocation_do_not_leak_into_the_next(cloud, emulator):
+    _start(cloud)
+    [plan] = receive(cloud.queue_url)
+    _invoke([plan])  # binds shop and job_id
+    with captured(handler.logger) as capture:
+        handler.lambda_handler({"action": "drain_dead_letters", "queue_url": cloud.dlq_url},
+                               _context())
+        handler.logger.info("after")
+    [after] = [r for r in capture.records() if r["message"] == "after"]
+    assert "job_id" not in after and "shop" not in after

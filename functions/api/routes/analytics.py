@@ -34,6 +34,7 @@ from api.analytics_presenters import (
 )
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import ApiError, BadRequest, NotFound
+from api.fields import IsoDate
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, encode_page_token
 from api.ports import AnalyticsReader, ApiContext
 from api.routes.responses import responses
@@ -45,7 +46,7 @@ SHOP_SUBJECT = "shop"
 MAX_OVERLAP_SEGMENTS = 20
 DEFAULT_REVENUE_MONTHS = 12
 MAX_REVENUE_MONTHS = 60
-DayQuery = Annotated[date | None, Query(description="ISO date; default: the latest day.")]
+DayQuery = Annotated[IsoDate | None, Query(description="ISO date; default: the latest day.")]
 
 
 def analytics_reader(ctx: ApiContext) -> AnalyticsReader:
@@ -132,8 +133,8 @@ def segment_revenue(
     shop: Shop,
     segment_id: SegmentId,
     period: Annotated[str, Query(description="Only 'month' is stored.")] = "month",
-    start: Annotated[date | None, Query(description="A day of the first month")] = None,
-    end: Annotated[date | None, Query(description="A day of the last month")] = None,
+    start: Annotated[IsoDate | None, Query(description="A day of the first month")] = None,
+    end: Annotated[IsoDate | None, Query(description="A day of the last month")] = None,
 ) -> SegmentRevenueOut:
     if period != "month":
         raise BadRequest(f"period {period!r} is not stored: use period=month", field="period")
@@ -148,8 +149,20 @@ def segment_revenue(
     currency = shop_currency(ctx, shop)
     items = analytics_reader(ctx).between(shop, segment_id, "revenue_month", _month(first),
                                           _month(last))
+    points = [revenue_point(i, currency) for i in items]
+    missing = sorted(set(_months_between(first, last)) - {p.period for p in points})
+    note = None
+    if missing:
+        note = (f"{len(missing)} of the months asked for have no revenue stored "
+                f"({missing[0]}..{missing[-1]}): they are before the shop's first order or "
+                "after the latest daily run")
     return SegmentRevenueOut(segment_id=segment_id, period="month", start=first, end=last,
-                             points=[revenue_point(i, currency) for i in items])
+                             points=points, missing_months=missing, note=note)
+
+
+def _months_between(first: date, last: date) -> list[str]:
+    start, end = first.year * 12 + first.month - 1, last.year * 12 + last.month - 1
+    return [f"{index // 12:04d}-{index % 12 + 1:02d}" for index in range(start, end + 1)]
 
 
 @router.get(

@@ -38,7 +38,9 @@ def create_export(ctx: Ctx, shop: Shop, segment_id: SegmentId, body: ExportCreat
             code="segment_not_evaluated",
         )
     try:
-        link = ctx.exports.export(shop, segment_id, metrics=body.metrics, bom=body.bom)
+        currency = getattr(ctx.shops.get(shop), "currency", None) or "USD"
+        link = ctx.exports.export(shop, segment_id, metrics=body.metrics, bom=body.bom,
+                                  currency=currency)
     except ExportRefused as refused:
         if refused.field:
             raise BadRequest(str(refused), code="export_refused",

@@ -8,7 +8,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
@@ -24,6 +24,7 @@ from api.analytics_models import (
 from api.analytics_presenters import funnel_day, journey_out, transition_cells
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import ApiError, BadRequest, NotFound
+from api.fields import IsoDate
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, encode_page_token
 from api.ports import ApiContext, JourneyStore, SnapshotNotFound
 from api.routes.analytics import analytics_reader
@@ -112,9 +113,9 @@ def journey_transitions(
     ctx: Ctx,
     shop: Shop,
     journey_id: JourneyId,
-    from_day: Annotated[date | None, Query(alias="from", description="ISO date; default: "
+    from_day: Annotated[IsoDate | None, Query(alias="from", description="ISO date; default: "
                                            "the day before 'to'")] = None,
-    to_day: Annotated[date | None, Query(alias="to", description="ISO date; default: "
+    to_day: Annotated[IsoDate | None, Query(alias="to", description="ISO date; default: "
                                          "today (UTC)")] = None,
 ) -> TransitionsOut:
     journey = get_journey_or_404(ctx, shop, journey_id)
@@ -148,8 +149,8 @@ def journey_funnel(
     ctx: Ctx,
     shop: Shop,
     journey_id: JourneyId,
-    start: Annotated[date | None, Query(description="First day, ISO date")] = None,
-    end: Annotated[date | None, Query(description="Last day, ISO date")] = None,
+    start: Annotated[IsoDate | None, Query(description="First day, ISO date")] = None,
+    end: Annotated[IsoDate | None, Query(description="Last day, ISO date")] = None,
 ) -> FunnelOut:
     get_journey_or_404(ctx, shop, journey_id)
     last = end or ctx.clock().date()

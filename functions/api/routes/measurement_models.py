@@ -8,6 +8,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from api.fields import Flag, IsoDate, WholeNumber
 from api.models import Money, RequestBody
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -16,8 +17,8 @@ SegmentRef = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
 class PeriodIn(RequestBody):
-    start: date = Field(description="First day, inclusive, in the shop's time zone.")
-    end: date = Field(description="Last day, inclusive, in the shop's time zone.")
+    start: IsoDate = Field(description="First day, inclusive, in the shop's time zone.")
+    end: IsoDate = Field(description="Last day, inclusive, in the shop's time zone.")
 
 
 class GoalIn(RequestBody):
@@ -47,9 +48,10 @@ class MeasurementCreate(RequestBody):
 class ExperimentCreate(RequestBody):
     name: Name
     segment_id: SegmentRef
-    groups: int = Field(default=2, ge=2, le=10, description="Number of groups, holdout included.")
-    holdout: bool = Field(default=False, description="Keep the last group untreated.")
-    seed: int | None = Field(default=None, ge=0, le=2**63 - 1,
+    groups: WholeNumber = Field(default=2, ge=2, le=10,
+                                description="Number of groups, holdout included.")
+    holdout: Flag = Field(default=False, description="Keep the last group untreated.")
+    seed: WholeNumber | None = Field(default=None, ge=0, le=2**63 - 1,
                              description="Random seed; the same seed gives the same groups. "
                                          "Chosen and returned when omitted.")
     stratify_by: Literal["rfm_group", "ltv_band"] | None = None

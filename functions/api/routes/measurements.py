@@ -72,9 +72,11 @@ def _bad(error: MeasurementError) -> BadRequest:
     return BadRequest(error.message, code="invalid_measurement", field=error.field)
 
 
-def _period(period: PeriodIn) -> Period:
+def _period(period: PeriodIn, today: date) -> Period:
     try:
-        return Period(period.start, period.end)
+        checked = Period(period.start, period.end)
+        checked.require_starts_soon(today)
+        return checked
     except MeasurementError as error:
         raise _bad(error) from error
 
@@ -151,7 +153,7 @@ def _measurement_or_404(deps: MeasurementDeps, shop: str, measurement_id: str) -
 )
 def post_measurement(ctx: Ctx, shop: Shop, body: MeasurementCreate) -> MeasurementOut:
     deps = _deps(ctx)
-    period, goal = _period(body.period), _goal(body.goal)
+    period, goal = _period(body.period, ctx.clock().date()), _goal(body.goal)
     segment = get_segment_or_404(ctx, shop, body.segment_id)
     timezone, currency = _shop_settings(ctx, shop)
     try:
@@ -219,7 +221,7 @@ def compare_measurements(ctx: Ctx, shop: Shop, body: CompareRequest) -> Comparis
 )
 def post_experiment(ctx: Ctx, shop: Shop, body: ExperimentCreate) -> ExperimentOut:
     deps = _deps(ctx)
-    period, goal = _period(body.period), _goal(body.goal)
+    period, goal = _period(body.period, ctx.clock().date()), _goal(body.goal)
     segment = get_segment_or_404(ctx, shop, body.segment_id)
     timezone, currency = _shop_settings(ctx, shop)
     seed = body.seed if body.seed is not None else secrets.randbelow(2**31)

@@ -11,21 +11,30 @@ up within the caller's shop (another shop's id is a 404, as if it did not exist)
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
-from api.errors import Conflict, NotFound
+from api.errors import BadRequest, Conflict, NotFound
 from api.models import SegmentCreate
 from api.ports import ApiContext
 from api.presenters import segment_out
 from api.routes.responses import BODY_ERRORS, responses
 from api.routes.segments import SegmentId, get_segment_or_404, shop_currency
 from api.segment_definitions import condition_error, define_segment
-from api.segment_editor import call_engine, engine, shop_today, start_backfill, uploads
+from api.segment_editor import (
+    BACKFILL_DAYS_ON_CREATE,
+    as_of_day,
+    backfill_parts,
+    call_engine,
+    engine,
+    shop_today,
+    start_backfill,
+    uploads,
+)
 from api.segment_editor_models import (
     BackfillRequest,
     BackfillStarted,
@@ -37,6 +46,7 @@ from api.segment_editor_models import (
     UploadCreated,
     UploadReport,
 )
+from seglift.bounds import INT64_MAX
 from seglift.keys import upload_key
 from seglift.segments.conditions import ConditionError
 from seglift.segments.lists import MAX_CSV_BYTES
@@ -79,8 +89,9 @@ def preview_segment(ctx: Ctx, shop: Shop, body: PreviewRequest) -> PreviewOut:
         ctx.definitions,
         ctx.segments.conditions(shop),
     )
+    day = as_of_day(ctx, shop, body.as_of)
     result = call_engine(lambda: engine(ctx).preview(
-        shop, run_date=shop_today(ctx, shop), condition=definition.condition,
+        shop, run_date=day, condition=definition.condition,
         sample_size=body.sample_size))
     return PreviewOut(member_count=result["member_count"],
                       customer_count=result["customer_count"], sample=result["sample"],
@@ -98,7 +109,10 @@ def explain_customer(
     ctx: Ctx,
     shop: Shop,
     segment_id: SegmentId,
-    customer_id: Annotated[int, Query(ge=1, description="Numeric Shopify customer id")],
+    customer_id: Annotated[int, Query(ge=1, le=INT64_MAX,
+                                      description="Numeric Shopify customer id")],
+    as_of: Annotated[date | None, Query(description="Explain as of this day (today or a "
+                                        "past day, the shop's day); default today")] = None,
 ) -> ExplainOut:
     record = get_segment_or_404(ctx, shop, segment_id)
     if getattr(record, "kind", "condition") != "condition" or record.condition is None:
@@ -106,8 +120,9 @@ def explain_customer(
             "this is a list segment (fixed members): it has no condition to explain",
             code="not_a_condition_segment", field="segment_id",
         )
+    day = as_of_day(ctx, shop, as_of)
     result = call_engine(lambda: engine(ctx).explain(
-        shop, run_date=shop_today(ctx, shop), condition=record.condition,
+        shop, run_date=day, condition=record.condition,
         customer_id=customer_id, segment_id=segment_id))
     return ExplainOut(segment_id=segment_id, customer_id=result["customer_id"],
                       as_of=result["as_of"], member=result["member"], tree=result["tree"])
@@ -173,8 +188,8 @@ def create_list_segment(ctx: Ctx, shop: Shop, body: ListSegmentCreate) -> ListSe
 )
 def create_upload(ctx: Ctx, shop: Shop) -> UploadCreated:
     upload_id = f"upl_{secrets.token_hex(8)}"
-    url = uploads(ctx).presign_put(shop, upload_id, UPLOAD_URL_SECONDS)
-    return UploadCreated(upload_id=upload_id, url=url,
+    form = uploads(ctx).presign_post(shop, upload_id, UPLOAD_URL_SECONDS, MAX_CSV_BYTES)
+    return UploadCreated(upload_id=upload_id, url=form.url, fields=form.fields,
                          expires_at=ctx.clock() + timedelta(seconds=UPLOAD_URL_SECONDS),
                          max_bytes=MAX_CSV_BYTES)
 
@@ -189,10 +204,22 @@ def create_upload(ctx: Ctx, shop: Shop) -> UploadCreated:
 )
 def backfill_segment(ctx: Ctx, shop: Shop, segment_id: SegmentId,
                      body: Annotated[BackfillRequest | None, Body()] = None) -> BackfillStarted:
-    days = (body or BackfillRequest()).days
+    request = body or BackfillRequest()
     record = get_segment_or_404(ctx, shop, segment_id)
     if getattr(record, "kind", "condition") != "condition" or record.condition is None:
         raise Conflict("this is a list segment (fixed members): it has no history to compute",
                        code="not_a_condition_segment", field="segment_id")
-    first, last = start_backfill(ctx, shop, segment_id, days)
-    return BackfillStarted(segment_id=segment_id, first_day=first, last_day=last, days=days)
+    if request.start is not None:
+        end = as_of_day(ctx, shop, request.end, field="end")
+        if request.start > end:
+            raise BadRequest(f"start {request.start} is after end {end}: swap them",
+                             field="start")
+        days = (end - request.start).days + 1
+    else:
+        end, days = shop_today(ctx, shop), request.days or BACKFILL_DAYS_ON_CREATE
+    first, last = start_backfill(ctx, shop, segment_id, days, last=end)
+    return BackfillStarted(
+        segment_id=segment_id, first_day=first, last_day=last, days=days,
+        parts=len(backfill_parts(first, last)),
+        progress=f"GET /segments/{segment_id}/metrics?start={first}&end={last} lists the "
+                 "days evaluated so far")

@@ -3,7 +3,7 @@ delete, and a segment's metrics time series."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -12,13 +12,14 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import BadRequest, Conflict, NotFound
+from api.fields import IsoDate
 from api.models import SegmentCreate, SegmentMetricsOut, SegmentOut, SegmentPage, SegmentPatch
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, encode_page_token
 from api.ports import ApiContext
 from api.presenters import metrics_point, segment_out
 from api.routes.responses import BODY_ERRORS, responses
 from api.segment_definitions import condition_error, define_segment
-from api.segment_editor import backfill_new_segment
+from api.segment_editor import as_of_day, backfill_new_segment
 from seglift.segments.conditions import ConditionError, referenced_segments
 
 router = APIGatewayRouter()
@@ -56,6 +57,7 @@ def get_segment_or_404(ctx: ApiContext, shop: str, segment_id: str) -> Any:
     responses=responses(201, "The created segment", *BODY_ERRORS),
 )
 def create_segment(ctx: Ctx, shop: Shop, body: SegmentCreate) -> SegmentOut:
+    as_of = as_of_day(ctx, shop, body.as_of) if body.as_of else None
     definition = define_segment(body, ctx.definitions, ctx.segments.conditions(shop))
     record = ctx.segments.create(
         shop,
@@ -64,7 +66,7 @@ def create_segment(ctx: Ctx, shop: Shop, body: SegmentCreate) -> SegmentOut:
         description=definition.description,
         template_id=definition.template_id,
     )
-    backfill_new_segment(ctx, shop, record.segment_id)  # history for the trend, async
+    backfill_new_segment(ctx, shop, record.segment_id, as_of)  # its history, async
     return segment_out(record, None, shop_currency(ctx, shop))
 
 
@@ -176,8 +178,8 @@ def segment_metrics(
     ctx: Ctx,
     shop: Shop,
     segment_id: SegmentId,
-    start: Annotated[date | None, Query(description="First day, ISO date")] = None,
-    end: Annotated[date | None, Query(description="Last day, ISO date")] = None,
+    start: Annotated[IsoDate | None, Query(description="First day, ISO date")] = None,
+    end: Annotated[IsoDate | None, Query(description="Last day, ISO date")] = None,
 ) -> SegmentMetricsOut:
     get_segment_or_404(ctx, shop, segment_id)
     last = end or ctx.clock().date()

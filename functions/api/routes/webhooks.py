@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from api import strict_json
 from api.deps import Ctx
 from api.errors import BadRequest, Unauthorized
-from api.lifecycle import process_webhook
+from api.lifecycle import delivery_key, process_webhook
 from api.models import WebhookAck
 from api.routes.responses import BODY_ERRORS, responses
 from seglift.auth.webhooks import (
@@ -29,6 +29,8 @@ from seglift.auth.webhooks import (
 router = APIGatewayRouter()
 
 _SHOP_DOMAIN = re.compile(r"^[a-z0-9][a-z0-9-]*\.myshopify\.com$")
+# Shopify's ids are UUIDs; the id also names the stored privacy request (seglift.keys).
+_WEBHOOK_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 def _raw_body() -> bytes:
@@ -53,7 +55,7 @@ def _header(name: str) -> str:
     "/webhooks",
     summary="Shopify webhooks: app/uninstalled and the privacy (GDPR) topics",
     tags=["webhooks"],
-    responses=responses(200, "Acknowledged", *BODY_ERRORS),
+    responses=responses(200, "Acknowledged", *BODY_ERRORS, session=False),
 )
 def receive_webhook(ctx: Ctx) -> WebhookAck:
     body = _raw_body()
@@ -66,18 +68,25 @@ def receive_webhook(ctx: Ctx) -> WebhookAck:
     topic, shop, webhook_id = _header(TOPIC_HEADER), _header(SHOP_HEADER), _header(
         WEBHOOK_ID_HEADER
     )
-    if not _SHOP_DOMAIN.match(shop):
+    if not _SHOP_DOMAIN.fullmatch(shop):
         raise BadRequest(f"{SHOP_HEADER} must be a myshopify.com domain", field=SHOP_HEADER)
+    if not _WEBHOOK_ID.fullmatch(webhook_id):
+        raise BadRequest(f"{WEBHOOK_ID_HEADER} must be Shopify's delivery id (at most 64 "
+                         "letters, digits, '-' or '_')", field=WEBHOOK_ID_HEADER)
+    if len(topic) > 128:
+        raise BadRequest(f"{TOPIC_HEADER} is too long to be a Shopify topic", field=TOPIC_HEADER)
     try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BadRequest("the webhook body is not JSON", field="body") from error
+        text = body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise BadRequest("the webhook body is not UTF-8 JSON", field="body") from error
+    payload = strict_json.loads(text)
     if not isinstance(payload, dict):
         raise BadRequest("the webhook body must be a JSON object", field="body")
     status = process_webhook(
         topic=topic,
         shop=shop,
         webhook_id=webhook_id,
+        delivery=delivery_key(shop, topic, body),
         payload=payload,
         shops=ctx.shops,
         receipts=ctx.webhook_receipts,

@@ -108,6 +108,9 @@ class InsufficientData(ValueError):
 
 @dataclass(frozen=True)
 class BgNbdParams:
+    """Fitted BG/NBD; ``alpha`` and ``log_likelihood`` are in the time unit of the inputs
+    (days in the product: the log-likelihood in weeks is this plus sum(x) * log(7))."""
+
     r: float
     alpha: float
     a: float
@@ -226,7 +229,12 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbdParams:
     _refuse_unsettled("BG/NBD", best.converged, dict(zip(
         ("r", "alpha (time-scaled)", "a", "b"), np.exp(best.x), strict=True)), *counts)
     r, alpha, a, b = np.exp(best.x)
-    return BgNbdParams(float(r), float(alpha * scale), float(a), float(b), -best.value)
+    # The likelihood is a density in the purchase times: each repeat purchase contributes a
+    # factor 1/time, so rescaling time by `scale` shifts it by sum(x) * log(scale). Report
+    # it in the unit of t_x and T (days in the product), as Gamma-Gamma's is reported in
+    # the unit of the money.
+    ll = -best.value - float(np.sum(x)) * float(np.log(scale))
+    return BgNbdParams(float(r), float(alpha * scale), float(a), float(b), ll)
 
 
 def history_problem(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> NotEnoughHistory | None:

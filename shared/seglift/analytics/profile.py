@@ -91,10 +91,13 @@ class ProfileBase:
 
     @classmethod
     def build(cls, customers: pa.Table, orders: pa.Table, line_items: pa.Table,
-              refunds: pa.Table, as_of: date, tz: str = "UTC") -> ProfileBase:
+              refunds: pa.Table, as_of: date, tz: str = "UTC",
+              counted: pa.Table | None = None) -> ProfileBase:
+        """``counted``: the day's ``counted_orders(None, ...)`` if the caller has them."""
         existing = customers.filter(pc.less(customers["created_at"], cutoff_scalar(as_of, tz)))
         everyone = pc.unique(existing["customer_id"].combine_chunks())
-        counted = counted_orders(None, orders, refunds, as_of, tz)
+        if counted is None:
+            counted = counted_orders(None, orders, refunds, as_of, tz)
         counted = counted.filter(pc.is_in(counted["customer_id"], value_set=everyone))
         buyers = pc.unique(counted["customer_id"].combine_chunks())
 

@@ -15,6 +15,7 @@ from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import numpy as np
 import pyarrow as pa
@@ -24,7 +25,6 @@ from seglift.analytics import clv, cohorts, journey, profile, revenue
 from seglift.metrics.orders import member_ids
 
 PROFILE_TOP = 10
-REVENUE_BACKFILL_MONTHS = 12
 # The LTV triangle grows with the square of the shop's age in months: keep the newest
 # cohorts (24 cohorts -> at most 300 cells) so the item stays small.
 LTV_TRIANGLE_COHORTS = 24
@@ -65,8 +65,14 @@ def profile_payload(members: pa.Table, customers: pa.Table, orders: pa.Table,
                     line_items: pa.Table, refunds: pa.Table, products: pa.Table | None,
                     as_of: date, tz: str = "UTC", top: int = PROFILE_TOP) -> dict[str, Any]:
     """The segment's traits with share and lift (``seglift.analytics.profile``), top N."""
-    tables = profile.segment_profile(members, customers, orders, line_items, refunds, as_of,
-                                     tz=tz, top=top)
+    base = profile.ProfileBase.build(customers, orders, line_items, refunds, as_of, tz)
+    return profile_payload_of(base, members, products, as_of, top)
+
+
+def profile_payload_of(base: profile.ProfileBase, members: pa.Table, products: pa.Table | None,
+                       as_of: date, top: int = PROFILE_TOP) -> dict[str, Any]:
+    """``profile_payload`` from the day's shared ``ProfileBase`` (built once per day)."""
+    tables = profile.profile_of(base, members, top)
     titles = _product_titles(products, tables)
     traits: dict[str, list[dict[str, Any]]] = {}
     for name, table in tables.items():
@@ -108,14 +114,50 @@ def months_back(day: date, count: int) -> date:
     return date(index // 12, index % 12 + 1, 1)
 
 
+def first_order_day(orders: pa.Table, tz: str = "UTC") -> date | None:
+    """The shop's first order day in its time zone (None without orders)."""
+    if orders.num_rows == 0:
+        return None
+    first = pc.min(orders["created_at"]).as_py()
+    if first is None:
+        return None
+    return first.astimezone(ZoneInfo(tz)).date()
+
+
+def revenue_start(first_order: date | None, run_date: date, months: int | None = None) -> date:
+    """The first month of a segment's revenue: the shop's first order's month (the whole
+    history; ``months`` limits it to the newest ones)."""
+    start = month_start(min(first_order or run_date, run_date))
+    if months is not None:
+        start = max(start, months_back(run_date, months - 1))
+    return start
+
+
 def revenue_month_payloads(members: pa.Table, orders: pa.Table, refunds: pa.Table,
                            run_date: date, tz: str = "UTC",
-                           months: int = REVENUE_BACKFILL_MONTHS) -> dict[str, dict[str, Any]]:
-    """Month label -> the members' new/returning orders and net sales of that month, for
-    the run date's month and the ``months - 1`` before it, counted as of ``run_date``."""
-    start = months_back(run_date, months - 1)
+                           months: int | None = None) -> dict[str, dict[str, Any]]:
+    """Month label -> the members' new/returning orders and net sales of that month,
+    counted as of ``run_date``, for every month from the shop's first order to the run
+    date's month (the whole history; ``months`` limits it to the newest ones)."""
+    start = revenue_start(first_order_day(orders, tz), run_date, months)
     table = revenue.revenue_by_period(orders, refunds, start, run_date, tz=tz, period="month",
                                       customer_ids=member_ids(members))
+    return _month_payloads(table, run_date)
+
+
+def revenue_month_payloads_of(member_orders: pa.Table, run_date: date,
+                              first_order: date | None, months: int | None = None
+                              ) -> dict[str, dict[str, Any]]:
+    """``revenue_month_payloads`` from the members' counted orders as of ``run_date``
+    (their rows of the day's shared ``counted_orders``); ``first_order``: the shop's
+    first order day (``first_order_day``, computed once per day)."""
+    table = revenue.revenue_of_counted(member_orders,
+                                       revenue_start(first_order, run_date, months),
+                                       run_date, "month")
+    return _month_payloads(table, run_date)
+
+
+def _month_payloads(table: pa.Table, run_date: date) -> dict[str, dict[str, Any]]:
     return {row["period"]: {**row, "as_of": run_date.isoformat()} for row in table_rows(table)}
 
 
@@ -138,6 +180,36 @@ def time_to_next_order_payload(orders: pa.Table, refunds: pa.Table, as_of: date,
                                tz: str = "UTC") -> dict[str, Any]:
     curve = cohorts.time_to_next_order(orders, refunds, as_of, tz)
     return {"as_of": as_of.isoformat(), "curve": table_rows(curve)}
+
+
+# A history whose latest order is this many days before the as-of day is stale: the model
+# extrapolates past its data and nearly everyone looks inactive.
+STALE_HISTORY_DAYS = 90
+# Fewer repeat buyers or a shorter history than this fits, but roughly.
+THIN_REPEAT_BUYERS = 100
+THIN_HISTORY_DAYS = 180
+
+
+def history_warnings(predictions: pa.Table, as_of: date) -> list[str]:
+    """Plain warnings about the history the model was fitted on, from the per-customer
+    frequency, recency and age (days) of the predictions table."""
+    if predictions.num_rows == 0:
+        return []
+    age = predictions["age"].to_numpy(zero_copy_only=False).astype(float)
+    silence = age - predictions["recency"].to_numpy(zero_copy_only=False).astype(float)
+    repeat = int(pc.sum(pc.greater(predictions["frequency"], 0)).as_py() or 0)
+    gap, span = int(silence.min()), int(age.max())
+    warnings = []
+    if gap > STALE_HISTORY_DAYS:
+        warnings.append(
+            f"The latest order in the shop's history is {gap} days before {as_of}: the "
+            "model predicts far beyond its data, so almost every customer looks inactive. "
+            "Evaluate as of a day inside the history to see the shop as it was then.")
+    if repeat < THIN_REPEAT_BUYERS or span < THIN_HISTORY_DAYS:
+        warnings.append(
+            f"Only {repeat} customers bought more than once in {span} days of history: the "
+            "predictions are rough and will steady as more customers come back.")
+    return warnings
 
 
 def clv_payload(model: clv.ClvModel, predictions: pa.Table, as_of: date,
@@ -174,16 +246,19 @@ def clv_payload(model: clv.ClvModel, predictions: pa.Table, as_of: date,
             k: json_value(getattr(gamma, k)) for k in ("p", "q", "v", "log_likelihood")},
         "summary": summary,
         "predictions_key": predictions_key,
+        "warnings": history_warnings(predictions, as_of),
     }
 
 
 def clv_not_fitted_payload(as_of: date, reason: str,
-                           predictions_key: str | None = None) -> dict[str, Any]:
+                           predictions_key: str | None = None,
+                           predictions: pa.Table | None = None) -> dict[str, Any]:
     """What the API shows when the shop's data cannot support the model yet: the reason in
     words, no parameters, no summary (the predictions file, if any, holds only nulls)."""
     return {"as_of": as_of.isoformat(), "status": "insufficient_data", "reason": reason,
             "bgnbd": None, "gamma_gamma": None, "summary": None,
-            "predictions_key": predictions_key}
+            "predictions_key": predictions_key,
+            "warnings": [] if predictions is None else history_warnings(predictions, as_of)}
 
 
 def _mean(values: np.ndarray) -> float | None:

@@ -91,7 +91,16 @@ def revenue_by_period(
         raise ValueError(f"unknown period {period!r}; use one of {list(PERIODS)}")
     if start > end:
         raise ValueError(f"start {start} is after end {end}: swap them")
-    counted = counted_orders(customer_ids, orders, refunds, end, tz)
+    return revenue_of_counted(counted_orders(customer_ids, orders, refunds, end, tz), start,
+                              end, period)
+
+
+def revenue_of_counted(counted: pa.Table, start: date, end: date, period: str = "month"
+                       ) -> pa.Table:
+    """``revenue_by_period`` from counted orders as of ``end`` (``counted_orders``), e.g.
+    a segment's rows of the day's counted orders shared by every segment of a day-run."""
+    if period not in PERIODS:
+        raise ValueError(f"unknown period {period!r}; use one of {list(PERIODS)}")
     in_range = pc.and_(
         pc.greater_equal(counted["order_day"], pa.scalar(start, pa.date32())),
         pc.less_equal(counted["order_day"], pa.scalar(end, pa.date32())),

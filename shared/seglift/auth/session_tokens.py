@@ -14,11 +14,11 @@ cold start of the API for the sake of three checks we can state here.
 
 from __future__ import annotations
 
+import math
 import re
 import time
 import uuid
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 import jwt
 
@@ -55,25 +55,43 @@ def bearer_token(authorization_header: str | None) -> str:
             "missing_token",
             "send the Shopify session token as 'Authorization: Bearer <token>'",
         )
-    if not authorization_header.startswith(BEARER_PREFIX):
+    scheme, _, token = authorization_header.strip().partition(" ")
+    # RFC 9110: the scheme is case-insensitive ("bearer", "BEARER" are the same).
+    if scheme.lower() != BEARER_PREFIX.strip().lower():
         raise SessionTokenError(
             "malformed_authorization", "the Authorization header must start with 'Bearer '"
         )
-    token = authorization_header[len(BEARER_PREFIX) :].strip()
+    token = token.strip()
     if not token:
         raise SessionTokenError("missing_token", "the Bearer token is empty")
     return token
 
 
-def _shop_host(url: object, claim: str) -> str:
-    """The ``<handle>.myshopify.com`` host of an ``https://`` claim, else a SessionTokenError."""
-    parts = urlsplit(url) if isinstance(url, str) else None
-    host = (parts.hostname or "") if parts else ""
-    if parts is None or parts.scheme != "https" or not _SHOP_HOST.match(host) or parts.port:
-        raise SessionTokenError(
-            "invalid_token", f"the token's {claim!r} must be https://<handle>.myshopify.com"
-        )
-    return host
+# Exactly what Shopify issues, character for character: lower case, no user info, port,
+# query or other path (a URL parser would lower-case the host and drop "user@" for us).
+_DEST = re.compile(r"https://([a-z0-9][a-z0-9-]*\.myshopify\.com)")
+_ISS = re.compile(r"https://([a-z0-9][a-z0-9-]*\.myshopify\.com)/admin")
+# Times are seconds since 1970; anything past year 9999 is not a time.
+_MAX_EPOCH = 253_402_300_799
+
+
+def _shop_host(value: object, claim: str) -> str:
+    """The ``<handle>.myshopify.com`` of a ``dest`` or ``iss`` claim, else SessionTokenError."""
+    pattern, shape = ((_DEST, "https://<handle>.myshopify.com") if claim == "dest"
+                      else (_ISS, "https://<handle>.myshopify.com/admin"))
+    match = pattern.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
+        raise SessionTokenError("invalid_token", f"the token's {claim!r} must be {shape}")
+    return match.group(1)
+
+
+def _epoch(claims: dict, name: str) -> float:
+    """A time claim: a JSON number (not a string or boolean), finite, a real time."""
+    value = claims[name]
+    if (isinstance(value, bool) or not isinstance(value, int | float)
+            or not math.isfinite(value) or not 0 <= value <= _MAX_EPOCH):
+        raise jwt.InvalidTokenError(f"{name} must be a number of seconds since 1970")
+    return value
 
 
 def verify_session_token(
@@ -110,6 +128,8 @@ def verify_session_token(
         ) from error
     except jwt.PyJWTError as error:
         raise SessionTokenError("invalid_token", f"invalid session token: {error}") from error
+    except (RecursionError, ValueError, TypeError) as error:  # e.g. a header nested 5,000 deep
+        raise SessionTokenError("invalid_token", "invalid session token") from error
 
     issuer_host = _shop_host(claims["iss"], "iss")
     dest_host = _shop_host(claims["dest"], "dest")
@@ -141,10 +161,9 @@ def _decode(token: str, api_key: str, secret: str, leeway: int, now: float) -> d
             "verify_iat": False,
         },
     )
-    try:
-        expires, not_before = int(claims["exp"]), int(claims["nbf"])
-    except (TypeError, ValueError) as error:
-        raise jwt.InvalidTokenError("exp and nbf must be integers") from error
+    expires, not_before = _epoch(claims, "exp"), _epoch(claims, "nbf")
+    if "iat" in claims:
+        _epoch(claims, "iat")
     if expires <= now - leeway:
         raise jwt.ExpiredSignatureError("Signature has expired")
     if not_before > now + leeway:

@@ -25,6 +25,7 @@ from seglift import keys
 from seglift.exports.csv_safety import neutralise_table
 from seglift.exports.multipart import DEFAULT_PART_SIZE, S3MultipartWriter
 from seglift.exports.sources import ExportSources
+from seglift.money_units import minor_units
 
 UTF8_BOM = b"\xef\xbb\xbf"
 ROWS_PER_CHUNK = 50_000
@@ -49,6 +50,8 @@ EXPORTABLE_METRICS = (
     "first_order_utm_source", "first_order_utm_medium", "first_order_utm_campaign",
     "recency_score", "frequency_score", "monetary_score", "rfm_group",
 )
+# Amounts, written with the shop currency's minor units (2 for USD, 0 for JPY).
+MONEY_METRICS = ("total_spent", "total_refunded", "average_order_value")
 
 
 CUSTOMER_SCHEMA = pa.schema([
@@ -90,17 +93,30 @@ def _tags_text(tags: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.fill_null(pc.binary_join(tags, ", "), "")
 
 
+def in_minor_units(amounts: pa.ChunkedArray | pa.Array, currency: str) -> pa.ChunkedArray:
+    """Decimal amounts rounded half away from zero to the currency's decimals, typed so
+    the CSV writes exactly that many (``156.46``, not ``156.460``; ``1500`` for JPY)."""
+    digits = minor_units(currency)
+    rounded = pc.round(amounts, ndigits=digits, round_mode="half_towards_infinity")
+    return rounded.cast(pa.decimal128(38, digits))
+
+
 def export_chunks(
     member_ids: pa.Array, customers: pa.Table, features: pa.Table, metrics: list[str],
-    rows_per_chunk: int = ROWS_PER_CHUNK,
+    rows_per_chunk: int = ROWS_PER_CHUNK, currency: str = "USD",
 ) -> Iterator[pa.Table]:
-    """The export's rows, ``rows_per_chunk`` members at a time, with the final headers."""
+    """The export's rows, ``rows_per_chunk`` members at a time, with the final headers;
+    money in the shop currency's minor units."""
     ids = pc.unique(member_ids.cast(pa.int64())).sort()
     customers = customers.select(list(CUSTOMER_SCHEMA.names)).cast(CUSTOMER_SCHEMA)
     people = customers.set_column(
         customers.schema.get_field_index("tags"), "tags", _tags_text(customers.column("tags"))
     )
     numbers = features.select(["customer_id", *metrics])
+    for name in metrics:
+        if name in MONEY_METRICS:
+            numbers = numbers.set_column(numbers.schema.get_field_index(name), name,
+                                         in_minor_units(numbers.column(name), currency))
     for start in range(0, len(ids), rows_per_chunk):
         chunk = pa.table({"customer_id": ids.slice(start, rows_per_chunk)})
         rows = chunk.join(people, "customer_id", join_type="left outer")
@@ -135,6 +151,7 @@ def export_segment_csv(
     s3: Any,
     bucket: str,
     bom: bool = False,
+    currency: str = "USD",
     export_id: str | None = None,
     part_size: int = DEFAULT_PART_SIZE,
     url_expires_seconds: int = URL_EXPIRES_SECONDS,
@@ -159,7 +176,8 @@ def export_segment_csv(
             sink.write((UTF8_BOM if bom else b"") + header.encode())
             rows = 0
         else:
-            rows = write_csv(export_chunks(members, customers, features, chosen), sink, bom=bom)
+            rows = write_csv(export_chunks(members, customers, features, chosen,
+                                           currency=currency), sink, bom=bom)
     url = s3.generate_presigned_url(
         "get_object",
         Params={

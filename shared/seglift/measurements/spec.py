@@ -17,13 +17,20 @@ Definitions (the API, the daily recomputation and the README all use these):
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from seglift.bounds import INT64_MAX, MAX_AMOUNT
+
 MAX_PERIOD_DAYS = 366
+# A period must start within a year: one further ahead would stay pending, recomputed
+# every day, for years (and a date near 9999-12-31 would never complete at all).
+MAX_START_AHEAD_DAYS = 366
 MAX_GOAL_PRODUCTS = 250
+_PRODUCT_ID = re.compile(r"[0-9]{1,19}")
 FINAL_AFTER_DAYS = 1
 
 
@@ -56,6 +63,15 @@ class Period:
     @property
     def days(self) -> int:
         return (self.end - self.start).days + 1
+
+    def require_starts_soon(self, today: date) -> None:
+        """Refuse a period that starts more than ``MAX_START_AHEAD_DAYS`` after ``today``."""
+        latest = today + timedelta(days=MAX_START_AHEAD_DAYS)
+        if self.start > latest:
+            raise MeasurementError(
+                f"the period starts on {self.start}, more than a year ahead: start it by "
+                f"{latest}", "period.start",
+            )
 
     def is_open_on(self, run_date: date) -> bool:
         """True while daily recomputation may still change the results."""
@@ -109,7 +125,7 @@ class Goal:
             text = str(value).strip()
             if text.startswith("gid://shopify/Product/"):
                 text = text.rsplit("/", 1)[1]
-            if not text.isdigit() or int(text) <= 0:
+            if not _PRODUCT_ID.fullmatch(text) or not 0 < int(text) <= INT64_MAX:
                 raise MeasurementError(
                     f"goal product id {value!r} is neither a numeric Shopify product id nor "
                     "a gid://shopify/Product/<id>", "goal.product_ids",
@@ -127,6 +143,10 @@ class Goal:
                     "goal.min_order_value",
                 ) from None
             if not minimum.is_finite() or minimum < 0:
-                raise MeasurementError("goal.min_order_value must be zero or more",
+                raise MeasurementError("the goal's minimum order value must be zero or more",
                                        "goal.min_order_value")
+            if minimum > MAX_AMOUNT or minimum != minimum.quantize(Decimal("0.001")):
+                raise MeasurementError(
+                    f"the goal's minimum order value must be at most {MAX_AMOUNT:,} with at "
+                    "most three decimals, like '50.00'", "goal.min_order_value")
         return cls(tuple(sorted(set(products))), minimum)

@@ -36,6 +36,7 @@ from seglift.privacy.lake import (
 )
 from seglift.privacy.measurement_lists import MeasurementLists, scrub_measurement_lists
 from seglift.privacy.subject import Subject
+from seglift.privacy.suppression import Suppression
 
 logger = logging.getLogger(__name__)
 
@@ -190,9 +191,15 @@ class PrivacyProcessor:
 
     def redact_customer(self, shop: str, document: dict[str, Any]) -> dict[str, Any]:
         subject = self._subject(shop, document)
+        # First, so that a sync running from now on drops the customer even if a step
+        # below fails and the request is retried on the next run.
+        suppression = Suppression.load(self.s3, self.bucket, shop)
+        suppression.add("customer", subject.customer_ids)
+        suppression.add("order", subject.order_ids)
+        suppression.save(self.s3, self.bucket)
         lake = redact_from_lake(self.s3, self.bucket, shop, subject)
         lake_prefix = keys.lake_prefix(shop, "customers").rsplit("/", 2)[0] + "/"
-        skip = [lake_prefix]
+        skip = [lake_prefix, keys.suppression_key(shop)]
         lists = None
         if self.measurements is not None:
             lists = scrub_measurement_lists(self.s3, self.bucket, shop, subject,

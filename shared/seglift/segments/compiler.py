@@ -30,6 +30,7 @@ from seglift.segments.conditions import (
     ConditionError,
     node_kind,
     parse_date_value,
+    referenced_segments,
     validate_condition,
 )
 from seglift.segments.features import counted_orders
@@ -135,16 +136,46 @@ def evaluate_many(
     as_of: date,
     tz: str = "UTC",
     segment_members: Mapping[str, pa.Array] | None = None,
+    errors: dict[str, Exception] | None = None,
 ) -> dict[str, pa.Array]:
     """``evaluate`` for many conditions of one shop and day, sharing one context: the
     counted orders and the line-item join are built once for all of them instead of
-    once per condition. ``segment_members`` must hold every segment a ``member_of``
-    names (the batch is not ordered by dependency)."""
-    for condition in conditions.values():
-        validate_condition(condition)
-    context = EvaluationContext(features, tables, as_of, tz, segment_members or {})
-    return {key: select_ids(context, compile_mask(condition, context))
-            for key, condition in conditions.items()}
+    once per condition.
+
+    Conditions are evaluated in the mapping's order and each one's members are visible
+    to the ``member_of`` of those after it, so a batch in dependency order
+    (``seglift.segments.dependencies.evaluation_order``) sees that day's members of the
+    segments it names; ``segment_members`` holds any others (fixed lists).
+
+    With ``errors`` given, a condition that fails is recorded there (key -> exception)
+    and left out of the answer while the others go on; a condition naming a failed one
+    then fails too, saying which. Without it, the first failure is raised.
+    """
+    known: dict[str, pa.Array] = dict(segment_members or {})
+    context = EvaluationContext(features, tables, as_of, tz, known)
+    members: dict[str, pa.Array] = {}
+    for key, condition in conditions.items():
+        try:
+            validate_condition(condition)
+            _check_dependencies(condition, errors)
+            members[key] = select_ids(context, compile_mask(condition, context))
+        except Exception as error:
+            if errors is None:
+                raise
+            errors[key] = error
+            continue
+        known[key] = members[key]
+    return members
+
+
+def _check_dependencies(condition: Condition, errors: Mapping[str, Exception] | None) -> None:
+    """Fail a condition naming a segment that failed earlier in the batch, saying so."""
+    for dependency in sorted(referenced_segments(condition)):
+        if errors and dependency in errors:
+            raise ConditionError(
+                f"segment {dependency!r} (named by member_of) could not be evaluated "
+                f"today: {errors[dependency]}"
+            )
 
 
 def select_ids(context: EvaluationContext, mask: pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -223,6 +254,9 @@ def _lower(value: Any) -> Any:
 
 
 def _scalar_comparison(column: pa.Array, op: str, value: Any) -> pa.Array:
+    if pa.types.is_integer(column.type) and column.type != pa.int64():
+        # Scores are narrow integers; a condition may hold any int64 (seglift.bounds).
+        column = pc.cast(column, pa.int64())
     if op in _COMPARE:
         return _COMPARE[op](column, pa.scalar(value, column.type))
     if op == "between":

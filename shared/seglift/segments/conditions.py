@@ -45,6 +45,7 @@ from collections.abc import Collection, Mapping
 from datetime import date
 from typing import Any
 
+from seglift.bounds import MAX_DAYS, amount_problem, day_problem, int64_problem
 from seglift.segments.catalog import FEATURES, NULL_OPERATORS, OPERATORS_BY_KIND
 
 Condition = dict[str, Any]
@@ -52,6 +53,7 @@ Condition = dict[str, Any]
 MAX_NODES = 500
 MAX_DEPTH = 32
 _SEGMENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+_ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 ITEM_KEYS = ("product_id", "variant_id", "product_type")
 WINDOW_KEYS = ("within_days", "between", "before_days_ago")
 FIRST_ORDER_FROM_KEYS = ("source", "source_type", "utm_source", "utm_medium", "utm_campaign")
@@ -208,7 +210,7 @@ def _validate_value(kind: str, values: tuple[str, ...], op: str, value: Any, pat
             _validate_scalar(element_kind, values, item, f"{path}[{i}]")
         return
     if op in ("in last days", "more than days ago"):
-        _require_count(value, path, minimum=1 if op == "in last days" else 0)
+        _require_days(value, path, minimum=1 if op == "in last days" else 0)
         return
     if op in ("contains", "not contains", "starts with"):
         _validate_scalar(_element_kind(kind) if kind.endswith("_list") else "string",
@@ -225,9 +227,11 @@ def _validate_scalar(kind: str, values: tuple[str, ...], value: Any, path: str) 
     if kind == "integer":
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConditionError(f"expected a whole number, got {value!r}", path)
+        _check(int64_problem(value), path)
     elif kind in ("number", "money"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise ConditionError(f"expected a number, got {value!r}", path)
+        _check(amount_problem(value), path)
     elif kind == "date":
         parse_date_value(value, path)
     elif kind == "enum":
@@ -242,11 +246,15 @@ def parse_date_value(value: Any, path: str = "$") -> date | int:
     """An absolute date (``date``) or a relative one (``int`` days ago) from a JSON value."""
     if isinstance(value, str):
         try:
-            return date.fromisoformat(value)
+            day = date.fromisoformat(value) if _ISO_DAY.match(value) else None
         except ValueError:
-            raise ConditionError(f"{value!r} is not a date; write YYYY-MM-DD", path) from None
+            day = None
+        if day is None:
+            raise ConditionError(f"{value!r} is not a date; write YYYY-MM-DD", path)
+        _check(day_problem(day), path)
+        return day
     if isinstance(value, dict) and set(value) == {"days_ago"}:
-        _require_count(value["days_ago"], f"{path}.days_ago", minimum=0)
+        _require_days(value["days_ago"], f"{path}.days_ago", minimum=0)
         return int(value["days_ago"])
     raise ConditionError(
         f"expected a date 'YYYY-MM-DD' or {{\"days_ago\": N}}, got {value!r}", path
@@ -258,9 +266,24 @@ def _require_text(value: Any, path: str, what: str) -> None:
         raise ConditionError(f"expected {what} (non-empty text), got {value!r}", path)
 
 
+def _check(problem: str | None, path: str) -> None:
+    if problem is not None:
+        raise ConditionError(problem, path)
+
+
 def _require_count(value: Any, path: str, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise ConditionError(f"expected a whole number >= {minimum}, got {value!r}", path)
+    _check(int64_problem(value), path)
+
+
+def _require_days(value: Any, path: str, minimum: int) -> None:
+    """A number of days: evaluation subtracts it from the day, so it is kept to a century."""
+    if (isinstance(value, bool) or not isinstance(value, int)
+            or not minimum <= value <= MAX_DAYS):
+        raise ConditionError(
+            f"expected a number of days from {minimum} to {MAX_DAYS:,} (100 years), "
+            f"got {value!r}", path)
 
 
 def _validate_item(spec: Mapping[str, Any], path: str, required: bool) -> None:
@@ -282,6 +305,8 @@ def _validate_item(spec: Mapping[str, Any], path: str, required: bool) -> None:
             _require_text(item, where, "a product type")
         elif isinstance(item, bool) or not isinstance(item, int) or item <= 0:
             raise ConditionError(f"expected a numeric Shopify id, got {item!r}", where)
+        else:
+            _check(int64_problem(item), where)
 
 
 def _validate_bought(spec: Any, path: str) -> None:
@@ -296,9 +321,9 @@ def _validate_bought(spec: Any, path: str) -> None:
     if len(windows) > 1:
         raise ConditionError(f"give at most one window of {list(WINDOW_KEYS)}", path)
     if "within_days" in spec:
-        _require_count(spec["within_days"], f"{path}.within_days", minimum=1)
+        _require_days(spec["within_days"], f"{path}.within_days", minimum=1)
     if "before_days_ago" in spec:
-        _require_count(spec["before_days_ago"], f"{path}.before_days_ago", minimum=0)
+        _require_days(spec["before_days_ago"], f"{path}.before_days_ago", minimum=0)
     if "between" in spec:
         bounds = spec["between"]
         if not isinstance(bounds, list) or len(bounds) != 2:

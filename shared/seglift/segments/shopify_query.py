@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from seglift.segments.conditions import Condition, ConditionError, validate_condition
+from seglift.segments.conditions import MAX_DEPTH, Condition, ConditionError, validate_condition
 
 _TOKEN = re.compile(
     r"""(?P<ws>\s+)
@@ -54,6 +54,8 @@ _TOKEN = re.compile(
     """,
     re.VERBOSE,
 )
+# Longer numbers cannot be stored anyway (int64 has 19 digits); refused before int().
+_MAX_NUMBER_DIGITS = 20
 _UNIT_DAYS = {"d": 1, "w": 7, "m": 30, "y": 365}
 _NAMED_DAYS = {"today": 0, "yesterday": 1}
 _SIMPLE = {
@@ -95,9 +97,27 @@ def _tokenize(query: str) -> list[Token]:
     return tokens
 
 
+def _check_nesting(tokens: list[Token]) -> None:
+    """Refuse parentheses nested deeper than a condition may be, before the recursive
+    descent parser would recurse once per level."""
+    depth = 0
+    for token in tokens:
+        if token.kind != "punct":
+            continue
+        if token.text == "(":
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ConditionError(
+                    f"the query nests parentheses more than {MAX_DEPTH} levels deep: "
+                    "simplify it", f"position {token.pos}")
+        elif token.text == ")":
+            depth = max(depth - 1, 0)
+
+
 class _Parser:
     def __init__(self, query: str) -> None:
         self.tokens = _tokenize(query)
+        _check_nesting(self.tokens)
         self.i = 0
 
     @property
@@ -265,6 +285,12 @@ class _Parser:
             return values
         return self.value("date" if key == "date" else "integer")
 
+    def days(self, digits: str, unit: int, token: Token) -> int:
+        """A relative date's days; bounded here so a 400-digit offset is never multiplied."""
+        if len(digits) > _MAX_NUMBER_DIGITS:
+            raise self.error(f"{token.text} is too far back: use a smaller offset", token)
+        return int(digits) * unit
+
     def bought_spec(self, name: str, args: dict[str, Any], token: Token) -> dict[str, Any]:
         spec: dict[str, Any] = {}
         if name == "products_purchased":
@@ -289,14 +315,14 @@ class _Parser:
         text = token.text
         if kind == "date":
             if token.kind == "offset":
-                return {"days_ago": int(text[1:-1]) * _UNIT_DAYS[text[-1]]}
+                return {"days_ago": self.days(text[1:-1], _UNIT_DAYS[text[-1]], token)}
             if token.kind == "word":
                 named = text.lower()
                 if named in _NAMED_DAYS:
                     return {"days_ago": _NAMED_DAYS[named]}
                 match = re.fullmatch(r"(\d+)_(day|week|month|year)s?_ago", named)
                 if match:
-                    return {"days_ago": int(match[1]) * _UNIT_DAYS[match[2][0]]}
+                    return {"days_ago": self.days(match[1], _UNIT_DAYS[match[2][0]], token)}
             if token.kind in ("isodate", "string"):
                 raw = text.strip("'\"")
                 try:
@@ -308,12 +334,15 @@ class _Parser:
         if kind in ("integer", "number"):
             if token.kind != "number":
                 raise self.error(f"expected a number, found {text!r}", token)
-            number = float(text)
-            if kind == "integer":
-                if not number.is_integer():
+            if len(text.lstrip("-")) > _MAX_NUMBER_DIGITS:
+                raise self.error(f"{text} has too many digits: use at most "
+                                 f"{_MAX_NUMBER_DIGITS}", token)
+            whole, _, fraction = text.partition(".")
+            if fraction.strip("0"):
+                if kind == "integer":
                     raise self.error(f"expected a whole number, found {text!r}", token)
-                return int(number)
-            return int(number) if number.is_integer() else number
+                return float(text)
+            return int(whole)
         if token.kind == "string":
             return re.sub(r"\\(.)", r"\1", text[1:-1])
         if token.kind == "word":

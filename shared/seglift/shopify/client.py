@@ -105,6 +105,9 @@ class ShopifyGraphQLClient:
         )
         self.throttle_status: ThrottleStatus | None = None
         self.last_cost: QueryCost | None = None
+        # Requests Shopify throttled (THROTTLED or HTTP 429) that were waited out and sent
+        # again: the functions report it as a metric, and a storm of them raises an alarm.
+        self.throttled_retries = 0
 
     # -- public -------------------------------------------------------------------------
 
@@ -131,6 +134,8 @@ class ShopifyGraphQLClient:
                 if attempt == self.max_attempts:
                     break
                 wait = retry.wait if retry.wait is not None else self._backoff(attempt)
+                if retry.kind is ShopifyThrottledError:
+                    self.throttled_retries += 1
                 logger.warning(
                     "shopify request retry",
                     extra={"shop": self.shop, "attempt": attempt, "reason": retry.reason,

@@ -115,8 +115,10 @@ class ShopRepository:
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise
 
-    def mark_sync_started(self, shop: str, at: datetime) -> None:
+    def mark_sync_started(self, shop: str, at: datetime, *,
+                          previous_failed: bool = False) -> None:
         self._update(shop, [
+            self.model.sync_previous_failed.set(previous_failed),
             self.model.sync_status.set("running"),
             self.model.last_sync_started_at.set(at),
             self.model.last_sync_error.remove(),

@@ -6,7 +6,9 @@ Each takes its boto3 client as an argument; handlers build the clients per invoc
 from __future__ import annotations
 
 import gzip
+import json
 import logging
+import time
 import urllib.request
 import uuid
 from collections.abc import Callable, Sequence
@@ -19,19 +21,65 @@ logger = logging.getLogger(__name__)
 
 SQS_BATCH_LIMIT = 10
 HTTP_TIMEOUT_SECONDS = 60
+# A delayed message's due time (epoch seconds) on a FIFO queue, which has no message timers.
+NOT_BEFORE_ATTRIBUTE = "not-before"
+
+
+def message_group(body: str) -> str:
+    """The FIFO message group of a tag-job message: its shop (every message names one)."""
+    shop = json.loads(body).get("shop")
+    if not isinstance(shop, str) or not shop:
+        raise ValueError(f"a tag-job message must name its shop: {body[:200]}")
+    return shop
+
+
+def due_in(message_attributes: dict[str, Any], now: float) -> float:
+    """Seconds until a message carrying a ``not-before`` attribute is due (0 if none).
+
+    Reads the attribute as Lambda's SQS event shows it (``stringValue``) or as SQS's
+    ReceiveMessage does (``StringValue``).
+    """
+    attribute = message_attributes.get(NOT_BEFORE_ATTRIBUTE) or {}
+    value = attribute.get("stringValue", attribute.get("StringValue"))
+    if value is None:
+        return 0.0
+    return max(0.0, float(value) - now)
 
 
 class SqsQueue:
-    """MessageQueue over one SQS queue, sending in batches of 10 (SQS's maximum)."""
+    """MessageQueue over one SQS queue, sending in batches of 10 (SQS's maximum).
+
+    On a FIFO queue (URL ending in ``.fifo``, as the template's tag-job queue) each message
+    goes to its shop's message group, so a shop's messages are handled one at a time and
+    different shops' side by side, and gets a fresh deduplication id (redeliveries are made
+    harmless by the DynamoDB guards; a deferred message re-sent with the same body must not
+    be dropped). FIFO queues have no per-message delay: the due time travels as the
+    ``not-before`` attribute instead and the consumer waits for it (``due_in``).
+    """
 
     def __init__(self, sqs: Any, queue_url: str) -> None:
         self._sqs = sqs
         self._url = queue_url
+        self.fifo = queue_url.endswith(".fifo")
+
+    def _entry(self, number: int, body: str, delay_seconds: int) -> dict[str, Any]:
+        entry: dict[str, Any] = {"Id": str(number), "MessageBody": body}
+        if not self.fifo:
+            entry["DelaySeconds"] = delay_seconds
+            return entry
+        entry["MessageGroupId"] = message_group(body)
+        entry["MessageDeduplicationId"] = uuid.uuid4().hex
+        if delay_seconds > 0:
+            due = f"{time.time() + delay_seconds:.3f}"
+            entry["MessageAttributes"] = {
+                NOT_BEFORE_ATTRIBUTE: {"DataType": "Number", "StringValue": due}
+            }
+        return entry
 
     def send(self, bodies: Sequence[str], *, delay_seconds: int = 0) -> None:
         for start in range(0, len(bodies), SQS_BATCH_LIMIT):
             entries = [
-                {"Id": str(n), "MessageBody": body, "DelaySeconds": delay_seconds}
+                self._entry(n, body, delay_seconds)
                 for n, body in enumerate(bodies[start : start + SQS_BATCH_LIMIT])
             ]
             response = self._sqs.send_message_batch(QueueUrl=self._url, Entries=entries)

@@ -1,0 +1,91 @@
+"""Cold start of each function from what `make package` built, against boto3 + Powertools.
+
+A Lambda cold start pays for every import of the handler module. Each figure is the CPU
+time (``time.process_time``) of importing the handler in a fresh python3.12 interpreter
+(``-I -S``: nothing on its path but the built function code, its layers and the lock's
+boto3 where the runtime's would be), every module loaded from the shipped unchecked-hash
+bytecode; the peer, measured in the same run, imports boto3 and Powertools' event handler
+alone from the same shared layer. Medians of RUNS fresh processes each.
+
+Run `make package` first: the arm64 build's compiled extensions cannot load on an x86_64
+host, so the handlers are imported with the layers built for the host from the same lock
+(.package/host-build), with the code `sam build` produced.
+"""
+
+from __future__ import annotations
+
+import statistics
+from pathlib import Path
+
+from bench.records import BenchRecord
+from devkit.packaging import check
+from devkit.packaging.package import BUILD_DIR, HOST_BUILD, runtime_sdk
+from devkit.packaging.runtime_python import find_or_install
+from devkit.packaging.target import lambda_target
+
+RUNS = 7
+ROOT = Path(__file__).resolve().parents[1]
+PEER_MODULE = "seglift_peer_boto3_powertools"
+PEER_SOURCE = "import boto3, aws_lambda_powertools, aws_lambda_powertools.event_handler\n"
+# What every handler pays beyond the peer before any code of its own, reported so the
+# ratios can be read: Powertools' Tracer (importing the X-Ray SDK builds a botocore X-Ray
+# client for its sampler) and, for the API, request validation (pydantic and Powertools'
+# OpenAPI models).
+FLOORS = {
+    "boto3+powertools+tracer": PEER_SOURCE + (
+        "from aws_lambda_powertools import Tracer\nTracer(service='floor')\n"),
+    "boto3+powertools+tracer+validation": PEER_SOURCE + (
+        "from aws_lambda_powertools import Tracer\nTracer(service='floor')\n"
+        "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\n"
+        "APIGatewayRestResolver(enable_validation=True)\n"
+        "import aws_lambda_powertools.event_handler.openapi.params, pydantic\n"),
+}
+# Short record names: "cold start api built".
+NAMES = {"ApiFunction": "api", "TaggingFunction": "tagging",
+         "TaggingDeadLetterFunction": "tagging dead-letter", "SyncFunction": "sync",
+         "SegmentsFunction": "segments", "MetricsFunction": "metrics",
+         "ExportFunction": "export", "MeasurementsFunction": "measurements"}
+
+
+def _median_cpu(python: str, function: check.Function, sdk: Path, runs: int) -> float:
+    return statistics.median(check.import_handler(python, function, sdk)["cpu"]
+                             for _ in range(runs))
+
+
+def benchmarks(quick: bool) -> list[BenchRecord]:
+    if not (BUILD_DIR / "template.yaml").is_file() or not HOST_BUILD.is_dir():
+        raise RuntimeError("no built artefacts: run `make package` before this benchmark")
+    runs = 3 if quick else RUNS
+    python = find_or_install(lambda_target(ROOT / "template.yaml").python_version)
+    sdk = runtime_sdk()
+    layers = {p.name: p for p in HOST_BUILD.iterdir() if p.is_dir()}
+    functions = check.built_functions(BUILD_DIR, layers)
+    peer_dir = ROOT / ".package" / "coldstart-peer"
+    peer_dir.mkdir(parents=True, exist_ok=True)
+    shared = next(f for f in functions if f.logical_id == "ApiFunction").layers
+
+    def module(name: str, source: str) -> check.Function:
+        file_name = name.replace("+", "_").replace("-", "_")
+        (peer_dir / f"{file_name}.py").write_text(source)
+        return check.Function(name, f"{file_name}.handler", peer_dir, shared)
+
+    peer = module(PEER_MODULE, PEER_SOURCE)
+    floors = {name: module(f"floor_{name}", source) for name, source in FLOORS.items()}
+    # One throw-away import each so no measured run pays for a cold disk cache.
+    for function in [peer, *floors.values(), *functions]:
+        check.import_handler(python, function, sdk)
+    records = []
+    for name, floor_module in floors.items():
+        floor = _median_cpu(python, floor_module, sdk, runs)
+        records.append(BenchRecord.against(
+            f"cold start floor {name}", floor * 1000, "ms CPU", "boto3+powertools import",
+            _median_cpu(python, peer, sdk, runs) * 1000))
+    for function in functions:
+        # The peer is measured beside each function so both see the same machine load.
+        ours = _median_cpu(python, function, sdk, runs)
+        peer_cpu = _median_cpu(python, peer, sdk, runs)
+        name = NAMES.get(function.logical_id, function.logical_id)
+        records.append(BenchRecord.against(
+            f"cold start {name} built", ours * 1000, "ms CPU", "boto3+powertools import",
+            peer_cpu * 1000))
+    return records

@@ -1,0 +1,45 @@
+"""Field types of the API's requests that accept exactly what their schema says.
+
+Pydantic's lax mode would read ``end=0`` as 1970-01-01 (a Unix timestamp), ``"yes"`` as
+true and ``false`` as the number 0; the API refuses them instead, so a merchant's typo is
+an error, not a different question. Days are also kept inside ``seglift.bounds``, where
+every day's arithmetic (a range before it, the next month) stays valid.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, Field, StrictBool, StrictInt
+
+from seglift.bounds import INT64_MAX, day_problem
+
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: Any) -> date:
+    if isinstance(value, date):  # built by the API itself, e.g. a default
+        return value
+    if not isinstance(value, str) or not _ISO_DAY.fullmatch(value):
+        raise ValueError(f"{value!r} is not a day: write it as YYYY-MM-DD, e.g. 2026-03-31")
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        raise ValueError(f"{value} is not a day of the calendar: check the month and day"
+                         ) from None
+    problem = day_problem(day)
+    if problem:
+        raise ValueError(problem)
+    return day
+
+
+# A calendar day written YYYY-MM-DD, within seglift.bounds' MIN_DAY..MAX_DAY.
+IsoDate = Annotated[date, BeforeValidator(_iso_day)]
+# JSON true/false only.
+Flag = StrictBool
+# A JSON whole number (not 2.0, not "2", not false).
+WholeNumber = StrictInt
+# A Shopify id: positive, 64-bit.
+ShopifyId = Annotated[int, Field(ge=1, le=INT64_MAX)]

@@ -1,0 +1,171 @@
+"""The RunDay step: one shop's whole day, read once, computed once, stored.
+
+Reads each lake table once, then ``seglift.dayrun.compute.compute_day`` evaluates every
+condition segment in dependency order and computes each one's metrics, profile and
+revenue from the day's shared parts; this module only gathers the inputs (segments,
+yesterday's snapshots, the list segments a condition names) and stores the outputs (the
+day's features file and membership snapshots on S3, metrics and analytics in DynamoDB,
+counts on the segment).
+
+A failing segment is recorded on it (``last_error``) and reported ``failed``; the others
+are stored. Idempotent: every output of the day is overwritten, so a retried day
+converges. ``store_segment_day`` is shared with backfill, so a past day is stored exactly
+as the daily run stores today.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any, Protocol
+
+import pyarrow as pa
+from botocore.exceptions import ClientError
+
+from seglift import keys
+from seglift.analytics.revenue import period_label
+from seglift.dayrun.compute import SegmentDay, compute_day
+from seglift.dayrun.contracts import DayRunResult, SegmentOutcome
+from seglift.segments.conditions import ConditionError, referenced_segments, validate_condition
+from seglift.segments.dependencies import evaluation_order, find_cycle
+from seglift.segments.snapshots import read_members, write_features, write_members
+from seglift.segments.tables import LakeTables
+from segments.logic import SegmentEvaluationError, Segments, Storage
+
+
+class MetricsStore(Protocol):
+    def put_day(self, shop: str, segment_id: str, day: date, values: dict[str, Any]) -> Any: ...
+
+
+class AnalyticsStore(Protocol):
+    def put(self, shop: str, subject: str, kind: str, sort_key: str,
+            payload: Mapping[str, Any]) -> Any: ...
+
+    def put_many(self, shop: str, subject: str, kind: str,
+                 payloads: Mapping[str, Mapping[str, Any]]) -> Any: ...
+
+    def sort_keys(self, shop: str, subject: str, kind: str) -> set[str]: ...
+
+
+@dataclass(frozen=True)
+class DayStores:
+    """Where a day's outputs go."""
+
+    storage: Storage  # snapshots (and yesterday's, for entered/left)
+    segments: Segments
+    metrics: MetricsStore
+    analytics: AnalyticsStore | None  # None: profiles and revenue not stored
+
+
+@dataclass(frozen=True)
+class DayPlan:
+    """The shop's condition segments in dependency order, and the fixed lists they name."""
+
+    conditions: dict[str, Any]
+    fixed_members: dict[str, pa.Array]
+    problems: dict[str, str]  # segment id -> why it cannot be evaluated today
+
+
+def plan_day(shop: str, segments: Segments, storage: Storage) -> DayPlan:
+    """Every condition segment of the shop, dependencies first."""
+    records = {s.segment_id: s for s in segments.list(shop)}
+    conditions = {sid: s.condition for sid, s in records.items()
+                  if s.kind == "condition" and s.condition is not None}
+    problems: dict[str, str] = {}
+    # A loop cannot be saved, but a table edited by hand could hold one: leave those
+    # segments out (saying why) rather than fail every segment of the shop.
+    while (cycle := find_cycle(conditions)) is not None:
+        for segment_id in set(cycle):
+            problems[segment_id] = "segment membership loop: " + " -> ".join(cycle)
+            conditions.pop(segment_id, None)
+    for segment_id, condition in list(conditions.items()):
+        try:
+            validate_condition(condition, known_segments=set(records))
+        except ConditionError as error:
+            problems[segment_id] = f"invalid condition: {error}; edit the segment"
+            conditions.pop(segment_id)
+    fixed: dict[str, pa.Array] = {}
+    for condition in conditions.values():
+        for dependency in referenced_segments(condition):
+            record = records.get(dependency)
+            if record is None or dependency in conditions or dependency in fixed:
+                continue
+            if record.kind != "condition" and record.last_evaluated_on:
+                fixed[dependency] = read_members(storage.s3, storage.bucket, keys.members_key(
+                    shop, dependency, date.fromisoformat(record.last_evaluated_on)))
+    order = evaluation_order(conditions)
+    return DayPlan({sid: conditions[sid] for sid in order}, fixed, problems)
+
+
+def snapshot_or_none(shop: str, segment_id: str, day: date, storage: Storage
+                     ) -> pa.Array | None:
+    """A segment's members on ``day``, or None when it has no snapshot that day."""
+    try:
+        return read_members(storage.s3, storage.bucket, keys.members_key(shop, segment_id, day))
+    except ClientError:
+        return None
+
+
+def run_day(shop: str, run_date: date, *, reader: Any, stores: DayStores,
+            tz: str = "UTC") -> DayRunResult:
+    """Evaluate and store every condition segment of ``shop`` on ``run_date``."""
+    plan = plan_day(shop, stores.segments, stores.storage)
+    tables = LakeTables.from_reader(reader)
+    yesterday = run_date - timedelta(days=1)
+    previous = {sid: snapshot_or_none(shop, sid, yesterday, stores.storage)
+                for sid in plan.conditions}
+    day = compute_day(tables, run_date, plan.conditions, tz=tz,
+                      fixed_members=plan.fixed_members, previous=previous,
+                      analytics=stores.analytics is not None)
+    write_features(stores.storage.s3, stores.storage.bucket, shop, run_date, day.features)
+    failures: dict[str, tuple[str, str]] = {
+        sid: ("SegmentEvaluationError", message) for sid, message in plan.problems.items()}
+    failures.update({sid: (type(e).__name__, str(e)) for sid, e in day.failures.items()})
+    outcomes: list[SegmentOutcome] = []
+    for segment_id in plan.conditions:
+        result = day.segments.get(segment_id)
+        if result is None:
+            continue
+        try:
+            store_segment_day(shop, run_date, segment_id, result, stores)
+            stores.segments.record_evaluation(shop, segment_id, run_date, len(result.members))
+        except Exception as error:  # this segment is not stored; the others go on
+            failures[segment_id] = (type(error).__name__, f"storing the day failed: {error}")
+            continue
+        outcomes.append(SegmentOutcome(segment_id=segment_id, status="succeeded",
+                                       member_count=len(result.members),
+                                       analytics_error=result.analytics_error))
+    for segment_id, (kind, message) in sorted(failures.items()):
+        stores.segments.record_error(shop, segment_id, f"{kind}: {message}")
+        outcomes.append(SegmentOutcome(segment_id=segment_id, status="failed", error=kind,
+                                       cause=message))
+    return DayRunResult(shop=shop, run_date=run_date, customers=day.features.num_rows,
+                        segments=outcomes)
+
+
+def store_segment_day(shop: str, day: date, segment_id: str, result: SegmentDay,
+                      stores: DayStores) -> list[str]:
+    """A segment's snapshot, metrics, profile and revenue months of ``day``; returns the
+    revenue months written.
+
+    The day's month is rewritten every day; the months before it are written once, when
+    missing, so a new segment's revenue chart has a history and a stored month keeps the
+    membership it was computed with.
+    """
+    if result.metrics is None:
+        raise SegmentEvaluationError(f"segment {segment_id!r} has no metrics computed")
+    write_members(stores.storage.s3, stores.storage.bucket, shop, segment_id, day,
+                  result.members)
+    stores.metrics.put_day(shop, segment_id, day, result.metrics)
+    if stores.analytics is None or result.profile is None:
+        return []
+    stores.analytics.put(shop, segment_id, "profile", day.isoformat(), result.profile)
+    current = period_label(day, "month")
+    existing = stores.analytics.sort_keys(shop, segment_id, "revenue_month")
+    written = [label for label in result.revenue_months
+               if label == current or label not in existing]
+    # The whole history on the first run (batched), then the current month.
+    stores.analytics.put_many(shop, segment_id, "revenue_month",
+                              {label: result.revenue_months[label] for label in written})
+    return written
