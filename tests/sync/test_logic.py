@@ -197,7 +197,8 @@ def test_a_shop_syncs_in_steps_and_its_outcome_is_recorded(s3: Any) -> None:
     assert (waiting["next"], waiting["wait_seconds"]) == ("wait", 5)
     assert done["next"] == "done" and done["records"] == 12
     assert done["pipeline_name"] == pipeline_name("c.myshopify.com", "2026-11-23", 2, OWNER)
-    assert finished == {"shop": "c.myshopify.com", "status": "succeeded", "error": None}
+    assert finished == {"shop": "c.myshopify.com", "status": "succeeded", "error": None,
+                        "records": 12, "repeated_failure": False}
     assert ("progress", "c.myshopify.com", "waiting for Shopify's customers export") \
         in shops.events
     assert ("succeeded", "c.myshopify.com", 12, "arn:pipeline") in shops.events
