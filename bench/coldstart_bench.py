@@ -27,6 +27,19 @@ RUNS = 7
 ROOT = Path(__file__).resolve().parents[1]
 PEER_MODULE = "seglift_peer_boto3_powertools"
 PEER_SOURCE = "import boto3, aws_lambda_powertools, aws_lambda_powertools.event_handler\n"
+# What every handler pays beyond the peer before any code of its own, reported so the
+# ratios can be read: Powertools' Tracer (importing the X-Ray SDK builds a botocore X-Ray
+# client for its sampler) and, for the API, request validation (pydantic and Powertools'
+# OpenAPI models).
+FLOORS = {
+    "boto3+powertools+tracer": PEER_SOURCE + (
+        "from aws_lambda_powertools import Tracer\nTracer(service='floor')\n"),
+    "boto3+powertools+tracer+validation": PEER_SOURCE + (
+        "from aws_lambda_powertools import Tracer\nTracer(service='floor')\n"
+        "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\n"
+        "APIGatewayRestResolver(enable_validation=True)\n"
+        "import aws_lambda_powertools.event_handler.openapi.params, pydantic\n"),
+}
 # Short record names: "cold start api built".
 NAMES = {"ApiFunction": "api", "TaggingFunction": "tagging",
          "TaggingDeadLetterFunction": "tagging dead-letter", "SyncFunction": "sync",
@@ -49,19 +62,30 @@ def benchmarks(quick: bool) -> list[BenchRecord]:
     functions = check.built_functions(BUILD_DIR, layers)
     peer_dir = ROOT / ".package" / "coldstart-peer"
     peer_dir.mkdir(parents=True, exist_ok=True)
-    (peer_dir / f"{PEER_MODULE}.py").write_text(PEER_SOURCE)
     shared = next(f for f in functions if f.logical_id == "ApiFunction").layers
-    peer = check.Function("peer", f"{PEER_MODULE}.handler", peer_dir, shared)
+
+    def module(name: str, source: str) -> check.Function:
+        file_name = name.replace("+", "_").replace("-", "_")
+        (peer_dir / f"{file_name}.py").write_text(source)
+        return check.Function(name, f"{file_name}.handler", peer_dir, shared)
+
+    peer = module(PEER_MODULE, PEER_SOURCE)
+    floors = {name: module(f"floor_{name}", source) for name, source in FLOORS.items()}
     # One throw-away import each so no measured run pays for a cold disk cache.
-    for function in [peer, *functions]:
+    for function in [peer, *floors.values(), *functions]:
         check.import_handler(python, function, sdk)
     records = []
+    for name, floor_module in floors.items():
+        floor = _median_cpu(python, floor_module, sdk, runs)
+        records.append(BenchRecord.against(
+            f"cold start floor {name}", floor * 1000, "ms CPU", "boto3+powertools import",
+            _median_cpu(python, peer, sdk, runs) * 1000))
     for function in functions:
         # The peer is measured beside each function so both see the same machine load.
         ours = _median_cpu(python, function, sdk, runs)
-        floor = _median_cpu(python, peer, sdk, runs)
+        peer_cpu = _median_cpu(python, peer, sdk, runs)
         name = NAMES.get(function.logical_id, function.logical_id)
         records.append(BenchRecord.against(
             f"cold start {name} built", ours * 1000, "ms CPU", "boto3+powertools import",
-            floor * 1000))
+            peer_cpu * 1000))
     return records

@@ -32,7 +32,8 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FRONTEND_DIR = PROJECT_ROOT / "frontend"
 CONFIG_PATH = "/config.json"
 S3_RELAY_PATH = "/_local-s3"
-MAX_RELAY_BYTES = 10 * 1024 * 1024
+# Above the 20 MB CSV limit plus the form, so S3's own size check (the POST policy) answers.
+MAX_RELAY_BYTES = 32 * 1024 * 1024
 # ES modules must be served with a JavaScript MIME type or the browser refuses them.
 _CONTENT_TYPES = {
     ".js": "text/javascript; charset=utf-8",
@@ -175,8 +176,14 @@ class _DashboardRequestHandler(BaseHTTPRequestHandler):
         self._get(send_body=False)
 
     def do_PUT(self) -> None:
+        self._relay_or_refuse("PUT")
+
+    def do_POST(self) -> None:
+        self._relay_or_refuse("POST")  # presigned POST uploads (CSV lists)
+
+    def _relay_or_refuse(self, method: str) -> None:
         if urlsplit(self.path).path == S3_RELAY_PATH:
-            self._relay("PUT")
+            self._relay(method)
         else:
             self._send(HTTPStatus.METHOD_NOT_ALLOWED, b"the dashboard is read-only\n",
                        "text/plain; charset=utf-8")

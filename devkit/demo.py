@@ -6,7 +6,9 @@
 4. fire the daily schedule: sync -> Step Functions (features, segments, metrics);
 5. measure what one segment's customers bought, and split them for an A/B comparison;
 6. tag the members of one segment in Shopify through SQS and the tagging Lambda;
-7. report: segments with their metrics, the measurement, the tag job, the email SES sent.
+7. report: segments with their metrics, the measurement, the tag job, the email SES sent;
+8. end with the operator's view: the metrics the run emitted and the template's alarms
+   evaluated on them (which would have fired), also when a step failed.
 """
 
 from __future__ import annotations
@@ -87,6 +89,16 @@ def _report_segments(progress: Progress, segments: list[dict[str, Any]]) -> None
     for segment in segments:
         values = [segment.get("member_count")] + [_metric(segment, c) for c in columns[1:]]
         progress.say(f"{segment['name'][:39]:<40}" + "".join(f"{_fmt(v):>16}" for v in values))
+
+
+def report_operator_view(stack: LocalStack, progress: Progress) -> int:
+    """What CloudWatch would show after this run: the business metrics the functions
+    emitted and the template's alarms evaluated on them. Returns how many fired."""
+    view = stack.cloud.operator_view()
+    progress.say("\noperator's view (CloudWatch, as the local cloud collected it):")
+    for line in view.lines():
+        progress.say("  " + line)
+    return len(view.fired)
 
 
 def _wait_for_job(
@@ -174,6 +186,7 @@ def run_demo(
     ):
         context = local_stack([store])
         stack = context.__enter__()
+    operator_view_shown = False
     try:
         api = stack.api(shop)
         with progress.step(f"creating {len(DEMO_SEGMENTS)} segments through the REST API"):
@@ -228,12 +241,22 @@ def run_demo(
             progress.say(f"  to {', '.join(email.to)}: {email.subject}")
             for line in email.body.strip().splitlines()[:8]:
                 progress.say(f"    {line}")
+        operator_view_shown = True
+        fired = report_operator_view(stack, progress)
         if errors or job["status"] != "completed":
             raise StepFailed("the demo finished with errors (see above)")
-        progress.say("\ndemo finished: every step succeeded")
+        if fired:
+            progress.say(f"\ndemo finished: every step succeeded, but {fired} alarm(s) fired")
+        else:
+            progress.say("\ndemo finished: every step succeeded")
         _end_with_dashboard(
             stack, shop, progress, keep_serving=keep_serving, port=dashboard_port
         )
         return 0
     finally:
+        if not operator_view_shown:  # a step failed: what would the operator have seen?
+            try:
+                report_operator_view(stack, progress)
+            except Exception as error:  # never hide the step's own failure
+                progress.say(f"(operator's view unavailable: {type(error).__name__}: {error})")
         context.__exit__(None, None, None)

@@ -4,17 +4,27 @@ moto's ``mock_aws`` answers S3 only inside this process (it intercepts botocore 
 ``requests`` library), so the dashboard's browser cannot PUT an upload or GET an export
 at the presigned URL the API returns. The dashboard server forwards such requests here;
 they are replayed with ``requests`` against the very same presigned URL, so moto sees
-what S3 would see. Only S3 hosts are relayed: this is not a general proxy.
+what S3 would see. A presigned POST upload is checked here as S3 checks it and moto does not
+(``devkit.s3_post_policy``: signature, expiry, fields, size) and stored with its tags, which
+moto's own POST handling drops. Only S3 hosts are relayed: this is not a general proxy.
 """
 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
+from datetime import UTC, datetime, timedelta
+from email.parser import BytesParser
+from email.policy import HTTP
+from urllib.parse import parse_qsl, urlencode, urlsplit
+from xml.sax.saxutils import escape
 
+import boto3
 import requests
+from botocore.config import Config
 
 from devkit.dashboard_server import RelayResponse
+from devkit.local_cloud.cloud import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
+from devkit.s3_post_policy import PostRefused, check_post_form, tags_from_xml
 
 _S3_HOST = re.compile(r"^([a-z0-9.-]+\.)?s3([.-][a-z0-9-]+)*\.amazonaws\.com$")
 RELAY_TIMEOUT_SECONDS = 60.0
@@ -28,11 +38,99 @@ def check_s3_url(url: str) -> str:
     return url
 
 
+_SIGNED_QUERY = {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
+                 "X-Amz-SignedHeaders", "X-Amz-Signature"}
+
+
+def check_presigned_object_url(url: str, now: datetime | None = None) -> str:
+    """The URL if it is a SigV4-presigned URL of one object that has not expired, else
+    ValueError. moto checks no signature, so without this the relay would answer an
+    unsigned ``GET https://<bucket>.s3.amazonaws.com/`` with a listing of the whole bucket
+    (every shop's lake) to anyone who can reach the dashboard server."""
+    check_s3_url(url)
+    parts = urlsplit(url)
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    path = parts.path.lstrip("/")
+    if (parts.hostname or "").startswith(("s3.", "s3-")):  # path style: /<bucket>/<key>
+        path = path.split("/", 1)[1] if "/" in path else ""
+    key = path
+    if not key:
+        raise ValueError("only a presigned URL of one object is relayed, never a bucket")
+    if not set(query) >= _SIGNED_QUERY or query["X-Amz-Algorithm"] != "AWS4-HMAC-SHA256":
+        raise ValueError("only SigV4-presigned URLs are relayed: this one is not signed")
+    if set(query) - _SIGNED_QUERY - {"X-Amz-Security-Token", "x-id"}:
+        raise ValueError("a presigned object URL carries no other query parameters")
+    if not query["X-Amz-Credential"].startswith(LOCAL_ACCESS_KEY_ID + "/"):
+        raise ValueError("the URL was not signed by the local cloud's credentials")
+    try:
+        signed = datetime.strptime(query["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
+        expires = signed + timedelta(seconds=int(query["X-Amz-Expires"]))
+    except ValueError:
+        raise ValueError("the URL's X-Amz-Date or X-Amz-Expires is malformed") from None
+    if (now or datetime.now(UTC)) > expires:
+        raise ValueError("the presigned URL has expired")
+    return url
+
+
+def _form(body: bytes, content_type: str) -> tuple[dict[str, str], str, bytes]:
+    """A multipart/form-data body -> (fields in order, the file's name, the file)."""
+    message = BytesParser(policy=HTTP).parsebytes(
+        f"Content-Type: {content_type}\r\n\r\n".encode() + body
+    )
+    if not message.is_multipart():
+        raise ValueError("a POST upload must be multipart/form-data")
+    fields: dict[str, str] = {}
+    filename, content = "", b""
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition") or ""
+        payload = part.get_payload(decode=True) or b""
+        if name == "file":
+            filename = part.get_filename() or ""
+            content = payload
+        else:
+            fields[str(name)] = payload.decode()
+    return fields, filename, content
+
+
+def _bucket_of(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    if host.startswith("s3.") or host.startswith("s3-"):
+        return parts.path.strip("/").split("/", 1)[0]
+    return host.split(".s3", 1)[0]
+
+
+def _error(refused: PostRefused) -> RelayResponse:
+    body = (f"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<Error><Code>{refused.code}</Code>"
+            f"<Message>{escape(str(refused))}</Message></Error>").encode()
+    return RelayResponse(status=refused.status, content_type="application/xml", body=body)
+
+
+def post_to_s3(url: str, body: bytes, headers: dict[str, str]) -> RelayResponse:
+    """A browser's presigned POST upload, with the checks S3 makes and moto does not (the
+    signed policy: signature, expiry, fields, size), then stored with its tags."""
+    content_type = next((v for k, v in headers.items() if k.lower() == "content-type"), "")
+    fields, filename, content = _form(body, content_type)
+    bucket = _bucket_of(check_s3_url(url))
+    try:
+        check_post_form(bucket, fields, len(content), LOCAL_SECRET_ACCESS_KEY)
+        tags = tags_from_xml(fields.get("tagging", ""))
+    except PostRefused as refused:
+        return _error(refused)
+    s3 = boto3.client("s3", config=Config(proxies={}))
+    s3.put_object(Bucket=bucket, Key=fields["key"].replace("${filename}", filename),
+                  Body=content, Tagging=urlencode(tags))
+    return RelayResponse(status=204, content_type="text/plain", body=b"")
+
+
 def relay_to_s3(method: str, url: str, body: bytes, headers: dict[str, str]) -> RelayResponse:
     """Send ``method`` to the presigned ``url`` in this process (where moto listens), with
     the browser's Content-Type and x-amz-* headers (a SigV4 URL signs x-amz-tagging)."""
+    if method == "POST":
+        return post_to_s3(url, body, headers)
     if method not in ("GET", "PUT"):
-        raise ValueError(f"the S3 relay passes GET and PUT, not {method}")
+        raise ValueError(f"the S3 relay passes GET, PUT and POST uploads, not {method}")
+    check_presigned_object_url(url)
     headers = dict(headers) if method == "PUT" else {}
     with requests.Session() as session:
         # No proxy look-up in os.environ: the in-process Lambda runtime swaps the
@@ -52,4 +150,4 @@ def relay_to_s3(method: str, url: str, body: bytes, headers: dict[str, str]) -> 
     )
 
 
-__all__ = ["check_s3_url", "relay_to_s3"]
+__all__ = ["check_presigned_object_url", "check_s3_url", "post_to_s3", "relay_to_s3"]

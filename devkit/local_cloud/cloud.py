@@ -14,7 +14,9 @@ What moto does not do, and what stands in here (details in each module):
 - the EventBridge schedule is fired on request (``fire_schedule``) with the rule's input;
 - SES identities declared in the template are verified through the SES API (moto's
   CloudFormation has no ``AWS::SES::EmailIdentity``); sent mail is read from moto;
-- the REST API is served by ``api_adapter``.
+- the REST API is served by ``api_adapter``;
+- the template's CloudWatch alarms are created through the CloudWatch API, and the metrics
+  a run emitted are collected and the alarms evaluated on them (``monitoring``).
 """
 
 from __future__ import annotations
@@ -30,15 +32,18 @@ import boto3
 from botocore.config import Config
 from moto import mock_aws
 
-from devkit.local_cloud import iam, moto_threads
+from devkit.local_cloud import iam, monitoring, moto_threads
 from devkit.local_cloud import template as sam
 from devkit.local_cloud.api_adapter import LocalApiServer, routes_from_template
 from devkit.local_cloud.lambda_runtime import InProcessLambdaRuntime
 from devkit.local_cloud.sqs_poller import SqsLambdaPoller
+from seglift.observability import NAMESPACE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ACCOUNT_ID = "123456789012"
 ARTIFACTS_BUCKET = "seglift-local-artifacts"
+# The template's AlarmEmail when none is given: the local cloud sends no mail anyway.
+LOCAL_ALARM_EMAIL = "operator@example.com"
 _AWS_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
     "AWS_SECRET_ACCESS_KEY": "testing",
@@ -59,6 +64,12 @@ class PolicyAudit:
 
 # Every stopped local stack's audit, for the test session's IAM report (tests/conftest.py).
 POLICY_AUDITS: list[PolicyAudit] = []
+
+
+# What the functions sign presigned URLs and POST policies with (the local S3 relay checks
+# POST signatures with it, as S3 would with the role's credentials).
+LOCAL_SECRET_ACCESS_KEY = _AWS_ENV["AWS_SECRET_ACCESS_KEY"]
+LOCAL_ACCESS_KEY_ID = _AWS_ENV["AWS_ACCESS_KEY_ID"]
 
 
 class LambdaInvocationError(RuntimeError):
@@ -164,10 +175,13 @@ class LocalCloud:
             ).get("Stage", "dev")
             self.api = LocalApiServer([], self._invoke_api, stage=stage, port=self._api_port)
             parameters.setdefault("AppBaseUrl", self.api.url)
+            parameters.setdefault("ApiBaseUrl", self.api.url)
 
         self._effective_parameters = parameters
         self.client("s3").create_bucket(Bucket=ARTIFACTS_BUCKET)
         self.sam_template = sam.load_sam_template(self.project_root / "template.yaml")
+        if "AlarmEmail" in self.sam_template.get("Parameters", {}):
+            parameters.setdefault("AlarmEmail", LOCAL_ALARM_EMAIL)
         packaged = sam.package(self.sam_template, self.project_root, self._upload_artifact)
         transformed = sam.transform(packaged, parameters, self.region, self.client("iam"))
         resolved = sam.resolve_parameter_conditions(transformed, parameters)
@@ -193,6 +207,7 @@ class LocalCloud:
 
         self._create_executing_state_machines()
         self._verify_email_identities(parameters)
+        self._create_alarms(resolved)
         self.poller = SqsLambdaPoller.from_event_source_mappings(
             self.client("sqs"),
             self.client("lambda"),
@@ -229,6 +244,14 @@ class LocalCloud:
                 return self.client("sqs").get_queue_attributes(
                     QueueUrl=physical, AttributeNames=["QueueArn"]
                 )["Attributes"]["QueueArn"]
+            if resource_type == "AWS::SQS::Queue" and attribute == "QueueName":
+                return physical.rstrip("/").rsplit("/", 1)[-1]
+        if "Fn::Sub" in value and isinstance(value["Fn::Sub"], str):
+            text = value["Fn::Sub"]
+            for name in sorted(self.resources, key=len, reverse=True):
+                text = text.replace("${" + name + "}", self.resources[name])
+            if "${" not in text:
+                return text
         raise ValueError(f"the local cloud cannot resolve {value!r}; extend LocalCloud._resolve")
 
     def _create_executing_state_machines(self) -> None:
@@ -268,6 +291,67 @@ class LocalCloud:
             if isinstance(identity, dict) and "Ref" in identity:
                 identity = values[identity["Ref"]]
             ses.verify_email_identity(EmailAddress=identity)
+
+    def _create_alarms(self, template: dict[str, Any]) -> None:
+        """The template's alarms, created through the CloudWatch API (moto's CloudFormation
+        cannot), their Ref/GetAtt/Sub values resolved from the deployed stack."""
+        cloudwatch = self.client("cloudwatch")
+        for logical, resource in template["Resources"].items():
+            if resource["Type"] != "AWS::CloudWatch::Alarm":
+                continue
+            if set(self.removed_resources).intersection(sam.references(resource)):
+                continue  # it watches something the local cloud could not deploy
+            properties = resource["Properties"]
+            arguments: dict[str, Any] = {
+                "AlarmName": properties.get("AlarmName") or f"{self.stack_name}-{logical}",
+                "Dimensions": [{"Name": d["Name"], "Value": self._resolve(d["Value"])}
+                               for d in properties.get("Dimensions", [])],
+                "AlarmActions": [self._resolve(a) for a in properties.get("AlarmActions", [])],
+            }
+            if "AlarmDescription" in properties:
+                arguments["AlarmDescription"] = self._resolve(properties["AlarmDescription"])
+            for key in ("Namespace", "MetricName", "Statistic", "ExtendedStatistic", "Period",
+                        "EvaluationPeriods", "DatapointsToAlarm", "Threshold",
+                        "ComparisonOperator", "TreatMissingData", "Unit"):
+                if key in properties:
+                    arguments[key] = properties[key]
+            cloudwatch.put_metric_alarm(**arguments)
+
+    # -- monitoring -------------------------------------------------------------------------
+    def alarm_definitions(self) -> list[monitoring.AlarmDefinition]:
+        """The deployed alarms (the template's), as CloudWatch describes them."""
+        paginator = self.client("cloudwatch").get_paginator("describe_alarms")
+        return [monitoring.AlarmDefinition.from_cloudwatch(alarm)
+                for page in paginator.paginate(AlarmTypes=["MetricAlarm"])
+                for alarm in page["MetricAlarms"]]
+
+    def metric_datapoints(self) -> list[monitoring.Datapoint]:
+        """Every datapoint the run so far would have given CloudWatch (see ``monitoring``)."""
+        points = monitoring.lambda_datapoints(list(self.runtime.invocations))
+        sfn = self.client("stepfunctions")
+        for arn in self.state_machine_arns.values():
+            described = [sfn.describe_execution(executionArn=e["executionArn"])
+                         for e in sfn.list_executions(stateMachineArn=arn)["executions"]]
+            points += monitoring.execution_datapoints(arn, described)
+        sqs = self.client("sqs")
+        now = time.time()
+        for logical, resource in self.cfn_template["Resources"].items():
+            if resource["Type"] != "AWS::SQS::Queue":
+                continue
+            url = self.resources[logical]
+            # The API's ApproximateNumberOfMessages is CloudWatch's ...MessagesVisible.
+            visible = sqs.get_queue_attributes(
+                QueueUrl=url, AttributeNames=["ApproximateNumberOfMessages"]
+            )["Attributes"]["ApproximateNumberOfMessages"]
+            points.append(monitoring.queue_depth_datapoint(
+                url.rstrip("/").rsplit("/", 1)[-1], int(visible), now))
+        return points
+
+    def operator_view(self, namespace: str = NAMESPACE) -> monitoring.OperatorView:
+        """The run's metrics, and the template's alarms evaluated on them."""
+        points = self.metric_datapoints()
+        outcomes = [monitoring.evaluate(alarm, points) for alarm in self.alarm_definitions()]
+        return monitoring.OperatorView(namespace, points, outcomes)
 
     # -- views of the deployed stack ---------------------------------------------------------
     def physical(self, logical_id: str) -> str:

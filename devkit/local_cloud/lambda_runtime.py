@@ -24,7 +24,9 @@ handlers that checkpoint before their deadline behave as in AWS.
 from __future__ import annotations
 
 import importlib
+import io
 import json
+import sys
 import threading
 import time
 import traceback
@@ -73,11 +75,105 @@ class Invocation:
     error: str | None
     started_at: float = 0.0  # time.monotonic() when the handler was called
     event: Any = None
+    # What the handler printed (its EMF metric blobs, and its log lines when its logger
+    # writes to stdout as in Lambda), and when it started in epoch seconds: the local
+    # cloud's metrics are collected from these (devkit.local_cloud.monitoring).
+    output: str = ""
+    started_epoch: float = 0.0
+    # With ``InProcessLambdaRuntime(measure_memory=True)`` (the benchmarks): this process's
+    # resident memory when the call started and its high-water mark during the call (the
+    # mark is reset before each call; exact for functions the runtime serialises; a
+    # concurrent function's figure also holds whatever ran beside it).
+    rss_start_mb: float | None = None
+    peak_rss_mb: float | None = None
+
+
+def _status_mb(field_name: str) -> float | None:
+    """A ``/proc/self/status`` memory figure (``VmRSS``, ``VmHWM``) in MB; None off Linux."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    """Reset this process's ``VmHWM`` to its current RSS (Linux ``clear_refs`` 5)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _is_metrics_blob(line: str) -> bool:
+    return line.startswith('{"_aws"')
+
+
+class InvocationOutput:
+    """``sys.stdout`` while functions run: what a handler prints goes to its own
+    invocation's buffer (per thread, nested invocations stacked), like the log stream of
+    one Lambda invocation. Put in place while at least one invocation runs rather than
+    once, because test runners swap ``sys.stdout`` between tests. At the end of an
+    invocation its lines are echoed on, except the EMF metric blobs, which CloudWatch
+    would turn into metrics rather than show. Other threads' output passes straight through.
+    """
+
+    _install_lock = threading.Lock()
+
+    def __init__(self, target: Any) -> None:
+        self.target = target
+        self._local = threading.local()
+        self._active = 0
+
+    @classmethod
+    def enter(cls) -> InvocationOutput:
+        """Start capturing this thread's output (installing the capture if needed)."""
+        with cls._install_lock:
+            current = sys.stdout
+            output = current if isinstance(current, cls) else cls(current)
+            sys.stdout = output  # type: ignore[assignment]
+            output._active += 1
+        output._stack().append(io.StringIO())
+        return output
+
+    def leave(self) -> str:
+        """Stop capturing this thread's output; returns it (and echoes its log lines)."""
+        text = self._stack().pop().getvalue()
+        shown = [line for line in text.splitlines() if not _is_metrics_blob(line)]
+        if shown:
+            self.write("\n".join(shown) + "\n")
+        with self._install_lock:
+            self._active -= 1
+            if self._active == 0 and sys.stdout is self:
+                sys.stdout = self.target
+        return text
+
+    def _stack(self) -> list[io.StringIO]:
+        if not hasattr(self._local, "stack"):
+            self._local.stack = []
+        return self._local.stack
+
+    def write(self, text: str) -> int:
+        stack = self._stack()
+        return (stack[-1] if stack else self.target).write(text)
+
+    def flush(self) -> None:
+        self.target.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.target, name)
 
 
 class InProcessLambdaRuntime:
-    def __init__(self, base_environment: dict[str, str] | None = None) -> None:
+    def __init__(self, base_environment: dict[str, str] | None = None,
+                 measure_memory: bool = False) -> None:
         self._base_environment = dict(base_environment or {})
+        self.measure_memory = measure_memory
         self._lock = threading.RLock()
         self.invocations: list[Invocation] = []
         # Every AWS operation the functions performed, for the IAM check (aws_calls).
@@ -156,8 +252,12 @@ class InProcessLambdaRuntime:
             self.environ.overlay(self._environment(function)),
             self.acting_as(function.function_name),
         ):
+            measured = self.measure_memory and _reset_peak_rss()
+            rss_start = _status_mb("VmRSS") if measured else None
             start = time.monotonic()
+            started_epoch = time.time()
             error: str | None = None
+            output = InvocationOutput.enter()
             try:
                 result = self._handler(function.handler)(event, context)
                 elapsed = time.monotonic() - start
@@ -175,10 +275,14 @@ class InProcessLambdaRuntime:
                         "stackTrace": traceback.format_exception(exc),
                     }
                 )
+            finally:
+                printed = output.leave()
             self.invocations.append(
                 Invocation(
                     function.function_name, function.handler, time.monotonic() - start, error,
-                    start, event,
+                    start, event, printed, started_epoch,
+                    rss_start_mb=rss_start,
+                    peak_rss_mb=_status_mb("VmHWM") if measured else None,
                 )
             )
         return payload, error is not None, ""

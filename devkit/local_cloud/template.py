@@ -35,7 +35,10 @@ Template = dict[str, Any]
 # Resource types moto's CloudFormation cannot create; the local cloud stands in for them:
 # the API adapter serves the REST API, SES identities are verified through the SES API, and
 # the dashboard server stands in for CloudFront (the frontend bucket itself is deployed).
-UNSUPPORTED_PREFIXES = ("AWS::ApiGateway::", "AWS::SES::EmailIdentity", "AWS::CloudFront::")
+# CloudWatch alarms are created by the local cloud through the CloudWatch API instead
+# (moto's CloudFormation has no AWS::CloudWatch::Alarm), see devkit.local_cloud.monitoring.
+UNSUPPORTED_PREFIXES = ("AWS::ApiGateway::", "AWS::SES::EmailIdentity", "AWS::CloudFront::",
+                        "AWS::CloudWatch::Alarm")
 _SKIPPED_DIRS = {"__pycache__", ".pytest_cache", ".ruff_cache"}
 
 
@@ -192,7 +195,7 @@ def resolve_parameter_conditions(template: Template, parameters: dict[str, str])
     return resolved
 
 
-def _references(node: Any) -> Iterator[str]:
+def references(node: Any) -> Iterator[str]:
     """Logical ids a template fragment refers to (Ref, GetAtt, DependsOn, ${X} in Sub)."""
     if isinstance(node, dict):
         for key, value in node.items():
@@ -205,14 +208,14 @@ def _references(node: Any) -> Iterator[str]:
                 text = value[0] if isinstance(value, list) else value
                 for part in str(text).split("${")[1:]:
                     yield part.split("}")[0].split(".")[0]
-                yield from _references(value)
+                yield from references(value)
             elif key == "DependsOn":
                 yield from ([value] if isinstance(value, str) else value)
             else:
-                yield from _references(value)
+                yield from references(value)
     elif isinstance(node, list):
         for item in node:
-            yield from _references(item)
+            yield from references(item)
 
 
 def without_unsupported(template: Template) -> tuple[Template, list[str]]:
@@ -228,13 +231,13 @@ def without_unsupported(template: Template) -> tuple[Template, list[str]]:
     while changed:
         changed = False
         for name, resource in list(resources.items()):
-            if name not in removed and removed.intersection(_references(resource)):
+            if name not in removed and removed.intersection(references(resource)):
                 removed.add(name)
                 changed = True
     for name in removed:
         resources.pop(name, None)
     outputs = pruned.get("Outputs", {})
     for name, output in list(outputs.items()):
-        if removed.intersection(_references(output)):
+        if removed.intersection(references(output)):
             del outputs[name]
     return pruned, sorted(removed)

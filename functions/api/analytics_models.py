@@ -139,6 +139,29 @@ class ClvSummaryOut(BaseModel):
     horizons: list[ClvHorizonOut]
 
 
+class HoldoutGroupOut(BaseModel):
+    frequency: str = Field(description="Repeat purchase days in calibration: 0, 1, … 7+.")
+    customers: int
+    mean_predicted: float = Field(description="Mean predicted purchases in the holdout.")
+    mean_actual: float = Field(description="Mean actual purchase days in the holdout.")
+
+
+class HoldoutOut(BaseModel):
+    """The calibration-holdout check: fit before ``calibration_end``, predict the
+    ``holdout_days`` after it, compare with what customers did (by calibration frequency)."""
+
+    status: Literal["checked", "not_checked"]
+    reason: str | None = None
+    calibration_end: date
+    holdout_days: int
+    customers: int | None = None
+    groups: list[HoldoutGroupOut] = Field(default_factory=list)
+    total_predicted: float | None = None
+    total_actual: float | None = None
+    error_share: float | None = Field(
+        default=None, description="|predicted - actual| / actual over all customers.")
+
+
 class ClvOut(BaseModel):
     as_of: date
     status: Literal["fitted", "insufficient_data"]
@@ -146,6 +169,12 @@ class ClvOut(BaseModel):
     bgnbd: BgNbdOut | None = None
     gamma_gamma: GammaGammaOut | None = None
     summary: ClvSummaryOut | None = None
+    holdout: HoldoutOut | None = Field(
+        default=None, description="Whether to trust the model on this shop (absent on days "
+        "computed before the check existed).")
+    warnings: list[str] = Field(
+        default_factory=list, description="Plain words when the history is stale (its "
+        "latest order long before as_of) or thin (few repeat buyers, a short history).")
 
 
 # ------------------------------------------------------------------ overlap

@@ -20,6 +20,7 @@ from api.analytics_models import (
     FunnelDay,
     FunnelStage,
     GammaGammaOut,
+    HoldoutOut,
     JourneyOut,
     OverlapOut,
     OverlapPair,
@@ -100,6 +101,8 @@ def clv_out(item: Any, currency: str) -> ClvOut:
         as_of=date.fromisoformat(p.get("as_of", item.sort_key)),
         status=p.get("status", "fitted"),
         reason=p.get("reason"),
+        warnings=list(p.get("warnings") or []),
+        holdout=HoldoutOut(**p["holdout"]) if p.get("holdout") else None,
         bgnbd=BgNbdOut(**p["bgnbd"]) if p.get("bgnbd") else None,
         gamma_gamma=GammaGammaOut(**p["gamma_gamma"]) if p.get("gamma_gamma") else None,
         summary=None if not summary else ClvSummaryOut(

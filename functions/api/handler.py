@@ -28,7 +28,14 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from api.deps import CONTEXT_KEY, SHOP_KEY, USER_KEY
-from api.errors import ApiError, PayloadTooLarge, Unauthorized, error_body, proxy_error_response
+from api.errors import (
+    ApiError,
+    Forbidden,
+    PayloadTooLarge,
+    Unauthorized,
+    error_body,
+    proxy_error_response,
+)
 from api.ports import ApiContext
 from api.routes import (
     analytics,
@@ -91,7 +98,11 @@ def _json_error(status: int, code: str, message: str, field: str | None = None) 
 
 @app.exception_handler(ApiError)
 def _api_error(error: ApiError) -> Response:
-    return _json_error(error.status, error.code, error.message, error.field)
+    response = _json_error(error.status, error.code, error.message, error.field)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:  # 429: when the shop's budget reopens
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @app.exception_handler(RequestUnsupportedContentType)
@@ -185,6 +196,19 @@ def _authenticate(event: dict[str, Any], api: ApiContext) -> tuple[str, str]:
     return claims.shop, claims.user_id
 
 
+def _require_installed(api: ApiContext, shop: str) -> None:
+    """A shop that uninstalled the app (or was redacted: its record is gone) keeps valid
+    session tokens for a while; they must not create or change anything any more. Only
+    the lifecycle routes (webhooks, the OAuth install) stay open, and they are public."""
+    record = api.shops.get(shop)
+    if record is None or not getattr(record, "installed", False):
+        raise Forbidden(
+            "the app is not installed on this shop any more: install it again from the "
+            "Shopify admin to use it",
+            code="shop_uninstalled",
+        )
+
+
 def _check_body(event: dict[str, Any]) -> None:
     """Refuse a body the routes could not read, before Powertools parses it: not JSON by
     its Content-Type (multipart, forms...), not UTF-8, nested too deeply, or holding
@@ -214,6 +238,7 @@ def handle(event: dict[str, Any], lambda_context: LambdaContext, api: ApiContext
             shop, user = _authenticate(event, api)
             observability.bind(logger, shop=shop)
             app.append_context(**{SHOP_KEY: shop, USER_KEY: user})
+            _require_installed(api, shop)
             _check_body(event)
     except ApiError as error:
         app.clear_context()

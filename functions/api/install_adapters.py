@@ -159,6 +159,8 @@ def oauth_deps(config: RuntimeConfig, credentials: Callable[[], AppCredentials],
         installer=ShopifyInstaller(config, credentials, ssm,
                                    ShopRepository(config.shops_table)),
         scopes=APP_SCOPES,
+        api_base_url=config.api_base_url,
+        region=config.aws_region,
     )
 
 

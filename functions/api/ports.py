@@ -119,6 +119,14 @@ class SyncTrigger(Protocol):
         ...
 
 
+class RateLimits(Protocol):
+    """Per-shop budgets (seglift.storage.rate_limit_repository)."""
+
+    def acquire(self, key: str, limit: int, window_seconds: int, now: float) -> float | None:
+        """None when the request fits (and is counted), else seconds until it would."""
+        ...
+
+
 class WebhookReceipts(Protocol):
     """Which webhook deliveries were processed, by ``X-Shopify-Webhook-Id``."""
 
@@ -199,17 +207,22 @@ class SegmentEngine(Protocol):
         ...
 
 
-# Uploads are kept a few days only (the bucket's retention=short lifecycle rule). The tag
-# is part of the presigned PUT's SigV4 signature: the browser must send exactly this header.
-UPLOAD_HEADERS = {"x-amz-tagging": "retention=short"}
+@dataclass(frozen=True)
+class PresignedUpload:
+    """An S3 presigned POST: the browser sends ``fields`` then the file to ``url``."""
+
+    url: str
+    fields: dict[str, str]
 
 
 class UploadStore(Protocol):
     """CSV files the merchant uploads (for list segments), under the shop's own prefix."""
 
-    def presign_put(self, shop: str, upload_id: str, expires_in: int) -> str:
-        """A URL the browser PUTs the file to with ``UPLOAD_HEADERS``, valid for
-        ``expires_in`` seconds."""
+    def presign_post(self, shop: str, upload_id: str, expires_in: int, max_bytes: int
+                     ) -> PresignedUpload:
+        """A form the browser POSTs the file with, valid for ``expires_in`` seconds; its
+        signed policy refuses files over ``max_bytes`` and fixes the key and the
+        short-retention tag."""
         ...
 
     def exists(self, shop: str, upload_id: str) -> bool: ...
@@ -320,6 +333,9 @@ class OAuthDeps:
     states: OAuthStates
     installer: ShopInstaller
     scopes: tuple[str, ...]
+    # Configuration, never request headers: see api.routes.auth.api_base_url.
+    api_base_url: str = ""
+    region: str = ""
 
 
 @dataclass
@@ -349,5 +365,7 @@ class ApiContext:
     # CSV exports through the export function, and the OAuth install flow.
     exports: SegmentExports | None = None
     oauth: OAuthDeps | None = None
+    # Fair use (api.fair_use); None: no budgets (contexts built before they existed).
+    rate_limits: RateLimits | None = None
     # What a tag job would change, read from Shopify (None: the route answers 500).
     tag_previews: TagPreviews | None = None

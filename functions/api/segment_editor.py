@@ -21,6 +21,12 @@ logger = Logger(service="api", child=True)
 
 # How much history a new segment gets: a month of daily points on its trend chart.
 BACKFILL_DAYS_ON_CREATE = 30
+# One evaluation run of the segments function covers at most this many days (its time
+# budget); a longer range is started as consecutive parts.
+BACKFILL_PART_DAYS = 180
+# The cost bound of one backfill request: every day is a full feature computation over
+# the shop's history, so a request covers at most ten years of days (21 parts).
+MAX_BACKFILL_RANGE_DAYS = 3660
 
 
 def shop_today(ctx: ApiContext, shop: str) -> date:
@@ -85,20 +91,55 @@ def call_engine(call: Any, *, field: str | None = None) -> Any:
         raise engine_error(error, field=field) from error
 
 
+def as_of_day(ctx: ApiContext, shop: str, as_of: date | None, field: str = "as_of") -> date:
+    """The day to evaluate: ``as_of`` (any past day of the shop's history) or today in the
+    shop's time zone. A day after today is refused: nothing is known about it yet."""
+    today = shop_today(ctx, shop)
+    if as_of is None:
+        return today
+    if as_of > today:
+        raise BadRequest(f"{as_of} is after today ({today}) in the shop's time zone: "
+                         "choose today or a past day", field=field)
+    return as_of
+
+
+def backfill_parts(first: date, last: date) -> list[tuple[date, date]]:
+    """``first..last`` as consecutive parts of at most BACKFILL_PART_DAYS days, newest
+    first (the days a merchant looks at fill in first)."""
+    parts: list[tuple[date, date]] = []
+    end = last
+    while end >= first:
+        start = max(first, date.fromordinal(end.toordinal() - BACKFILL_PART_DAYS + 1))
+        parts.append((start, end))
+        end = date.fromordinal(start.toordinal() - 1)
+    return parts
+
+
 def start_backfill(ctx: ApiContext, shop: str, segment_id: str,
-                   days: int = BACKFILL_DAYS_ON_CREATE) -> tuple[date, date]:
-    """Start evaluating the segment's last ``days`` days (asynchronously); returns the
-    first and last day it covers."""
-    last = shop_today(ctx, shop)
-    engine(ctx).start_backfill(shop, run_date=last, segment_id=segment_id, days=days)
-    return date.fromordinal(last.toordinal() - days + 1), last
+                   days: int = BACKFILL_DAYS_ON_CREATE, *, last: date | None = None
+                   ) -> tuple[date, date]:
+    """Start evaluating the segment's ``days`` days ending on ``last`` (default today),
+    asynchronously, one evaluation run per part; returns the first and last day."""
+    if days > MAX_BACKFILL_RANGE_DAYS:
+        raise BadRequest(
+            f"a backfill covers at most {MAX_BACKFILL_RANGE_DAYS} days per request (each "
+            f"day re-reads the shop's whole history); {days} days asked for: split the "
+            "range into several requests", field="start")
+    last = last or shop_today(ctx, shop)
+    first = date.fromordinal(last.toordinal() - days + 1)
+    for part_first, part_last in backfill_parts(first, last):
+        engine(ctx).start_backfill(shop, run_date=part_last, segment_id=segment_id,
+                                   days=(part_last - part_first).days + 1)
+    return first, last
 
 
-def backfill_new_segment(ctx: ApiContext, shop: str, segment_id: str) -> None:
-    """Give a just-created segment its history. Never fails the creation: the segment is
-    saved, and without a backfill its trend simply starts with the next daily run."""
+def backfill_new_segment(ctx: ApiContext, shop: str, segment_id: str,
+                         as_of: date | None = None) -> None:
+    """Give a just-created segment its history (the month ending ``as_of``, default
+    today). Never fails the creation: the segment is saved, and without a backfill its
+    trend simply starts with the next daily run."""
     try:
-        start_backfill(ctx, shop, segment_id)
+        start_backfill(ctx, shop, segment_id, last=as_of)
     except Exception:
         logger.exception("could not start the backfill of a new segment",
                          extra={"segment_id": segment_id})

@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from api.fields import WholeNumber
+from api.fields import IsoDate, WholeNumber
 from api.models import (
     Description,
     RequestBody,
@@ -43,6 +43,9 @@ class PreviewRequest(RequestBody):
     template: TemplateChoice | None = None
     sample_size: WholeNumber = Field(default=20, ge=0, le=MAX_SAMPLE_SIZE,
                              description="How many member ids to return.")
+    as_of: IsoDate | None = Field(
+        default=None, description="Evaluate as of this day (the shop's day, today or any "
+        "past day of its history); default today.")
 
     @model_validator(mode="after")
     def _one_definition(self) -> PreviewRequest:
@@ -126,10 +129,12 @@ class ListSegmentOut(SegmentOut):
 
 class UploadCreated(BaseModel):
     upload_id: str
-    url: str = Field(description="PUT the CSV file's bytes here (no Authorization header).")
-    method: Literal["PUT"] = "PUT"
-    headers: dict[str, str] = Field(
-        description="Send exactly these headers with the PUT: the URL's signature covers them.")
+    url: str = Field(description="POST the CSV here as multipart/form-data (no Authorization "
+                                 "header): every field of `fields`, then the file as `file`.")
+    method: Literal["POST"] = "POST"
+    fields: dict[str, str] = Field(
+        description="Form fields to send before the file; their signed policy fixes the key, "
+                    "the retention tag and the largest size S3 accepts.")
     expires_at: datetime = Field(description="The URL stops working at this time.")
     max_bytes: int = Field(description="The largest file a list segment accepts.")
 
@@ -138,8 +143,23 @@ class UploadCreated(BaseModel):
 
 
 class BackfillRequest(RequestBody):
-    days: WholeNumber = Field(default=30, ge=1, le=MAX_BACKFILL_DAYS,
-                      description="How many days, ending today, to evaluate.")
+    """Either ``days`` ending today, or the range ``start``..``end`` (any days of the
+    shop's history; ``end`` defaults to today)."""
+
+    days: WholeNumber | None = Field(default=None, ge=1, le=MAX_BACKFILL_DAYS,
+                                     description="How many days, ending today, to evaluate "
+                                     "(default 30).")
+    start: IsoDate | None = Field(default=None, description="First day of the range.")
+    end: IsoDate | None = Field(default=None, description="Last day of the range (default "
+                             "today).")
+
+    @model_validator(mode="after")
+    def _days_or_range(self) -> BackfillRequest:
+        if self.days is not None and (self.start is not None or self.end is not None):
+            raise ValueError("give either days or start..end, not both")
+        if self.end is not None and self.start is None:
+            raise ValueError("end needs a start: give start..end")
+        return self
 
 
 class BackfillStarted(BaseModel):
@@ -148,3 +168,7 @@ class BackfillStarted(BaseModel):
     last_day: date
     days: int
     status: Literal["started"] = "started"
+    parts: int = Field(default=1, description="Evaluation runs started (at most 180 days "
+                       "each, newest first).")
+    progress: str = Field(default="", description="Where to follow it: the days appear in "
+                          "the segment's metrics as each is evaluated.")

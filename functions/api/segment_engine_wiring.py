@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from api.ports import UPLOAD_HEADERS, EngineRejected
+from api.ports import EngineRejected, PresignedUpload
 from seglift.config import ConfigurationError
 from seglift.keys import upload_key
 
@@ -85,6 +85,13 @@ class LambdaSegmentEngine:
         )
 
 
+# A POST form carries object tags as XML (a PUT would take ``retention=short``); the
+# bucket's lifecycle rule deletes objects tagged retention=short after a few days.
+SHORT_RETENTION_TAGGING_XML = (
+    "<Tagging><TagSet><Tag><Key>retention</Key><Value>short</Value></Tag></TagSet></Tagging>"
+)
+
+
 class S3Uploads:
     """UploadStore over the data bucket: ``seglift.keys.upload_key`` under the shop's own
     prefix (so one shop can never name another's file), tagged for short retention."""
@@ -93,13 +100,19 @@ class S3Uploads:
         self._s3 = s3_client
         self._bucket = bucket
 
-    def presign_put(self, shop: str, upload_id: str, expires_in: int) -> str:
-        return self._s3().generate_presigned_url(
-            "put_object",
-            Params={"Bucket": self._bucket, "Key": upload_key(shop, upload_id),
-                    "Tagging": UPLOAD_HEADERS["x-amz-tagging"]},
+    def presign_post(self, shop: str, upload_id: str, expires_in: int, max_bytes: int
+                     ) -> PresignedUpload:
+        """A SigV4 POST policy: S3 itself refuses a file over ``max_bytes`` or a form
+        whose key or tag differs (so the size limit needs no trust in the browser)."""
+        posted = self._s3().generate_presigned_post(
+            self._bucket,
+            upload_key(shop, upload_id),
+            Fields={"tagging": SHORT_RETENTION_TAGGING_XML},
+            Conditions=[{"tagging": SHORT_RETENTION_TAGGING_XML},
+                        ["content-length-range", 1, max_bytes]],
             ExpiresIn=expires_in,
         )
+        return PresignedUpload(url=posted["url"], fields=dict(posted["fields"]))
 
     def exists(self, shop: str, upload_id: str) -> bool:
         try:

@@ -30,6 +30,7 @@ import pyarrow.parquet as pq
 from seglift import keys
 from seglift.analytics import reports
 from seglift.analytics.clv import NotEnoughHistory, forecast_clv
+from seglift.analytics.clv_holdout import holdout_check
 from seglift.storage.analytics_repository import SHOP_SUBJECT
 
 ORDER_COLUMNS = ["order_id", "customer_id", "created_at", "cancelled_at", "total_price"]
@@ -123,9 +124,12 @@ def compute_shop_analytics(
         key = keys.clv_predictions_key(shop, run_date)
         writer.write_parquet(key, forecast.predictions)
         if isinstance(forecast.model, NotEnoughHistory):
-            payload = reports.clv_not_fitted_payload(run_date, forecast.model.reason, key)
+            payload = reports.clv_not_fitted_payload(run_date, forecast.model.reason, key,
+                                                     forecast.predictions)
         else:
             payload = reports.clv_payload(forecast.model, forecast.predictions, run_date, key)
+        # Whether to trust it: fit on all but the last 90 days, predict them, compare.
+        payload["holdout"] = holdout_check(orders, refunds, run_date, tz)
         store.put(shop, SHOP_SUBJECT, "clv", day, payload)
 
     def overlap_part() -> None:

@@ -28,7 +28,12 @@ from seglift import keys
 from seglift.segments.conditions import referenced_segments, validate_condition
 from seglift.segments.engine import customer_directory, members_of_condition_once
 from seglift.segments.features import compute_features
-from seglift.segments.lists import combine_member_lists, parse_customer_list_csv
+from seglift.segments.lists import (
+    MAX_CSV_BYTES,
+    CustomerListError,
+    combine_member_lists,
+    parse_customer_list_csv,
+)
 from seglift.segments.snapshots import read_members, write_members
 from seglift.segments.tables import LakeTables
 
@@ -123,16 +128,31 @@ class UploadNotFound(LookupError):
 
 
 def read_upload(storage: Storage, key: str) -> bytes:
-    """The bytes of an uploaded CSV, or ``UploadNotFound`` saying what to do."""
+    """The bytes of an uploaded CSV, or ``UploadNotFound`` saying what to do.
+
+    The presigned POST already bounds the size (its policy's content-length-range); the
+    object's length is checked again before reading, and never more than the limit plus
+    one byte is read, so a file put there by other means cannot exhaust the memory.
+    """
     try:
-        return storage.s3.get_object(Bucket=storage.bucket, Key=key)["Body"].read()
+        response = storage.s3.get_object(Bucket=storage.bucket, Key=key)
     except ClientError as error:
         if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
             raise UploadNotFound(
-                "the uploaded file was not found: PUT the CSV to the upload URL first "
+                "the uploaded file was not found: send the CSV to the upload URL first "
                 "(uploads expire), then create the list"
             ) from error
         raise
+    body = response["Body"]
+    try:
+        size = int(response.get("ContentLength") or 0)
+        if size > MAX_CSV_BYTES:
+            raise CustomerListError(
+                f"the file is {size:,} bytes; the limit is {MAX_CSV_BYTES:,}: split it"
+            )
+        return bytes(body.read(MAX_CSV_BYTES + 1))
+    finally:
+        body.close()
 
 
 LIST_SOURCES = ("condition", "snapshot_of", "set_operation", "upload_key")

@@ -31,6 +31,10 @@ class RuntimeConfig:
     # cloud points it at the Shopify emulator, e.g. http://127.0.0.1:8765.
     shopify_base_url: str = ""
     app_base_url: str = ""
+    # The API's public base URL for OAuth redirects and webhook callbacks when it is served
+    # on a custom domain; empty: the stack's own execute-api URL (region from AWS_REGION).
+    api_base_url: str = ""
+    aws_region: str = ""
     # SSM parameter names (SecureString) of the Shopify app's API key and secret: the
     # API verifies session tokens and webhook signatures with them.
     shopify_api_key_parameter: str = ""
@@ -68,6 +72,8 @@ class RuntimeConfig:
         "sender_email": "SENDER_EMAIL",
         "shopify_base_url": "SHOPIFY_BASE_URL",
         "app_base_url": "APP_BASE_URL",
+        "api_base_url": "API_BASE_URL",
+        "aws_region": "AWS_REGION",
         "shopify_api_key_parameter": "SHOPIFY_API_KEY_PARAMETER",
         "shopify_api_secret_parameter": "SHOPIFY_API_SECRET_PARAMETER",
         "sync_function_name": "SYNC_FUNCTION_NAME",

@@ -84,16 +84,18 @@ class FakeSegmentEngine:
 
 @dataclass
 class FakeUploads:
-    """Files by S3 key; ``presign_put`` hands out a fake URL naming the key."""
+    """Files by S3 key; ``presign_post`` hands out a fake form naming the key."""
 
     by_key: dict[str, bytes] = field(default_factory=dict)
-    presigned: list[tuple[str, str, int]] = field(default_factory=list)
+    presigned: list[tuple[str, str, int, int]] = field(default_factory=list)
 
-    def presign_put(self, shop: str, upload_id: str, expires_in: int) -> str:
+    def presign_post(self, shop: str, upload_id: str, expires_in: int, max_bytes: int) -> Any:
+        from api.ports import PresignedUpload
         from seglift.keys import upload_key
 
-        self.presigned.append((shop, upload_id, expires_in))
-        return f"https://uploads.example/{upload_key(shop, upload_id)}?signature=fake"
+        self.presigned.append((shop, upload_id, expires_in, max_bytes))
+        return PresignedUpload("https://uploads.example/",
+                               {"key": upload_key(shop, upload_id), "policy": "fake"})
 
     def exists(self, shop: str, upload_id: str) -> bool:
         from seglift.keys import upload_key
@@ -101,7 +103,7 @@ class FakeUploads:
         return upload_key(shop, upload_id) in self.by_key
 
     def put(self, shop: str, upload_id: str, body: bytes) -> None:
-        """What the browser's PUT to the presigned URL does."""
+        """What the browser's POST of the presigned form does."""
         from seglift.keys import upload_key
 
         self.by_key[upload_key(shop, upload_id)] = body

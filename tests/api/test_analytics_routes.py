@@ -241,8 +241,19 @@ def test_clv_serves_the_model_and_its_summary_or_why_it_is_not_fitted(client, cl
                     "mean_expected_order_value": "35.10",
                     "horizons": [{"days": 90, "mean_expected_purchases": 0.4,
                                   "total_clv": "1404.00", "mean_clv": "14.04"}]},
-        "predictions_key": "shops/x/analytics/clv/2026-11-19.parquet"})
+        "predictions_key": "shops/x/analytics/clv/2026-11-19.parquet",
+        "warnings": ["The latest order in the shop's history is 400 days before 2026-11-19"],
+        "holdout": {"status": "checked", "calibration_end": "2026-08-21", "holdout_days": 90,
+                    "customers": 100, "total_predicted": 41.5, "total_actual": 44.0,
+                    "error_share": 0.0568, "groups": [
+                        {"frequency": "0", "customers": 60, "mean_predicted": 0.2,
+                         "mean_actual": 0.25}]}})
     body = client.get("/clv").json
+    assert body["holdout"]["groups"] == [{"frequency": "0", "customers": 60,
+                                          "mean_predicted": 0.2, "mean_actual": 0.25}]
+    assert body["holdout"]["error_share"] == 0.0568
+    assert body["warnings"] == [
+        "The latest order in the shop's history is 400 days before 2026-11-19"]
     assert body["status"] == "fitted" and body["bgnbd"]["r"] == 0.24
     assert body["summary"]["horizons"][0]["total_clv"] == {"amount": "1404.00",
                                                            "currency": "EUR"}
@@ -253,6 +264,8 @@ def test_clv_serves_the_model_and_its_summary_or_why_it_is_not_fitted(client, cl
         "bgnbd": None, "gamma_gamma": None, "summary": None, "predictions_key": None})
     unfitted = client_b.get("/clv").json
     assert unfitted["status"] == "insufficient_data" and "at least 10" in unfitted["reason"]
+    assert unfitted["warnings"] == []  # stored before warnings existed: none, not an error
+    assert unfitted["holdout"] is None
 
 
 def test_journeys_are_created_from_the_shops_segments_and_listed(client, client_b, stores):

@@ -258,3 +258,119 @@ def test_a_deeply_nested_webhook_body_is_400(client):
 
     reply = deliver(client, "customers/redact", b"[" * 10_000 + b"]" * 10_000)
     _refused(reply, code="too_deep")
+
+
+# ---------------------------------------------------------------- uninstalled shops
+
+
+PRIVATE_CALLS = [("GET", "/shop", None), ("GET", "/segments", None),
+                 ("POST", "/segments", {"name": "x", "condition": {"has_tag": "x"}}),
+                 ("POST", "/uploads", None), ("POST", "/shop/sync", None),
+                 ("GET", "/templates", None), ("POST", "/segments/preview",
+                                               {"condition": {"has_tag": "x"}})]
+
+
+@pytest.mark.parametrize("topic", ["app/uninstalled", "shop/redact"])
+def test_an_uninstalled_or_redacted_shop_gets_403_everywhere_but_the_lifecycle(
+        client, api, topic):
+    from tests.api.test_webhooks import deliver
+
+    assert deliver(client, topic, _genuine(topic, SHOP_A)).status == 200
+    if topic == "shop/redact":
+        del api.shops.records[SHOP_A]  # what the privacy step leaves: no shop record
+    before = dict(api.segments.records)
+    for method, url, body in PRIVATE_CALLS:
+        reply = client.request(method, url, body=body)
+        error = _refused(reply, 403, "shop_uninstalled")
+        assert "install it again" in error["message"], url
+    assert api.segments.records == before
+    # The lifecycle stays open: Shopify's later privacy deliveries are still accepted.
+    later = deliver(client, "customers/redact", _genuine("customers/redact", SHOP_A),
+                    webhook_id="later")
+    assert later.status == 200
+    assert client.get("/auth/install?shop=" + SHOP_A).status != 403
+
+
+# ---------------------------------------------------------------- OAuth URLs
+
+
+class _States:
+    def __init__(self) -> None:
+        self.states: dict[str, str] = {}
+
+    def remember(self, state: str, shop: str, ttl: int) -> None:
+        self.states[state] = shop
+
+    def take(self, state: str):
+        return self.states.pop(state, None)
+
+
+@pytest.mark.parametrize(("configured", "expected"), [
+    ("https://api.seglift.example/", "https://api.seglift.example/auth/callback"),
+    ("", "https://abc123def4.execute-api.eu-west-1.amazonaws.com/dev/auth/callback"),
+])
+def test_the_oauth_redirect_uri_comes_from_configuration_not_headers(
+        client, api, configured, expected):
+    from urllib.parse import parse_qs, urlsplit
+
+    from api.ports import OAuthDeps
+    from tests.api.events import proxy_event
+
+    api.oauth = OAuthDeps(states=_States(), installer=None, scopes=("read_customers",),
+                          api_base_url=configured, region="eu-west-1")
+    event = proxy_event("GET", f"/auth/install?shop={SHOP_A}", headers={
+        "Host": "evil.example", "X-Forwarded-Proto": "javascript",
+        "X-Forwarded-Host": "evil.example"})
+    event["requestContext"]["apiId"] = "abc123def4"
+    from api import handler
+
+    result = handler.handle(event, None, api)
+    assert result["statusCode"] == 302, result
+    headers = {**(result.get("headers") or {}),
+               **{k: v[0] for k, v in (result.get("multiValueHeaders") or {}).items()}}
+    location = urlsplit(headers["Location"])
+    assert parse_qs(location.query)["redirect_uri"] == [expected]
+    assert "evil" not in headers["Location"]
+
+
+def test_without_configuration_or_an_api_id_the_install_is_refused_not_misdirected(client, api):
+    from api.ports import OAuthDeps
+
+    api.oauth = OAuthDeps(states=_States(), installer=None, scopes=("read_customers",))
+    reply = client.get(f"/auth/install?shop={SHOP_A}", auth=False,
+                       headers={"Host": "evil.example"})
+    assert reply.status == 500 and reply.error["code"] == "not_configured"
+
+
+# ---------------------------------------------------------------- fair use
+
+
+def test_identical_backfills_past_the_budget_are_429_with_retry_after(client, client_b, api):
+    from api.fair_use import BUDGETS
+
+    segment = evaluated(api, SHOP_A)
+    api.segment_engine = None  # the budget is spent before any work is started
+    statuses = [client.post(f"/segments/{segment.segment_id}/backfill", {"days": 30}).status
+                for _ in range(BUDGETS["backfill"].limit + 1)]
+    assert statuses[-1] == 429 and 429 not in statuses[:-1]
+    reply = client.post(f"/segments/{segment.segment_id}/backfill", {"days": 30})
+    error = _refused(reply, 429, "rate_limited")
+    assert "try again in" in error["message"]
+    assert 0 < int(reply.headers["Retry-After"]) <= 3600
+    # Another shop's budget is its own.
+    other = evaluated(api, "bravo-store.myshopify.com")
+    assert client_b.post(f"/segments/{other.segment_id}/backfill", {"days": 30}).status != 429
+
+
+@pytest.mark.parametrize(("action", "method", "url", "body"), [
+    ("sync", "POST", "/shop/sync", None),
+    ("preview", "POST", "/segments/preview", {"condition": {"has_tag": "x"}}),
+])
+def test_expensive_routes_have_a_per_shop_budget(client, api, action, method, url, body):
+    from api.fair_use import BUDGETS
+
+    for _ in range(BUDGETS[action].limit):
+        assert client.request(method, url, body=body).status != 429
+    reply = client.request(method, url, body=body)
+    _refused(reply, 429, "rate_limited")
+    assert int(reply.headers["Retry-After"]) >= 1

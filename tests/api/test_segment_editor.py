@@ -215,9 +215,11 @@ def test_an_upload_url_is_for_a_key_under_the_shops_own_prefix(client, engine):
     assert reply.status == 201
     body = reply.json
     key = upload_key(SHOP_A, body["upload_id"])
-    assert body["url"].startswith(f"https://uploads.example/{key}")
-    assert (body["method"], body["expires_at"]) == ("PUT", "2026-11-20T12:15:00Z")
+    assert body["fields"]["key"] == key
+    assert (body["method"], body["expires_at"]) == ("POST", "2026-11-20T12:15:00Z")
     assert body["max_bytes"] == 20 * 1024 * 1024
+    # The form's policy is signed for that size: the store was asked for exactly it.
+    assert engine.uploads.presigned[-1][3] == body["max_bytes"]
     assert client.post("/uploads").json["upload_id"] != body["upload_id"]
 
 
@@ -290,8 +292,11 @@ def test_a_backfill_can_be_asked_for_again_with_another_length(client, api, engi
     segment = evaluated(api, SHOP_A)
     reply = client.post(f"/segments/{segment.segment_id}/backfill", {"days": 90})
     assert reply.status == 202
-    assert reply.json == {"segment_id": segment.segment_id, "first_day": "2026-08-23",
-                          "last_day": "2026-11-20", "days": 90, "status": "started"}
+    assert {k: reply.json[k] for k in ("segment_id", "first_day", "last_day", "days",
+                                       "status", "parts")} == {
+        "segment_id": segment.segment_id, "first_day": "2026-08-23",
+        "last_day": "2026-11-20", "days": 90, "status": "started", "parts": 1}
+    assert "/metrics?start=2026-08-23&end=2026-11-20" in reply.json["progress"]
     assert engine.backfills[-1]["days"] == 90
     default = client.post(f"/segments/{segment.segment_id}/backfill")
     assert (default.status, default.json["days"], default.json["first_day"]) == (
@@ -309,3 +314,61 @@ def test_list_segments_and_other_shops_segments_cannot_be_backfilled(
     theirs = evaluated(api, SHOP_A)
     assert client_b.post(f"/segments/{theirs.segment_id}/backfill", {}).status == 404
     assert engine.backfills == []
+
+
+def test_a_backfill_covers_any_range_of_the_history_in_parts(client, api, engine):
+    segment = evaluated(api, SHOP_A)
+    reply = client.post(f"/segments/{segment.segment_id}/backfill",
+                        {"start": "2021-01-01", "end": "2022-12-31"})
+    assert reply.status == 202
+    assert (reply.json["first_day"], reply.json["last_day"], reply.json["days"],
+            reply.json["parts"]) == ("2021-01-01", "2022-12-31", 730, 5)
+    parts = [(b["run_date"], b["days"]) for b in engine.backfills]
+    # Newest first, at most 180 days each, every day exactly once.
+    assert parts[0] == (date(2022, 12, 31), 180)
+    assert [d for _, d in parts] == [180, 180, 180, 180, 10]
+    covered = sorted(date.fromordinal(run.toordinal() - k)
+                     for run, days in parts for k in range(days))
+    assert covered == [date.fromordinal(date(2021, 1, 1).toordinal() + k) for k in range(730)]
+    to_today = client.post(f"/segments/{segment.segment_id}/backfill", {"start": "2026-11-01"})
+    assert (to_today.json["last_day"], to_today.json["days"]) == ("2026-11-20", 20)
+
+
+@pytest.mark.parametrize("body, field, words", [
+    ({"start": "2026-11-02", "end": "2026-11-01"}, "start", "swap them"),
+    ({"start": "2026-11-02", "end": "2026-11-21"}, "end", "after today (2026-11-20)"),
+    ({"start": "2010-01-01"}, "start", "at most 3660 days per request"),
+    ({"days": 10, "start": "2026-11-01"}, None, "either days or start..end"),
+    ({"end": "2026-11-01"}, None, "end needs a start"),
+])
+def test_a_backfill_range_that_cannot_run_says_what_to_change(client, api, engine, body,
+                                                               field, words):
+    segment = evaluated(api, SHOP_A)
+    reply = client.post(f"/segments/{segment.segment_id}/backfill", body)
+    assert reply.status == 400 and words in reply.text
+    if field:
+        assert reply.error["field"] == field
+    assert engine.backfills == []
+
+
+def test_preview_explain_and_create_take_a_past_day(client, api, engine):
+    engine.preview_result = {"member_count": 1, "customer_count": 3, "sample": [4]}
+    preview = client.post("/segments/preview", {"condition": REPEAT, "as_of": "2024-02-29"})
+    assert (preview.status, preview.json["as_of"]) == (200, "2024-02-29")
+    assert engine.calls[-1][1]["run_date"] == date(2024, 2, 29)
+    segment = api.segments.create(SHOP_A, name="Repeat", condition=REPEAT)
+    engine.explain_result = {"member": True, "tree": TREE}
+    explained = client.get(f"/segments/{segment.segment_id}/explain?customer_id=42"
+                           "&as_of=2025-01-31")
+    assert (explained.status, explained.json["as_of"]) == (200, "2025-01-31")
+    created = client.post("/segments", {"name": "Then", "condition": REPEAT,
+                                        "as_of": "2023-06-30"})
+    assert created.status == 201
+    assert engine.backfills[-1] == {"shop": SHOP_A, "run_date": date(2023, 6, 30),
+                                    "segment_id": created.json["id"], "days": 30}
+    future = client.post("/segments/preview", {"condition": REPEAT, "as_of": "2026-11-21"})
+    assert (future.status, future.error["field"]) == (400, "as_of")
+    assert "after today" in future.text
+    later = client.get(f"/segments/{segment.segment_id}/explain?customer_id=42"
+                       "&as_of=2027-01-01")
+    assert later.status == 400

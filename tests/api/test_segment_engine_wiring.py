@@ -3,11 +3,12 @@ how its errors come back, and the upload area on (moto) S3."""
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from datetime import date
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import urlsplit
 
 import boto3
 import pytest
@@ -85,16 +86,18 @@ def test_uploads_live_under_the_shops_prefix_and_expire_with_the_bucket_rule(mon
         s3 = presigning_s3_client(boto3)
         s3.create_bucket(Bucket="data")
         uploads = S3Uploads(lambda: s3, "data")
-        url = uploads.presign_put(SHOP, "upl_1", 900)
-        parts = urlsplit(url)
-        query = parse_qs(parts.query)
-        # SigV4 on the regional host; the tag travels as a signed header, not a parameter
-        # (a SigV2 URL with tagging as a parameter is refused or ignored by S3).
-        assert parts.hostname == "data.s3.us-east-1.amazonaws.com"
-        assert query["X-Amz-Algorithm"] == ["AWS4-HMAC-SHA256"]
-        assert "Signature" not in query and "AWSAccessKeyId" not in query
-        assert "x-amz-tagging" in query["X-Amz-SignedHeaders"][0].split(";")
-        assert unquote(parts.path).lstrip("/") == upload_key(SHOP, "upl_1")
+        form = uploads.presign_post(SHOP, "upl_1", 900, 1000)
+        fields = form.fields
+        policy = json.loads(base64.b64decode(fields["policy"]))
+        # SigV4 on the regional host; the key, the retention tag and the size range are
+        # conditions of the signed policy, so S3 refuses anything else.
+        assert urlsplit(form.url).hostname == "data.s3.us-east-1.amazonaws.com"
+        assert fields["x-amz-algorithm"] == "AWS4-HMAC-SHA256" and "x-amz-signature" in fields
+        assert fields["key"] == upload_key(SHOP, "upl_1")
+        assert "<Key>retention</Key><Value>short</Value>" in fields["tagging"]
+        assert ["content-length-range", 1, 1000] in policy["conditions"]
+        assert {"tagging": fields["tagging"]} in policy["conditions"]
+        assert {"key": fields["key"]} in policy["conditions"]
         assert uploads.exists(SHOP, "upl_1") is False
         s3.put_object(Bucket="data", Key=upload_key(SHOP, "upl_1"), Body=b"email\n")
         assert uploads.exists(SHOP, "upl_1") is True

@@ -42,7 +42,7 @@ def test_tag_jobs_stop_once_the_app_is_uninstalled(client, api):
     api.shops.mark_uninstalled(SHOP_A, None)
     reply = client.post(f"/segments/{segment.segment_id}/tag-jobs",
                         {"tag": "vip", "action": "add"})
-    assert (reply.status, reply.error["code"]) == (409, "shop_uninstalled")
+    assert (reply.status, reply.error["code"]) == (403, "shop_uninstalled")
 
 
 def test_read_and_list_tag_jobs_newest_first_with_pages(client, api):
@@ -80,9 +80,10 @@ def test_get_shop_shows_the_last_sync(client, api):
     assert reply.json["sync"]["duration_ms"] == 1234
 
 
-def test_a_shop_without_a_record_is_404(client, api):
-    del api.shops.records[SHOP_A]
-    assert client.get("/shop").status == 404
+def test_a_shop_without_a_record_is_403_install_again(client, api):
+    del api.shops.records[SHOP_A]  # never installed, or redacted
+    reply = client.get("/shop")
+    assert (reply.status, reply.error["code"]) == (403, "shop_uninstalled")
 
 
 def test_sync_on_demand_asks_the_sync_function(client, api):
@@ -99,7 +100,7 @@ def test_sync_on_demand_is_409_while_running_or_uninstalled(client, api):
     api.shops.mark_uninstalled(SHOP_A, None)
     uninstalled = client.post("/shop/sync")
     assert (running.status, running.error["code"]) == (409, "sync_running")
-    assert (uninstalled.status, uninstalled.error["code"]) == (409, "shop_uninstalled")
+    assert (uninstalled.status, uninstalled.error["code"]) == (403, "shop_uninstalled")
     assert api.sync.requested == []
 
 

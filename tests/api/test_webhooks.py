@@ -60,9 +60,9 @@ def test_app_uninstalled_marks_the_shop_uninstalled(client, api):
 def test_after_uninstall_syncs_and_tag_jobs_are_refused(client, api):
     segment = evaluated(api, SHOP_A)
     deliver(client, "app/uninstalled", example("app/uninstalled"))
-    assert client.post("/shop/sync").status == 409
+    assert client.post("/shop/sync").status == 403
     assert client.post(f"/segments/{segment.segment_id}/tag-jobs",
-                       {"tag": "vip", "action": "add"}).status == 409
+                       {"tag": "vip", "action": "add"}).status == 403
 
 
 @pytest.mark.parametrize(

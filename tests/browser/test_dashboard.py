@@ -244,6 +244,13 @@ def test_a_csv_list_uploaded_in_the_browser_becomes_a_list_segment(
     assert "created with 3 customers" in result.inner_text()
     assert "1 malformed" in form.inner_text()
     assert "not-an-id" in form.locator("table").inner_text()
+    # The browser POSTed the presigned form: the signed policy's retention tag is on the file.
+    cloud = dashboard_run.stack.cloud
+    s3, bucket = cloud.client("s3"), cloud.physical("DataBucket")
+    uploaded = s3.list_objects_v2(Bucket=bucket, Prefix=f"shops/{SHOP}/uploads/")["Contents"]
+    assert uploaded and all(
+        s3.get_object_tagging(Bucket=bucket, Key=o["Key"])["TagSet"]
+        == [{"Key": "retention", "Value": "short"}] for o in uploaded)
 
 
 def test_an_export_downloads_the_segments_members_as_csv(

@@ -124,7 +124,13 @@ def test_the_site_is_read_only_except_for_the_s3_relay(
         server, "PUT", f"{S3_RELAY_PATH}?url={quote(url, safe='')}", b"a,b\n"
     )
     assert (status, body) == (200, b"relayed")
-    assert relayed == [("PUT", url, b"a,b\n")]
+    status, _, _ = raw_request(
+        server, "POST", f"{S3_RELAY_PATH}?url={quote(url, safe='')}", b"form"
+    )
+    assert status == 200
+    status, _, _ = raw_request(server, "POST", "/index.html", b"overwritten")
+    assert status == 405
+    assert relayed == [("PUT", url, b"a,b\n"), ("POST", url, b"form")]
 
 
 def test_the_relay_refuses_anything_but_s3_in_words(server: DashboardServer) -> None:

@@ -22,6 +22,7 @@ import requests
 from devkit.api_client import ApiError
 from devkit.local_cloud import iam
 from devkit.local_cloud.aws_calls import AwsCall, required_actions
+from devkit.local_s3_relay import post_to_s3
 from devkit.local_stack import local_stack
 from devkit.shopify_emulator.webhooks import deliver_webhook
 from devkit.store.generator import StoreSpec, generate_store
@@ -35,15 +36,15 @@ FUNCTIONS = {"SyncFunction", "SegmentsFunction", "MetricsFunction", "TaggingFunc
              "ExportFunction", "MeasurementsFunction", "ApiFunction"}
 
 
-def _upload(created: dict[str, Any], body: bytes) -> requests.Response:
-    """Send a file the way the dashboard does, to whatever the API handed out."""
-    with requests.Session() as session:
-        session.trust_env = False
-        if created.get("method") == "POST":
-            return session.post(created["url"], data=created["fields"],
-                                files={"file": ("list.csv", body, "text/csv")}, timeout=30)
-        return session.put(created["url"], data=body, headers=created.get("headers") or {},
-                           timeout=30)
+def _upload(created: dict[str, Any], body: bytes) -> int:
+    """POST the file with the API's presigned form, as the dashboard does, through the local
+    S3 relay (which makes S3's policy checks that moto does not)."""
+    prepared = requests.Request(
+        "POST", created["url"], data=created["fields"],
+        files={"file": ("list.csv", body, "text/csv")},
+    ).prepare()
+    return post_to_s3(created["url"], prepared.body,
+                      {"Content-Type": prepared.headers["Content-Type"]}).status
 
 
 def _wait(predicate: Any, timeout_s: float = 120.0) -> None:
@@ -77,7 +78,12 @@ def audited():
 
         upload = api.post("/uploads")
         csv = f"email\n{email}\n".encode()
-        assert _upload(upload, csv).status_code in (200, 201, 204)
+        assert _upload(upload, csv) == 204
+        too_big = api.post("/uploads")
+        oversize = _upload(too_big, b"email\n" + b"x" * too_big["max_bytes"])
+        refused_was_stored = bool(cloud.client("s3").list_objects_v2(
+            Bucket=cloud.physical("DataBucket"),
+            Prefix=upload_key(SHOP, too_big["upload_id"])).get("KeyCount"))
         api.post("/segments/lists", {"name": "Uploaded", "upload_id": upload["upload_id"]})
         stored = cloud.client("s3").get_object_tagging(
             Bucket=cloud.physical("DataBucket"), Key=upload_key(SHOP, upload["upload_id"]))
@@ -92,7 +98,7 @@ def audited():
         assert api.get(f"/tag-jobs/{job['id']}")["status"] == "completed"
 
         export = api.post(f"/segments/{repeat['id']}/exports", {"metrics": ["order_count"]})
-        urls = {"upload": upload["url"], "export": export["url"]}
+        urls = {"export": export["url"]}
         with requests.Session() as session:
             session.trust_env = False
             assert session.get(export["url"], timeout=30).status_code == 200
@@ -107,14 +113,20 @@ def audited():
             assert deliver_webhook(f"{cloud.api.url}/webhooks", topic, SHOP, payload,
                                    stack.api_secret) == 200
         cloud.invoke("SyncFunction", {"action": "privacy", "shop": SHOP})
-        yield cloud, {"upload_tags": stored["TagSet"], "urls": urls}
+        yield cloud, {"upload_tags": stored["TagSet"], "urls": urls, "oversize": oversize,
+                      "refused_was_stored": refused_was_stored}
 
 
-def test_presigned_urls_are_sigv4_and_the_upload_carries_its_retention_tag(audited):
+def test_the_export_url_is_sigv4_and_the_upload_carries_its_retention_tag(audited):
     _, seen = audited
-    for url in seen["urls"].values():
-        assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in url and "AWSAccessKeyId=" not in url
+    assert "X-Amz-Algorithm=AWS4-HMAC-SHA256" in seen["urls"]["export"]
+    assert "AWSAccessKeyId=" not in seen["urls"]["export"]
     assert seen["upload_tags"] == [{"Key": "retention", "Value": "short"}]
+
+
+def test_an_upload_over_the_signed_size_limit_is_refused_and_not_stored(audited):
+    _, seen = audited
+    assert (seen["oversize"], seen["refused_was_stored"]) == (400, False)
 
 
 def test_the_run_exercised_every_function(audited):

@@ -69,3 +69,10 @@ def test_the_check_finds_a_missing_policy():
         "Function": {"Type": "AWS::Lambda::Function"},
     }
     assert [line.split(" ")[0] for line in _unretained(resources)] == ["HalfKept"]
+
+
+def test_the_data_bucket_lets_the_dashboard_post_uploads_and_get_exports(sam_template):
+    """A browser's presigned POST upload needs CORS for POST (moto does not check CORS)."""
+    rules = sam_template["Resources"]["DataBucket"]["Properties"]["CorsConfiguration"]
+    methods = {m for rule in rules["CorsRules"] for m in rule["AllowedMethods"]}
+    assert {"GET", "POST"} <= methods

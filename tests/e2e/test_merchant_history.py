@@ -267,3 +267,31 @@ def test_revenue_by_month_covers_the_whole_history_to_the_cent(run):
         assert point["returning"]["orders"] == entry["returning"], month
         assert Decimal(point["total"]["net_sales"]["amount"]) == entry["net"], month
         assert point["total"]["net_sales"]["currency"] == "EUR"
+
+
+def test_preview_and_explain_as_of_a_past_day_match_the_reference(run):
+    api, customers, past, day = run["api"], run["customers"], run["past"], run["day"]
+    for when in (past, day):
+        preview = api.post("/segments/preview", {"shopify_query": "number_of_orders >= 2",
+                                                 "as_of": when.isoformat()})
+        assert preview["as_of"] == when.isoformat()
+        assert preview["member_count"] == len(repeat_members(customers, when))
+    # Two orders by the past day in UTC, one in Berlin: a member only from the next day.
+    edge = next(c for c in run["imported"].store.customers.values()
+                if c["defaultEmailAddress"]["emailAddress"] == "mitternacht@example.de")
+    segment_id = run["segments"]["repeat"]["id"]
+    then = api.get(f"/segments/{segment_id}/explain?customer_id="
+                   f"{edge['legacyResourceId']}&as_of={past}")
+    after = api.get(f"/segments/{segment_id}/explain?customer_id="
+                    f"{edge['legacyResourceId']}&as_of={past + timedelta(days=1)}")
+    assert (then["member"], after["member"]) == (False, True)
+
+
+def test_the_past_days_run_leaves_each_segments_current_count_alone(run):
+    """The workflow for the past day ran after today's: segments still show today."""
+    api, customers, day = run["api"], run["customers"], run["day"]
+    vip = api.get(f"/segments/{run['segments']['vip']['id']}")
+    assert vip["last_evaluated_on"] == day.isoformat()
+    assert vip["member_count"] == sum("vip" in c.tags for c in customers)
+    repeat = api.get(f"/segments/{run['segments']['repeat']['id']}")
+    assert repeat["member_count"] == len(repeat_members(customers, day))

@@ -44,6 +44,10 @@ class FakeAnalytics:
     def sort_keys(self, shop: str, subject: str, kind: str) -> set[str]:
         return {k[3] for k in self.items if k[:3] == (shop, subject, kind)}
 
+    def put_many(self, shop: str, subject: str, kind: str, payloads: Any) -> None:
+        for sort_key, payload in payloads.items():
+            self.put(shop, subject, kind, sort_key, payload)
+
 
 class FakeS3:
     def __init__(self) -> None:
@@ -235,6 +239,12 @@ def test_the_shop_step_stores_cohorts_curve_clv_overlap_and_funnels():
     assert Decimal(horizons[0]["total_clv"]) == sum(
         (v for v in writer.written[key]["clv_90d"].to_pylist() if v is not None), Decimal(0))
     assert 0 < Decimal(horizons[0]["total_clv"]) < Decimal(horizons[1]["total_clv"])
+    # The calibration-holdout check is stored beside the model (checked or why not).
+    holdout = clv["holdout"]
+    assert holdout["holdout_days"] == 90 and holdout["calibration_end"] == "2025-04-01"
+    assert holdout["status"] in ("checked", "not_checked")
+    if holdout["status"] == "checked":
+        assert sum(g["customers"] for g in holdout["groups"]) == holdout["customers"]
 
     overlap = out.items[(SHOP, "shop", "overlap", day)]
     assert overlap["segment_ids"] == ["everyone", "repeaters"]  # no snapshot: left out
@@ -262,6 +272,31 @@ def test_too_little_history_stores_an_unfitted_clv_that_says_why():
     clv = out.items[(SHOP, "shop", "clv", "2025-06-30")]
     assert summary["failed"] == {}
     assert clv["status"] == "insufficient_data" and "at least" in clv["reason"]
+    # Orders only in the first days of January, the run on 30 June: stale and thin.
+    stale, thin = clv["warnings"]
+    assert "latest order in the shop's history is 179 days before 2025-06-30" in stale
+    assert "Only 0 customers bought more than once in 180 days of history" in thin
+
+
+def test_history_warnings_name_a_stale_or_thin_history_and_stay_quiet_otherwise():
+    from seglift.analytics.reports import history_warnings
+
+    def table(frequency, recency, age):
+        return pa.table({"frequency": pa.array(frequency, pa.int64()),
+                         "recency": pa.array(recency, pa.int64()),
+                         "age": pa.array(age, pa.int64())})
+
+    day = date(2025, 6, 30)
+    healthy = table([1] * 150 + [0] * 50, [300] * 150 + [0] * 50, [330] * 150 + [20] * 50)
+    assert history_warnings(healthy, day) == []
+    # Bought until 91 days before the run date, nothing since.
+    stale = table([1] * 150, [300] * 150, [391] * 150)
+    (warning,) = history_warnings(stale, day)
+    assert "91 days before 2025-06-30" in warning
+    thin = table([1] * 99 + [0], [300] * 100, [330] * 100)
+    (warning,) = history_warnings(thin, day)
+    assert warning.startswith("Only 99 customers bought more than once in 330 days")
+    assert history_warnings(table([], [], []), day) == []
 
 
 def test_a_journey_whose_stage_was_not_evaluated_gets_no_funnel_that_day():

@@ -212,7 +212,7 @@ def test_a_list_from_a_file_that_is_not_a_csv_is_refused_with_a_reason(cloud):
 def test_a_list_from_a_missing_upload_says_to_upload_first(cloud):
     from segments.logic import UploadNotFound
 
-    with pytest.raises(UploadNotFound, match="PUT the CSV to the upload URL first"):
+    with pytest.raises(UploadNotFound, match="send the CSV to the upload URL first"):
         _invoke({"action": "create_list", "name": "Gone",
                  "source": {"upload_key": keys.upload_key(SHOP, "upl_never")}})
 

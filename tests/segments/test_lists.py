@@ -9,6 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seglift.segments.lists import (
+    MAX_CSV_BYTES,
     CustomerDirectory,
     CustomerListError,
     combine_member_lists,
@@ -95,3 +96,41 @@ def test_a_header_in_another_column_is_found():
 def test_unreadable_uploads_say_what_to_fix(data, message):
     with pytest.raises(CustomerListError, match=message):
         parse_customer_list_csv(data, DIRECTORY)
+
+
+# ------------------------------------------------------------------ reading an upload
+class _Body:
+    def __init__(self, data: bytes) -> None:
+        self.data, self.read_sizes, self.closed = data, [], False
+
+    def read(self, size: int = -1) -> bytes:
+        self.read_sizes.append(size)
+        return self.data if size < 0 else self.data[:size]
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class _S3:
+    def __init__(self, body: _Body, length: int) -> None:
+        self.body, self.length = body, length
+
+    def get_object(self, **_: str) -> dict:
+        return {"Body": self.body, "ContentLength": self.length}
+
+
+def test_an_oversized_upload_is_refused_before_its_bytes_are_read():
+    from segments.logic import Storage, read_upload
+
+    body = _Body(b"email\n")
+    with pytest.raises(CustomerListError, match="limit"):
+        read_upload(Storage(_S3(body, MAX_CSV_BYTES + 1), "b"), "k")
+    assert body.read_sizes == [] and body.closed
+
+
+def test_an_upload_is_read_no_further_than_the_limit():
+    from segments.logic import Storage, read_upload
+
+    body = _Body(b"email\nann@example.com\n")
+    assert read_upload(Storage(_S3(body, 22), "b"), "k") == b"email\nann@example.com\n"
+    assert body.read_sizes == [MAX_CSV_BYTES + 1] and body.closed

@@ -6,7 +6,7 @@
  */
 
 import { empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
-import { putToPresignedUrl, s3Url } from "../s3.js";
+import { postToPresignedForm, s3Url } from "../s3.js";
 import { allSegments, segmentSelect } from "./common.js";
 
 export async function render(container, _params, ctx) {
@@ -42,7 +42,7 @@ function uploadForm(ctx) {
       const upload = await api.post("/uploads");
       if (chosen.size > upload.max_bytes) throw new Error(`The file is ${fmt.integer(chosen.size)} bytes; at most ${fmt.integer(upload.max_bytes)} are accepted.`);
       replace(feedback, loading("Sending the file…"));
-      await putToPresignedUrl(upload.url, chosen, upload.headers);
+      await postToPresignedForm(upload, chosen);
       replace(feedback, loading("Matching customers…"));
       const list = await api.post("/segments/lists", { name: name.value.trim(), upload_id: upload.upload_id });
       const report = list.upload;

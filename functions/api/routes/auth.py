@@ -11,6 +11,7 @@ token, which goes to SSM, the shop is recorded and the app's webhooks are regist
 
 from __future__ import annotations
 
+import re
 import secrets
 from typing import Annotated, Any
 
@@ -33,7 +34,7 @@ CALLBACK_PATH = "/auth/callback"
 
 
 def _redirect(description: str, *errors: int) -> dict[int, Any]:
-    entries = responses(302, description, *errors)
+    entries = responses(302, description, *errors, session=False)
     entries[302]["content"] = {}
     return entries
 
@@ -45,18 +46,26 @@ def _oauth(ctx: ApiContext) -> OAuthDeps:
     return ctx.oauth
 
 
-def api_base_url() -> str:
-    """This API's public base URL as the caller reached it: ``https://<id>.execute-api...
-    /<stage>`` on API Gateway's own domain (the stage is part of the path there), no stage
-    on a custom domain or the local cloud's adapter; the scheme from X-Forwarded-Proto
-    (API Gateway always sends it), plain http for a loopback host without it."""
-    event = router.current_event
-    headers = {k.lower(): v for k, v in (event.headers or {}).items()}
-    host = headers.get("host") or event.request_context.domain_name or "localhost"
-    loopback = host.split(":")[0] in ("127.0.0.1", "localhost")
-    scheme = headers.get("x-forwarded-proto") or ("http" if loopback else "https")
-    stage = f"/{event.request_context.stage}" if ".execute-api." in host else ""
-    return f"{scheme}://{host}{stage}"
+_API_ID = re.compile(r"[a-z0-9]{1,32}")
+_REGION = re.compile(r"[a-z]{2}(-[a-z]+)+-[0-9]")
+_STAGE = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def api_base_url(oauth: OAuthDeps) -> str:
+    """This API's public base URL, where Shopify must send the merchant back and deliver
+    webhooks: the configured ``API_BASE_URL`` (a custom domain, or the local cloud's
+    adapter), else the stack's own ``https://<api id>.execute-api.<region>.amazonaws.com
+    /<stage>`` from the API id and stage API Gateway puts in the request context and the
+    function's region. Never from Host or X-Forwarded-Proto: a client chooses those."""
+    if oauth.api_base_url:
+        return oauth.api_base_url.rstrip("/")
+    context = router.current_event.get("requestContext") or {}
+    api_id, stage = str(context.get("apiId") or ""), str(context.get("stage") or "")
+    if not (_API_ID.fullmatch(api_id) and _STAGE.fullmatch(stage)
+            and _REGION.fullmatch(oauth.region)):
+        raise ApiError("this deployment does not know its own URL: set API_BASE_URL",
+                       code="not_configured", status=500)
+    return f"https://{api_id}.execute-api.{oauth.region}.amazonaws.com/{stage}"
 
 
 @router.get(
@@ -70,7 +79,7 @@ def install(ctx: Ctx, shop: ShopParam) -> Response[str]:
     state = secrets.token_urlsafe(24)
     oauth.states.remember(state, shop, STATE_TTL_SECONDS)
     location = authorize_url(shop, ctx.credentials().api_key, oauth.scopes,
-                             api_base_url() + CALLBACK_PATH, state)
+                             api_base_url(oauth) + CALLBACK_PATH, state)
     return Response(status_code=302, headers={"Location": location}, body="")
 
 
@@ -106,6 +115,6 @@ def callback(
         token = oauth.installer.exchange_code(shop, code)
     except OAuthError as error:
         raise BadRequest(str(error), code="code_exchange_failed", field="code") from error
-    oauth.installer.complete_install(shop, token, api_base_url())
+    oauth.installer.complete_install(shop, token, api_base_url(oauth))
     app_url = f"https://{shop}/admin/apps/{ctx.credentials().api_key}"
     return Response(status_code=302, headers={"Location": app_url}, body="")

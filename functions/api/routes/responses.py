@@ -9,10 +9,12 @@ from api.models import ErrorResponse
 _DESCRIPTIONS = {
     400: "Invalid request: the error names the field and what to fix",
     401: "Missing or invalid Shopify session token",
+    403: "The app is not installed on this shop any more (uninstalled or redacted)",
     404: "No such resource in this shop",
     409: "Conflicts with the resource's current state",
     413: "Request body too large",
     415: "The body is not JSON",
+    429: "This shop used its budget for this kind of request: see Retry-After",
     502: "Shopify answered with an error: the message says what to do",
     503: "Shopify is busy or unreachable right now: try again in a minute",
 }
@@ -20,14 +22,16 @@ _DESCRIPTIONS = {
 BODY_ERRORS = (400, 413, 415)
 
 
-def responses(ok: int, description: str, *errors: int) -> dict[int, Any]:
+def responses(ok: int, description: str, *errors: int, session: bool = True
+              ) -> dict[int, Any]:
     """The success entry (its schema comes from the route's return type; 204 has none) and
     one error-shape entry per status in ``errors``, plus 401: every such route checks a
-    token or a signature."""
+    token or a signature, and 403 on routes behind a session token (``session``): the
+    shop must still have the app installed."""
     entries: dict[int, Any] = {ok: {"description": description}}
     if ok == 204:
         entries[ok]["content"] = {}
-    for status in sorted({401, *errors}):
+    for status in sorted({401, *errors, *((403,) if session else ())}):
         entries[status] = {
             "description": _DESCRIPTIONS[status],
             "content": {"application/json": {"model": ErrorResponse}},

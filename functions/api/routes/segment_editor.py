@@ -18,14 +18,25 @@ from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
-from api.errors import Conflict, NotFound
+from api.errors import BadRequest, Conflict, NotFound
+from api.fair_use import spend
+from api.fields import IsoDate
 from api.models import SegmentCreate
-from api.ports import UPLOAD_HEADERS, ApiContext
+from api.ports import ApiContext
 from api.presenters import segment_out
 from api.routes.responses import BODY_ERRORS, responses
 from api.routes.segments import SegmentId, get_segment_or_404, shop_currency
 from api.segment_definitions import condition_error, define_segment
-from api.segment_editor import call_engine, engine, shop_today, start_backfill, uploads
+from api.segment_editor import (
+    BACKFILL_DAYS_ON_CREATE,
+    as_of_day,
+    backfill_parts,
+    call_engine,
+    engine,
+    shop_today,
+    start_backfill,
+    uploads,
+)
 from api.segment_editor_models import (
     BackfillRequest,
     BackfillStarted,
@@ -71,17 +82,20 @@ def _evaluated_segment(ctx: ApiContext, shop: str, segment_id: str, field: str) 
     summary="How many customers a condition selects today, without saving it",
     tags=["segment editor"],
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(200, "Member count, customer count and a sample", *BODY_ERRORS, 409),
+    responses=responses(200, "Member count, customer count and a sample", *BODY_ERRORS, 409,
+                        429),
 )
 def preview_segment(ctx: Ctx, shop: Shop, body: PreviewRequest) -> PreviewOut:
+    spend(ctx, shop, "preview")
     definition = define_segment(
         SegmentCreate(name=PREVIEW_NAME, condition=body.condition,
                       shopify_query=body.shopify_query, template=body.template),
         ctx.definitions,
         ctx.segments.conditions(shop),
     )
+    day = as_of_day(ctx, shop, body.as_of)
     result = call_engine(lambda: engine(ctx).preview(
-        shop, run_date=shop_today(ctx, shop), condition=definition.condition,
+        shop, run_date=day, condition=definition.condition,
         sample_size=body.sample_size))
     return PreviewOut(member_count=result["member_count"],
                       customer_count=result["customer_count"], sample=result["sample"],
@@ -93,7 +107,8 @@ def preview_segment(ctx: Ctx, shop: Shop, body: PreviewRequest) -> PreviewOut:
     summary="Which parts of a segment's condition one customer meets today",
     tags=["segment editor"],
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(200, "The condition tree with passed at every node", 400, 404, 409),
+    responses=responses(200, "The condition tree with passed at every node", 400, 404, 409,
+                        429),
 )
 def explain_customer(
     ctx: Ctx,
@@ -101,15 +116,19 @@ def explain_customer(
     segment_id: SegmentId,
     customer_id: Annotated[int, Query(ge=1, le=INT64_MAX,
                                       description="Numeric Shopify customer id")],
+    as_of: Annotated[IsoDate | None, Query(description="Explain as of this day (today or a "
+                                        "past day, the shop's day); default today")] = None,
 ) -> ExplainOut:
+    spend(ctx, shop, "explain")
     record = get_segment_or_404(ctx, shop, segment_id)
     if getattr(record, "kind", "condition") != "condition" or record.condition is None:
         raise Conflict(
             "this is a list segment (fixed members): it has no condition to explain",
             code="not_a_condition_segment", field="segment_id",
         )
+    day = as_of_day(ctx, shop, as_of)
     result = call_engine(lambda: engine(ctx).explain(
-        shop, run_date=shop_today(ctx, shop), condition=record.condition,
+        shop, run_date=day, condition=record.condition,
         customer_id=customer_id, segment_id=segment_id))
     return ExplainOut(segment_id=segment_id, customer_id=result["customer_id"],
                       as_of=result["as_of"], member=result["member"], tree=result["tree"])
@@ -175,8 +194,8 @@ def create_list_segment(ctx: Ctx, shop: Shop, body: ListSegmentCreate) -> ListSe
 )
 def create_upload(ctx: Ctx, shop: Shop) -> UploadCreated:
     upload_id = f"upl_{secrets.token_hex(8)}"
-    url = uploads(ctx).presign_put(shop, upload_id, UPLOAD_URL_SECONDS)
-    return UploadCreated(upload_id=upload_id, url=url, headers=UPLOAD_HEADERS,
+    form = uploads(ctx).presign_post(shop, upload_id, UPLOAD_URL_SECONDS, MAX_CSV_BYTES)
+    return UploadCreated(upload_id=upload_id, url=form.url, fields=form.fields,
                          expires_at=ctx.clock() + timedelta(seconds=UPLOAD_URL_SECONDS),
                          max_bytes=MAX_CSV_BYTES)
 
@@ -187,14 +206,27 @@ def create_upload(ctx: Ctx, shop: Shop) -> UploadCreated:
     tags=["segment editor"],
     status_code=202,
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(202, "The backfill started", *BODY_ERRORS, 404, 409),
+    responses=responses(202, "The backfill started", *BODY_ERRORS, 404, 409, 429),
 )
 def backfill_segment(ctx: Ctx, shop: Shop, segment_id: SegmentId,
                      body: Annotated[BackfillRequest | None, Body()] = None) -> BackfillStarted:
-    days = (body or BackfillRequest()).days
+    spend(ctx, shop, "backfill")
+    request = body or BackfillRequest()
     record = get_segment_or_404(ctx, shop, segment_id)
     if getattr(record, "kind", "condition") != "condition" or record.condition is None:
         raise Conflict("this is a list segment (fixed members): it has no history to compute",
                        code="not_a_condition_segment", field="segment_id")
-    first, last = start_backfill(ctx, shop, segment_id, days)
-    return BackfillStarted(segment_id=segment_id, first_day=first, last_day=last, days=days)
+    if request.start is not None:
+        end = as_of_day(ctx, shop, request.end, field="end")
+        if request.start > end:
+            raise BadRequest(f"start {request.start} is after end {end}: swap them",
+                             field="start")
+        days = (end - request.start).days + 1
+    else:
+        end, days = shop_today(ctx, shop), request.days or BACKFILL_DAYS_ON_CREATE
+    first, last = start_backfill(ctx, shop, segment_id, days, last=end)
+    return BackfillStarted(
+        segment_id=segment_id, first_day=first, last_day=last, days=days,
+        parts=len(backfill_parts(first, last)),
+        progress=f"GET /segments/{segment_id}/metrics?start={first}&end={last} lists the "
+                 "days evaluated so far")

@@ -19,7 +19,7 @@ from api.ports import ApiContext
 from api.presenters import metrics_point, segment_out
 from api.routes.responses import BODY_ERRORS, responses
 from api.segment_definitions import condition_error, define_segment
-from api.segment_editor import backfill_new_segment
+from api.segment_editor import as_of_day, backfill_new_segment
 from seglift.segments.conditions import ConditionError, referenced_segments
 
 router = APIGatewayRouter()
@@ -57,6 +57,7 @@ def get_segment_or_404(ctx: ApiContext, shop: str, segment_id: str) -> Any:
     responses=responses(201, "The created segment", *BODY_ERRORS),
 )
 def create_segment(ctx: Ctx, shop: Shop, body: SegmentCreate) -> SegmentOut:
+    as_of = as_of_day(ctx, shop, body.as_of) if body.as_of else None
     definition = define_segment(body, ctx.definitions, ctx.segments.conditions(shop))
     record = ctx.segments.create(
         shop,
@@ -65,7 +66,7 @@ def create_segment(ctx: Ctx, shop: Shop, body: SegmentCreate) -> SegmentOut:
         description=definition.description,
         template_id=definition.template_id,
     )
-    backfill_new_segment(ctx, shop, record.segment_id)  # history for the trend, async
+    backfill_new_segment(ctx, shop, record.segment_id, as_of)  # its history, async
     return segment_out(record, None, shop_currency(ctx, shop))
 
 

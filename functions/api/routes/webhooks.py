@@ -55,7 +55,7 @@ def _header(name: str) -> str:
     "/webhooks",
     summary="Shopify webhooks: app/uninstalled and the privacy (GDPR) topics",
     tags=["webhooks"],
-    responses=responses(200, "Acknowledged", *BODY_ERRORS),
+    responses=responses(200, "Acknowledged", *BODY_ERRORS, session=False),
 )
 def receive_webhook(ctx: Ctx) -> WebhookAck:
     body = _raw_body()

@@ -182,6 +182,36 @@ def time_to_next_order_payload(orders: pa.Table, refunds: pa.Table, as_of: date,
     return {"as_of": as_of.isoformat(), "curve": table_rows(curve)}
 
 
+# A history whose latest order is this many days before the as-of day is stale: the model
+# extrapolates past its data and nearly everyone looks inactive.
+STALE_HISTORY_DAYS = 90
+# Fewer repeat buyers or a shorter history than this fits, but roughly.
+THIN_REPEAT_BUYERS = 100
+THIN_HISTORY_DAYS = 180
+
+
+def history_warnings(predictions: pa.Table, as_of: date) -> list[str]:
+    """Plain warnings about the history the model was fitted on, from the per-customer
+    frequency, recency and age (days) of the predictions table."""
+    if predictions.num_rows == 0:
+        return []
+    age = predictions["age"].to_numpy(zero_copy_only=False).astype(float)
+    silence = age - predictions["recency"].to_numpy(zero_copy_only=False).astype(float)
+    repeat = int(pc.sum(pc.greater(predictions["frequency"], 0)).as_py() or 0)
+    gap, span = int(silence.min()), int(age.max())
+    warnings = []
+    if gap > STALE_HISTORY_DAYS:
+        warnings.append(
+            f"The latest order in the shop's history is {gap} days before {as_of}: the "
+            "model predicts far beyond its data, so almost every customer looks inactive. "
+            "Evaluate as of a day inside the history to see the shop as it was then.")
+    if repeat < THIN_REPEAT_BUYERS or span < THIN_HISTORY_DAYS:
+        warnings.append(
+            f"Only {repeat} customers bought more than once in {span} days of history: the "
+            "predictions are rough and will steady as more customers come back.")
+    return warnings
+
+
 def clv_payload(model: clv.ClvModel, predictions: pa.Table, as_of: date,
                 predictions_key: str) -> dict[str, Any]:
     """Fitted parameters and a summary of the per-customer predictions (stored on S3)."""
@@ -216,16 +246,19 @@ def clv_payload(model: clv.ClvModel, predictions: pa.Table, as_of: date,
             k: json_value(getattr(gamma, k)) for k in ("p", "q", "v", "log_likelihood")},
         "summary": summary,
         "predictions_key": predictions_key,
+        "warnings": history_warnings(predictions, as_of),
     }
 
 
 def clv_not_fitted_payload(as_of: date, reason: str,
-                           predictions_key: str | None = None) -> dict[str, Any]:
+                           predictions_key: str | None = None,
+                           predictions: pa.Table | None = None) -> dict[str, Any]:
     """What the API shows when the shop's data cannot support the model yet: the reason in
     words, no parameters, no summary (the predictions file, if any, holds only nulls)."""
     return {"as_of": as_of.isoformat(), "status": "insufficient_data", "reason": reason,
             "bgnbd": None, "gamma_gamma": None, "summary": None,
-            "predictions_key": predictions_key}
+            "predictions_key": predictions_key,
+            "warnings": [] if predictions is None else history_warnings(predictions, as_of)}
 
 
 def _mean(values: np.ndarray) -> float | None:
