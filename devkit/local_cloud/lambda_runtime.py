@@ -80,6 +80,34 @@ class Invocation:
     # cloud's metrics are collected from these (devkit.local_cloud.monitoring).
     output: str = ""
     started_epoch: float = 0.0
+    # With ``InProcessLambdaRuntime(measure_memory=True)`` (the benchmarks): this process's
+    # resident memory when the call started and its high-water mark during the call (the
+    # mark is reset before each call; exact for functions the runtime serialises; a
+    # concurrent function's figure also holds whatever ran beside it).
+    rss_start_mb: float | None = None
+    peak_rss_mb: float | None = None
+
+
+def _status_mb(field_name: str) -> float | None:
+    """A ``/proc/self/status`` memory figure (``VmRSS``, ``VmHWM``) in MB; None off Linux."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith(field_name + ":"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return None
+
+
+def _reset_peak_rss() -> bool:
+    """Reset this process's ``VmHWM`` to its current RSS (Linux ``clear_refs`` 5)."""
+    try:
+        with open("/proc/self/clear_refs", "w") as refs:
+            refs.write("5")
+        return True
+    except OSError:
+        return False
 
 
 def _is_metrics_blob(line: str) -> bool:
@@ -142,8 +170,10 @@ class InvocationOutput:
 
 
 class InProcessLambdaRuntime:
-    def __init__(self, base_environment: dict[str, str] | None = None) -> None:
+    def __init__(self, base_environment: dict[str, str] | None = None,
+                 measure_memory: bool = False) -> None:
         self._base_environment = dict(base_environment or {})
+        self.measure_memory = measure_memory
         self._lock = threading.RLock()
         self.invocations: list[Invocation] = []
         # Every AWS operation the functions performed, for the IAM check (aws_calls).
@@ -222,6 +252,8 @@ class InProcessLambdaRuntime:
             self.environ.overlay(self._environment(function)),
             self.acting_as(function.function_name),
         ):
+            measured = self.measure_memory and _reset_peak_rss()
+            rss_start = _status_mb("VmRSS") if measured else None
             start = time.monotonic()
             started_epoch = time.time()
             error: str | None = None
@@ -249,6 +281,8 @@ class InProcessLambdaRuntime:
                 Invocation(
                     function.function_name, function.handler, time.monotonic() - start, error,
                     start, event, printed, started_epoch,
+                    rss_start_mb=rss_start,
+                    peak_rss_mb=_status_mb("VmHWM") if measured else None,
                 )
             )
         return payload, error is not None, ""

@@ -98,7 +98,11 @@ def _json_error(status: int, code: str, message: str, field: str | None = None) 
 
 @app.exception_handler(ApiError)
 def _api_error(error: ApiError) -> Response:
-    return _json_error(error.status, error.code, error.message, error.field)
+    response = _json_error(error.status, error.code, error.message, error.field)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:  # 429: when the shop's budget reopens
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @app.exception_handler(RequestUnsupportedContentType)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from api.fields import Flag
+from api.fields import Flag, IsoDate
 
 SegmentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
@@ -148,7 +148,7 @@ class SegmentCreate(RequestBody):
         default=None, description="Shopify segment query syntax, e.g. number_of_orders >= 2."
     )
     template: TemplateChoice | None = None
-    as_of: date | None = Field(
+    as_of: IsoDate | None = Field(
         default=None, description="Evaluate the new segment's first month up to this day "
         "(a past day of the shop's history); default today.")
 

@@ -42,6 +42,9 @@ class AnalyticsStore(Protocol):
     def put(self, shop: str, subject: str, kind: str, sort_key: str,
             payload: Mapping[str, Any]) -> Any: ...
 
+    def put_many(self, shop: str, subject: str, kind: str,
+                 payloads: Mapping[str, Mapping[str, Any]]) -> Any: ...
+
     def sort_keys(self, shop: str, subject: str, kind: str) -> set[str]: ...
 
 
@@ -162,7 +165,7 @@ def store_segment_day(shop: str, day: date, segment_id: str, result: SegmentDay,
     existing = stores.analytics.sort_keys(shop, segment_id, "revenue_month")
     written = [label for label in result.revenue_months
                if label == current or label not in existing]
-    for label in written:  # the whole history on the first run, then the current month
-        stores.analytics.put(shop, segment_id, "revenue_month", label,
-                             result.revenue_months[label])
+    # The whole history on the first run (batched), then the current month.
+    stores.analytics.put_many(shop, segment_id, "revenue_month",
+                              {label: result.revenue_months[label] for label in written})
     return written

@@ -129,8 +129,8 @@ def test_bad_analytics_events_say_what_to_fix(aws, analytics_table, event, messa
 
 def test_the_repository_keeps_series_per_shop_and_refuses_oversized_payloads(aws,
                                                                           analytics_table):
-    clock = iter([datetime(2025, 7, 1, tzinfo=UTC)] * 10)
-    repository = AnalyticsRepository(analytics_table, clock=lambda: next(clock))
+    repository = AnalyticsRepository(analytics_table,
+                                     clock=lambda: datetime(2025, 7, 1, tzinfo=UTC))
     repository.put(SHOP, "shop", "cohorts", "2025-06-29", {"n": 1})
     repository.put(SHOP, "shop", "cohorts", "2025-06-30", {"n": 2})
     repository.put("other-shop.myshopify.com", "shop", "cohorts", "2025-06-30", {"n": 3})
@@ -142,6 +142,16 @@ def test_the_repository_keeps_series_per_shop_and_refuses_oversized_payloads(aws
     assert repository.sort_keys(SHOP, "shop", "cohorts") == {"2025-06-29", "2025-06-30"}
     with pytest.raises(PayloadTooLarge, match="top N"):
         repository.put(SHOP, "shop", "cohorts", "2025-07-01", {"rows": "x" * 400_000})
+    # Many points of a series in batches of 25; one oversized payload writes none of them.
+    months = {f"{2020 + i // 12}-{i % 12 + 1:02d}": {"orders": i} for i in range(30)}
+    with pytest.raises(PayloadTooLarge):
+        repository.put_many(SHOP, "seg", "revenue_month",
+                            {**months, "2099-01": {"rows": "x" * 400_000}})
+    assert repository.sort_keys(SHOP, "seg", "revenue_month") == set()
+    repository.put_many(SHOP, "seg", "revenue_month", months)
+    stored = repository.between(SHOP, "seg", "revenue_month", "2020-01", "2022-12")
+    assert [(m.sort_key, m.payload["orders"]) for m in stored] == [
+        (k, v["orders"]) for k, v in sorted(months.items())]
 
     journeys = JourneyRepository(analytics_table)
     created = [journeys.create(SHOP, name=f"J{i}", stages=["a", "b"]) for i in range(3)]

@@ -44,6 +44,10 @@ class FakeAnalytics:
     def sort_keys(self, shop: str, subject: str, kind: str) -> set[str]:
         return {k[3] for k in self.items if k[:3] == (shop, subject, kind)}
 
+    def put_many(self, shop: str, subject: str, kind: str, payloads: Any) -> None:
+        for sort_key, payload in payloads.items():
+            self.put(shop, subject, kind, sort_key, payload)
+
 
 class FakeS3:
     def __init__(self) -> None:

@@ -82,16 +82,32 @@ class AnalyticsRepository:
     def put(self, shop: str, subject: str, kind: str, sort_key: str,
             payload: Mapping[str, Any]) -> AnalyticsItem:
         """Store (or overwrite) one point of a series."""
+        record = self._record(shop, subject, kind, sort_key, payload)
+        record.save()
+        return _as_item(record)
+
+    def put_many(self, shop: str, subject: str, kind: str,
+                 payloads: Mapping[str, Mapping[str, Any]]) -> None:
+        """Store (or overwrite) several points of one series, sort key -> payload, in
+        batches (BatchWriteItem, 25 items a call): a segment's months of revenue on its
+        first day are one call instead of one per month. Every payload is checked before
+        anything is written."""
+        records = [self._record(shop, subject, kind, key, payload)
+                   for key, payload in payloads.items()]
+        with self.model.batch_write() as batch:
+            for record in records:
+                batch.save(record)
+
+    def _record(self, shop: str, subject: str, kind: str, sort_key: str,
+                payload: Mapping[str, Any]) -> AnalyticsModel:
         size = len(json.dumps(payload, separators=(",", ":")).encode("utf-8"))
         if size > MAX_PAYLOAD_BYTES:
             raise PayloadTooLarge(
                 f"{kind} payload of {shop}/{subject} is {size} bytes, over "
                 f"{MAX_PAYLOAD_BYTES}: keep fewer rows (top N) before storing"
             )
-        computed_at = self.clock()
-        self.model(series_key(shop, subject, kind), sort_key, shop=shop, kind=kind,
-                   computed_at=computed_at, payload=dict(payload)).save()
-        return AnalyticsItem(sort_key, dict(payload), computed_at)
+        return self.model(series_key(shop, subject, kind), sort_key, shop=shop, kind=kind,
+                          computed_at=self.clock(), payload=dict(payload))
 
     def get(self, shop: str, subject: str, kind: str, sort_key: str) -> AnalyticsItem | None:
         try:
