@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
@@ -14,7 +16,7 @@ from api.routes.responses import responses
 router = APIGatewayRouter()
 
 
-def _installed_shop(ctx: Ctx, shop: str) -> object:
+def _installed_shop(ctx: Ctx, shop: str) -> Any:  # the ShopStore's record
     record = ctx.shops.get(shop)
     if record is None:
         raise NotFound(
