@@ -70,40 +70,37 @@ def sizes(functions: list[Function]) -> dict[str, float]:
             for f in functions}
 
 
-def bytecode_problems(directory: Path, magic: bytes) -> list[str]:
-    """Modules without a usable unchecked-hash .pyc for the runtime's Python."""
-    problems = []
-    tag = f"cpython-{magic_tag(magic)}"
-    for source in directory.rglob("*.py"):
-        pyc = source.parent / "__pycache__" / f"{source.stem}.{tag}.pyc"
-        if not pyc.is_file():
-            problems.append(f"{source.relative_to(directory)}: no {pyc.name}")
-            continue
-        header = pyc.read_bytes()[:8]
-        if header[:4] != magic:
-            problems.append(f"{pyc.relative_to(directory)}: compiled by another Python")
-        elif int.from_bytes(header[4:8], "little") != UNCHECKED_HASH_FLAGS:
-            problems.append(f"{pyc.relative_to(directory)}: not unchecked-hash")
-    return problems
+@dataclass(frozen=True)
+class Bytecode:
+    """What a Python's .pyc files look like: the magic number and the cache tag."""
+
+    magic: bytes
+    cache_tag: str  # cpython-312
 
 
-def magic_tag(magic: bytes) -> str:
-    # The cache tag's version digits for a magic number, e.g. 312 for 3.12.
-    return RUNTIME_MAGIC_TAGS[magic]
-
-
-RUNTIME_MAGIC_TAGS: dict[bytes, str] = {}
-
-
-def runtime_magic(python: str) -> bytes:
+def runtime_bytecode(python: str) -> Bytecode:
     out = subprocess.run(
         [python, "-c", "import importlib.util, sys; "
          "print(importlib.util.MAGIC_NUMBER.hex(), sys.implementation.cache_tag)"],
         capture_output=True, text=True, check=True,
     ).stdout.split()
-    magic = bytes.fromhex(out[0])
-    RUNTIME_MAGIC_TAGS[magic] = out[1].removeprefix("cpython-")
-    return magic
+    return Bytecode(bytes.fromhex(out[0]), out[1])
+
+
+def bytecode_problems(directory: Path, bytecode: Bytecode) -> list[str]:
+    """Modules without a usable unchecked-hash .pyc for the runtime's Python."""
+    problems = []
+    for source in directory.rglob("*.py"):
+        pyc = source.parent / "__pycache__" / f"{source.stem}.{bytecode.cache_tag}.pyc"
+        if not pyc.is_file():
+            problems.append(f"{source.relative_to(directory)}: no {pyc.name}")
+            continue
+        header = pyc.read_bytes()[:8]
+        if header[:4] != bytecode.magic:
+            problems.append(f"{pyc.relative_to(directory)}: compiled by another Python")
+        elif int.from_bytes(header[4:8], "little") != UNCHECKED_HASH_FLAGS:
+            problems.append(f"{pyc.relative_to(directory)}: not unchecked-hash")
+    return problems
 
 
 # Run by the runtime's Python with -I -S: nothing but the stdlib and the given paths.

@@ -95,10 +95,10 @@ def main() -> int:
                 failures.append(f"{name} is {figure:.1f} MB on {arch}, over {check.BUDGET_MB} MB")
 
     print("\n== bytecode: unchecked-hash .pyc for the runtime's Python beside every module")
-    magic = check.runtime_magic(python)
+    bytecode = check.runtime_bytecode(python)
     directories = sorted({d for f in functions + host_functions for d in (f.code, *f.layers)})
     for directory in directories:
-        problems = check.bytecode_problems(directory, magic)
+        problems = check.bytecode_problems(directory, bytecode)
         status = "ok" if not problems else f"{len(problems)} without bytecode"
         print(f"   {directory.relative_to(ROOT)}: {status}")
         failures += [f"{directory.name}: {p}" for p in problems[:5]]

@@ -370,3 +370,20 @@ def test_embedded_in_shopify_the_app_asks_app_bridge_for_a_token_per_request(
         assert issued == len(api_requests)
     finally:
         context.close()
+
+
+def test_the_clv_models_holdout_check_is_plotted_beside_the_cohorts(
+    page: Any, dashboard_run: DashboardRun
+) -> None:
+    clv = dashboard_run.api.get("/clv")
+    open_page(page, dashboard_run, "cohorts")
+    holdout = clv.get("holdout") or {}
+    if holdout.get("status") == "checked":
+        page.wait_for_selector('[data-chart="clv-holdout"] canvas')
+        predicted, actual = chart_series(page, "clv-holdout")
+        assert predicted["data"] == pytest.approx([g["mean_predicted"] for g in holdout["groups"]])
+        assert actual["data"] == pytest.approx([g["mean_actual"] for g in holdout["groups"]])
+    else:
+        page.get_by_text("Holdout check not made", exact=False).wait_for()
+    for warning in clv.get("warnings") or []:
+        page.get_by_text(warning[:60], exact=False).wait_for()

@@ -122,3 +122,21 @@ def test_a_message_in_the_dead_letter_queue_raises_the_depth_alarm(cloud):
     fired = {o.alarm.name.removeprefix(f"{cloud.stack_name}-")
              for o in cloud.operator_view().fired}
     assert "TagJobDeadLetterQueueDepthAlarm" in fired
+
+
+def test_workflow_tasks_get_the_execution_id_and_a_failed_execution_raises_its_alarm(cloud):
+    sfn = cloud.client("stepfunctions")
+    arn = cloud.physical("PipelineStateMachine")
+    # Not a shop domain: RunDay refuses it, and nothing catches that.
+    execution = sfn.start_execution(stateMachineArn=arn, name="ops-bad-shop",
+                                    input=json.dumps({"shop": "not a shop",
+                                                      "run_date": "2026-11-30"}))
+    [described] = [e for e in cloud.wait_for_executions()
+                   if e["executionArn"] == execution["executionArn"]]
+    events = [i.event for i in cloud.runtime.invocations
+              if isinstance(i.event, dict) and i.event.get("shop") == "not a shop"]
+    assert events and all(e["execution_id"] == execution["executionArn"] for e in events)
+    fired = {o.alarm.name.removeprefix(f"{cloud.stack_name}-")
+             for o in cloud.operator_view().fired}
+    assert described["status"] == "FAILED", described
+    assert "PipelineExecutionsFailedAlarm" in fired

@@ -92,14 +92,14 @@ def _pyc(path: Path, magic: bytes, flags: int) -> None:
 
 
 def test_bytecode_problems_names_missing_stale_and_timestamp_pycs(tmp_path):
-    magic = check.runtime_magic(sys.executable)
-    tag = sys.implementation.cache_tag
+    bytecode = check.runtime_bytecode(sys.executable)
+    magic, tag = bytecode.magic, bytecode.cache_tag
     for name in ("good", "missing", "timestamp", "foreign"):
         (tmp_path / f"{name}.py").write_text("x = 1\n")
     _pyc(tmp_path / "__pycache__" / f"good.{tag}.pyc", magic, check.UNCHECKED_HASH_FLAGS)
     _pyc(tmp_path / "__pycache__" / f"timestamp.{tag}.pyc", magic, 0)
     _pyc(tmp_path / "__pycache__" / f"foreign.{tag}.pyc", b"\x00\x00\r\n", 1)
-    problems = check.bytecode_problems(tmp_path, magic)
+    problems = check.bytecode_problems(tmp_path, bytecode)
     assert sorted(p.split(":")[0].split("/")[-1] for p in problems) == [
         f"foreign.{tag}.pyc", "missing.py", f"timestamp.{tag}.pyc"]
 
@@ -109,4 +109,30 @@ def test_compileall_unchecked_hash_satisfies_the_bytecode_check(tmp_path):
     (tmp_path / "pkg" / "__init__.py").write_text("x = 1\n")
     subprocess.run([sys.executable, "-m", "compileall", "-q", "--invalidation-mode",
                     "unchecked-hash", str(tmp_path)], check=True)
-    assert check.bytecode_problems(tmp_path, check.runtime_magic(sys.executable)) == []
+    assert check.bytecode_problems(tmp_path, check.runtime_bytecode(sys.executable)) == []
+
+
+def test_the_runtime_python_is_found_by_version_or_not_at_all():
+    from devkit.packaging import runtime_python
+
+    version = f"{sys.version_info.major}.{sys.version_info.minor}"
+    found = runtime_python.find(version)
+    assert found is not None
+    assert subprocess.run([found, "-c", "import sys; print(sys.version_info[:2])"],
+                          capture_output=True, text=True, check=True).stdout.strip() == str(
+        sys.version_info[:2])
+    assert runtime_python.find("2.99") is None
+
+
+def test_every_function_and_layer_is_built_by_the_makefile_recipe():
+    from devkit.local_cloud.template import load_sam_template
+
+    resources = load_sam_template(ROOT / "template.yaml")["Resources"]
+    built = {name: r.get("Metadata", {}) for name, r in resources.items()
+             if r["Type"] in ("AWS::Serverless::Function", "AWS::Serverless::LayerVersion")}
+    assert built
+    assert {name: m for name, m in built.items()
+            if m.get("BuildMethod") != "makefile" or m.get("ContextPath") != "."} == {}
+    makefile = (ROOT / "Makefile").read_text()
+    for name in built:
+        assert name.endswith("Function") or f"build-{name}" in makefile, name
