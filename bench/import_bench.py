@@ -112,7 +112,7 @@ def _measure(orders: int) -> list[BenchRecord]:
 
 
 def benchmarks(quick: bool) -> list[BenchRecord]:
-    # Not 1,000,000: the store the import fills is in memory (about 14 KB per order at
-    # 20,000 orders), so a million orders would need about 14 GB on this shared machine.
+    # Not 1,000,000: the store the import fills is in memory (about 6 KB per order at
+    # 20,000 orders), so a million orders would need about 6 GB on this shared machine.
     sizes = (5_000, 20_000) if quick else (100_000,)
     return [record for size in sizes for record in _measure(size)]

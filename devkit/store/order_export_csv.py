@@ -29,6 +29,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
+from functools import lru_cache
 from typing import IO, Any
 from zoneinfo import ZoneInfo
 
@@ -465,9 +466,16 @@ def import_order_export(lines_or_path: str | os.PathLike[str] | bytes | Iterable
 
 
 def _money_bag(amount: Decimal, currency: str) -> Record:
-    text = f"{amount:.2f}"
-    return {"shopMoney": {"amount": text, "currencyCode": currency},
-            "presentmentMoney": {"amount": text, "currencyCode": currency}}
+    return _shared_money_bag(f"{amount:.2f}", currency)
+
+
+@lru_cache(maxsize=500_000)
+def _shared_money_bag(text: str, currency: str) -> Record:
+    """One bag per (amount, currency), shared by every record that carries it: the bags
+    were 60% of an imported store's memory (seven per order, three per line). Nothing in
+    the store mutates a money bag in place (amounts change by replacing the bag)."""
+    money = {"amount": text, "currencyCode": currency}
+    return {"shopMoney": money, "presentmentMoney": money}
 
 
 def _iso(moment: datetime) -> str:

@@ -98,7 +98,11 @@ def _json_error(status: int, code: str, message: str, field: str | None = None) 
 
 @app.exception_handler(ApiError)
 def _api_error(error: ApiError) -> Response:
-    return _json_error(error.status, error.code, error.message, error.field)
+    response = _json_error(error.status, error.code, error.message, error.field)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:  # 429: when the shop's budget reopens
+        response.headers["Retry-After"] = str(retry_after)
+    return response
 
 
 @app.exception_handler(RequestUnsupportedContentType)
@@ -221,7 +225,7 @@ def _check_body(event: dict[str, Any]) -> None:
     loads(text)
 
 
-def handle(event: dict[str, Any], lambda_context: LambdaContext | None, api: ApiContext) -> dict:
+def handle(event: dict[str, Any], lambda_context: LambdaContext, api: ApiContext) -> dict:
     """Answer one API Gateway proxy event with the given dependencies."""
     try:
         if _body_size(event) > MAX_BODY_BYTES:

@@ -13,14 +13,17 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from api.fields import Flag
+from api.fields import Flag, IsoDate
+from seglift.segments.templates import TEMPLATES
 
 SegmentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 ShopifyQuery = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)
 ]
-TemplateId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+# The templates' ids as an enum, so the OpenAPI document (and any client generated from
+# it) names exactly the templates that exist (GET /templates describes them).
+TemplateId = Literal[tuple(t.id for t in TEMPLATES)]  # type: ignore[valid-type]
 
 
 class RequestBody(BaseModel):
@@ -152,7 +155,7 @@ class SegmentCreate(RequestBody):
         default=None, description="Shopify segment query syntax, e.g. number_of_orders >= 2."
     )
     template: TemplateChoice | None = None
-    as_of: date | None = Field(
+    as_of: IsoDate | None = Field(
         default=None, description="Evaluate the new segment's first month up to this day "
         "(a past day of the shop's history); default today.")
 

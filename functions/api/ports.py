@@ -119,6 +119,14 @@ class SyncTrigger(Protocol):
         ...
 
 
+class RateLimits(Protocol):
+    """Per-shop budgets (seglift.storage.rate_limit_repository)."""
+
+    def acquire(self, key: str, limit: int, window_seconds: int, now: float) -> float | None:
+        """None when the request fits (and is counted), else seconds until it would."""
+        ...
+
+
 class WebhookReceipts(Protocol):
     """Which webhook deliveries were processed, by ``X-Shopify-Webhook-Id``."""
 
@@ -357,5 +365,7 @@ class ApiContext:
     # CSV exports through the export function, and the OAuth install flow.
     exports: SegmentExports | None = None
     oauth: OAuthDeps | None = None
+    # Fair use (api.fair_use); None: no budgets (contexts built before they existed).
+    rate_limits: RateLimits | None = None
     # What a tag job would change, read from Shopify (None: the route answers 500).
     tag_previews: TagPreviews | None = None

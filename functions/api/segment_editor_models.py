@@ -8,7 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from api.fields import WholeNumber
+from api.fields import IsoDate, WholeNumber
 from api.models import (
     Description,
     RequestBody,
@@ -43,7 +43,7 @@ class PreviewRequest(RequestBody):
     template: TemplateChoice | None = None
     sample_size: WholeNumber = Field(default=20, ge=0, le=MAX_SAMPLE_SIZE,
                              description="How many member ids to return.")
-    as_of: date | None = Field(
+    as_of: IsoDate | None = Field(
         default=None, description="Evaluate as of this day (the shop's day, today or any "
         "past day of its history); default today.")
 
@@ -149,8 +149,8 @@ class BackfillRequest(RequestBody):
     days: WholeNumber | None = Field(default=None, ge=1, le=MAX_BACKFILL_DAYS,
                                      description="How many days, ending today, to evaluate "
                                      "(default 30).")
-    start: date | None = Field(default=None, description="First day of the range.")
-    end: date | None = Field(default=None, description="Last day of the range (default "
+    start: IsoDate | None = Field(default=None, description="First day of the range.")
+    end: IsoDate | None = Field(default=None, description="Last day of the range (default "
                              "today).")
 
     @model_validator(mode="after")

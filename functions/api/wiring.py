@@ -28,6 +28,7 @@ from seglift.segments.conditions import validate_condition
 from seglift.storage.analytics_repository import AnalyticsRepository, JourneyRepository
 from seglift.storage.metrics_repository import MetricsRepository
 from seglift.storage.privacy_request_repository import PrivacyRequestRepository
+from seglift.storage.rate_limit_repository import RateLimitRepository
 from seglift.storage.s3_clients import presigning_s3_client
 from seglift.storage.segment_repository import SegmentInUse, SegmentRepository
 from seglift.storage.shop_repository import ShopRepository
@@ -296,6 +297,23 @@ class SegmentDefinitionsAdapter:
         return list_templates(category=category)
 
 
+class LazyRateLimits:
+    """RateLimits whose DynamoDB client is made only when an expensive route is called."""
+
+    def __init__(self, clients: AwsClients, table_name: str) -> None:
+        self._clients = clients
+        self._table = table_name
+
+    def acquire(self, key: str, limit: int, window_seconds: int, now: float) -> float | None:
+        if not self._table:
+            raise ConfigurationError(
+                "missing environment variable IDEMPOTENCY_TABLE (fair-use budgets): "
+                "set it in template.yaml"
+            )
+        return RateLimitRepository(self._clients.dynamodb, self._table).acquire(
+            key, limit, window_seconds, now)
+
+
 class LazyWebhookReceipts:
     """WebhookReceipts whose DynamoDB client is made only when a webhook arrives."""
 
@@ -362,6 +380,7 @@ def build_api_context(config: RuntimeConfig, session: Any = None) -> ApiContext:
         sync=WorkflowSyncTrigger(lambda: clients.stepfunctions,
                                  config.daily_state_machine_arn),
         webhook_receipts=LazyWebhookReceipts(clients, config.idempotency_table),
+        rate_limits=LazyRateLimits(clients, config.idempotency_table),
         privacy_requests=LazyPrivacyRequests(clients, config.data_bucket),
         clock=lambda: datetime.now(UTC),
         segment_engine=LambdaSegmentEngine(lambda: clients.lambda_,

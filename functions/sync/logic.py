@@ -209,8 +209,10 @@ def process_privacy(deps: SyncDependencies, shop: str | None) -> list[dict[str, 
     outcomes: list[dict[str, Any]] = []
     for name in shops:
         try:
-            outcomes.extend({"shop": name, **(asdict(o) if is_dataclass(o) else dict(o))}
-                            for o in deps.privacy.process_shop(name))
+            outcomes.extend(
+                {"shop": name,
+                 **(asdict(o) if is_dataclass(o) and not isinstance(o, type) else dict(o))}
+                for o in deps.privacy.process_shop(name))
         except Exception as error:
             logger.exception("privacy requests failed", extra={"shop": name})
             outcomes.append({"shop": name, "status": "failed",

@@ -201,6 +201,21 @@ class FakeTagPreviews:
                           exact=True, sampled=members)
 
 
+class FakeRateLimits:
+    """The fixed-window counting of RateLimitRepository, in memory."""
+
+    def __init__(self) -> None:
+        self.hits: dict[str, int] = {}
+
+    def acquire(self, key: str, limit: int, window_seconds: int, now: float) -> float | None:
+        window = int(now // window_seconds)
+        slot = f"{key}#{window}"
+        if self.hits.get(slot, 0) >= limit:
+            return float((window + 1) * window_seconds - now)
+        self.hits[slot] = self.hits.get(slot, 0) + 1
+        return None
+
+
 def fake_context() -> ApiContext:
     return ApiContext(
         credentials=lambda: AppCredentials(api_key=API_KEY, secret=SECRET),
@@ -214,4 +229,5 @@ def fake_context() -> ApiContext:
         privacy_requests=FakePrivacyRequests(),
         clock=lambda: NOW,
         tag_previews=FakeTagPreviews(),
+        rate_limits=FakeRateLimits(),
     )

@@ -191,7 +191,7 @@ def test_measurements_that_could_never_be_stored_or_completed_are_400(
 
 
 @pytest.mark.parametrize(("extra", "field"), [
-    ({"seed": False}, "seed"), ({"holdout": "yes"}, "holdout"), ({"groups": 2.0}, "groups"),
+    ({"seed": False}, "seed"), ({"holdout": "yes"}, "holdout"), ({"groups": 2.5}, "groups"),
     ({"groups": "3"}, "groups"), ({"seed": 2**64}, "body"),
 ])
 def test_experiment_options_are_not_coerced(client, api, list_segment, extra, field):
@@ -340,3 +340,37 @@ def test_without_configuration_or_an_api_id_the_install_is_refused_not_misdirect
     reply = client.get(f"/auth/install?shop={SHOP_A}", auth=False,
                        headers={"Host": "evil.example"})
     assert reply.status == 500 and reply.error["code"] == "not_configured"
+
+
+# ---------------------------------------------------------------- fair use
+
+
+def test_identical_backfills_past_the_budget_are_429_with_retry_after(client, client_b, api):
+    from api.fair_use import BUDGETS
+
+    segment = evaluated(api, SHOP_A)
+    api.segment_engine = None  # the budget is spent before any work is started
+    statuses = [client.post(f"/segments/{segment.segment_id}/backfill", {"days": 30}).status
+                for _ in range(BUDGETS["backfill"].limit + 1)]
+    assert statuses[-1] == 429 and 429 not in statuses[:-1]
+    reply = client.post(f"/segments/{segment.segment_id}/backfill", {"days": 30})
+    error = _refused(reply, 429, "rate_limited")
+    assert "try again in" in error["message"]
+    assert 0 < int(reply.headers["Retry-After"]) <= 3600
+    # Another shop's budget is its own.
+    other = evaluated(api, "bravo-store.myshopify.com")
+    assert client_b.post(f"/segments/{other.segment_id}/backfill", {"days": 30}).status != 429
+
+
+@pytest.mark.parametrize(("action", "method", "url", "body"), [
+    ("sync", "POST", "/shop/sync", None),
+    ("preview", "POST", "/segments/preview", {"condition": {"has_tag": "x"}}),
+])
+def test_expensive_routes_have_a_per_shop_budget(client, api, action, method, url, body):
+    from api.fair_use import BUDGETS
+
+    for _ in range(BUDGETS[action].limit):
+        assert client.request(method, url, body=body).status != 429
+    reply = client.request(method, url, body=body)
+    _refused(reply, 429, "rate_limited")
+    assert int(reply.headers["Retry-After"]) >= 1

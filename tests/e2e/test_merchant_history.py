@@ -285,3 +285,13 @@ def test_preview_and_explain_as_of_a_past_day_match_the_reference(run):
     after = api.get(f"/segments/{segment_id}/explain?customer_id="
                     f"{edge['legacyResourceId']}&as_of={past + timedelta(days=1)}")
     assert (then["member"], after["member"]) == (False, True)
+
+
+def test_the_past_days_run_leaves_each_segments_current_count_alone(run):
+    """The workflow for the past day ran after today's: segments still show today."""
+    api, customers, day = run["api"], run["customers"], run["day"]
+    vip = api.get(f"/segments/{run['segments']['vip']['id']}")
+    assert vip["last_evaluated_on"] == day.isoformat()
+    assert vip["member_count"] == sum("vip" in c.tags for c in customers)
+    repeat = api.get(f"/segments/{run['segments']['repeat']['id']}")
+    assert repeat["member_count"] == len(repeat_members(customers, day))

@@ -236,6 +236,19 @@ def test_repository_refuses_to_delete_a_segment_others_depend_on(cloud):
     assert repo.list(SHOP) == []
 
 
+def test_a_past_day_evaluated_later_leaves_the_latest_count_alone(cloud):
+    _, repo = cloud
+    repo.create(SHOP, name="Any", segment_id="any", condition={"has_tag": "x"})
+    repo.record_evaluation(SHOP, "any", date(2026, 11, 20), 7)
+    repo.record_evaluation(SHOP, "any", date(2025, 1, 31), 2)  # a backfilled past day
+    segment = repo.get(SHOP, "any")
+    assert (segment.last_evaluated_on, segment.member_count) == ("2026-11-20", 7)
+    repo.record_evaluation(SHOP, "any", date(2026, 11, 20), 8)  # the same day again
+    repo.record_evaluation(SHOP, "any", date(2026, 11, 21), 9)
+    segment = repo.get(SHOP, "any")
+    assert (segment.last_evaluated_on, segment.member_count) == ("2026-11-21", 9)
+
+
 def test_repository_crud_and_paging(cloud):
     _, repo = cloud
     for i in range(5):

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import ApiError, BadRequest, Conflict
+from api.fair_use import spend
 from api.models import ExportCreate, ExportOut
 from api.ports import ExportRefused
 from api.routes.responses import BODY_ERRORS, responses
@@ -24,10 +25,11 @@ router = APIGatewayRouter()
     tags=["exports"],
     status_code=201,
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(201, "The export's download link", *BODY_ERRORS, 404, 409),
+    responses=responses(201, "The export's download link", *BODY_ERRORS, 404, 409, 429),
 )
 def create_export(ctx: Ctx, shop: Shop, segment_id: SegmentId, body: ExportCreate) -> ExportOut:
     segment = get_segment_or_404(ctx, shop, segment_id)
+    spend(ctx, shop, "export")
     if ctx.exports is None:
         raise ApiError("exports are not configured on this deployment",
                        code="not_configured", status=500)

@@ -14,6 +14,7 @@ _DESCRIPTIONS = {
     409: "Conflicts with the resource's current state",
     413: "Request body too large",
     415: "The body is not JSON",
+    429: "This shop used its budget for this kind of request: see Retry-After",
     502: "Shopify answered with an error: the message says what to do",
     503: "Shopify is busy or unreachable right now: try again in a minute",
 }

@@ -11,7 +11,7 @@ up within the caller's shop (another shop's id is a 404, as if it did not exist)
 from __future__ import annotations
 
 import secrets
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
@@ -19,6 +19,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import BadRequest, Conflict, NotFound
+from api.fair_use import spend
+from api.fields import IsoDate
 from api.models import SegmentCreate
 from api.ports import ApiContext
 from api.presenters import segment_out
@@ -80,9 +82,11 @@ def _evaluated_segment(ctx: ApiContext, shop: str, segment_id: str, field: str) 
     summary="How many customers a condition selects today, without saving it",
     tags=["segment editor"],
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(200, "Member count, customer count and a sample", *BODY_ERRORS, 409),
+    responses=responses(200, "Member count, customer count and a sample", *BODY_ERRORS, 409,
+                        429),
 )
 def preview_segment(ctx: Ctx, shop: Shop, body: PreviewRequest) -> PreviewOut:
+    spend(ctx, shop, "preview")
     definition = define_segment(
         SegmentCreate(name=PREVIEW_NAME, condition=body.condition,
                       shopify_query=body.shopify_query, template=body.template),
@@ -103,7 +107,8 @@ def preview_segment(ctx: Ctx, shop: Shop, body: PreviewRequest) -> PreviewOut:
     summary="Which parts of a segment's condition one customer meets today",
     tags=["segment editor"],
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(200, "The condition tree with passed at every node", 400, 404, 409),
+    responses=responses(200, "The condition tree with passed at every node", 400, 404, 409,
+                        429),
 )
 def explain_customer(
     ctx: Ctx,
@@ -111,9 +116,10 @@ def explain_customer(
     segment_id: SegmentId,
     customer_id: Annotated[int, Query(ge=1, le=INT64_MAX,
                                       description="Numeric Shopify customer id")],
-    as_of: Annotated[date | None, Query(description="Explain as of this day (today or a "
+    as_of: Annotated[IsoDate | None, Query(description="Explain as of this day (today or a "
                                         "past day, the shop's day); default today")] = None,
 ) -> ExplainOut:
+    spend(ctx, shop, "explain")
     record = get_segment_or_404(ctx, shop, segment_id)
     if getattr(record, "kind", "condition") != "condition" or record.condition is None:
         raise Conflict(
@@ -200,10 +206,11 @@ def create_upload(ctx: Ctx, shop: Shop) -> UploadCreated:
     tags=["segment editor"],
     status_code=202,
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(202, "The backfill started", *BODY_ERRORS, 404, 409),
+    responses=responses(202, "The backfill started", *BODY_ERRORS, 404, 409, 429),
 )
 def backfill_segment(ctx: Ctx, shop: Shop, segment_id: SegmentId,
                      body: Annotated[BackfillRequest | None, Body()] = None) -> BackfillStarted:
+    spend(ctx, shop, "backfill")
     request = body or BackfillRequest()
     record = get_segment_or_404(ctx, shop, segment_id)
     if getattr(record, "kind", "condition") != "condition" or record.condition is None:

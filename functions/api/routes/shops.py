@@ -9,6 +9,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import Conflict, NotFound
+from api.fair_use import spend
 from api.models import ShopOut, SyncRequested
 from api.presenters import shop_out
 from api.routes.responses import responses
@@ -16,7 +17,7 @@ from api.routes.responses import responses
 router = APIGatewayRouter()
 
 
-def _installed_shop(ctx: Ctx, shop: str) -> object:
+def _installed_shop(ctx: Ctx, shop: str) -> Any:  # the ShopStore's record
     record = ctx.shops.get(shop)
     if record is None:
         raise NotFound(
@@ -52,7 +53,7 @@ def get_shop(ctx: Ctx, shop: Shop) -> ShopOut:
     tags=["shop"],
     status_code=202,
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(202, "Sync requested", 404, 409),
+    responses=responses(202, "Sync requested", 404, 409, 429),
 )
 def request_sync(ctx: Ctx, shop: Shop) -> SyncRequested:
     record = _installed_shop(ctx, shop)
@@ -67,5 +68,6 @@ def request_sync(ctx: Ctx, shop: Shop) -> SyncRequested:
             "(GET /shop shows its status)",
             code="sync_running",
         )
+    spend(ctx, shop, "sync")
     ctx.sync.request_sync(shop)
     return SyncRequested(shop=shop)

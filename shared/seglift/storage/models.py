@@ -9,9 +9,10 @@ local cloud deployed from the same template.
 from __future__ import annotations
 
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pynamodb.attributes import (
+    Attribute,
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
@@ -96,7 +97,7 @@ class SegmentMetricsModel(Model):
     segment_id = UnicodeAttribute()
     computed_at = UTCDateTimeAttribute()
     # Metric name -> value (Decimal). Names and formulas: seglift.metrics and README.md.
-    values = MapAttribute(default=dict)
+    values: Attribute[Any] = MapAttribute(default=dict)
 
 
 class TagJobModel(Model):

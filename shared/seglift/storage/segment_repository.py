@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, UpdateError
 
 from seglift.segments.dependencies import dependants_of
 from seglift.storage.models import SegmentModel, bind
@@ -177,15 +177,25 @@ class SegmentRepository:
     def record_evaluation(
         self, shop: str, segment_id: str, day: date, member_count: int
     ) -> None:
-        """A successful evaluation: the count and day of the latest snapshot, no error."""
+        """A successful evaluation: the count and day of the latest snapshot, no error.
+
+        Only the latest day is recorded: evaluating a past day (a backfill, the workflow
+        run for an earlier day) after a later one leaves the segment's current count and
+        day alone (a conditional update, so concurrent runs cannot reorder them)."""
         segment = self.require(shop, segment_id)
-        segment.update(
-            actions=[
-                self.model.member_count.set(member_count),
-                self.model.last_evaluated_on.set(day.isoformat()),
-                self.model.last_error.remove(),
-            ]
-        )
+        latest = self.model.last_evaluated_on
+        try:
+            segment.update(
+                actions=[
+                    self.model.member_count.set(member_count),
+                    self.model.last_evaluated_on.set(day.isoformat()),
+                    self.model.last_error.remove(),
+                ],
+                condition=latest.does_not_exist() | (latest <= day.isoformat()),
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
 
     def record_error(self, shop: str, segment_id: str, message: str) -> None:
         """Why the latest evaluation failed (kept until the next success)."""
