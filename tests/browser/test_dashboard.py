@@ -392,3 +392,29 @@ def test_the_clv_models_holdout_check_is_plotted_beside_the_cohorts(
         page.get_by_text("Holdout check not made", exact=False).wait_for()
     for warning in clv.get("warnings") or []:
         page.get_by_text(warning[:60], exact=False).wait_for()
+
+
+def test_members_and_explanations_as_of_a_past_day(page: Any, dashboard_run: DashboardRun) -> None:
+    from datetime import date, timedelta
+
+    segment = dashboard_run.api.get(f"/segments/{dashboard_run.segments['repeat']['id']}")
+    past = (date.fromisoformat(segment["last_evaluated_on"]) - timedelta(days=400)).isoformat()
+    expected = dashboard_run.api.post("/segments/preview", {"condition": segment["condition"],
+                                                            "sample_size": 10, "as_of": past})
+    open_page(page, dashboard_run, f"segments/{segment['id']}")
+    page.locator("p.preview-as-of").wait_for()
+    page.fill("input[name=preview_as_of]", past)
+    page.locator("input[name=preview_as_of]").press("Enter")
+    page.wait_for_function(
+        "(day) => [...document.querySelectorAll('p.preview-as-of')].some("
+        "(p) => !p.textContent.includes('today'))", arg=past)
+    shown = page.locator("p.preview-as-of").inner_text()
+    assert f"{expected['member_count']:,}" in shown and "today" not in shown
+    if expected["sample"]:
+        customer = expected["sample"][0]
+        page.fill("input[name=customer_id]", str(customer))
+        page.fill("input[name=explain_as_of]", past)
+        page.locator("input[name=customer_id]").press("Enter")
+        verdict = page.locator("form.inline-form p.ok").first
+        verdict.wait_for()
+        assert "is a member" in verdict.inner_text()
