@@ -133,7 +133,9 @@ WorkflowRequest = Annotated[
     ListShopsRequest | PrivacyRequest | BeginRequest | StepRequest | FinishRequest,
     Field(discriminator="action"),
 ]
-_REQUEST = TypeAdapter(WorkflowRequest)
+_REQUEST: TypeAdapter[
+    ListShopsRequest | PrivacyRequest | BeginRequest | StepRequest | FinishRequest
+] = TypeAdapter(WorkflowRequest)
 WORKFLOW_ACTIONS = ("list_shops", "privacy", "begin", "step", "finish")
 
 
