@@ -10,7 +10,7 @@ TOOLS_STAMP := $(TOOLS)/.installed
 # This Makefile's directory: `sam build` runs the build-* recipes from a scratch copy.
 SEGLIFT_ROOT := $(patsubst %/,%,$(dir $(abspath $(firstword $(MAKEFILE_LIST)))))
 
-.PHONY: demo test lint bench serve clean browser package lock
+.PHONY: demo test lint typecheck bench serve clean browser package lock
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -54,7 +54,11 @@ build-SharedLayer build-ArrowLayer:
 build-%Function:
 	$(SEGLIFT_ROOT)/$(BIN)/python -m devkit.packaging.build function $*Function --artifacts "$(ARTIFACTS_DIR)"
 
-test: lint browser package
+# Types of the Lambda code (functions/ and shared/); configuration in pyproject.toml.
+typecheck: $(STAMP)
+	$(BIN)/mypy
+
+test: lint typecheck browser package
 	$(BIN)/pytest $(ARGS)
 
 bench: $(STAMP) package

@@ -38,8 +38,22 @@ def check_s3_url(url: str) -> str:
     return url
 
 
+_ALLOWED_SIGNED_PARAMETERS = {"X-Amz-Security-Token", "x-id", "response-content-disposition",
+                              "response-content-type"}
 _SIGNED_QUERY = {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Expires",
                  "X-Amz-SignedHeaders", "X-Amz-Signature"}
+
+
+def _local_access_key_ids() -> set[str]:
+    """The keys this process signs with: the local cloud's, and whatever boto3's default
+    session resolved (functions that build clients with ``boto3.client`` share it, and it
+    keeps the credentials it found first, moto's own fake ones included)."""
+    keys = {LOCAL_ACCESS_KEY_ID}
+    session = boto3.DEFAULT_SESSION
+    credentials = session.get_credentials() if session is not None else None
+    if credentials is not None:
+        keys.add(credentials.access_key)
+    return keys
 
 
 def check_presigned_object_url(url: str, now: datetime | None = None) -> str:
@@ -58,9 +72,11 @@ def check_presigned_object_url(url: str, now: datetime | None = None) -> str:
         raise ValueError("only a presigned URL of one object is relayed, never a bucket")
     if not set(query) >= _SIGNED_QUERY or query["X-Amz-Algorithm"] != "AWS4-HMAC-SHA256":
         raise ValueError("only SigV4-presigned URLs are relayed: this one is not signed")
-    if set(query) - _SIGNED_QUERY - {"X-Amz-Security-Token", "x-id"}:
+    # SigV4 signs the whole query, so the response-* overrides of an export's download
+    # (file name, content type) are part of the signature like the rest.
+    if set(query) - _SIGNED_QUERY - _ALLOWED_SIGNED_PARAMETERS:
         raise ValueError("a presigned object URL carries no other query parameters")
-    if not query["X-Amz-Credential"].startswith(LOCAL_ACCESS_KEY_ID + "/"):
+    if query["X-Amz-Credential"].split("/", 1)[0] not in _local_access_key_ids():
         raise ValueError("the URL was not signed by the local cloud's credentials")
     try:
         signed = datetime.strptime(query["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)

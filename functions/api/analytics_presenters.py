@@ -47,8 +47,8 @@ def trait_out(row: Mapping[str, Any]) -> TraitOut:
     fields = dict(row)
     if "value" not in fields and "product_id" in fields:
         fields["value"] = fields.pop("product_id")
-    return TraitOut(**{k: (None if v is None else (str(v) if k in _TEXT else v))
-                       for k, v in fields.items() if k in TraitOut.model_fields})
+    return TraitOut.model_validate({k: (None if v is None else (str(v) if k in _TEXT else v))
+                                    for k, v in fields.items() if k in TraitOut.model_fields})
 
 
 def profile_out(segment_id: str, item: Any) -> SegmentProfileOut:

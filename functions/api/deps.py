@@ -19,7 +19,7 @@ SHOP_KEY = "seglift_shop"
 USER_KEY = "seglift_user"
 
 # OpenAPI security requirement of every route that needs a session token.
-SESSION_TOKEN_SECURITY = [{"shopifySessionToken": []}]
+SESSION_TOKEN_SECURITY: list[dict[str, list[str]]] = [{"shopifySessionToken": []}]
 
 
 def api_context(request: Request) -> ApiContext:

@@ -12,7 +12,7 @@ import re
 from datetime import date
 from typing import Annotated, Any
 
-from pydantic import BeforeValidator, Field, StrictBool, StrictInt
+from pydantic import BeforeValidator, Field, StrictBool, WithJsonSchema
 
 from seglift.bounds import INT64_MAX, day_problem
 
@@ -35,11 +35,27 @@ def _iso_day(value: Any) -> date:
     return day
 
 
+def _whole_number(value: Any) -> Any:
+    """JSON Schema's integer: 3 or 3.0, never true/false or "3"."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError(f"{value!r} is not a whole number: write it without quotes, e.g. 3")
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise ValueError(f"{value!r} is not a whole number")
+        return int(value)
+    return value
+
+
+# The days the API accepts, as a pattern the OpenAPI document states (1970..2100).
+DAY_PATTERN = (r"^(19[7-9][0-9]|20[0-9][0-9]|2100)-(0[1-9]|1[0-2])-"
+               r"(0[1-9]|[12][0-9]|3[01])$")
 # A calendar day written YYYY-MM-DD, within seglift.bounds' MIN_DAY..MAX_DAY.
-IsoDate = Annotated[date, BeforeValidator(_iso_day)]
+IsoDate = Annotated[date, BeforeValidator(_iso_day),
+                    WithJsonSchema({"type": "string", "format": "date",
+                                    "pattern": DAY_PATTERN})]
 # JSON true/false only.
 Flag = StrictBool
-# A JSON whole number (not 2.0, not "2", not false).
-WholeNumber = StrictInt
+# A JSON whole number (2 or 2.0; not "2", not false).
+WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
 # A Shopify id: positive, 64-bit.
 ShopifyId = Annotated[int, Field(ge=1, le=INT64_MAX)]

@@ -226,7 +226,7 @@ def _check_body(event: dict[str, Any]) -> None:
     loads(text)
 
 
-def handle(event: dict[str, Any], lambda_context: LambdaContext | None, api: ApiContext) -> dict:
+def handle(event: dict[str, Any], lambda_context: LambdaContext, api: ApiContext) -> dict:
     """Answer one API Gateway proxy event with the given dependencies."""
     try:
         if _body_size(event) > MAX_BODY_BYTES:

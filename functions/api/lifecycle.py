@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
 from api.errors import BadRequest
 from api.ports import PrivacyRequest, PrivacyRequests, ShopStore, WebhookReceipts
@@ -39,7 +39,8 @@ def _int_or_none(value: Any) -> int | None:
 def _privacy_request(
     kind: str, shop: str, webhook_id: str, payload: Mapping[str, Any], at: datetime
 ) -> PrivacyRequest:
-    customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
+    named = payload.get("customer")
+    customer: dict[str, Any] = named if isinstance(named, dict) else {}
     orders = payload.get("orders_to_redact") or payload.get("orders_requested") or []
     data_request = payload.get("data_request")
     return PrivacyRequest(
@@ -94,7 +95,7 @@ def process_webhook(
     receipts: WebhookReceipts,
     privacy_requests: PrivacyRequests,
     now: datetime,
-) -> str:
+) -> Literal["processed", "duplicate", "ignored"]:
     """Act on one verified delivery; returns ``processed``, ``duplicate`` or ``ignored``.
     ``delivery`` is its ``delivery_key``."""
     if topic not in HANDLED_TOPICS:

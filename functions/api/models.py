@@ -9,18 +9,25 @@ fields so a typo is an error naming the field, not a silently ignored setting.
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from api.fields import Flag, IsoDate
+from seglift.segments.templates import TEMPLATES
 
 SegmentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 ShopifyQuery = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)
 ]
-TemplateId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9_-]{0,63}$")]
+# The templates' ids as an enum, so the OpenAPI document (and any client generated from
+# it) names exactly the templates that exist (GET /templates describes them).
+# mypy cannot read a Literal built at run time: to it a template id is a string.
+if TYPE_CHECKING:
+    TemplateId = str
+else:
+    TemplateId = Literal[tuple(t.id for t in TEMPLATES)]
 
 
 class RequestBody(BaseModel):
@@ -59,6 +66,10 @@ class SyncStatus(BaseModel):
     duration_ms: int | None = None
     records: int | None = None
     error: str | None = None
+    phase: str | None = Field(
+        default=None,
+        description="What a running sync is doing, e.g. waiting for Shopify's orders export",
+    )
 
 
 class ShopOut(BaseModel):

@@ -49,7 +49,7 @@ def preview_condition(
     features = compute_features(tables, run_date, tz)
     members = dependency_members_latest(shop, checked, segments, storage)
     size = max(0, min(int(sample_size), MAX_SAMPLE_SIZE))
-    result = preview(checked, features, tables, run_date, tz, members, sample_size=size)
+    result = preview(dict(checked), features, tables, run_date, tz, members, sample_size=size)
     return {"member_count": result.member_count, "customer_count": result.customer_count,
             "sample": result.sample_ids, "as_of": run_date.isoformat()}
 
@@ -69,6 +69,6 @@ def explain_customer(
             "(unknown id, or not synced yet): use a numeric Shopify customer id"
         )
     members = dependency_members_latest(shop, checked, segments, storage)
-    tree = explain(checked, features, tables, run_date, int(customer_id), tz, members)
+    tree = explain(dict(checked), features, tables, run_date, int(customer_id), tz, members)
     return {"customer_id": int(customer_id), "as_of": run_date.isoformat(),
             "member": tree["passed"], "tree": tree}

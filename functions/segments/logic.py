@@ -212,7 +212,7 @@ def dependency_members_latest(shop: str, condition: Mapping[str, Any], segments:
                               storage: Storage) -> dict[str, pa.Array]:
     """The latest snapshot of every segment ``condition`` names (``member_of``)."""
     return {dep: _latest_members(shop, dep, segments, storage)
-            for dep in sorted(referenced_segments(condition))}
+            for dep in sorted(referenced_segments(dict(condition)))}
 
 
 def create_list(

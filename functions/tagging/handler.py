@@ -28,6 +28,7 @@ from aws_lambda_powertools.utilities.batch import (
     EventType,
     process_partial_response,
 )
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.idempotency import (
     DynamoDBPersistenceLayer,
@@ -121,7 +122,9 @@ def _drain_queue(deps: TaggingDependencies, queue_url: str) -> dict[str, Any]:
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
-def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def lambda_handler(
+    event: dict[str, Any], context: LambdaContext
+) -> PartialItemFailureResponse | dict[str, Any]:
     """SQS events of the tag-job queue; or ``{"action": "drain_dead_letters", "queue_url"}``
     (invoked by an operator or the API) to drain the DLQ without a DLQ event source."""
     observability.route_library_logs(logger, "tagging")
@@ -147,7 +150,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
 @logger.inject_lambda_context(clear_state=True)
 @tracer.capture_lambda_handler(capture_response=False)
 @metrics.log_metrics
-def dead_letter_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def dead_letter_handler(
+    event: dict[str, Any], context: LambdaContext
+) -> PartialItemFailureResponse:
     """SQS events of the tag-job DLQ: close each dead message's share of its job."""
     observability.route_library_logs(logger, "tagging")
     config = RuntimeConfig.from_environ(os.environ)

@@ -42,7 +42,7 @@ def amount_problem(value: float | int | Decimal) -> str | None:
         finite = not isinstance(value, float) or math.isfinite(value)
     if not finite:
         return "use a finite number (not NaN or infinity)"
-    if abs(value) > MAX_AMOUNT:
+    if abs(Decimal(value)) > MAX_AMOUNT:  # Decimal: exact for floats, ints and decimals
         return f"{value} is too large: use a number between -{MAX_AMOUNT:,} and {MAX_AMOUNT:,}"
     return None
 

@@ -191,7 +191,7 @@ def test_measurements_that_could_never_be_stored_or_completed_are_400(
 
 
 @pytest.mark.parametrize(("extra", "field"), [
-    ({"seed": False}, "seed"), ({"holdout": "yes"}, "holdout"), ({"groups": 2.0}, "groups"),
+    ({"seed": False}, "seed"), ({"holdout": "yes"}, "holdout"), ({"groups": 2.5}, "groups"),
     ({"groups": "3"}, "groups"), ({"seed": 2**64}, "body"),
 ])
 def test_experiment_options_are_not_coerced(client, api, list_segment, extra, field):

@@ -149,8 +149,13 @@ def test_a_segment_created_from_a_template_shows_its_trend_chart_with_data(
         """() => window.echarts.getInstanceByDom(document.querySelector('[data-chart="trend"]'))
                  .getOption().series[0].name === 'Lifetime value (LTV)'"""
     )
-    # Features are computed by the daily run: until then an empty state, not an error.
-    page.wait_for_selector("text=No profile of this segment computed")
+    # The segment's features are computed with its past days (one day-run code path), so
+    # the new page shows them, as the API serves them, without waiting for tomorrow.
+    page.wait_for_selector("text=Lift above 1 means more common", timeout=90_000)
+    profile = dashboard_run.api.get(f"/segments/{segment_id}/profile")
+    features = page.locator(".trait-grid").inner_text()
+    first_trait = next(traits[0] for traits in profile["traits"].values() if traits)
+    assert (first_trait.get("title") or str(first_trait["value"])) in features
     assert page.locator("[role=alert]").count() == 0
     page.screenshot(path=str(artifacts / "segment-new.png"), full_page=True)
 
@@ -370,3 +375,46 @@ def test_embedded_in_shopify_the_app_asks_app_bridge_for_a_token_per_request(
         assert issued == len(api_requests)
     finally:
         context.close()
+
+
+def test_the_clv_models_holdout_check_is_plotted_beside_the_cohorts(
+    page: Any, dashboard_run: DashboardRun
+) -> None:
+    clv = dashboard_run.api.get("/clv")
+    open_page(page, dashboard_run, "cohorts")
+    holdout = clv.get("holdout") or {}
+    if holdout.get("status") == "checked":
+        page.wait_for_selector('[data-chart="clv-holdout"] canvas')
+        predicted, actual = chart_series(page, "clv-holdout")
+        assert predicted["data"] == pytest.approx([g["mean_predicted"] for g in holdout["groups"]])
+        assert actual["data"] == pytest.approx([g["mean_actual"] for g in holdout["groups"]])
+    else:
+        page.get_by_text("Holdout check not made", exact=False).wait_for()
+    for warning in clv.get("warnings") or []:
+        page.get_by_text(warning[:60], exact=False).wait_for()
+
+
+def test_members_and_explanations_as_of_a_past_day(page: Any, dashboard_run: DashboardRun) -> None:
+    from datetime import date, timedelta
+
+    segment = dashboard_run.api.get(f"/segments/{dashboard_run.segments['repeat']['id']}")
+    past = (date.fromisoformat(segment["last_evaluated_on"]) - timedelta(days=400)).isoformat()
+    expected = dashboard_run.api.post("/segments/preview", {"condition": segment["condition"],
+                                                            "sample_size": 10, "as_of": past})
+    open_page(page, dashboard_run, f"segments/{segment['id']}")
+    page.locator("p.preview-as-of").wait_for()
+    page.fill("input[name=preview_as_of]", past)
+    page.locator("input[name=preview_as_of]").press("Enter")
+    page.wait_for_function(
+        "(day) => [...document.querySelectorAll('p.preview-as-of')].some("
+        "(p) => !p.textContent.includes('today'))", arg=past)
+    shown = page.locator("p.preview-as-of").inner_text()
+    assert f"{expected['member_count']:,}" in shown and "today" not in shown
+    if expected["sample"]:
+        customer = expected["sample"][0]
+        page.fill("input[name=customer_id]", str(customer))
+        page.fill("input[name=explain_as_of]", past)
+        page.locator("input[name=customer_id]").press("Enter")
+        verdict = page.locator("form.inline-form p.ok").first
+        verdict.wait_for()
+        assert "is a member" in verdict.inner_text()

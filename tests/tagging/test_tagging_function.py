@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import os
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -21,7 +22,7 @@ from seglift.config import RuntimeConfig
 from seglift.shopify.client import ShopifyGraphQLClient
 from seglift.storage.models import SegmentModel, bind
 from seglift.storage.tag_job_repository import TagJob, TagJobRepository
-from seglift.tagging.adapters import S3MemberIdsReader, SqsQueue
+from seglift.tagging.adapters import NOT_BEFORE_ATTRIBUTE, S3MemberIdsReader, SqsQueue
 from seglift.tagging.jobs import start_tag_job
 from seglift.tagging.messages import decode
 from seglift.tagging.router import Limits, handle_message
@@ -192,6 +193,32 @@ def test_a_message_left_with_too_little_time_is_put_back_not_failed(cloud: Cloud
     delete(cloud.queue_url, [plan])
     [again] = receive(cloud.queue_url)
     assert decode(again["body"]).type == "plan"
+
+
+def _due_in(record: dict[str, Any], seconds: float) -> dict[str, Any]:
+    """The record as the FIFO queue delivers a message sent with a delay (Lambda's shape)."""
+    due = {"stringValue": f"{time.time() + seconds:.3f}", "dataType": "Number"}
+    return {**record, "messageAttributes": {NOT_BEFORE_ATTRIBUTE: due}}
+
+
+def test_a_delayed_message_from_the_fifo_queue_waits_until_it_is_due(cloud: Cloud):
+    job = _start(cloud)
+    [plan] = receive(cloud.queue_url)
+    delete(cloud.queue_url, [plan])
+    started = time.monotonic()
+    assert _invoke([_due_in(plan, 1.0)]) == []
+    assert time.monotonic() - started >= 1.0
+    assert _job(job.job_id).batches_total == 2  # then it was handled
+
+
+def test_a_message_due_after_the_invocation_could_wait_is_put_back_with_the_rest(cloud: Cloud):
+    _start(cloud)
+    [plan] = receive(cloud.queue_url)
+    delete(cloud.queue_url, [plan])
+    response = handler.lambda_handler({"Records": [_due_in(plan, 40)]},
+                                      _context(timeout_seconds=60))
+    assert response["batchItemFailures"] == []
+    assert receive(cloud.queue_url) == []  # re-sent with its remaining delay: not visible yet
 
 
 def test_the_bulk_path_tags_through_a_staged_upload_and_a_bulk_mutation(

@@ -1,7 +1,9 @@
 /**
  * Cohorts: customers grouped by the month of their first order, with LTV and repeat rate,
  * cumulative LTV by months since the first order (a heatmap), and how soon customers order
- * again (re-order curve).
+ * again (re-order curve); then the predicted-CLV model with its plain warnings and its
+ * calibration-holdout check (predicted against actual purchases), so a merchant can see
+ * whether to trust the predictions on their shop.
  */
 
 import { chartBox, draw } from "../charts.js";
@@ -39,13 +41,16 @@ export async function render(container, _params, ctx) {
     { label: "Repeat rate", numeric: true, value: (c) => fmt.percent(c.repeat_rate) },
   ], cohorts, { caption: `As of ${fmt.day(page.as_of)}` }) : empty("No cohorts yet: they are computed by the daily run."));
 
+  const clvArea = h("div");
   const heatmap = chartBox("cohort-ltv", "Cumulative LTV by cohort and months since the first order", { height: 420 });
   const reorder = chartBox("reorder", "Share of customers who ordered again within N days");
   replace(container, h("h1", {}, "Cohorts"),
     section("Cohorts by first-order month", tableArea, more),
     section("Cumulative LTV by months since the first order", page.ltv_by_month.length ? heatmap : empty("Not computed yet.")),
-    section("Time to the next order", page.time_to_next_order.length ? reorder : empty("Not computed yet.")));
+    section("Time to the next order", page.time_to_next_order.length ? reorder : empty("Not computed yet.")),
+    section("Predicted CLV: can you trust it on this shop?", clvArea));
   drawTable();
+  renderClv(clvArea, ctx);
 
   if (page.ltv_by_month.length) {
     const rows = [...new Set(page.ltv_by_month.map((c) => c.cohort))].sort();
@@ -69,4 +74,37 @@ export async function render(container, _params, ctx) {
       series: [{ name: "Ordered again", type: "line", data: page.time_to_next_order.map((p) => Number(p.share)) }],
     });
   }
+}
+
+async function renderClv(area, { api, fmt }) {
+  let clv;
+  try {
+    clv = await api.get("/clv");
+  } catch (error) {
+    replace(area, error.status === 404 ? empty("Not computed yet: the daily run fits the model.") : errorMessage(error));
+    return;
+  }
+  const warnings = (clv.warnings || []).map((text) => h("p", { class: "warning", role: "note" }, text));
+  const status = clv.status === "fitted"
+    ? h("p", {}, `Fitted as of ${fmt.day(clv.as_of)} on ${fmt.integer(clv.summary?.customers)} customers; ${fmt.integer(clv.summary?.likely_alive)} are likely still active.`)
+    : h("p", {}, `No model as of ${fmt.day(clv.as_of)}: ${clv.reason}`);
+  const holdout = clv.holdout;
+  if (!holdout || holdout.status !== "checked") {
+    replace(area, ...warnings, status, holdout ? h("p", {}, `Holdout check not made: ${holdout.reason}`) : empty("No holdout check for this day."));
+    return;
+  }
+  const chart = chartBox("clv-holdout", "Purchases in the holdout: predicted and actual, by purchases in calibration");
+  const summary = h("p", {}, `Fitted on the history up to ${fmt.day(holdout.calibration_end)}, the model predicted ${fmt.decimal(holdout.total_predicted)} purchases in the next ${holdout.holdout_days} days; customers made ${fmt.decimal(holdout.total_actual)} (off by ${fmt.percent(holdout.error_share)}).`);
+  replace(area, ...warnings, status, summary, chart);
+  draw(chart, {
+    grid: { left: 60, right: 20, top: 30, bottom: 50 },
+    legend: { top: 0 },
+    tooltip: { trigger: "axis", valueFormatter: (v) => fmt.decimal(v) },
+    xAxis: { type: "category", name: "repeat purchases in calibration", nameLocation: "middle", nameGap: 28, data: holdout.groups.map((g) => g.frequency) },
+    yAxis: { type: "value", name: "mean purchases per customer" },
+    series: [
+      { name: "Predicted", type: "bar", data: holdout.groups.map((g) => g.mean_predicted) },
+      { name: "Actual", type: "bar", data: holdout.groups.map((g) => g.mean_actual) },
+    ],
+  });
 }

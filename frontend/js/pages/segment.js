@@ -189,36 +189,46 @@ function liftBar(lift, fmt) {
 }
 
 function membersPreview(segment, ctx) {
+  // Any past day of the shop's history, or today (empty): a merchant analysing an old
+  // export sees the shop as it was.
+  const day = h("input", { name: "preview_as_of", type: "date", max: ctx.fmt.today() });
   const area = h("div", {}, loading("Loading members…"));
-  (async () => {
+  const form = h("form", { class: "inline-form" }, field("As of (empty: today)", day), h("button", { type: "submit" }, "Show"));
+  form.addEventListener("submit", (event) => { event.preventDefault(); show(); });
+  const show = async () => {
+    replace(area, loading("Loading members…"));
+    const asOf = day.value || undefined;
+    const when = asOf ? `on ${ctx.fmt.day(asOf)}` : "today";
     try {
-      const preview = await ctx.api.post("/segments/preview", { condition: segment.condition, sample_size: 10 });
+      const preview = await ctx.api.post("/segments/preview", { condition: segment.condition, sample_size: 10, as_of: asOf });
       if (!preview.sample.length) {
-        replace(area, empty("No customer meets this condition today."));
+        replace(area, empty(`No customer meets this condition ${when}.`));
         return;
       }
       replace(area,
-        h("p", {}, `${ctx.fmt.integer(preview.member_count)} of ${ctx.fmt.integer(preview.customer_count)} customers today. First ${preview.sample.length}:`),
+        h("p", { class: "preview-as-of" }, `${ctx.fmt.integer(preview.member_count)} of ${ctx.fmt.integer(preview.customer_count)} customers ${when}. First ${preview.sample.length}:`),
         h("ul", { class: "member-list" }, preview.sample.map((customerId) => h("li", {},
           h("code", {}, String(customerId)), " ",
           h("button", { type: "button", class: "link", "data-explain": customerId, onclick: () => explainCustomer(customerId) }, "Explain")))));
     } catch (error) {
       replace(area, errorMessage(error, "Members could not be previewed"));
     }
-  })();
-  return area;
+  };
+  show();
+  return h("div", {}, form, area);
 }
 
 let explainCustomer = () => {};
 
 function explainForm(path, ctx) {
   const input = h("input", { name: "customer_id", type: "text", inputmode: "numeric", pattern: "[0-9]+", required: true, placeholder: "numeric Shopify customer id" });
+  const day = h("input", { name: "explain_as_of", type: "date", max: ctx.fmt.today() });
   const result = h("div", { "aria-live": "polite" });
-  const form = h("form", { class: "inline-form" }, field("Customer id", input), h("button", { type: "submit" }, "Explain"), result);
+  const form = h("form", { class: "inline-form" }, field("Customer id", input), field("As of (empty: today)", day), h("button", { type: "submit" }, "Explain"), result);
   async function explain() {
     replace(result, loading("Checking the condition…"));
     try {
-      const answer = await ctx.api.get(`${path}/explain${query({ customer_id: input.value.trim() })}`);
+      const answer = await ctx.api.get(`${path}/explain${query({ customer_id: input.value.trim(), as_of: day.value })}`);
       replace(result,
         h("p", { class: answer.member ? "ok" : "muted" }, `Customer ${answer.customer_id} ${answer.member ? "is" : "is not"} a member on ${ctx.fmt.day(answer.as_of)}.`),
         h("ul", { class: "explain-tree" }, explainNode(answer.tree)));

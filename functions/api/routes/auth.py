@@ -74,7 +74,7 @@ def api_base_url(oauth: OAuthDeps) -> str:
     tags=["auth"],
     responses=_redirect("Redirect to https://<shop>/admin/oauth/authorize", 400),
 )
-def install(ctx: Ctx, shop: ShopParam) -> Response[None]:
+def install(ctx: Ctx, shop: ShopParam) -> Response[str]:
     oauth = _oauth(ctx)
     state = secrets.token_urlsafe(24)
     oauth.states.remember(state, shop, STATE_TTL_SECONDS)
@@ -96,7 +96,7 @@ def callback(
     state: Annotated[str, Query(min_length=1, max_length=256)],
     timestamp: Annotated[str, Query(min_length=1, max_length=20)],
     hmac: Annotated[str, Query(min_length=1, max_length=128)],
-) -> Response[None]:
+) -> Response[str]:
     oauth = _oauth(ctx)
     params = dict(router.current_event.query_string_parameters or {})
     secret = ctx.credentials().secret

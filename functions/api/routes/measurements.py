@@ -36,6 +36,8 @@ from api.routes.measurement_models import (
     MeasurementResultsOut,
     PeriodIn,
     PeriodOut,
+    ProductLine,
+    SeriesPoint,
 )
 from api.routes.responses import BODY_ERRORS, responses
 from api.routes.segments import get_segment_or_404
@@ -106,9 +108,9 @@ def results_out(results: dict[str, Any] | None, currency: str, *, series: bool,
         customers=results["customers"], converted=results["converted"], cvr=results["cvr"],
         orders=results["orders"], revenue=_money(results["revenue"], currency),
         aov=money("aov"), revenue_per_customer=money("revenue_per_customer"),
-        series=[{**p, "revenue": _money(p["revenue"], currency)}
+        series=[SeriesPoint.model_validate({**p, "revenue": _money(p["revenue"], currency)})
                 for p in results.get("series", [])] if series else None,
-        products=[{**p, "sales": _money(p["sales"], currency)}
+        products=[ProductLine.model_validate({**p, "sales": _money(p["sales"], currency)})
                   for p in results.get("products", [])] if products else None,
     )
 

@@ -145,7 +145,7 @@ def update_segment(
     security=SESSION_TOKEN_SECURITY,
     responses=responses(204, "Deleted", 400, 404, 409),
 )
-def delete_segment(ctx: Ctx, shop: Shop, segment_id: SegmentId) -> Response[None]:
+def delete_segment(ctx: Ctx, shop: Shop, segment_id: SegmentId) -> Response[str]:
     get_segment_or_404(ctx, shop, segment_id)
     users = sorted(
         other

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from typing import Any
+
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
@@ -14,7 +17,7 @@ from api.routes.responses import responses
 router = APIGatewayRouter()
 
 
-def _installed_shop(ctx: Ctx, shop: str) -> object:
+def _installed_shop(ctx: Ctx, shop: str) -> Any:  # the ShopStore's record
     record = ctx.shops.get(shop)
     if record is None:
         raise NotFound(
@@ -22,6 +25,15 @@ def _installed_shop(ctx: Ctx, shop: str) -> object:
             code="shop_not_found",
         )
     return record
+
+
+def _sync_running(record: Any) -> bool:
+    """A sync holds the shop's lease (one that stopped renewing it is over at expiry; the
+    workflow's own lease check stops any second sync that slips through)."""
+    if record.sync_status != "running":
+        return False
+    expires = getattr(record, "sync_lease_expires_at", None)
+    return expires is None or expires > datetime.now(UTC)
 
 
 @router.get(
@@ -50,7 +62,7 @@ def request_sync(ctx: Ctx, shop: Shop) -> SyncRequested:
             "the app is uninstalled from this shop: reinstall it to sync again",
             code="shop_uninstalled",
         )
-    if record.sync_status == "running":
+    if _sync_running(record):
         raise Conflict(
             "a sync is already running for this shop: wait for it to finish "
             "(GET /shop shows its status)",

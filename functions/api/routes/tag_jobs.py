@@ -104,7 +104,7 @@ def preview_tag_job(
     security=SESSION_TOKEN_SECURITY,
     responses=responses(204, "No longer kept in sync", 404),
 )
-def stop_tag_sync(ctx: Ctx, shop: Shop, segment_id: SegmentId) -> Response[None]:
+def stop_tag_sync(ctx: Ctx, shop: Shop, segment_id: SegmentId) -> Response[str]:
     get_segment_or_404(ctx, shop, segment_id)
     ctx.segments.set_keep_in_sync_tag(shop, segment_id, None)
     return Response(status_code=204, body="")

@@ -16,6 +16,7 @@ import json
 import re
 import time
 from collections.abc import Iterable, Mapping
+from typing import cast
 from urllib.parse import urlencode
 
 # Shopify rejects callbacks older than this; ShopifyAPI uses the same one day.
@@ -57,7 +58,7 @@ def _signed_message(params: Mapping[str, object]) -> str:
             continue
         if key.endswith("[]"):
             key = key[:-2]
-            value = json.dumps([str(v) for v in value])  # type: ignore[union-attr]
+            value = json.dumps([str(v) for v in cast("Iterable[object]", value)])
         key = str(key).replace("%", "%25").replace("=", "%3D")
         text = str(value).replace("%", "%25")
         pairs.append(f"{key}={text}".replace("&", "%26"))

@@ -53,7 +53,7 @@ def verdict(label: str, control: str, treated: dict[str, Any], base: dict[str, A
             f"the smaller group (fewer than {MIN_EXPECTED_CONVERSIONS}); measure a larger "
             "list or a longer period."
         )
-    if cvr.spans_zero:
+    if cvr.spans_zero or cvr.low is None or cvr.high is None:
         return (
             f"No detectable difference between {label} and {control}: the 95% interval of "
             "the CVR difference includes zero."

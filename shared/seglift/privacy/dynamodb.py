@@ -2,7 +2,8 @@
 
 Tables are found by name from the configuration and read whole-item, whatever their
 model: a shop's items are those whose ``shop`` attribute is the shop or whose key starts
-with ``<shop>#`` (metrics series, analytics); items that belong to no shop (Powertools
+with ``<shop>#`` (metrics series, analytics) or names it after a kind (``rate#<shop>#``,
+the API's per-shop budgets); items that belong to no shop (Powertools
 idempotency records) are examined too, since they may hold a message's customer ids.
 
 - customer: an item keyed by the customer is deleted; otherwise the values naming the
@@ -49,7 +50,8 @@ def _owner(item: dict[str, Any], keys: Sequence[str]) -> str | None:
     for name in keys:
         value = item.get(name)
         if isinstance(value, str) and ".myshopify.com" in value:
-            return value.split("#", 1)[0]
+            # ``<shop>#...`` (metrics, analytics) or ``<kind>#<shop>#...`` (rate budgets).
+            return next(part for part in value.split("#") if ".myshopify.com" in part)
     return None
 
 

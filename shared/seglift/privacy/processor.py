@@ -152,7 +152,8 @@ class PrivacyProcessor:
         if not isinstance(customer_id, int):
             raise PrivacyRequestError("the request names no customer id: nothing to act on")
         payload = document.get("payload") or {}
-        customer = payload.get("customer") if isinstance(payload.get("customer"), dict) else {}
+        named = payload.get("customer")
+        customer: dict[str, Any] = named if isinstance(named, dict) else {}
         reader = LakeReader(self.s3, self.bucket, shop)
         ids = frozenset({customer_id})
         orders = {*document.get("order_ids", []), *customer_order_ids(reader, ids)}

@@ -129,7 +129,7 @@ def scrub_object(body: bytes, key: str, subject: Subject) -> bytes | bool | None
         result = _scrub_lines(text, subject)
     else:
         result = False  # an unknown format naming the customer: it cannot stay
-    if result is None or result is False:
+    if not isinstance(result, str):
         return result
     data = result.encode("utf-8")
     return gzip.compress(data, mtime=0) if compressed else data

@@ -1,6 +1,6 @@
 """What the API and backfills ask of the engine: evaluate as of a day, preview, explain.
 
-- ``evaluate_as_of``: features for ``as_of`` computed from the lake, then the condition.
+- ``evaluate_as_of``: the condition on day ``as_of`` by the day-run's own ``compute_day``.
   Because features only look at records created (and cancellations/refunds made) by the
   end of that day, evaluating a past day gives what a daily run on that day would have
   produced, except attributes Shopify keeps no history of (tags, marketing state,
@@ -20,9 +20,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from seglift.dayrun.compute import compute_day
 from seglift.segments.compiler import EvaluationContext, compile_mask, evaluate
 from seglift.segments.conditions import Condition, ConditionError, node_kind, validate_condition
-from seglift.segments.features import compute_features
 from seglift.segments.lists import CustomerDirectory
 from seglift.segments.tables import LakeTables
 
@@ -34,9 +34,13 @@ def evaluate_as_of(
     tz: str = "UTC",
     segment_members: Mapping[str, pa.Array] | None = None,
 ) -> pa.Array:
-    """Sorted member ids of ``condition`` on day ``as_of`` (point in time)."""
-    return evaluate(condition, compute_features(tables, as_of, tz), tables, as_of, tz,
-                    segment_members)
+    """Sorted member ids of ``condition`` on day ``as_of`` (point in time), by the
+    day-run's own computation (``seglift.dayrun.compute.compute_day``)."""
+    day = compute_day(tables, as_of, {"": condition}, tz=tz, fixed_members=segment_members,
+                      report=())
+    if "" in day.failures:
+        raise day.failures[""]
+    return day.segments[""].members
 
 
 @dataclass(frozen=True)

@@ -176,8 +176,9 @@ def parse_customer_list_csv(data: bytes, directory: CustomerDirectory) -> Custom
         if kind == "malformed":
             result.malformed.append(CsvRow(line, value, str(parsed)))
             continue
-        customer_id = (directory.email_to_id.get(parsed) if kind == "email"  # type: ignore[arg-type]
-                       else parsed if parsed in directory.ids else None)
+        customer_id = (directory.email_to_id.get(str(parsed)) if kind == "email"
+                       else parsed if isinstance(parsed, int) and parsed in directory.ids
+                       else None)
         if customer_id is None:
             result.unmatched.append(CsvRow(line, value.strip(), f"no customer with this {kind}"))
         elif customer_id in seen:

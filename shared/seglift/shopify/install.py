@@ -57,7 +57,8 @@ class ShopSettings:
 def shop_settings(client: GraphQLClient) -> ShopSettings:
     shop = client.execute(SHOP_SETTINGS_GQL)["shop"]
     plan = shop.get("plan") or {}
-    name = "plus" if plan.get("shopifyPlus") else _PLANS.get(plan.get("displayName"), "standard")
+    display = str(plan.get("displayName"))
+    name = "plus" if plan.get("shopifyPlus") else _PLANS.get(display, "standard")
     return ShopSettings(timezone=shop.get("ianaTimezone") or "UTC",
                         currency=shop.get("currencyCode") or "USD", plan=name,
                         email=shop.get("email"))

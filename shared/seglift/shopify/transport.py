@@ -59,7 +59,7 @@ class TimedGraphQL(shopify.GraphQL):
     def __init__(self, timeout: float) -> None:
         super().__init__()
         # Copy: the stock class keeps a reference to the session's mutable header dict.
-        self.headers = dict(self.headers)
+        self.headers: dict[str, str] = dict(self.headers)
         self.timeout = timeout
 
     def send(self, query: str, variables: dict[str, Any] | None = None) -> HttpResponse:

@@ -9,9 +9,10 @@ local cloud deployed from the same template.
 from __future__ import annotations
 
 from functools import cache
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from pynamodb.attributes import (
+    Attribute,
     BooleanAttribute,
     JSONAttribute,
     ListAttribute,
@@ -48,6 +49,14 @@ class ShopModel(Model):
     last_sync_records = NumberAttribute(null=True)
     last_sync_error = UnicodeAttribute(null=True)
     last_pipeline_execution = UnicodeAttribute(null=True)
+    # What a running sync is doing (e.g. waiting for Shopify's orders export since ...).
+    sync_phase = UnicodeAttribute(null=True)
+    # The sync before the running one failed or never finished (repeated-failure metric).
+    sync_previous_failed = BooleanAttribute(null=True)
+    # The sync lease: one sync of a shop at a time (schedule and POST /shop/sync). Taken and
+    # renewed by conditional writes; a sync that stops renewing frees the shop at expiry.
+    sync_lease_owner = UnicodeAttribute(null=True)
+    sync_lease_expires_at = UTCDateTimeAttribute(null=True)
 
 
 class SegmentModel(Model):
@@ -88,7 +97,7 @@ class SegmentMetricsModel(Model):
     segment_id = UnicodeAttribute()
     computed_at = UTCDateTimeAttribute()
     # Metric name -> value (Decimal). Names and formulas: seglift.metrics and README.md.
-    values = MapAttribute(default=dict)
+    values: Attribute[Any] = MapAttribute(default=dict)
 
 
 class TagJobModel(Model):

@@ -142,7 +142,7 @@ def _done_entry(webhook_id: str, summary: dict[str, Any]) -> dict[str, Any]:
     receipt time (a superseded request once stored only ``superseded_by``) still list."""
     status = summary.get("status") or ("superseded" if "superseded_by" in summary else "done")
     details = summary.get("details") if isinstance(summary.get("details"), dict) else {}
-    counts = _counts(details)
+    counts = _counts(details or {})
     reason = summary.get("reason")
     if status == "superseded" and not reason:
         reason = f"the shop's data was erased by request {summary.get('superseded_by')}"

@@ -390,7 +390,7 @@ class TagJobRepository:
             shop=item.shop,
             job_id=job_id,
             batch=batch,
-            to_change=list(item.to_change),
+            to_change=[str(gid) for gid in item.to_change],
             skipped=int(item.skipped),
             failures=[{str(k): str(v) for k, v in f.items()} for f in failures],
         )

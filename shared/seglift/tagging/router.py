@@ -21,16 +21,28 @@ from seglift.tagging.ports import (
 
 
 class TaggingContext(Protocol):
-    """The collaborators a message needs (functions/tagging/wiring.py builds the real ones)."""
+    """The collaborators a message needs (functions/tagging/wiring.py builds the real ones).
 
-    jobs: TagJobRepository
-    queue: MessageQueue
-    members: MemberIdsReader
-    notifier: CompletionNotifier
-    client_for_shop: Callable[[str], GraphQLExecutor]
-    upload: Callable[[str, str, list[dict[str, str]], bytes], None]
-    fetch: Callable[[str], bytes]
-    now: Callable[[], datetime]
+    Read-only members, so any object whose attributes are these ports (or narrower types,
+    such as the real adapters) satisfies it.
+    """
+
+    @property
+    def jobs(self) -> TagJobRepository: ...
+    @property
+    def queue(self) -> MessageQueue: ...
+    @property
+    def members(self) -> MemberIdsReader: ...
+    @property
+    def notifier(self) -> CompletionNotifier: ...
+    @property
+    def client_for_shop(self) -> Callable[[str], GraphQLExecutor]: ...
+    @property
+    def upload(self) -> Callable[[str, str, list[dict[str, str]], bytes], None]: ...
+    @property
+    def fetch(self) -> Callable[[str], bytes]: ...
+    @property
+    def now(self) -> Callable[[], datetime]: ...
 
 
 @dataclass(frozen=True)
