@@ -90,3 +90,49 @@ def test_a_product_segment_is_made_by_picking_the_product_by_name(
     assert f"contained {title}" in body
     assert not re.search(r"contained \d{6,}", body)
     page.screenshot(path=str(artifacts / "segment-by-product.png"), full_page=True)
+
+
+def row(page: Any, name: str) -> Any:
+    return page.locator("table tbody tr", has=page.get_by_role("link", name=name, exact=True))
+
+
+def test_segments_are_searched_sorted_filtered_renamed_duplicated_and_deleted(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    api = dashboard_run.api
+    base = api.post("/segments", {"name": "Big spenders (browser)",
+                                  "shopify_query": "amount_spent >= 100"})
+    api.post("/segments", {"name": "Big spenders who repeat",
+                           "condition": {"and": [{"member_of": base["id"]},
+                                                 {"feature": "order_count", "op": ">=",
+                                                  "value": 2}]}})
+    open_page(page, dashboard_run, "segments")
+    assert row(page, "Repeat buyers").locator("td").nth(1).inner_text() == "Condition"
+    page.get_by_label("Search segments").fill("big spenders")
+    page.wait_for_selector("caption:has-text('2 of')")
+    page.get_by_label("Search segments").fill("")
+    page.get_by_label("Sort segments").select_option(label="Name (A to Z)")
+    names = page.locator("table tbody tr td:first-child a").all_inner_texts()
+    assert names == sorted(names, key=str.lower) or names == sorted(names)
+    # Delete is refused, naming the segment that uses it.
+    row(page, "Big spenders (browser)").get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Yes, delete").click()
+    alert = page.locator("[role=alert]")
+    alert.wait_for()
+    assert "“Big spenders who repeat” uses it" in alert.inner_text()
+    # Rename, duplicate, and delete what nothing uses.
+    row(page, "One order").get_by_role("button", name="Rename").click()
+    page.get_by_label("New name for One order").fill("First-time buyers")
+    page.get_by_role("button", name="Save name").click()
+    page.get_by_role("link", name="First-time buyers", exact=True).wait_for()
+    row(page, "First-time buyers").get_by_role("button", name="Duplicate").click()
+    page.get_by_role("link", name="Copy of First-time buyers", exact=True).wait_for()
+    row(page, "Copy of First-time buyers").get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Yes, delete").click()
+    page.get_by_role("link", name="Copy of First-time buyers", exact=True).wait_for(
+        state="detached")
+    assert "Copy of First-time buyers" not in [s["name"] for s in api.get("/segments")["items"]]
+    page.get_by_label("Kind of segment").select_option(label="Lists (fixed members)")
+    page.wait_for_selector("text=No segment matches")
+    page.get_by_label("Kind of segment").select_option(label="All kinds")
+    page.screenshot(path=str(artifacts / "segment-list.png"), full_page=True)

@@ -21,6 +21,15 @@ export async function render(container, _params, ctx) {
   await Promise.all([renderList(listArea, ctx), renderGallery(galleryArea, ctx)]);
 }
 
+const KIND_NAMES = { condition: "Condition", list: "List" };
+
+const SORTS = {
+  name: { label: "Name (A to Z)", compare: (a, b) => a.name.localeCompare(b.name) },
+  members: { label: "Members (most first)", compare: (a, b) => (b.member_count ?? -1) - (a.member_count ?? -1) },
+  newest: { label: "Newest first", compare: (a, b) => String(b.created_at).localeCompare(String(a.created_at)) },
+  ltv: { label: "Lifetime value (highest first)", compare: (a, b) => (Number(b.latest_metrics?.values?.ltv) || -1) - (Number(a.latest_metrics?.values?.ltv) || -1) },
+};
+
 async function renderList(area, ctx) {
   const { api, fmt } = ctx;
   let segments;
@@ -34,9 +43,75 @@ async function renderList(area, ctx) {
     replace(area, empty("No segments yet. Pick a template below to create your first one."));
     return;
   }
+  const search = h("input", { type: "search", placeholder: "Search by name or description", "aria-label": "Search segments" });
+  const kind = h("select", { "aria-label": "Kind of segment" },
+    h("option", { value: "" }, "All kinds"),
+    h("option", { value: "condition" }, "Condition segments"),
+    h("option", { value: "list" }, "Lists (fixed members)"));
+  const sort = h("select", { "aria-label": "Sort segments" },
+    Object.entries(SORTS).map(([key, s]) => h("option", { value: key }, s.label)));
+  const feedback = h("div", { "aria-live": "polite" });
+  const tableArea = h("div");
   const sparkCells = new Map();
+  const reload = () => renderList(area, ctx);
+
+  const actions = (segment) => {
+    const cell = h("div", { class: "row-actions" });
+    const reset = () => replace(cell,
+      h("button", { type: "button", class: "secondary small", onclick: () => rename() }, "Rename"),
+      h("button", { type: "button", class: "secondary small", onclick: () => duplicate() }, "Duplicate"),
+      h("button", { type: "button", class: "secondary small danger", onclick: () => confirmDelete() }, "Delete"));
+    const rename = () => {
+      const input = h("input", { type: "text", value: segment.name, maxlength: 255, "aria-label": `New name for ${segment.name}` });
+      const form = h("form", { class: "inline-rename" }, input,
+        h("button", { type: "submit", class: "small" }, "Save name"),
+        h("button", { type: "button", class: "secondary small", onclick: reset }, "Cancel"));
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        try {
+          await api.patch(`/segments/${encodeURIComponent(segment.id)}`, { name: input.value.trim() });
+          replace(feedback, h("p", { class: "ok" }, `Renamed to “${input.value.trim()}”.`));
+          reload();
+        } catch (error) {
+          replace(feedback, errorMessage(error, "The segment was not renamed"));
+        }
+      });
+      replace(cell, form);
+      input.focus();
+    };
+    const duplicate = async () => {
+      const name = `Copy of ${segment.name}`;
+      try {
+        if (segment.kind === "list") await api.post("/segments/lists", { name, snapshot_of: segment.id });
+        else await api.post("/segments", { name, description: segment.description || undefined, condition: segment.condition });
+        replace(feedback, h("p", { class: "ok" }, `“${name}” created.`));
+        reload();
+      } catch (error) {
+        replace(feedback, errorMessage(error, "The segment was not duplicated"));
+      }
+    };
+    const confirmDelete = () => replace(cell,
+      h("span", {}, `Delete “${segment.name}”? `),
+      h("button", {
+        type: "button", class: "small danger", onclick: async () => {
+          try {
+            await api.delete(`/segments/${encodeURIComponent(segment.id)}`);
+            replace(feedback, h("p", { class: "ok" }, `“${segment.name}” deleted.`));
+            reload();
+          } catch (error) {
+            replace(feedback, errorMessage(error, `“${segment.name}” was not deleted`));
+            reset();
+          }
+        },
+      }, "Yes, delete"),
+      h("button", { type: "button", class: "secondary small", onclick: reset }, "Keep it"));
+    reset();
+    return cell;
+  };
+
   const columns = [
     { label: "Segment", value: (s) => h("a", { href: `#/segments/${encodeURIComponent(s.id)}` }, s.name) },
+    { label: "Kind", value: (s) => KIND_NAMES[s.kind] || s.kind },
     { label: "Members", numeric: true, value: (s) => (s.member_count === null ? h("span", { class: "muted" }, "computing…") : fmt.integer(s.member_count)) },
     ...LIST_METRICS.map((metric) => ({ label: metric.label, numeric: true, value: (s) => formatMetric(fmt, metric, s.latest_metrics) })),
     {
@@ -49,20 +124,42 @@ async function renderList(area, ctx) {
       },
     },
     { label: "Status", value: (s) => (s.last_error ? h("span", { class: "error-text" }, s.last_error) : s.last_evaluated_on ? `evaluated ${fmt.day(s.last_evaluated_on)}` : "waiting for the first run") },
+    { label: "Actions", value: actions },
   ];
-  replace(area, table(columns, segments, { caption: `${segments.length} segments` }));
+  const trends = new Map();
+  const drawTable = () => {
+    const words = search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    const shown = segments
+      .filter((s) => !kind.value || s.kind === kind.value)
+      .filter((s) => words.every((w) => `${s.name} ${s.description || ""}`.toLowerCase().includes(w)))
+      .sort(SORTS[sort.value].compare);
+    sparkCells.clear();
+    replace(tableArea, shown.length
+      ? table(columns, shown, { caption: shown.length === segments.length ? `${segments.length} segments` : `${shown.length} of ${segments.length} segments` })
+      : empty("No segment matches. Try other words or all kinds."));
+    for (const [id, cell] of sparkCells) {
+      const values = trends.get(id);
+      if (values?.length) draw(cell, sparklineOption(values));
+      else if (values) cell.replaceChildren(h("span", { class: "muted" }, "no trend yet"));
+    }
+  };
+  for (const control of [search, kind, sort]) control.addEventListener(control === search ? "input" : "change", drawTable);
+  replace(area, h("div", { class: "gallery-filters" }, field("Search", search), field("Kind", kind), field("Sort by", sort)), feedback, tableArea);
+  drawTable();
   const end = fmt.today();
   const start = fmt.daysBefore(end, 29);
   await Promise.all(segments.map(async (segment) => {
-    const cell = sparkCells.get(segment.id);
     try {
       const metrics = await api.get(`/segments/${encodeURIComponent(segment.id)}/metrics${query({ start, end })}`);
-      const values = metrics.points.map((p) => metricValue(p, "member_count"));
-      if (values.length && cell.isConnected) draw(cell, sparklineOption(values));
-      else cell.replaceChildren(h("span", { class: "muted" }, "no trend yet"));
+      trends.set(segment.id, metrics.points.map((p) => metricValue(p, "member_count")));
     } catch {
-      cell.replaceChildren(h("span", { class: "muted" }, "trend unavailable"));
+      trends.set(segment.id, []);
     }
+    const cell = sparkCells.get(segment.id);
+    if (!cell?.isConnected) return;
+    const values = trends.get(segment.id);
+    if (values.length) draw(cell, sparklineOption(values));
+    else cell.replaceChildren(h("span", { class: "muted" }, "no trend yet"));
   }));
 }
 

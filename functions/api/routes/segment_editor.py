@@ -67,7 +67,7 @@ def _evaluated_segment(ctx: ApiContext, shop: str, segment_id: str, field: str) 
     """The shop's segment, which must have members already (a snapshot to read)."""
     record = ctx.segments.get(shop, segment_id)
     if record is None:
-        raise NotFound(f"no segment {segment_id!r} in this shop: GET /segments lists the ids",
+        raise NotFound("This segment does not exist in your store (it may have been deleted).",
                        code="segment_not_found", field=field)
     if not getattr(record, "last_evaluated_on", None):
         raise Conflict(
