@@ -135,19 +135,21 @@ def _metric_problems(m: dict[str, Any], p: dict[str, Any]) -> list[str]:
     return problems
 
 
-def _profile_problems(ours: dict[str, list[dict[str, Any]]],
-                      peer: dict[str, list[tuple]]) -> list[str]:
+def profile_problems(ours: dict[str, list[dict[str, Any]]],
+                     peer: dict[str, list[tuple]]) -> list[str]:
+    """Where our segment profile and the peer's differ: every trait of either side, row by
+    row, keys compared as text (the peer's SQL may type an id differently), shares to 1e-9."""
     problems = []
-    for trait, rows in ours.items():
-        theirs = peer[trait]
+    for trait in sorted(set(ours) | set(peer)):
+        rows, theirs = ours.get(trait, []), peer.get(trait, [])
         if len(rows) != len(theirs):
             problems.append(f"{trait}: {len(rows)} rows vs {len(theirs)}")
             continue
         for row, other in zip(rows, theirs, strict=True):
-            keys = list(other[:-4])
-            mine = ([row["first_product_id"], row["product_id"]] if trait == "product_journeys"
-                    else [row["value"]])
-            if (mine != keys or row["segment_customers"] != other[-4]
+            mine = ([row["first_product_id"], row["product_id"]]
+                    if trait == "product_journeys" else [row["value"]])
+            if ([str(v) for v in mine] != [str(v) for v in other[:-4]]
+                    or row["segment_customers"] != other[-4]
                     or row["all_customers"] != other[-2]
                     or not _close(row["segment_share"], other[-3])
                     or not _close(row["all_share"], other[-1])):
@@ -160,7 +162,7 @@ def check_same_figures(ours: dict[str, Any], peer: dict[str, Any]) -> None:
     """Same figures for every segment, or the benchmark refuses to report."""
     for name, mine in ours.items():
         problems = (_metric_problems(mine["metrics"], peer[name]["metrics"])
-                    + _profile_problems(mine["profile"], peer[name]["profile"]))
+                    + profile_problems(mine["profile"], peer[name]["profile"]))
         if problems:
             raise AssertionError(f"segment {name}: ours and DuckDB disagree: {problems}")
 

@@ -43,7 +43,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from bench.metrics_bench import WINDOW, _as_of, _close, _metric_problems
+from bench.metrics_bench import WINDOW, _as_of, _metric_problems, profile_problems
 from bench.records import BenchRecord, median_seconds, peak_rss_mb, run_isolated
 from bench.segments_bench import SqlCompiler, instantiated_templates, template_parameters
 from bench.store_cache import bench_spec, lake_parquet
@@ -196,27 +196,6 @@ def run_duckdb(customers: int, features_path: str, sql: dict[str, str],
 
 
 # ----------------------------------------------------------------------------- checks
-def _profile_problems(ours: dict[str, list[dict[str, Any]]],
-                      peer: dict[str, list[tuple]]) -> list[str]:
-    problems = []
-    for trait, theirs in peer.items():
-        rows = ours.get(trait, [])
-        if len(rows) != len(theirs):
-            problems.append(f"{trait}: {len(rows)} rows vs {len(theirs)}")
-            continue
-        for row, other in zip(rows, theirs, strict=True):
-            mine = ([row["first_product_id"], row["product_id"]]
-                    if trait == "product_journeys" else [row["value"]])
-            if ([str(v) for v in mine] != [str(v) for v in other[:-4]]
-                    or row["segment_customers"] != other[-4]
-                    or row["all_customers"] != other[-2]
-                    or not _close(row["segment_share"], other[-3])
-                    or not _close(row["all_share"], other[-1])):
-                problems.append(f"{trait}: {row} vs {other}")
-                break
-    return problems
-
-
 def check_same_outputs(ours: dict[str, Any], peer: dict[str, Any]) -> None:
     """Same members, metrics and profile for every segment, or no figure is reported."""
     for name, mine in ours.items():
@@ -227,7 +206,7 @@ def check_same_outputs(ours: dict[str, Any], peer: dict[str, Any]) -> None:
             problems.append("no metrics or profile stored")
         else:
             problems += _metric_problems(mine["metrics"], theirs["metrics"])
-            problems += _profile_problems(mine["profile"], theirs["profile"])
+            problems += profile_problems(mine["profile"], theirs["profile"])
         if problems:
             raise AssertionError(f"segment {name}: the pipeline and DuckDB disagree: "
                                  f"{problems}")

@@ -192,7 +192,7 @@ def run_demo(
         with progress.step(f"creating {len(DEMO_SEGMENTS)} segments through the REST API"):
             created = {s.name: api.post("/segments", s.body()) for s in DEMO_SEGMENTS}
 
-        with progress.step("firing the daily schedule: sync, then the segment workflow"):
+        with progress.step("firing the daily schedule: privacy, sync, segment workflow per shop"):
             stack.cloud.fire_schedule()
             executions = stack.cloud.wait_for_executions(timeout_s=1800)
         failed = [e for e in executions if e["status"] != "SUCCEEDED"]
@@ -200,6 +200,8 @@ def run_demo(
             raise StepFailed(f"workflow did not succeed: {[e['status'] for e in executions]}")
         shop_status = api.get("/shop")
         sync = shop_status["sync"]
+        if sync["status"] != "succeeded":
+            raise StepFailed(f"the shop's sync {sync['status']}: {sync.get('error')}")
         progress.say(
             f"  sync {sync['status']}: {_fmt(sync.get('records'))} records in "
             f"{_fmt((sync.get('duration_ms') or 0) / 1000)} s"

@@ -7,11 +7,13 @@ changes with it.
 
 What moto does not do, and what stands in here (details in each module):
 - Lambda runs in-process (``lambda_runtime``) instead of in Docker;
-- the state machine is created in moto's *executing* Step Functions backend, with the
-  template's ``DefinitionSubstitutions`` resolved from the deployed stack;
+- the state machines are created in moto's *executing* Step Functions backend, with the
+  template's ``DefinitionSubstitutions`` resolved from the deployed stack; Wait states are
+  time-compressed and ``startExecution.sync:2`` is made to work (``stepfunctions_bridge``);
 - SQS delivery follows Lambda's semantics (``sqs_poller``), scaled out as the template's
   mapping says (concurrent in-process invocations, ``environ``, ``moto_threads``);
-- the EventBridge schedule is fired on request (``fire_schedule``) with the rule's input;
+- the EventBridge schedule is fired on request (``fire_schedule``) with the rule's input,
+  to its target (a function or a state machine);
 - SES identities declared in the template are verified through the SES API (moto's
   CloudFormation has no ``AWS::SES::EmailIdentity``); sent mail is read from moto;
 - the REST API is served by ``api_adapter``;
@@ -24,6 +26,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -37,6 +40,7 @@ from devkit.local_cloud import template as sam
 from devkit.local_cloud.api_adapter import LocalApiServer, routes_from_template
 from devkit.local_cloud.lambda_runtime import InProcessLambdaRuntime
 from devkit.local_cloud.sqs_poller import SqsLambdaPoller
+from devkit.local_cloud.stepfunctions_bridge import StepFunctionsBridge
 from seglift.observability import NAMESPACE
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -95,6 +99,7 @@ class LocalCloud:
         serve_api: bool = False,
         api_port: int = 0,
         redelivery_delay: float | None = 0.0,
+        wait_time_scale: float = 0.0,
     ) -> None:
         self.project_root = project_root
         self.region = region
@@ -106,6 +111,8 @@ class LocalCloud:
         self._mock: Any = None
         self._saved_env: dict[str, str | None] = {}
         self.runtime = InProcessLambdaRuntime(base_environment={**_AWS_ENV})
+        # Wait states sleep this share of their seconds (0: none); see stepfunctions_bridge.
+        self.stepfunctions = StepFunctionsBridge(wait_time_scale)
         self.resources: dict[str, str] = {}
         self.outputs: dict[str, str] = {}
         self.removed_resources: list[str] = []
@@ -131,6 +138,7 @@ class LocalCloud:
         self._mock.start()
         moto_threads.install()
         self.runtime.install()
+        self.stepfunctions.install()
         try:
             self._deploy()
         except Exception:
@@ -147,6 +155,7 @@ class LocalCloud:
             self.api.stop()
             self.api = None
         InProcessLambdaRuntime.uninstall()
+        StepFunctionsBridge.uninstall()
         if self._mock:
             self._mock.stop()
             self._mock = None
@@ -415,7 +424,9 @@ class LocalCloud:
         return self.invoke(logical_id, event)
 
     def fire_schedule(self) -> list[Any]:
-        """Fire every scheduled EventBridge rule once, as EventBridge would at its time."""
+        """Fire every scheduled EventBridge rule once, as EventBridge would at its time:
+        a function target is invoked (its result returned), a state machine target gets an
+        execution started (its ARN returned; ``wait_for_executions`` awaits it)."""
         events = self.client("events")
         results = []
         for rule in events.list_rules()["Rules"]:
@@ -437,6 +448,13 @@ class LocalCloud:
                         "detail": {},
                     }
                 )
+                if ":states:" in target["Arn"]:
+                    # EventBridge names the execution itself (moto would leave it None).
+                    started = self.client("stepfunctions").start_execution(
+                        stateMachineArn=target["Arn"], input=json.dumps(payload),
+                        name=f"schedule-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}")
+                    results.append(started["executionArn"])
+                    continue
                 function = target["Arn"].rsplit(":", 1)[-1]
                 logical = next(k for k, v in self.resources.items() if v == function)
                 results.append(self.invoke(logical, payload))

@@ -737,6 +737,8 @@ class BulkOperations:
         self, shop: ShopState, operation: Record, compiled: CompiledBulkQuery, fault: Any
     ) -> None:
         operation["status"] = "RUNNING"
+        if fault and fault.kind == "bulk_slow":
+            operation["_held_polls"] = fault.polls
         cancel = self._running[operation["id"]].cancel
         ordering = shop.ordering(
             compiled.root_field, compiled.root_args.get("query"), compiled.root_args.get("sortKey")

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 REQUEST_FAULT_KINDS = ("http_error", "rate_limit", "slow", "throttle", "malformed")
-BULK_FAULT_KINDS = ("bulk_fail", "bulk_expire", "bulk_malformed_line")
+BULK_FAULT_KINDS = ("bulk_fail", "bulk_expire", "bulk_malformed_line", "bulk_slow")
 
 
 @dataclass
@@ -25,6 +25,8 @@ class Fault:
     status: int = 500
     retry_after: float = 2.0
     seconds: float = 1.0
+    # bulk_slow: how many status queries still see the operation RUNNING.
+    polls: int = 0
 
     def applies_to(self, shop: str | None) -> bool:
         return self.shop is None or self.shop == shop
@@ -80,6 +82,13 @@ class FaultInjector:
         """The next bulk operation completes but one JSONL line is malformed."""
         return self._add(Fault("bulk_malformed_line", 1, shop))
 
+    def slow_next_bulk(self, *, polls: int, shop: str | None = None) -> Fault:
+        """The next bulk operation stays RUNNING for ``polls`` status queries: an export
+        that takes Shopify hours, with time compressed to the client's polls."""
+        if polls < 1:
+            raise ValueError("a slow bulk operation must stay RUNNING for at least 1 poll")
+        return self._add(Fault("bulk_slow", 1, shop, polls=polls))
+
     def configure(self, spec: dict[str, Any]) -> Fault | None:
         """Add a fault from its JSON form, e.g. ``{"kind": "http_error", "status": 503,
         "count": 2, "shop": "a.myshopify.com"}``; ``{"kind": "clear"}`` removes all."""
@@ -107,6 +116,8 @@ class FaultInjector:
             return self.expire_next_bulk(shop=shop)
         if kind == "bulk_malformed_line":
             return self.corrupt_next_bulk(shop=shop)
+        if kind == "bulk_slow":
+            return self.slow_next_bulk(polls=int(spec.get("polls", 1)), shop=shop)
         known = ", ".join((*REQUEST_FAULT_KINDS, *BULK_FAULT_KINDS, "clear"))
         raise ValueError(f"unknown fault kind {kind!r}; use one of: {known}")
 

@@ -390,12 +390,35 @@ def _handler_class(emulator: ShopifyEmulator) -> type[BaseHTTPRequestHandler]:
                 self._not_found()
 
         def _stream_file(self, path: Path) -> None:
+            """The file, or the ``Range: bytes=<start>-`` part of it (HTTP 206), as the
+            storage behind Shopify's bulk result URLs answers."""
             size = path.stat().st_size
-            self.send_response(200)
+            start = 0
+            wanted = self.headers.get("Range", "")
+            if wanted:
+                try:
+                    unit, _, spec = wanted.partition("=")
+                    first, _, last = spec.partition("-")
+                    if unit.strip() != "bytes" or last.strip():
+                        raise ValueError(wanted)
+                    start = int(first)
+                except ValueError:
+                    self._send(416, _json({"errors": f"unsupported Range {wanted!r}"}))
+                    return
+                if start >= size:
+                    self.send_response(416)
+                    self.send_header("Content-Range", f"bytes */{size}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+            self.send_response(206 if wanted else 200)
             self.send_header("Content-Type", "application/jsonl")
-            self.send_header("Content-Length", str(size))
+            self.send_header("Content-Length", str(size - start))
+            if wanted:
+                self.send_header("Content-Range", f"bytes {start}-{size - 1}/{size}")
             self.end_headers()
             with path.open("rb") as handle:
+                handle.seek(start)
                 shutil.copyfileobj(handle, self.wfile, 1 << 20)
 
     return Handler

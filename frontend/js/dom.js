@@ -47,11 +47,13 @@ export function empty(text) {
   return h("p", { class: "empty" }, text);
 }
 
-/** An error the reader can act on: the API's message, and which field it is about. */
+/**
+ * An error the reader can act on, in the API's words. The field it concerns is kept as a
+ * data attribute (for highlighting), never shown: merchants do not know request fields.
+ */
 export function errorMessage(error, context = "") {
-  const field = error?.field ? ` (field: ${error.field})` : "";
   const prefix = context ? `${context}: ` : "";
-  return h("p", { class: "error", role: "alert" }, `${prefix}${error?.message || String(error)}${field}`);
+  return h("p", { class: "error", role: "alert", "data-field": error?.field || null }, `${prefix}${error?.message || String(error)}`);
 }
 
 export function section(title, ...children) {

@@ -40,6 +40,7 @@ from api.ports import ApiContext
 from api.routes import (
     analytics,
     auth,
+    catalog,
     exports,
     health,
     journeys,
@@ -84,7 +85,7 @@ app = APIGatewayRestResolver(
 for module in (health, shops, templates, segments, tag_jobs, webhooks, analytics, journeys,
                measurements, segment_editor):
     app.include_router(module.router)
-for module in (exports, auth, privacy):
+for module in (exports, auth, privacy, catalog):
     app.include_router(module.router)
 
 

@@ -106,8 +106,10 @@ class SegmentDefinitions(Protocol):
 
     def from_shopify_query(self, query: str) -> dict[str, Any]: ...
 
-    def from_template(self, template_id: str, params: dict[str, Any]) -> Any:
-        """An object with ``name``, ``condition`` and ``description`` for the template."""
+    def from_template(self, template_id: str, params: dict[str, Any],
+                      labels: dict[str, str] | None = None) -> Any:
+        """An object with ``name``, ``condition`` and ``description`` for the template;
+        ``labels`` show parameter values by name (a product's title, not its id)."""
         ...
 
     def templates(self, category: str | None) -> Sequence[Any]: ...
@@ -199,6 +201,11 @@ class SegmentEngine(Protocol):
     def create_list(self, shop: str, *, run_date: date, name: str, description: str | None,
                     source: dict[str, Any]) -> dict[str, Any]:
         """Create a list segment; {segment_id, member_count, matched?, ...}."""
+        ...
+
+    def catalog(self, shop: str, *, run_date: date) -> dict[str, Any]:
+        """The shop's products ({id, title, product_type}), product types, customer tags,
+        order sources and UTM values, as ``segments.catalog.shop_catalog`` lists them."""
         ...
 
     def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int

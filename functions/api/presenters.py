@@ -109,6 +109,8 @@ def shop_out(record: Any) -> ShopOut:
             duration_ms=int(duration) if duration is not None else None,
             records=int(records) if records is not None else None,
             error=getattr(record, "last_sync_error", None),
+            phase=getattr(record, "sync_phase", None) if record.sync_status == "running"
+            else None,
         ),
     )
 

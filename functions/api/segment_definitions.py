@@ -7,9 +7,11 @@ frontend can highlight the exact part to fix.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from api.catalog import resolve_catalog_params
 from api.errors import BadRequest
 from api.models import SegmentCreate
 from api.ports import SegmentDefinitions
@@ -37,17 +39,31 @@ def define_segment(
     body: SegmentCreate,
     definitions: SegmentDefinitions,
     known_segments: dict[str, Any],
+    catalog: Callable[[], dict[str, Any]] | None = None,
 ) -> Definition:
-    """The validated definition of a new segment, from whichever form the request used."""
+    """The validated definition of a new segment, from whichever form the request used.
+
+    ``catalog`` (the shop's products and product types) checks a template's product
+    parameters and names them in the description; None skips that check."""
     template_id = None
     name, description = body.name, body.description
     if body.template is not None:
         template_id = body.template.id
+        template = next((t for t in definitions.templates(None) if t.id == template_id), None)
+        if template is None:
+            raise BadRequest(
+                "That template does not exist (any more): pick one from the template list.",
+                code="unknown_template",
+                field="template.id",
+            )
+        params, labels = dict(body.template.params), {}
+        if catalog is not None:
+            params, labels = resolve_catalog_params(template, params, catalog)
         try:
-            instance = definitions.from_template(body.template.id, body.template.params)
+            instance = definitions.from_template(body.template.id, params, labels)
         except KeyError as error:
             raise BadRequest(
-                f"unknown template {body.template.id!r}: GET /templates lists the ids",
+                "That template does not exist (any more): pick one from the template list.",
                 code="unknown_template",
                 field="template.id",
             ) from error

@@ -7,6 +7,7 @@ importing the editor's router, and the mapping of engine errors is written once.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -44,6 +45,15 @@ def engine(ctx: ApiContext) -> SegmentEngine:
     if ctx.segment_engine is None:
         raise ConfigurationError("the API context has no segment engine (segments function)")
     return ctx.segment_engine
+
+
+def shop_catalog_reader(ctx: ApiContext, shop: str) -> Callable[[], dict[str, Any]] | None:
+    """Reads the shop's catalogue (once, when a template needs it); None without an engine
+    (contexts of routes that never evaluate conditions)."""
+    if ctx.segment_engine is None:
+        return None
+    segment_engine = ctx.segment_engine
+    return lambda: call_engine(lambda: segment_engine.catalog(shop, run_date=shop_today(ctx, shop)))
 
 
 def uploads(ctx: ApiContext) -> UploadStore:

@@ -75,6 +75,9 @@ class LambdaSegmentEngine:
         return self._call("create_list", shop, run_date, name=name, description=description,
                           source=source)
 
+    def catalog(self, shop: str, *, run_date: date) -> dict[str, Any]:
+        return self._call("catalog", shop, run_date)
+
     def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int
                        ) -> None:
         self._lambda().invoke(

@@ -8,6 +8,8 @@ repositories and tagging logic; they hold no business rules of their own.
 from __future__ import annotations
 
 import json
+import re
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime
 from functools import cache, cached_property
@@ -74,6 +76,10 @@ class AwsClients:
         return self._session.client("lambda")
 
     @cached_property
+    def stepfunctions(self) -> Any:
+        return self._session.client("stepfunctions")
+
+    @cached_property
     def dynamodb(self) -> Any:
         return self._session.client("dynamodb")
 
@@ -89,23 +95,25 @@ def process_clients() -> AwsClients:
     return AwsClients(boto3.session.Session())
 
 
-class LambdaSyncTrigger:
-    """Starts the sync function for one shop without waiting (InvocationType=Event)."""
+class WorkflowSyncTrigger:
+    """Starts the daily workflow for one shop (``POST /shop/sync``) without waiting: the
+    same privacy, lease, sync and day-run states as the schedule, for that shop only."""
 
-    def __init__(self, lambda_client: Callable[[], Any], function_name: str) -> None:
-        self._lambda = lambda_client
-        self._function = function_name
+    def __init__(self, stepfunctions_client: Callable[[], Any], state_machine_arn: str) -> None:
+        self._stepfunctions = stepfunctions_client
+        self._arn = state_machine_arn
 
     def request_sync(self, shop: str) -> None:
-        if not self._function:
+        if not self._arn:
             raise ConfigurationError(
-                "missing environment variable SYNC_FUNCTION_NAME (on-demand sync): "
+                "missing environment variable DAILY_STATE_MACHINE_ARN (on-demand sync): "
                 "set it in template.yaml"
             )
-        self._lambda().invoke(
-            FunctionName=self._function,
-            InvocationType="Event",
-            Payload=json.dumps({"source": "seglift.api", "shop": shop}).encode(),
+        handle = re.sub(r"[^A-Za-z0-9-]", "-", shop.removesuffix(".myshopify.com"))[:40]
+        self._stepfunctions().start_execution(
+            stateMachineArn=self._arn,
+            name=f"sync-{handle}-{uuid.uuid4().hex[:12]}",
+            input=json.dumps({"source": "seglift.api", "shop": shop}),
         )
 
 
@@ -278,10 +286,11 @@ class SegmentDefinitionsAdapter:
 
         return from_shopify_query(query)
 
-    def from_template(self, template_id: str, params: dict[str, Any]) -> Any:
+    def from_template(self, template_id: str, params: dict[str, Any],
+                      labels: dict[str, str] | None = None) -> Any:
         from seglift.segments.templates import instantiate_template
 
-        return instantiate_template(template_id, params)
+        return instantiate_template(template_id, params, labels)
 
     def templates(self, category: str | None) -> Sequence[Any]:
         from seglift.segments.templates import list_templates
@@ -369,7 +378,8 @@ def build_api_context(config: RuntimeConfig, session: Any = None) -> ApiContext:
             segments,
         ),
         definitions=SegmentDefinitionsAdapter(),
-        sync=LambdaSyncTrigger(lambda: clients.lambda_, config.sync_function_name),
+        sync=WorkflowSyncTrigger(lambda: clients.stepfunctions,
+                                 config.daily_state_machine_arn),
         webhook_receipts=LazyWebhookReceipts(clients, config.idempotency_table),
         rate_limits=LazyRateLimits(clients, config.idempotency_table),
         privacy_requests=LazyPrivacyRequests(clients, config.data_bucket),

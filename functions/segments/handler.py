@@ -13,6 +13,8 @@ The API (which has no pyarrow) invokes the segment editor's actions:
   unsaved condition (``segments.editor.preview_condition``).
 - ``explain`` {condition, customer_id, segment_id?}: the pass/fail tree of a condition for
   one customer (``segments.editor.explain_customer``).
+- ``catalog`` {}: the shop's products (id, title, type), product types, customer tags and
+  order sources/UTM values, for the dashboard's pickers (``segments.catalog``).
 - ``backfill`` {segment_id, days?}: a new segment's past days evaluated point in time,
   with their snapshots and metrics (``segments.backfill.backfill``); invoked
   asynchronously so creating a segment stays fast.
@@ -36,13 +38,14 @@ from seglift import keys, observability
 from seglift.config import RuntimeConfig
 from seglift.dayrun.contracts import DayRunRequest
 from seglift.events import BadEvent, require, require_date
-from segments import backfill, dayrun, editor, logic, wiring
+from segments import backfill, catalog, dayrun, editor, logic, wiring
 
 logger = Logger(service="segments")
 tracer = observability.tracer_for("segments")
 metrics = observability.metrics_for("segments")
 
-ACTIONS = ("run_day", "summarize", "create_list", "preview", "explain", "backfill")
+ACTIONS = ("run_day", "summarize", "create_list", "preview", "explain", "backfill",
+           "catalog")
 
 
 def _integer(event: dict[str, Any], name: str, default: int | None = None) -> int:
@@ -79,6 +82,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     s3 = wiring.s3_client()
     storage = logic.Storage(s3, config.data_bucket)
     reader = wiring.lake_reader(s3, config.data_bucket, shop)
+    if action == "catalog":
+        return catalog.shop_catalog(reader)
     tz = wiring.shop_timezone(config, shop)
     if action == "preview":
         return editor.preview_condition(

@@ -11,6 +11,12 @@ Three facts make a sync resumable and idempotent:
 - ``completed``: the last completed run. Running the same run date again repeats it with
   the same ``since``, and since a day's delta replaces that day's earlier delta, the lake
   ends up with the same content.
+
+The running resource's export (``RunState.export``) is checkpointed too: the bulk
+operation's id, how often it was checked, its result URL and how many bytes of it are
+converted, plus the data files written so far for each table (not yet visible: the
+manifest switch happens once the whole export is converted). So the workflow can check
+on the operation and convert its result one bounded invocation at a time.
 """
 
 from __future__ import annotations
@@ -36,6 +42,47 @@ def parse_iso(text: str) -> datetime:
 
 
 @dataclass
+class TableProgress:
+    """The data files one table's open write has uploaded so far (not yet committed)."""
+
+    generation: str
+    files: list[dict[str, Any]] = field(default_factory=list)
+    rows: int = 0
+
+
+@dataclass
+class ExportState:
+    """One resource's bulk export, from start through conversion to the commit."""
+
+    resource: str
+    operation_id: str
+    attempt: int = 1
+    started_at: str = ""
+    checks: int = 0
+    url: str | None = None
+    completed: bool = False  # finished in Shopify (url None: the query matched nothing)
+    offset: int = 0  # bytes of the result converted and written so far
+    downloaded: bool = False
+    tables: dict[str, TableProgress] = field(default_factory=dict)
+    # S3 keys of the converter's carry-over between invocations (orders only).
+    carry_key: str | None = None
+    pending_key: str | None = None
+    quarantined: int = 0
+    quarantine_keys: list[str] = field(default_factory=list)
+    # Incremental customers: the id-only export that finds deleted customers.
+    ids_operation_id: str | None = None
+    ids_url: str | None = None
+    ids_completed: bool = False
+    ids_checks: int = 0
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> ExportState:
+        tables = {name: TableProgress(**progress)
+                  for name, progress in value.get("tables", {}).items()}
+        return cls(**{**value, "tables": tables})
+
+
+@dataclass
 class RunState:
     """One sync run: ``since`` is None for a full sync."""
 
@@ -48,6 +95,17 @@ class RunState:
     attempt: int = 1
     # 1 for a date's first run, +1 for each re-run of the same date (pipeline naming).
     run_number: int = 1
+    export: ExportState | None = None
+    quarantined_lines: int = 0
+    quarantine_keys: list[str] = field(default_factory=list)
+    rows_by_table: dict[str, int] = field(default_factory=dict)
+    deleted: dict[str, int] = field(default_factory=dict)
+    compacted: list[str] = field(default_factory=list)
+
+    @classmethod
+    def from_dict(cls, value: dict[str, Any]) -> RunState:
+        export = value.get("export")
+        return cls(**{**value, "export": ExportState.from_dict(export) if export else None})
 
 
 @dataclass
@@ -82,6 +140,7 @@ class SyncState:
     def complete(self) -> RunState:
         assert self.running is not None
         finished, self.running = self.running, None
+        finished.export = None
         if self.watermark is None or finished.started_at > self.watermark:
             self.watermark = finished.started_at
         self.completed = finished
@@ -97,7 +156,7 @@ class SyncState:
             raise ValueError(f"unsupported sync state version {body.get('version')!r}")
 
         def run(value: dict[str, Any] | None) -> RunState | None:
-            return RunState(**value) if value else None
+            return RunState.from_dict(value) if value else None
 
         return cls(watermark=body.get("watermark"), completed=run(body.get("completed")),
                    running=run(body.get("running")))

@@ -1,13 +1,11 @@
-"""Sync Lambda: daily (EventBridge schedule) for every installed shop, or on demand for one.
+"""Sync Lambda: the Shopify-facing states of the daily workflow (``daily.asl.json``).
 
-Events::
+Events (typed in ``sync.contracts``), each sent by one state of the workflow::
 
-    {"source": "seglift.schedule"}          (the template's schedule input) -> every shop
-    {"detail-type": "Scheduled Event", ...} (a raw EventBridge schedule)    -> every shop
-    {"shop": "<handle>.myshopify.com"}      (on demand)                     -> that shop
-    {"action": "privacy", "shop"?: ...}     (on demand) -> pending privacy requests only
-
-Pending privacy requests (seglift.privacy) are carried out first in every case.
+    {"action": "list_shops", "request": <the workflow's input>, "execution": <name>}
+    {"action": "privacy", "shop"?: ...}      also on demand: pending privacy requests only
+    {"action": "begin" | "step", "shop": ..., "lease_owner": ...}
+    {"action": "finish", "shop": ..., "lease_owner": ..., "status": ..., "error"?: ...}
 
 Thin on purpose: configuration, wiring, then ``sync.logic.handle_event``.
 """
@@ -34,29 +32,31 @@ metrics = observability.metrics_for("sync")
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     observability.route_library_logs(logger, "sync")
-    config = RuntimeConfig.from_environ(os.environ).require(
-        "data_bucket", "shops_table", "pipeline_state_machine_arn"
-    )
+    config = RuntimeConfig.from_environ(os.environ).require("data_bucket", "shops_table")
     if isinstance(event, dict):
         observability.bind(logger, shop=event.get("shop"))
-    summary = logic.handle_event(event, wiring.dependencies(config))
-    record_metrics(summary)
-    logger.info("sync finished", extra={k: summary.get(k) for k in ("shops", "succeeded",
-                                                                      "failed")}
-                | {"privacy_requests": len(summary.get("privacy", []))})
-    return summary
+    deps = wiring.dependencies(config, region=os.environ.get("AWS_REGION", ""))
+    result = logic.handle_event(event, deps)
+    record_metrics(event, result)
+    logger.info("sync state answered", extra={"action": event.get("action"),
+                                               "shop": event.get("shop"),
+                                               "next": result.get("next"),
+                                               "status": result.get("status")})
+    return result
 
 
-def record_metrics(summary: dict[str, Any]) -> None:
-    """The run's business metrics, from the summary the logic returned."""
-    if "results" not in summary:  # a privacy-only run syncs no shop
-        return
-    results = summary["results"]
-    observability.count(metrics, {
-        "ShopsSynced": summary.get("succeeded", 0),
-        "ShopSyncsFailed": summary.get("failed", 0),
-        "ShopSyncsFailedRepeatedly": sum(
-            1 for r in results if r.get("status") == "failed" and r.get("repeated_failure")),
-        "RecordsSynced": observability.total(results, "records"),
-        "ShopifyThrottledRetries": observability.total(results, "throttled_retries"),
-    })
+def record_metrics(event: Any, result: dict[str, Any]) -> None:
+    """Business metrics of the state answered: a shop's outcome when it finishes, the
+    Shopify throttling each step waited out."""
+    action = event.get("action") if isinstance(event, dict) else None
+    if action == "finish":
+        failed = result.get("status") == "failed"
+        observability.count(metrics, {
+            "ShopsSynced": 0 if failed else 1,
+            "ShopSyncsFailed": 1 if failed else 0,
+            "ShopSyncsFailedRepeatedly": 1 if failed and result.get("repeated_failure") else 0,
+            "RecordsSynced": int(result.get("records") or 0),
+        })
+    elif action == "step":
+        observability.count(metrics, {
+            "ShopifyThrottledRetries": int(result.get("throttled_retries") or 0)})

@@ -38,10 +38,11 @@ class Quarantine:
     def count(self) -> int:
         return len(self._records)
 
-    def flush(self, attempt: int) -> str | None:
+    def flush(self, label: int | str) -> str | None:
+        """Write the collected lines as ``<resource>-<label>.jsonl``; None if there are none."""
         if not self._records:
             return None
-        key = f"{self.prefix}{self.resource}-{attempt}.jsonl"
+        key = f"{self.prefix}{self.resource}-{label}.jsonl"
         self._s3.put_object(Bucket=self.bucket, Key=key,
                             Body=b"\n".join(self._records) + b"\n")
         self.keys.append(key)

@@ -1,7 +1,12 @@
-"""Builds the sync function's collaborators from its configuration (per invocation)."""
+"""Builds the sync function's collaborators from its configuration (per invocation).
+
+The boto3 clients are made once per container (``process_clients``): the daily workflow
+invokes the function many times per shop, and creating a client costs tens of ms.
+"""
 
 from __future__ import annotations
 
+from functools import cache
 from typing import Any
 
 import boto3
@@ -17,10 +22,20 @@ from sync.logic import SyncDependencies
 from sync.shop_sync import ShopSynchronizer
 
 
-def dependencies(config: RuntimeConfig, *, session: Any = None) -> SyncDependencies:
-    """Real AWS clients and repositories for ``config`` (boto3's default session if None)."""
-    aws = session or boto3
-    s3 = aws.client("s3")
+@cache
+def process_clients(region: str) -> dict[str, Any]:
+    """s3, ssm and dynamodb clients, built on the first invocation (never at import)."""
+    session = boto3.session.Session(region_name=region or None)
+    return {name: session.client(name) for name in ("s3", "ssm", "dynamodb")}
+
+
+def dependencies(config: RuntimeConfig, *, session: Any = None,
+                 region: str = "") -> SyncDependencies:
+    """Real AWS clients and repositories for ``config`` (a process's cached clients unless
+    a boto3 ``session`` is given)."""
+    clients = ({name: session.client(name) for name in ("s3", "ssm", "dynamodb")}
+               if session is not None else process_clients(region))
+    s3 = clients["s3"]
     base_url = config.shopify_base_url
 
     def client_for(shop: str, token: str) -> ShopifyGraphQLClient:
@@ -29,15 +44,15 @@ def dependencies(config: RuntimeConfig, *, session: Any = None) -> SyncDependenc
     def synchronizer_for(shop: str, client: ShopifyGraphQLClient) -> ShopSynchronizer:
         return ShopSynchronizer(shop, client, s3, config.data_bucket)
 
-    ssm = aws.client("ssm")
+    ssm = clients["ssm"]
     return SyncDependencies(
         shops=ShopRepository(config.shops_table),
         tokens=SsmTokenStore(ssm),
-        stepfunctions=aws.client("stepfunctions"),
-        state_machine_arn=config.pipeline_state_machine_arn,
+        s3=s3,
+        bucket=config.data_bucket,
         synchronizer_for=synchronizer_for,
         client_for=client_for,
-        privacy=privacy_processor(config, s3, aws.client("dynamodb"), ssm),
+        privacy=privacy_processor(config, s3, clients["dynamodb"], ssm),
     )
 
 

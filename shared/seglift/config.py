@@ -40,7 +40,7 @@ class RuntimeConfig:
     shopify_api_key_parameter: str = ""
     shopify_api_secret_parameter: str = ""
     # The sync function, invoked asynchronously for an on-demand sync (POST /shop/sync).
-    sync_function_name: str = ""
+    daily_state_machine_arn: str = ""
     # SSM path under which each shop's access token lives: "<prefix>/<shop>/access-token"
     # (e.g. /seglift/dev/shops). The API writes it at install, the sync deletes it on
     # shop/redact.
@@ -76,7 +76,7 @@ class RuntimeConfig:
         "aws_region": "AWS_REGION",
         "shopify_api_key_parameter": "SHOPIFY_API_KEY_PARAMETER",
         "shopify_api_secret_parameter": "SHOPIFY_API_SECRET_PARAMETER",
-        "sync_function_name": "SYNC_FUNCTION_NAME",
+        "daily_state_machine_arn": "DAILY_STATE_MACHINE_ARN",
         "shop_token_parameter_prefix": "SHOP_TOKEN_PARAMETER_PREFIX",
         "export_function_name": "EXPORT_FUNCTION_NAME",
         "measurements_table": "MEASUREMENTS_TABLE",

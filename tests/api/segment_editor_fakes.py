@@ -30,6 +30,9 @@ class FakeSegmentEngine:
     refuse: EngineRejected | None = None
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     backfills: list[dict[str, Any]] = field(default_factory=list)
+    # What the segments function's ``catalog`` action answers (segments.catalog).
+    catalog_result: dict[str, Any] = field(default_factory=lambda: {
+        "products": [], "product_types": [], "tags": []})
 
     def _record(self, action: str, **fields: Any) -> None:
         self.calls.append((action, fields))
@@ -75,6 +78,10 @@ class FakeSegmentEngine:
             shop, name=name, condition=None, description=description, kind="list",
             member_count=len(ids), last_evaluated_on=run_date.isoformat())
         return {"segment_id": record.segment_id, "member_count": len(ids), **report}
+
+    def catalog(self, shop: str, *, run_date: date) -> dict[str, Any]:
+        self._record("catalog", shop=shop, run_date=run_date)
+        return self.catalog_result
 
     def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int
                        ) -> None:

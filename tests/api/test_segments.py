@@ -179,10 +179,13 @@ def test_delete_removes_the_segment(client, api):
 
 def test_delete_is_409_while_another_segment_uses_it(client, api):
     base = evaluated(api, SHOP_A)
-    api.segments.create(SHOP_A, name="uses", condition={"member_of": base.segment_id})
+    api.segments.create(SHOP_A, name="VIP repeaters", condition={"member_of": base.segment_id})
     reply = client.delete(f"/segments/{base.segment_id}")
     assert reply.status == 409
     assert reply.error["code"] == "segment_in_use"
+    # The merchant is told which segment, by its name (not an id or a route).
+    assert "“VIP repeaters” uses it" in reply.error["message"]
+    assert "member_of" not in reply.error["message"]
     assert api.segments.get(SHOP_A, base.segment_id) is not None
 
 
@@ -192,6 +195,7 @@ def test_delete_is_409_while_a_tag_job_runs_on_it(client, api):
                        {"tag": "vip", "action": "add"}).status == 202
     reply = client.delete(f"/segments/{segment.segment_id}")
     assert reply.status == 409
+    assert "tag job is still running" in reply.error["message"]
 
 
 def test_metrics_series_between_two_days(client, api):
@@ -257,3 +261,10 @@ def test_an_unknown_category_is_400_listing_the_categories(client):
     assert reply.status == 400
     assert reply.error["field"] == "category"
     assert "rfm" in reply.error["message"]
+
+
+def test_a_missing_segment_is_explained_without_routes_or_ids(client):
+    reply = client.get("/segments/seg_gone")
+    assert reply.status == 404
+    assert reply.error["message"] == (
+        "This segment does not exist in your store (it may have been deleted).")

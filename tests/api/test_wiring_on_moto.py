@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from api import handler, wiring
-from api.wiring import LambdaSyncTrigger
+from api.wiring import WorkflowSyncTrigger
 from seglift.auth.session_tokens import issue_session_token
 from seglift.auth.webhooks import webhook_signature
 from seglift.keys import member_ids_key
@@ -25,6 +25,7 @@ from tests.lambda_context import lambda_context
 REGION = "us-east-1"
 BUCKET = "seglift-api-test"
 SHOP = "moto-store.myshopify.com"
+DAILY_ARN = "arn:aws:states:us-east-1:123456789012:stateMachine:seglift-local-daily"
 API_KEY, SECRET = "moto-api-key", "moto-secret-0123456789abcdef0123456789"
 
 
@@ -50,7 +51,7 @@ def cloud(monkeypatch, request):
         "IDEMPOTENCY_TABLE": tables["idempotency"],
         "SHOPIFY_API_KEY_PARAMETER": "/seglift/test/app/api-key",
         "SHOPIFY_API_SECRET_PARAMETER": "/seglift/test/app/api-secret",
-        "SYNC_FUNCTION_NAME": "SyncFunction",
+        "DAILY_STATE_MACHINE_ARN": DAILY_ARN,
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
@@ -149,16 +150,18 @@ def test_a_token_signed_with_another_secret_than_ssms_is_401(cloud):
     assert (status, body["error"]["code"]) == (401, "bad_signature")
 
 
-def test_on_demand_sync_invokes_the_sync_function_asynchronously():
-    class LambdaClient:
+def test_on_demand_sync_starts_the_daily_workflow_for_the_shop():
+    class StepFunctionsClient:
         def __init__(self):
             self.calls = []
 
-        def invoke(self, **kwargs):
+        def start_execution(self, **kwargs):
             self.calls.append(kwargs)
 
-    client = LambdaClient()
-    LambdaSyncTrigger(lambda: client, "SyncFunction").request_sync(SHOP)
+    client = StepFunctionsClient()
+    WorkflowSyncTrigger(lambda: client, DAILY_ARN).request_sync(SHOP)
     [call_args] = client.calls
-    assert call_args["InvocationType"] == "Event"
-    assert json.loads(call_args["Payload"]) == {"source": "seglift.api", "shop": SHOP}
+    assert call_args["stateMachineArn"] == DAILY_ARN
+    assert json.loads(call_args["input"]) == {"source": "seglift.api", "shop": SHOP}
+
+

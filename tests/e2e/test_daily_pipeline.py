@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 from datetime import date
 
 import pyarrow.parquet as pq
@@ -54,9 +55,15 @@ def run():
 
 
 def test_the_schedule_syncs_every_installed_shop_and_runs_one_workflow_each(run):
+    cloud = run["stack"].cloud
     executions = run["executions"]
-    assert len(executions) == 2
     assert {e["status"] for e in executions} == {"SUCCEEDED"}
+    daily = [e for e in executions
+             if e["stateMachineArn"] == cloud.state_machine_arns["DailyStateMachine"]]
+    pipelines = [e for e in executions
+                 if e["stateMachineArn"] == cloud.state_machine_arns["PipelineStateMachine"]]
+    assert len(daily) == 1  # one scheduled run fans out over the shops
+    assert sorted(json.loads(e["input"])["shop"] for e in pipelines) == sorted([SHOP, OTHER_SHOP])
 
 
 def test_the_sync_writes_the_lake_as_parquet(run):

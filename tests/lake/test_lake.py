@@ -124,3 +124,52 @@ def test_compaction_is_due_after_many_deltas_or_a_large_share_of_rows(s3: Any) -
     for day in range(4, 10):
         many = writer.put_delta("customers", f"2026-11-0{day}", [customers((1, "w", day))])
     assert len(many.delta_files) == 8 and writer.needs_compaction(many)
+
+
+def test_the_manifest_switch_is_conditional_on_the_manifest_it_read(s3: Any) -> None:
+    """Two writers that read one manifest cannot both replace it: the second one's write
+    stays invisible (ManifestConflict) instead of silently dropping the first one's."""
+    from seglift.lake.reader import ManifestConflict
+
+    writer = LakeWriter(s3, BUCKET, SHOP)
+    writer.replace_table("customers", [customers((1, "Ann", 1))])
+    first = writer.begin_delta("customers", "2026-11-02")
+    second = writer.begin_delta("customers", "2026-11-03")
+    first.write(customers((2, "Bob", 2)))
+    second.write(customers((3, "Cy", 3)))
+    stale, etag = writer.reader.manifest_and_etag("customers")
+    first.commit()
+    assert stale is not None
+    with pytest.raises(ManifestConflict, match="changed while this write ran"):
+        writer._switch("customers", "late", [], stale, etag)
+    assert names(LakeReader(s3, BUCKET, SHOP).read_table("customers")) == {1: "Ann", 2: "Bob"}
+    second.commit()  # re-read, then switched: both deltas are there
+    assert names(LakeReader(s3, BUCKET, SHOP).read_table("customers")) == {
+        1: "Ann", 2: "Bob", 3: "Cy"}
+
+
+def test_a_new_tables_first_manifest_is_written_only_if_none_exists(s3: Any) -> None:
+    from seglift.lake.layout import Manifest
+    from seglift.lake.reader import ManifestConflict
+
+    writer = LakeWriter(s3, BUCKET, SHOP)
+    writer.replace_table("products", [])
+    with pytest.raises(ManifestConflict):
+        writer._switch("products", "late", [], Manifest(table="products"), None)
+
+
+def test_a_write_suspended_in_one_invocation_is_resumed_and_committed_in_another(
+        s3: Any) -> None:
+    writer = LakeWriter(s3, BUCKET, SHOP, rows_per_file=2)
+    first = writer.begin_replace("customers")
+    first.write(customers((1, "Ann", 1), (2, "Bob", 1), (3, "Cy", 1)))
+    files = first.suspend()
+    assert LakeReader(s3, BUCKET, SHOP).manifest("customers") is None  # nothing visible
+    later = LakeWriter(s3, BUCKET, SHOP, rows_per_file=2).resume(
+        "customers", first.generation, None, len(files))
+    later.write(customers((4, "Di", 2)))
+    files += later.suspend()
+    assert len({f.key for f in files}) == len(files) == 3
+    writer.commit_files("customers", first.generation, None, files)
+    assert names(LakeReader(s3, BUCKET, SHOP).read_table("customers")) == {
+        1: "Ann", 2: "Bob", 3: "Cy", 4: "Di"}

@@ -158,21 +158,38 @@ def test_fifo_groups_run_one_at_a_time_and_side_by_side_up_to_the_mapping_concur
     assert max(sum(s <= t < e for _, s, e in spans) for t in starts) == 3
 
 
-def test_schedule_fires_the_sync_function_with_the_rule_input(cloud):
-    received = []
-    cloud.runtime.override_handler(
-        "sync.handler.lambda_handler", lambda e, c: received.append(e) or {}
-    )
-    cloud.fire_schedule()
+def test_schedule_starts_the_daily_workflow_with_the_rule_input(cloud):
+    [execution_arn] = cloud.fire_schedule()
+    assert execution_arn.startswith(
+        cloud.state_machine_arns["DailyStateMachine"].replace(":stateMachine:", ":execution:"))
     template = yaml.safe_load(
         (PROJECT_ROOT / "template.yaml")
         .read_text()
         .split("Resources:")[1]
-        .split("SyncFunction:")[1]
+        .split("DailyStateMachine:")[1]
         .split("Input: ")[1]
         .split("\n")[0]
     )
-    assert received == [json.loads(template)]
+    cloud.wait_for_executions()
+    described = cloud.client("stepfunctions").describe_execution(executionArn=execution_arn)
+    assert json.loads(described["input"]) == json.loads(template)
+    assert described["status"] == "SUCCEEDED"  # no shop installed: nothing to fan out
+
+
+def test_wait_states_are_time_compressed_and_counted(cloud):
+    sfn = cloud.client("stepfunctions")
+    role = cloud.client("iam").create_role(RoleName="wait-test",
+                                           AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    arn = sfn.create_state_machine(name="wait-test", roleArn=role, definition=json.dumps(
+        {"StartAt": "Hours", "States": {"Hours": {"Type": "Wait", "Seconds": 7200,
+                                                  "End": True}}}))["stateMachineArn"]
+    before = cloud.stepfunctions.waited_seconds
+    started = time.monotonic()
+    execution = sfn.start_execution(stateMachineArn=arn, name="two-hours")["executionArn"]
+    while sfn.describe_execution(executionArn=execution)["status"] == "RUNNING":
+        time.sleep(0.05)
+    assert time.monotonic() - started < 30
+    assert cloud.stepfunctions.waited_seconds - before == 7200
 
 
 def test_function_errors_surface_with_type_and_message(cloud):

@@ -84,6 +84,16 @@ def test_the_deployed_alarms_are_the_templates_with_references_resolved(cloud):
     assert [s["Endpoint"] for s in subscriptions["Subscriptions"]] == ["operator@example.com"]
 
 
+def sync_now(cloud, name):
+    """The daily workflow for the one shop, as POST /shop/sync starts it."""
+    cloud.client("stepfunctions").start_execution(
+        stateMachineArn=cloud.state_machine_arns["DailyStateMachine"], name=name,
+        input=json.dumps({"source": "seglift.api", "shop": SHOP}))
+    cloud.wait_for_executions()
+    record = ShopRepository(cloud.physical("ShopsTable")).get(SHOP)
+    assert record.sync_status == "failed" and "reinstall the app" in record.last_sync_error
+
+
 def test_a_failing_function_and_a_shop_that_keeps_failing_to_sync_raise_their_alarms(cloud):
     fired_before = {o.alarm.name for o in cloud.operator_view().fired}
     assert fired_before == set()
@@ -92,20 +102,19 @@ def test_a_failing_function_and_a_shop_that_keeps_failing_to_sync_raise_their_al
     # A shop whose access token is missing: its sync fails, day after day.
     ShopRepository(cloud.physical("ShopsTable")).install(
         SHOP, "/seglift/dev/shops/failing-shop.myshopify.com/access-token", timezone="UTC")
-    first = cloud.invoke("SyncFunction", {"shop": SHOP})
-    assert (first["failed"], first["results"][0]["repeated_failure"]) == (1, False)
+    sync_now(cloud, "ops-first")
     view = cloud.operator_view()
     fired = {o.alarm.name.removeprefix(f"{cloud.stack_name}-") for o in view.fired}
-    assert fired == {"SegmentsErrorsAlarm"}
+    # The failing state is a function error (the workflow catches it and records it).
+    assert fired == {"SegmentsErrorsAlarm", "SyncErrorsAlarm"}
     totals = view.business_totals()
     assert totals[("sync", "ShopSyncsFailed")] == 1
     assert totals[("sync", "ShopSyncsFailedRepeatedly")] == 0
 
-    second = cloud.invoke("SyncFunction", {"shop": SHOP})
-    assert second["results"][0]["repeated_failure"] is True
+    sync_now(cloud, "ops-second")
     view = cloud.operator_view()
     fired = {o.alarm.name.removeprefix(f"{cloud.stack_name}-") for o in view.fired}
-    assert fired == {"SegmentsErrorsAlarm", "RepeatedSyncFailuresAlarm"}
+    assert fired == {"SegmentsErrorsAlarm", "SyncErrorsAlarm", "RepeatedSyncFailuresAlarm"}
     text = "\n".join(view.lines())
     assert "ShopSyncsFailedRepeatedly" in text and "ALARM seglift-local-RepeatedSync" in text
 

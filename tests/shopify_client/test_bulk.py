@@ -86,13 +86,15 @@ def test_a_refused_query_says_why() -> None:
     assert not raised.value.retryable
 
 
-def test_an_operation_that_never_finishes_is_cancelled_and_retryable() -> None:
-    clock = Clock()
-    client = FakeClient([op("RUNNING") for _ in range(20)])
-    with pytest.raises(BulkOperationError, match="cancelled") as raised:
-        runner(client, clock, deadline_seconds=5.0).run("{ q }")
-    assert raised.value.retryable
-    assert any("bulkOperationCancel" in d for d in client.documents)
+def test_check_answers_none_while_running_and_never_cancels() -> None:
+    """No deadline of the runner's own: the workflow waits as long as Shopify runs it."""
+    client = FakeClient([op("RUNNING") for _ in range(20)] + [op("COMPLETED", url="u")])
+    bulk = runner(client, Clock())
+    operation = bulk.start("{ q }")
+    assert all(bulk.check(operation) is None for _ in range(20))
+    result = bulk.check(operation)
+    assert result is not None and result.url == "u"
+    assert not any("bulkOperationCancel" in d for d in client.documents)
 
 
 class FakeResponse(io.BytesIO):

@@ -15,6 +15,7 @@ from devkit.shopify_emulator.server import ShopifyEmulator
 from devkit.store.generator import StoreSpec, generate_store
 from seglift.lake.reader import LakeReader
 from seglift.storage.shop_repository import ShopRepository
+from sync import wiring
 
 BUCKET = "handler-bucket"
 SHOPS_TABLE = "handler-shops"
@@ -38,13 +39,6 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
         monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
         boto3.client("s3").create_bucket(Bucket=BUCKET)
         ssm = boto3.client("ssm")
-        iam = boto3.client("iam")
-        role = iam.create_role(RoleName="sfn", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-        sfn = boto3.client("stepfunctions")
-        arn = sfn.create_state_machine(
-            name="pipeline", roleArn=role,
-            definition=json.dumps({"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}),
-        )["stateMachineArn"]
         from seglift.storage.models import ShopModel, bind
 
         bind(ShopModel, SHOPS_TABLE).create_table(billing_mode="PAY_PER_REQUEST", wait=True)
@@ -57,31 +51,57 @@ def cloud(monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
             shops.install(store.domain, parameter, timezone=store.timezone)
         for name, value in {
             "DATA_BUCKET": BUCKET, "SHOPS_TABLE": SHOPS_TABLE,
-            "PIPELINE_STATE_MACHINE_ARN": arn, "SHOPIFY_BASE_URL": emulator.base_url,
+            "SHOPIFY_BASE_URL": emulator.base_url,
             "POWERTOOLS_TRACE_DISABLED": "1",
         }.items():
             monkeypatch.setenv(name, value)
-        yield {"sfn": sfn, "arn": arn, "shops": shops, "stores": stores}
+        wiring.process_clients.cache_clear()  # clients of an earlier test's mock
+        yield {"shops": shops, "stores": stores}
+        wiring.process_clients.cache_clear()
 
 
-def test_scheduled_sync_fills_every_lake_and_records_a_revoked_token(cloud: dict) -> None:
+def sync_through_the_handler(shop: str) -> list[dict[str, Any]]:
+    """The daily workflow's states for one shop, sent to the real handler as the ASL sends
+    them (the Wait state between checks is skipped: the emulator is quick)."""
     from sync.handler import lambda_handler
 
-    summary = lambda_handler({"source": "seglift.schedule"}, Context())
-    assert (summary["succeeded"], summary["failed"]) == (2, 1)
+    owner = "arn:aws:states:us-east-1:123456789012:execution:daily:test"
+    answers = [lambda_handler({"action": "privacy", "shop": shop}, Context())]
+    answers.append(lambda_handler({"action": "begin", "shop": shop, "lease_owner": owner},
+                                  Context()))
+    try:
+        for _ in range(200):
+            answers.append(lambda_handler({"action": "step", "shop": shop,
+                                           "lease_owner": owner}, Context()))
+            if answers[-1]["next"] == "done":
+                break
+    except Exception as error:
+        cause = json.dumps({"errorType": type(error).__name__, "errorMessage": str(error)})
+        answers.append(lambda_handler(
+            {"action": "finish", "shop": shop, "lease_owner": owner, "status": "failed",
+             "error": {"Error": type(error).__name__, "Cause": cause}}, Context()))
+        return answers
+    answers.append(lambda_handler(
+        {"action": "finish", "shop": shop, "lease_owner": owner, "status": "succeeded",
+         "records": answers[-1]["records"], "pipeline_execution": "arn:test"}, Context()))
+    return answers
+
+
+def test_each_shop_syncs_its_lake_and_a_revoked_token_is_recorded(cloud: dict) -> None:
     s3 = boto3.client("s3")
+    for store in cloud["stores"]:
+        sync_through_the_handler(store.domain)
     for store in cloud["stores"][:2]:
         lake = LakeReader(s3, BUCKET, store.domain)
         assert lake.read_table("customers").num_rows == len(store.customers)
         assert lake.read_table("orders").num_rows == len(store.orders)
-        assert cloud["shops"].get(store.domain).sync_status == "succeeded"
+        record = cloud["shops"].get(store.domain)
+        assert record.sync_status == "succeeded" and record.sync_lease_owner is None
+        assert record.last_sync_records > 0
     revoked = cloud["shops"].get(REVOKED)
     assert revoked.sync_status == "failed"
     assert "access token invalid or revoked" in revoked.last_sync_error
-    executions = cloud["sfn"].list_executions(stateMachineArn=cloud["arn"])["executions"]
-    inputs = sorted(json.loads(cloud["sfn"].describe_execution(
-        executionArn=e["executionArn"])["input"])["shop"] for e in executions)
-    assert inputs == sorted(GOOD)
+    assert revoked.sync_lease_owner is None
 
 
 def test_sync_logs_are_json_with_the_shop_as_a_key_and_its_metrics_count_repeat_failures(
@@ -90,9 +110,9 @@ def test_sync_logs_are_json_with_the_shop_as_a_key_and_its_metrics_count_repeat_
     from tests.observability.logs import captured
 
     with captured(handler.logger) as first:
-        handler.lambda_handler({"source": "seglift.schedule"}, Context())
-    records = first.records()
-    [failure] = [r for r in records if r["message"] == "shop sync failed"]
+        for store in cloud["stores"]:
+            sync_through_the_handler(store.domain)
+    [failure] = [r for r in first.records() if r["message"] == "shop sync failed"]
     # Logged by sync.logic through stdlib logging: the shop is a key, not text.
     assert (failure["name"], failure["shop"], failure["level"]) == ("sync.logic", REVOKED,
                                                                      "ERROR")
@@ -104,7 +124,7 @@ def test_sync_logs_are_json_with_the_shop_as_a_key_and_its_metrics_count_repeat_
     assert metrics["RecordsSynced"] >= sum(len(s.customers) + len(s.orders) for s in stores)
 
     with captured(handler.logger) as second:  # the next day: the same shop fails again
-        handler.lambda_handler({"source": "seglift.schedule"}, Context())
+        sync_through_the_handler(REVOKED)
     assert second.metrics()["ShopSyncsFailedRepeatedly"] == 1
     [again] = [r for r in second.records() if r["message"] == "shop sync failed"]
     assert again["repeated_failure"] is True

@@ -53,3 +53,49 @@ def test_unknown_shops_are_a_clear_error_and_never_half_created(repo: ShopReposi
     with pytest.raises(ShopNotFoundError):
         repo.mark_sync_started("nobody.myshopify.com", AT)
     assert repo.find("nobody.myshopify.com") is None
+
+
+def test_the_sync_lease_is_one_conditional_write_with_an_expiry(repo: ShopRepository) -> None:
+    from datetime import timedelta
+
+    shop, hour = "a.myshopify.com", timedelta(hours=1)
+    repo.install(shop, "/p/a", now=AT)
+    assert repo.acquire_sync_lease(shop, "schedule", now=AT, until=AT + hour) == "schedule"
+    # POST /shop/sync meanwhile: refused, told who holds it.
+    assert repo.acquire_sync_lease(shop, "api", now=AT, until=AT + hour) == "schedule"
+    # The holder renews; someone else's release does nothing.
+    later = AT + timedelta(minutes=30)
+    assert repo.acquire_sync_lease(shop, "schedule", now=later, until=later + hour) == "schedule"
+    repo.release_sync_lease(shop, "api")
+    assert repo.get(shop).sync_lease_owner == "schedule"
+    # A holder that stopped renewing loses the lease at expiry.
+    stale = later + 2 * hour
+    assert repo.acquire_sync_lease(shop, "api", now=stale, until=stale + hour) == "api"
+    repo.release_sync_lease(shop, "api")
+    record = repo.get(shop)
+    assert record.sync_lease_owner is None and record.sync_lease_expires_at is None
+    with pytest.raises(ShopNotFoundError):
+        repo.acquire_sync_lease("nobody.myshopify.com", "x", now=AT, until=AT + hour)
+
+
+def test_two_concurrent_takers_of_one_lease_get_one_winner(repo: ShopRepository) -> None:
+    import threading
+    from datetime import timedelta
+
+    shop = "a.myshopify.com"
+    repo.install(shop, "/p/a", now=AT)
+    holders: list[str | None] = []
+    barrier = threading.Barrier(8)
+
+    def take(owner: str) -> None:
+        barrier.wait()
+        holders.append(repo.acquire_sync_lease(shop, owner, now=AT,
+                                               until=AT + timedelta(hours=1)))
+
+    threads = [threading.Thread(target=take, args=(f"run-{i}",)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    winner = repo.get(shop).sync_lease_owner
+    assert set(holders) == {winner}

@@ -21,6 +21,15 @@ export async function render(container, _params, ctx) {
   await Promise.all([renderList(listArea, ctx), renderGallery(galleryArea, ctx)]);
 }
 
+const KIND_NAMES = { condition: "Condition", list: "List" };
+
+const SORTS = {
+  name: { label: "Name (A to Z)", compare: (a, b) => a.name.localeCompare(b.name) },
+  members: { label: "Members (most first)", compare: (a, b) => (b.member_count ?? -1) - (a.member_count ?? -1) },
+  newest: { label: "Newest first", compare: (a, b) => String(b.created_at).localeCompare(String(a.created_at)) },
+  ltv: { label: "Lifetime value (highest first)", compare: (a, b) => (Number(b.latest_metrics?.values?.ltv) || -1) - (Number(a.latest_metrics?.values?.ltv) || -1) },
+};
+
 async function renderList(area, ctx) {
   const { api, fmt } = ctx;
   let segments;
@@ -34,9 +43,75 @@ async function renderList(area, ctx) {
     replace(area, empty("No segments yet. Pick a template below to create your first one."));
     return;
   }
+  const search = h("input", { type: "search", placeholder: "Search by name or description", "aria-label": "Search segments" });
+  const kind = h("select", { "aria-label": "Kind of segment" },
+    h("option", { value: "" }, "All kinds"),
+    h("option", { value: "condition" }, "Condition segments"),
+    h("option", { value: "list" }, "Lists (fixed members)"));
+  const sort = h("select", { "aria-label": "Sort segments" },
+    Object.entries(SORTS).map(([key, s]) => h("option", { value: key }, s.label)));
+  const feedback = h("div", { "aria-live": "polite" });
+  const tableArea = h("div");
   const sparkCells = new Map();
+  const reload = () => renderList(area, ctx);
+
+  const actions = (segment) => {
+    const cell = h("div", { class: "row-actions" });
+    const reset = () => replace(cell,
+      h("button", { type: "button", class: "secondary small", onclick: () => rename() }, "Rename"),
+      h("button", { type: "button", class: "secondary small", onclick: () => duplicate() }, "Duplicate"),
+      h("button", { type: "button", class: "secondary small danger", onclick: () => confirmDelete() }, "Delete"));
+    const rename = () => {
+      const input = h("input", { type: "text", value: segment.name, maxlength: 255, "aria-label": `New name for ${segment.name}` });
+      const form = h("form", { class: "inline-rename" }, input,
+        h("button", { type: "submit", class: "small" }, "Save name"),
+        h("button", { type: "button", class: "secondary small", onclick: reset }, "Cancel"));
+      form.addEventListener("submit", async (event) => {
+        event.preventDefault();
+        try {
+          await api.patch(`/segments/${encodeURIComponent(segment.id)}`, { name: input.value.trim() });
+          replace(feedback, h("p", { class: "ok" }, `Renamed to “${input.value.trim()}”.`));
+          reload();
+        } catch (error) {
+          replace(feedback, errorMessage(error, "The segment was not renamed"));
+        }
+      });
+      replace(cell, form);
+      input.focus();
+    };
+    const duplicate = async () => {
+      const name = `Copy of ${segment.name}`;
+      try {
+        if (segment.kind === "list") await api.post("/segments/lists", { name, snapshot_of: segment.id });
+        else await api.post("/segments", { name, description: segment.description || undefined, condition: segment.condition });
+        replace(feedback, h("p", { class: "ok" }, `“${name}” created.`));
+        reload();
+      } catch (error) {
+        replace(feedback, errorMessage(error, "The segment was not duplicated"));
+      }
+    };
+    const confirmDelete = () => replace(cell,
+      h("span", {}, `Delete “${segment.name}”? `),
+      h("button", {
+        type: "button", class: "small danger", onclick: async () => {
+          try {
+            await api.delete(`/segments/${encodeURIComponent(segment.id)}`);
+            replace(feedback, h("p", { class: "ok" }, `“${segment.name}” deleted.`));
+            reload();
+          } catch (error) {
+            replace(feedback, errorMessage(error, `“${segment.name}” was not deleted`));
+            reset();
+          }
+        },
+      }, "Yes, delete"),
+      h("button", { type: "button", class: "secondary small", onclick: reset }, "Keep it"));
+    reset();
+    return cell;
+  };
+
   const columns = [
     { label: "Segment", value: (s) => h("a", { href: `#/segments/${encodeURIComponent(s.id)}` }, s.name) },
+    { label: "Kind", value: (s) => KIND_NAMES[s.kind] || s.kind },
     { label: "Members", numeric: true, value: (s) => (s.member_count === null ? h("span", { class: "muted" }, "computing…") : fmt.integer(s.member_count)) },
     ...LIST_METRICS.map((metric) => ({ label: metric.label, numeric: true, value: (s) => formatMetric(fmt, metric, s.latest_metrics) })),
     {
@@ -49,21 +124,129 @@ async function renderList(area, ctx) {
       },
     },
     { label: "Status", value: (s) => (s.last_error ? h("span", { class: "error-text" }, s.last_error) : s.last_evaluated_on ? `evaluated ${fmt.day(s.last_evaluated_on)}` : "waiting for the first run") },
+    { label: "Actions", value: actions },
   ];
-  replace(area, table(columns, segments, { caption: `${segments.length} segments` }));
+  const trends = new Map();
+  const drawTable = () => {
+    const words = search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    const shown = segments
+      .filter((s) => !kind.value || s.kind === kind.value)
+      .filter((s) => words.every((w) => `${s.name} ${s.description || ""}`.toLowerCase().includes(w)))
+      .sort(SORTS[sort.value].compare);
+    sparkCells.clear();
+    replace(tableArea, shown.length
+      ? table(columns, shown, { caption: shown.length === segments.length ? `${segments.length} segments` : `${shown.length} of ${segments.length} segments` })
+      : empty("No segment matches. Try other words or all kinds."));
+    for (const [id, cell] of sparkCells) {
+      const values = trends.get(id);
+      if (values?.length) draw(cell, sparklineOption(values));
+      else if (values) cell.replaceChildren(h("span", { class: "muted" }, "no trend yet"));
+    }
+  };
+  for (const control of [search, kind, sort]) control.addEventListener(control === search ? "input" : "change", drawTable);
+  replace(area, h("div", { class: "gallery-filters" }, field("Search", search), field("Kind", kind), field("Sort by", sort)), feedback, tableArea);
+  drawTable();
   const end = fmt.today();
   const start = fmt.daysBefore(end, 29);
   await Promise.all(segments.map(async (segment) => {
-    const cell = sparkCells.get(segment.id);
     try {
       const metrics = await api.get(`/segments/${encodeURIComponent(segment.id)}/metrics${query({ start, end })}`);
-      const values = metrics.points.map((p) => metricValue(p, "member_count"));
-      if (values.length && cell.isConnected) draw(cell, sparklineOption(values));
-      else cell.replaceChildren(h("span", { class: "muted" }, "no trend yet"));
+      trends.set(segment.id, metrics.points.map((p) => metricValue(p, "member_count")));
     } catch {
-      cell.replaceChildren(h("span", { class: "muted" }, "trend unavailable"));
+      trends.set(segment.id, []);
     }
+    const cell = sparkCells.get(segment.id);
+    if (!cell?.isConnected) return;
+    const values = trends.get(segment.id);
+    if (values.length) draw(cell, sparklineOption(values));
+    else cell.replaceChildren(h("span", { class: "muted" }, "no trend yet"));
   }));
+}
+
+// Template categories and parameters in the merchant's words.
+const CATEGORY_NAMES = {
+  journey: "Customer journey",
+  products: "Products",
+  acquisition: "Acquisition and campaigns",
+  rfm: "RFM (recency, frequency, spend)",
+  value: "Customer value",
+  engagement: "Engagement",
+  discounts: "Discounts",
+  location: "Location",
+  tags: "Customer tags",
+};
+
+const PARAMETER_NAMES = {
+  product_id: "Product",
+  first_product_id: "Product of the first order",
+  second_product_id: "Product of the second order",
+  other_product_id: "Product not bought",
+  variant_id: "Variant (Shopify variant id)",
+  product_type: "Product type",
+  min_orders: "Minimum orders",
+  min_spent: "Minimum spent",
+  max_spent: "Maximum spent",
+  min_aov: "Minimum average order value",
+  min_refunded: "Minimum refunded",
+  min_days: "At least this many days",
+  max_days: "At most this many days",
+  days: "Days",
+  times: "Number of orders",
+  tag: "Customer tag",
+  campaign: "Campaign (UTM campaign)",
+  utm_source: "UTM source",
+  utm_medium: "UTM medium",
+  source: "Source of the first visit",
+  source_type: "Source type of the first visit",
+  country_code: "Country code",
+  province_code: "Province or state code",
+  month: "Month",
+};
+
+// The shop's values offered for each text parameter (from GET /catalog).
+const CATALOG_LISTS = {
+  product_type: "product_types",
+  tag: "tags",
+  campaign: "utm_campaign",
+  utm_source: "utm_source",
+  utm_medium: "utm_medium",
+  source: "first_visit_source",
+};
+
+export function categoryName(category) {
+  return CATEGORY_NAMES[category] || category.charAt(0).toUpperCase() + category.slice(1).replaceAll("_", " ");
+}
+
+function parameterName(parameter) {
+  return PARAMETER_NAMES[parameter.name] || parameter.name.replaceAll("_", " ");
+}
+
+function isProduct(parameter) {
+  return parameter.type === "product_id";
+}
+
+/** The template's description with parameter values (its defaults, or what was typed). */
+export function describeTemplate(template, values = {}) {
+  const byName = new Map((template.parameters || []).map((p) => [p.name, p]));
+  return (template.description || "").replace(/\{(\w+)\}/g, (_match, name) => {
+    const value = values[name] ?? byName.get(name)?.default;
+    if (value !== null && value !== undefined && String(value) !== "") return String(value);
+    // Not chosen yet: the parameter's name in brackets ("contained [product]").
+    const parameter = byName.get(name);
+    return `[${(parameter ? parameterName(parameter) : name.replaceAll("_", " ")).toLowerCase()}]`;
+  });
+}
+
+/** The shop's catalogue, read once per page (products by title, tags, sources, UTM values). */
+function catalogLoader(api) {
+  let pending = null;
+  return () => {
+    pending ??= api.get("/catalog").catch((error) => {
+      pending = null;
+      throw error;
+    });
+    return pending;
+  };
 }
 
 async function renderGallery(area, ctx) {
@@ -78,50 +261,73 @@ async function renderGallery(area, ctx) {
     replace(area, empty("No templates are available."));
     return;
   }
+  const catalog = catalogLoader(ctx.api);
   const formArea = h("div", { class: "template-form-area" });
   const categories = [...new Set(templates.map((t) => t.category))];
   const filter = h("select", { "aria-label": "Template category" },
     h("option", { value: "" }, `All categories (${templates.length})`),
-    categories.map((c) => h("option", { value: c }, c)));
+    categories.map((c) => h("option", { value: c }, `${categoryName(c)} (${templates.filter((t) => t.category === c).length})`)));
+  const search = h("input", { type: "search", placeholder: "Search templates, e.g. first order, AOV, campaign", "aria-label": "Search templates" });
+  const count = h("p", { class: "muted", role: "status" });
   const grid = h("ul", { class: "template-grid" });
   const drawGrid = () => {
-    const shown = templates.filter((t) => !filter.value || t.category === filter.value);
-    replace(grid, shown.map((template) => h("li", { class: "template-card" },
+    const words = search.value.trim().toLowerCase().split(/\s+/).filter(Boolean);
+    const shown = templates.filter((t) => {
+      if (filter.value && t.category !== filter.value) return false;
+      const text = `${t.name} ${describeTemplate(t)} ${categoryName(t.category)}`.toLowerCase();
+      return words.every((w) => text.includes(w));
+    });
+    count.textContent = `${shown.length} of ${templates.length} templates`;
+    replace(grid, shown.length ? shown.map((template) => h("li", { class: "template-card" },
       h("h3", {}, template.name),
-      h("p", { class: "muted" }, template.category),
-      h("p", {}, template.description || ""),
+      h("p", { class: "muted" }, categoryName(template.category)),
+      h("p", {}, describeTemplate(template)),
       h("button", {
         type: "button",
         "data-template": template.id,
-        onclick: () => renderTemplateForm(formArea, template, ctx),
-      }, `Use “${template.name}”`))));
+        onclick: () => renderTemplateForm(formArea, template, { ...ctx, catalog }),
+      }, `Use “${template.name}”`))) : h("li", { class: "empty" }, "No template matches. Try other words or all categories."));
   };
-  // The journey templates (first-time to loyal) are where most merchants start.
-  if (categories.includes("journey")) filter.value = "journey";
   filter.addEventListener("change", drawGrid);
+  search.addEventListener("input", drawGrid);
   drawGrid();
-  replace(area, field("Category", filter), formArea, grid);
+  replace(area, h("div", { class: "gallery-filters" }, field("Search", search), field("Category", filter)), count, formArea, grid);
 }
 
-function parameterInput(parameter) {
+let listCounter = 0;
+
+/** A text input offering `values` as suggestions (type to search, pick to fill). */
+function suggestingInput(common, value, values, placeholder) {
+  const id = `choices-${++listCounter}`;
+  return [
+    h("input", { ...common, type: "text", value, list: id, autocomplete: "off", placeholder }),
+    h("datalist", { id }, values.map((v) => h("option", { value: v }))),
+  ];
+}
+
+function parameterInput(parameter, shopCatalog) {
   const common = { name: parameter.name, required: parameter.default === null || parameter.default === undefined };
   const value = parameter.default ?? "";
   switch (parameter.type) {
     case "integer":
-      return h("input", { ...common, type: "number", step: "1", value });
+      return h("input", { ...common, type: "number", step: "1", min: "0", value });
     case "number":
-      return h("input", { ...common, type: "number", step: "any", value });
+      return h("input", { ...common, type: "number", step: "any", min: "0", value });
     case "date":
       return h("input", { ...common, type: "date", value });
     case "month":
       return h("input", { ...common, type: "month", value, placeholder: "YYYY-MM" });
     case "product_id":
+      return suggestingInput(common, value, (shopCatalog?.products || []).map((p) => p.title), "Type to search your products");
     case "variant_id":
-      return h("input", { ...common, type: "text", inputmode: "numeric", pattern: "[0-9]+", value, placeholder: "numeric Shopify id" });
+      return h("input", { ...common, type: "text", inputmode: "numeric", pattern: "[0-9]+", value, placeholder: "numeric Shopify variant id" });
     case "enum":
       return h("select", common, (parameter.choices || []).map((c) => h("option", { value: c, selected: c === value }, c)));
-    default:
+    default: {
+      const list = shopCatalog?.[CATALOG_LISTS[parameter.name]];
+      if (list) return suggestingInput(common, value, list, list.length ? "Type to search your store's values" : "");
       return h("input", { ...common, type: "text", value });
+    }
   }
 }
 
@@ -135,19 +341,42 @@ function readParameters(form, template) {
   return params;
 }
 
-function renderTemplateForm(area, template, ctx) {
+async function renderTemplateForm(area, template, ctx) {
+  const needsCatalog = (template.parameters || []).some((p) => isProduct(p) || CATALOG_LISTS[p.name]);
+  let shopCatalog = null;
+  if (needsCatalog) {
+    replace(area, loading("Loading your products and store values…"));
+    try {
+      shopCatalog = await ctx.catalog();
+    } catch (error) {
+      replace(area, errorMessage(error, "Your products could not be loaded"));
+      return;
+    }
+  }
   const feedback = h("div", { "aria-live": "polite" });
+  const description = h("p", { class: "template-description" }, describeTemplate(template));
   const nameInput = h("input", { name: "name", type: "text", required: true, value: template.name, maxlength: 255 });
   const form = h("form", { class: "template-form", "data-template-form": template.id },
     h("h3", {}, `New segment from “${template.name}”`),
-    h("p", {}, template.description || ""),
+    description,
     field("Segment name", nameInput),
-    (template.parameters || []).map((p) => field(p.name.replaceAll("_", " "), parameterInput(p), p.description)),
+    (template.parameters || []).map((p) => field(parameterName(p), parameterInput(p, shopCatalog), isProduct(p) ? "Pick one of your products by name." : p.description)),
     h("div", { class: "actions" },
       h("button", { type: "button", class: "secondary", onclick: () => preview() }, "Preview count"),
       h("button", { type: "submit" }, "Create segment"),
       h("button", { type: "button", class: "secondary", onclick: () => replace(area) }, "Cancel")),
     feedback);
+
+  // The name follows the products picked until the merchant types a name of their own.
+  let nameTyped = false;
+  nameInput.addEventListener("input", () => { nameTyped = true; });
+  form.addEventListener("input", (event) => {
+    const values = readParameters(form, template);
+    description.textContent = describeTemplate(template, values);
+    if (nameTyped || event.target === nameInput) return;
+    const picked = (template.parameters || []).filter((p) => isProduct(p) && values[p.name]).map((p) => values[p.name]);
+    nameInput.value = picked.length ? `${template.name} (${picked.join(", ")})` : template.name;
+  });
 
   async function preview() {
     replace(feedback, loading("Counting…"));

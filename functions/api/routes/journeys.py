@@ -50,7 +50,7 @@ def get_journey_or_404(ctx: ApiContext, shop: str, journey_id: str) -> Any:
     """The shop's journey; another shop's id is indistinguishable from a missing one."""
     record = journey_store(ctx).get(shop, journey_id)
     if record is None:
-        raise NotFound(f"no journey {journey_id!r} in this shop: GET /journeys lists the ids",
+        raise NotFound("This journey does not exist in your store (it may have been deleted).",
                        code="journey_not_found", field="journey_id")
     return record
 

@@ -140,7 +140,7 @@ def _measurement_or_404(deps: MeasurementDeps, shop: str, measurement_id: str) -
     record = deps.store.get(shop, measurement_id)
     if record is None:
         raise NotFound(
-            f"no measurement {measurement_id!r} in this shop: GET /measurements lists the ids",
+            "This measurement does not exist in your store (it may have been deleted).",
             code="measurement_not_found", field="measurement_id",
         )
     return record

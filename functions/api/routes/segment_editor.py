@@ -33,6 +33,7 @@ from api.segment_editor import (
     backfill_parts,
     call_engine,
     engine,
+    shop_catalog_reader,
     shop_today,
     start_backfill,
     uploads,
@@ -66,7 +67,7 @@ def _evaluated_segment(ctx: ApiContext, shop: str, segment_id: str, field: str) 
     """The shop's segment, which must have members already (a snapshot to read)."""
     record = ctx.segments.get(shop, segment_id)
     if record is None:
-        raise NotFound(f"no segment {segment_id!r} in this shop: GET /segments lists the ids",
+        raise NotFound("This segment does not exist in your store (it may have been deleted).",
                        code="segment_not_found", field=field)
     if not getattr(record, "last_evaluated_on", None):
         raise Conflict(
@@ -92,6 +93,7 @@ def preview_segment(ctx: Ctx, shop: Shop, body: PreviewRequest) -> PreviewOut:
                       shopify_query=body.shopify_query, template=body.template),
         ctx.definitions,
         ctx.segments.conditions(shop),
+        shop_catalog_reader(ctx, shop),
     )
     day = as_of_day(ctx, shop, body.as_of)
     result = call_engine(lambda: engine(ctx).preview(

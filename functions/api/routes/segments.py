@@ -19,7 +19,7 @@ from api.ports import ApiContext
 from api.presenters import metrics_point, segment_out
 from api.routes.responses import BODY_ERRORS, responses
 from api.segment_definitions import condition_error, define_segment
-from api.segment_editor import as_of_day, backfill_new_segment
+from api.segment_editor import as_of_day, backfill_new_segment, shop_catalog_reader
 from seglift.segments.conditions import ConditionError, referenced_segments
 
 router = APIGatewayRouter()
@@ -41,7 +41,7 @@ def get_segment_or_404(ctx: ApiContext, shop: str, segment_id: str) -> Any:
     record = ctx.segments.get(shop, segment_id)
     if record is None:
         raise NotFound(
-            f"no segment {segment_id!r} in this shop: GET /segments lists the ids",
+            "This segment does not exist in your store (it may have been deleted).",
             code="segment_not_found",
             field="segment_id",
         )
@@ -58,7 +58,8 @@ def get_segment_or_404(ctx: ApiContext, shop: str, segment_id: str) -> Any:
 )
 def create_segment(ctx: Ctx, shop: Shop, body: SegmentCreate) -> SegmentOut:
     as_of = as_of_day(ctx, shop, body.as_of) if body.as_of else None
-    definition = define_segment(body, ctx.definitions, ctx.segments.conditions(shop))
+    definition = define_segment(body, ctx.definitions, ctx.segments.conditions(shop),
+                                shop_catalog_reader(ctx, shop))
     record = ctx.segments.create(
         shop,
         name=definition.name,
@@ -152,19 +153,27 @@ def delete_segment(ctx: Ctx, shop: Shop, segment_id: SegmentId) -> Response[str]
         if other != segment_id and segment_id in referenced_segments(condition)
     )
     if users:
+        names = ", ".join(f"“{_segment_name(ctx, shop, other)}”" for other in users)
         raise Conflict(
-            f"segments {users} use this segment (member_of): change or delete them first",
+            f"This segment cannot be deleted: {names} "
+            f"{'uses' if len(users) == 1 else 'use'} it. Change or delete "
+            f"{'that segment' if len(users) == 1 else 'those segments'} first.",
             code="segment_in_use",
         )
     active = ctx.tag_jobs.active_for_segment(shop, segment_id)
     if active:
         raise Conflict(
-            f"tag job {active[0].job_id} is still {active[0].status} for this segment: "
-            "wait until it finishes",
+            "A tag job is still running for this segment: wait until it finishes, "
+            "then delete the segment.",
             code="segment_in_use",
         )
     ctx.segments.delete(shop, segment_id)
     return Response(status_code=204, body="")
+
+
+def _segment_name(ctx: ApiContext, shop: str, segment_id: str) -> str:
+    record = ctx.segments.get(shop, segment_id)
+    return getattr(record, "name", None) or segment_id
 
 
 @router.get(

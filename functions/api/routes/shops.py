@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
@@ -24,6 +25,15 @@ def _installed_shop(ctx: Ctx, shop: str) -> Any:  # the ShopStore's record
             code="shop_not_found",
         )
     return record
+
+
+def _sync_running(record: Any) -> bool:
+    """A sync holds the shop's lease (one that stopped renewing it is over at expiry; the
+    workflow's own lease check stops any second sync that slips through)."""
+    if record.sync_status != "running":
+        return False
+    expires = getattr(record, "sync_lease_expires_at", None)
+    return expires is None or expires > datetime.now(UTC)
 
 
 @router.get(
@@ -52,7 +62,7 @@ def request_sync(ctx: Ctx, shop: Shop) -> SyncRequested:
             "the app is uninstalled from this shop: reinstall it to sync again",
             code="shop_uninstalled",
         )
-    if record.sync_status == "running":
+    if _sync_running(record):
         raise Conflict(
             "a sync is already running for this shop: wait for it to finish "
             "(GET /shop shows its status)",

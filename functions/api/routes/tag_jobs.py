@@ -121,7 +121,7 @@ def get_tag_job(ctx: Ctx, shop: Shop, job_id: JobId) -> TagJobOut:
     job = ctx.tag_jobs.get(shop, job_id)
     if job is None:
         raise NotFound(
-            f"no tag job {job_id!r} in this shop: GET /tag-jobs lists the ids",
+            "This tag job does not exist in your store.",
             code="tag_job_not_found",
             field="job_id",
         )

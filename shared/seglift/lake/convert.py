@@ -11,6 +11,12 @@ after their parent, so each block's children join the parents of this block and 
 before; the rare child whose parent is further back waits in ``pending`` and joins the
 full (order_id, customer_id, created_at) key table at ``finish``.
 
+One export can be converted across several invocations: ``carry_over`` hands out what
+joins the next block to this one (the last block's order keys and the children still
+waiting), ``restore`` takes it back in the next invocation, and ``finish`` is given the
+export's order keys (read back from the files written) instead of keeping every key in
+memory (``keep_order_keys=False``), so no invocation holds more than a few blocks.
+
 A block that fails to parse is re-parsed line by line (the slow path, only for broken
 blocks): bad lines go to ``on_bad_line`` (the sync quarantines them in S3), good lines
 are converted as usual. Nothing is silently dropped.
@@ -219,7 +225,8 @@ class BulkJsonlConverter:
 
     _SCHEMAS = {"customers": CUSTOMER_JSON, "products": PRODUCT_JSON, "orders": ORDER_FILE_JSON}
 
-    def __init__(self, resource: str, on_bad_line: BadLineSink) -> None:
+    def __init__(self, resource: str, on_bad_line: BadLineSink, *,
+                 keep_order_keys: bool = True) -> None:
         if resource not in self._SCHEMAS:
             raise ValueError(f"unknown bulk resource {resource!r}; use {sorted(self._SCHEMAS)}")
         self.resource = resource
@@ -227,8 +234,21 @@ class BulkJsonlConverter:
         self._on_bad_line = on_bad_line
         self._previous_keys = _ORDER_KEYS.empty_table()
         self._all_keys: list[pa.Table] = []
+        self._keep_order_keys = keep_order_keys
         self._pending: list[pa.Table] = []
         self.bad_lines = 0
+
+    def carry_over(self) -> tuple[pa.Table, pa.Table | None]:
+        """(the last block's order keys, line items still waiting for their order) — what
+        the next invocation's ``restore`` needs to go on converting the same export."""
+        pending = pa.concat_tables(self._pending) if self._pending else None
+        return self._previous_keys, pending
+
+    def restore(self, previous_keys: pa.Table | None, pending: list[pa.Table]) -> None:
+        """Continue an export converted by an earlier invocation (see ``carry_over``)."""
+        if previous_keys is not None:
+            self._previous_keys = previous_keys.cast(_ORDER_KEYS)
+        self._pending = [p.select(_LINE_ITEM_OWN) for p in pending if p.num_rows]
 
     def convert_block(self, block: bytes) -> dict[str, pa.Table]:
         raw = self._parse(block)
@@ -238,11 +258,26 @@ class BulkJsonlConverter:
             return {"products": self._convert_guarded(raw, products_to_lake)}
         return self._convert_orders(raw)
 
-    def finish(self) -> dict[str, pa.Table]:
+    @property
+    def has_pending(self) -> bool:
+        return bool(self._pending)
+
+    def finish(self, order_keys: pa.Table | None = None) -> dict[str, pa.Table]:
+        """Line items that waited for an order further back; ``order_keys`` (order_id,
+        customer_id, created_at of every order of the export) is required when the
+        converter was made with ``keep_order_keys=False``."""
         if self.resource != "orders" or not self._pending:
             return {}
         pending = pa.concat_tables(self._pending)
-        keys = pa.concat_tables(self._all_keys) if self._all_keys else _ORDER_KEYS.empty_table()
+        if order_keys is not None:
+            keys = pa.table({"order_id": order_keys["order_id"],
+                             "customer_id": order_keys["customer_id"],
+                             "order_created_at": order_keys["created_at"]}, schema=_ORDER_KEYS)
+        elif self._keep_order_keys:
+            keys = (pa.concat_tables(self._all_keys) if self._all_keys
+                    else _ORDER_KEYS.empty_table())
+        else:
+            raise ValueError("finish() needs the export's order keys (keep_order_keys=False)")
         done, orphans = _join_line_items(pending, keys)
         self._pending = []
         if orphans.num_rows:
@@ -259,7 +294,8 @@ class BulkJsonlConverter:
         orders = orders_to_lake(raw_orders)
         refunds = refunds_to_lake(raw_orders, orders)
         keys = _order_keys(orders)
-        self._all_keys.append(keys)
+        if self._keep_order_keys:
+            self._all_keys.append(keys)
         own = line_items_own_columns(raw.filter(is_child))
         window = pa.concat_tables([self._previous_keys, keys])
         done, pending = _join_line_items(own, window)

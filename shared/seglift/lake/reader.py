@@ -20,6 +20,10 @@ from seglift.lake.merge import merge_versions
 from seglift.lake.schema import TABLES, schema_of
 
 
+class ManifestConflict(RuntimeError):
+    """A manifest changed between reading it and replacing it (a concurrent writer)."""
+
+
 class LakeReader:
     """Reads one shop's lake tables through a boto3 S3 client."""
 
@@ -38,11 +42,25 @@ class LakeReader:
             return None
         return Manifest.from_json(raw, where=f"s3://{self.bucket}/{key}")
 
-    def read_table(self, table: str, columns: list[str] | None = None) -> pa.Table:
-        """The table's current rows; ``columns`` selects (and orders) a subset."""
+    def manifest_and_etag(self, table: str) -> tuple[Manifest | None, str | None]:
+        """The manifest and its ETag, for a conditional replacement (None, None: none yet)."""
+        schema_of(table)
+        key = manifest_key(self.shop, table)
+        try:
+            response = self._s3.get_object(Bucket=self.bucket, Key=key)
+        except self._s3.exceptions.NoSuchKey:
+            return None, None
+        raw = response["Body"].read()
+        return Manifest.from_json(raw, where=f"s3://{self.bucket}/{key}"), response.get("ETag")
+
+    def read_table(self, table: str, columns: list[str] | None = None, *,
+                   manifest: Manifest | None = None) -> pa.Table:
+        """The table's current rows; ``columns`` selects (and orders) a subset.
+        ``manifest`` reads that state of the table instead of the current one."""
         schema = schema_of(table)
         wanted = self._check_columns(table, schema, columns)
-        manifest = self.manifest(table)
+        if manifest is None:
+            manifest = self.manifest(table)
         if manifest is None or not manifest.files:
             return schema.empty_table().select(wanted)
         if all(f.kind == "base" for f in manifest.files):

@@ -4,6 +4,14 @@ pyarrow's own S3 filesystem talks to S3 with its own HTTP stack, which moto (the
 cloud and tests) cannot intercept; so Parquet is written to a local temporary file and
 uploaded with boto3, whose managed transfer switches to multipart above 8 MB. Record
 batches are written as they come, so a table never has to fit in memory at once.
+
+A write may span several invocations (a large export is converted a bounded piece at a
+time): ``TableWrite.suspend`` uploads what it has and returns its files, and
+``LakeWriter.resume`` carries on with the same generation and the next part number.
+
+The manifest switch is a conditional PUT (``If-Match`` on the manifest's ETag, or
+``If-None-Match: *`` for a new table): two writers that both read one manifest cannot
+both replace it; the second gets ``ManifestConflict`` and nothing it wrote is visible.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ from seglift.lake.layout import (
     manifest_key,
     new_generation,
 )
-from seglift.lake.reader import LakeReader
+from seglift.lake.reader import LakeReader, ManifestConflict
 from seglift.lake.schema import TABLES, schema_of
 
 ROWS_PER_FILE = 1_000_000
@@ -92,10 +100,12 @@ class _PartedUpload:
     """Splits a stream of batches into files of at most ROWS_PER_FILE rows."""
 
     def __init__(self, s3: Any, bucket: str, schema: pa.Schema, key_for_part: Any,
-                 kind: str, run_date: str | None, rows_per_file: int) -> None:
+                 kind: str, run_date: str | None, rows_per_file: int,
+                 first_part: int = 0) -> None:
         self._s3, self._bucket, self._schema = s3, bucket, schema
         self._key_for_part, self._kind, self._run_date = key_for_part, kind, run_date
         self._rows_per_file = rows_per_file
+        self._first_part = first_part
         self._current: ParquetUpload | None = None
         self.files: list[DataFile] = []
 
@@ -103,7 +113,7 @@ class _PartedUpload:
         offset = 0
         while offset < batch.num_rows:
             if self._current is None:
-                key = self._key_for_part(len(self.files))
+                key = self._key_for_part(self._first_part + len(self.files))
                 self._current = ParquetUpload(self._s3, self._bucket, key, self._schema)
             room = self._rows_per_file - self._current.rows
             piece = batch.slice(offset, room)
@@ -148,6 +158,38 @@ class LakeWriter:
             self, table, generation, None,
             lambda part: base_file_key(self.shop, table, generation, part),
         )
+
+    def resume(self, table: str, generation: str, run_date: str | None,
+               first_part: int) -> TableWrite:
+        """Carry on a write ``suspend``ed by an earlier invocation: same generation, part
+        numbers from ``first_part``; commit it with ``commit_files`` and every file."""
+        if run_date is None:
+            return TableWrite(self, table, generation, None,
+                              lambda part: base_file_key(self.shop, table, generation, part),
+                              first_part)
+        return TableWrite(
+            self, table, generation, run_date,
+            lambda part: delta_file_key(self.shop, table, run_date, generation, part),
+            first_part,
+        )
+
+    def commit_files(self, table: str, generation: str, run_date: str | None,
+                     files: list[DataFile], deleted_keys: pa.Array | None = None) -> Manifest:
+        """Make ``files`` (a whole-table replacement, or ``run_date``'s delta) visible in
+        one conditional manifest switch."""
+        files = list(files)
+        current, etag = self.reader.manifest_and_etag(table)
+        current = current or Manifest(table=table)
+        if run_date is None:
+            if deleted_keys is not None and len(deleted_keys):
+                raise ValueError("a whole-table replacement has no deleted keys")
+            return self._switch(table, generation, files, current, etag)
+        if deleted_keys is not None and len(deleted_keys):
+            files.append(self._upload_deleted(table, run_date, generation, deleted_keys))
+        kept = [f for f in current.files if f.kind == "base" or f.run_date != run_date]
+        later = [f for f in kept if f.kind != "base" and (f.run_date or "") > run_date]
+        earlier = [f for f in kept if f not in later]
+        return self._switch(table, generation, earlier + files + later, current, etag)
 
     def begin_delta(self, table: str, run_date: str) -> TableWrite:
         """Start writing one day's upserts; ``commit`` may add that day's deleted keys.
@@ -196,16 +238,16 @@ class LakeWriter:
 
     def compact(self, table: str) -> Manifest | None:
         """Fold base and deltas into a new base (same content, fewer files)."""
-        current = self.reader.manifest(table)
+        current, etag = self.reader.manifest_and_etag(table)
         if current is None or not current.delta_files:
             return current
-        merged = self.reader.read_table(table)
+        merged = self.reader.read_table(table, manifest=current)
         generation = new_generation()
         files = self._upload(
             schema_of(table), merged.to_batches(max_chunksize=ROW_GROUP_ROWS),
             lambda part: base_file_key(self.shop, table, generation, part), "base", None,
         )
-        return self._switch(table, generation, files, current)
+        return self._switch(table, generation, files, current, etag)
 
     # -- internals ---------------------------------------------------------------------
 
@@ -235,19 +277,30 @@ class LakeWriter:
         return DataFile(upload.key, keys.num_rows, "deleted", run_date, size)
 
     def _switch(self, table: str, generation: str, files: list[DataFile],
-                current: Manifest | None = None) -> Manifest:
-        if current is None:
-            current = self.reader.manifest(table) or Manifest(table=table)
+                current: Manifest, etag: str | None) -> Manifest:
+        """Replace the manifest ``current`` (read with ``etag``; None: there was none) by
+        one conditional PUT, then delete what the previous switch retired."""
         new_keys = {f.key for f in files}
         # Delete what the previous switch retired (readers had a whole sync to finish),
         # and retire what this switch drops.
         doomed = [k for k in current.retired if k not in new_keys]
         retired = [f.key for f in current.files if f.key not in new_keys]
         manifest = Manifest(table=table, generation=generation, files=files, retired=retired)
-        self._s3.put_object(
-            Bucket=self.bucket, Key=manifest_key(self.shop, table), Body=manifest.to_json(),
-            ContentType="application/json",
-        )
+        condition = {"IfMatch": etag} if etag else {"IfNoneMatch": "*"}
+        try:
+            self._s3.put_object(
+                Bucket=self.bucket, Key=manifest_key(self.shop, table),
+                Body=manifest.to_json(), ContentType="application/json", **condition,
+            )
+        except self._s3.exceptions.ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code in ("PreconditionFailed", "ConditionalRequestConflict", "412"):
+                raise ManifestConflict(
+                    f"the {table} table of {self.shop} changed while this write ran "
+                    "(another sync committed first); nothing of this write is visible — "
+                    "run the sync again"
+                ) from error
+            raise
         self._delete(doomed)
         return manifest
 
@@ -267,7 +320,7 @@ class TableWrite:
     unreferenced and harmless)."""
 
     def __init__(self, writer: LakeWriter, table: str, generation: str, run_date: str | None,
-                 key_for_part: Any) -> None:
+                 key_for_part: Any, first_part: int = 0) -> None:
         self._writer = writer
         self.table = table
         self.generation = generation
@@ -276,6 +329,7 @@ class TableWrite:
         self._parted = _PartedUpload(
             writer._s3, writer.bucket, self.schema, key_for_part,
             "base" if run_date is None else "delta", run_date, writer.rows_per_file,
+            first_part,
         )
         self.rows = 0
 
@@ -283,22 +337,15 @@ class TableWrite:
         self._parted.write(batch)
         self.rows += batch.num_rows
 
+    def suspend(self) -> list[DataFile]:
+        """Upload what was written and return its files; nothing becomes visible. The
+        write goes on in another invocation through ``LakeWriter.resume``."""
+        return self._parted.close()
+
     def commit(self, deleted_keys: pa.Array | None = None) -> Manifest:
         files = self._parted.close()
-        writer = self._writer
-        current = writer.reader.manifest(self.table) or Manifest(table=self.table)
-        if self.run_date is None:
-            if deleted_keys is not None and len(deleted_keys):
-                raise ValueError("a whole-table replacement has no deleted keys")
-            return writer._switch(self.table, self.generation, files, current)
-        if deleted_keys is not None and len(deleted_keys):
-            files.append(writer._upload_deleted(self.table, self.run_date, self.generation,
-                                                deleted_keys))
-        run_date = self.run_date
-        kept = [f for f in current.files if f.kind == "base" or f.run_date != run_date]
-        later = [f for f in kept if f.kind != "base" and (f.run_date or "") > run_date]
-        earlier = [f for f in kept if f not in later]
-        return writer._switch(self.table, self.generation, earlier + files + later, current)
+        return self._writer.commit_files(self.table, self.generation, self.run_date, files,
+                                         deleted_keys)
 
     def abort(self) -> None:
         """Give up this write: nothing becomes visible; the local part file is removed."""

@@ -159,11 +159,11 @@ TEMPLATES: tuple[Template, ...] = (
               _days("days", 90, "Window."))),
     # ------------------------------------------------------------- products
     Template("product-first-purchase", "First purchase was a product",
-             "Customers whose first order contained product {product_id}.", "products",
+             "Customers whose first order contained {product_id}.", "products",
              {"nth_order": {"n": 1, "contains": {"product_id": P("product_id")}}},
              (_product(),)),
     Template("product-first-purchase-no-repeat", "First product, no second order",
-             "First order contained product {product_id} and no second order yet.",
+             "First order contained {product_id} and no second order yet.",
              "products",
              {"and": [{"nth_order": {"n": 1, "contains": {"product_id": P("product_id")}}},
                       _f("order_count", "=", 1)]},
@@ -177,11 +177,11 @@ TEMPLATES: tuple[Template, ...] = (
              (_product("first_product_id", "Product of the first order."),
               _product("second_product_id", "Product of the second order."))),
     Template("product-bought-recently", "Bought a product recently",
-             "Bought product {product_id} in the last {days} days.", "products",
+             "Bought {product_id} in the last {days} days.", "products",
              {"bought": {"product_id": P("product_id"), "within_days": P("days")}},
              (_product(), _days("days", 30, "Window."))),
     Template("product-bought-repeatedly", "Repeat buyers of a product",
-             "Bought product {product_id} in at least {times} orders.", "products",
+             "Bought {product_id} in at least {times} orders.", "products",
              {"bought": {"product_id": P("product_id"), "at_least": P("times")}},
              (_product(), TemplateParameter("times", "integer", 2, "Orders with the product."))),
     Template("product-cross-sell", "Bought one product but not another",
@@ -205,7 +205,7 @@ TEMPLATES: tuple[Template, ...] = (
                                           "within_days": P("days")}}}]},
              (_product(), _days("days", 45, "Typical time to use the product up."))),
     Template("product-second-order", "Second order contained a product",
-             "The second order contained product {product_id}.", "products",
+             "The second order contained {product_id}.", "products",
              {"nth_order": {"n": 2, "contains": {"product_id": P("product_id")}}},
              (_product(),)),
     Template("product-type-first-order", "First order was a product type",
@@ -429,9 +429,12 @@ def _fill(pattern: Any, values: dict[str, Any]) -> Any:
     return copy.deepcopy(pattern)
 
 
-def instantiate_template(template_id: str, params: dict[str, Any] | None = None
-                         ) -> TemplateInstance:
+def instantiate_template(template_id: str, params: dict[str, Any] | None = None,
+                         labels: dict[str, str] | None = None) -> TemplateInstance:
     """The template's validated condition with ``params`` (defaults for missing ones).
+
+    ``labels`` name parameter values in the segment's name and description as the
+    merchant knows them (a product's title instead of its id).
 
     KeyError for an unknown template; ValueError naming a parameter that is unknown,
     missing (no default) or of the wrong type; ConditionError if the result is invalid.
@@ -451,7 +454,7 @@ def instantiate_template(template_id: str, params: dict[str, Any] | None = None
                              f"({param.description})")
         values[param.name] = _coerce(param, value)
     condition = validate_condition(_fill(template.condition, values))
-    text = {k: str(v) for k, v in values.items()}
+    text = {k: str((labels or {}).get(k, v)) for k, v in values.items()}
     return TemplateInstance(
         template_id=template_id,
         name=template.name if not text else f"{template.name} ({', '.join(text.values())})",

@@ -1,9 +1,17 @@
-"""Shopify bulk query operations: start one, wait for it, stream its JSONL result.
+"""Shopify bulk query operations: start one, check on it, stream its JSONL result.
 
 Bulk queries are how a whole store leaves Shopify: they are not charged against the cost
 bucket and run server-side, and the result is a JSONL file in which each connection
 child (an order's line items) is its own line carrying ``__parentId``. Downloading is
-streamed in blocks that end on line boundaries, so the sync never holds the whole file.
+streamed in blocks that end on line boundaries, so the sync never holds the whole file,
+and can start at any byte offset (an HTTP Range request), so one export's conversion is
+split across as many invocations as it needs.
+
+Waiting is not done here: a large shop's export takes Shopify hours, so the daily
+workflow (``infra/statemachine/daily.asl.json``) starts the operation, then alternates a
+Wait state with one ``check`` per invocation until it finishes. ``wait`` (a blocking loop)
+remains for tools and tests; it has no deadline of its own, because Shopify ends an
+operation that runs too long itself (FAILED with TIMEOUT), which is retryable.
 No pyarrow here: conversion to Arrow lives in ``seglift.lake.convert``.
 """
 
@@ -81,7 +89,8 @@ class BulkResult:
 
 
 class BulkQueryRunner:
-    """Starts bulk queries for one shop and polls them with backoff until they finish."""
+    """Starts bulk queries for one shop and checks on them (``check``: once; ``wait``: until
+    they finish, backing off)."""
 
     def __init__(
         self,
@@ -91,14 +100,12 @@ class BulkQueryRunner:
         clock: Callable[[], float] = time.monotonic,
         first_poll_seconds: float = 0.2,
         max_poll_seconds: float = 10.0,
-        deadline_seconds: float = 600.0,
     ) -> None:
         self.client = client
         self._sleep = sleep
         self._clock = clock
         self.first_poll_seconds = first_poll_seconds
         self.max_poll_seconds = max_poll_seconds
-        self.deadline_seconds = deadline_seconds
 
     def start(self, query: str) -> str:
         """Start a bulk query; returns the operation id."""
@@ -130,24 +137,30 @@ class BulkQueryRunner:
                                      shop=self.client.shop, retryable=True)
         return operation
 
+    def check(self, operation_id: str) -> BulkResult | None:
+        """The finished operation's result, or None while Shopify is still running it.
+
+        Raises BulkOperationError for an operation that ended without a result
+        (``retryable`` says whether starting it again may help).
+        """
+        operation = self.status(operation_id)
+        if str(operation.get("status")) in FINISHED_STATUSES:
+            return self._finished(operation_id, operation)
+        return None
+
     def wait(self, operation_id: str) -> BulkResult:
         """Poll (backing off up to ``max_poll_seconds``) until the operation finishes."""
-        started = self._clock()
         delay = self.first_poll_seconds
         while True:
-            operation = self.status(operation_id)
-            status = str(operation.get("status"))
-            if status in FINISHED_STATUSES:
-                return self._finished(operation_id, operation)
-            if self._clock() - started > self.deadline_seconds:
-                self.cancel(operation_id)
-                raise BulkOperationError(
-                    f"bulk operation {operation_id} still {status} after "
-                    f"{self.deadline_seconds:.0f}s; cancelled — the next sync retries it",
-                    shop=self.client.shop, retryable=True, status=status,
-                )
+            result = self.check(operation_id)
+            if result is not None:
+                return result
             self._sleep(delay)
             delay = min(self.max_poll_seconds, delay * 1.5)
+
+    def pause(self, seconds: float) -> None:
+        """Sleep between checks (injected, so tests do not wait)."""
+        self._sleep(seconds)
 
     def run(self, query: str) -> BulkResult:
         return self.wait(self.start(query))
@@ -182,20 +195,35 @@ class BulkQueryRunner:
 def iter_jsonl_blocks(
     url: str,
     *,
+    start: int = 0,
     block_bytes: int = DOWNLOAD_BLOCK_BYTES,
     timeout: float = 60.0,
     opener: Callable[..., Any] = urllib.request.urlopen,
 ) -> Iterator[bytes]:
     """Download a JSONL result as blocks of whole lines (each block ends with ``\\n``).
 
-    Memory stays at about two blocks however big the file is.
+    ``start`` is a byte offset at the beginning of a line (a Range request): a resumed
+    conversion carries on where the previous invocation stopped. Memory stays at about
+    two blocks however big the file is.
     """
+    request: Any = url
+    if start:
+        request = urllib.request.Request(url, headers={"Range": f"bytes={start}-"})
     try:
-        response = opener(url, timeout=timeout)
+        response = opener(request, timeout=timeout)
+    except urllib.error.HTTPError as error:
+        if start and error.code == 416:
+            return  # the offset is the end of the file: nothing left
+        raise BulkOperationError(f"cannot download bulk result: {error}", retryable=True) \
+            from error
     except (urllib.error.URLError, TimeoutError, ConnectionError) as error:
         raise BulkOperationError(f"cannot download bulk result: {error}", retryable=True) \
             from error
     with response:
+        if start and getattr(response, "status", 206) != 206:
+            raise BulkOperationError(
+                f"the bulk result server ignored a range request (HTTP {response.status}); "
+                "cannot resume the download part way", retryable=True)
         carry = b""
         while True:
             try:

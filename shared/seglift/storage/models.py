@@ -49,6 +49,14 @@ class ShopModel(Model):
     last_sync_records = NumberAttribute(null=True)
     last_sync_error = UnicodeAttribute(null=True)
     last_pipeline_execution = UnicodeAttribute(null=True)
+    # What a running sync is doing (e.g. waiting for Shopify's orders export since ...).
+    sync_phase = UnicodeAttribute(null=True)
+    # The sync before the running one failed or never finished (repeated-failure metric).
+    sync_previous_failed = BooleanAttribute(null=True)
+    # The sync lease: one sync of a shop at a time (schedule and POST /shop/sync). Taken and
+    # renewed by conditional writes; a sync that stops renewing frees the shop at expiry.
+    sync_lease_owner = UnicodeAttribute(null=True)
+    sync_lease_expires_at = UTCDateTimeAttribute(null=True)
 
 
 class SegmentModel(Model):

@@ -80,12 +80,53 @@ class ShopRepository:
         """Every installed shop (a scan: the table holds one small item per shop)."""
         yield from self.model.scan(self.model.installed == True)  # noqa: E712 (PynamoDB DSL)
 
-    def mark_sync_started(self, shop: str, at: datetime) -> None:
+    def acquire_sync_lease(self, shop: str, owner: str, *, now: datetime,
+                           until: datetime) -> str | None:
+        """Take (or renew) the shop's sync lease for ``owner`` until ``until``.
+
+        One conditional write: it succeeds only if nobody holds the lease, ``owner`` does,
+        or the holder let it expire. Returns the holder afterwards: ``owner`` when taken,
+        another sync's id when not (None if that one released it meanwhile).
+        """
+        model = self.model
+        free = (model.sync_lease_owner.does_not_exist() | (model.sync_lease_owner == owner)
+                | (model.sync_lease_expires_at < now))
+        try:
+            model(shop=shop).update(
+                actions=[model.sync_lease_owner.set(owner),
+                         model.sync_lease_expires_at.set(until)],
+                condition=model.shop.exists() & free,
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return self.get(shop).sync_lease_owner  # ShopNotFoundError if not installed
+        return owner
+
+    def release_sync_lease(self, shop: str, owner: str) -> None:
+        """Give the lease back, if ``owner`` still holds it (never another sync's)."""
+        model = self.model
+        try:
+            model(shop=shop).update(
+                actions=[model.sync_lease_owner.remove(), model.sync_lease_expires_at.remove()],
+                condition=model.shop.exists() & (model.sync_lease_owner == owner),
+            )
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+
+    def mark_sync_started(self, shop: str, at: datetime, *,
+                          previous_failed: bool = False) -> None:
         self._update(shop, [
+            self.model.sync_previous_failed.set(previous_failed),
             self.model.sync_status.set("running"),
             self.model.last_sync_started_at.set(at),
             self.model.last_sync_error.remove(),
+            self.model.sync_phase.set("starting"),
         ])
+
+    def mark_sync_progress(self, shop: str, phase: str) -> None:
+        self._update(shop, [self.model.sync_phase.set(phase[:MAX_ERROR_CHARS])])
 
     def mark_sync_succeeded(
         self, shop: str, *, at: datetime, duration_ms: int, records: int,
@@ -97,6 +138,7 @@ class ShopRepository:
             self.model.last_sync_duration_ms.set(duration_ms),
             self.model.last_sync_records.set(records),
             self.model.last_sync_error.remove(),
+            self.model.sync_phase.remove(),
         ]
         if pipeline_execution:
             actions.append(self.model.last_pipeline_execution.set(pipeline_execution))
@@ -108,6 +150,7 @@ class ShopRepository:
             self.model.last_sync_finished_at.set(at),
             self.model.last_sync_duration_ms.set(duration_ms),
             self.model.last_sync_error.set(error[:MAX_ERROR_CHARS] or "unknown error"),
+            self.model.sync_phase.remove(),
         ])
 
     def set_pipeline_execution(self, shop: str, execution_arn: str) -> None:

@@ -1,0 +1,59 @@
+"""GET /catalog: the shop's products, product types, customer tags, order sources and UTM
+values, so the dashboard offers pickers (by name, with search) instead of typed ids.
+
+Read from the lake by the segments function (the API carries no pyarrow). ``q`` keeps the
+products whose title contains it (case-insensitive); ``limit`` bounds the product list.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.router import APIGatewayRouter
+from pydantic import BaseModel, Field
+
+from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
+from api.routes.responses import responses
+from api.segment_editor import call_engine, engine, shop_today
+
+router = APIGatewayRouter()
+
+MAX_PRODUCTS = 5000
+
+
+class CatalogProduct(BaseModel):
+    id: int
+    title: str
+    product_type: str | None = None
+
+
+class CatalogOut(BaseModel):
+    products: list[CatalogProduct] = Field(description="Products sorted by title.")
+    product_types: list[str] = Field(default_factory=list)
+    tags: list[str] = Field(default_factory=list, description="Customer tags in use.")
+    first_visit_source: list[str] = Field(default_factory=list)
+    utm_source: list[str] = Field(default_factory=list)
+    utm_medium: list[str] = Field(default_factory=list)
+    utm_campaign: list[str] = Field(default_factory=list)
+
+
+@router.get(
+    "/catalog",
+    summary="The shop's products, product types, tags, sources and UTM values, for pickers",
+    tags=["segment editor"],
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(200, "The shop's catalogue and values", 400),
+)
+def get_catalog(
+    ctx: Ctx,
+    shop: Shop,
+    q: Annotated[str | None, Query(max_length=255)] = None,
+    limit: Annotated[int, Query(ge=1, le=MAX_PRODUCTS)] = MAX_PRODUCTS,
+) -> CatalogOut:
+    found = call_engine(lambda: engine(ctx).catalog(shop, run_date=shop_today(ctx, shop)))
+    products = found.get("products") or []
+    if q and q.strip():
+        needle = q.strip().casefold()
+        products = [p for p in products if needle in str(p.get("title") or "").casefold()]
+    return CatalogOut.model_validate({**found, "products": products[:limit]})

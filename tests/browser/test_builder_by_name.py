@@ -1,0 +1,138 @@
+"""The segment builder by names, as a merchant uses it: templates found by searching the
+gallery (descriptions in words, categories in words), a product picked by its title from
+the shop's own catalogue, and an unknown product refused in words. No ids, no JSON typed.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import DashboardRun
+from tests.browser.test_dashboard import open_page
+
+pytestmark = pytest.mark.browser
+
+
+def first_order_product(run: DashboardRun) -> str:
+    """The title of a product some customer's first order contained (so the segment has
+    members): read from the emulator's store, as the merchant would know it."""
+    orders = sorted(run.store.orders.values(), key=lambda o: o["createdAt"])
+    seen: set[str] = set()
+    for order in orders:
+        customer = (order.get("customer") or {}).get("id")
+        if order.get("cancelledAt") or customer in seen or customer is None:
+            continue
+        seen.add(customer)
+        for item in order["lineItems"]:
+            product = (item.get("product") or {}).get("id") or item.get("productId")
+            if product in run.store.products:
+                return str(run.store.products[product]["title"])
+    raise AssertionError("no first order with a known product")
+
+
+def test_the_gallery_reads_in_words_and_is_searched(page: Any, dashboard_run: DashboardRun,
+                                                      artifacts: Path) -> None:
+    open_page(page, dashboard_run, "segments")
+    cards = page.locator(".template-card")
+    total = cards.count()
+    assert total > 60  # every template is reachable, none hidden behind a category
+    text = page.locator(".template-grid").inner_text()
+    assert "{" not in text and "}" not in text  # descriptions rendered, no placeholders
+    assert "At least 2 orders in the last" in text or "at least 2" in text.lower()
+    page.get_by_label("Search templates").fill("first purchase")
+    page.wait_for_function(f"document.querySelectorAll('.template-card').length < {total}")
+    assert page.get_by_role("button", name="Use “First purchase was a product”").is_visible()
+    journey = page.get_by_label("Template category").locator("option", has_text="Customer journey")
+    page.get_by_label("Template category").select_option(label=journey.inner_text())
+    page.wait_for_selector("text=No template matches")
+    page.get_by_label("Search templates").fill("")
+    page.wait_for_function("document.querySelectorAll('.template-card').length > 5")
+    assert page.locator(".template-card .muted").first.inner_text() == "Customer journey"
+    page.screenshot(path=str(artifacts / "template-gallery.png"), full_page=True)
+
+
+def test_a_product_segment_is_made_by_picking_the_product_by_name(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    title = first_order_product(dashboard_run)
+    open_page(page, dashboard_run, "segments")
+    page.get_by_label("Search templates").fill("first purchase was")
+    page.get_by_role("button", name="Use “First purchase was a product”").click()
+    form = page.locator("form.template-form")
+    product = form.get_by_role("combobox", name=re.compile("^Product"))
+    product.wait_for()
+    # The shop's products are offered by title (type to search).
+    options = form.locator("datalist option")
+    assert options.count() >= 1
+    assert title in [options.nth(i).get_attribute("value") for i in range(options.count())]
+    product.fill("No such thing in this store")
+    form.get_by_role("button", name="Preview count").click()
+    alert = form.locator("[role=alert]")
+    alert.wait_for()
+    assert "Your store has no product “No such thing in this store”" in alert.inner_text()
+    assert "template.params" not in alert.inner_text() and "field" not in alert.inner_text()
+    product.fill(title)
+    assert title in form.locator(".template-description").inner_text()
+    form.get_by_role("button", name="Preview count").click()
+    preview = form.locator(".ok")
+    preview.wait_for()
+    count = int(re.search(r"([\d,]+) of", preview.inner_text()).group(1).replace(",", ""))
+    assert count >= 1  # the product was in someone's first order: not a silent 0
+    page.screenshot(path=str(artifacts / "template-form-product.png"), full_page=True)
+    form.get_by_role("button", name="Create segment").click()
+    page.wait_for_function("/^#\\/segments\\/seg_/.test(location.hash)")
+    page.wait_for_selector(f"h1:has-text('First purchase was a product ({title})')")
+    body = page.inner_text("body")
+    assert f"contained {title}" in body
+    assert not re.search(r"contained \d{6,}", body)
+    page.screenshot(path=str(artifacts / "segment-by-product.png"), full_page=True)
+
+
+def row(page: Any, name: str) -> Any:
+    return page.locator("table tbody tr", has=page.get_by_role("link", name=name, exact=True))
+
+
+def test_segments_are_searched_sorted_filtered_renamed_duplicated_and_deleted(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    api = dashboard_run.api
+    base = api.post("/segments", {"name": "Big spenders (browser)",
+                                  "shopify_query": "amount_spent >= 100"})
+    api.post("/segments", {"name": "Big spenders who repeat",
+                           "condition": {"and": [{"member_of": base["id"]},
+                                                 {"feature": "order_count", "op": ">=",
+                                                  "value": 2}]}})
+    open_page(page, dashboard_run, "segments")
+    assert row(page, "Repeat buyers").locator("td").nth(1).inner_text() == "Condition"
+    page.get_by_label("Search segments").fill("big spenders")
+    page.wait_for_selector("caption:has-text('2 of')")
+    page.get_by_label("Search segments").fill("")
+    page.get_by_label("Sort segments").select_option(label="Name (A to Z)")
+    names = page.locator("table tbody tr td:first-child a").all_inner_texts()
+    assert names == sorted(names, key=str.lower) or names == sorted(names)
+    # Delete is refused, naming the segment that uses it.
+    row(page, "Big spenders (browser)").get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Yes, delete").click()
+    alert = page.locator("[role=alert]")
+    alert.wait_for()
+    assert "“Big spenders who repeat” uses it" in alert.inner_text()
+    # Rename, duplicate, and delete what nothing uses.
+    row(page, "One order").get_by_role("button", name="Rename").click()
+    page.get_by_label("New name for One order").fill("First-time buyers")
+    page.get_by_role("button", name="Save name").click()
+    page.get_by_role("link", name="First-time buyers", exact=True).wait_for()
+    row(page, "First-time buyers").get_by_role("button", name="Duplicate").click()
+    page.get_by_role("link", name="Copy of First-time buyers", exact=True).wait_for()
+    row(page, "Copy of First-time buyers").get_by_role("button", name="Delete").click()
+    page.get_by_role("button", name="Yes, delete").click()
+    page.get_by_role("link", name="Copy of First-time buyers", exact=True).wait_for(
+        state="detached")
+    assert "Copy of First-time buyers" not in [s["name"] for s in api.get("/segments")["items"]]
+    page.get_by_label("Kind of segment").select_option(label="Lists (fixed members)")
+    page.wait_for_selector("text=No segment matches")
+    page.get_by_label("Kind of segment").select_option(label="All kinds")
+    page.screenshot(path=str(artifacts / "segment-list.png"), full_page=True)

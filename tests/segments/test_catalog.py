@@ -1,0 +1,41 @@
+"""The segments function's ``catalog`` action: the shop's products, product types, tags,
+sources and UTM values as the pickers offer them (distinct, sorted, nothing empty)."""
+
+from __future__ import annotations
+
+from segments.catalog import shop_catalog
+from tests.segments.builder import StoreBuilder
+from tests.segments.test_handler_editor import FakeReader
+
+
+def _store() -> StoreBuilder:
+    store = (StoreBuilder().product(2, "Brewer", title="AeroPress")
+             .product(1, "Coffee", title="espresso beans").product(3, "Brewer", title="Chemex")
+             .product(4, "", title=""))
+    store.customer(1, tags=["VIP", "wholesale"]).customer(2, tags=["vip"]).customer(3)
+    store.order(10, 1, "2024-06-01", "100", products=[2], source="google",
+                utm_source="newsletter", utm_campaign="spring-sale")
+    store.order(11, 2, "2024-06-02", "50", products=[1], utm_campaign="spring-sale")
+    return store
+
+
+def test_products_are_listed_by_title_with_their_type():
+    catalog = shop_catalog(FakeReader(_store()))
+    assert [(p["id"], p["title"]) for p in catalog["products"]] == [
+        (2, "AeroPress"), (3, "Chemex"), (1, "espresso beans"), (4, "Product 4")]
+    assert catalog["products"][0]["product_type"] == "Brewer"
+
+
+def test_values_are_distinct_and_never_empty():
+    catalog = shop_catalog(FakeReader(_store()))
+    assert catalog["product_types"] == ["Brewer", "Coffee"]
+    assert catalog["tags"] == ["VIP", "wholesale"]  # one spelling per tag, as Shopify
+    assert catalog["first_visit_source"] == ["google"]
+    assert catalog["utm_source"] == ["newsletter"]
+    assert catalog["utm_campaign"] == ["spring-sale"]
+    assert catalog["utm_medium"] == []
+
+
+def test_a_shop_without_data_has_an_empty_catalogue():
+    catalog = shop_catalog(FakeReader(StoreBuilder()))
+    assert catalog["products"] == [] and catalog["tags"] == []
