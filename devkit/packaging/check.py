@@ -126,16 +126,18 @@ print(json.dumps({"cpu": cpu, "modules": from_artefacts, "without_bytecode": wit
 """
 
 
-def import_handler(python: str, function: Function, sdk: Path) -> dict[str, Any]:
+def import_handler(python: str, function: Function, sdk: Path,
+                   environment: dict[str, str] | None = None) -> dict[str, Any]:
     """Import ``function``'s handler module in a fresh interpreter that sees only the
     function's code, its layers' python/ directories and ``sdk`` (where the runtime's
-    /var/runtime would be)."""
+    /var/runtime would be); ``environment`` adds variables (e.g. Lambda's own)."""
     module = function.handler.rsplit(".", 1)[0]
     paths = [str(function.code)] + [str(layer / "python") for layer in function.layers]
     paths.append(str(sdk))
     result = subprocess.run(
         [python, "-I", "-S", "-B", "-c", _IMPORT_PROBE, json.dumps(paths), module],
-        capture_output=True, text=True, check=False, env={"AWS_DEFAULT_REGION": "us-east-1"},
+        capture_output=True, text=True, check=False,
+        env={"AWS_DEFAULT_REGION": "us-east-1", **(environment or {})},
     )
     if result.returncode != 0:
         raise CheckFailed(f"{function.logical_id}: importing {module} failed:\n{result.stderr}")

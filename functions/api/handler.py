@@ -18,7 +18,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, CORSConfig, Response
 from aws_lambda_powertools.event_handler.exceptions import NotFoundError
 from aws_lambda_powertools.event_handler.openapi.exceptions import (
@@ -60,7 +60,7 @@ from seglift.auth.session_tokens import SessionTokenError, bearer_token, verify_
 from seglift.config import RuntimeConfig
 
 logger = Logger(service="api")
-tracer = Tracer(service="api")
+tracer = observability.tracer_for("api")
 
 API_TITLE = "seglift API"
 API_VERSION = "1.0.0"

@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 import boto3
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seglift import observability
@@ -27,7 +27,7 @@ from seglift.storage.s3_clients import presigning_s3_client
 from seglift.storage.segment_repository import SegmentRepository
 
 logger = Logger(service="exports")
-tracer = Tracer(service="exports")
+tracer = observability.tracer_for("exports")
 metrics = observability.metrics_for("exports")
 
 

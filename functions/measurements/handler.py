@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from measurements import wiring
@@ -29,7 +29,7 @@ from seglift.config import RuntimeConfig
 from seglift.events import BadEvent, require, require_date
 
 logger = Logger(service="measurements")
-tracer = Tracer(service="measurements")
+tracer = observability.tracer_for("measurements")
 metrics = observability.metrics_for("measurements")
 ACTIONS = ("recompute", "strata")
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
@@ -34,7 +34,7 @@ from seglift.dayrun.contracts import SegmentOutcome
 from seglift.events import BadEvent, require, require_date
 
 logger = Logger(service="metrics")
-tracer = Tracer(service="metrics")
+tracer = observability.tracer_for("metrics")
 
 
 ACTIONS = ("shop", "journey_transitions")

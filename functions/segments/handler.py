@@ -31,7 +31,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seglift import keys, observability
@@ -41,7 +41,7 @@ from seglift.events import BadEvent, require, require_date
 from segments import backfill, catalog, dayrun, editor, logic, wiring
 
 logger = Logger(service="segments")
-tracer = Tracer(service="segments")
+tracer = observability.tracer_for("segments")
 metrics = observability.metrics_for("segments")
 
 ACTIONS = ("run_day", "summarize", "create_list", "preview", "explain", "backfill",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seglift import observability
@@ -23,7 +23,7 @@ from seglift.config import RuntimeConfig
 from sync import logic, wiring
 
 logger = Logger(service="sync")
-tracer = Tracer(service="sync")
+tracer = observability.tracer_for("sync")
 metrics = observability.metrics_for("sync")
 
 

@@ -22,7 +22,7 @@ import time
 from functools import cache
 from typing import Any
 
-from aws_lambda_powertools import Logger, Tracer
+from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.batch import (
     BatchProcessor,
     EventType,
@@ -46,7 +46,7 @@ from seglift.tagging.router import handle_message
 from tagging.wiring import TaggingDependencies, build_dependencies, shared_session
 
 logger = Logger(service="tagging")
-tracer = Tracer(service="tagging")
+tracer = observability.tracer_for("tagging")
 metrics = observability.metrics_for("tagging")
 
 # A batch of 250 customers needs up to ~25 s of a Standard shop's bucket; don't start one
