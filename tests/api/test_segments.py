@@ -54,8 +54,9 @@ def test_bad_template_params_are_400_naming_the_parameter(client):
     unknown = client.post("/segments", {"template": {"id": "journey-loyal",
                                                      "params": {"colour": "red"}}})
     missing = client.post("/segments", {"template": {"id": "product-first-purchase"}})
-    for reply, name in ((wrong_type, "min_orders"), (unknown, "colour"),
-                        (missing, "product_id")):
+    # Named as the form labels them (words, not field names).
+    for reply, name in ((wrong_type, "“min orders”"), (unknown, "colour"),
+                        (missing, "“product id”")):
         assert reply.status == 400
         assert reply.error["field"] == "template.params"
         assert name in reply.error["message"]

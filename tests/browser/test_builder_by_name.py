@@ -136,3 +136,46 @@ def test_segments_are_searched_sorted_filtered_renamed_duplicated_and_deleted(
     page.wait_for_selector("text=No segment matches")
     page.get_by_label("Kind of segment").select_option(label="All kinds")
     page.screenshot(path=str(artifacts / "segment-list.png"), full_page=True)
+
+
+def test_lists_are_listed_and_made_from_segments_by_name(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    api = dashboard_run.api
+    # By their current names (another scenario of this module may have renamed them).
+    repeat = api.get(f"/segments/{dashboard_run.segments['repeat']['id']}")
+    one = api.get(f"/segments/{dashboard_run.segments['one-order']['id']}")
+    open_page(page, dashboard_run, "lists")
+    lists = page.locator("section", has=page.get_by_role("heading", name="Your lists"))
+    form = page.locator("form[data-form=make-list]")
+    # A snapshot of a segment, "the most commonly used" list in the seeds.
+    form.get_by_label("The list holds").select_option(
+        label="A snapshot of one segment (its members today, fixed)")
+    assert form.get_by_label("Second segment").is_hidden()
+    form.get_by_label("First segment").select_option(label=repeat["name"])
+    form.get_by_label("List name").fill("Repeat buyers, frozen")
+    form.get_by_role("button", name="Make the list").click()
+    form.locator("[data-list-result]").wait_for()
+    made = form.locator("[data-list-result]").inner_text()
+    assert f"with {repeat['member_count']} customers" in made
+    lists.get_by_role("link", name="Repeat buyers, frozen").wait_for()
+    # Combining: everyone in either segment, and the first minus the second.
+    form.get_by_label("The list holds").select_option(label="Customers in either segment")
+    form.get_by_label("First segment").select_option(label=repeat["name"])
+    form.get_by_label("Second segment").select_option(label=one["name"])
+    form.get_by_label("List name").fill("Bought at all")
+    form.get_by_role("button", name="Make the list").click()
+    lists.get_by_role("link", name="Bought at all").wait_for()
+    union = next(s for s in api.get("/segments?limit=100")["items"] if s["name"] == "Bought at all")
+    assert union["member_count"] == repeat["member_count"] + one["member_count"]
+    form.get_by_label("The list holds").select_option(
+        label="Customers in the first segment but not the second")
+    form.get_by_label("First segment").select_option(label="Bought at all")
+    form.get_by_label("Second segment").select_option(label=one["name"])
+    form.get_by_label("List name").fill("Bought twice or more")
+    form.get_by_role("button", name="Make the list").click()
+    result = form.locator("[data-list-result]:has-text('Bought twice or more')")
+    result.wait_for()
+    assert f"with {repeat['member_count']} customers" in result.inner_text()
+    lists.get_by_role("link", name="Bought twice or more").wait_for()
+    page.screenshot(path=str(artifacts / "lists.png"), full_page=True)

@@ -115,13 +115,14 @@ def test_rfm_templates_partition_every_customer(store):
 def test_parameters_are_checked_with_clear_messages():
     with pytest.raises(KeyError, match="unknown template 'nope'"):
         instantiate_template("nope")
-    with pytest.raises(ValueError, match="needs parameter 'product_id'"):
+    with pytest.raises(ValueError, match=r"fill in “product id”.*this template needs it"):
         instantiate_template("product-first-purchase")
     with pytest.raises(ValueError, match="has no parameter"):
         instantiate_template("journey-f1", {"days": 3})
-    with pytest.raises(ValueError, match="'days' must be a whole number"):
+    with pytest.raises(ValueError,
+                       match="“days” must be a whole number of at least 0; “soon” is not"):
         instantiate_template("journey-dormant", {"days": "soon"})
-    with pytest.raises(ValueError, match="month YYYY-MM"):
+    with pytest.raises(ValueError, match=r"must be a month \(YYYY-MM\)"):
         instantiate_template("acquisition-month-cohort", {"month": "2024-13"})
     with pytest.raises(ValueError, match="unknown template category"):
         list_templates("nonsense")

@@ -2,7 +2,9 @@
  * Lists and exports. Upload a CSV of customers (numeric Shopify ids or email addresses) to
  * make a list segment: the API returns a presigned upload URL, the browser sends the file
  * straight to storage, then the list is created and the rows that did not match are shown.
- * Export any segment's members as a CSV download.
+ * Export any segment's members as a CSV download. The lists the shop has are listed first,
+ * and a list can be made as a snapshot of a segment or by combining segments (in any, in
+ * all, in the first but not the second).
  */
 
 import { empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
@@ -17,9 +19,84 @@ export async function render(container, _params, ctx) {
   } catch (error) {
     segmentsError = error;
   }
+  const listArea = h("div", {}, segmentsError ? errorMessage(segmentsError, "Lists could not be loaded") : listTable(segments, ctx));
+  const refreshLists = async () => {
+    try {
+      const latest = await allSegments(ctx.api);
+      replace(listArea, listTable(latest, ctx));
+      return latest;
+    } catch (error) {
+      replace(listArea, errorMessage(error, "Lists could not be loaded"));
+      return null;
+    }
+  };
   replace(container, h("h1", {}, "Lists & exports"),
+    section("Your lists", listArea),
+    section("Make a list from your segments", segmentsError ? null : segments.length ? makeListForm(segments, ctx, refreshLists) : empty("No segments yet: create a segment first.")),
     section("Upload a customer list (CSV)", uploadForm(ctx)),
     section("Export a segment (CSV)", segmentsError ? errorMessage(segmentsError) : segments.length ? exportForm(segments, ctx) : empty("No segments to export yet.")));
+}
+
+function listTable(segments, ctx) {
+  const lists = segments.filter((s) => s.kind === "list");
+  if (!lists.length) return empty("No lists yet. Make one from a segment below, or upload a CSV.");
+  return table([
+    { label: "List", value: (s) => h("a", { href: `#/segments/${encodeURIComponent(s.id)}` }, s.name) },
+    { label: "Customers", numeric: true, value: (s) => (s.member_count === null ? "…" : ctx.fmt.integer(s.member_count)) },
+    { label: "Made", value: (s) => ctx.fmt.dateTime(s.created_at) },
+    { label: "About", value: (s) => s.description || "" },
+  ], [...lists].sort((a, b) => String(b.created_at).localeCompare(String(a.created_at))), { caption: `${lists.length} lists` });
+}
+
+const OPERATIONS = {
+  snapshot: "A snapshot of one segment (its members today, fixed)",
+  union: "Customers in either segment",
+  intersection: "Customers in both segments",
+  difference: "Customers in the first segment but not the second",
+};
+
+function makeListForm(segments, ctx, refresh) {
+  const how = h("select", { name: "how", "aria-label": "What the list holds" },
+    Object.entries(OPERATIONS).map(([key, label]) => h("option", { value: key }, label)));
+  const name = h("input", { type: "text", name: "name", required: true, maxlength: 255, placeholder: "e.g. Black Friday buyers, frozen" });
+  const first = segmentSelect(segments, { name: "first" });
+  const second = segmentSelect(segments, { name: "second", selected: segments[1]?.id });
+  const secondField = field("Second segment", second);
+  const feedback = h("div", { "aria-live": "polite" });
+  const showSecond = () => { secondField.style.display = how.value === "snapshot" ? "none" : ""; };
+  how.addEventListener("change", showSecond);
+  showSecond();
+  const form = h("form", { class: "inline-form", "data-form": "make-list" },
+    field("The list holds", how), field("First segment", first), secondField, field("List name", name),
+    h("button", { type: "submit" }, "Make the list"), feedback);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const body = { name: name.value.trim() };
+    if (how.value === "snapshot") body.snapshot_of = first.value;
+    else {
+      if (first.value === second.value) {
+        replace(feedback, errorMessage(new Error("Pick two different segments.")));
+        return;
+      }
+      body.set_operation = how.value;
+      body.segment_ids = [first.value, second.value];
+    }
+    replace(feedback, loading("Making the list…"));
+    try {
+      const list = await ctx.api.post("/segments/lists", body);
+      replace(feedback, h("p", { class: "ok", "data-list-result": "" }, `List “${list.name}” made with ${ctx.fmt.integer(list.member_count)} customers. `,
+        h("a", { href: `#/segments/${encodeURIComponent(list.id)}` }, "Open the list")));
+      // The new list can be combined in turn: offer it in both pickers.
+      const latest = await refresh();
+      for (const select of latest ? [first, second] : []) {
+        const kept = select.value;
+        replace(select, latest.map((s) => h("option", { value: s.id, selected: s.id === kept }, s.name)));
+      }
+    } catch (error) {
+      replace(feedback, errorMessage(error, "The list was not made"));
+    }
+  });
+  return form;
 }
 
 function uploadForm(ctx) {

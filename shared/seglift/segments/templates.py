@@ -388,34 +388,36 @@ def get_template(template_id: str) -> Template:
 
 
 def _coerce(param: TemplateParameter, value: Any) -> Any:
-    where = f"template parameter {param.name!r}"
+    # Merchant words: the setting as the form labels it, never a request field path.
+    where = f"“{param.name.replace('_', ' ')}”"
     if param.type in ("integer", "product_id", "variant_id"):
         if isinstance(value, str) and value.strip().isdigit():
             value = int(value)
         minimum = 1 if param.type != "integer" else 0
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"{where} must be a whole number >= {minimum}, got {value!r}")
+            raise ValueError(f"{where} must be a whole number of at least {minimum}; "
+                             f"“{value}” is not")
         return value
     if param.type == "number":
         if isinstance(value, str):
             with contextlib.suppress(ValueError):
                 value = float(value)
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"{where} must be a number, got {value!r}")
+            raise ValueError(f"{where} must be a number; “{value}” is not")
         return value
     if param.type == "month":
         if not isinstance(value, str) or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
-            raise ValueError(f"{where} must be a month YYYY-MM, got {value!r}")
+            raise ValueError(f"{where} must be a month (YYYY-MM); “{value}” is not")
         return value
     if param.type == "date":
         try:
             return date.fromisoformat(value).isoformat()
         except (TypeError, ValueError):
-            raise ValueError(f"{where} must be a date YYYY-MM-DD, got {value!r}") from None
+            raise ValueError(f"{where} must be a date (YYYY-MM-DD); “{value}” is not") from None
     if param.type == "enum" and value not in param.choices:
-        raise ValueError(f"{where} must be one of {list(param.choices)}, got {value!r}")
+        raise ValueError(f"{where} must be one of {', '.join(param.choices)}; “{value}” is not")
     if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{where} must be non-empty text, got {value!r}")
+        raise ValueError(f"{where} must not be empty")
     return value.strip()
 
 
@@ -444,14 +446,14 @@ def instantiate_template(template_id: str, params: dict[str, Any] | None = None,
     known = {p.name for p in template.parameters}
     unknown = set(params) - known
     if unknown:
-        raise ValueError(f"template {template_id!r} has no parameter(s) {sorted(unknown)}; "
+        raise ValueError(f"this template has no parameter(s) {sorted(unknown)}; "
                          f"its parameters: {sorted(known) or 'none'}")
     values: dict[str, Any] = {}
     for param in template.parameters:
         value = params.get(param.name, param.default)
         if value is None:
-            raise ValueError(f"template {template_id!r} needs parameter {param.name!r} "
-                             f"({param.description})")
+            raise ValueError(f"fill in “{param.name.replace('_', ' ')}” "
+                             f"({param.description.rstrip('.')}): this template needs it")
         values[param.name] = _coerce(param, value)
     condition = validate_condition(_fill(template.condition, values))
     text = {k: str((labels or {}).get(k, v)) for k, v in values.items()}
