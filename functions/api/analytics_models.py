@@ -10,8 +10,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, field_validator
+from pydantic import Field, StringConstraints, field_validator
 
+from api.api_model import ApiModel
 from api.models import Money, RequestBody, SegmentName
 
 SegmentIdText = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -20,7 +21,7 @@ MAX_JOURNEY_STAGES = 10
 # ------------------------------------------------------------------ profile
 
 
-class TraitOut(BaseModel):
+class TraitOut(ApiModel):
     value: str = Field(description="The trait's value (product id, source, location, bucket).")
     title: str | None = Field(default=None, description="The product's title, for products.")
     first_product_id: str | None = Field(
@@ -33,7 +34,7 @@ class TraitOut(BaseModel):
     lift: float | None = Field(description="segment_share / all_share (> 1: over-represented).")
 
 
-class SegmentProfileOut(BaseModel):
+class SegmentProfileOut(ApiModel):
     segment_id: str
     day: date = Field(description="The day the profile was computed for.")
     member_count: int
@@ -46,12 +47,12 @@ class SegmentProfileOut(BaseModel):
 # ------------------------------------------------------------------ revenue
 
 
-class RevenuePart(BaseModel):
+class RevenuePart(ApiModel):
     orders: int
     net_sales: Money
 
 
-class RevenuePoint(BaseModel):
+class RevenuePoint(ApiModel):
     period: str = Field(description="The month, YYYY-MM.")
     new: RevenuePart = Field(description="Customers' first orders.")
     returning: RevenuePart = Field(description="Customers' later orders.")
@@ -59,7 +60,7 @@ class RevenuePoint(BaseModel):
     as_of: date = Field(description="The day the month was last computed.")
 
 
-class SegmentRevenueOut(BaseModel):
+class SegmentRevenueOut(ApiModel):
     segment_id: str
     period: Literal["month"]
     start: date
@@ -75,7 +76,7 @@ class SegmentRevenueOut(BaseModel):
 # ------------------------------------------------------------------ cohorts
 
 
-class CohortOut(BaseModel):
+class CohortOut(ApiModel):
     cohort: str = Field(description="Month of the customers' first order, YYYY-MM.")
     customers: int
     net_sales: Money
@@ -83,20 +84,20 @@ class CohortOut(BaseModel):
     repeat_rate: str = Field(description="Share of the cohort with 2+ orders, e.g. '0.2500'.")
 
 
-class CohortLtvCell(BaseModel):
+class CohortLtvCell(ApiModel):
     cohort: str
     months_since_first: int
     cumulative_ltv: Money
 
 
-class ReorderPoint(BaseModel):
+class ReorderPoint(ApiModel):
     days: int
     customers: int = Field(description="First-time buyers whose first order is >= days old.")
     reordered: int = Field(description="Of them, those who ordered again within days.")
     share: str
 
 
-class CohortPage(BaseModel):
+class CohortPage(ApiModel):
     as_of: date
     items: list[CohortOut]
     next_token: str | None = None
@@ -109,7 +110,7 @@ class CohortPage(BaseModel):
 # ------------------------------------------------------------------ CLV
 
 
-class BgNbdOut(BaseModel):
+class BgNbdOut(ApiModel):
     r: float
     alpha: float
     a: float
@@ -117,21 +118,21 @@ class BgNbdOut(BaseModel):
     log_likelihood: float
 
 
-class GammaGammaOut(BaseModel):
+class GammaGammaOut(ApiModel):
     p: float
     q: float
     v: float
     log_likelihood: float
 
 
-class ClvHorizonOut(BaseModel):
+class ClvHorizonOut(ApiModel):
     days: int
     mean_expected_purchases: float | None
     total_clv: Money | None
     mean_clv: Money | None
 
 
-class ClvSummaryOut(BaseModel):
+class ClvSummaryOut(ApiModel):
     customers: int
     mean_p_alive: float | None
     likely_alive: int = Field(description="Customers with p_alive >= 0.5.")
@@ -139,14 +140,14 @@ class ClvSummaryOut(BaseModel):
     horizons: list[ClvHorizonOut]
 
 
-class HoldoutGroupOut(BaseModel):
+class HoldoutGroupOut(ApiModel):
     frequency: str = Field(description="Repeat purchase days in calibration: 0, 1, … 7+.")
     customers: int
     mean_predicted: float = Field(description="Mean predicted purchases in the holdout.")
     mean_actual: float = Field(description="Mean actual purchase days in the holdout.")
 
 
-class HoldoutOut(BaseModel):
+class HoldoutOut(ApiModel):
     """The calibration-holdout check: fit before ``calibration_end``, predict the
     ``holdout_days`` after it, compare with what customers did (by calibration frequency)."""
 
@@ -162,7 +163,7 @@ class HoldoutOut(BaseModel):
         default=None, description="|predicted - actual| / actual over all customers.")
 
 
-class ClvOut(BaseModel):
+class ClvOut(ApiModel):
     as_of: date
     status: Literal["fitted", "insufficient_data"]
     reason: str | None = None
@@ -180,14 +181,14 @@ class ClvOut(BaseModel):
 # ------------------------------------------------------------------ overlap
 
 
-class OverlapPair(BaseModel):
+class OverlapPair(ApiModel):
     segment_a: str
     segment_b: str
     overlap: int = Field(description="Customers in both segments.")
     share_of_a: float | None = Field(description="overlap / size of segment_a.")
 
 
-class OverlapOut(BaseModel):
+class OverlapOut(ApiModel):
     day: date
     segment_ids: list[str]
     sizes: dict[str, int]
@@ -212,44 +213,44 @@ class JourneyCreate(RequestBody):
         return stages
 
 
-class JourneyOut(BaseModel):
+class JourneyOut(ApiModel):
     id: str
     name: str
     stages: list[str]
     created_at: datetime
 
 
-class JourneyPage(BaseModel):
+class JourneyPage(ApiModel):
     items: list[JourneyOut]
     next_token: str | None = None
 
 
-class TransitionCell(BaseModel):
+class TransitionCell(ApiModel):
     from_stage: str = Field(description="Stage segment id on 'from', or '(outside)'.")
     to_stage: str = Field(description="Stage segment id on 'to', or '(outside)'.")
     customers: int
     net_sales: Money = Field(description="Their net sales after 'from' up to 'to'.")
 
 
-class TransitionsOut(BaseModel):
+class TransitionsOut(ApiModel):
     journey_id: str
     start: date = Field(description="The 'from' day.")
     end: date = Field(description="The 'to' day.")
     cells: list[TransitionCell]
 
 
-class FunnelStage(BaseModel):
+class FunnelStage(ApiModel):
     segment_id: str
     reached: int = Field(description="Customers at this stage or a later one.")
     conversion: float | None = Field(description="reached / reached of the previous stage.")
 
 
-class FunnelDay(BaseModel):
+class FunnelDay(ApiModel):
     day: date
     stages: list[FunnelStage]
 
 
-class FunnelOut(BaseModel):
+class FunnelOut(ApiModel):
     journey_id: str
     start: date
     end: date

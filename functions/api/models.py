@@ -11,8 +11,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
+from api.api_model import ApiModel
 from api.fields import Flag, IsoDate
 from seglift.segments.templates import TEMPLATES
 
@@ -30,36 +31,36 @@ else:
     TemplateId = Literal[tuple(t.id for t in TEMPLATES)]
 
 
-class RequestBody(BaseModel):
+class RequestBody(ApiModel):
     model_config = ConfigDict(extra="forbid")
 
 
 # ------------------------------------------------------------------ common
 
 
-class ErrorDetail(BaseModel):
+class ErrorDetail(ApiModel):
     code: str = Field(description="Stable, machine-readable error code.")
     message: str = Field(description="What went wrong and what to change.")
     field: str | None = Field(default=None, description="The request field at fault.")
 
 
-class ErrorResponse(BaseModel):
+class ErrorResponse(ApiModel):
     error: ErrorDetail
 
 
-class Money(BaseModel):
+class Money(ApiModel):
     amount: str = Field(description="Decimal amount as a string, e.g. '12.50'.")
     currency: str = Field(description="ISO 4217 currency code of the shop.")
 
 
-class Health(BaseModel):
+class Health(ApiModel):
     status: Literal["ok"] = "ok"
 
 
 # ------------------------------------------------------------------ shop
 
 
-class SyncStatus(BaseModel):
+class SyncStatus(ApiModel):
     status: str = Field(description="never | requested | running | succeeded | failed")
     started_at: datetime | None = None
     finished_at: datetime | None = None
@@ -72,7 +73,7 @@ class SyncStatus(BaseModel):
     )
 
 
-class ShopOut(BaseModel):
+class ShopOut(ApiModel):
     shop: str
     installed: bool
     plan: str
@@ -82,7 +83,7 @@ class ShopOut(BaseModel):
     sync: SyncStatus
 
 
-class SyncRequested(BaseModel):
+class SyncRequested(ApiModel):
     shop: str
     status: Literal["requested"] = "requested"
 
@@ -90,7 +91,7 @@ class SyncRequested(BaseModel):
 # ------------------------------------------------------------------ templates
 
 
-class TemplateParameterOut(BaseModel):
+class TemplateParameterOut(ApiModel):
     name: str
     type: str = Field(
         description="integer | number | string | date | month | product_id | variant_id | enum"
@@ -100,7 +101,7 @@ class TemplateParameterOut(BaseModel):
     choices: list[str] = Field(default_factory=list, description="Allowed values of an enum.")
 
 
-class TemplateOut(BaseModel):
+class TemplateOut(ApiModel):
     id: str
     name: str
     category: str
@@ -110,7 +111,7 @@ class TemplateOut(BaseModel):
     )
 
 
-class TemplatePage(BaseModel):
+class TemplatePage(ApiModel):
     items: list[TemplateOut]
     next_token: str | None = None
 
@@ -118,7 +119,7 @@ class TemplatePage(BaseModel):
 # ------------------------------------------------------------------ metrics
 
 
-class MetricsPoint(BaseModel):
+class MetricsPoint(ApiModel):
     day: date
     money: dict[str, Money] = Field(
         default_factory=dict,
@@ -130,7 +131,7 @@ class MetricsPoint(BaseModel):
     )
 
 
-class SegmentMetricsOut(BaseModel):
+class SegmentMetricsOut(ApiModel):
     segment_id: str
     start: date
     end: date
@@ -188,7 +189,7 @@ class SegmentPatch(RequestBody):
         return self
 
 
-class SegmentOut(BaseModel):
+class SegmentOut(ApiModel):
     id: str
     name: str
     kind: str
@@ -206,7 +207,7 @@ class SegmentOut(BaseModel):
     latest_metrics: MetricsPoint | None = None
 
 
-class SegmentPage(BaseModel):
+class SegmentPage(ApiModel):
     items: list[SegmentOut]
     next_token: str | None = None
 
@@ -224,12 +225,12 @@ class TagJobCreate(RequestBody):
     )
 
 
-class TagJobError(BaseModel):
+class TagJobError(ApiModel):
     customer_id: str | None = None
     message: str
 
 
-class TagJobOut(BaseModel):
+class TagJobOut(ApiModel):
     id: str
     segment_id: str
     tag: str
@@ -247,12 +248,12 @@ class TagJobOut(BaseModel):
     errors: list[TagJobError] = Field(default_factory=list)
 
 
-class TagJobPage(BaseModel):
+class TagJobPage(ApiModel):
     items: list[TagJobOut]
     next_token: str | None = None
 
 
-class TagJobPreviewOut(BaseModel):
+class TagJobPreviewOut(ApiModel):
     """What a tag job would change, read from Shopify now; nothing is changed."""
 
     segment_id: str
@@ -274,7 +275,7 @@ class TagJobPreviewOut(BaseModel):
 # ------------------------------------------------------------------ webhooks
 
 
-class WebhookAck(BaseModel):
+class WebhookAck(ApiModel):
     status: Literal["processed", "duplicate", "ignored"]
 
 
@@ -291,7 +292,7 @@ class ExportCreate(RequestBody):
     bom: Flag = Field(default=False, description="Start with a UTF-8 BOM (Excel on Windows).")
 
 
-class ExportOut(BaseModel):
+class ExportOut(ApiModel):
     url: str = Field(description="Presigned download URL of the CSV.")
     rows: int = Field(description="Members exported (data rows, without the header).")
     expires_at: datetime = Field(description="When the URL stops working.")

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
+
+from api.api_model import ApiModel
 
 
-class PrivacyRequestOut(BaseModel):
+class PrivacyRequestOut(ApiModel):
     """One GDPR webhook and what became of it. Never names the customer: the merchant
     already has that in Shopify, and a redacted customer must not reappear here."""
 
@@ -28,6 +30,6 @@ class PrivacyRequestOut(BaseModel):
         description="What the processing did, e.g. lake_rows_removed, objects_rewritten.")
 
 
-class PrivacyRequestPage(BaseModel):
+class PrivacyRequestPage(ApiModel):
     items: list[PrivacyRequestOut]
     next_token: str | None = None

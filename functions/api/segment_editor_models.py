@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, StringConstraints, model_validator
 
+from api.api_model import ApiModel
 from api.fields import IsoDate, WholeNumber
 from api.models import (
     Description,
@@ -53,7 +54,7 @@ class PreviewRequest(RequestBody):
         return self
 
 
-class PreviewOut(BaseModel):
+class PreviewOut(ApiModel):
     member_count: int = Field(description="Customers the condition selects today.")
     customer_count: int = Field(description="All customers of the shop today.")
     sample: list[int] = Field(description="The first member ids (ascending).")
@@ -65,7 +66,7 @@ class PreviewOut(BaseModel):
 # ------------------------------------------------------------------ explain
 
 
-class ExplainNode(BaseModel):
+class ExplainNode(ApiModel):
     kind: str = Field(description="and | or | not, or the leaf's kind (feature, bought, ...)")
     passed: bool
     condition: dict[str, Any] | None = Field(default=None, description="A leaf's condition.")
@@ -73,7 +74,7 @@ class ExplainNode(BaseModel):
                                         description="A group's parts, in order.")
 
 
-class ExplainOut(BaseModel):
+class ExplainOut(ApiModel):
     segment_id: str
     customer_id: int
     as_of: date
@@ -107,13 +108,13 @@ class ListSegmentCreate(RequestBody):
         return self
 
 
-class CsvRowOut(BaseModel):
+class CsvRowOut(ApiModel):
     line: int = Field(description="1-based line number in the file.")
     value: str
     reason: str
 
 
-class UploadReport(BaseModel):
+class UploadReport(ApiModel):
     matched: int
     unmatched: int = Field(description="Well-formed values that are no customer of the shop.")
     malformed: int = Field(description="Values that are neither an email nor a customer id.")
@@ -127,7 +128,7 @@ class ListSegmentOut(SegmentOut):
         default=None, description="What the uploaded CSV held (only for upload sources).")
 
 
-class UploadCreated(BaseModel):
+class UploadCreated(ApiModel):
     upload_id: str
     url: str = Field(description="POST the CSV here as multipart/form-data (no Authorization "
                                  "header): every field of `fields`, then the file as `file`.")
@@ -162,7 +163,7 @@ class BackfillRequest(RequestBody):
         return self
 
 
-class BackfillStarted(BaseModel):
+class BackfillStarted(ApiModel):
     segment_id: str
     first_day: date
     last_day: date

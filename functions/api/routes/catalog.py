@@ -12,8 +12,9 @@ from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import BaseModel, Field
+from pydantic import Field
 
+from api.api_model import ApiModel
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.routes.responses import responses
 from api.segment_editor import call_engine, engine, shop_today
@@ -23,13 +24,13 @@ router = APIGatewayRouter()
 MAX_PRODUCTS = 5000
 
 
-class CatalogProduct(BaseModel):
+class CatalogProduct(ApiModel):
     id: int
     title: str
     product_type: str | None = None
 
 
-class CatalogOut(BaseModel):
+class CatalogOut(ApiModel):
     products: list[CatalogProduct] = Field(description="Products sorted by title.")
     product_types: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list, description="Customer tags in use.")

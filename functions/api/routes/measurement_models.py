@@ -6,8 +6,9 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
+from api.api_model import ApiModel
 from api.fields import Flag, IsoDate, WholeNumber
 from api.models import Money, RequestBody
 
@@ -65,26 +66,26 @@ class CompareRequest(RequestBody):
         min_length=2, max_length=10, description="Measurement ids, 2 to 10.")
 
 
-class PeriodOut(BaseModel):
+class PeriodOut(ApiModel):
     start: date
     end: date
 
 
-class GoalOut(BaseModel):
+class GoalOut(ApiModel):
     kind: str = Field(description="any_order | products | min_order_value | "
                                   "products_and_min_value")
     product_ids: list[str] = Field(default_factory=list)
     min_order_value: Money | None = None
 
 
-class SeriesPoint(BaseModel):
+class SeriesPoint(ApiModel):
     day: date
     converted: int = Field(description="Customers converted so far.")
     orders: int
     revenue: Money
 
 
-class ProductLine(BaseModel):
+class ProductLine(ApiModel):
     product_id: str
     title: str | None = None
     quantity: int
@@ -93,7 +94,7 @@ class ProductLine(BaseModel):
     sales: Money
 
 
-class MeasurementResultsOut(BaseModel):
+class MeasurementResultsOut(ApiModel):
     computed_for: date = Field(description="The day the figures were computed for.")
     as_of: date = Field(description="The last day of data included.")
     final: bool = Field(description="True once the period is over: frozen.")
@@ -110,7 +111,7 @@ class MeasurementResultsOut(BaseModel):
                                                description="Only on single reads and compare.")
 
 
-class MeasurementOut(BaseModel):
+class MeasurementOut(ApiModel):
     id: str
     name: str
     notes: str | None = None
@@ -129,16 +130,16 @@ class MeasurementOut(BaseModel):
     results: MeasurementResultsOut | None = None
 
 
-class MeasurementPage(BaseModel):
+class MeasurementPage(ApiModel):
     items: list[MeasurementOut]
     next_token: str | None = None
 
 
-class ComparisonOut(BaseModel):
+class ComparisonOut(ApiModel):
     items: list[MeasurementOut] = Field(description="In the order asked, with products.")
 
 
-class Estimate(BaseModel):
+class Estimate(ApiModel):
     difference: float | None = None
     ci_low: float | None = None
     ci_high: float | None = None
@@ -146,13 +147,13 @@ class Estimate(BaseModel):
     ci_spans_zero: bool
 
 
-class Incremental(BaseModel):
+class Incremental(ApiModel):
     estimate: Money
     ci_low: Money | None = None
     ci_high: Money | None = None
 
 
-class GroupComparison(BaseModel):
+class GroupComparison(ApiModel):
     group: str
     control: str
     cvr: Estimate | None = Field(default=None, description="Two-proportion z-test.")
@@ -162,7 +163,7 @@ class GroupComparison(BaseModel):
     verdict: str
 
 
-class ExperimentGroupOut(BaseModel):
+class ExperimentGroupOut(ApiModel):
     label: str
     holdout: bool
     measurement_id: str
@@ -171,7 +172,7 @@ class ExperimentGroupOut(BaseModel):
     results: MeasurementResultsOut | None = None
 
 
-class ExperimentOut(BaseModel):
+class ExperimentOut(ApiModel):
     id: str
     name: str
     segment_id: str
