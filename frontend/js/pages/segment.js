@@ -66,7 +66,7 @@ function renderHeader(area, segment, ctx) {
     h("h1", {}, segment.name),
     segment.description ? h("p", {}, segment.description) : null,
     h("p", { class: "muted" },
-      `${segment.kind} segment`, segment.template_id ? ` · template ${segment.template_id}` : "",
+      segment.kind === "list" ? "List (fixed members)" : "Segment by condition", segment.template_id ? " · made from a template" : "",
       segment.last_evaluated_on ? ` · evaluated ${fmt.day(segment.last_evaluated_on)}` : " · not evaluated yet",
       segment.keep_in_sync_tag ? ` · kept in sync with tag “${segment.keep_in_sync_tag}”` : ""),
     segment.last_error ? h("p", { class: "error", role: "alert" }, `The last evaluation failed: ${segment.last_error}`) : null,
