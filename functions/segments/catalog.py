@@ -29,11 +29,13 @@ def _distinct(column: pa.ChunkedArray | pa.Array) -> list[str]:
 
 def shop_catalog(reader: Any) -> dict[str, Any]:
     """``{"products": [{id, title, product_type}], "product_types", "tags", <order
-    value columns>}``: products sorted by title, every list without duplicates."""
+    value columns>, "country_code", "province_code"}``: products sorted by title, every
+    list without duplicates."""
     products = reader.read_table("products", columns=["product_id", "title", "product_type"])
     order = pc.sort_indices(pc.utf8_lower(pc.fill_null(products["title"], "")))
     products = products.take(order).slice(0, MAX_VALUES)
-    customers = reader.read_table("customers", columns=["tags"])
+    customers = reader.read_table("customers",
+                                  columns=["tags", "country_code", "province_code"])
     orders = reader.read_table("orders", columns=list(ORDER_VALUE_COLUMNS))
     tags = pc.list_flatten(customers["tags"]) if customers.num_rows else pa.array([], pa.string())
     return {
@@ -47,6 +49,9 @@ def shop_catalog(reader: Any) -> dict[str, Any]:
         # Shopify treats tags case-insensitively: one spelling of each.
         "tags": _distinct_casefold(tags),
         **{name: _distinct(orders[name]) for name in ORDER_VALUE_COLUMNS},
+        # Locations of the customers' default addresses.
+        "country_code": _distinct(customers["country_code"]),
+        "province_code": _distinct(customers["province_code"]),
     }
 
 

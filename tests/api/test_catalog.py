@@ -19,6 +19,8 @@ CATALOG = {
     "utm_source": ["newsletter"],
     "utm_medium": ["email"],
     "utm_campaign": ["spring-sale"],
+    "country_code": ["CA", "US"],
+    "province_code": ["NY", "ON"],
 }
 
 
@@ -37,6 +39,7 @@ def test_the_catalogue_lists_products_by_title_and_the_shops_values(client, engi
         "AeroPress", "Espresso Beans 1kg", "Aero Filter Papers"]
     assert reply.json["tags"] == ["vip", "wholesale"]
     assert reply.json["utm_campaign"] == ["spring-sale"]
+    assert reply.json["country_code"] == ["CA", "US"]
 
 
 def test_the_catalogue_is_searched_by_title_ignoring_case(client, engine):

@@ -52,6 +52,17 @@ def test_the_gallery_reads_in_words_and_is_searched(page: Any, dashboard_run: Da
     page.get_by_label("Search templates").fill("")
     page.wait_for_function("document.querySelectorAll('.template-card').length > 5")
     assert page.locator(".template-card .muted").first.inner_text() == "Customer journey"
+    # A location is offered from the countries the shop's customers really have.
+    everything = page.get_by_label("Template category").locator("option", has_text="All")
+    page.get_by_label("Template category").select_option(label=everything.inner_text())
+    page.get_by_role("button", name="Use “Customers in a country”").click()
+    form = page.locator("form.template-form")
+    country = form.get_by_role("combobox", name=re.compile("^Country"))
+    country.wait_for()
+    offered = page.locator("form.template-form datalist option")
+    offered.first.wait_for(state="attached")
+    values = [offered.nth(i).get_attribute("value") for i in range(offered.count())]
+    assert values and values == dashboard_run.api.get("/catalog")["country_code"]
     page.screenshot(path=str(artifacts / "template-gallery.png"), full_page=True)
 
 

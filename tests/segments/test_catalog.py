@@ -12,7 +12,7 @@ def _store() -> StoreBuilder:
     store = (StoreBuilder().product(2, "Brewer", title="AeroPress")
              .product(1, "Coffee", title="espresso beans").product(3, "Brewer", title="Chemex")
              .product(4, "", title=""))
-    store.customer(1, tags=["VIP", "wholesale"]).customer(2, tags=["vip"]).customer(3)
+    store.customer(1, tags=["VIP", "wholesale"]).customer(2, tags=["vip"]).customer(3, country="CA")
     store.order(10, 1, "2024-06-01", "100", products=[2], source="google",
                 utm_source="newsletter", utm_campaign="spring-sale")
     store.order(11, 2, "2024-06-02", "50", products=[1], utm_campaign="spring-sale")
@@ -34,6 +34,7 @@ def test_values_are_distinct_and_never_empty():
     assert catalog["utm_source"] == ["newsletter"]
     assert catalog["utm_campaign"] == ["spring-sale"]
     assert catalog["utm_medium"] == []
+    assert catalog["country_code"] == ["CA", "US"]
 
 
 def test_a_shop_without_data_has_an_empty_catalogue():

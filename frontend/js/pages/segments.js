@@ -211,6 +211,8 @@ const CATALOG_LISTS = {
   utm_source: "utm_source",
   utm_medium: "utm_medium",
   source: "first_visit_source",
+  country_code: "country_code",
+  province_code: "province_code",
 };
 
 export function categoryName(category) {

@@ -1,5 +1,6 @@
-"""GET /catalog: the shop's products, product types, customer tags, order sources and UTM
-values, so the dashboard offers pickers (by name, with search) instead of typed ids.
+"""GET /catalog: the shop's products, product types, customer tags, order sources, UTM
+values and customers' countries and provinces, so the dashboard offers pickers (by name,
+with search) instead of typed ids.
 
 Read from the lake by the segments function (the API carries no pyarrow). ``q`` keeps the
 products whose title contains it (case-insensitive); ``limit`` bounds the product list.
@@ -37,6 +38,8 @@ class CatalogOut(ApiModel):
     utm_source: list[str] = Field(default_factory=list)
     utm_medium: list[str] = Field(default_factory=list)
     utm_campaign: list[str] = Field(default_factory=list)
+    country_code: list[str] = Field(default_factory=list, description="Customers' countries.")
+    province_code: list[str] = Field(default_factory=list)
 
 
 @router.get(
