@@ -125,6 +125,10 @@ def test_segments_are_searched_sorted_filtered_renamed_duplicated_and_deleted(
     page.get_by_label("Sort segments").select_option(label="Name (A to Z)")
     names = page.locator("table tbody tr td:first-child a").all_inner_texts()
     assert names == sorted(names, key=str.lower) or names == sorted(names)
+    page.get_by_label("Sort segments").select_option(label="Lifetime value (highest first)")
+    ltv = [float(t.replace("$", "").replace(",", "")) for t in
+           page.locator("table tbody tr td:nth-child(4)").all_inner_texts() if "$" in t]
+    assert len(ltv) >= 2 and ltv == sorted(ltv, reverse=True)
     # Delete is refused, naming the segment that uses it.
     row(page, "Big spenders (browser)").get_by_role("button", name="Delete").click()
     page.get_by_role("button", name="Yes, delete").click()

@@ -27,7 +27,7 @@ const SORTS = {
   name: { label: "Name (A to Z)", compare: (a, b) => a.name.localeCompare(b.name) },
   members: { label: "Members (most first)", compare: (a, b) => (b.member_count ?? -1) - (a.member_count ?? -1) },
   newest: { label: "Newest first", compare: (a, b) => String(b.created_at).localeCompare(String(a.created_at)) },
-  ltv: { label: "Lifetime value (highest first)", compare: (a, b) => (Number(b.latest_metrics?.values?.ltv) || -1) - (Number(a.latest_metrics?.values?.ltv) || -1) },
+  ltv: { label: "Lifetime value (highest first)", compare: (a, b) => (metricValue(b.latest_metrics, "ltv") ?? -1) - (metricValue(a.latest_metrics, "ltv") ?? -1) },
 };
 
 async function renderList(area, ctx) {
