@@ -56,7 +56,8 @@ def define_segment(
                 code="unknown_template",
                 field="template.id",
             )
-        params, labels = dict(body.template.params), {}
+        params: dict[str, Any] = dict(body.template.params)
+        labels: dict[str, str] = {}
         if catalog is not None:
             params, labels = resolve_catalog_params(template, params, catalog)
         try:
