@@ -30,10 +30,10 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, is_dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from seglift.events import BadEvent
 from seglift.keys import validate_shop_domain
+from seglift.shop_day import shop_day, shop_zone
 from seglift.shopify.client import ShopifyGraphQLClient
 from sync.contracts import (
     WORKFLOW_ACTIONS,
@@ -225,12 +225,9 @@ def process_privacy(deps: SyncDependencies, shop: str | None) -> list[dict[str, 
 
 def local_run_date(moment: datetime, timezone: str) -> str:
     """The calendar date of ``moment`` in the shop's time zone (UTC if it is unknown)."""
-    try:
-        zone = ZoneInfo(timezone or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
+    if shop_zone(timezone).key != (timezone or "UTC"):
         logger.warning("unknown shop time zone; using UTC", extra={"timezone": timezone})
-        zone = ZoneInfo("UTC")
-    return moment.astimezone(zone).date().isoformat()
+    return shop_day(moment, timezone).isoformat()
 
 
 def _synchronizer(shop: str, deps: SyncDependencies) -> Synchronizer:

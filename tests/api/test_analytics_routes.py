@@ -336,3 +336,13 @@ def test_the_funnel_lists_the_stored_days(client, stores):
 def test_routes_without_configured_stores_answer_500_in_the_error_shape(client):
     reply = client.get("/cohorts")
     assert (reply.status, reply.error["code"]) == (500, "internal_error")
+
+
+def test_default_days_are_the_shops_own_today_not_utcs(api, client, stores):
+    """The daily run evaluates the shop's calendar day: at 12:00 UTC on 20 November it is
+    already 21 November in Auckland (UTC+13), so that is the default last day."""
+    api.shops.records[SHOP_A].timezone = "Pacific/Auckland"
+    a, b = evaluated(stores, SHOP_A, name="A"), evaluated(stores, SHOP_A, name="B")
+    journey = client.post("/journeys", {"name": "J", "stages": [a.segment_id, b.segment_id]})
+    default = client.get(f"/journeys/{journey.json['id']}/transitions").json
+    assert (default["start"], default["end"]) == ("2026-11-20", "2026-11-21")

@@ -82,6 +82,11 @@ def test_two_concurrent_takers_of_one_lease_get_one_winner(repo: ShopRepository)
     import threading
     from datetime import timedelta
 
+    from devkit.local_cloud import moto_threads
+
+    # DynamoDB applies each conditional write atomically; moto's backend does so only
+    # behind the local cloud's lock (without it two takers can both pass the condition).
+    moto_threads.install()
     shop = "a.myshopify.com"
     repo.install(shop, "/p/a", now=AT)
     holders: list[str | None] = []

@@ -38,7 +38,7 @@ from api.fields import IsoDate
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, encode_page_token
 from api.ports import AnalyticsReader, ApiContext
 from api.routes.responses import responses
-from api.routes.segments import SegmentId, get_segment_or_404, shop_currency
+from api.routes.segments import SegmentId, get_segment_or_404, shop_currency, shop_today
 
 router = APIGatewayRouter()
 
@@ -139,7 +139,7 @@ def segment_revenue(
     if period != "month":
         raise BadRequest(f"period {period!r} is not stored: use period=month", field="period")
     get_segment_or_404(ctx, shop, segment_id)
-    last = end or ctx.clock().date()
+    last = end or shop_today(ctx, shop)
     first = start or _months_before(last, DEFAULT_REVENUE_MONTHS - 1)
     if first > last:
         raise BadRequest(f"start {first} is after end {last}: swap them", field="start")

@@ -29,7 +29,7 @@ from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, 
 from api.ports import ApiContext, JourneyStore, SnapshotNotFound
 from api.routes.analytics import analytics_reader
 from api.routes.responses import BODY_ERRORS, responses
-from api.routes.segments import shop_currency
+from api.routes.segments import shop_currency, shop_today
 
 router = APIGatewayRouter()
 
@@ -116,10 +116,10 @@ def journey_transitions(
     from_day: Annotated[IsoDate | None, Query(alias="from", description="ISO date; default: "
                                            "the day before 'to'")] = None,
     to_day: Annotated[IsoDate | None, Query(alias="to", description="ISO date; default: "
-                                         "today (UTC)")] = None,
+                                         "today in the shop's time zone")] = None,
 ) -> TransitionsOut:
     journey = get_journey_or_404(ctx, shop, journey_id)
-    end = to_day or ctx.clock().date()
+    end = to_day or shop_today(ctx, shop)
     start = from_day or end - timedelta(days=1)
     if start >= end:
         raise BadRequest(f"from {start} must be before to {end}", field="from")
@@ -153,7 +153,7 @@ def journey_funnel(
     end: Annotated[IsoDate | None, Query(description="Last day, ISO date")] = None,
 ) -> FunnelOut:
     get_journey_or_404(ctx, shop, journey_id)
-    last = end or ctx.clock().date()
+    last = end or shop_today(ctx, shop)
     first = start or last - timedelta(days=DEFAULT_FUNNEL_DAYS - 1)
     if first > last:
         raise BadRequest(f"start {first} is after end {last}: swap them", field="start")

@@ -3,7 +3,7 @@ delete, and a segment's metrics time series."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler import Response
@@ -21,6 +21,7 @@ from api.routes.responses import BODY_ERRORS, responses
 from api.segment_definitions import condition_error, define_segment
 from api.segment_editor import as_of_day, backfill_new_segment, shop_catalog_reader
 from seglift.segments.conditions import ConditionError, referenced_segments
+from seglift.shop_day import shop_day
 
 router = APIGatewayRouter()
 
@@ -34,6 +35,12 @@ DEFAULT_METRICS_DAYS = 90
 def shop_currency(ctx: ApiContext, shop: str) -> str:
     record = ctx.shops.get(shop)
     return getattr(record, "currency", None) or "USD"
+
+
+def shop_today(ctx: ApiContext, shop: str) -> date:
+    """Today in the shop's time zone: the day the daily run evaluates (seglift.shop_day)."""
+    record = ctx.shops.get(shop)
+    return shop_day(ctx.clock(), getattr(record, "timezone", None))
 
 
 def get_segment_or_404(ctx: ApiContext, shop: str, segment_id: str) -> Any:
@@ -191,7 +198,7 @@ def segment_metrics(
     end: Annotated[IsoDate | None, Query(description="Last day, ISO date")] = None,
 ) -> SegmentMetricsOut:
     get_segment_or_404(ctx, shop, segment_id)
-    last = end or ctx.clock().date()
+    last = end or shop_today(ctx, shop)
     first = start or last - timedelta(days=DEFAULT_METRICS_DAYS - 1)
     if first > last:
         raise BadRequest(f"start {first} is after end {last}: swap them", field="start")
