@@ -16,6 +16,7 @@ from moto import mock_aws
 from seglift import keys
 from seglift.segments.tables import TABLE_NAMES
 from seglift.storage.segment_repository import SegmentInUse, SegmentRepository
+from tests import envelope
 from tests.lambda_context import lambda_context
 from tests.segments.builder import StoreBuilder
 
@@ -77,9 +78,10 @@ def cloud(monkeypatch, request):
 
 
 def _invoke(event):
-    from segments.handler import lambda_handler
+    from segments.handler import ENVELOPED, lambda_handler
 
-    return lambda_handler(event, lambda_context("segments"))
+    answer = lambda_handler(event, lambda_context("segments"))
+    return envelope.read(answer) if event["action"] in ENVELOPED else answer
 
 
 def _run_day(run_date: str = RUN_DATE) -> dict:
