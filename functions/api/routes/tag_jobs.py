@@ -59,8 +59,8 @@ def start_tag_job(
         )
     if not getattr(segment, "last_evaluated_on", None):
         raise Conflict(
-            "the segment has not been evaluated yet, so it has no members to tag: "
-            "wait for the next daily run or POST /shop/sync",
+            "This segment has not been evaluated yet, so it has no members to tag: "
+            "wait a minute for its first evaluation, or start a sync on the Sync page.",
             code="segment_not_evaluated",
         )
     job = ctx.tag_jobs.start(shop, segment, tag=tag, action=body.action, requested_by=user)

@@ -83,8 +83,9 @@ def frozen_members(shop: str, segment: Any, members: SegmentMembers) -> list[int
     """The segment's members now, sorted, or a MeasurementError saying why there are none."""
     if not getattr(segment, "last_evaluated_on", None):
         raise MeasurementError(
-            f"segment {segment.segment_id!r} has not been evaluated yet, so it has no member "
-            "list to measure: wait for the next daily run or POST /shop/sync", "segment_id",
+            f"The segment “{getattr(segment, 'name', None) or 'chosen'}” has not been "
+            "evaluated yet, so it has no members to measure: wait a minute for its first "
+            "evaluation, or start a sync on the Sync page.", "segment_id",
         )
     ids = sorted(set(members.member_ids(shop, segment)))
     if not ids:
