@@ -368,6 +368,49 @@ def test_two_measurements_compared_side_by_side_with_intervals(
     page.screenshot(path=str(artifacts / "measurements-compared.png"), full_page=True)
 
 
+def test_an_ab_test_in_one_button_makes_a_named_list_per_group_with_a_goal(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    api = dashboard_run.api
+    open_page(page, dashboard_run, "measurements")
+    form = page.locator('form[data-form="experiment"]')
+    form.get_by_label("Name", exact=True).fill("Winter email")
+    form.get_by_label("Segment").select_option(label="Repeat buyers")
+    form.get_by_label("Keep the last group as an untreated holdout").check()
+    form.get_by_label("Name of group A").fill("Gets the winter email")
+    form.get_by_label("Name of the holdout (untreated)").fill("No winter email")
+    products = form.get_by_label("Orders containing any of these products")
+    first_title = products.locator("option").first.inner_text()
+    products.select_option(label=first_title)
+    form.get_by_label("Minimum order value (USD)").fill("20")
+    # A period starting in the past says plainly whose members are measured.
+    form.get_by_label("First day").fill("2026-01-01")
+    form.get_by_label("Last day").fill("2026-12-31")
+    assert "not as they were on" in form.get_by_role("note").inner_text()
+    page.screenshot(path=str(artifacts / "experiment-form.png"), full_page=True)
+    form.get_by_role("button", name="Split into lists and measure").click()
+    link = page.get_by_role("link", name="Open the list “Gets the winter email”")
+    link.or_(form.get_by_role("alert")).wait_for()
+    assert link.is_visible(), form.get_by_role("alert").inner_text()
+    page.screenshot(path=str(artifacts / "experiments.png"), full_page=True)
+    experiment_id = next(m["experiment_id"] for m in api.get("/measurements?limit=100")["items"]
+                         if m["name"] == "Gets the winter email")
+    experiment = api.get(f"/experiments/{experiment_id}")
+    assert [g["name"] for g in experiment["groups"]] == ["Gets the winter email",
+                                                         "No winter email"]
+    assert experiment["goal"]["min_order_value"]["amount"] == "20"
+    assert len(experiment["goal"]["product_ids"]) == 1
+    group = experiment["groups"][0]
+    link.click()
+    page.get_by_role("heading", name="Gets the winter email", level=1).wait_for()
+    assert "List (fixed members)" in page.locator("main").inner_text()
+    assert f"{group['customers']:,}" in page.locator(".kpis").inner_text()
+    # The group is a list: it can be tagged (never kept in sync) and exported.
+    page.get_by_role("button", name="Review tag job").wait_for()
+    assert not page.get_by_label("Keep in sync daily", exact=False).is_visible()
+    page.get_by_role("button", name="Export CSV").wait_for()
+
+
 def test_an_api_error_on_a_missing_segment_is_shown_in_words(
     page: Any, dashboard_run: DashboardRun
 ) -> None:
