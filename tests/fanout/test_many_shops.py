@@ -92,6 +92,8 @@ def test_each_failure_is_recorded_on_its_shop_in_words_the_merchant_can_act_on(r
     assert faulty["status"] == "failed"
     assert "segments could not be computed" in faulty["error"]
     assert "computed again with the next sync" in faulty["error"]
+    assert "injected fault" in faulty["error"]  # the day-run's own error, unwrapped:
+    assert "arn:" not in faulty["error"] and "stackTrace" not in faulty["error"]
 
 
 def test_an_export_that_takes_hours_is_awaited_by_the_workflow_and_completes(run: Any) -> None:
