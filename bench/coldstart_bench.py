@@ -22,6 +22,7 @@ host, so the handlers are imported with the layers built for the host from the s
 
 from __future__ import annotations
 
+import re
 import statistics
 from pathlib import Path
 
@@ -35,17 +36,25 @@ RUNS = 7
 ROOT = Path(__file__).resolve().parents[1]
 PEER_MODULE = "seglift_peer_boto3_powertools"
 PEER_SOURCE = "import boto3, aws_lambda_powertools, aws_lambda_powertools.event_handler\n"
-# What every handler pays beyond the peer before any code of its own, reported so the
-# ratios can be read: Powertools' Tracer (the X-Ray SDK's recorder and patching botocore)
-# and, for the API, request validation (pydantic and Powertools' OpenAPI models).
+# What a handler pays beyond the peer before any code of its own, from libraries the
+# design fixes, reported so the ratios can be read: Powertools' Tracer (the X-Ray SDK's
+# recorder and patching botocore); PynamoDB's models (every API request reads the shop's
+# record, every tag batch its job); for the API, Powertools' request validation (pydantic
+# and Powertools' OpenAPI parameter models); for tagging, ShopifyAPI (``import shopify``
+# loads its every REST resource).
+_TRACER = "from seglift import observability\nobservability.tracer_for('floor')\n"
+_PYNAMODB = "import pynamodb.models, pynamodb.attributes\n"
+_VALIDATION = (
+    "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\n"
+    "APIGatewayRestResolver(enable_validation=True)\n"
+    "import aws_lambda_powertools.event_handler.openapi.params, pydantic\n")
 FLOORS = {
-    "boto3+powertools+tracer": PEER_SOURCE + (
-        "from seglift import observability\nobservability.tracer_for('floor')\n"),
-    "boto3+powertools+tracer+validation": PEER_SOURCE + (
-        "from seglift import observability\nobservability.tracer_for('floor')\n"
-        "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\n"
-        "APIGatewayRestResolver(enable_validation=True)\n"
-        "import aws_lambda_powertools.event_handler.openapi.params, pydantic\n"),
+    "boto3+powertools+tracer": PEER_SOURCE + _TRACER,
+    "boto3+powertools+tracer+validation": PEER_SOURCE + _TRACER + _VALIDATION,
+    "boto3+powertools+tracer+validation+pynamodb (api)": (
+        PEER_SOURCE + _TRACER + _VALIDATION + _PYNAMODB),
+    "boto3+powertools+tracer+pynamodb+shopify (tagging)": (
+        PEER_SOURCE + _TRACER + _PYNAMODB + "import shopify\n"),
 }
 # Short record names: "cold start api built".
 NAMES = {"ApiFunction": "api", "TaggingFunction": "tagging",
@@ -86,7 +95,7 @@ def benchmarks(quick: bool) -> list[BenchRecord]:
     shared = next(f for f in functions if f.logical_id == "ApiFunction").layers
 
     def module(name: str, source: str) -> check.Function:
-        file_name = name.replace("+", "_").replace("-", "_")
+        file_name = re.sub(r"[^A-Za-z0-9_]", "_", name)
         (peer_dir / f"{file_name}.py").write_text(source)
         return check.Function(name, f"{file_name}.handler", peer_dir, shared)
 
