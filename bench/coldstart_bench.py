@@ -5,7 +5,8 @@ time (``time.process_time``) of importing the handler in a fresh python3.12 inte
 (``-I -S``: nothing on its path but the built function code, its layers and the lock's
 boto3 where the runtime's would be), every module loaded from the shipped unchecked-hash
 bytecode; the peer, measured in the same run, imports boto3 and Powertools' event handler
-alone from the same shared layer. Medians of RUNS fresh processes each.
+alone from the same shared layer. Medians of RUNS fresh processes each, the two sides
+interleaved run by run.
 
 Every import runs with the variables Lambda's runtime sets (``lambda_environment``): the
 X-Ray SDK decides at import whether it is in Lambda (``LAMBDA_TASK_ROOT``). Outside Lambda
@@ -78,8 +79,14 @@ def _import_cpu(python: str, function: check.Function, sdk: Path) -> float:
                                       lambda_environment(function))["cpu"])
 
 
-def _median_cpu(python: str, function: check.Function, sdk: Path, runs: int) -> float:
-    return statistics.median(_import_cpu(python, function, sdk) for _ in range(runs))
+def _paired_medians(python: str, ours: check.Function, peer: check.Function, sdk: Path,
+                    runs: int) -> tuple[float, float]:
+    """Medians of ``runs`` imports of each, interleaved (ours, peer, ours, peer...) so that
+    both see the same machine load: on a shared machine the load drifts within seconds, and
+    measuring one side's runs before the other's moved the ratio by ±30%."""
+    pairs = [(_import_cpu(python, ours, sdk), _import_cpu(python, peer, sdk))
+             for _ in range(runs)]
+    return statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs)
 
 
 def benchmarks(quick: bool) -> list[BenchRecord]:
@@ -106,14 +113,13 @@ def benchmarks(quick: bool) -> list[BenchRecord]:
         _import_cpu(python, function, sdk)
     records = []
     for name, floor_module in floors.items():
-        floor = _median_cpu(python, floor_module, sdk, runs)
+        floor, peer_cpu = _paired_medians(python, floor_module, peer, sdk, runs)
         records.append(BenchRecord.against(
             f"cold start floor {name}", floor * 1000, "ms CPU", "boto3+powertools import",
-            _median_cpu(python, peer, sdk, runs) * 1000))
+            peer_cpu * 1000))
     for function in functions:
         # The peer is measured beside each function so both see the same machine load.
-        ours = _median_cpu(python, function, sdk, runs)
-        peer_cpu = _median_cpu(python, peer, sdk, runs)
+        ours, peer_cpu = _paired_medians(python, function, peer, sdk, runs)
         name = NAMES.get(function.logical_id, function.logical_id)
         records.append(BenchRecord.against(
             f"cold start {name} built", ours * 1000, "ms CPU", "boto3+powertools import",

@@ -158,10 +158,12 @@ def run_pipeline(customers: int, conditions: dict[str, dict[str, Any]],
         memory_gb = {name: lambda_client.get_function_configuration(
             FunctionName=name)["MemorySize"] / 1024
             for name in {i.function_name for i in invocations}}
+        logical_of = {physical: logical for logical, physical in cloud.resources.items()}
     seconds_by_function: dict[str, float] = {}
     for invocation in invocations:
-        short = invocation.function_name.split("-")[-1]
-        seconds_by_function[short] = seconds_by_function.get(short, 0.0) + invocation.duration_s
+        logical = logical_of.get(invocation.function_name, invocation.function_name)
+        seconds_by_function[logical] = (seconds_by_function.get(logical, 0.0)
+                                        + invocation.duration_s)
     return {
         "wall": wall,
         "lambda_seconds": sum(i.duration_s for i in invocations),
