@@ -10,6 +10,7 @@ import { chartBox, draw } from "../charts.js";
 import { debounce, empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
 import { s3Url } from "../s3.js";
 import { formatMetric, METRICS, metricValue } from "./common.js";
+import { stopSyncButton, tagJobForm } from "./tagging.js";
 
 const PERIODS = [
   { days: 30, label: "Last 30 days" },
@@ -52,7 +53,7 @@ export async function render(container, { id }, ctx) {
         section("Members preview", membersPreview(segment, ctx))]
       : section("Members", h("p", {}, `A ${segment.kind} segment: its members are fixed; ${ctx.fmt.integer(segment.member_count)} customers.`)),
     section("Explain one customer", explainForm(path, ctx)),
-    section("Tag members in Shopify", tagForm(segment, path, ctx)),
+    section("Tag members in Shopify", tagJobForm(ctx, { segment, onStarted: () => ctx.navigate("#/tag-jobs") })),
     section("Export members as CSV", exportForm(path, ctx)));
   renderHeader(headerArea, segment, ctx);
   renderTrend(trendArea, path, ctx, timers);
@@ -68,7 +69,8 @@ function renderHeader(area, segment, ctx) {
     h("p", { class: "muted" },
       segment.kind === "list" ? "List (fixed members)" : "Segment by condition", segment.template_id ? " · made from a template" : "",
       segment.last_evaluated_on ? ` · evaluated ${fmt.day(segment.last_evaluated_on)}` : " · not evaluated yet",
-      segment.keep_in_sync_tag ? ` · kept in sync with tag “${segment.keep_in_sync_tag}”` : ""),
+      segment.keep_in_sync_tag ? ` · kept in sync with tag “${segment.keep_in_sync_tag}” ` : ""),
+    segment.keep_in_sync_tag ? stopSyncButton(ctx, segment) : null,
     segment.last_error ? h("p", { class: "error", role: "alert" }, `The last evaluation failed: ${segment.last_error}`) : null,
     h("dl", { class: "kpis" },
       h("div", {}, h("dt", {}, "Members"), h("dd", {}, segment.member_count === null ? "computing…" : fmt.integer(segment.member_count))),
@@ -301,28 +303,6 @@ function conditionEditor(segment, path, ctx, onSaved) {
     }
   });
   refresh();
-  return form;
-}
-
-function tagForm(segment, path, ctx) {
-  const tag = h("input", { name: "tag", type: "text", required: true, maxlength: 40, placeholder: "e.g. seglift-loyal" });
-  const action = h("select", { name: "action" }, h("option", { value: "add" }, "Add the tag"), h("option", { value: "remove" }, "Remove the tag"));
-  const keep = h("input", { name: "keep_in_sync", type: "checkbox" });
-  const feedback = h("div", { "aria-live": "polite" });
-  const form = h("form", { class: "inline-form" },
-    field("Tag", tag), field("Action", action),
-    h("label", { class: "check" }, keep, " Keep in sync daily"),
-    h("button", { type: "submit" }, "Start tag job"), feedback);
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    replace(feedback, loading("Starting…"));
-    try {
-      await ctx.api.post(`${path}/tag-jobs`, { tag: tag.value.trim(), action: action.value, keep_in_sync: keep.checked });
-      ctx.navigate("#/tag-jobs");
-    } catch (error) {
-      replace(feedback, errorMessage(error, `Tagging “${segment.name}” did not start`));
-    }
-  });
   return form;
 }
 
