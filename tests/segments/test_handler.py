@@ -178,7 +178,8 @@ def test_a_failing_segment_is_recorded_and_the_others_are_stored(cloud):
     result = _outcomes(_run_day())
     assert result["fine"] == {"segment_id": "fine", "status": "succeeded", "member_count": 2}
     assert result["broken"]["status"] == "failed"
-    assert "unknown feature 'no_such_feature'" in result["broken"]["cause"]
+    assert "“no_such_feature” is not something seglift knows" in result["broken"]["cause"]
+    assert "$" not in result["broken"]["cause"]
     assert "no_such_feature" in repo.get(SHOP, "broken").last_error
     assert _members(s3, keys.members_key(SHOP, "fine", date(2024, 6, 30))) == [1, 3]
 

@@ -264,7 +264,8 @@ def get_experiment(ctx: Ctx, shop: Shop, experiment_id: RecordId) -> ExperimentO
     experiment = deps.store.get_experiment(shop, experiment_id)
     if experiment is None:
         raise NotFound(
-            f"no experiment {experiment_id!r} in this shop", code="experiment_not_found",
+            "This experiment does not exist in your store (it may have been deleted).",
+            code="experiment_not_found",
             field="experiment_id",
         )
     records = {g["measurement_id"]: deps.store.get(shop, g["measurement_id"])
