@@ -18,7 +18,7 @@ import pytest
 from devkit.dashboard_server import DashboardServer
 from devkit.local_stack import LOCAL_API_KEY
 from devkit.store.model import numeric_id
-from tests.browser.conftest import SHOP, DashboardRun
+from tests.browser.conftest import BACKFILL_DAYS, SHOP, DashboardRun
 
 pytestmark = pytest.mark.browser
 
@@ -433,12 +433,72 @@ def test_journeys_show_the_funnel_and_the_moves_between_stages(
     (funnel,) = chart_series(page, "funnel")
     expected = dashboard_run.api.get(f"/journeys/{journey['id']}/funnel")["points"][-1]
     assert [d["value"] for d in funnel["data"]] == [s["reached"] for s in expected["stages"]]
-    page.wait_for_selector('[data-chart="transitions"] canvas')
-    (flow,) = chart_series(page, "transitions")
     moves = dashboard_run.api.get(f"/journeys/{journey['id']}/transitions")["cells"]
-    assert flow["type"] == "sankey"
-    assert sum(link["value"] for link in flow["links"]) == sum(c["customers"] for c in moves)
+    moved = sum(c["customers"] for c in moves if c["from_stage"] != c["to_stage"])
+    summary = page.locator("[data-moves-summary]")
+    summary.wait_for()
+    assert f"{moved:,} customers moved between stages" in summary.inner_text()
+    if moved:  # "stayed" is left out of the flow so the moves stay visible
+        page.wait_for_selector('[data-chart="transitions"] canvas')
+        (flow,) = chart_series(page, "transitions")
+        assert sum(link["value"] for link in flow["links"]) == moved
+    page.get_by_label("Also draw customers who stayed in their stage").check()
+    page.wait_for_function(
+        """(total) => {
+            const el = document.querySelector('[data-chart="transitions"]');
+            const chart = el && window.echarts.getInstanceByDom(el);
+            const links = chart && chart.getOption().series[0].links;
+            return links && links.reduce((sum, l) => sum + l.value, 0) === total;
+        }""", arg=sum(c["customers"] for c in moves))
     page.screenshot(path=str(artifacts / "journeys.png"), full_page=True)
+
+
+def trend_axis(page: Any) -> list[float]:
+    """The y-axis extent the trend chart really draws."""
+    return page.evaluate(
+        """() => window.echarts.getInstanceByDom(document.querySelector('[data-chart="trend"]'))
+                 .getModel().getComponent('yAxis', 0).axis.scale.getExtent()""")
+
+
+def test_trend_charts_tell_the_truth_and_compare(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    open_page(page, dashboard_run, "segments")
+    page.get_by_role("link", name="Repeat buyers", exact=True).click()
+    page.wait_for_selector('[data-chart="trend"] canvas', timeout=60_000)
+    # Periods that fit the data: a week of history offers no "last 90 days".
+    periods = page.locator("select[name=period] option").all_inner_texts()
+    assert periods == [f"All history ({BACKFILL_DAYS} days)"], periods
+    # Counts from zero, rates on 0-100%.
+    assert trend_axis(page)[0] == 0
+    page.get_by_role("combobox", name=re.compile("^Metric")).select_option(label="Repeat rate")
+    page.wait_for_function(
+        """() => window.echarts.getInstanceByDom(document.querySelector('[data-chart="trend"]'))
+                 .getOption().series[0].name === 'Repeat rate'""")
+    assert trend_axis(page) == [0, 1]
+    # One date format: the axis and the tooltip both write the day as the shop's locale does.
+    last_day = dashboard_run.api.get(
+        f"/segments/{dashboard_run.segments['repeat']['id']}/metrics")["points"][-1]["day"]
+    box = page.locator('[data-chart="trend"]').bounding_box()
+    page.mouse.move(box["x"] + box["width"] - 30, box["y"] + box["height"] / 2)
+    tooltip = page.locator('[data-chart="trend"] div').filter(has_text="Repeat rate").last
+    tooltip.wait_for()
+    written = page.evaluate(
+        "(d) => new Intl.DateTimeFormat(navigator.language, {dateStyle: 'medium', "
+        "timeZone: 'UTC'}).format(new Date(d + 'T00:00:00Z'))", last_day)
+    assert written in tooltip.inner_text()
+    assert last_day not in tooltip.inner_text()
+    # Compare with another segment, by its name.
+    compare = page.get_by_role("combobox", name=re.compile("^Compare with"))
+    compare.select_option(label="One order")
+    page.wait_for_function(
+        """() => window.echarts.getInstanceByDom(document.querySelector('[data-chart="trend"]'))
+                 .getOption().series.map((s) => s.name).join('|') === 'Repeat rate|One order'""")
+    compare.select_option(label="The previous period")
+    page.get_by_text("no history before this period to compare with").wait_for()
+    for width in (1280, 768):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(artifacts / f"segment-trend-{width}.png"), full_page=True)
 
 
 def test_sync_now_runs_a_sync_and_the_page_follows_it_to_the_end(
