@@ -144,7 +144,7 @@ def segment_revenue(
                          code="invalid_range")
     if (last.year - first.year) * 12 + last.month - first.month + 1 > MAX_REVENUE_MONTHS:
         raise BadRequest(f"at most {MAX_REVENUE_MONTHS} months per request: narrow start..end",
-                         field="start")
+                         field="start", code="invalid_range")
     currency = shop_currency(ctx, shop)
     items = analytics_reader(ctx).between(shop, segment_id, "revenue_month", _month(first),
                                           _month(last))
