@@ -10,7 +10,8 @@ One local-only addition: the API hands out presigned S3 URLs (CSV uploads, expor
 downloads), and moto serves S3 in-process only, so a browser cannot reach them. The
 server relays ``/_local-s3?url=<presigned url>`` through ``devkit.local_s3_relay`` inside
 the process where moto runs; the frontend uses the relay only when ``config.json`` names
-it (``"s3Relay"``), never in production.
+it (``"s3Relay"``), never in production. Likewise ``/_local-mail`` lists the e-mails moto's
+SES kept (``devkit.local_mail``: tag-job completion e-mails), named by ``"localMail"``.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 FRONTEND_DIR = PROJECT_ROOT / "frontend"
 CONFIG_PATH = "/config.json"
 S3_RELAY_PATH = "/_local-s3"
+LOCAL_MAIL_PATH = "/_local-mail"
 # Above the 20 MB CSV limit plus the form, so S3's own size check (the POST policy) answers.
 MAX_RELAY_BYTES = 32 * 1024 * 1024
 # ES modules must be served with a JavaScript MIME type or the browser refuses them.
@@ -58,13 +60,19 @@ class RelayResponse:
 # (method, presigned url, body, headers to forward) -> response; see devkit.local_s3_relay.
 # The headers are Content-Type and every x-amz-* header: a SigV4 URL signs some of them.
 S3Relay = Callable[[str, str, bytes, dict[str, str]], RelayResponse]
+# () -> the messages the local SES kept, newest first; see devkit.local_mail.
+LocalMail = Callable[[], list[dict[str, Any]]]
 
 
-def development_config(api_base: str, token: str, *, s3_relay: bool = True) -> dict[str, Any]:
+def development_config(
+    api_base: str, token: str, *, s3_relay: bool = True, local_mail: bool = True
+) -> dict[str, Any]:
     """The ``config.json`` of a local dashboard: the API and a development session token."""
     config: dict[str, Any] = {"mode": "development", "apiBase": api_base, "token": token}
     if s3_relay:
         config["s3Relay"] = S3_RELAY_PATH
+    if local_mail:
+        config["localMail"] = LOCAL_MAIL_PATH
     return config
 
 
@@ -113,6 +121,7 @@ class DashboardServer:
         host: str = "127.0.0.1",
         port: int = 0,
         s3_relay: S3Relay | None = None,
+        local_mail: LocalMail | None = None,
     ) -> None:
         if not (root / "index.html").is_file():
             raise FileNotFoundError(f"{root} has no index.html: is this the frontend directory?")
@@ -121,6 +130,7 @@ class DashboardServer:
         self._host = host
         self._port = port
         self.s3_relay = s3_relay
+        self.local_mail = local_mail
         self._running: BackgroundHTTPServer | None = None
 
     @property
@@ -197,6 +207,15 @@ class _DashboardRequestHandler(BaseHTTPRequestHandler):
         if path == S3_RELAY_PATH:
             self._relay("GET")
             return
+        if path == LOCAL_MAIL_PATH:
+            mail = self.dashboard.local_mail
+            if mail is None:
+                self._send(HTTPStatus.NOT_FOUND, b"no local mail here\n",
+                           "text/plain; charset=utf-8", send_body=send_body)
+                return
+            body = json.dumps({"messages": mail()}).encode()
+            self._send(HTTPStatus.OK, body, "application/json", send_body=send_body)
+            return
         file = resolve_static_path(self.dashboard.root, self.path)
         if file is None:
             self._send(HTTPStatus.NOT_FOUND, b"not found\n", "text/plain; charset=utf-8",
@@ -242,6 +261,7 @@ class _DashboardRequestHandler(BaseHTTPRequestHandler):
 
 __all__ = [
     "FRONTEND_DIR",
+    "LOCAL_MAIL_PATH",
     "S3_RELAY_PATH",
     "DashboardServer",
     "RelayResponse",

@@ -32,6 +32,7 @@ from devkit.store.order_export_csv import (
     import_order_export,
 )
 from devkit.store.shop_zone import ZoneGuess, infer_timezone
+from devkit.store.spill import SpillTable
 from seglift.keys import validate_shop_domain
 
 MAX_ERRORS_SHOWN = 50
@@ -146,7 +147,8 @@ def load_merchant_store(
             except (KeyError, ValueError):
                 raise ImportRefused(f"time zone {timezone!r} is unknown; give an IANA name "
                                     "like Europe/Berlin or America/New_York") from None
-        store = ShopStore(domain=shop, currency=currency, timezone=timezone or "UTC")
+        # On disk: memory stays flat with the export's size (devkit.store.spill).
+        store = ShopStore.on_disk(shop, currency=currency, timezone=timezone or "UTC")
 
         def progress(report: ImportReport) -> None:
             if say is not None:
@@ -175,7 +177,10 @@ def load_merchant_store(
 def _latest_order_time(store: ShopStore) -> datetime:
     """When customers without orders are taken to have signed up: the end of the
     history the export covers (its sign-up dates are not in the customer export)."""
-    latest = max((order["createdAt"] for order in store.orders.values()), default=None)
+    if isinstance(store.orders, SpillTable):
+        latest = store.orders.latest_created_at()
+    else:
+        latest = max((order["createdAt"] for order in store.orders.values()), default=None)
     return datetime.fromisoformat(latest) if latest else datetime.now(UTC)
 
 

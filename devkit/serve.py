@@ -13,6 +13,7 @@ import threading
 from devkit.cli.progress import Progress
 from devkit.dashboard_server import DashboardServer, development_config
 from devkit.import_orders import ImportOptions, imported_store
+from devkit.local_mail import sent_emails
 from devkit.local_s3_relay import relay_to_s3
 from devkit.local_stack import LocalStack, local_stack
 from devkit.store.generator import StoreSpec, generate_store
@@ -31,7 +32,8 @@ def start_dashboard(
         raise RuntimeError("the local stack was started without the API")
     token = stack.session_token(shop, ttl=SERVE_TOKEN_TTL_SECONDS)
     server = DashboardServer(
-        development_config(stack.cloud.api.url, token), port=port, s3_relay=relay_to_s3
+        development_config(stack.cloud.api.url, token), port=port, s3_relay=relay_to_s3,
+        local_mail=lambda: sent_emails(stack.cloud.region),
     )
     server.start()
     return server

@@ -10,6 +10,9 @@ What moto does not do, and what stands in here (details in each module):
 - the state machines are created in moto's *executing* Step Functions backend, with the
   template's ``DefinitionSubstitutions`` resolved from the deployed stack; Wait states are
   time-compressed and ``startExecution.sync:2`` is made to work (``stepfunctions_bridge``);
+- moto enforces no IAM: every AWS operation a function or a state machine performs is
+  recorded (``aws_calls``, ``state_machine_calls``) and checked against its role in the
+  transformed template (``iam``, ``policy_violations``);
 - SQS delivery follows Lambda's semantics (``sqs_poller``), scaled out as the template's
   mapping says (concurrent in-process invocations, ``environ``, ``moto_threads``);
 - the EventBridge schedule is fired on request (``fire_schedule``) with the rule's input,
@@ -40,6 +43,7 @@ from devkit.local_cloud import template as sam
 from devkit.local_cloud.api_adapter import LocalApiServer, routes_from_template
 from devkit.local_cloud.lambda_runtime import InProcessLambdaRuntime
 from devkit.local_cloud.sqs_poller import SqsLambdaPoller
+from devkit.local_cloud.state_machine_calls import StateMachineCalls
 from devkit.local_cloud.stepfunctions_bridge import StepFunctionsBridge
 from seglift.observability import NAMESPACE
 
@@ -113,6 +117,8 @@ class LocalCloud:
         self.runtime = InProcessLambdaRuntime(base_environment={**_AWS_ENV})
         # Wait states sleep this share of their seconds (0: none); see stepfunctions_bridge.
         self.stepfunctions = StepFunctionsBridge(wait_time_scale)
+        # The state machines' own AWS calls, recorded beside the functions' for the IAM check.
+        self.state_machine_calls = StateMachineCalls(self.runtime.aws_calls)
         self.resources: dict[str, str] = {}
         self.outputs: dict[str, str] = {}
         self.removed_resources: list[str] = []
@@ -139,6 +145,7 @@ class LocalCloud:
         moto_threads.install()
         self.runtime.install()
         self.stepfunctions.install()
+        self.state_machine_calls.install()
         try:
             self._deploy()
         except Exception:
@@ -156,6 +163,7 @@ class LocalCloud:
             self.api = None
         InProcessLambdaRuntime.uninstall()
         StepFunctionsBridge.uninstall()
+        StateMachineCalls.uninstall()
         if self._mock:
             self._mock.stop()
             self._mock = None
@@ -377,18 +385,19 @@ class LocalCloud:
         return configuration["Configuration"].get("Environment", {}).get("Variables", {})
 
     # -- IAM: what the functions did against what their roles allow ---------------------------
-    def policy_violations(self) -> list[iam.Violation]:
-        """Every AWS operation a function performed that its role in the transformed
-        template does not allow (moto itself enforces no IAM)."""
+    def policy_violations(self, template: dict[str, Any] | None = None) -> list[iam.Violation]:
+        """Every AWS operation a function or state machine performed that its role in the
+        transformed template (or in ``template``, a changed copy of it) does not allow (moto
+        itself enforces no IAM)."""
+        template = self.cfn_template if template is None else template
         resolver = iam.IntrinsicResolver(
-            self.cfn_template,
+            template,
             self.resources,
-            sam.parameter_values(self.sam_template, self._effective_parameters),
+            {**sam.parameter_values(self.sam_template, self._effective_parameters),
+             "AWS::StackName": self.stack_name},
             self.region,
         )
-        return iam.violations(
-            list(self.runtime.aws_calls), self.cfn_template, self.resources, resolver
-        )
+        return iam.violations(list(self.runtime.aws_calls), template, self.resources, resolver)
 
     def policy_audit(self) -> PolicyAudit:
         logical_of = {physical: logical for logical, physical in self.resources.items()}

@@ -13,7 +13,7 @@ import itertools
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from pathlib import Path
@@ -743,7 +743,7 @@ class BulkOperations:
         ordering = shop.ordering(
             compiled.root_field, compiled.root_args.get("query"), compiled.root_args.get("sortKey")
         )
-        records: list[Record] = ordering.records
+        records: Sequence[Record] = ordering.records
         if compiled.root_args.get("reverse"):
             records = records[::-1]
         stop_after = len(records) // 2 if fault and fault.kind == "bulk_fail" else None

@@ -14,7 +14,7 @@ import json
 import threading
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -67,24 +67,35 @@ class Ordering:
 
     kind: str
     keys: list[tuple[Any, int]]
-    records: list[Record]
+    records: Sequence[Record]
     warnings: tuple[dict[str, str], ...] = ()
 
     @classmethod
     def build(
-        cls, records: Sequence[Record], resource: str, query: str | None, sort_key: str | None
+        cls,
+        records: Iterable[Record],
+        resource: str,
+        query: str | None,
+        sort_key: str | None,
+        keep: Callable[[list[str]], Sequence[Record]] | None = None,
     ) -> Ordering:
+        """``keep`` (for records on disk) turns the sorted global ids into the records'
+        sequence, so only the matching records' sort keys and ids are held, never the
+        records themselves."""
         search = compile_search(resource, query)
         kind, key = _SORT_FIELDS.get(sort_key or "ID", _SORT_FIELDS["ID"])
-        matching = [record for record in records if search.predicate(record)]
+        matching = (record for record in records if search.predicate(record))
         decorated = sorted(
-            (((_sort_value(kind, key, r), numeric_id(r["id"])), r) for r in matching),
+            (((_sort_value(kind, key, r), numeric_id(r["id"])), r if keep is None else r["id"])
+             for r in matching),
             key=lambda pair: pair[0],
         )
+        kept: Sequence[Record] = ([pair[1] for pair in decorated] if keep is None
+                                  else keep([str(pair[1]) for pair in decorated]))
         return cls(
             kind=kind,
             keys=[pair[0] for pair in decorated],
-            records=[pair[1] for pair in decorated],
+            records=kept,
             warnings=tuple(search.warnings),
         )
 

@@ -84,6 +84,7 @@ def change_tags(context: RequestContext, global_id: str, raw_tags: list[str], ad
         if current != record.get("tags"):
             record["tags"] = current
             record["updatedAt"] = now_iso()
+            store.put(record)  # a store on disk hands out copies
             context.shop.bump()
     return {"node": record, "userErrors": []}
 

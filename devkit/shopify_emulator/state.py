@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import threading
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from devkit.shopify_emulator.connections import Ordering, OrderingCache
 from devkit.shopify_emulator.throttle import LeakyBucket
 from devkit.store.model import ShopStore
+from devkit.store.spill import LazyRecords, SpillTable
 
 Record = dict[str, Any]
 
@@ -62,7 +64,7 @@ class ShopState:
             len(store.deleted_customers),
         )
 
-    def records(self, resource: str) -> dict[str, Record]:
+    def records(self, resource: str) -> MutableMapping[str, Record]:
         return {
             "customers": self.store.customers,
             "orders": self.store.orders,
@@ -71,8 +73,15 @@ class ShopState:
 
     def ordering(self, resource: str, query: str | None, sort_key: str | None) -> Ordering:
         def build() -> Ordering:
+            records = self.records(resource)
+            if isinstance(records, SpillTable):
+                # Streamed through the filter and sort; the ordering keeps ids, and pages
+                # and bulk operations read their records back from disk.
+                with self.store.lock:
+                    return Ordering.build(records.values(), resource, query, sort_key,
+                                          keep=lambda keys: LazyRecords(records, keys))
             with self.store.lock:
-                snapshot = list(self.records(resource).values())
+                snapshot = list(records.values())
             return Ordering.build(snapshot, resource, query, sort_key)
 
         return self.orderings.get((self.signature(), resource, query, sort_key), build)
@@ -89,7 +98,10 @@ class ShopState:
         return value
 
     def orders_of(self, customer_gid: str) -> list[Record]:
-        """A customer's orders in id order (an index built once per store version)."""
+        """A customer's orders in id order (an index built once per store version; on
+        disk, the orders table's customer index)."""
+        if isinstance(self.store.orders, SpillTable):
+            return self.store.orders.of_customer(customer_gid)
 
         def build() -> dict[str, list[Record]]:
             by_customer: dict[str, list[Record]] = {}

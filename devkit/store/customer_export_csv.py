@@ -37,6 +37,7 @@ from devkit.store.order_export_csv import (
     _open_rows,
 )
 from devkit.store.reference_data import COUNTRY_NAMES
+from devkit.store.spill import SpillTable
 
 # Canonical column -> the names Shopify's exports have used for it (lower case).
 ALIASES: dict[str, tuple[str, ...]] = {
@@ -94,10 +95,14 @@ def import_customer_export(source: str | os.PathLike[str] | bytes | Iterable[str
     created_at = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     report = ImportReport()
     with store.lock:
-        by_email = {
-            (record.get("defaultEmailAddress") or {}).get("emailAddress", "").lower(): record
+        on_disk = store.customers if isinstance(store.customers, SpillTable) else None
+        # In memory a dict by email; on disk the table's email index (see devkit.store.spill).
+        by_email: dict[str, str] = {} if on_disk is not None else {
+            (record.get("defaultEmailAddress") or {}).get("emailAddress", "").lower():
+                record["id"]
             for record in store.customers.values() if record.get("defaultEmailAddress")}
-        next_id = max([NEW_ID_BASE] + [numeric_id(key) for key in store.customers])
+        next_id = max(NEW_ID_BASE, on_disk.max_legacy() or 0) if on_disk is not None else \
+            max([NEW_ID_BASE] + [numeric_id(key) for key in store.customers])
         try:
             for cells in reader:
                 if not any(cell.strip() for cell in cells):
@@ -108,17 +113,22 @@ def import_customer_export(source: str | os.PathLike[str] | bytes | Iterable[str
                 if values is None:
                     report.rows_skipped += 1
                     continue
-                record = by_email.get(values["email"].lower()) if values["email"] else None
+                key = None
+                if values["email"]:
+                    key = (on_disk.gid_where("email", values["email"].lower())
+                           if on_disk is not None else by_email.get(values["email"].lower()))
+                record = store.customers.get(key) if key is not None else None
                 if record is None:
                     next_id += 1
                     record = _new_customer(next_id, created_at, store.currency)
                     store.add_customer(record)
                     report.customers_created += 1
-                    if values["email"]:
-                        by_email[values["email"].lower()] = record
+                    if values["email"] and on_disk is None:
+                        by_email[values["email"].lower()] = record["id"]
                 else:
                     report.customers_updated += 1
                 _apply(record, values)
+                store.put(record)
         except csv.Error as error:
             raise _csv_error(reader.line_num, error) from None
     return report

@@ -26,9 +26,11 @@ def describe_store(store: ShopStore) -> dict[str, Any]:
     decimals so the dict serialises to JSON unchanged.
     """
     with store.lock:
-        customers = list(store.customers.values())
-        orders = list(store.orders.values())
+        customer_count = len(store.customers)
+        order_count = len(store.orders)
         product_count = len(store.products)
+        # Streamed: a store on disk (an imported export) yields its orders batch by batch.
+        orders = iter(store.orders.values())
     orders_per_customer: dict[str, int] = {}
     gross = refunded = net = Decimal("0")
     line_items = refunds = cancelled = discounted = guest = 0
@@ -55,19 +57,19 @@ def describe_store(store: ShopStore) -> dict[str, Any]:
         last = created if last is None or created > last else last
     buyers = len(orders_per_customer)
     repeat = sum(1 for count in orders_per_customer.values() if count >= 2)
-    kept_orders = len(orders) - cancelled
+    kept_orders = order_count - cancelled
     return {
         "domain": store.domain,
         "currency": store.currency,
         "products": product_count,
-        "customers": len(customers),
+        "customers": customer_count,
         "customers_with_orders": buyers,
-        "customers_without_orders": len(customers) - buyers,
+        "customers_without_orders": customer_count - buyers,
         "repeat_buyers": repeat,
         "repeat_buyer_share": round(repeat / buyers, 4) if buyers else 0.0,
-        "orders": len(orders),
+        "orders": order_count,
         "guest_orders": guest,
-        "orders_per_buyer": round((len(orders) - guest) / buyers, 3) if buyers else 0.0,
+        "orders_per_buyer": round((order_count - guest) / buyers, 3) if buyers else 0.0,
         "line_items": line_items,
         "refunds": refunds,
         "cancelled_orders": cancelled,

@@ -41,8 +41,12 @@ Every record also carries "__typename" so abstract types (Node) resolve. Connect
 from __future__ import annotations
 
 import threading
+from collections.abc import MutableMapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
+
+from devkit.store.spill import SpillDatabase, SpillTable
 
 Record = dict[str, Any]
 
@@ -62,19 +66,44 @@ class ShopStore:
     """One shop's data. Dicts are keyed by global id and keep insertion order.
 
     ``lock`` guards mutation: the emulator serves requests from several threads.
+    ``ShopStore.on_disk`` makes one whose customers and orders live in a SQLite file
+    (``devkit.store.spill``): an imported export of any size. A record read from such a
+    store is a copy: write a changed record back with ``put``.
     """
 
     domain: str
     currency: str = "USD"
     timezone: str = "UTC"
     plan: str = "standard"
-    customers: dict[str, Record] = field(default_factory=dict)
+    customers: MutableMapping[str, Record] = field(default_factory=dict)
     products: dict[str, Record] = field(default_factory=dict)
-    orders: dict[str, Record] = field(default_factory=dict)
+    orders: MutableMapping[str, Record] = field(default_factory=dict)
     # Global ids of customers deleted (or redacted) since the store was seeded, with the
     # ISO time of deletion, so an incremental sync can learn about them.
     deleted_customers: dict[str, str] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    spill: SpillDatabase | None = field(default=None, repr=False)
+
+    @classmethod
+    def on_disk(cls, domain: str, currency: str = "USD", timezone: str = "UTC",
+                directory: str | Path | None = None) -> ShopStore:
+        """A store whose customers and orders are kept on disk (products stay in memory:
+        a shop has thousands, not millions)."""
+        spill = SpillDatabase(directory)
+        return cls(domain=domain, currency=currency, timezone=timezone,
+                   customers=SpillTable(spill, "customers"), orders=SpillTable(spill, "orders"),
+                   spill=spill)
+
+    def put(self, record: Record) -> None:
+        """Keep a changed record (a no-op for the in-memory store, whose records are the
+        stored ones; required for one on disk)."""
+        kind = record.get("__typename")
+        if kind == "Customer":
+            self.add_customer(record)
+        elif kind == "Order":
+            self.add_order(record)
+        elif kind == "Product":
+            self.add_product(record)
 
     def add_customer(self, record: Record) -> None:
         with self.lock:

@@ -25,7 +25,7 @@ from __future__ import annotations
 import csv
 import io
 import os
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -35,6 +35,7 @@ from zoneinfo import ZoneInfo
 
 from devkit.store.model import Record, ShopStore, gid, numeric_id
 from devkit.store.reference_data import COUNTRY_NAMES
+from devkit.store.spill import SpillTable, refresh_customer_totals
 
 EXPORT_COLUMNS: tuple[str, ...] = (
     "Name", "Email", "Financial Status", "Paid at", "Fulfillment Status", "Fulfilled at",
@@ -317,13 +318,32 @@ class _Cells:
         return None
 
 
+class _FinishedNames:
+    """Names of the orders read so far. A store on disk that held no orders at the start
+    has every applied order's name in its name index, so only skipped orders' names are
+    kept in memory (a million names would be ~85 MB); otherwise a set of all of them."""
+
+    def __init__(self, store: ShopStore) -> None:
+        orders = store.orders
+        self.index = orders if isinstance(orders, SpillTable) and len(orders) == 0 else None
+        self.names: set[str] = set()
+
+    def add(self, name: str, skipped: bool) -> None:
+        if self.index is None or skipped:
+            self.names.add(name)
+
+    def __contains__(self, name: str) -> bool:
+        return name in self.names or (
+            self.index is not None and self.index.gid_where("name", name) is not None)
+
+
 def _parse(columns: dict[str, int], width: int, rows: Iterable[tuple[int, list[str]]],
            store: ShopStore, report: ImportReport) -> Iterator[_Order]:
     """Orders as soon as their last row is read: Shopify writes the rows of one order
     together, so an order is complete when the next row names another one. Only the
     names of finished orders are remembered (to report an order split across the file)."""
     zone = _zone(store.timezone)
-    finished: set[str] = set()
+    finished = _FinishedNames(store)
     order: _Order | None = None
     for row, cells in rows:
         report.rows_read += 1
@@ -335,7 +355,7 @@ def _parse(columns: dict[str, int], width: int, rows: Iterable[tuple[int, list[s
             continue
         if order is None or order.name != name:
             if order is not None:
-                finished.add(order.name)
+                finished.add(order.name, order.bad)
                 yield order
                 order = None
             if name in finished:
@@ -450,23 +470,41 @@ def import_order_export(lines_or_path: str | os.PathLike[str] | bytes | Iterable
     columns, width, rows = _open_table(lines_or_path)
     report = ImportReport()
     next_progress = PROGRESS_EVERY_ROWS
+    spill = store.spill
     with store.lock:
         applier = _Applier(store, report)
-        for order in _parse(columns, width, rows, store, report):
-            if order.bad:
-                report.orders_skipped += 1
-                report.rows_skipped += order.rows
-            else:
-                applier.apply_order(order)
-            if progress is not None and report.rows_read >= next_progress:
-                progress(report)
-                next_progress += PROGRESS_EVERY_ROWS
+        if spill is not None:
+            spill.begin()
+        try:
+            for order in _parse(columns, width, rows, store, report):
+                if order.bad:
+                    report.orders_skipped += 1
+                    report.rows_skipped += order.rows
+                else:
+                    applier.apply_order(order)
+                if report.rows_read >= next_progress:
+                    if spill is not None:  # a transaction per PROGRESS_EVERY_ROWS rows
+                        spill.commit()
+                        spill.begin()
+                    if progress is not None:
+                        progress(report)
+                    next_progress += PROGRESS_EVERY_ROWS
+        finally:
+            if spill is not None:
+                spill.commit()
         applier.finish()
     return report
 
 
 def _money_bag(amount: Decimal, currency: str) -> Record:
     return _shared_money_bag(f"{amount:.2f}", currency)
+
+
+def _plain_money_bag(amount: Decimal, currency: str) -> Record:
+    """For a store on disk: its records are pickled, so sharing bags saves nothing and
+    the cache would only hold memory."""
+    money = {"amount": f"{amount:.2f}", "currencyCode": currency}
+    return {"shopMoney": money, "presentmentMoney": money}
 
 
 @lru_cache(maxsize=500_000)
@@ -495,12 +533,18 @@ class _Applier:
 
     def __init__(self, store: ShopStore, report: ImportReport) -> None:
         self.store, self.report = store, report
-        self.customers_by_email = {
+        self.on_disk = isinstance(store.customers, SpillTable)
+        self.bag = _plain_money_bag if self.on_disk else _money_bag
+        # In memory: look-up dicts; on disk: the table's indexed columns (a million names
+        # and emails as Python strings would be most of the memory the disk saves).
+        self.customers_by_email: dict[str, Record] = {} if self.on_disk else {
             (record.get("defaultEmailAddress") or {}).get("emailAddress", "").lower(): record
             for record in store.customers.values()
             if record.get("defaultEmailAddress")
         }
-        self.orders_by_name = {record["name"]: record for record in store.orders.values()}
+        self.had_orders = len(store.orders) > 0
+        self.orders_by_name: dict[str, Record] = {} if self.on_disk else {
+            record["name"]: record for record in store.orders.values()}
         self.variants_by_sku: dict[str, tuple[Record, Record]] = {}
         self.products_by_title: dict[str, Record] = {}
         for product in store.products.values():
@@ -518,11 +562,35 @@ class _Applier:
             for line in o.get("lineItems", [])])
         self.next_ids["Refund"] = max([NEW_ID_BASE] + [
             numeric_id(r["id"]) for o in store.orders.values() for r in o.get("refunds", [])])
+        # Customers whose totals ``finish`` recomputes. A store on disk that was empty
+        # at the start needs no set (a million ids): every customer is new, all are
+        # recomputed.
+        self.fresh = self.on_disk and not self.had_orders and len(store.customers) == 0
         self.touched: set[str] = set()
 
     @staticmethod
-    def _max_id(records: dict[str, Record]) -> int:
+    def _max_id(records: MutableMapping[str, Record]) -> int:
+        if isinstance(records, SpillTable):
+            return max(NEW_ID_BASE, records.max_legacy() or 0)
         return max([NEW_ID_BASE] + [numeric_id(key) for key in records])
+
+    def _customer_by_email(self, email: str) -> Record | None:
+        if not self.on_disk:
+            return self.customers_by_email.get(email)
+        assert isinstance(self.store.customers, SpillTable)
+        key = self.store.customers.gid_where("email", email)
+        return None if key is None else self.store.customers[key]
+
+    def _order_by_name(self, name: str) -> Record | None:
+        if not self.on_disk:
+            return self.orders_by_name.get(name)
+        if not self.had_orders:
+            # Names repeat within one file only next to each other (``_parse`` refuses
+            # others), so a store empty at the start has no order to replace.
+            return None
+        assert isinstance(self.store.orders, SpillTable)
+        key = self.store.orders.gid_where("name", name)
+        return None if key is None else self.store.orders[key]
 
     def _new_id(self, kind: str) -> int:
         self.next_ids[kind] += 1
@@ -538,7 +606,7 @@ class _Applier:
         if not email:
             return None
         assert order.created_at is not None
-        record = self.customers_by_email.get(email.lower())
+        record = self._customer_by_email(email.lower())
         accepts = order.fields["Accepts Marketing"].lower() in _YES
         if record is None:
             legacy = self._new_id("Customer")
@@ -571,16 +639,25 @@ class _Applier:
                 },
             }
             self.store.add_customer(record)
-            self.customers_by_email[email.lower()] = record
+            if not self.on_disk:
+                self.customers_by_email[email.lower()] = record
             self.report.customers_created += 1
         else:
-            if record["id"] not in self.touched:
+            if not self.fresh and record["id"] not in self.touched:
                 self.report.customers_updated += 1
+            changed = False
             if accepts and record["defaultEmailAddress"].get("marketingState") != "SUBSCRIBED":
                 record["defaultEmailAddress"]["marketingState"] = "SUBSCRIBED"
+                changed = True
             if _iso(order.created_at) < record["createdAt"]:
+                # (``finish`` sets it from the first order too; kept here for readers of
+                # the store before then.)
                 record["createdAt"] = _iso(order.created_at)
-        self.touched.add(record["id"])
+                changed = True
+            if changed:
+                self.store.put(record)
+        if not self.fresh:
+            self.touched.add(record["id"])
         return record
 
     def _line_product(self, line: _Line) -> tuple[Record, Record]:
@@ -647,9 +724,9 @@ class _Applier:
                 "quantity": line.quantity,
                 "product": {"id": product["id"]},
                 "variant": {"id": variant["id"]},
-                "originalUnitPriceSet": _money_bag(line.price, currency),
-                "discountedTotalSet": _money_bag(net, currency),
-                "totalDiscountSet": _money_bag(line.discount, currency),
+                "originalUnitPriceSet": self.bag(line.price, currency),
+                "discountedTotalSet": self.bag(net, currency),
+                "totalDiscountSet": self.bag(line.discount, currency),
             })
         money = order.money
         zero = Decimal("0.00")
@@ -663,7 +740,7 @@ class _Applier:
         cancelled = order.cancelled_at is not None
         created = _iso(order.created_at)
         events = [created] + ([_iso(order.cancelled_at)] if order.cancelled_at else [])
-        existing = self.orders_by_name.get(order.name)
+        existing = self._order_by_name(order.name)
         if existing is not None:
             legacy = numeric_id(existing["id"])
         elif order.fields["Id"] and gid("Order", int(order.fields["Id"])) not in \
@@ -677,7 +754,7 @@ class _Applier:
             # The export carries no refund date: the latest known event stands in for it.
             refunds.append({"__typename": "Refund", "id": gid("Refund", self._new_id("Refund")),
                             "createdAt": max(events), "note": None,
-                            "totalRefundedSet": _money_bag(refunded, currency)})
+                            "totalRefundedSet": self.bag(refunded, currency)})
         financial = order.fields["Financial Status"].lower()
         record = {
             "__typename": "Order",
@@ -701,13 +778,13 @@ class _Applier:
             "displayFulfillmentStatus": _FULFILLMENT_STATUSES[
                 order.fields["Fulfillment Status"].lower()],
             "customer": {"id": customer["id"]} if customer else None,
-            "subtotalPriceSet": _money_bag(subtotal, currency),
-            "totalDiscountsSet": _money_bag(discounts, currency),
-            "totalShippingPriceSet": _money_bag(shipping, currency),
-            "totalTaxSet": _money_bag(taxes, currency),
-            "totalPriceSet": _money_bag(total, currency),
-            "totalRefundedSet": _money_bag(refunded, currency),
-            "currentTotalPriceSet": _money_bag(zero if cancelled else total - refunded,
+            "subtotalPriceSet": self.bag(subtotal, currency),
+            "totalDiscountsSet": self.bag(discounts, currency),
+            "totalShippingPriceSet": self.bag(shipping, currency),
+            "totalTaxSet": self.bag(taxes, currency),
+            "totalPriceSet": self.bag(total, currency),
+            "totalRefundedSet": self.bag(refunded, currency),
+            "currentTotalPriceSet": self.bag(zero if cancelled else total - refunded,
                                                currency),
             "lineItems": lines,
             "refunds": refunds,
@@ -717,7 +794,8 @@ class _Applier:
         if existing is not None and existing.get("customer"):
             self.touched.add(existing["customer"]["id"])
         self.store.add_order(record)
-        self.orders_by_name[order.name] = record
+        if not self.on_disk:
+            self.orders_by_name[order.name] = record
         self.report.orders_imported += 1
         if existing is not None:
             self.report.orders_updated += 1
@@ -726,6 +804,13 @@ class _Applier:
 
     def _refresh_customers(self) -> None:
         """Recompute counts, spend, updatedAt and order indexes of every touched customer."""
+        if isinstance(self.store.customers, SpillTable) and isinstance(self.store.orders,
+                                                                         SpillTable):
+            if self.fresh or self.touched:
+                refresh_customer_totals(self.store.customers, self.store.orders,
+                                        self.store.currency,
+                                        None if self.fresh else self.touched)
+            return
         if not self.touched:
             return
         by_customer: dict[str, list[Record]] = {key: [] for key in self.touched}

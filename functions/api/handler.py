@@ -41,6 +41,7 @@ from api.routes import (
     analytics,
     auth,
     catalog,
+    conditions,
     exports,
     health,
     journeys,
@@ -85,7 +86,7 @@ app = APIGatewayRestResolver(
 for module in (health, shops, templates, segments, tag_jobs, webhooks, analytics, journeys,
                measurements, segment_editor):
     app.include_router(module.router)
-for module in (exports, auth, privacy, catalog):
+for module in (exports, auth, privacy, catalog, conditions):
     app.include_router(module.router)
 
 
@@ -122,7 +123,7 @@ def _validation_error(error: RequestValidationError) -> Response:
 
 @app.exception_handler(NotFoundError)
 def _route_not_found(error: NotFoundError) -> Response:
-    return _json_error(404, "route_not_found", "no such route: see GET /openapi.json")
+    return _json_error(404, "route_not_found", "This address is not part of the seglift API.")
 
 
 @app.not_found

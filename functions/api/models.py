@@ -80,7 +80,17 @@ class ShopOut(ApiModel):
     timezone: str
     currency: str
     installed_at: datetime | None = None
+    notification_email: str | None = Field(
+        default=None, description="Where the e-mail saying a tag job is done is sent."
+    )
     sync: SyncStatus
+
+
+class ShopSettingsUpdate(RequestBody):
+    notification_email: Annotated[str, StringConstraints(max_length=254)] | None = Field(
+        default=None,
+        description="Where tag-job completion e-mails go; empty or null sends none.",
+    )
 
 
 class SyncRequested(ApiModel):

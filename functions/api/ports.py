@@ -39,6 +39,8 @@ class ShopStore(Protocol):
 
     def mark_uninstalled(self, shop: str, at: datetime) -> None: ...
 
+    def set_notification_email(self, shop: str, email: str | None) -> None: ...
+
 
 class SegmentStore(Protocol):
     def create(

@@ -102,6 +102,7 @@ def shop_out(record: Any) -> ShopOut:
         timezone=record.timezone,
         currency=record.currency,
         installed_at=getattr(record, "installed_at", None),
+        notification_email=getattr(record, "notification_email", None),
         sync=SyncStatus(
             status=record.sync_status,
             started_at=getattr(record, "last_sync_started_at", None),

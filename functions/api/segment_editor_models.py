@@ -54,10 +54,19 @@ class PreviewRequest(RequestBody):
         return self
 
 
+class SampleCustomer(ApiModel):
+    id: int
+    name: str | None = None
+    email: str | None = None
+
+
 class PreviewOut(ApiModel):
     member_count: int = Field(description="Customers the condition selects today.")
     customer_count: int = Field(description="All customers of the shop today.")
     sample: list[int] = Field(description="The first member ids (ascending).")
+    customers: list[SampleCustomer] = Field(
+        default_factory=list, description="The sampled members' names and e-mails, in the "
+                                          "sample's order.")
     as_of: date = Field(description="The shop's day the condition was evaluated on.")
     condition: dict[str, Any] = Field(description="The condition evaluated (translated from "
                                                   "a Shopify query or template if given).")
@@ -70,6 +79,9 @@ class ExplainNode(ApiModel):
     kind: str = Field(description="and | or | not, or the leaf's kind (feature, bought, ...)")
     passed: bool
     condition: dict[str, Any] | None = Field(default=None, description="A leaf's condition.")
+    value: Any = Field(default=None, description="A leaf's value for this customer: the "
+                       "feature's value, their tags, the number of matching orders, the "
+                       "n-th order's products or the first order's attribution.")
     children: list[ExplainNode] = Field(default_factory=list,
                                         description="A group's parts, in order.")
 

@@ -252,6 +252,9 @@ class ShopsAdapter:
     def mark_uninstalled(self, shop: str, at: datetime) -> None:
         self._repository.uninstall(shop)
 
+    def set_notification_email(self, shop: str, email: str | None) -> None:
+        self._repository.set_notification_email(shop, email)
+
 
 class SegmentsAdapter:
     """SegmentStore over SegmentRepository, its refusals turned into API errors."""

@@ -99,13 +99,15 @@ def plan_day(shop: str, segments: Segments, storage: Storage) -> DayPlan:
     # segments out (saying why) rather than fail every segment of the shop.
     while (cycle := find_cycle(conditions)) is not None:
         for segment_id in set(cycle):
-            problems[segment_id] = "segment membership loop: " + " -> ".join(cycle)
+            problems[segment_id] = ("It is part of a loop of segments that use each other "
+                                    "(edit one of them to break the loop).")
             conditions.pop(segment_id, None)
     for segment_id, condition in list(conditions.items()):
         try:
             validate_condition(condition, known_segments=set(records))
         except ConditionError as error:
-            problems[segment_id] = f"invalid condition: {error}; edit the segment"
+            problems[segment_id] = (f"Its condition cannot be evaluated: {error.message} "
+                                    "Edit the segment's condition.")
             conditions.pop(segment_id)
     fixed: dict[str, pa.Array] = {}
     for condition in conditions.values():

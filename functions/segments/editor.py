@@ -1,9 +1,10 @@
 """The segment editor's questions, answered for the API (which carries no pyarrow).
 
 - ``preview_condition``: how many customers a condition selects today, out of how many,
-  and a sample of ids; nothing is saved.
+  and a sample of members with their names and e-mails; nothing is saved.
 - ``explain_customer``: the condition tree with ``passed`` at every node for one customer,
-  so the merchant sees which part keeps a customer out.
+  and the customer's own value beside each leaf, so the merchant sees which part keeps a
+  customer out and why.
 
 Both evaluate as of ``run_date`` (the shop's today) from the lake, exactly as the daily
 run does; ``member_of`` uses the named segments' latest snapshots. Errors the merchant can
@@ -17,6 +18,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from seglift.segments.conditions import validate_condition
@@ -51,7 +53,28 @@ def preview_condition(
     size = max(0, min(int(sample_size), MAX_SAMPLE_SIZE))
     result = preview(dict(checked), features, tables, run_date, tz, members, sample_size=size)
     return {"member_count": result.member_count, "customer_count": result.customer_count,
-            "sample": result.sample_ids, "as_of": run_date.isoformat()}
+            "sample": result.sample_ids, "as_of": run_date.isoformat(),
+            "customers": sample_customers(tables.customers, result.sample_ids)}
+
+
+def sample_customers(customers: pa.Table, ids: list[int]) -> list[dict[str, Any]]:
+    """Name and e-mail of each sampled member, in the sample's order: a merchant
+    recognises "Ada Lovelace", not customer 7000000042."""
+    if not ids:
+        return []
+    rows = customers.filter(pc.is_in(customers["customer_id"], value_set=pa.array(ids, pa.int64())))
+    found = {
+        cid: (first, last, email)
+        for cid, first, last, email in zip(
+            rows["customer_id"].to_pylist(), rows["first_name"].to_pylist(),
+            rows["last_name"].to_pylist(), rows["email"].to_pylist(), strict=True)
+    }
+    out = []
+    for cid in ids:
+        first, last, email = found.get(cid, (None, None, None))
+        name = " ".join(part for part in (first, last) if part) or None
+        out.append({"id": cid, "name": name, "email": email})
+    return out
 
 
 def explain_customer(

@@ -46,6 +46,9 @@ class FakeShops:
         if record is not None:
             record.installed = False
 
+    def set_notification_email(self, shop: str, email: str | None) -> None:
+        self.records[shop].notification_email = email
+
 
 class FakeSegments:
     def __init__(self) -> None:

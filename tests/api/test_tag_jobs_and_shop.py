@@ -120,3 +120,35 @@ def test_keep_in_sync_only_adds_a_tag(client, api):
                         {"tag": "vip", "action": "remove", "keep_in_sync": True})
     assert reply.status == 400 and reply.error["field"] == "keep_in_sync"
     assert client.get(f"/segments/{segment.segment_id}").json["keep_in_sync_tag"] is None
+
+
+def test_the_notification_email_is_set_shown_and_cleared_per_shop(client, api):
+    assert client.get("/shop").json["notification_email"] is None
+    reply = client.patch("/shop", {"notification_email": "  ops@alpha.example  "})
+    assert reply.status == 200 and reply.json["notification_email"] == "ops@alpha.example"
+    assert api.shops.get(SHOP_A).notification_email == "ops@alpha.example"
+    cleared = client.patch("/shop", {"notification_email": ""})
+    assert cleared.status == 200 and cleared.json["notification_email"] is None
+    assert api.shops.get(SHOP_A).notification_email is None
+
+
+def test_a_notification_email_that_is_not_one_address_is_refused_in_words(client, api):
+    api.shops.set_notification_email(SHOP_A, "kept@alpha.example")
+    for wrong in ("ops", "a@b", "a@b.com, c@d.com", "Ops <ops@alpha.example>"):
+        reply = client.patch("/shop", {"notification_email": wrong})
+        assert reply.status == 400, wrong
+        assert reply.error["field"] == "notification_email"
+        assert "is not an e-mail address" in reply.error["message"]
+    assert api.shops.get(SHOP_A).notification_email == "kept@alpha.example"
+    unknown = client.patch("/shop", {"email": "ops@alpha.example"})
+    assert unknown.status == 400
+
+
+def test_keep_in_sync_is_refused_on_a_list_in_merchant_words(client, api):
+    segment = evaluated(api, SHOP_A)
+    segment.kind = "list"
+    reply = client.post(f"/segments/{segment.segment_id}/tag-jobs",
+                        {"tag": "vip", "action": "add", "keep_in_sync": True})
+    assert reply.status == 400
+    assert "list's members never change" in reply.error["message"]
+    assert "keep_in_sync" not in reply.error["message"]

@@ -18,6 +18,7 @@ import pytest
 
 from devkit.api_client import ApiClient
 from devkit.dashboard_server import DashboardServer, development_config
+from devkit.local_mail import sent_emails
 from devkit.local_s3_relay import relay_to_s3
 from devkit.local_stack import LocalStack, local_stack
 from devkit.store.generator import StoreSpec, generate_store
@@ -84,7 +85,9 @@ def dashboard_run() -> Iterator[DashboardRun]:
         # Tag jobs started from the browser are delivered in the background, as in AWS.
         stack.cloud.poller.start()
         config = development_config(stack.cloud.api.url, stack.session_token(SHOP, ttl=3600))
-        with DashboardServer(config, s3_relay=relay_to_s3) as dashboard:
+        with DashboardServer(
+            config, s3_relay=relay_to_s3, local_mail=lambda: sent_emails(stack.cloud.region)
+        ) as dashboard:
             yield DashboardRun(store, stack, api, dashboard.url, segments, journey)
 
 

@@ -18,7 +18,7 @@ import pytest
 from devkit.dashboard_server import DashboardServer
 from devkit.local_stack import LOCAL_API_KEY
 from devkit.store.model import numeric_id
-from tests.browser.conftest import SHOP, DashboardRun
+from tests.browser.conftest import BACKFILL_DAYS, SHOP, DashboardRun
 
 pytestmark = pytest.mark.browser
 
@@ -211,16 +211,38 @@ def test_a_segment_of_the_daily_run_shows_revenue_features_and_members(
     page.screenshot(path=str(artifacts / "segment-detail.png"), full_page=True)
 
 
-def test_a_tag_job_started_in_the_dashboard_runs_to_completion(
+def test_a_tag_job_starts_only_after_confirming_how_many_customers_it_changes(
     page: Any, dashboard_run: DashboardRun, artifacts: Path
 ) -> None:
     segment = dashboard_run.segments["repeat"]
-    members = dashboard_run.api.get(f"/segments/{segment['id']}")["member_count"]
+    api = dashboard_run.api
+    members = api.get(f"/segments/{segment['id']}")["member_count"]
+    jobs_before = len(api.get("/tag-jobs?limit=100")["items"])
     open_page(page, dashboard_run, "tag-jobs")
+    # Where the "done" e-mail goes, set per shop.
+    email = page.get_by_label("Send an e-mail when a tag job is done to")
+    email.fill("not an address")
+    page.get_by_role("button", name="Save e-mail").click()
+    page.get_by_role("alert").filter(has_text="is not an e-mail address").wait_for()
+    email.fill("marketing@browser-shop.example")
+    page.get_by_role("button", name="Save e-mail").click()
+    page.get_by_text("Saved: tag job e-mails go to marketing@browser-shop.example").wait_for()
+    assert api.get("/shop")["notification_email"] == "marketing@browser-shop.example"
+
     form = page.locator('form[data-form="tag-job"]')
-    form.locator("select[name=segment_id]").select_option(segment["id"])
-    form.locator("input[name=tag]").fill("browser-repeat")
-    form.get_by_role("button", name="Start tag job").click()
+    form.get_by_label("Segment").select_option(label="Repeat buyers")
+    form.get_by_label("Tag", exact=True).fill("browser-repeat")
+    form.get_by_role("button", name="Review tag job").click()
+    dialog = page.get_by_role("dialog")
+    confirm = dialog.get_by_role("button", name=f"Tag {members:,} customers")
+    confirm.wait_for()
+    assert f"Tag {members:,} customers with “browser-repeat”?" in dialog.inner_text()
+    page.screenshot(path=str(artifacts / "tag-job-confirm.png"), full_page=True)
+    dialog.get_by_role("button", name="Cancel").click()
+    assert len(api.get("/tag-jobs?limit=100")["items"]) == jobs_before  # nothing started
+
+    form.get_by_role("button", name="Review tag job").click()
+    confirm.click()
     page.wait_for_selector("[data-job-status]")
     page.screenshot(path=str(artifacts / "tag-job-running.png"), full_page=True)
     # The page polls by itself: no reload between "queued" and "completed".
@@ -230,7 +252,52 @@ def test_a_tag_job_started_in_the_dashboard_runs_to_completion(
     store = dashboard_run.stack.emulator.store(dashboard_run.store.domain)
     tagged = sum("browser-repeat" in c.get("tags", []) for c in store.customers.values())
     assert tagged == members
+    # The completion e-mail, as the local stack's SES kept it, addressed as set above.
+    mail = page.locator("[data-mail]").filter(has_text="marketing@browser-shop.example").first
+    mail.wait_for(timeout=30_000)
+    mail.get_by_text("marketing@browser-shop.example").click()  # open it
+    assert "browser-repeat" in mail.inner_text()
     page.screenshot(path=str(artifacts / "tag-jobs.png"), full_page=True)
+    # Tagging again: the confirmation says nobody is left to change.
+    form.get_by_role("button", name="Review tag job").click()
+    assert "Nothing to change" in page.get_by_role("dialog").inner_text()
+    page.get_by_role("dialog").get_by_role("button", name="Cancel").click()
+
+
+def test_keep_in_sync_is_offered_only_where_it_applies_and_stops_from_the_dashboard(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    api = dashboard_run.api
+    segment = dashboard_run.segments["one-order"]
+    frozen = api.post("/segments/lists", {"name": "One order, frozen",
+                                          "snapshot_of": segment["id"]})
+    open_page(page, dashboard_run, "segments")
+    page.get_by_role("link", name="One order, frozen").click()
+    page.get_by_role("heading", name="One order, frozen", level=1).wait_for()
+    keep = page.get_by_label("Keep in sync daily", exact=False)
+    assert not keep.is_visible()
+    assert "not offered for a list" in page.locator("[data-keep-in-sync-why]").inner_text()
+
+    open_page(page, dashboard_run, "segments")
+    page.get_by_role("link", name="One order", exact=True).click()
+    page.get_by_role("heading", name="One order", level=1).wait_for()
+    page.get_by_label("Action").select_option(label="Remove the tag")
+    assert not keep.is_visible()
+    page.get_by_label("Action").select_option(label="Add the tag")
+    keep.check()
+    page.get_by_label("Tag", exact=True).fill("one-order-synced")
+    page.get_by_role("button", name="Review tag job").click()
+    dialog = page.get_by_role("dialog")
+    assert "every day: customers who join are tagged" in dialog.inner_text()
+    dialog.get_by_role("button", name=re.compile(r"^Tag \d")).click()
+    page.wait_for_selector("[data-job-status]")  # the Tag jobs page
+    kept = page.locator("section", has=page.get_by_role("heading", name="Tags kept in sync"))
+    kept.get_by_role("link", name="One order").wait_for()
+    page.screenshot(path=str(artifacts / "tag-sync-kept.png"), full_page=True)
+    kept.get_by_role("button", name="Stop keeping “one-order-synced” in sync").click()
+    kept.get_by_text("is no longer kept in sync").wait_for()
+    assert api.get(f"/segments/{segment['id']}")["keep_in_sync_tag"] is None
+    api.delete(f"/segments/{frozen['id']}")
 
 
 def test_a_csv_list_uploaded_in_the_browser_becomes_a_list_segment(
@@ -301,6 +368,49 @@ def test_two_measurements_compared_side_by_side_with_intervals(
     page.screenshot(path=str(artifacts / "measurements-compared.png"), full_page=True)
 
 
+def test_an_ab_test_in_one_button_makes_a_named_list_per_group_with_a_goal(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    api = dashboard_run.api
+    open_page(page, dashboard_run, "measurements")
+    form = page.locator('form[data-form="experiment"]')
+    form.get_by_label("Name", exact=True).fill("Winter email")
+    form.get_by_label("Segment").select_option(label="Repeat buyers")
+    form.get_by_label("Keep the last group as an untreated holdout").check()
+    form.get_by_label("Name of group A").fill("Gets the winter email")
+    form.get_by_label("Name of the holdout (untreated)").fill("No winter email")
+    products = form.get_by_label("Orders containing any of these products")
+    first_title = products.locator("option").first.inner_text()
+    products.select_option(label=first_title)
+    form.get_by_label("Minimum order value (USD)").fill("20")
+    # A period starting in the past says plainly whose members are measured.
+    form.get_by_label("First day").fill("2026-01-01")
+    form.get_by_label("Last day").fill("2026-12-31")
+    assert "not as they were on" in form.get_by_role("note").inner_text()
+    page.screenshot(path=str(artifacts / "experiment-form.png"), full_page=True)
+    form.get_by_role("button", name="Split into lists and measure").click()
+    link = page.get_by_role("link", name="Open the list “Gets the winter email”")
+    link.or_(form.get_by_role("alert")).wait_for()
+    assert link.is_visible(), form.get_by_role("alert").inner_text()
+    page.screenshot(path=str(artifacts / "experiments.png"), full_page=True)
+    experiment_id = next(m["experiment_id"] for m in api.get("/measurements?limit=100")["items"]
+                         if m["name"] == "Gets the winter email")
+    experiment = api.get(f"/experiments/{experiment_id}")
+    assert [g["name"] for g in experiment["groups"]] == ["Gets the winter email",
+                                                         "No winter email"]
+    assert experiment["goal"]["min_order_value"]["amount"] == "20"
+    assert len(experiment["goal"]["product_ids"]) == 1
+    group = experiment["groups"][0]
+    link.click()
+    page.get_by_role("heading", name="Gets the winter email", level=1).wait_for()
+    assert "List (fixed members)" in page.locator("main").inner_text()
+    assert f"{group['customers']:,}" in page.locator(".kpis").inner_text()
+    # The group is a list: it can be tagged (never kept in sync) and exported.
+    page.get_by_role("button", name="Review tag job").wait_for()
+    assert not page.get_by_label("Keep in sync daily", exact=False).is_visible()
+    page.get_by_role("button", name="Export CSV").wait_for()
+
+
 def test_an_api_error_on_a_missing_segment_is_shown_in_words(
     page: Any, dashboard_run: DashboardRun
 ) -> None:
@@ -321,12 +431,72 @@ def test_journeys_show_the_funnel_and_the_moves_between_stages(
     (funnel,) = chart_series(page, "funnel")
     expected = dashboard_run.api.get(f"/journeys/{journey['id']}/funnel")["points"][-1]
     assert [d["value"] for d in funnel["data"]] == [s["reached"] for s in expected["stages"]]
-    page.wait_for_selector('[data-chart="transitions"] canvas')
-    (flow,) = chart_series(page, "transitions")
     moves = dashboard_run.api.get(f"/journeys/{journey['id']}/transitions")["cells"]
-    assert flow["type"] == "sankey"
-    assert sum(link["value"] for link in flow["links"]) == sum(c["customers"] for c in moves)
+    moved = sum(c["customers"] for c in moves if c["from_stage"] != c["to_stage"])
+    summary = page.locator("[data-moves-summary]")
+    summary.wait_for()
+    assert f"{moved:,} customers moved between stages" in summary.inner_text()
+    if moved:  # "stayed" is left out of the flow so the moves stay visible
+        page.wait_for_selector('[data-chart="transitions"] canvas')
+        (flow,) = chart_series(page, "transitions")
+        assert sum(link["value"] for link in flow["links"]) == moved
+    page.get_by_label("Also draw customers who stayed in their stage").check()
+    page.wait_for_function(
+        """(total) => {
+            const el = document.querySelector('[data-chart="transitions"]');
+            const chart = el && window.echarts.getInstanceByDom(el);
+            const links = chart && chart.getOption().series[0].links;
+            return links && links.reduce((sum, l) => sum + l.value, 0) === total;
+        }""", arg=sum(c["customers"] for c in moves))
     page.screenshot(path=str(artifacts / "journeys.png"), full_page=True)
+
+
+def trend_axis(page: Any) -> list[float]:
+    """The y-axis extent the trend chart really draws."""
+    return page.evaluate(
+        """() => window.echarts.getInstanceByDom(document.querySelector('[data-chart="trend"]'))
+                 .getModel().getComponent('yAxis', 0).axis.scale.getExtent()""")
+
+
+def test_trend_charts_tell_the_truth_and_compare(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    open_page(page, dashboard_run, "segments")
+    page.get_by_role("link", name="Repeat buyers", exact=True).click()
+    page.wait_for_selector('[data-chart="trend"] canvas', timeout=60_000)
+    # Periods that fit the data: a week of history offers no "last 90 days".
+    periods = page.locator("select[name=period] option").all_inner_texts()
+    assert periods == [f"All history ({BACKFILL_DAYS} days)"], periods
+    # Counts from zero, rates on 0-100%.
+    assert trend_axis(page)[0] == 0
+    page.get_by_role("combobox", name=re.compile("^Metric")).select_option(label="Repeat rate")
+    page.wait_for_function(
+        """() => window.echarts.getInstanceByDom(document.querySelector('[data-chart="trend"]'))
+                 .getOption().series[0].name === 'Repeat rate'""")
+    assert trend_axis(page) == [0, 1]
+    # One date format: the axis and the tooltip both write the day as the shop's locale does.
+    last_day = dashboard_run.api.get(
+        f"/segments/{dashboard_run.segments['repeat']['id']}/metrics")["points"][-1]["day"]
+    box = page.locator('[data-chart="trend"]').bounding_box()
+    page.mouse.move(box["x"] + box["width"] - 30, box["y"] + box["height"] / 2)
+    tooltip = page.locator('[data-chart="trend"] div').filter(has_text="Repeat rate").last
+    tooltip.wait_for()
+    written = page.evaluate(
+        "(d) => new Intl.DateTimeFormat(navigator.language, {dateStyle: 'medium', "
+        "timeZone: 'UTC'}).format(new Date(d + 'T00:00:00Z'))", last_day)
+    assert written in tooltip.inner_text()
+    assert last_day not in tooltip.inner_text()
+    # Compare with another segment, by its name.
+    compare = page.get_by_role("combobox", name=re.compile("^Compare with"))
+    compare.select_option(label="One order")
+    page.wait_for_function(
+        """() => window.echarts.getInstanceByDom(document.querySelector('[data-chart="trend"]'))
+                 .getOption().series.map((s) => s.name).join('|') === 'Repeat rate|One order'""")
+    compare.select_option(label="The previous period")
+    page.get_by_text("no history before this period to compare with").wait_for()
+    for width in (1280, 768):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(artifacts / f"segment-trend-{width}.png"), full_page=True)
 
 
 def test_sync_now_runs_a_sync_and_the_page_follows_it_to_the_end(

@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from devkit.dashboard_server import (
     FRONTEND_DIR,
+    LOCAL_MAIL_PATH,
     S3_RELAY_PATH,
     DashboardServer,
     RelayResponse,
@@ -89,7 +90,19 @@ def test_config_json_is_the_development_configuration(server: DashboardServer) -
         "apiBase": "http://127.0.0.1:9/api",
         "token": "dev-token",
         "s3Relay": S3_RELAY_PATH,
+        "localMail": LOCAL_MAIL_PATH,
     }
+
+
+def test_local_mail_lists_what_the_local_ses_kept_or_is_absent(site: Path) -> None:
+    kept = [{"to": ["ops@shop.example"], "subject": "Tag job done", "body": "12 tagged"}]
+    config = development_config("http://127.0.0.1:9/api", "dev-token")
+    with DashboardServer(config, root=site, local_mail=lambda: kept) as running:
+        status, headers, body = raw_request(running, "GET", LOCAL_MAIL_PATH)
+        assert status == 200 and headers["Content-Type"] == "application/json"
+        assert json.loads(body) == {"messages": kept}
+    with DashboardServer(config, root=site) as without:
+        assert raw_request(without, "GET", LOCAL_MAIL_PATH)[0] == 404
 
 
 @pytest.mark.parametrize(

@@ -134,9 +134,12 @@ def order(n: int, customer_n: int | None, product_n: int, *, lines: int = 2) -> 
     }
 
 
-def build_store(domain: str = SHOP, *, customers: int = 30, plan: str = "standard") -> ShopStore:
-    """``customers`` customers; customer n has n % 3 orders; 3 products; every 5th is vip."""
-    store = ShopStore(domain=domain, plan=plan)
+def build_store(domain: str = SHOP, *, customers: int = 30, plan: str = "standard",
+                on_disk: bool = False) -> ShopStore:
+    """``customers`` customers; customer n has n % 3 orders; 3 products; every 5th is vip.
+    ``on_disk``: customers and orders in SQLite, as an imported export keeps them."""
+    store = ShopStore.on_disk(domain) if on_disk else ShopStore(domain=domain)
+    store.plan = plan
     for n in range(1, 4):
         store.add_product(product(n))
     order_number = 1
@@ -148,9 +151,10 @@ def build_store(domain: str = SHOP, *, customers: int = 30, plan: str = "standar
     return store
 
 
-@pytest.fixture
-def store() -> ShopStore:
-    return build_store()
+@pytest.fixture(params=["memory", "disk"])
+def store(request) -> ShopStore:
+    """Every emulator test runs on both kinds of store: the API must not tell them apart."""
+    return build_store(on_disk=request.param == "disk")
 
 
 @pytest.fixture

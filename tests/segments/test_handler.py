@@ -14,6 +14,8 @@ import pytest
 from moto import mock_aws
 
 from seglift import keys
+from seglift.measurements.service import customers_key
+from seglift.segments.member_ids import encode_member_ids
 from seglift.segments.tables import TABLE_NAMES
 from seglift.storage.segment_repository import SegmentInUse, SegmentRepository
 from tests.lambda_context import lambda_context
@@ -176,7 +178,8 @@ def test_a_failing_segment_is_recorded_and_the_others_are_stored(cloud):
     result = _outcomes(_run_day())
     assert result["fine"] == {"segment_id": "fine", "status": "succeeded", "member_count": 2}
     assert result["broken"]["status"] == "failed"
-    assert "unknown feature 'no_such_feature'" in result["broken"]["cause"]
+    assert "“no_such_feature” is not something seglift knows" in result["broken"]["cause"]
+    assert "$" not in result["broken"]["cause"]
     assert "no_such_feature" in repo.get(SHOP, "broken").last_error
     assert _members(s3, keys.members_key(SHOP, "fine", date(2024, 6, 30))) == [1, 3]
 
@@ -358,6 +361,20 @@ def test_list_segment_from_an_uploaded_csv_reports_what_did_not_match(cloud):
     assert made["unmatched_rows"][0]["value"] == "nobody@x.io"
     ids = s3.get_object(Bucket=BUCKET, Key=made["member_ids_key"])["Body"].read()
     assert gzip.decompress(ids) == b"1\n3\n"
+
+
+def test_list_segment_of_an_experiment_group_copies_its_measurement_of_the_same_shop(cloud):
+    s3, repo = cloud
+    s3.put_object(Bucket=BUCKET, Key=customers_key(SHOP, "msr1"),
+                  Body=encode_member_ids([3, 1]))
+    made = _invoke({"action": "create_list", "shop": SHOP, "run_date": RUN_DATE,
+                    "name": "Group A", "source": {"measurement_id": "msr1"}})
+    assert _members(s3, made["members_key"]) == [1, 3]
+    assert repo.get(SHOP, made["segment_id"]).name == "Group A"
+    # Another shop naming that measurement reads under its own prefix: nothing there.
+    with pytest.raises(Exception, match="customers were not found"):
+        _invoke({"action": "create_list", "shop": "other-shop.myshopify.com",
+                 "run_date": RUN_DATE, "name": "stolen", "source": {"measurement_id": "msr1"}})
 
 
 def test_a_list_source_must_be_exactly_one_kind(cloud):

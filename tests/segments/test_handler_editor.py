@@ -100,13 +100,15 @@ def test_preview_counts_an_unsaved_condition_and_saves_nothing(cloud):
     s3, repo, _ = cloud
     result = _invoke({"action": "preview", "condition": REPEAT, "sample_size": 1})
     assert result == {"member_count": 2, "customer_count": 3, "sample": [1],
-                      "as_of": RUN_DATE}
+                      "as_of": RUN_DATE,
+                      "customers": [{"id": 1, "name": "First1 Last",
+                                     "email": "c1@example.com"}]}
     assert repo.list(SHOP) == []
     assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
 
 
 def test_preview_refuses_an_invalid_condition_with_its_path(cloud):
-    with pytest.raises(ValueError, match=r"\$.*unknown feature 'shoe_size'"):
+    with pytest.raises(ValueError, match=r"\$.*“shoe_size” is not something seglift knows"):
         _invoke({"action": "preview", "condition": {"and": [
             {"feature": "shoe_size", "op": ">", "value": 1}]}})
 

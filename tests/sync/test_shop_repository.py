@@ -104,3 +104,16 @@ def test_two_concurrent_takers_of_one_lease_get_one_winner(repo: ShopRepository)
         thread.join()
     winner = repo.get(shop).sync_lease_owner
     assert set(holders) == {winner}
+
+
+def test_the_notification_email_is_set_and_cleared_on_an_installed_shop_only(
+    repo: ShopRepository,
+) -> None:
+    repo.install("a.myshopify.com", "/p/a", notification_email="owner@a.example", now=AT)
+    repo.set_notification_email("a.myshopify.com", "ops@a.example")
+    assert repo.get("a.myshopify.com").notification_email == "ops@a.example"
+    repo.set_notification_email("a.myshopify.com", None)
+    assert repo.get("a.myshopify.com").notification_email is None
+    with pytest.raises(ShopNotFoundError):
+        repo.set_notification_email("missing.myshopify.com", "x@y.example")
+    assert repo.find("missing.myshopify.com") is None

@@ -6,10 +6,11 @@
  */
 
 import { query } from "../api.js";
-import { chartBox, draw } from "../charts.js";
+import { chartBox, dayTooltip, draw, truthfulAxis } from "../charts.js";
 import { debounce, empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
 import { s3Url } from "../s3.js";
-import { formatMetric, METRICS, metricValue } from "./common.js";
+import { allSegments, formatMetric, METRICS, metricValue } from "./common.js";
+import { stopSyncButton, tagJobForm } from "./tagging.js";
 
 const PERIODS = [
   { days: 30, label: "Last 30 days" },
@@ -52,7 +53,7 @@ export async function render(container, { id }, ctx) {
         section("Members preview", membersPreview(segment, ctx))]
       : section("Members", h("p", {}, `A ${segment.kind} segment: its members are fixed; ${ctx.fmt.integer(segment.member_count)} customers.`)),
     section("Explain one customer", explainForm(path, ctx)),
-    section("Tag members in Shopify", tagForm(segment, path, ctx)),
+    section("Tag members in Shopify", tagJobForm(ctx, { segment, onStarted: () => ctx.navigate("#/tag-jobs") })),
     section("Export members as CSV", exportForm(path, ctx)));
   renderHeader(headerArea, segment, ctx);
   renderTrend(trendArea, path, ctx, timers);
@@ -68,80 +69,148 @@ function renderHeader(area, segment, ctx) {
     h("p", { class: "muted" },
       segment.kind === "list" ? "List (fixed members)" : "Segment by condition", segment.template_id ? " · made from a template" : "",
       segment.last_evaluated_on ? ` · evaluated ${fmt.day(segment.last_evaluated_on)}` : " · not evaluated yet",
-      segment.keep_in_sync_tag ? ` · kept in sync with tag “${segment.keep_in_sync_tag}”` : ""),
+      segment.keep_in_sync_tag ? ` · kept in sync with tag “${segment.keep_in_sync_tag}” ` : ""),
+    segment.keep_in_sync_tag ? stopSyncButton(ctx, segment) : null,
     segment.last_error ? h("p", { class: "error", role: "alert" }, `The last evaluation failed: ${segment.last_error}`) : null,
     h("dl", { class: "kpis" },
       h("div", {}, h("dt", {}, "Members"), h("dd", {}, segment.member_count === null ? "computing…" : fmt.integer(segment.member_count))),
       METRICS.slice(1, 6).map((metric) => h("div", {}, h("dt", {}, metric.label), h("dd", {}, formatMetric(fmt, metric, latest))))));
 }
 
+// The longest history one request reads (the API's limit is 731 days).
+const HISTORY_DAYS = 730;
+
 function renderTrend(area, path, ctx, timers) {
   const { api, fmt } = ctx;
   const metricSelect = h("select", { name: "metric" }, METRICS.map((m) => h("option", { value: m.key }, m.label)));
-  const periodSelect = h("select", { name: "period" }, PERIODS.map((p) => h("option", { value: p.days, selected: p.days === 90 }, p.label)));
+  const periodSelect = h("select", { name: "period" });
+  const compareSelect = h("select", { name: "compare" }, h("option", { value: "" }, "Nothing"), h("option", { value: "previous" }, "The previous period"));
   const status = h("div", { "aria-live": "polite" });
   const box = chartBox("trend", "Daily trend of the selected metric");
-  replace(area, h("div", { class: "controls" }, field("Metric", metricSelect), field("Period", periodSelect)), status, box);
+  replace(area, h("div", { class: "controls" }, field("Metric", metricSelect), field("Period", periodSelect), field("Compare with", compareSelect)), status, box);
   let retries = 0;
   const timer = { id: null };
   timers.push(timer);
+  const histories = new Map(); // segment path -> its daily points (read once)
+  const end = fmt.today();
+  const start = fmt.daysBefore(end, HISTORY_DAYS - 1);
+  const history = (segmentPath) => {
+    if (!histories.has(segmentPath)) {
+      histories.set(segmentPath, api.get(`${segmentPath}/metrics${query({ start, end })}`).then((r) => r.points)
+        .catch((error) => { histories.delete(segmentPath); throw error; }));
+    }
+    return histories.get(segmentPath);
+  };
+  allSegments(api).then((segments) => {
+    const others = segments.filter((s) => `/segments/${encodeURIComponent(s.id)}` !== path);
+    if (others.length) compareSelect.append(h("optgroup", { label: "Another segment" }, others.map((s) => h("option", { value: s.id }, s.name))));
+  }).catch(() => {});
+
+  /** Only periods the history fills: no "last 90 days" when 30 exist. */
+  function offerPeriods(points) {
+    const span = points.length ? Math.round((Date.parse(points[points.length - 1].day) - Date.parse(points[0].day)) / 86400000) + 1 : 0;
+    const previous = periodSelect.value;
+    const fitting = PERIODS.filter((p) => p.days < span);
+    const options = [...fitting.map((p) => ({ value: String(p.days), label: p.label })), { value: "all", label: `All history (${fmt.integer(span)} days)` }];
+    replace(periodSelect, options.map((o) => h("option", { value: o.value }, o.label)));
+    periodSelect.value = options.some((o) => o.value === previous) ? previous : (fitting.find((p) => p.days === 90) ? "90" : "all");
+  }
 
   async function load() {
     clearTimeout(timer.id);
-    const end = fmt.today();
-    const start = fmt.daysBefore(end, Number(periodSelect.value) - 1);
     const metric = METRICS.find((m) => m.key === metricSelect.value);
     replace(status, loading("Loading the trend…"));
-    let points;
+    let all;
     try {
-      points = (await api.get(`${path}/metrics${query({ start, end })}`)).points;
+      all = await history(path);
     } catch (error) {
       replace(status, errorMessage(error, "The trend could not be loaded"));
       return;
     }
     if (!box.isConnected) return;
-    if (!points.length) {
+    if (!all.length) {
       box.hidden = true;
+      histories.delete(path);
       replace(status, empty("No daily metrics yet: the segment's past days are being computed. This updates by itself."));
       if (retries++ < NO_TREND_RETRIES) timer.id = setTimeout(load, 3000);
       return;
     }
-    box.hidden = false;
-    replace(status, h("p", { class: "muted" }, `${metric.label}, ${fmt.day(points[0].day)} – ${fmt.day(points[points.length - 1].day)} (${points.length} days)`));
+    if (!periodSelect.options.length) offerPeriods(all);
+    const days = periodSelect.value === "all" ? null : Number(periodSelect.value);
+    const first = days ? fmt.daysBefore(all[all.length - 1].day, days - 1) : all[0].day;
+    const points = all.filter((p) => p.day >= first);
     const format = (value) => (metric.kind === "money" ? fmt.money(value) : fmt[metric.kind](value));
+    const series = [{ name: metric.label, type: "line", data: points.map((p) => metricValue(p, metric.key)), showSymbol: points.length < 40 }];
+    let note = "";
+    if (compareSelect.value === "previous") {
+      const length = points.length;
+      const before = all.filter((p) => p.day < first).slice(-length);
+      if (before.length) {
+        const shifted = Array(length - before.length).fill(null).concat(before.map((p) => metricValue(p, metric.key)));
+        series.push({ name: `Previous ${fmt.integer(length)} days (${fmt.day(before[0].day)} – ${fmt.day(before[before.length - 1].day)})`, type: "line", data: shifted, showSymbol: false, lineStyle: { type: "dashed" } });
+      } else {
+        note = " · no history before this period to compare with";
+      }
+    } else if (compareSelect.value) {
+      const other = compareSelect.selectedOptions[0].textContent;
+      try {
+        const otherPoints = await history(`/segments/${encodeURIComponent(compareSelect.value)}`);
+        const byDay = new Map(otherPoints.map((p) => [p.day, metricValue(p, metric.key)]));
+        series.push({ name: other, type: "line", data: points.map((p) => byDay.get(p.day) ?? null), showSymbol: false, lineStyle: { type: "dashed" } });
+        if (!otherPoints.length) note = ` · “${other}” has no daily history yet`;
+      } catch (error) {
+        replace(status, errorMessage(error, `The trend of “${other}” could not be loaded`));
+        return;
+      }
+    }
+    box.hidden = false;
+    replace(status, h("p", { class: "muted" }, `${metric.label}, ${fmt.day(points[0].day)} – ${fmt.day(points[points.length - 1].day)} (${fmt.integer(points.length)} days)${note}`));
     draw(box, {
-      grid: { left: 70, right: 20, top: 20, bottom: 40 },
-      tooltip: { trigger: "axis", valueFormatter: format },
-      xAxis: { type: "category", data: points.map((p) => p.day), axisLabel: { formatter: (day) => fmt.day(day) } },
-      yAxis: { type: "value", scale: true, axisLabel: { formatter: format } },
-      series: [{ name: metric.label, type: "line", data: points.map((p) => metricValue(p, metric.key)), showSymbol: points.length < 40 }],
+      grid: { left: 80, right: 24, top: series.length > 1 ? 40 : 20, bottom: 40 },
+      legend: series.length > 1 ? { top: 0, type: "scroll" } : undefined,
+      tooltip: dayTooltip(fmt, format),
+      xAxis: { type: "category", data: points.map((p) => p.day), axisLabel: { formatter: (day) => fmt.day(day), hideOverlap: true } },
+      yAxis: truthfulAxis(metric.kind, format),
+      series,
     });
   }
   metricSelect.addEventListener("change", load);
   periodSelect.addEventListener("change", load);
+  compareSelect.addEventListener("change", load);
   load();
 }
 
+// The API's limit per request: five years of months.
+const REVENUE_MONTHS = 60;
+
 function revenueArea(path, ctx) {
+  const { fmt } = ctx;
   const area = h("div", {}, loading("Loading revenue…"));
   (async () => {
     try {
-      const revenue = await ctx.api.get(`${path}/revenue?period=month`);
-      if (!revenue.points.length) {
+      const today = fmt.today();
+      const first = `${Number(today.slice(0, 4)) - Math.floor((REVENUE_MONTHS - 1) / 12)}-${today.slice(5, 7)}-01`;
+      const revenue = await ctx.api.get(`${path}/revenue${query({ period: "month", start: first, end: today })}`);
+      // The whole history by month, from the first month with revenue (any year).
+      const firstSale = revenue.points.findIndex((p) => Number(p.new.net_sales.amount) || Number(p.returning.net_sales.amount));
+      const points = firstSale < 0 ? [] : revenue.points.slice(firstSale);
+      if (!points.length) {
         replace(area, empty("No revenue recorded for this segment yet."));
         return;
       }
+      const month = new Intl.DateTimeFormat(navigator.language || "en-US", { month: "short", year: "numeric", timeZone: "UTC" });
+      const label = (period) => month.format(new Date(`${period}-01T00:00:00Z`));
       const box = chartBox("revenue", "Revenue per month, new and returning orders");
-      replace(area, box);
+      replace(area, h("p", { class: "muted" }, `${label(points[0].period)} – ${label(points[points.length - 1].period)} (${fmt.integer(points.length)} months)`), box);
       draw(box, {
-        grid: { left: 80, right: 20, top: 30, bottom: 30 },
+        grid: { left: 90, right: 24, top: 30, bottom: 40 },
         legend: { top: 0 },
-        tooltip: { trigger: "axis", valueFormatter: (v) => ctx.fmt.money(v) },
-        xAxis: { type: "category", data: revenue.points.map((p) => p.period) },
-        yAxis: { type: "value", axisLabel: { formatter: (v) => ctx.fmt.money(v) } },
+        tooltip: { trigger: "axis", formatter: (items) => [label(items[0].axisValue), ...items.map((i) => `${i.marker}${i.seriesName}: ${fmt.money(i.value)}`)].join("<br>") },
+        xAxis: { type: "category", data: points.map((p) => p.period), axisLabel: { formatter: label, hideOverlap: true } },
+        yAxis: truthfulAxis("money", (v) => fmt.money(v)),
         series: [
-          { name: "New", type: "bar", stack: "revenue", data: revenue.points.map((p) => Number(p.new.net_sales.amount)) },
-          { name: "Returning", type: "bar", stack: "revenue", data: revenue.points.map((p) => Number(p.returning.net_sales.amount)) },
+          { name: "New", type: "bar", stack: "revenue", data: points.map((p) => Number(p.new.net_sales.amount)) },
+          { name: "Returning", type: "bar", stack: "revenue", data: points.map((p) => Number(p.returning.net_sales.amount)) },
         ],
       });
     } catch (error) {
@@ -301,28 +370,6 @@ function conditionEditor(segment, path, ctx, onSaved) {
     }
   });
   refresh();
-  return form;
-}
-
-function tagForm(segment, path, ctx) {
-  const tag = h("input", { name: "tag", type: "text", required: true, maxlength: 40, placeholder: "e.g. seglift-loyal" });
-  const action = h("select", { name: "action" }, h("option", { value: "add" }, "Add the tag"), h("option", { value: "remove" }, "Remove the tag"));
-  const keep = h("input", { name: "keep_in_sync", type: "checkbox" });
-  const feedback = h("div", { "aria-live": "polite" });
-  const form = h("form", { class: "inline-form" },
-    field("Tag", tag), field("Action", action),
-    h("label", { class: "check" }, keep, " Keep in sync daily"),
-    h("button", { type: "submit" }, "Start tag job"), feedback);
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    replace(feedback, loading("Starting…"));
-    try {
-      await ctx.api.post(`${path}/tag-jobs`, { tag: tag.value.trim(), action: action.value, keep_in_sync: keep.checked });
-      ctx.navigate("#/tag-jobs");
-    } catch (error) {
-      replace(feedback, errorMessage(error, `Tagging “${segment.name}” did not start`));
-    }
-  });
   return form;
 }
 

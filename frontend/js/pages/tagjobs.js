@@ -5,7 +5,8 @@
  */
 
 import { empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
-import { allSegments, segmentSelect } from "./common.js";
+import { allSegments } from "./common.js";
+import { stopSyncButton, tagJobForm } from "./tagging.js";
 
 const POLL_MS = 1000;
 const ACTIVE = new Set(["queued", "running"]);
@@ -14,7 +15,11 @@ export async function render(container, _params, ctx) {
   const { api } = ctx;
   const listArea = h("div", {}, loading("Loading tag jobs…"));
   const formArea = h("div");
-  replace(container, h("h1", {}, "Tag jobs"), section("Jobs", listArea), section("Start a tag job", formArea));
+  const syncArea = h("div");
+  const mailArea = h("div");
+  replace(container, h("h1", {}, "Tag jobs"), section("Jobs", listArea), section("Start a tag job", formArea),
+    section("Tags kept in sync", syncArea), section("Notification e-mail", notificationForm(ctx)),
+    ctx.config?.localMail ? section("E-mails sent by the local stack", mailArea) : null);
   let segments = [];
   try {
     segments = await allSegments(api);
@@ -22,8 +27,10 @@ export async function render(container, _params, ctx) {
     replace(formArea, errorMessage(error, "Segments could not be loaded"));
   }
   const names = new Map(segments.map((s) => [s.id, s.name]));
-  if (segments.length) replace(formArea, startForm(segments, ctx, () => refresh()));
+  const showKept = () => renderKept(syncArea, segments, ctx);
+  if (segments.length) replace(formArea, tagJobForm(ctx, { segments, onStarted: () => { refresh(); showKept(); } }));
   else if (!formArea.childNodes.length) replace(formArea, empty("Create a segment first."));
+  showKept();
 
   const timer = { id: null };
   async function refresh() {
@@ -38,10 +45,71 @@ export async function render(container, _params, ctx) {
     }
     if (!container.isConnected) return;
     renderJobs(listArea, jobs, names, ctx);
+    if (ctx.config?.localMail) renderMail(mailArea, ctx);
     if (jobs.some((job) => ACTIVE.has(job.status))) timer.id = setTimeout(refresh, POLL_MS);
   }
   await refresh();
   return () => clearTimeout(timer.id);
+}
+
+/** Segments whose tag is kept in sync every day, each with a way to stop it. */
+function renderKept(area, segments, ctx) {
+  const kept = segments.filter((s) => s.keep_in_sync_tag);
+  if (!kept.length) {
+    replace(area, empty("No tag is kept in sync. Tick “Keep in sync daily” when adding a tag to a segment defined by a condition."));
+    return;
+  }
+  replace(area, table([
+    { label: "Segment", value: (s) => h("a", { href: `#/segments/${encodeURIComponent(s.id)}` }, s.name) },
+    { label: "Tag", value: (s) => `“${s.keep_in_sync_tag}”` },
+    { label: "Action", value: (s) => stopSyncButton(ctx, { ...s }, () => { s.keep_in_sync_tag = null; }) },
+  ], kept));
+}
+
+/** Where the "tag job done" e-mail goes, set per shop (PATCH /shop). */
+function notificationForm(ctx) {
+  const input = h("input", { type: "email", name: "notification_email", value: ctx.shop.notification_email || "", placeholder: "name@example.com", autocomplete: "email" });
+  const feedback = h("div", { "aria-live": "polite" });
+  const form = h("form", { class: "inline-form", "data-form": "notification-email" },
+    field("Send an e-mail when a tag job is done to", input, "Leave empty to send no e-mail."),
+    h("button", { type: "submit" }, "Save e-mail"), feedback);
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    replace(feedback, loading("Saving…"));
+    try {
+      const shop = await ctx.api.patch("/shop", { notification_email: input.value.trim() || null });
+      ctx.shop.notification_email = shop.notification_email;
+      input.value = shop.notification_email || "";
+      replace(feedback, h("p", { class: "ok", role: "status" }, shop.notification_email
+        ? `Saved: tag job e-mails go to ${shop.notification_email}.` : "Saved: no e-mail is sent when a tag job is done."));
+    } catch (error) {
+      replace(feedback, errorMessage(error, "The e-mail was not saved"));
+    }
+  });
+  form.noValidate = true; // the API's message says what to fix, in the dashboard's words
+  return form;
+}
+
+/** Locally only: the messages the local cloud's SES kept (the dashboard server's /_local-mail). */
+async function renderMail(area, ctx) {
+  let messages;
+  try {
+    const response = await fetch(ctx.config.localMail, { cache: "no-store" });
+    messages = (await response.json()).messages;
+  } catch (error) {
+    replace(area, errorMessage(error, "The local e-mails could not be read"));
+    return;
+  }
+  if (area.dataset.count === String(messages.length)) return; // unchanged: keep what is open
+  area.dataset.count = String(messages.length);
+  if (!messages.length) {
+    replace(area, empty("No e-mail sent yet. A tag job's completion e-mail appears here when it ends (local stack only: in production it goes to the address above)."));
+    return;
+  }
+  replace(area, h("ul", { class: "mail-list" }, messages.map((m) => h("li", { "data-mail": "" },
+    h("details", {},
+      h("summary", {}, h("strong", {}, m.subject), ` · to ${m.to.join(", ")}`),
+      h("pre", { class: "mail-body" }, m.body))))));
 }
 
 function renderJobs(area, jobs, names, ctx) {
@@ -69,26 +137,4 @@ function renderJobs(area, jobs, names, ctx) {
     { label: "Started", value: (j) => fmt.dateTime(j.started_at || j.created_at) },
     { label: "Finished", value: (j) => fmt.dateTime(j.finished_at) },
   ], jobs));
-}
-
-function startForm(segments, ctx, onStarted) {
-  const feedback = h("div", { "aria-live": "polite" });
-  const form = h("form", { class: "inline-form", "data-form": "tag-job" },
-    field("Segment", segmentSelect(segments)),
-    field("Tag", h("input", { type: "text", name: "tag", required: true, maxlength: 40, placeholder: "e.g. seglift-vip" })),
-    field("Action", h("select", { name: "action" }, h("option", { value: "add" }, "Add the tag"), h("option", { value: "remove" }, "Remove the tag"))),
-    h("button", { type: "submit" }, "Start tag job"), feedback);
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const values = form.elements;
-    replace(feedback, loading("Starting…"));
-    try {
-      await ctx.api.post(`/segments/${encodeURIComponent(values.segment_id.value)}/tag-jobs`, { tag: values.tag.value.trim(), action: values.action.value });
-      replace(feedback, h("p", { class: "ok" }, "Started: progress appears above."));
-      onStarted();
-    } catch (error) {
-      replace(feedback, errorMessage(error, "The tag job did not start"));
-    }
-  });
-  return form;
 }

@@ -137,7 +137,8 @@ def segment_revenue(
     end: Annotated[IsoDate | None, Query(description="A day of the last month")] = None,
 ) -> SegmentRevenueOut:
     if period != "month":
-        raise BadRequest(f"period {period!r} is not stored: use period=month", field="period")
+        raise BadRequest(f"Revenue is kept per month, not per “{period}”: choose months.",
+                         field="period")
     get_segment_or_404(ctx, shop, segment_id)
     last = end or shop_today(ctx, shop)
     first = start or _months_before(last, DEFAULT_REVENUE_MONTHS - 1)

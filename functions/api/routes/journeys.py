@@ -66,8 +66,10 @@ def get_journey_or_404(ctx: ApiContext, shop: str, journey_id: str) -> Any:
 def create_journey(ctx: Ctx, shop: Shop, body: JourneyCreate) -> JourneyOut:
     unknown = [s for s in body.stages if ctx.segments.get(shop, s) is None]
     if unknown:
-        raise BadRequest(f"no segments {unknown} in this shop: stages must be ids from "
-                         "GET /segments", code="segment_not_found", field="stages")
+        raise BadRequest(
+            f"{len(unknown)} of the stages {'is' if len(unknown) == 1 else 'are'} not "
+            "segments of your store (deleted?): pick each stage from your segments.",
+            code="segment_not_found", field="stages")
     record = journey_store(ctx).create(shop, name=body.name, stages=list(body.stages))
     return journey_out(record)
 

@@ -59,6 +59,10 @@ class ExperimentCreate(RequestBody):
     period: PeriodIn
     goal: GoalIn | None = None
     notes: Notes | None = None
+    group_names: list[Name] | None = Field(
+        default=None, min_length=2, max_length=10,
+        description="A name for each group, in order (the holdout last); each group becomes "
+                    "a list segment of that name. Default: '<name> — A', '<name> — B', ...")
 
 
 class CompareRequest(RequestBody):
@@ -165,8 +169,12 @@ class GroupComparison(ApiModel):
 
 class ExperimentGroupOut(ApiModel):
     label: str
+    name: str | None = Field(default=None, description="The merchant's name of the group.")
     holdout: bool
     measurement_id: str
+    segment_id: str | None = Field(
+        default=None, description="The list segment holding the group's customers (tag it, "
+                                  "export it); none for experiments made before lists were.")
     customers: int
     strata: dict[str, int] = Field(default_factory=dict)
     results: MeasurementResultsOut | None = None

@@ -1,20 +1,26 @@
-"""GET /shop (the token's shop and its last sync) and POST /shop/sync (sync it now)."""
+"""GET /shop (the token's shop and its last sync), PATCH /shop (the merchant's settings:
+where tag-job e-mails go) and POST /shop/sync (sync it now)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
-from api.errors import Conflict, NotFound
+from api.errors import BadRequest, Conflict, NotFound
 from api.fair_use import spend
-from api.models import ShopOut, SyncRequested
+from api.models import ShopOut, ShopSettingsUpdate, SyncRequested
 from api.presenters import shop_out
 from api.routes.responses import responses
 
 router = APIGatewayRouter()
+
+# One address, no display name or list: what SES's ToAddresses takes. Not a full RFC 5322
+# check, which would accept addresses no merchant means to type.
+_EMAIL = re.compile(r"^[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>.]{2,}$")
 
 
 def _installed_shop(ctx: Ctx, shop: str) -> Any:  # the ShopStore's record
@@ -47,6 +53,27 @@ def get_shop(ctx: Ctx, shop: Shop) -> ShopOut:
     return shop_out(_installed_shop(ctx, shop))
 
 
+@router.patch(
+    "/shop",
+    summary="Change the shop's settings: the address tag-job completion e-mails go to",
+    tags=["shop"],
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(200, "The shop with its new settings", 400, 404),
+)
+def update_shop(ctx: Ctx, shop: Shop, body: ShopSettingsUpdate) -> ShopOut:
+    _installed_shop(ctx, shop)
+    email = (body.notification_email or "").strip() or None
+    if email is not None and not _EMAIL.match(email):
+        raise BadRequest(
+            f"“{email}” is not an e-mail address: write one address, like name@example.com, "
+            "or leave it empty to send no e-mail",
+            code="invalid_email",
+            field="notification_email",
+        )
+    ctx.shops.set_notification_email(shop, email)
+    return shop_out(_installed_shop(ctx, shop))
+
+
 @router.post(
     "/shop/sync",
     summary="Sync the shop's customers and orders now (asynchronous)",
@@ -64,8 +91,8 @@ def request_sync(ctx: Ctx, shop: Shop) -> SyncRequested:
         )
     if _sync_running(record):
         raise Conflict(
-            "a sync is already running for this shop: wait for it to finish "
-            "(GET /shop shows its status)",
+            "A sync is already running for your store: wait for it to finish (the Sync "
+            "page shows its progress).",
             code="sync_running",
         )
     spend(ctx, shop, "sync")

@@ -46,8 +46,8 @@ def start_tag_job(
     segment = get_segment_or_404(ctx, shop, segment_id)
     if body.keep_in_sync and (body.action != "add" or segment.kind != "condition"):
         raise BadRequest(
-            "keep_in_sync needs action 'add' on a condition-based segment (a list segment "
-            "never changes, and a removed tag cannot be kept)",
+            "Keeping a tag in sync works only when adding a tag to a segment defined by a "
+            "condition: a list's members never change, and a removed tag cannot be kept",
             code="invalid_keep_in_sync",
             field="keep_in_sync",
         )
@@ -60,7 +60,7 @@ def start_tag_job(
     if not getattr(segment, "last_evaluated_on", None):
         raise Conflict(
             "the segment has not been evaluated yet, so it has no members to tag: "
-            "wait for the next daily run or POST /shop/sync",
+            "wait for the next daily run or sync now from the Sync page",
             code="segment_not_evaluated",
         )
     job = ctx.tag_jobs.start(shop, segment, tag=tag, action=body.action, requested_by=user)

@@ -153,6 +153,11 @@ class ShopRepository:
             self.model.sync_phase.remove(),
         ])
 
+    def set_notification_email(self, shop: str, email: str | None) -> None:
+        """Where tag-job completion e-mails go (None: nowhere), as the merchant set it."""
+        attribute = self.model.notification_email
+        self._update(shop, [attribute.set(email) if email else attribute.remove()])
+
     def set_pipeline_execution(self, shop: str, execution_arn: str) -> None:
         self._update(shop, [self.model.last_pipeline_execution.set(execution_arn)])
 
