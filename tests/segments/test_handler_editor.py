@@ -36,7 +36,12 @@ class FakeReader:
     def __init__(self, store: StoreBuilder) -> None:
         self.tables = store.tables()
 
-    def read_table(self, table: str, columns: list[str] | None = None):
+    def manifest_and_etag(self, table: str):
+        # A new reader is a new lake state: the handler's feature cache never serves
+        # one test's lake to another.
+        return table, f"{id(self)}-{table}"
+
+    def read_table(self, table: str, columns: list[str] | None = None, *, manifest=None):
         assert table in TABLE_NAMES
         return getattr(self.tables, table)
 
