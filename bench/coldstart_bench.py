@@ -5,7 +5,8 @@ time (``time.process_time``) of importing the handler in a fresh python3.12 inte
 (``-I -S``: nothing on its path but the built function code, its layers and the lock's
 boto3 where the runtime's would be), every module loaded from the shipped unchecked-hash
 bytecode; the peer, measured in the same run, imports boto3 and Powertools' event handler
-alone from the same shared layer. Medians of RUNS fresh processes each.
+alone from the same shared layer. Medians of RUNS fresh processes each, the two sides
+interleaved run by run.
 
 Every import runs with the variables Lambda's runtime sets (``lambda_environment``): the
 X-Ray SDK decides at import whether it is in Lambda (``LAMBDA_TASK_ROOT``). Outside Lambda
@@ -22,6 +23,7 @@ host, so the handlers are imported with the layers built for the host from the s
 
 from __future__ import annotations
 
+import re
 import statistics
 from pathlib import Path
 
@@ -35,17 +37,25 @@ RUNS = 7
 ROOT = Path(__file__).resolve().parents[1]
 PEER_MODULE = "seglift_peer_boto3_powertools"
 PEER_SOURCE = "import boto3, aws_lambda_powertools, aws_lambda_powertools.event_handler\n"
-# What every handler pays beyond the peer before any code of its own, reported so the
-# ratios can be read: Powertools' Tracer (the X-Ray SDK's recorder and patching botocore)
-# and, for the API, request validation (pydantic and Powertools' OpenAPI models).
+# What a handler pays beyond the peer before any code of its own, from libraries the
+# design fixes, reported so the ratios can be read: Powertools' Tracer (the X-Ray SDK's
+# recorder and patching botocore); PynamoDB's models (every API request reads the shop's
+# record, every tag batch its job); for the API, Powertools' request validation (pydantic
+# and Powertools' OpenAPI parameter models); for tagging, ShopifyAPI (``import shopify``
+# loads its every REST resource).
+_TRACER = "from seglift import observability\nobservability.tracer_for('floor')\n"
+_PYNAMODB = "import pynamodb.models, pynamodb.attributes\n"
+_VALIDATION = (
+    "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\n"
+    "APIGatewayRestResolver(enable_validation=True)\n"
+    "import aws_lambda_powertools.event_handler.openapi.params, pydantic\n")
 FLOORS = {
-    "boto3+powertools+tracer": PEER_SOURCE + (
-        "from seglift import observability\nobservability.tracer_for('floor')\n"),
-    "boto3+powertools+tracer+validation": PEER_SOURCE + (
-        "from seglift import observability\nobservability.tracer_for('floor')\n"
-        "from aws_lambda_powertools.event_handler import APIGatewayRestResolver\n"
-        "APIGatewayRestResolver(enable_validation=True)\n"
-        "import aws_lambda_powertools.event_handler.openapi.params, pydantic\n"),
+    "boto3+powertools+tracer": PEER_SOURCE + _TRACER,
+    "boto3+powertools+tracer+validation": PEER_SOURCE + _TRACER + _VALIDATION,
+    "boto3+powertools+tracer+validation+pynamodb (api)": (
+        PEER_SOURCE + _TRACER + _VALIDATION + _PYNAMODB),
+    "boto3+powertools+tracer+pynamodb+shopify (tagging)": (
+        PEER_SOURCE + _TRACER + _PYNAMODB + "import shopify\n"),
 }
 # Short record names: "cold start api built".
 NAMES = {"ApiFunction": "api", "TaggingFunction": "tagging",
@@ -69,8 +79,14 @@ def _import_cpu(python: str, function: check.Function, sdk: Path) -> float:
                                       lambda_environment(function))["cpu"])
 
 
-def _median_cpu(python: str, function: check.Function, sdk: Path, runs: int) -> float:
-    return statistics.median(_import_cpu(python, function, sdk) for _ in range(runs))
+def _paired_medians(python: str, ours: check.Function, peer: check.Function, sdk: Path,
+                    runs: int) -> tuple[float, float]:
+    """Medians of ``runs`` imports of each, interleaved (ours, peer, ours, peer...) so that
+    both see the same machine load: on a shared machine the load drifts within seconds, and
+    measuring one side's runs before the other's moved the ratio by ±30%."""
+    pairs = [(_import_cpu(python, ours, sdk), _import_cpu(python, peer, sdk))
+             for _ in range(runs)]
+    return statistics.median(a for a, _ in pairs), statistics.median(b for _, b in pairs)
 
 
 def benchmarks(quick: bool) -> list[BenchRecord]:
@@ -86,7 +102,7 @@ def benchmarks(quick: bool) -> list[BenchRecord]:
     shared = next(f for f in functions if f.logical_id == "ApiFunction").layers
 
     def module(name: str, source: str) -> check.Function:
-        file_name = name.replace("+", "_").replace("-", "_")
+        file_name = re.sub(r"[^A-Za-z0-9_]", "_", name)
         (peer_dir / f"{file_name}.py").write_text(source)
         return check.Function(name, f"{file_name}.handler", peer_dir, shared)
 
@@ -97,14 +113,13 @@ def benchmarks(quick: bool) -> list[BenchRecord]:
         _import_cpu(python, function, sdk)
     records = []
     for name, floor_module in floors.items():
-        floor = _median_cpu(python, floor_module, sdk, runs)
+        floor, peer_cpu = _paired_medians(python, floor_module, peer, sdk, runs)
         records.append(BenchRecord.against(
             f"cold start floor {name}", floor * 1000, "ms CPU", "boto3+powertools import",
-            _median_cpu(python, peer, sdk, runs) * 1000))
+            peer_cpu * 1000))
     for function in functions:
         # The peer is measured beside each function so both see the same machine load.
-        ours = _median_cpu(python, function, sdk, runs)
-        peer_cpu = _median_cpu(python, peer, sdk, runs)
+        ours, peer_cpu = _paired_medians(python, function, peer, sdk, runs)
         name = NAMES.get(function.logical_id, function.logical_id)
         records.append(BenchRecord.against(
             f"cold start {name} built", ours * 1000, "ms CPU", "boto3+powertools import",

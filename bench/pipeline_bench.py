@@ -14,6 +14,9 @@ last day (an ordinary day, the figures below). Reported:
 
 - summed Lambda seconds (every invocation of the execution, as Lambda bills them),
   the execution's wall time, and the number of invocations;
+- the day's GB-seconds (each invocation's duration times its function's MemorySize as
+  the template deploys it) and the Lambda seconds of each function: what the README's
+  monthly cost is derived from;
 - the largest peak memory of any invocation, estimated as a Lambda would see it: the
   invocation's growth above the process's resident memory when it started (the local
   runtime resets the high-water mark before each call) plus the footprint of a fresh
@@ -149,11 +152,25 @@ def run_pipeline(customers: int, conditions: dict[str, dict[str, Any]],
                              "profile": profile.payload["traits"] if profile else None}
         features = s3.get_object(Bucket=bucket, Key=keys.features_key(shop, as_of))
         Path(features_path).write_bytes(features["Body"].read())
+        # What Lambda bills: each invocation's duration times its function's memory as
+        # the template deploys it (DataFunctionMemory at its default).
+        lambda_client = cloud.client("lambda")
+        memory_gb = {name: lambda_client.get_function_configuration(
+            FunctionName=name)["MemorySize"] / 1024
+            for name in {i.function_name for i in invocations}}
+        logical_of = {physical: logical for logical, physical in cloud.resources.items()}
+    seconds_by_function: dict[str, float] = {}
+    for invocation in invocations:
+        logical = logical_of.get(invocation.function_name, invocation.function_name)
+        seconds_by_function[logical] = (seconds_by_function.get(logical, 0.0)
+                                        + invocation.duration_s)
     return {
         "wall": wall,
         "lambda_seconds": sum(i.duration_s for i in invocations),
         "invocations": len(invocations),
-        "by_function": sorted({i.function_name.split("-")[-1] for i in invocations}),
+        "by_function": sorted(seconds_by_function),
+        "seconds_by_function": seconds_by_function,
+        "gb_seconds": sum(i.duration_s * memory_gb[i.function_name] for i in invocations),
         "first_day_lambda_seconds": sum(i.duration_s for i in first_day),
         "growth_mb": max((i.peak_rss_mb or 0.0) - (i.rss_start_mb or 0.0)
                          for i in [*first_day, *invocations]),
@@ -239,6 +256,10 @@ def _measure(customers: int) -> list[BenchRecord]:
                     "Lambda s"),
         BenchRecord(f"{label} {n} segments invocations", float(ours["invocations"]),
                     "invocations"),
+        # The cost of the day (README "What one shop costs a month"), split by function.
+        BenchRecord(f"{label} {n} segments GB-s", ours["gb_seconds"], "GB-s"),
+        *(BenchRecord(f"{label} {n} segments Lambda s {function}", seconds, "Lambda s")
+          for function, seconds in sorted(ours["seconds_by_function"].items())),
         BenchRecord.against(f"{label} max invocation peak RSS",
                             cold_mb + ours["growth_mb"], "MB", "duckdb one process",
                             peer_mb),

@@ -9,7 +9,11 @@ template.
 
 How calls are attributed: the runtime pushes the function onto a per-thread stack for the
 length of an invocation (``acting_as``); a nested synchronous invocation pushes the callee.
-Calls on a thread with no function (tests, the local cloud's own set-up) are not recorded.
+A client can instead be bound to an actor for its whole life (``bind``): the state
+machines' interpreter makes its calls through clients bound to the executing state machine
+(``devkit.local_cloud.state_machine_calls``), whatever thread runs them. Calls on a thread
+with no function through an unbound client (tests, the local cloud's own set-up) are not
+recorded.
 Two hooks catch every call, whoever created the client (boto3, Powertools, PynamoDB's own
 botocore session): ``BaseClient._make_api_call`` for API calls, and the S3 presigners for
 URLs and POST forms, which a browser later uses with the function's credentials.
@@ -38,7 +42,7 @@ ACCOUNT_ID = "123456789012"  # moto's account
 class AwsCall:
     """One operation a function performed (or presigned): what IAM checks for it."""
 
-    function: str  # the function's physical name
+    function: str  # the function's physical name, or the state machine's ARN
     service: str  # botocore's service name, e.g. "stepfunctions"
     operation: str  # botocore's operation name, e.g. "PutObject"
     actions: tuple[tuple[str, str], ...]  # (IAM action, resource ARN) pairs, all needed
@@ -69,12 +73,34 @@ def acting_as(sink: list[AwsCall], function_name: str) -> Iterator[None]:
         stack.pop()
 
 
+_ACTOR = "_seglift_aws_actor"
+
+
+def bind(client: BaseClient, sink: list[AwsCall], actor: str) -> BaseClient:
+    """Record every call ``client`` makes into ``sink`` as made by ``actor`` (a physical
+    name or ARN), on whichever thread it is made."""
+    install()
+    setattr(client, _ACTOR, (sink, actor))
+    return client
+
+
+def record(sink: list[AwsCall], actor: str, service: str, operation: str,
+           actions: tuple[tuple[str, str], ...]) -> None:
+    """Record what AWS does with an actor's role without an API call the local cloud can
+    see (Step Functions' managed EventBridge rule for ``.sync`` tasks, a Distributed Map's
+    child executions)."""
+    sink.append(AwsCall(actor, service, operation, actions))
+
+
 def _record(service: str, signing_name: str, region: str, operation: str,
-            params: dict[str, Any], presigned: bool = False) -> None:
-    stack = _stack()
-    if not stack:
-        return
-    sink, function = stack[-1]
+            params: dict[str, Any], presigned: bool = False,
+            bound: tuple[list[AwsCall], str] | None = None) -> None:
+    if bound is None:
+        stack = _stack()
+        if not stack:
+            return
+        bound = stack[-1]
+    sink, function = bound
     actions = tuple(required_actions(signing_name, region, operation, params))
     sink.append(AwsCall(function, service, operation, actions, presigned))
 
@@ -94,7 +120,8 @@ def install() -> None:
                           ) -> Any:
             meta = self.meta
             _record(meta.service_model.service_name, meta.service_model.signing_name,
-                    meta.region_name, operation_name, api_params)
+                    meta.region_name, operation_name, api_params,
+                    bound=getattr(self, _ACTOR, None))
             return original_call(self, operation_name, api_params)
 
         def generate_presigned_url(self: BaseClient, ClientMethod: str,

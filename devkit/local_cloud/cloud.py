@@ -10,6 +10,9 @@ What moto does not do, and what stands in here (details in each module):
 - the state machines are created in moto's *executing* Step Functions backend, with the
   template's ``DefinitionSubstitutions`` resolved from the deployed stack; Wait states are
   time-compressed and ``startExecution.sync:2`` is made to work (``stepfunctions_bridge``);
+- moto enforces no IAM: every AWS operation a function or a state machine performs is
+  recorded (``aws_calls``, ``state_machine_calls``) and checked against its role in the
+  transformed template (``iam``, ``policy_violations``);
 - SQS delivery follows Lambda's semantics (``sqs_poller``), scaled out as the template's
   mapping says (concurrent in-process invocations, ``environ``, ``moto_threads``);
 - the EventBridge schedule is fired on request (``fire_schedule``) with the rule's input,
@@ -23,6 +26,7 @@ What moto does not do, and what stands in here (details in each module):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -33,13 +37,15 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from devkit.local_cloud import iam, monitoring, moto_threads
+from devkit.local_cloud import iam, monitoring, moto_speed, moto_threads
 from devkit.local_cloud import template as sam
 from devkit.local_cloud.api_adapter import LocalApiServer, routes_from_template
 from devkit.local_cloud.lambda_runtime import InProcessLambdaRuntime
 from devkit.local_cloud.sqs_poller import SqsLambdaPoller
+from devkit.local_cloud.state_machine_calls import StateMachineCalls
 from devkit.local_cloud.stepfunctions_bridge import StepFunctionsBridge
 from seglift.observability import NAMESPACE
 
@@ -113,6 +119,8 @@ class LocalCloud:
         self.runtime = InProcessLambdaRuntime(base_environment={**_AWS_ENV})
         # Wait states sleep this share of their seconds (0: none); see stepfunctions_bridge.
         self.stepfunctions = StepFunctionsBridge(wait_time_scale)
+        # The state machines' own AWS calls, recorded beside the functions' for the IAM check.
+        self.state_machine_calls = StateMachineCalls(self.runtime.aws_calls)
         self.resources: dict[str, str] = {}
         self.outputs: dict[str, str] = {}
         self.removed_resources: list[str] = []
@@ -137,8 +145,10 @@ class LocalCloud:
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         moto_threads.install()
+        moto_speed.install()
         self.runtime.install()
         self.stepfunctions.install()
+        self.state_machine_calls.install()
         try:
             self._deploy()
         except Exception:
@@ -149,6 +159,7 @@ class LocalCloud:
     def stop(self) -> None:
         if self.poller:
             self.poller.stop()
+        self._stop_running_executions()
         if self.runtime.aws_calls and self.resources:
             POLICY_AUDITS.append(self.policy_audit())
         if self.api:
@@ -156,6 +167,8 @@ class LocalCloud:
             self.api = None
         InProcessLambdaRuntime.uninstall()
         StepFunctionsBridge.uninstall()
+        StateMachineCalls.uninstall()
+        moto_speed.uninstall()
         if self._mock:
             self._mock.stop()
             self._mock = None
@@ -289,6 +302,7 @@ class LocalCloud:
                     f"{logical}: executing state machine ARN {created['stateMachineArn']} != {arn}"
                 )
             self.state_machine_arns[logical] = arn
+            self.state_machine_calls.register(arn)
 
     def _verify_email_identities(self, parameters: dict[str, str]) -> None:
         values = sam.parameter_values(self.sam_template, parameters)
@@ -377,18 +391,19 @@ class LocalCloud:
         return configuration["Configuration"].get("Environment", {}).get("Variables", {})
 
     # -- IAM: what the functions did against what their roles allow ---------------------------
-    def policy_violations(self) -> list[iam.Violation]:
-        """Every AWS operation a function performed that its role in the transformed
-        template does not allow (moto itself enforces no IAM)."""
+    def policy_violations(self, template: dict[str, Any] | None = None) -> list[iam.Violation]:
+        """Every AWS operation a function or state machine performed that its role in the
+        transformed template (or in ``template``, a changed copy of it) does not allow (moto
+        itself enforces no IAM)."""
+        template = self.cfn_template if template is None else template
         resolver = iam.IntrinsicResolver(
-            self.cfn_template,
+            template,
             self.resources,
-            sam.parameter_values(self.sam_template, self._effective_parameters),
+            {**sam.parameter_values(self.sam_template, self._effective_parameters),
+             "AWS::StackName": self.stack_name},
             self.region,
         )
-        return iam.violations(
-            list(self.runtime.aws_calls), self.cfn_template, self.resources, resolver
-        )
+        return iam.violations(list(self.runtime.aws_calls), template, self.resources, resolver)
 
     def policy_audit(self) -> PolicyAudit:
         logical_of = {physical: logical for logical, physical in self.resources.items()}
@@ -460,28 +475,50 @@ class LocalCloud:
                 results.append(self.invoke(logical, payload))
         return results
 
-    def executions(self) -> list[dict[str, Any]]:
-        sfn = self.client("stepfunctions")
+    def executions(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Every execution of every state machine (all pages; ``status`` filters)."""
+        pages = self.client("stepfunctions").get_paginator("list_executions")
         found = []
         for arn in self.state_machine_arns.values():
-            found.extend(sfn.list_executions(stateMachineArn=arn)["executions"])
+            for page in pages.paginate(stateMachineArn=arn,
+                                       **({"statusFilter": status} if status else {})):
+                found.extend(page["executions"])
         return found
 
-    def wait_for_executions(self, timeout_s: float = 300.0) -> list[dict[str, Any]]:
-        """Wait until no execution is RUNNING; return every execution's description."""
+    def _stop_running_executions(self, timeout_s: float = 30.0) -> None:
+        """Stop what is still running (a test that started a run and did not wait for it),
+        so that no execution of this cloud goes on into the next local cloud of the
+        process, whose state machines may have the same names."""
+        if not self._mock or not self.state_machine_arns:
+            return
         sfn = self.client("stepfunctions")
+        for execution in self.executions(status="RUNNING"):
+            with contextlib.suppress(ClientError):  # it ended meanwhile
+                sfn.stop_execution(executionArn=execution["executionArn"],
+                                   cause="the local cloud stopped")
         deadline = time.monotonic() + timeout_s
-        while True:
-            described = [
-                sfn.describe_execution(executionArn=e["executionArn"]) for e in self.executions()
-            ]
-            if all(d["status"] != "RUNNING" for d in described):
-                return described
+        while self.executions(status="RUNNING"):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.1)
+
+    def wait_for_executions(self, timeout_s: float = 300.0,
+                            poll_s: float = 0.25) -> list[dict[str, Any]]:
+        """Wait until no execution is RUNNING; return every execution's description.
+
+        One filtered listing per state machine per poll, not a description of every
+        execution: with hundreds of shops the poll itself would otherwise compete with
+        the workflow for the interpreter (it was most of a 300-shop run's time)."""
+        deadline = time.monotonic() + timeout_s
+        while self.executions(status="RUNNING"):
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"Step Functions executions still running after {timeout_s:.0f}s"
                 )
-            time.sleep(0.1)
+            time.sleep(poll_s)
+        sfn = self.client("stepfunctions")
+        return [sfn.describe_execution(executionArn=e["executionArn"])
+                for e in self.executions()]
 
     def drain_queues(self, timeout_s: float = 120.0) -> None:
         assert self.poller is not None

@@ -44,7 +44,7 @@ MANAGED_POLICIES: dict[str, list[dict[str, Any]]] = {
 
 @dataclass(frozen=True)
 class Violation:
-    function: str  # logical id
+    function: str  # logical id of the function or state machine
     operation: str
     action: str
     resource: str
@@ -177,11 +177,17 @@ class IntrinsicResolver:
         return re.sub(r"\$\{([^}!]+)\}", replace, text)
 
 
+# What acts with a role of its own: a function (``Role``) or a state machine (``RoleArn``).
+_ROLE_PROPERTY = {"AWS::Lambda::Function": "Role", "AWS::StepFunctions::StateMachine": "RoleArn"}
+
+
 def role_statements(template: dict[str, Any], function_logical: str,
                     resolver: IntrinsicResolver) -> list[dict[str, Any]]:
-    """Every statement of the function's execution role, intrinsics resolved."""
+    """Every statement of the function's (or state machine's) execution role, intrinsics
+    resolved."""
     resources = template["Resources"]
-    role_ref = resources[function_logical]["Properties"]["Role"]
+    resource = resources[function_logical]
+    role_ref = resource["Properties"][_ROLE_PROPERTY.get(resource["Type"], "Role")]
     if not (isinstance(role_ref, dict) and "Fn::GetAtt" in role_ref):
         raise ValueError(f"{function_logical}: the check needs its role in the template")
     role = resources[role_ref["Fn::GetAtt"][0]]["Properties"]
@@ -204,10 +210,11 @@ def _listed_statements(document: dict[str, Any]) -> list[dict[str, Any]]:
 
 def violations(calls: Iterable[AwsCall], template: dict[str, Any], physical: dict[str, str],
                resolver: IntrinsicResolver) -> list[Violation]:
-    """Every recorded (function, action, resource) its role does not allow, once each."""
+    """Every recorded (function or state machine, action, resource) its role does not
+    allow, once each."""
     logical_of = {
         name: logical for logical, name in physical.items()
-        if template["Resources"].get(logical, {}).get("Type") == "AWS::Lambda::Function"
+        if template["Resources"].get(logical, {}).get("Type") in _ROLE_PROPERTY
     }
     statements: dict[str, list[dict[str, Any]]] = {}
     found: dict[tuple[str, str, str], Violation] = {}

@@ -38,12 +38,43 @@ export function disposeCharts() {
   live.clear();
 }
 
-/** A compact line without axes, for tables. */
+/** Text for ECharts' HTML tooltips: names come from merchants (segment names), never markup. */
+export function escapeHtml(text) {
+  return String(text).replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" })[c]);
+}
+
+/**
+ * The tooltip of a chart over days ("YYYY-MM-DD" categories): the day written as the axis
+ * writes it (the shop's locale, fmt.day), then each series with its value formatted.
+ */
+export function dayTooltip(fmt, format) {
+  return {
+    trigger: "axis",
+    formatter: (items) => {
+      const list = Array.isArray(items) ? items : [items];
+      if (!list.length) return "";
+      const lines = list.map((item) => `${item.marker}${escapeHtml(item.seriesName)}: ${item.value === null || item.value === undefined ? "–" : escapeHtml(format(item.value))}`);
+      return [escapeHtml(fmt.day(list[0].axisValue)), ...lines].join("<br>");
+    },
+  };
+}
+
+/**
+ * A value axis that tells the truth: counts and money start at zero (a small change never
+ * looks like a surge), shares run from 0 to 100%. Negative values (refunds) still show.
+ */
+export function truthfulAxis(kind, format) {
+  const axis = { type: "value", min: (extent) => Math.min(0, extent.min), axisLabel: { formatter: format } };
+  if (kind === "percent") axis.max = (extent) => Math.max(1, extent.max);
+  return axis;
+}
+
+/** A compact line without axes, for tables (from zero, like every count here). */
 export function sparklineOption(values) {
   return {
     grid: { left: 2, right: 2, top: 4, bottom: 4 },
     xAxis: { type: "category", show: false, data: values.map((_, i) => i) },
-    yAxis: { type: "value", show: false, scale: true },
+    yAxis: { type: "value", show: false, min: (extent) => Math.min(0, extent.min) },
     series: [{ type: "line", data: values, symbol: "none", lineStyle: { width: 1.5 }, areaStyle: { opacity: 0.15 } }],
     tooltip: { show: false },
   };

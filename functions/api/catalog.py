@@ -67,3 +67,141 @@ def resolve_catalog_params(
                 code="unknown_product_type", field=f"template.params.{parameter.name}")
         resolved[parameter.name] = match
     return resolved, labels
+
+
+# ------------------------------------------------------------------ condition values
+
+# Condition values checked against the shop's own values: (catalogue list, what the
+# merchant calls it). A value nobody in the shop has would select nobody (or, negated,
+# everybody) without a word; it is refused instead, naming what to pick.
+_FEATURE_VALUES = {
+    "country_code": ("country_code", "No customer of your store lives in the country “{}”"),
+    "province_code": ("province_code",
+                      "No customer of your store lives in the province or state “{}”"),
+    "first_order_source": ("first_visit_source", "No first order came from the source “{}”"),
+    "first_order_utm_source": ("utm_source", "No first order came from the UTM source “{}”"),
+    "first_order_utm_medium": ("utm_medium", "No first order came with the UTM medium “{}”"),
+    "first_order_utm_campaign": ("utm_campaign",
+                                 "No first order came from the UTM campaign “{}”"),
+}
+_FIRST_ORDER_FROM = {"source": "first_order_source", "utm_source": "first_order_utm_source",
+                     "utm_medium": "first_order_utm_medium",
+                     "utm_campaign": "first_order_utm_campaign"}
+_EXACT_OPS = ("=", "!=", "in", "not in")
+_TAG_OPS = ("contains", "not contains", "contains any", "contains all")
+_PRODUCT_LIST_FEATURES = ("first_order_product_ids", "second_order_product_ids",
+                          "products_ever_bought")
+
+
+def _listed(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+class _ValueCheck:
+    """Walks a (valid) condition, refusing the first value the shop does not have."""
+
+    def __init__(self, catalog: Callable[[], dict[str, Any]]) -> None:
+        self._read = catalog
+        self._catalog: dict[str, Any] | None = None
+
+    def known(self, key: str) -> set[str] | None:
+        """The shop's values for ``key``, case-folded; None when the catalogue lacks it."""
+        if self._catalog is None:
+            self._catalog = self._read()
+        values = self._catalog.get(key)
+        return None if values is None else {str(v).casefold() for v in values}
+
+    def ids(self, key: str) -> set[int] | None:
+        if self._catalog is None:
+            self._catalog = self._read()
+        rows = self._catalog.get(key)
+        return None if rows is None else {int(row["id"]) for row in rows}
+
+    def text(self, key: str, values: Any, message: str, hint: str, field: str) -> None:
+        known = self.known(key)
+        if known is None:
+            return
+        for value in _listed(values):
+            if str(value).casefold() not in known:
+                raise BadRequest(f"{message.format(value)} (as of the last sync): {hint}",
+                                 code="unknown_value", field=field)
+
+    def item(self, spec: dict[str, Any], field: str) -> None:
+        if "product_type" in spec:
+            self.text("product_types", spec["product_type"],
+                      "Your store has no product type “{}”",
+                      "pick one of your product types from the list.", f"{field}.product_type")
+        for key, rows, what in (("product_id", "products", "product"),
+                                ("variant_id", "variants", "variant")):
+            if key not in spec:
+                continue
+            known = self.ids(rows)
+            if known is None:
+                continue
+            for value in _listed(spec[key]):
+                if int(value) not in known:
+                    raise BadRequest(
+                        f"That {what} (number {value}) is not one of your store's {what}s "
+                        f"(as of the last sync): pick a {what} by name from the list.",
+                        code=f"unknown_{what}", field=f"{field}.{key}")
+
+    def walk(self, node: Any, field: str) -> None:
+        if not isinstance(node, dict):
+            return
+        for group in ("and", "or"):
+            for index, child in enumerate(node.get(group) or []):
+                self.walk(child, f"{field}.{group}[{index}]")
+        if isinstance(node.get("not"), dict):
+            self.walk(node["not"], f"{field}.not")
+        if "has_tag" in node:
+            self.text("tags", node["has_tag"], "No customer of your store has the tag “{}”",
+                      "pick one of your customer tags from the list.", f"{field}.has_tag")
+        if isinstance(node.get("bought"), dict):
+            self.item(node["bought"], f"{field}.bought")
+        if isinstance(node.get("nth_order"), dict):
+            self.item(node["nth_order"].get("contains") or {}, f"{field}.nth_order.contains")
+        if isinstance(node.get("first_order_from"), dict):
+            for key, value in node["first_order_from"].items():
+                feature = _FIRST_ORDER_FROM.get(key)
+                if feature:
+                    catalog_key, message = _FEATURE_VALUES[feature]
+                    self.text(catalog_key, value, message, "pick one from the list.",
+                              f"{field}.first_order_from.{key}")
+        if "feature" in node:
+            self.feature(node, field)
+
+    def feature(self, node: dict[str, Any], field: str) -> None:
+        name, op, value = node["feature"], node.get("op"), node.get("value")
+        where = f"{field}.value"
+        if name == "tags" and op in _TAG_OPS:
+            self.text("tags", value, "No customer of your store has the tag “{}”",
+                      "pick one of your customer tags from the list.", where)
+        elif name in _FEATURE_VALUES and op in _EXACT_OPS:
+            catalog_key, message = _FEATURE_VALUES[name]
+            self.text(catalog_key, value, message, "pick one from the list.", where)
+        elif name in _PRODUCT_LIST_FEATURES and op in _TAG_OPS:
+            known = self.ids("products")
+            for product_id in _listed(value) if known is not None else []:
+                if int(product_id) not in known:
+                    raise BadRequest(
+                        f"That product (number {product_id}) is not one of your store's "
+                        "products (as of the last sync): pick a product by name from the "
+                        "list.", code="unknown_product", field=where)
+
+
+def check_condition_values(condition: Any, catalog: Callable[[], dict[str, Any]] | None,
+                           field: str = "condition") -> None:
+    """BadRequest in merchant words for the first tag, product, variant, product type,
+    location, source or UTM value of ``condition`` that the shop does not have; the
+    catalogue is read only if the condition names such a value."""
+    if catalog is None or not _names_values(condition):
+        return
+    _ValueCheck(catalog).walk(condition, field)
+
+
+def _names_values(node: Any) -> bool:
+    text = str(node)
+    return any(word in text for word in (
+        "has_tag", "bought", "nth_order", "first_order_from", "'tags'", "country_code",
+        "province_code", "first_order_source", "first_order_utm", "_product_ids",
+        "products_ever_bought"))

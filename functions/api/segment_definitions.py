@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from api.catalog import resolve_catalog_params
+from api.catalog import check_condition_values, resolve_catalog_params
 from api.errors import BadRequest
 from api.models import SegmentCreate
 from api.ports import SegmentDefinitions
@@ -27,12 +27,22 @@ class Definition:
 
 
 def condition_error(error: ConditionError, field: str) -> BadRequest:
+    """The message in the merchant's words; where it is goes in ``field`` only (the builder
+    puts the message on that row), never in the text."""
     path = error.path[1:] if error.path.startswith("$") else f".{error.path}"
-    return BadRequest(
-        f"{error.message} (at {field}{path})",
-        code="invalid_condition",
-        field=f"{field}{path}",
-    )
+    return BadRequest(error.message, code="invalid_condition", field=f"{field}{path}")
+
+
+def shopify_query_error(error: ConditionError) -> BadRequest:
+    """A Shopify query that cannot be read: what is wrong and where, as a merchant counts."""
+    return BadRequest(f"{error.message}{_query_position(error.path)}",
+                      code="invalid_shopify_query", field="shopify_query")
+
+
+def _query_position(path: str) -> str:
+    """ "position 12" (0-based) as a merchant counts: "at character 13 of the query"."""
+    _, _, number = path.partition("position ")
+    return f" (at character {int(number) + 1} of the query)" if number.isdigit() else ""
 
 
 def define_segment(
@@ -81,18 +91,15 @@ def define_segment(
         try:
             condition = definitions.from_shopify_query(body.shopify_query)
         except ConditionError as error:
-            raise BadRequest(
-                f"{error.message} (in shopify_query at {error.path})",
-                code="invalid_shopify_query",
-                field="shopify_query",
-            ) from error
+            raise shopify_query_error(error) from error
     else:
         condition, field = body.condition, "condition"
     if not name:
-        raise BadRequest("name is required: give the segment a name", field="name")
+        raise BadRequest("Give the segment a name.", field="name")
     try:
         valid = definitions.validate(condition, known_segments, None)
     except ConditionError as error:
         raise condition_error(error, field) from error
+    check_condition_values(valid, catalog, "template.params" if template_id else field)
     return Definition(name=name, description=description, condition=valid,
                       template_id=template_id)

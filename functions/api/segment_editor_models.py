@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from annotated_types import Interval
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from api.api_model import ApiModel
-from api.fields import IsoDate, WholeNumber
+from api.fields import WHOLE_NUMBER, IsoDate, WholeNumber
 from api.models import (
     Description,
     RequestBody,
@@ -18,6 +19,7 @@ from api.models import (
     ShopifyQuery,
     TemplateChoice,
 )
+from api.schema_rules import NULL, exactly_one_of, non_null
 
 SegmentIdValue = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 UploadId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -39,6 +41,9 @@ def _exactly_one(model: BaseModel, names: tuple[str, ...]) -> None:
 class PreviewRequest(RequestBody):
     """Exactly one of ``condition``, ``shopify_query`` or ``template``, as for creation."""
 
+    model_config = ConfigDict(json_schema_extra=exactly_one_of(
+        ("condition", "shopify_query", "template")))
+
     condition: dict[str, Any] | None = None
     shopify_query: ShopifyQuery | None = None
     template: TemplateChoice | None = None
@@ -54,10 +59,19 @@ class PreviewRequest(RequestBody):
         return self
 
 
+class SampleCustomer(ApiModel):
+    id: int
+    name: str | None = None
+    email: str | None = None
+
+
 class PreviewOut(ApiModel):
     member_count: int = Field(description="Customers the condition selects today.")
     customer_count: int = Field(description="All customers of the shop today.")
     sample: list[int] = Field(description="The first member ids (ascending).")
+    customers: list[SampleCustomer] = Field(
+        default_factory=list, description="The sampled members' names and e-mails, in the "
+                                          "sample's order.")
     as_of: date = Field(description="The shop's day the condition was evaluated on.")
     condition: dict[str, Any] = Field(description="The condition evaluated (translated from "
                                                   "a Shopify query or template if given).")
@@ -70,6 +84,9 @@ class ExplainNode(ApiModel):
     kind: str = Field(description="and | or | not, or the leaf's kind (feature, bought, ...)")
     passed: bool
     condition: dict[str, Any] | None = Field(default=None, description="A leaf's condition.")
+    value: Any = Field(default=None, description="A leaf's value for this customer: the "
+                       "feature's value, their tags, the number of matching orders, the "
+                       "n-th order's products or the first order's attribution.")
     children: list[ExplainNode] = Field(default_factory=list,
                                         description="A group's parts, in order.")
 
@@ -88,6 +105,10 @@ class ExplainOut(ApiModel):
 class ListSegmentCreate(RequestBody):
     """A list segment (fixed members) from exactly one source: a condition evaluated once,
     a snapshot of a segment, a set operation over segments, or an uploaded CSV."""
+
+    model_config = ConfigDict(json_schema_extra=exactly_one_of(
+        ("condition", "snapshot_of", "set_operation", "upload_id"),
+        companions={"set_operation": ("segment_ids",)}))
 
     name: SegmentName
     description: Description | None = None
@@ -143,13 +164,25 @@ class UploadCreated(ApiModel):
 # ------------------------------------------------------------------ backfill
 
 
+def _days_or_range_schema(schema: dict[str, Any]) -> None:
+    """The JSON Schema of ``BackfillRequest._days_or_range``: days alone, or a start
+    (with an optional end) and no days."""
+    properties = schema["properties"]
+    schema["anyOf"] = [
+        {"properties": {"start": NULL, "end": NULL}},
+        {"required": ["start"], "properties": {"start": non_null(properties["start"]),
+                                               "days": NULL}},
+    ]
+
+
 class BackfillRequest(RequestBody):
     """Either ``days`` ending today, or the range ``start``..``end`` (any days of the
     shop's history; ``end`` defaults to today)."""
 
-    days: WholeNumber | None = Field(default=None, ge=1, le=MAX_BACKFILL_DAYS,
-                                     description="How many days, ending today, to evaluate "
-                                     "(default 30).")
+    model_config = ConfigDict(json_schema_extra=_days_or_range_schema)
+
+    days: Annotated[int, Interval(ge=1, le=MAX_BACKFILL_DAYS), WHOLE_NUMBER] | None = Field(
+        default=None, description="How many days, ending today, to evaluate (default 30).")
     start: IsoDate | None = Field(default=None, description="First day of the range.")
     end: IsoDate | None = Field(default=None, description="Last day of the range (default "
                              "today).")

@@ -38,10 +38,9 @@ def describe_validation_error(errors: Sequence[dict[str, Any]]) -> tuple[str | N
     elif kind == "missing":
         text = f"{source} field '{field}' is required" if field else f"the {source} is required"
     elif kind == "extra_forbidden":
-        text = f"unknown {source} field '{field}': remove it (see GET /openapi.json)"
+        text = f"“{field}” is not a setting this request takes: remove it."
     elif kind == "literal_error" and len(message) > 160:
-        text = (f"{source} field '{field}' is not one of the values it allows "
-                "(GET /templates lists the templates, GET /openapi.json every field)")
+        text = f"“{field}” is not one of the values it allows: pick one from the list."
     elif message.startswith("Value error, "):
         text = message.removeprefix("Value error, ")
     else:

@@ -28,7 +28,8 @@ def _distinct(column: pa.ChunkedArray | pa.Array) -> list[str]:
 
 
 def shop_catalog(reader: Any) -> dict[str, Any]:
-    """``{"products": [{id, title, product_type}], "product_types", "tags", <order
+    """``{"products": [{id, title, product_type}], "variants": [{id, product_id, title,
+    sku}], "product_types", "tags", <order
     value columns>, "country_code", "province_code"}``: products sorted by title, every
     list without duplicates."""
     products = reader.read_table("products", columns=["product_id", "title", "product_type"])
@@ -39,6 +40,7 @@ def shop_catalog(reader: Any) -> dict[str, Any]:
     orders = reader.read_table("orders", columns=list(ORDER_VALUE_COLUMNS))
     tags = pc.list_flatten(customers["tags"]) if customers.num_rows else pa.array([], pa.string())
     return {
+        "variants": _variants(reader, products),
         "products": [
             {"id": pid, "title": title or f"Untitled product {pid}", "product_type": ptype}
             for pid, title, ptype in zip(products["product_id"].to_pylist(),
@@ -60,3 +62,27 @@ def _distinct_casefold(column: pa.ChunkedArray | pa.Array) -> list[str]:
     for value in _distinct(column):
         seen.setdefault(value.casefold(), value)
     return list(seen.values())
+
+
+def _variants(reader: Any, products: pa.Table) -> list[dict[str, Any]]:
+    """The variants the shop's orders contain, named by their product and SKU.
+
+    The lake keeps no variant table: variants come from the line items (a variant never
+    ordered cannot select anybody anyway). Their title is the product's with the SKU, as
+    the lake does not store Shopify's variant title (e.g. "Large / Blue")."""
+    items = reader.read_table("line_items", columns=["variant_id", "product_id", "sku"])
+    items = items.filter(pc.is_valid(items["variant_id"]))
+    if not items.num_rows:
+        return []
+    grouped = items.group_by("variant_id").aggregate([("product_id", "max"), ("sku", "max")])
+    titles = dict(zip(products["product_id"].to_pylist(), products["title"].to_pylist(),
+                      strict=True))
+    variants = []
+    for vid, pid, sku in zip(grouped["variant_id"].to_pylist(),
+                             grouped["product_id_max"].to_pylist(),
+                             grouped["sku_max"].to_pylist(), strict=True):
+        product = titles.get(pid) or f"Product {pid}"
+        title = f"{product} · SKU {sku}" if sku else f"{product} · variant {vid}"
+        variants.append({"id": vid, "product_id": pid, "title": title, "sku": sku})
+    variants.sort(key=lambda v: v["title"].casefold())
+    return variants[:MAX_VALUES]

@@ -1,9 +1,10 @@
 """The segment editor's questions, answered for the API (which carries no pyarrow).
 
 - ``preview_condition``: how many customers a condition selects today, out of how many,
-  and a sample of ids; nothing is saved.
+  and a sample of members with their names and e-mails; nothing is saved.
 - ``explain_customer``: the condition tree with ``passed`` at every node for one customer,
-  so the merchant sees which part keeps a customer out.
+  and the customer's own value beside each leaf, so the merchant sees which part keeps a
+  customer out and why.
 
 Both evaluate as of ``run_date`` (the shop's today) from the lake, exactly as the daily
 run does; ``member_of`` uses the named segments' latest snapshots. Errors the merchant can
@@ -17,12 +18,12 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+import pyarrow as pa
 import pyarrow.compute as pc
 
 from seglift.segments.conditions import validate_condition
 from seglift.segments.engine import explain, preview
-from seglift.segments.features import compute_features
-from seglift.segments.tables import LakeTables
+from segments.feature_cache import DayFeatures, FeatureCache, uncached_day_features
 from segments.logic import Segments, Storage, dependency_members_latest
 
 DEFAULT_SAMPLE_SIZE = 20
@@ -39,29 +40,60 @@ def _checked(condition: Any, shop: str, segments: Segments, segment_id: str | No
     return validate_condition(condition, known_segments=known, segment_id=segment_id)
 
 
+def _day(shop: str, run_date: date, tz: str, reader: Any, cache: FeatureCache | None
+         ) -> DayFeatures:
+    if cache is None:
+        return uncached_day_features(run_date, tz, reader)
+    return cache.day_features(shop, run_date, tz, reader)
+
+
 def preview_condition(
     shop: str, run_date: date, condition: Any, *, reader: Any, storage: Storage,
     segments: Segments, tz: str = "UTC", sample_size: int = DEFAULT_SAMPLE_SIZE,
+    cache: FeatureCache | None = None,
 ) -> dict[str, Any]:
-    """``{"member_count", "customer_count", "sample", "as_of"}`` of an unsaved condition."""
+    """``{"member_count", "customer_count", "sample", "as_of"}`` of an unsaved condition.
+    With ``cache``, the day's lake and features come from it (segments.feature_cache)."""
     checked = _checked(condition, shop, segments, None)
-    tables = LakeTables.from_reader(reader)
-    features = compute_features(tables, run_date, tz)
+    day = _day(shop, run_date, tz, reader, cache)
+    tables, features = day.tables, day.features
     members = dependency_members_latest(shop, checked, segments, storage)
     size = max(0, min(int(sample_size), MAX_SAMPLE_SIZE))
     result = preview(dict(checked), features, tables, run_date, tz, members, sample_size=size)
     return {"member_count": result.member_count, "customer_count": result.customer_count,
-            "sample": result.sample_ids, "as_of": run_date.isoformat()}
+            "sample": result.sample_ids, "as_of": run_date.isoformat(),
+            "customers": sample_customers(tables.customers, result.sample_ids)}
+
+
+def sample_customers(customers: pa.Table, ids: list[int]) -> list[dict[str, Any]]:
+    """Name and e-mail of each sampled member, in the sample's order: a merchant
+    recognises "Ada Lovelace", not customer 7000000042."""
+    if not ids:
+        return []
+    rows = customers.filter(pc.is_in(customers["customer_id"], value_set=pa.array(ids, pa.int64())))
+    found = {
+        cid: (first, last, email)
+        for cid, first, last, email in zip(
+            rows["customer_id"].to_pylist(), rows["first_name"].to_pylist(),
+            rows["last_name"].to_pylist(), rows["email"].to_pylist(), strict=True)
+    }
+    out = []
+    for cid in ids:
+        first, last, email = found.get(cid, (None, None, None))
+        name = " ".join(part for part in (first, last) if part) or None
+        out.append({"id": cid, "name": name, "email": email})
+    return out
 
 
 def explain_customer(
     shop: str, run_date: date, condition: Any, customer_id: int, *, reader: Any,
     storage: Storage, segments: Segments, tz: str = "UTC", segment_id: str | None = None,
+    cache: FeatureCache | None = None,
 ) -> dict[str, Any]:
     """``{"customer_id", "as_of", "member", "tree"}``: why the customer is (not) a member."""
     checked = _checked(condition, shop, segments, segment_id)
-    tables = LakeTables.from_reader(reader)
-    features = compute_features(tables, run_date, tz)
+    day = _day(shop, run_date, tz, reader, cache)
+    tables, features = day.tables, day.features
     present = pc.any(pc.equal(features["customer_id"], int(customer_id))).as_py()
     if not present:
         raise CustomerNotFound(

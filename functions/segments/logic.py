@@ -25,6 +25,7 @@ import pyarrow as pa
 from botocore.exceptions import ClientError
 
 from seglift import keys
+from seglift.measurements.service import customers_key
 from seglift.segments.conditions import referenced_segments, validate_condition
 from seglift.segments.engine import customer_directory, members_of_condition_once
 from seglift.segments.features import compute_features
@@ -34,6 +35,7 @@ from seglift.segments.lists import (
     combine_member_lists,
     parse_customer_list_csv,
 )
+from seglift.segments.member_ids import decode_member_ids
 from seglift.segments.snapshots import read_members, write_members
 from seglift.segments.tables import LakeTables
 
@@ -93,6 +95,9 @@ def summarize(
     succeeded = 0
     tag_jobs: list[str] = []
     tag_sync_failures = []
+    # The shop's segments read once (one Query), not one GetItem per succeeded segment.
+    records = ({s.segment_id: s for s in segments.list(shop)}
+               if tag_sync is not None else {})
     for result in results:
         if result.get("status") != "succeeded":
             message = failure_message(result)
@@ -102,7 +107,7 @@ def summarize(
         succeeded += 1
         if tag_sync is None:
             continue
-        segment = segments.get(shop, result["segment_id"])
+        segment = records.get(result["segment_id"])
         if segment is None or not getattr(segment, "keep_in_sync_tag", None):
             continue
         try:
@@ -155,7 +160,9 @@ def read_upload(storage: Storage, key: str) -> bytes:
         body.close()
 
 
-LIST_SOURCES = ("condition", "snapshot_of", "set_operation", "upload_key")
+# measurement_id: the frozen customers of a measurement of the shop (an experiment's group),
+# so each group is a list that can be tagged and exported.
+LIST_SOURCES = ("condition", "snapshot_of", "set_operation", "upload_key", "measurement_id")
 MAX_REPORTED_ROWS = 100
 
 
@@ -196,6 +203,8 @@ def list_members(
             return combine_member_lists(source["set_operation"], lists), {}
         except ValueError as error:
             raise SegmentEvaluationError(str(error)) from error
+    if kind == "measurement_id":
+        return _measurement_customers(shop, str(source["measurement_id"]), storage), {}
     body = read_upload(storage, source["upload_key"])
     directory = customer_directory(reader.read_table("customers",
                                                      columns=["customer_id", "email"]))
@@ -206,6 +215,21 @@ def list_members(
         "malformed_rows": [vars(r) for r in parsed.malformed[:MAX_REPORTED_ROWS]],
     }
     return parsed.matched_ids, report
+
+
+def _measurement_customers(shop: str, measurement_id: str, storage: Storage) -> list[int]:
+    """The customers a measurement froze; its key is derived from the shop, so a list can
+    only ever copy a measurement of its own shop."""
+    key = customers_key(shop, measurement_id)
+    try:
+        body = storage.s3.get_object(Bucket=storage.bucket, Key=key)["Body"].read()
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            raise SegmentEvaluationError(
+                "this experiment group's customers were not found: create the experiment again"
+            ) from None
+        raise
+    return decode_member_ids(body)
 
 
 def dependency_members_latest(shop: str, condition: Mapping[str, Any], segments: Segments,

@@ -33,6 +33,8 @@ class FakeSegmentEngine:
     # What the segments function's ``catalog`` action answers (segments.catalog).
     catalog_result: dict[str, Any] = field(default_factory=lambda: {
         "products": [], "product_types": [], "tags": []})
+    # (shop, measurement id) -> the customers it froze (a list made of an experiment group).
+    measurement_customers: Any = None
 
     def _record(self, action: str, **fields: Any) -> None:
         self.calls.append((action, fields))
@@ -69,6 +71,9 @@ class FakeSegmentEngine:
                       "malformed_rows": [vars(r) for r in parsed.malformed]}
         elif "snapshot_of" in source:
             ids = self.members[source["snapshot_of"]]
+        elif "measurement_id" in source:
+            assert self.measurement_customers is not None
+            ids = self.measurement_customers(shop, source["measurement_id"])
         elif "set_operation" in source:
             ids = sorted(set.intersection(*(set(self.members[s])
                                             for s in source["segment_ids"])))

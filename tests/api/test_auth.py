@@ -197,7 +197,8 @@ def test_unauthenticated_requests_get_401_before_body_validation(client):
         ("GET", "/measurements"), ("POST", "/measurements"), ("GET", "/measurements/m1"),
         ("POST", "/measurements/compare"), ("POST", "/experiments"), ("GET", "/experiments/e1"),
         ("GET", "/segments/x1/tag-jobs/preview?tag=vip"), ("GET", "/privacy-requests"),
-        ("GET", "/catalog"),
+        ("GET", "/catalog"), ("GET", "/conditions/fields"), ("POST", "/conditions/translate"),
+        ("PATCH", "/shop"),
     ],
 )
 def test_every_private_route_refuses_requests_without_a_token(client, method, path):
@@ -231,7 +232,8 @@ def test_the_private_route_list_above_covers_every_route_of_the_app():
         ("GET", "/measurements/{measurement_id}"), ("POST", "/measurements/compare"),
         ("POST", "/experiments"), ("GET", "/experiments/{experiment_id}"),
         ("GET", "/segments/{segment_id}/tag-jobs/preview"), ("GET", "/privacy-requests"),
-        ("GET", "/catalog"),
+        ("GET", "/catalog"), ("GET", "/conditions/fields"), ("POST", "/conditions/translate"),
+        ("PATCH", "/shop"),
     }
     assert private == tested
     for method, path in private:

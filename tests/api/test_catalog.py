@@ -89,3 +89,69 @@ def test_a_product_type_must_be_one_the_shop_has(client, engine):
 def test_templates_without_product_parameters_do_not_read_the_catalogue(client, engine):
     assert client.post("/segments", {"template": {"id": "journey-loyal"}}).status == 201
     assert "catalog" not in [action for action, _ in engine.calls]
+
+
+# ------------------------------------------------------------------ condition values
+
+
+VALUES_CATALOG = {**CATALOG, "variants": [
+    {"id": 44000001, "product_id": 8100000091, "title": "AeroPress · SKU AP-GO", "sku": "AP-GO"}]}
+
+
+@pytest.fixture
+def valued(api) -> FakeSegmentEngine:
+    fake = FakeSegmentEngine(api.segments, catalog_result=VALUES_CATALOG)
+    fake.preview_result = {"member_count": 1, "customer_count": 5, "sample": []}
+    api.segment_engine = fake
+    return fake
+
+
+@pytest.mark.parametrize(("condition", "field", "words"), [
+    ({"has_tag": "vipp"}, "condition.has_tag", "No customer of your store has the tag “vipp”"),
+    ({"and": [{"has_tag": "vip"}, {"not": {"has_tag": "gold"}}]}, "condition.and[1].not.has_tag",
+     "the tag “gold”"),
+    ({"feature": "tags", "op": "contains any", "value": ["vip", "x"]}, "condition.value",
+     "the tag “x”"),
+    ({"bought": {"product_id": 8100000099}}, "condition.bought.product_id",
+     "not one of your store's products"),
+    ({"bought": {"variant_id": [44000002]}}, "condition.bought.variant_id",
+     "not one of your store's variants"),
+    ({"nth_order": {"n": 2, "contains": {"product_type": "Grinders"}}},
+     "condition.nth_order.contains.product_type", "no product type “Grinders”"),
+    ({"first_order_from": {"utm_campaign": "black-friday"}},
+     "condition.first_order_from.utm_campaign", "UTM campaign “black-friday”"),
+    ({"feature": "country_code", "op": "in", "value": ["US", "DE"]}, "condition.value",
+     "in the country “DE”"),
+    ({"feature": "first_order_utm_source", "op": "=", "value": "tiktok"}, "condition.value",
+     "UTM source “tiktok”"),
+    ({"feature": "products_ever_bought", "op": "contains", "value": 1}, "condition.value",
+     "not one of your store's products"),
+])
+def test_values_the_shop_does_not_have_are_refused_in_words(client, valued, condition, field,
+                                                            words):
+    for reply in (client.post("/segments/preview", {"condition": condition}),
+                  client.post("/segments", {"name": "x", "condition": condition})):
+        assert reply.status == 400, reply.json
+        assert reply.error["field"] == field
+        assert words in reply.error["message"]
+        assert "pick" in reply.error["message"]
+
+
+def test_values_the_shop_has_pass_whatever_their_case(client, valued):
+    condition = {"and": [
+        {"has_tag": "VIP"}, {"bought": {"variant_id": 44000001, "within_days": 30}},
+        {"first_order_from": {"utm_campaign": "Spring-Sale", "source": "google"}},
+        {"feature": "province_code", "op": "=", "value": "ny"},
+        {"nth_order": {"n": 1, "contains": {"product_type": "brewer"}}}]}
+    assert client.post("/segments/preview", {"condition": condition}).status == 200
+    created = client.post("/segments", {"name": "Known values", "condition": condition})
+    assert created.status == 201
+    changed = client.patch(f"/segments/{created.json['id']}",
+                           {"condition": {"has_tag": "nobody-has-this"}})
+    assert (changed.status, changed.error["field"]) == (400, "condition.has_tag")
+
+
+def test_a_condition_without_shop_values_does_not_read_the_catalogue(client, valued):
+    assert client.post("/segments/preview", {"condition": {
+        "feature": "order_count", "op": ">=", "value": 2}}).status == 200
+    assert [call for call, _ in valued.calls if call == "catalog"] == []

@@ -8,8 +8,10 @@ import pyarrow as pa
 import pytest
 
 from seglift.measurements.compute import measurement_results  # noqa: F401 (the real thing)
+from seglift.measurements.service import customers_key
 from tests.api.conftest import SHOP_A, SHOP_B
 from tests.api.measurement_fakes import install_measurements
+from tests.api.segment_editor_fakes import FakeSegmentEngine
 from tests.measurements.lake import Lake
 
 PERIOD = {"start": "2026-03-01", "end": "2026-03-07"}
@@ -26,7 +28,12 @@ class LakeReader:
 
 @pytest.fixture
 def deps(api):
-    return install_measurements(api)
+    installed = install_measurements(api)
+    # Each experiment group becomes a list segment, made by the segments function.
+    api.segment_engine = FakeSegmentEngine(
+        api.segments,
+        measurement_customers=lambda shop, mid: installed.lists.read(customers_key(shop, mid)))
+    return installed
 
 
 def list_segment(api, deps, shop=SHOP_A, members=(1, 2, 3, 4), name="VIP list"):
@@ -120,7 +127,7 @@ def test_bad_measurements_say_what_to_fix(client, api, deps):
     assert (swapped.status, swapped.error["field"]) == (400, "period.end")
     goal = client.post("/measurements", {"name": "m", "segment_id": segment.segment_id,
                                          "period": PERIOD, "goal": {"product_ids": ["x"]}})
-    assert (goal.status, goal.error["field"]) == (400, "goal.product_ids")
+    assert (goal.status, goal.error["field"]) == (400, "goal.product_ids[0]")
     typo = client.post("/measurements", {"name": "m", "segment": segment.segment_id,
                                          "period": PERIOD})
     assert typo.status == 400
@@ -213,7 +220,7 @@ def test_experiment_statistics_and_verdicts(client, api, deps):
     assert comparison["revenue_per_customer"]["difference"] == pytest.approx(5.0)
     assert comparison["incremental_revenue"]["estimate"] == {"amount": "5000.00",
                                                              "currency": "EUR"}
-    assert comparison["verdict"].startswith("A converted better")
+    assert comparison["verdict"].startswith("A did better on both conversion and revenue")
 
 
 def test_small_experiments_are_called_too_small(client, api, deps):
@@ -257,3 +264,34 @@ def test_the_demo_report_lines(client, api, deps):
     assert "Product 9" in lines[2]
     assert lines[3].startswith("experiment (seed 7, stratified by RFM group): A 20, holdout 20")
     assert "Too small to conclude" in lines[4]
+
+
+def test_each_experiment_group_is_a_list_segment_named_by_the_merchant(client, api, deps):
+    segment = list_segment(api, deps, members=tuple(range(1, 101)))
+    reply = client.post("/experiments", {
+        "name": "Winter email", "segment_id": segment.segment_id, "holdout": True,
+        "seed": 3, "period": PERIOD, "group_names": ["Gets the email", "Holdout, no email"]})
+    assert reply.status == 201, reply.text
+    groups = reply.json["groups"]
+    assert [g["name"] for g in groups] == ["Gets the email", "Holdout, no email"]
+    for group in groups:
+        listed = api.segments.get(SHOP_A, group["segment_id"])
+        assert (listed.kind, listed.name) == ("list", group["name"])
+        assert listed.member_count == group["customers"]
+        measured = deps.store.get(SHOP_A, group["measurement_id"])
+        assert measured.name == group["name"]
+    read = client.get(f"/experiments/{reply.json['id']}").json
+    assert [g["segment_id"] for g in read["groups"]] == [g["segment_id"] for g in groups]
+
+
+def test_group_names_must_be_one_per_group_and_distinct(client, api, deps):
+    segment = list_segment(api, deps, members=tuple(range(1, 101)))
+    base = {"name": "x", "segment_id": segment.segment_id, "period": PERIOD}
+    short = client.post("/experiments", {**base, "groups": 3, "group_names": ["a", "b"]})
+    same = client.post("/experiments", {**base, "group_names": ["Email", "email"]})
+    for reply in (short, same):
+        assert (reply.status, reply.error["field"]) == (400, "group_names"), reply.text
+    assert "name each of the 3 groups" in short.error["message"]
+    assert "its own name" in same.error["message"]
+    assert not [s for s in api.segments.records.values() if s.kind == "list"
+                and s.name in ("a", "Email")]

@@ -34,11 +34,15 @@ def engine(api) -> FakeSegmentEngine:
 
 
 def test_preview_answers_counts_and_a_sample_without_saving(client, api, engine):
-    engine.preview_result = {"member_count": 2, "customer_count": 9, "sample": [4, 7]}
+    engine.preview_result = {"member_count": 2, "customer_count": 9, "sample": [4, 7],
+                             "customers": [{"id": 4, "name": "Ada Lovelace",
+                                            "email": "ada@example.com"},
+                                           {"id": 7, "name": None, "email": None}]}
     reply = client.post("/segments/preview", {"condition": REPEAT, "sample_size": 5})
     assert reply.status == 200
     assert reply.json == {"member_count": 2, "customer_count": 9, "sample": [4, 7],
-                          "as_of": "2026-11-20", "condition": REPEAT}
+                          "as_of": "2026-11-20", "condition": REPEAT,
+                          "customers": engine.preview_result["customers"]}
     assert engine.calls == [("preview", {"shop": SHOP_A, "run_date": TODAY,
                                          "condition": REPEAT, "sample_size": 5})]
     assert api.segments.conditions(SHOP_A) == {}
@@ -92,8 +96,8 @@ def test_an_engine_failure_is_a_502_in_the_one_error_shape(client, engine):
 
 
 TREE = {"kind": "and", "passed": False, "children": [
-    {"kind": "feature", "passed": True, "condition": REPEAT},
-    {"kind": "has_tag", "passed": False, "condition": {"has_tag": "vip"}}]}
+    {"kind": "feature", "passed": True, "condition": REPEAT, "value": 3},
+    {"kind": "has_tag", "passed": False, "condition": {"has_tag": "vip"}, "value": ["new"]}]}
 
 
 def test_explain_returns_the_pass_fail_tree_of_the_segments_condition(client, api, engine):
@@ -104,7 +108,8 @@ def test_explain_returns_the_pass_fail_tree_of_the_segments_condition(client, ap
     assert reply.status == 200
     assert reply.json == {"segment_id": segment.segment_id, "customer_id": 42,
                           "as_of": "2026-11-20", "member": False, "tree": {
-                              "kind": "and", "passed": False, "condition": None, "children": [
+                              "kind": "and", "passed": False, "condition": None, "value": None,
+                              "children": [
                                   {**TREE["children"][0], "children": []},
                                   {**TREE["children"][1], "children": []}]}}
     assert engine.calls[0][1]["condition"] == segment.condition

@@ -18,7 +18,7 @@ import pytest
 from devkit.dashboard_server import DashboardServer
 from devkit.local_stack import LOCAL_API_KEY
 from devkit.store.model import numeric_id
-from tests.browser.conftest import SHOP, DashboardRun
+from tests.browser.conftest import BACKFILL_DAYS, SHOP, DashboardRun
 
 pytestmark = pytest.mark.browser
 
@@ -163,24 +163,21 @@ def test_a_segment_created_from_a_template_shows_its_trend_chart_with_data(
 def test_an_invalid_condition_is_explained_in_words(page: Any, dashboard_run: DashboardRun) -> None:
     segment = dashboard_run.segments["repeat"]
     open_page(page, dashboard_run, f"segments/{segment['id']}")
-    editor = page.locator("textarea[name=condition]")
-    editor.fill('{"foo": 1}')
-    alert = page.locator(".condition-form [role=alert]")
+    form = page.locator(".condition-form")
+    form.get_by_role("button", name="Add a rule").click()
+    rule = form.locator(".builder-rule").nth(1)
+    rule.get_by_label("Kind of rule").select_option(label="Has the tag")
+    rule.get_by_label("Customer tag").fill("no-such-tag-anywhere")
+    alert = rule.locator("[role=alert]")
     alert.wait_for()
-    assert "Unknown condition 'foo'" in alert.inner_text()
-    assert "use and, or, not, feature" in alert.inner_text()
-    editor.fill('{"feature": "order_count", "op": ">=",')
-    page.wait_for_function(
-        "document.querySelector('.condition-form [role=alert]')"
-        "?.textContent.includes('not valid JSON')"
-    )
-    editor.fill('{"feature": "order_count", "op": ">=", "value": 2}')
-    count = page.locator(".condition-form .preview-count .ok")
+    # On the row it concerns, in words: no field path, no internal name.
+    assert "No customer of your store has the tag “no-such-tag-anywhere”" in alert.inner_text()
+    assert "condition" not in alert.inner_text() and "has_tag" not in alert.inner_text()
+    rule.get_by_role("button", name="Remove this rule").click()
+    count = form.locator(".preview-count .ok")
     count.wait_for()
-    expected = dashboard_run.api.post(
-        "/segments/preview", {"condition": {"feature": "order_count", "op": ">=", "value": 2}}
-    )["member_count"]
-    assert count.inner_text().startswith(f"{expected:,} of 300")
+    expected = dashboard_run.api.post("/segments/preview", {"condition": segment["condition"]})
+    assert count.inner_text().startswith(f"{expected['member_count']:,} of 300")
 
 
 def test_explaining_one_member_shows_which_parts_of_the_condition_it_meets(
@@ -204,9 +201,14 @@ def test_a_segment_of_the_daily_run_shows_revenue_features_and_members(
     assert any(new["data"]) and any(returning["data"])
     page.wait_for_selector(".trait-grid table")
     assert "\u00d7" in page.locator(".trait-grid").inner_text()  # lift is shown, e.g. x1.8
-    members = page.locator(".member-list li")
-    members.first.wait_for()
-    assert members.count() == min(10, segment["member_count"])
+    members = page.locator("section", has=page.get_by_role("heading", name="Members preview"))
+    links = members.locator("a[data-admin-link]")
+    links.first.wait_for()
+    assert links.count() == min(10, segment["member_count"])
+    handle = dashboard_run.api.get("/shop")["shop"].removesuffix(".myshopify.com")
+    first = links.first.get_attribute("href")
+    assert first.startswith(f"https://admin.shopify.com/store/{handle}/customers/")
+    assert "@" in members.locator("tbody tr").first.inner_text()  # the e-mail, by name
     page.wait_for_selector('[data-chart="trend"] canvas')
     page.screenshot(path=str(artifacts / "segment-detail.png"), full_page=True)
 
@@ -368,6 +370,49 @@ def test_two_measurements_compared_side_by_side_with_intervals(
     page.screenshot(path=str(artifacts / "measurements-compared.png"), full_page=True)
 
 
+def test_an_ab_test_in_one_button_makes_a_named_list_per_group_with_a_goal(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    api = dashboard_run.api
+    open_page(page, dashboard_run, "measurements")
+    form = page.locator('form[data-form="experiment"]')
+    form.get_by_label("Name", exact=True).fill("Winter email")
+    form.get_by_label("Segment").select_option(label="Repeat buyers")
+    form.get_by_label("Keep the last group as an untreated holdout").check()
+    form.get_by_label("Name of group A").fill("Gets the winter email")
+    form.get_by_label("Name of the holdout (untreated)").fill("No winter email")
+    products = form.get_by_label("Orders containing any of these products")
+    first_title = products.locator("option").first.inner_text()
+    products.select_option(label=first_title)
+    form.get_by_label("Minimum order value (USD)").fill("20")
+    # A period starting in the past says plainly whose members are measured.
+    form.get_by_label("First day").fill("2026-01-01")
+    form.get_by_label("Last day").fill("2026-12-31")
+    assert "not as they were on" in form.get_by_role("note").inner_text()
+    page.screenshot(path=str(artifacts / "experiment-form.png"), full_page=True)
+    form.get_by_role("button", name="Split into lists and measure").click()
+    link = page.get_by_role("link", name="Open the list “Gets the winter email”")
+    link.or_(form.get_by_role("alert")).wait_for()
+    assert link.is_visible(), form.get_by_role("alert").inner_text()
+    page.screenshot(path=str(artifacts / "experiments.png"), full_page=True)
+    experiment_id = next(m["experiment_id"] for m in api.get("/measurements?limit=100")["items"]
+                         if m["name"] == "Gets the winter email")
+    experiment = api.get(f"/experiments/{experiment_id}")
+    assert [g["name"] for g in experiment["groups"]] == ["Gets the winter email",
+                                                         "No winter email"]
+    assert experiment["goal"]["min_order_value"]["amount"] == "20"
+    assert len(experiment["goal"]["product_ids"]) == 1
+    group = experiment["groups"][0]
+    link.click()
+    page.get_by_role("heading", name="Gets the winter email", level=1).wait_for()
+    assert "List (fixed members)" in page.locator("main").inner_text()
+    assert f"{group['customers']:,}" in page.locator(".kpis").inner_text()
+    # The group is a list: it can be tagged (never kept in sync) and exported.
+    page.get_by_role("button", name="Review tag job").wait_for()
+    assert not page.get_by_label("Keep in sync daily", exact=False).is_visible()
+    page.get_by_role("button", name="Export CSV").wait_for()
+
+
 def test_an_api_error_on_a_missing_segment_is_shown_in_words(
     page: Any, dashboard_run: DashboardRun
 ) -> None:
@@ -388,12 +433,72 @@ def test_journeys_show_the_funnel_and_the_moves_between_stages(
     (funnel,) = chart_series(page, "funnel")
     expected = dashboard_run.api.get(f"/journeys/{journey['id']}/funnel")["points"][-1]
     assert [d["value"] for d in funnel["data"]] == [s["reached"] for s in expected["stages"]]
-    page.wait_for_selector('[data-chart="transitions"] canvas')
-    (flow,) = chart_series(page, "transitions")
     moves = dashboard_run.api.get(f"/journeys/{journey['id']}/transitions")["cells"]
-    assert flow["type"] == "sankey"
-    assert sum(link["value"] for link in flow["links"]) == sum(c["customers"] for c in moves)
+    moved = sum(c["customers"] for c in moves if c["from_stage"] != c["to_stage"])
+    summary = page.locator("[data-moves-summary]")
+    summary.wait_for()
+    assert f"{moved:,} customers moved between stages" in summary.inner_text()
+    if moved:  # "stayed" is left out of the flow so the moves stay visible
+        page.wait_for_selector('[data-chart="transitions"] canvas')
+        (flow,) = chart_series(page, "transitions")
+        assert sum(link["value"] for link in flow["links"]) == moved
+    page.get_by_label("Also draw customers who stayed in their stage").check()
+    page.wait_for_function(
+        """(total) => {
+            const el = document.querySelector('[data-chart="transitions"]');
+            const chart = el && window.echarts.getInstanceByDom(el);
+            const links = chart && chart.getOption().series[0].links;
+            return links && links.reduce((sum, l) => sum + l.value, 0) === total;
+        }""", arg=sum(c["customers"] for c in moves))
     page.screenshot(path=str(artifacts / "journeys.png"), full_page=True)
+
+
+def trend_axis(page: Any) -> list[float]:
+    """The y-axis extent the trend chart really draws."""
+    return page.evaluate(
+        """() => window.echarts.getInstanceByDom(document.querySelector('[data-chart="trend"]'))
+                 .getModel().getComponent('yAxis', 0).axis.scale.getExtent()""")
+
+
+def test_trend_charts_tell_the_truth_and_compare(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    open_page(page, dashboard_run, "segments")
+    page.get_by_role("link", name="Repeat buyers", exact=True).click()
+    page.wait_for_selector('[data-chart="trend"] canvas', timeout=60_000)
+    # Periods that fit the data: a week of history offers no "last 90 days".
+    periods = page.locator("select[name=period] option").all_inner_texts()
+    assert periods == [f"All history ({BACKFILL_DAYS} days)"], periods
+    # Counts from zero, rates on 0-100%.
+    assert trend_axis(page)[0] == 0
+    page.get_by_role("combobox", name=re.compile("^Metric")).select_option(label="Repeat rate")
+    page.wait_for_function(
+        """() => window.echarts.getInstanceByDom(document.querySelector('[data-chart="trend"]'))
+                 .getOption().series[0].name === 'Repeat rate'""")
+    assert trend_axis(page) == [0, 1]
+    # One date format: the axis and the tooltip both write the day as the shop's locale does.
+    last_day = dashboard_run.api.get(
+        f"/segments/{dashboard_run.segments['repeat']['id']}/metrics")["points"][-1]["day"]
+    box = page.locator('[data-chart="trend"]').bounding_box()
+    page.mouse.move(box["x"] + box["width"] - 30, box["y"] + box["height"] / 2)
+    tooltip = page.locator('[data-chart="trend"] div').filter(has_text="Repeat rate").last
+    tooltip.wait_for()
+    written = page.evaluate(
+        "(d) => new Intl.DateTimeFormat(navigator.language, {dateStyle: 'medium', "
+        "timeZone: 'UTC'}).format(new Date(d + 'T00:00:00Z'))", last_day)
+    assert written in tooltip.inner_text()
+    assert last_day not in tooltip.inner_text()
+    # Compare with another segment, by its name.
+    compare = page.get_by_role("combobox", name=re.compile("^Compare with"))
+    compare.select_option(label="One order")
+    page.wait_for_function(
+        """() => window.echarts.getInstanceByDom(document.querySelector('[data-chart="trend"]'))
+                 .getOption().series.map((s) => s.name).join('|') === 'Repeat rate|One order'""")
+    compare.select_option(label="The previous period")
+    page.get_by_text("no history before this period to compare with").wait_for()
+    for width in (1280, 768):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(artifacts / f"segment-trend-{width}.png"), full_page=True)
 
 
 def test_sync_now_runs_a_sync_and_the_page_follows_it_to_the_end(

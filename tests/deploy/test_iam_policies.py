@@ -13,6 +13,8 @@ the same check at the end of the session (tests/conftest.py).
 
 from __future__ import annotations
 
+import copy
+import json
 import time
 from typing import Any
 
@@ -208,3 +210,47 @@ def test_operations_map_to_their_iam_actions():
         ("ses:SendEmail", "arn:aws:ses:us-east-1:123456789012:identity/n@example.com")]
     assert required_actions("ssm", region, "GetParameters", {"Names": ["/a/b"]}) == [
         ("ssm:GetParameters", "arn:aws:ssm:us-east-1:123456789012:parameter/a/b")]
+
+
+# ---------------------------------------------------------------- the state machines' roles
+def _state_machine_actions(cloud: Any, logical: str) -> set[str]:
+    arn = cloud.physical(logical)
+    return {a for call in cloud.runtime.aws_calls if call.function == arn for a, _ in call.actions}
+
+
+def test_the_state_machines_calls_are_recorded_under_their_own_roles(audited):
+    """The daily workflow reads the shop list from S3 (its Distributed Map's ItemReader),
+    runs a child execution per shop, invokes the sync function and starts and awaits the
+    pipeline (startExecution.sync:2, through EventBridge's managed rule); the pipeline
+    invokes the segment, measurement and metric functions."""
+    cloud, _ = audited
+    assert _state_machine_actions(cloud, "DailyStateMachine") >= {
+        "lambda:InvokeFunction", "s3:GetObject", "states:StartExecution",
+        "states:DescribeExecution", "states:StopExecution", "events:PutRule",
+        "events:PutTargets", "events:DescribeRule"}
+    assert _state_machine_actions(cloud, "PipelineStateMachine") == {"lambda:InvokeFunction"}
+
+
+def _without(template: dict[str, Any], role: str, action: str) -> dict[str, Any]:
+    """A copy of the transformed template whose ``role`` lacks every statement naming
+    ``action``."""
+    changed = copy.deepcopy(template)
+    for policy in changed["Resources"][role]["Properties"].get("Policies", []):
+        statements = policy["PolicyDocument"]["Statement"]
+        policy["PolicyDocument"]["Statement"] = [
+            s for s in ([statements] if isinstance(statements, dict) else statements)
+            if action not in json.dumps(s.get("Action"))]
+    return changed
+
+
+@pytest.mark.parametrize(("role", "action"), [
+    ("DailyStateMachineRole", "events:PutRule"),  # awaiting the pipeline (.sync:2)
+    ("DailyStateMachineRole", "s3:GetObject"),  # the Distributed Map's ItemReader
+    ("DailyStateMachineRole", "states:DescribeExecution"),
+    ("PipelineStateMachineRole", "lambda:InvokeFunction"),
+])
+def test_a_state_machine_role_missing_a_permission_is_caught(audited, role, action):
+    cloud, _ = audited
+    assert role in cloud.cfn_template["Resources"], "SAM names the role <StateMachine>Role"
+    found = cloud.policy_violations(_without(cloud.cfn_template, role, action))
+    assert {(v.function, v.action) for v in found} >= {(role.removesuffix("Role"), action)}

@@ -40,3 +40,12 @@ def test_values_are_distinct_and_never_empty():
 def test_a_shop_without_data_has_an_empty_catalogue():
     catalog = shop_catalog(FakeReader(StoreBuilder()))
     assert catalog["products"] == [] and catalog["tags"] == []
+
+
+def test_variants_are_the_ordered_ones_named_by_their_product():
+    catalog = shop_catalog(FakeReader(_store()))
+    # Variants 20 (AeroPress) and 10 (espresso beans) were ordered; Chemex's never was.
+    assert catalog["variants"] == [
+        {"id": 20, "product_id": 2, "title": "AeroPress · variant 20", "sku": None},
+        {"id": 10, "product_id": 1, "title": "espresso beans · variant 10", "sku": None}]
+    assert shop_catalog(FakeReader(StoreBuilder()))["variants"] == []

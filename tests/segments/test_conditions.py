@@ -11,34 +11,42 @@ from seglift.segments.dependencies import evaluation_order, find_cycle
 @pytest.mark.parametrize(
     ("condition", "path", "message"),
     [
-        ([], "$", "expected a condition object"),
-        ({"and": []}, "$.and", "non-empty list"),
+        ([], "$", "not a rule or a group of rules"),
+        ({"and": []}, "$.and", "group has no rules"),
         ({"and": [{"has_tag": "x"}, {"feature": "nope", "op": "=", "value": 1}]},
-         "$.and[1].feature", "unknown feature 'nope'"),
+         "$.and[1].feature", "“nope” is not something seglift knows"),
         ({"feature": "order_count", "op": "contains", "value": 1}, "$.op",
-         "does not apply to integer feature"),
-        ({"feature": "order_count", "op": ">=", "value": "2"}, "$.value", "whole number"),
-        ({"feature": "order_count", "op": ">="}, "$.value", "needs a value"),
-        ({"feature": "order_count", "op": "is null", "value": 1}, "$.value", "takes no value"),
+         "“contains” does not apply to Number of orders"),
+        ({"feature": "order_count", "op": ">=", "value": "2"}, "$.value",
+         "Number of orders needs a whole number; “2” is not one"),
+        ({"feature": "order_count", "op": ">="}, "$.value",
+         "Number of orders “is at least” needs a value"),
+        ({"feature": "order_count", "op": "is null", "value": 1}, "$.value",
+         "“is unknown” takes no value"),
         ({"feature": "last_order_date", "op": ">", "value": "yesterday"}, "$.value",
-         "write YYYY-MM-DD"),
+         "“yesterday” is not a date"),
         ({"feature": "last_order_date", "op": ">", "value": {"days_ago": -1}},
          "$.value.days_ago", "from 0"),
-        ({"feature": "total_spent", "op": "between", "value": [1]}, "$.value", "two values"),
-        ({"feature": "rfm_group", "op": "=", "value": "HEROES"}, "$.value", "is not one of"),
-        ({"feature": "tags", "op": "contains any", "value": []}, "$.value", "non-empty list"),
-        ({"not": {"or": [{"has_tag": ""}]}}, "$.not.or[0].has_tag", "non-empty text"),
-        ({"bought": {"product_id": 1, "variant_id": 2}}, "$.bought", "at most one"),
-        ({"bought": {"product_id": [1, "x"]}}, "$.bought.product_id[1]", "numeric Shopify id"),
-        ({"bought": {"within_days": 3, "before_days_ago": 2}}, "$.bought", "at most one window"),
+        ({"feature": "total_spent", "op": "between", "value": [1]}, "$.value", "needs two values"),
+        ({"feature": "rfm_group", "op": "=", "value": "HEROES"}, "$.value",
+         "“HEROES” is not a possible RFM group"),
+        ({"feature": "tags", "op": "contains any", "value": []}, "$.value",
+         "needs at least one value"),
+        ({"not": {"or": [{"has_tag": ""}]}}, "$.not.or[0].has_tag",
+         "The customer tag needs a value"),
+        ({"bought": {"product_id": 1, "variant_id": 2}}, "$.bought", "not several"),
+        ({"bought": {"product_id": [1, "x"]}}, "$.bought.product_id[1]",
+         "“x” is not one of your store's products"),
+        ({"bought": {"within_days": 3, "before_days_ago": 2}}, "$.bought", "Pick one period"),
         ({"bought": {"at_least": 3, "at_most": 2}}, "$.bought", "nobody can match"),
-        ({"nth_order": {"n": 0, "contains": {"product_id": 1}}}, "$.nth_order.n", ">= 1"),
-        ({"nth_order": {"n": 1, "contains": {}}}, "$.nth_order.contains", "name the item"),
+        ({"nth_order": {"n": 0, "contains": {"product_id": 1}}}, "$.nth_order.n", "at least 1"),
+        ({"nth_order": {"n": 1, "contains": {}}}, "$.nth_order.contains",
+         "Pick a product, a variant or a product type"),
         ({"first_order_from": {"utm_content": "x"}}, "$.first_order_from.utm_content",
-         "unknown attribute"),
-        ({"member_of": "../etc"}, "$.member_of", "expected a segment id"),
-        ({"has_tag": "x", "not": {"has_tag": "y"}}, "$", "exactly one key"),
-        ({"explode": 1}, "$", "unknown condition 'explode'"),
+         "“utm_content” is not something seglift knows about a first visit"),
+        ({"member_of": "../etc"}, "$.member_of", "Pick a segment from the list"),
+        ({"has_tag": "x", "not": {"has_tag": "y"}}, "$", "mixes several kinds of rule"),
+        ({"explode": 1}, "$", "“explode” is not a kind of rule"),
     ],
 )
 def test_bad_conditions_name_the_part_to_fix(condition, path, message):
@@ -49,7 +57,7 @@ def test_bad_conditions_name_the_part_to_fix(condition, path, message):
 
 
 def test_member_of_must_name_a_segment_of_the_shop():
-    with pytest.raises(ConditionError, match="no segment 'ghost'"):
+    with pytest.raises(ConditionError, match="not in your store"):
         validate_condition({"member_of": "ghost"}, known_segments={"real"})
     assert validate_condition({"member_of": "real"}, known_segments={"real"})
 
@@ -60,7 +68,7 @@ def test_size_and_depth_are_bounded():
         deep = {"not": deep}
     with pytest.raises(ConditionError, match="nested deeper"):
         validate_condition(deep)
-    with pytest.raises(ConditionError, match="more than 500 parts"):
+    with pytest.raises(ConditionError, match="more than 500 rules"):
         validate_condition({"or": [{"has_tag": str(i)} for i in range(600)]})
 
 

@@ -5,7 +5,7 @@
  */
 
 import { query } from "../api.js";
-import { chartBox, draw, PALETTE } from "../charts.js";
+import { chartBox, dayTooltip, draw, escapeHtml, PALETTE, truthfulAxis } from "../charts.js";
 import { empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
 import { allSegments, segmentSelect } from "./common.js";
 
@@ -52,8 +52,11 @@ async function renderJourney(area, journey, names, ctx) {
       replace(funnelArea, empty("No funnel computed yet: it is computed by the daily run."));
     } else {
       const latest = funnel.points[funnel.points.length - 1];
-      const funnelBox = chartBox("funnel", `Customers reaching each stage on ${latest.day}`);
-      const overTime = chartBox("funnel-over-time", "Customers reaching each stage, day by day");
+      const funnelBox = chartBox("funnel", `Customers reaching each stage on ${fmt.day(latest.day)}`, { height: 300 });
+      // One day is a dot, not a trend: the day-by-day chart waits for a second day.
+      const overTime = funnel.points.length > 1
+        ? chartBox("funnel-over-time", "Customers reaching each stage, day by day", { height: 300 })
+        : h("p", { class: "empty" }, `Day by day appears from the second day of history (only ${fmt.day(latest.day)} is computed so far).`);
       replace(funnelArea,
         h("div", { class: "two-col" }, funnelBox, overTime),
         table([
@@ -61,20 +64,22 @@ async function renderJourney(area, journey, names, ctx) {
           { label: "Reached", numeric: true, value: (s) => fmt.integer(s.reached) },
           { label: "From previous stage", numeric: true, value: (s) => fmt.percent(s.conversion) },
         ], latest.stages, { caption: `On ${fmt.day(latest.day)}` }));
+      // Labels beside the funnel (never cut inside a narrow stage), wrapped when long.
       draw(funnelBox, {
-        tooltip: { trigger: "item", formatter: (p) => `${p.name}: ${fmt.integer(p.value)}` },
+        tooltip: { trigger: "item", formatter: (p) => `${escapeHtml(p.name)}: ${fmt.integer(p.value)}` },
         series: [{
-          type: "funnel", sort: "none", left: "10%", width: "80%", gap: 2,
-          label: { position: "inside", color: "#fff", formatter: (p) => `${p.name}: ${fmt.integer(p.value)}` },
+          type: "funnel", sort: "none", left: 8, width: "48%", top: 10, bottom: 10, gap: 2, minSize: "8%",
+          label: { position: "right", color: "#1d2433", width: 170, overflow: "break", formatter: (p) => `${p.name}: ${fmt.integer(p.value)}` },
+          labelLine: { show: true },
           data: latest.stages.map((s) => ({ name: stageName(s.segment_id), value: s.reached })),
         }],
       });
-      draw(overTime, {
+      if (funnel.points.length > 1) draw(overTime, {
         grid: { left: 60, right: 20, top: 40, bottom: 40 },
         legend: { top: 0, type: "scroll" },
-        tooltip: { trigger: "axis" },
-        xAxis: { type: "category", data: funnel.points.map((p) => p.day), axisLabel: { formatter: (d) => fmt.day(d) } },
-        yAxis: { type: "value" },
+        tooltip: dayTooltip(fmt, (v) => fmt.integer(v)),
+        xAxis: { type: "category", data: funnel.points.map((p) => p.day), axisLabel: { formatter: (d) => fmt.day(d), hideOverlap: true } },
+        yAxis: truthfulAxis("integer", (v) => fmt.integer(v)),
         series: journey.stages.map((stage) => ({
           name: stageName(stage), type: "line", showSymbol: funnel.points.length < 40,
           data: funnel.points.map((p) => p.stages.find((s) => s.segment_id === stage)?.reached ?? null),
@@ -91,8 +96,12 @@ function renderFlow(area, journey, stageName, ctx) {
   const { api, fmt } = ctx;
   const to = h("input", { type: "date", name: "to", value: fmt.today() });
   const from = h("input", { type: "date", name: "from", value: fmt.daysBefore(fmt.today(), 1) });
+  const stayed = h("input", { type: "checkbox", name: "stayed" });
   const result = h("div");
-  const form = h("form", { class: "inline-form" }, field("From day", from), field("To day", to), h("button", { type: "submit" }, "Show moves"));
+  const form = h("form", { class: "inline-form" }, field("From day", from), field("To day", to),
+    h("label", { class: "check" }, stayed, " Also draw customers who stayed in their stage"),
+    h("button", { type: "submit" }, "Show moves"));
+  stayed.addEventListener("change", () => load());
   async function load() {
     replace(result, loading("Loading moves…"));
     try {
@@ -102,7 +111,14 @@ function renderFlow(area, journey, stageName, ctx) {
         replace(result, empty("No customer was in any stage on both days."));
         return;
       }
-      const box = chartBox("transitions", `Customers moving between stages from ${moves.start} to ${moves.end}`, { height: 360 });
+      // Customers who stay in their stage are most of them: drawn, they squeeze the moves
+      // into hairlines. The chart shows the moves (stayed on request); the table shows all.
+      const moved = cells.filter((c) => c.from_stage !== c.to_stage);
+      const drawn = stayed.checked ? cells : moved;
+      const stayedCount = cells.filter((c) => c.from_stage === c.to_stage).reduce((sum, c) => sum + c.customers, 0);
+      const movedCount = moved.reduce((sum, c) => sum + c.customers, 0);
+      const summary = h("p", { class: "muted", "data-moves-summary": "" }, `${fmt.integer(movedCount)} customers moved between stages and ${fmt.integer(stayedCount)} stayed in their stage from ${fmt.day(moves.start)} to ${fmt.day(moves.end)}.`);
+      const box = chartBox("transitions", `Customers moving between stages from ${fmt.day(moves.start)} to ${fmt.day(moves.end)}`, { height: 360 });
       // Stages on the left are "on the first day", on the right "on the second": distinct
       // nodes, since a sankey cannot draw a stage flowing into itself.
       const left = (stage) => `${stageName(stage)} · ${fmt.day(moves.start)}`;
@@ -110,23 +126,23 @@ function renderFlow(area, journey, stageName, ctx) {
       // One colour per stage on both sides, so a stage's customers can be followed across.
       const colour = (stage) => PALETTE[journey.stages.indexOf(stage) % PALETTE.length];
       const nodes = new Map();
-      for (const c of cells) {
+      for (const c of drawn) {
         nodes.set(left(c.from_stage), colour(c.from_stage));
         nodes.set(right(c.to_stage), colour(c.to_stage));
       }
-      replace(result, box, table([
+      replace(result, summary, drawn.length ? box : empty("Nobody moved between stages in that time: tick “Also draw customers who stayed” to see them."), table([
         { label: "From", value: (c) => stageName(c.from_stage) },
         { label: "To", value: (c) => stageName(c.to_stage) },
         { label: "Customers", numeric: true, value: (c) => fmt.integer(c.customers) },
         { label: "Net sales between the days", numeric: true, value: (c) => fmt.money(c.net_sales) },
       ], cells));
-      draw(box, {
-        tooltip: { trigger: "item" },
+      if (drawn.length) draw(box, {
+        tooltip: { trigger: "item", formatter: (p) => (p.dataType === "edge" ? `${escapeHtml(p.data.source)} → ${escapeHtml(p.data.target)}: ${fmt.integer(p.value)}` : `${escapeHtml(p.name)}: ${fmt.integer(p.value)}`) },
         series: [{
-          type: "sankey", left: 10, right: 180, nodeAlign: "justify", emphasis: { focus: "adjacency" },
+          type: "sankey", left: 10, right: 200, label: { width: 190, overflow: "break" }, nodeAlign: "justify", emphasis: { focus: "adjacency" },
           data: [...nodes].map(([name, color]) => ({ name, itemStyle: { color } })),
           lineStyle: { color: "source", opacity: 0.35 },
-          links: cells.map((c) => ({ source: left(c.from_stage), target: right(c.to_stage), value: c.customers })),
+          links: drawn.map((c) => ({ source: left(c.from_stage), target: right(c.to_stage), value: c.customers })),
         }],
       });
     } catch (error) {

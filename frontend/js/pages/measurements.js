@@ -16,8 +16,9 @@ export async function render(container, _params, ctx) {
   const { api } = ctx;
   let measurements;
   let segments;
+  let products;
   try {
-    [measurements, segments] = await Promise.all([api.get("/measurements?limit=100").then((p) => p.items), allSegments(api)]);
+    [measurements, segments, products] = await Promise.all([api.get("/measurements?limit=100").then((p) => p.items), allSegments(api), shopProducts(api)]);
   } catch (error) {
     replace(container, h("h1", {}, "Measurements"), errorMessage(error, "Measurements could not be loaded"));
     return;
@@ -29,8 +30,8 @@ export async function render(container, _params, ctx) {
   replace(container, h("h1", {}, "Measurements"),
     section("Measurements", listArea, compareArea),
     section("Experiments", experimentsArea),
-    section("New measurement", measurementForm(segments, ctx)),
-    section("New experiment (A/B split)", experimentForm(segments, ctx)));
+    section("New measurement", measurementForm(segments, products, ctx)),
+    section("New experiment (A/B split)", experimentForm(segments, products, ctx)));
   renderList(listArea, compareArea, measurements, ctx);
   renderExperiments(experimentsArea, measurements, ctx);
   // Results are computed asynchronously: refresh while any measurement is still pending.
@@ -174,36 +175,83 @@ async function renderExperiments(area, measurements, ctx) {
   const points = (v) => `${v >= 0 ? "+" : ""}${fmt.decimal(v * 100)} pts`;
   replace(area, experiments.map((experiment) => h("article", { class: "experiment" },
     h("h3", {}, experiment.name),
-    h("p", { class: "muted" }, `${experiment.groups.length} groups, control ${experiment.control || "–"}, ${fmt.day(experiment.period.start)} – ${fmt.day(experiment.period.end)}${experiment.stratify_by ? `, stratified by ${experiment.stratify_by}` : ""}`),
+    h("p", { class: "muted" }, `${experiment.groups.length} groups, control ${groupName(experiment, experiment.control)}, ${fmt.day(experiment.period.start)} – ${fmt.day(experiment.period.end)}${experiment.stratify_by ? `, stratified by ${experiment.stratify_by}` : ""}`),
     table([
-      { label: "Group", value: (g) => g.label + (g.holdout ? " (holdout)" : "") },
+      { label: "Group", value: (g) => `${g.name || g.label}${g.holdout ? " (holdout)" : ""}` },
+      {
+        label: "List (tag or export it)",
+        value: (g) => (g.segment_id
+          ? h("a", { href: `#/segments/${encodeURIComponent(g.segment_id)}`, "data-group-list": g.label }, `Open the list “${g.name || g.label}”`)
+          : "–"),
+      },
       { label: "Customers", numeric: true, value: (g) => fmt.integer(g.customers) },
       { label: "Converted", numeric: true, value: (g) => fmt.integer(g.results?.converted) },
       { label: "CVR", numeric: true, value: (g) => fmt.percent(g.results?.cvr) },
       { label: "Revenue per customer", numeric: true, value: (g) => fmt.money(g.results?.revenue_per_customer) },
     ], experiment.groups),
     table([
-      { label: "Group vs control", value: (c) => `${c.group} vs ${c.control}` },
+      { label: "Group vs control", value: (c) => `${groupName(experiment, c.group)} vs ${groupName(experiment, c.control)}` },
       { label: "CVR difference [95% CI]", value: (c) => estimate(c.cvr, points) },
       { label: "Revenue per customer difference [95% CI]", value: (c) => estimate(c.revenue_per_customer, (v) => fmt.money(v)) },
       { label: "Verdict", value: (c) => c.verdict },
     ], experiment.comparisons))));
 }
 
-function periodFields(ctx) {
+function groupName(experiment, label) {
+  if (!label) return "–";
+  const group = experiment.groups.find((g) => g.label === label);
+  return group?.name || label;
+}
+
+function periodFields(ctx, note) {
   const today = ctx.fmt.today();
+  const start = h("input", { type: "date", name: "start", required: true, value: today });
+  const explain = () => {
+    note.textContent = start.value && start.value < today
+      ? `The period starts before today: the customers measured are the segment's members today, not as they were on ${ctx.fmt.day(start.value)}. seglift freezes members when a measurement is created, so to measure a past campaign, use a list of the customers you contacted then (Lists & exports, from CSV).`
+      : "";
+  };
+  start.addEventListener("input", explain);
+  explain();
   return [
-    field("First day", h("input", { type: "date", name: "start", required: true, value: ctx.fmt.daysBefore(today, 29) })),
+    field("First day", start),
     field("Last day", h("input", { type: "date", name: "end", required: true, value: ctx.fmt.daysBefore(today, -30) })),
   ];
 }
 
-function measurementForm(segments, ctx) {
+/** What counts as converting: any order, or one with these products and/or a minimum total. */
+function goalFields(products, ctx) {
+  const picker = h("select", { name: "goal_products", multiple: true, size: Math.min(5, Math.max(2, products.length)) },
+    products.map((p) => h("option", { value: String(p.id) }, p.title)));
+  return h("fieldset", { class: "goal" }, h("legend", {}, "Goal (what counts as converting)"),
+    products.length
+      ? field("Orders containing any of these products", picker, "Pick none to count any order. Ctrl or ⌘ picks several.")
+      : null,
+    field(`Minimum order value (${ctx.fmt.currency})`, h("input", { type: "number", name: "goal_min", min: 0, step: "0.01", inputmode: "decimal" }), "Leave empty for no minimum."));
+}
+
+function goalOf(form) {
+  const productIds = [...(form.querySelector("select[name=goal_products]")?.selectedOptions || [])].map((o) => o.value);
+  const minimum = form.elements.goal_min.value.trim();
+  if (!productIds.length && !minimum) return undefined;
+  return { product_ids: productIds, min_order_value: minimum || null };
+}
+
+async function shopProducts(api) {
+  try {
+    return (await api.get("/catalog")).products || [];
+  } catch {
+    return []; // the goal then offers the minimum order value only
+  }
+}
+
+function measurementForm(segments, products, ctx) {
   if (!segments.length) return empty("Create a segment first.");
   const feedback = h("div", { "aria-live": "polite" });
+  const note = h("p", { class: "hint", role: "note" });
   const form = h("form", { class: "inline-form", "data-form": "measurement" },
     field("Name", h("input", { type: "text", name: "name", required: true, maxlength: 255 })),
-    field("Segment", segmentSelect(segments)), periodFields(ctx),
+    field("Segment", segmentSelect(segments)), periodFields(ctx, note), note, goalFields(products, ctx),
     h("button", { type: "submit" }, "Measure"), feedback);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -211,7 +259,7 @@ function measurementForm(segments, ctx) {
     try {
       await ctx.api.post("/measurements", {
         name: values.name.value.trim(), segment_id: values.segment_id.value,
-        period: { start: values.start.value, end: values.end.value },
+        period: { start: values.start.value, end: values.end.value }, goal: goalOf(form),
       });
       window.dispatchEvent(new HashChangeEvent("hashchange"));
     } catch (error) {
@@ -221,23 +269,45 @@ function measurementForm(segments, ctx) {
   return form;
 }
 
-function experimentForm(segments, ctx) {
+function experimentForm(segments, products, ctx) {
   if (!segments.length) return empty("Create a segment first.");
   const feedback = h("div", { "aria-live": "polite" });
+  const note = h("p", { class: "hint", role: "note" });
+  const name = h("input", { type: "text", name: "name", required: true, maxlength: 255 });
+  const count = h("input", { type: "number", name: "groups", min: 2, max: 10, value: 2, required: true });
+  const holdout = h("input", { type: "checkbox", name: "holdout" });
+  const namesArea = h("fieldset", { class: "group-names" });
+  const typed = new Map(); // what the merchant typed per group, kept when the count changes
+  function drawNames() {
+    const n = Math.min(10, Math.max(2, Number(count.value) || 2));
+    const labels = Array.from({ length: n }, (_, i) => (holdout.checked && i === n - 1 ? "holdout" : String.fromCharCode(65 + i)));
+    replace(namesArea, h("legend", {}, "Group names (each group becomes a list you can tag and export)"),
+      labels.map((label, i) => field(label === "holdout" ? "Name of the holdout (untreated)" : `Name of group ${label}`,
+        h("input", {
+          type: "text", name: "group_name", required: true, maxlength: 255, "data-index": i,
+          value: typed.get(i) ?? `${name.value.trim() || "Test"} — ${label === "holdout" ? "holdout" : `group ${label}`}`,
+          oninput: (event) => typed.set(i, event.target.value),
+        }))));
+  }
+  for (const input of [count, holdout, name]) input.addEventListener("input", drawNames);
+  holdout.addEventListener("change", drawNames);
+  drawNames();
   const form = h("form", { class: "inline-form", "data-form": "experiment" },
-    field("Name", h("input", { type: "text", name: "name", required: true, maxlength: 255 })),
-    field("Segment", segmentSelect(segments)),
-    field("Groups", h("input", { type: "number", name: "groups", min: 2, max: 10, value: 2, required: true })),
-    h("label", { class: "check" }, h("input", { type: "checkbox", name: "holdout" }), " Keep the last group as an untreated holdout"),
-    periodFields(ctx), h("button", { type: "submit" }, "Split and measure"), feedback);
+    h("p", { class: "hint" }, "One step for the A/B test of the seeds: the segment's members are split at random, each group is saved as a list (tag it or export it to send each group its own campaign), and each group's purchases are measured and compared."),
+    field("Name", name), field("Segment", segmentSelect(segments)), field("Groups", count),
+    h("label", { class: "check" }, holdout, " Keep the last group as an untreated holdout"),
+    namesArea, periodFields(ctx, note), note, goalFields(products, ctx),
+    h("button", { type: "submit" }, "Split into lists and measure"), feedback);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const values = form.elements;
+    replace(feedback, loading("Splitting and making the lists…"));
     try {
       await ctx.api.post("/experiments", {
         name: values.name.value.trim(), segment_id: values.segment_id.value,
         groups: Number(values.groups.value), holdout: values.holdout.checked,
-        period: { start: values.start.value, end: values.end.value },
+        group_names: [...form.querySelectorAll("input[name=group_name]")].map((input) => input.value.trim()),
+        period: { start: values.start.value, end: values.end.value }, goal: goalOf(form),
       });
       window.dispatchEvent(new HashChangeEvent("hashchange"));
     } catch (error) {

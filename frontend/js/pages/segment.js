@@ -6,10 +6,12 @@
  */
 
 import { query } from "../api.js";
-import { chartBox, draw } from "../charts.js";
-import { debounce, empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
+import { chartBox, dayTooltip, draw, truthfulAxis } from "../charts.js";
+import { empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
 import { s3Url } from "../s3.js";
-import { formatMetric, METRICS, metricValue } from "./common.js";
+import { allSegments, formatMetric, METRICS, metricValue } from "./common.js";
+import { conditionEditorPanel, loadVocabulary } from "./builder.js";
+import { explainForm, membersPreview } from "./members.js";
 import { stopSyncButton, tagJobForm } from "./tagging.js";
 
 const PERIODS = [
@@ -42,6 +44,9 @@ export async function render(container, { id }, ctx) {
   const timers = [];
   const headerArea = h("div");
   const trendArea = h("div");
+  // The builder's vocabulary (fields, the store's values, segments), loaded once on demand.
+  let vocabularyLoad = null;
+  const vocabulary = () => (vocabularyLoad ??= loadVocabulary(api).catch((error) => { vocabularyLoad = null; throw error; }));
   replace(container,
     h("p", { class: "breadcrumb" }, h("a", { href: "#/segments" }, "Segments"), " / ", segment.name),
     headerArea,
@@ -49,10 +54,10 @@ export async function render(container, { id }, ctx) {
     section("Revenue per month", revenueArea(path, ctx)),
     section("Features (share and lift against all customers)", profileArea(path, ctx)),
     segment.kind === "condition"
-      ? [section("Condition editor", conditionEditor(segment, path, ctx, (updated) => renderHeader(headerArea, updated, ctx))),
+      ? [section("Condition", conditionEditor(segment, path, ctx, vocabulary, (updated) => renderHeader(headerArea, updated, ctx))),
         section("Members preview", membersPreview(segment, ctx))]
       : section("Members", h("p", {}, `A ${segment.kind} segment: its members are fixed; ${ctx.fmt.integer(segment.member_count)} customers.`)),
-    section("Explain one customer", explainForm(path, ctx)),
+    section("Explain one customer", explainForm(path, ctx, vocabulary)),
     section("Tag members in Shopify", tagJobForm(ctx, { segment, onStarted: () => ctx.navigate("#/tag-jobs") })),
     section("Export members as CSV", exportForm(path, ctx)));
   renderHeader(headerArea, segment, ctx);
@@ -77,73 +82,140 @@ function renderHeader(area, segment, ctx) {
       METRICS.slice(1, 6).map((metric) => h("div", {}, h("dt", {}, metric.label), h("dd", {}, formatMetric(fmt, metric, latest))))));
 }
 
+// The longest history one request reads (the API's limit is 731 days).
+const HISTORY_DAYS = 730;
+
 function renderTrend(area, path, ctx, timers) {
   const { api, fmt } = ctx;
   const metricSelect = h("select", { name: "metric" }, METRICS.map((m) => h("option", { value: m.key }, m.label)));
-  const periodSelect = h("select", { name: "period" }, PERIODS.map((p) => h("option", { value: p.days, selected: p.days === 90 }, p.label)));
+  const periodSelect = h("select", { name: "period" });
+  const compareSelect = h("select", { name: "compare" }, h("option", { value: "" }, "Nothing"), h("option", { value: "previous" }, "The previous period"));
   const status = h("div", { "aria-live": "polite" });
   const box = chartBox("trend", "Daily trend of the selected metric");
-  replace(area, h("div", { class: "controls" }, field("Metric", metricSelect), field("Period", periodSelect)), status, box);
+  replace(area, h("div", { class: "controls" }, field("Metric", metricSelect), field("Period", periodSelect), field("Compare with", compareSelect)), status, box);
   let retries = 0;
   const timer = { id: null };
   timers.push(timer);
+  const histories = new Map(); // segment path -> its daily points (read once)
+  const end = fmt.today();
+  const start = fmt.daysBefore(end, HISTORY_DAYS - 1);
+  const history = (segmentPath) => {
+    if (!histories.has(segmentPath)) {
+      histories.set(segmentPath, api.get(`${segmentPath}/metrics${query({ start, end })}`).then((r) => r.points)
+        .catch((error) => { histories.delete(segmentPath); throw error; }));
+    }
+    return histories.get(segmentPath);
+  };
+  allSegments(api).then((segments) => {
+    const others = segments.filter((s) => `/segments/${encodeURIComponent(s.id)}` !== path);
+    if (others.length) compareSelect.append(h("optgroup", { label: "Another segment" }, others.map((s) => h("option", { value: s.id }, s.name))));
+  }).catch(() => {});
+
+  /** Only periods the history fills: no "last 90 days" when 30 exist. */
+  function offerPeriods(points) {
+    const span = points.length ? Math.round((Date.parse(points[points.length - 1].day) - Date.parse(points[0].day)) / 86400000) + 1 : 0;
+    const previous = periodSelect.value;
+    const fitting = PERIODS.filter((p) => p.days < span);
+    const options = [...fitting.map((p) => ({ value: String(p.days), label: p.label })), { value: "all", label: `All history (${fmt.integer(span)} days)` }];
+    replace(periodSelect, options.map((o) => h("option", { value: o.value }, o.label)));
+    periodSelect.value = options.some((o) => o.value === previous) ? previous : (fitting.find((p) => p.days === 90) ? "90" : "all");
+  }
 
   async function load() {
     clearTimeout(timer.id);
-    const end = fmt.today();
-    const start = fmt.daysBefore(end, Number(periodSelect.value) - 1);
     const metric = METRICS.find((m) => m.key === metricSelect.value);
     replace(status, loading("Loading the trend…"));
-    let points;
+    let all;
     try {
-      points = (await api.get(`${path}/metrics${query({ start, end })}`)).points;
+      all = await history(path);
     } catch (error) {
       replace(status, errorMessage(error, "The trend could not be loaded"));
       return;
     }
     if (!box.isConnected) return;
-    if (!points.length) {
+    if (!all.length) {
       box.hidden = true;
+      histories.delete(path);
       replace(status, empty("No daily metrics yet: the segment's past days are being computed. This updates by itself."));
       if (retries++ < NO_TREND_RETRIES) timer.id = setTimeout(load, 3000);
       return;
     }
-    box.hidden = false;
-    replace(status, h("p", { class: "muted" }, `${metric.label}, ${fmt.day(points[0].day)} – ${fmt.day(points[points.length - 1].day)} (${points.length} days)`));
+    if (!periodSelect.options.length) offerPeriods(all);
+    const days = periodSelect.value === "all" ? null : Number(periodSelect.value);
+    const first = days ? fmt.daysBefore(all[all.length - 1].day, days - 1) : all[0].day;
+    const points = all.filter((p) => p.day >= first);
     const format = (value) => (metric.kind === "money" ? fmt.money(value) : fmt[metric.kind](value));
+    const series = [{ name: metric.label, type: "line", data: points.map((p) => metricValue(p, metric.key)), showSymbol: points.length < 40 }];
+    let note = "";
+    if (compareSelect.value === "previous") {
+      const length = points.length;
+      const before = all.filter((p) => p.day < first).slice(-length);
+      if (before.length) {
+        const shifted = Array(length - before.length).fill(null).concat(before.map((p) => metricValue(p, metric.key)));
+        series.push({ name: `Previous ${fmt.integer(length)} days (${fmt.day(before[0].day)} – ${fmt.day(before[before.length - 1].day)})`, type: "line", data: shifted, showSymbol: false, lineStyle: { type: "dashed" } });
+      } else {
+        note = " · no history before this period to compare with";
+      }
+    } else if (compareSelect.value) {
+      const other = compareSelect.selectedOptions[0].textContent;
+      try {
+        const otherPoints = await history(`/segments/${encodeURIComponent(compareSelect.value)}`);
+        const byDay = new Map(otherPoints.map((p) => [p.day, metricValue(p, metric.key)]));
+        series.push({ name: other, type: "line", data: points.map((p) => byDay.get(p.day) ?? null), showSymbol: false, lineStyle: { type: "dashed" } });
+        if (!otherPoints.length) note = ` · “${other}” has no daily history yet`;
+      } catch (error) {
+        replace(status, errorMessage(error, `The trend of “${other}” could not be loaded`));
+        return;
+      }
+    }
+    box.hidden = false;
+    replace(status, h("p", { class: "muted" }, `${metric.label}, ${fmt.day(points[0].day)} – ${fmt.day(points[points.length - 1].day)} (${fmt.integer(points.length)} days)${note}`));
     draw(box, {
-      grid: { left: 70, right: 20, top: 20, bottom: 40 },
-      tooltip: { trigger: "axis", valueFormatter: format },
-      xAxis: { type: "category", data: points.map((p) => p.day), axisLabel: { formatter: (day) => fmt.day(day) } },
-      yAxis: { type: "value", scale: true, axisLabel: { formatter: format } },
-      series: [{ name: metric.label, type: "line", data: points.map((p) => metricValue(p, metric.key)), showSymbol: points.length < 40 }],
+      grid: { left: 80, right: 24, top: series.length > 1 ? 40 : 20, bottom: 40 },
+      legend: series.length > 1 ? { top: 0, type: "scroll" } : undefined,
+      tooltip: dayTooltip(fmt, format),
+      xAxis: { type: "category", data: points.map((p) => p.day), axisLabel: { formatter: (day) => fmt.day(day), hideOverlap: true } },
+      yAxis: truthfulAxis(metric.kind, format),
+      series,
     });
   }
   metricSelect.addEventListener("change", load);
   periodSelect.addEventListener("change", load);
+  compareSelect.addEventListener("change", load);
   load();
 }
 
+// The API's limit per request: five years of months.
+const REVENUE_MONTHS = 60;
+
 function revenueArea(path, ctx) {
+  const { fmt } = ctx;
   const area = h("div", {}, loading("Loading revenue…"));
   (async () => {
     try {
-      const revenue = await ctx.api.get(`${path}/revenue?period=month`);
-      if (!revenue.points.length) {
+      const today = fmt.today();
+      const first = `${Number(today.slice(0, 4)) - Math.floor((REVENUE_MONTHS - 1) / 12)}-${today.slice(5, 7)}-01`;
+      const revenue = await ctx.api.get(`${path}/revenue${query({ period: "month", start: first, end: today })}`);
+      // The whole history by month, from the first month with revenue (any year).
+      const firstSale = revenue.points.findIndex((p) => Number(p.new.net_sales.amount) || Number(p.returning.net_sales.amount));
+      const points = firstSale < 0 ? [] : revenue.points.slice(firstSale);
+      if (!points.length) {
         replace(area, empty("No revenue recorded for this segment yet."));
         return;
       }
+      const month = new Intl.DateTimeFormat(navigator.language || "en-US", { month: "short", year: "numeric", timeZone: "UTC" });
+      const label = (period) => month.format(new Date(`${period}-01T00:00:00Z`));
       const box = chartBox("revenue", "Revenue per month, new and returning orders");
-      replace(area, box);
+      replace(area, h("p", { class: "muted" }, `${label(points[0].period)} – ${label(points[points.length - 1].period)} (${fmt.integer(points.length)} months)`), box);
       draw(box, {
-        grid: { left: 80, right: 20, top: 30, bottom: 30 },
+        grid: { left: 90, right: 24, top: 30, bottom: 40 },
         legend: { top: 0 },
-        tooltip: { trigger: "axis", valueFormatter: (v) => ctx.fmt.money(v) },
-        xAxis: { type: "category", data: revenue.points.map((p) => p.period) },
-        yAxis: { type: "value", axisLabel: { formatter: (v) => ctx.fmt.money(v) } },
+        tooltip: { trigger: "axis", formatter: (items) => [label(items[0].axisValue), ...items.map((i) => `${i.marker}${i.seriesName}: ${fmt.money(i.value)}`)].join("<br>") },
+        xAxis: { type: "category", data: points.map((p) => p.period), axisLabel: { formatter: label, hideOverlap: true } },
+        yAxis: truthfulAxis("money", (v) => fmt.money(v)),
         series: [
-          { name: "New", type: "bar", stack: "revenue", data: revenue.points.map((p) => Number(p.new.net_sales.amount)) },
-          { name: "Returning", type: "bar", stack: "revenue", data: revenue.points.map((p) => Number(p.returning.net_sales.amount)) },
+          { name: "New", type: "bar", stack: "revenue", data: points.map((p) => Number(p.new.net_sales.amount)) },
+          { name: "Returning", type: "bar", stack: "revenue", data: points.map((p) => Number(p.returning.net_sales.amount)) },
         ],
       });
     } catch (error) {
@@ -190,120 +262,35 @@ function liftBar(lift, fmt) {
   return h("span", { class: "lift" }, h("span", { class: `lift-bar ${lift >= 1 ? "up" : "down"}`, style: `width:${width}%` }), `×${fmt.decimal(lift)}`);
 }
 
-function membersPreview(segment, ctx) {
-  // Any past day of the shop's history, or today (empty): a merchant analysing an old
-  // export sees the shop as it was.
-  const day = h("input", { name: "preview_as_of", type: "date", max: ctx.fmt.today() });
-  const area = h("div", {}, loading("Loading members…"));
-  const form = h("form", { class: "inline-form" }, field("As of (empty: today)", day), h("button", { type: "submit" }, "Show"));
-  form.addEventListener("submit", (event) => { event.preventDefault(); show(); });
-  const show = async () => {
-    replace(area, loading("Loading members…"));
-    const asOf = day.value || undefined;
-    const when = asOf ? `on ${ctx.fmt.day(asOf)}` : "today";
+/** The condition in the visual builder (with the Shopify query and JSON views), saved as is. */
+function conditionEditor(segment, path, ctx, vocabulary, onSaved) {
+  const area = h("div", {}, loading("Loading the condition builder…"));
+  (async () => {
+    let vocab;
     try {
-      const preview = await ctx.api.post("/segments/preview", { condition: segment.condition, sample_size: 10, as_of: asOf });
-      if (!preview.sample.length) {
-        replace(area, empty(`No customer meets this condition ${when}.`));
-        return;
+      vocab = await vocabulary();
+    } catch (error) {
+      replace(area, errorMessage(error, "The condition builder could not be loaded"));
+      return;
+    }
+    const panel = conditionEditorPanel(ctx, vocab, { condition: segment.condition });
+    const saved = h("div", { "aria-live": "polite" });
+    const form = h("form", { class: "condition-form" }, panel.element,
+      h("div", { class: "actions" }, h("button", { type: "submit" }, "Save condition")), saved);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      replace(saved, loading("Saving…"));
+      try {
+        const updated = await ctx.api.patch(path, { condition: panel.condition() });
+        replace(saved, h("p", { class: "ok" }, "Saved. Its members and metrics are being recomputed."));
+        onSaved(updated);
+      } catch (failure) {
+        replace(saved, panel.showError(failure) ? h("p", { class: "error" }, "Not saved: fix the rule marked above.") : errorMessage(failure, "The condition was not saved"));
       }
-      replace(area,
-        h("p", { class: "preview-as-of" }, `${ctx.fmt.integer(preview.member_count)} of ${ctx.fmt.integer(preview.customer_count)} customers ${when}. First ${preview.sample.length}:`),
-        h("ul", { class: "member-list" }, preview.sample.map((customerId) => h("li", {},
-          h("code", {}, String(customerId)), " ",
-          h("button", { type: "button", class: "link", "data-explain": customerId, onclick: () => explainCustomer(customerId) }, "Explain")))));
-    } catch (error) {
-      replace(area, errorMessage(error, "Members could not be previewed"));
-    }
-  };
-  show();
-  return h("div", {}, form, area);
-}
-
-let explainCustomer = () => {};
-
-function explainForm(path, ctx) {
-  const input = h("input", { name: "customer_id", type: "text", inputmode: "numeric", pattern: "[0-9]+", required: true, placeholder: "numeric Shopify customer id" });
-  const day = h("input", { name: "explain_as_of", type: "date", max: ctx.fmt.today() });
-  const result = h("div", { "aria-live": "polite" });
-  const form = h("form", { class: "inline-form" }, field("Customer id", input), field("As of (empty: today)", day), h("button", { type: "submit" }, "Explain"), result);
-  async function explain() {
-    replace(result, loading("Checking the condition…"));
-    try {
-      const answer = await ctx.api.get(`${path}/explain${query({ customer_id: input.value.trim(), as_of: day.value })}`);
-      replace(result,
-        h("p", { class: answer.member ? "ok" : "muted" }, `Customer ${answer.customer_id} ${answer.member ? "is" : "is not"} a member on ${ctx.fmt.day(answer.as_of)}.`),
-        h("ul", { class: "explain-tree" }, explainNode(answer.tree)));
-    } catch (error) {
-      replace(result, errorMessage(error));
-    }
-  }
-  form.addEventListener("submit", (event) => { event.preventDefault(); explain(); });
-  explainCustomer = (customerId) => { input.value = String(customerId); input.focus(); explain(); };
-  return form;
-}
-
-function explainNode(node) {
-  const label = node.condition ? `${node.kind}: ${JSON.stringify(node.condition)}` : node.kind.toUpperCase();
-  return h("li", { class: node.passed ? "passed" : "failed" },
-    h("span", { class: "verdict" }, node.passed ? "✓ met" : "✗ not met"), " ", label,
-    node.children?.length ? h("ul", {}, node.children.map(explainNode)) : null);
-}
-
-function conditionEditor(segment, path, ctx, onSaved) {
-  const { api, fmt } = ctx;
-  const textarea = h("textarea", { name: "condition", rows: 8, spellcheck: "false", class: "code" }, JSON.stringify(segment.condition, null, 2));
-  const count = h("div", { class: "preview-count", "aria-live": "polite" });
-  const saved = h("div", { "aria-live": "polite" });
-  let sequence = 0;
-
-  function parsed() {
-    try {
-      return { condition: JSON.parse(textarea.value) };
-    } catch (error) {
-      return { error: new Error(`The condition is not valid JSON: ${error.message}`) };
-    }
-  }
-
-  const refresh = debounce(async () => {
-    const mine = ++sequence;
-    const { condition, error } = parsed();
-    if (error) {
-      replace(count, errorMessage(error));
-      return;
-    }
-    replace(count, loading("Counting…"));
-    try {
-      const preview = await api.post("/segments/preview", { condition, sample_size: 0 });
-      if (mine === sequence) replace(count, h("p", { class: "ok" }, `${fmt.integer(preview.member_count)} of ${fmt.integer(preview.customer_count)} customers match today.`));
-    } catch (failure) {
-      if (mine === sequence) replace(count, errorMessage(failure));
-    }
-  }, 400);
-
-  textarea.addEventListener("input", refresh);
-  const form = h("form", { class: "condition-form" },
-    h("p", { class: "hint" }, "The condition as JSON: feature, has_tag, bought, nth_order, first_order_from or member_of leaves, combined with and / or / not. The count updates as you type."),
-    field("Condition", textarea), count,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Save condition")), saved);
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const { condition, error } = parsed();
-    if (error) {
-      replace(saved, errorMessage(error));
-      return;
-    }
-    replace(saved, loading("Saving…"));
-    try {
-      const updated = await api.patch(path, { condition });
-      replace(saved, h("p", { class: "ok" }, "Saved. Members and metrics follow at the next daily run."));
-      onSaved(updated);
-    } catch (failure) {
-      replace(saved, errorMessage(failure, "The condition was not saved"));
-    }
-  });
-  refresh();
-  return form;
+    });
+    replace(area, form);
+  })();
+  return area;
 }
 
 function exportForm(path, ctx) {

@@ -1,6 +1,6 @@
-"""GET /catalog: the shop's products, product types, customer tags, order sources, UTM
-values and customers' countries and provinces, so the dashboard offers pickers (by name,
-with search) instead of typed ids.
+"""GET /catalog: the shop's products, their variants (named by product and SKU), product
+types, customer tags, order sources, UTM values and customers' countries and provinces, so
+the dashboard offers pickers (by name, with search) instead of typed ids.
 
 Read from the lake by the segments function (the API carries no pyarrow). ``q`` keeps the
 products whose title contains it (case-insensitive); ``limit`` bounds the product list.
@@ -30,8 +30,17 @@ class CatalogProduct(ApiModel):
     product_type: str | None = None
 
 
+class CatalogVariant(ApiModel):
+    id: int
+    product_id: int | None = None
+    title: str = Field(description="The product's title and the variant's SKU.")
+    sku: str | None = None
+
+
 class CatalogOut(ApiModel):
     products: list[CatalogProduct] = Field(description="Products sorted by title.")
+    variants: list[CatalogVariant] = Field(
+        default_factory=list, description="Variants the shop's orders contain, by title.")
     product_types: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list, description="Customer tags in use.")
     first_visit_source: list[str] = Field(default_factory=list)
@@ -57,7 +66,10 @@ def get_catalog(
 ) -> CatalogOut:
     found = call_engine(lambda: engine(ctx).catalog(shop, run_date=shop_today(ctx, shop)))
     products = found.get("products") or []
+    variants = found.get("variants") or []
     if q and q.strip():
         needle = q.strip().casefold()
         products = [p for p in products if needle in str(p.get("title") or "").casefold()]
-    return CatalogOut.model_validate({**found, "products": products[:limit]})
+        variants = [v for v in variants if needle in str(v.get("title") or "").casefold()]
+    return CatalogOut.model_validate({**found, "products": products[:limit],
+                                      "variants": variants[:limit]})

@@ -35,8 +35,8 @@ def create_export(ctx: Ctx, shop: Shop, segment_id: SegmentId, body: ExportCreat
                        code="not_configured", status=500)
     if not getattr(segment, "last_evaluated_on", None):
         raise Conflict(
-            "the segment has not been evaluated yet, so it has no members to export: "
-            "wait for the next daily run or POST /shop/sync",
+            "This segment has not been evaluated yet, so it has no members to export: "
+            "wait a minute for its first evaluation, or start a sync on the Sync page.",
             code="segment_not_evaluated",
         )
     try:

@@ -66,8 +66,10 @@ def get_journey_or_404(ctx: ApiContext, shop: str, journey_id: str) -> Any:
 def create_journey(ctx: Ctx, shop: Shop, body: JourneyCreate) -> JourneyOut:
     unknown = [s for s in body.stages if ctx.segments.get(shop, s) is None]
     if unknown:
-        raise BadRequest(f"no segments {unknown} in this shop: stages must be ids from "
-                         "GET /segments", code="segment_not_found", field="stages")
+        raise BadRequest(
+            f"{len(unknown)} of the stages {'is' if len(unknown) == 1 else 'are'} not "
+            "segments of your store (deleted?): pick each stage from your segments.",
+            code="segment_not_found", field="stages")
     record = journey_store(ctx).create(shop, name=body.name, stages=list(body.stages))
     return journey_out(record)
 
@@ -156,10 +158,11 @@ def journey_funnel(
     last = end or shop_today(ctx, shop)
     first = start or last - timedelta(days=DEFAULT_FUNNEL_DAYS - 1)
     if first > last:
-        raise BadRequest(f"start {first} is after end {last}: swap them", field="start")
+        raise BadRequest(f"start {first} is after end {last}: swap them", field="start",
+                         code="invalid_range")
     if (last - first).days + 1 > MAX_FUNNEL_DAYS:
         raise BadRequest(f"at most {MAX_FUNNEL_DAYS} days per request: narrow start..end",
-                         field="start")
+                         field="start", code="invalid_range")
     items = analytics_reader(ctx).between(shop, journey_id, "funnel", first.isoformat(),
                                           last.isoformat())
     return FunnelOut(journey_id=journey_id, start=first, end=last,

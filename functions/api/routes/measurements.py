@@ -40,7 +40,8 @@ from api.routes.measurement_models import (
     SeriesPoint,
 )
 from api.routes.responses import BODY_ERRORS, responses
-from api.routes.segments import get_segment_or_404
+from api.routes.segments import get_segment_or_404, shop_today
+from api.segment_editor import call_engine, engine
 from seglift.measurements.report import experiment_report
 from seglift.measurements.service import (
     ExperimentRequest,
@@ -228,12 +229,24 @@ def post_experiment(ctx: Ctx, shop: Shop, body: ExperimentCreate) -> ExperimentO
     timezone, currency = _shop_settings(ctx, shop)
     seed = body.seed if body.seed is not None else secrets.randbelow(2**31)
     request = ExperimentRequest(body.name, segment, period, goal, body.groups, body.holdout,
-                                seed, body.stratify_by, body.notes)
+                                seed, body.stratify_by, body.notes,
+                                tuple(body.group_names) if body.group_names else None)
+    run_date = shop_today(ctx, shop)
+
+    def make_list(name: str, measurement_id: str) -> str:
+        """Each group as a list segment (the segments function copies its customers)."""
+        created = call_engine(lambda: engine(ctx).create_list(
+            shop, run_date=run_date, name=name, source={"measurement_id": measurement_id},
+            description=f"A group of the experiment “{body.name}” on “{segment.name}”."),
+            field="group_names")
+        return str(created["segment_id"])
+
     try:
         experiment, measurements = create_experiment(
             shop, request, timezone=timezone, store=deps.store, lists=deps.lists,
             members=deps.members, strata=deps.strata, recompute=deps.recompute,
             new_measurement_id=new_measurement_id, new_experiment_id=new_experiment_id,
+            make_list=make_list,
         )
     except MeasurementError as error:
         raise _bad(error) from error
@@ -251,7 +264,8 @@ def get_experiment(ctx: Ctx, shop: Shop, experiment_id: RecordId) -> ExperimentO
     experiment = deps.store.get_experiment(shop, experiment_id)
     if experiment is None:
         raise NotFound(
-            f"no experiment {experiment_id!r} in this shop", code="experiment_not_found",
+            "This experiment does not exist in your store (it may have been deleted).",
+            code="experiment_not_found",
             field="experiment_id",
         )
     records = {g["measurement_id"]: deps.store.get(shop, g["measurement_id"])
@@ -275,8 +289,9 @@ def experiment_out(experiment: Any, measurements: dict[str, Any], currency: str
     for group in experiment.groups:
         record = measurements.get(group["measurement_id"])
         groups.append(ExperimentGroupOut(
-            label=group["label"], holdout=bool(group.get("holdout")),
-            measurement_id=group["measurement_id"], customers=group["customers"],
+            label=group["label"], name=group.get("name"), holdout=bool(group.get("holdout")),
+            measurement_id=group["measurement_id"], segment_id=group.get("segment_id"),
+            customers=group["customers"],
             strata=group.get("strata") or {},
             results=results_out(getattr(record, "results", None), currency, series=False,
                                 products=False),

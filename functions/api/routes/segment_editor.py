@@ -17,6 +17,7 @@ from typing import Annotated, Any
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from api.catalog import check_condition_values
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import BadRequest, Conflict, NotFound
 from api.fair_use import spend
@@ -71,8 +72,8 @@ def _evaluated_segment(ctx: ApiContext, shop: str, segment_id: str, field: str) 
                        code="segment_not_found", field=field)
     if not getattr(record, "last_evaluated_on", None):
         raise Conflict(
-            f"segment {segment_id!r} has no members yet: wait for its first evaluation "
-            "(a new segment's backfill takes a minute)",
+            "This segment has no members yet: wait for its first evaluation (a new "
+            "segment's takes about a minute), then try again.",
             code="segment_not_evaluated", field=field,
         )
     return record
@@ -101,6 +102,7 @@ def preview_segment(ctx: Ctx, shop: Shop, body: PreviewRequest) -> PreviewOut:
         sample_size=body.sample_size))
     return PreviewOut(member_count=result["member_count"],
                       customer_count=result["customer_count"], sample=result["sample"],
+                      customers=result.get("customers") or [],
                       as_of=result["as_of"], condition=definition.condition)
 
 
@@ -125,7 +127,7 @@ def explain_customer(
     record = get_segment_or_404(ctx, shop, segment_id)
     if getattr(record, "kind", "condition") != "condition" or record.condition is None:
         raise Conflict(
-            "this is a list segment (fixed members): it has no condition to explain",
+            "This is a list (fixed members): it has no condition to explain.",
             code="not_a_condition_segment", field="segment_id",
         )
     day = as_of_day(ctx, shop, as_of)
@@ -144,6 +146,7 @@ def _list_source(ctx: ApiContext, shop: str, body: ListSegmentCreate) -> dict[st
                                                  ctx.segments.conditions(shop), None)
         except ConditionError as error:
             raise condition_error(error, "condition") from error
+        check_condition_values(condition, shop_catalog_reader(ctx, shop))
         return {"condition": condition}
     if body.snapshot_of is not None:
         _evaluated_segment(ctx, shop, body.snapshot_of, "snapshot_of")
@@ -155,8 +158,8 @@ def _list_source(ctx: ApiContext, shop: str, body: ListSegmentCreate) -> dict[st
     upload_id = str(body.upload_id)
     if not uploads(ctx).exists(shop, upload_id):
         raise NotFound(
-            f"no uploaded file {upload_id!r}: POST /uploads, PUT the CSV to the URL it "
-            "returns, then create the list with its upload_id (uploads expire)",
+            "The uploaded file was not found (uploads expire after a while): upload the "
+            "CSV file again.",
             code="upload_not_found", field="upload_id",
         )
     return {"upload_key": upload_key(shop, upload_id)}
@@ -222,7 +225,7 @@ def backfill_segment(ctx: Ctx, shop: Shop, segment_id: SegmentId,
         end = as_of_day(ctx, shop, request.end, field="end")
         if request.start > end:
             raise BadRequest(f"start {request.start} is after end {end}: swap them",
-                             field="start")
+                             field="start", code="invalid_range")
         days = (end - request.start).days + 1
     else:
         end, days = shop_today(ctx, shop), request.days or BACKFILL_DAYS_ON_CREATE

@@ -10,6 +10,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
+from api.catalog import check_condition_values
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import BadRequest, Conflict, NotFound
 from api.fields import IsoDate
@@ -127,7 +128,7 @@ def update_segment(
     if body.condition is not None:
         if getattr(record, "kind", "condition") != "condition":
             raise Conflict(
-                "this is a list segment (fixed members): it has no condition to change",
+                "This is a list (fixed members): it has no condition to change.",
                 code="not_a_condition_segment",
                 field="condition",
             )
@@ -137,6 +138,7 @@ def update_segment(
             )
         except ConditionError as error:
             raise condition_error(error, "condition") from error
+        check_condition_values(condition, shop_catalog_reader(ctx, shop))
     updated = ctx.segments.update(
         shop, segment_id, name=body.name, description=body.description, condition=condition
     )
@@ -201,11 +203,12 @@ def segment_metrics(
     last = end or shop_today(ctx, shop)
     first = start or last - timedelta(days=DEFAULT_METRICS_DAYS - 1)
     if first > last:
-        raise BadRequest(f"start {first} is after end {last}: swap them", field="start")
+        raise BadRequest(f"start {first} is after end {last}: swap them", field="start",
+                         code="invalid_range")
     if (last - first).days + 1 > MAX_METRICS_DAYS:
         raise BadRequest(
             f"at most {MAX_METRICS_DAYS} days per request: narrow start..end",
-            field="start",
+            field="start", code="invalid_range",
         )
     currency = shop_currency(ctx, shop)
     points = [metrics_point(r, currency) for r in ctx.metrics.series(shop, segment_id, first, last)]

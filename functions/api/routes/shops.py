@@ -91,8 +91,8 @@ def request_sync(ctx: Ctx, shop: Shop) -> SyncRequested:
         )
     if _sync_running(record):
         raise Conflict(
-            "a sync is already running for this shop: wait for it to finish "
-            "(GET /shop shows its status)",
+            "A sync is already running for your store: wait for it to finish (the Sync "
+            "page shows its progress).",
             code="sync_running",
         )
     spend(ctx, shop, "sync")

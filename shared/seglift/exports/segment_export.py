@@ -164,7 +164,8 @@ def export_segment_csv(
         members = sources.members(shop, segment_id, as_of)
     except FileNotFoundError as missing:
         raise ExportError(
-            f"segment {segment_id!r} has no membership snapshot for {as_of}: re-evaluate it"
+            f"This segment has no members recorded for {as_of}: wait a minute for its "
+            "evaluation of that day, then export again."
         ) from missing
     customers = sources.customers(shop)
     features = sources.features(shop, as_of, chosen) if chosen else pa.table(

@@ -9,9 +9,12 @@ otherwise group A. Per comparison:
 - incremental revenue (only against a holdout): (revenue per customer of the group -
   that of the holdout) x the group's customers, with the interval scaled the same way.
 
-A verdict says "too small to conclude" when a group's expected conversions (its size x
-the pooled CVR) are below ``MIN_EXPECTED_CONVERSIONS``, "no detectable difference" when
-the CVR interval spans zero, otherwise which group converted better.
+A verdict weighs every metric the comparison reports. It says "too small to conclude" when
+a group's expected conversions (its size x the pooled CVR) are below
+``MIN_EXPECTED_CONVERSIONS`` (both tests rest on those few buyers); "no detectable
+difference" only when the intervals of the CVR difference *and* of the revenue-per-customer
+difference both include zero; otherwise which group did better on each metric whose
+interval excludes zero, saying so plainly when the two metrics point different ways.
 """
 
 from __future__ import annotations
@@ -42,8 +45,27 @@ def comparison_document(comparison: Comparison, digits: int = 6) -> dict[str, An
             "ci_spans_zero": comparison.spans_zero}
 
 
+def _significant(comparison: Comparison | None) -> bool:
+    return (comparison is not None and not comparison.spans_zero
+            and comparison.low is not None and comparison.high is not None)
+
+
+def _finding(metric: str, label: str, control: str, comparison: Comparison, scale: float,
+             unit: str) -> tuple[str, str]:
+    """(the better group, "<metric> difference +x unit (95% CI a to b, p = ...)")."""
+    assert comparison.low is not None and comparison.high is not None
+    better = label if comparison.estimate > 0 else control
+    p = "" if comparison.p_value is None else f", p = {comparison.p_value:.4f}"
+    return better, (
+        f"{metric} {comparison.estimate * scale:+.2f}{unit} "
+        f"(95% CI {comparison.low * scale:+.2f} to {comparison.high * scale:+.2f}{p})"
+    )
+
+
 def verdict(label: str, control: str, treated: dict[str, Any], base: dict[str, Any],
-            cvr: Comparison) -> str:
+            cvr: Comparison, revenue_per_customer: Comparison | None = None) -> str:
+    """Plain words weighing the CVR and the revenue per customer (``label`` minus
+    ``control``); the revenue difference is in the shop's currency."""
     n_t, n_c = int(treated["customers"]), int(base["customers"])
     pooled = (int(treated["converted"]) + int(base["converted"])) / (n_t + n_c)
     smallest_expected = min(n_t, n_c) * pooled
@@ -53,16 +75,33 @@ def verdict(label: str, control: str, treated: dict[str, Any], base: dict[str, A
             f"the smaller group (fewer than {MIN_EXPECTED_CONVERSIONS}); measure a larger "
             "list or a longer period."
         )
-    if cvr.spans_zero or cvr.low is None or cvr.high is None:
+    findings = []
+    if _significant(cvr):
+        findings.append(("converted better", *_finding(
+            "CVR difference", label, control, cvr, 100, " points")))
+    if revenue_per_customer is not None and _significant(revenue_per_customer):
+        findings.append(("brought more revenue per customer", *_finding(
+            "revenue per customer difference", label, control, revenue_per_customer, 1, "")))
+    if not findings:
+        measured = ("the CVR difference" if revenue_per_customer is None
+                    else "both the CVR difference and the revenue-per-customer difference")
         return (
             f"No detectable difference between {label} and {control}: the 95% interval of "
-            "the CVR difference includes zero."
+            f"{measured} includes zero."
         )
-    better = label if cvr.estimate > 0 else control
-    return (
-        f"{better} converted better: CVR difference {cvr.estimate * 100:+.2f} points "
-        f"(95% CI {cvr.low * 100:+.2f} to {cvr.high * 100:+.2f}, p = {cvr.p_value:.4f})."
-    )
+    quiet = None
+    if len(findings) == 1 and revenue_per_customer is not None:
+        quiet = ("the conversion rates do not differ detectably"
+                 if findings[0][0] != "converted better"
+                 else "the revenue per customer does not differ detectably")
+    if len(findings) == 2 and findings[0][1] == findings[1][1]:
+        return (f"{findings[0][1]} did better on both conversion and revenue: "
+                f"{findings[0][2]}; {findings[1][2]}.")
+    if len(findings) == 2:
+        return (f"Mixed result: {findings[0][1]} {findings[0][0]} ({findings[0][2]}) but "
+                f"{findings[1][1]} {findings[1][0]} ({findings[1][2]}).")
+    what, better, detail = findings[0]
+    return f"{better} {what}: {detail}" + (f"; {quiet}." if quiet else ".")
 
 
 def experiment_report(experiment: Any, measurements: dict[str, Any]) -> dict[str, Any]:
@@ -94,6 +133,6 @@ def experiment_report(experiment: Any, measurements: dict[str, Any]) -> dict[str
                 "ci_high": None if rpc.high is None else round(rpc.high * n, 2),
             }
         entry["verdict"] = verdict(group["label"], control["label"], results,
-                                   control_results, cvr)
+                                   control_results, cvr, rpc)
         comparisons.append(entry)
     return {"control": control["label"] if control else None, "comparisons": comparisons}

@@ -77,19 +77,39 @@ class ExperimentRequest:
     seed: int
     stratify_by: str | None = None
     notes: str | None = None
+    # The merchant's name of each group, in order; "<name> — <label>" when not given.
+    group_names: tuple[str, ...] | None = None
+
+
+# (group name, measurement id) -> the id of a new list segment holding that group's customers.
+GroupListMaker = Callable[[str, str], str]
+
+
+def group_names(request: ExperimentRequest, labels: Sequence[str]) -> list[str]:
+    """Each group's name: the merchant's, or "<experiment> — <label>"; distinct, one each."""
+    if request.group_names is None:
+        return [f"{request.name} — {label}" for label in labels]
+    names = [name.strip() for name in request.group_names]
+    if len(names) != len(labels):
+        raise MeasurementError(
+            f"name each of the {len(labels)} groups (got {len(names)} names)", "group_names")
+    if any(not name for name in names) or len({n.casefold() for n in names}) != len(names):
+        raise MeasurementError("give every group its own name (no blank or repeated name)",
+                               "group_names")
+    return names
 
 
 def frozen_members(shop: str, segment: Any, members: SegmentMembers) -> list[int]:
     """The segment's members now, sorted, or a MeasurementError saying why there are none."""
     if not getattr(segment, "last_evaluated_on", None):
         raise MeasurementError(
-            f"segment {segment.segment_id!r} has not been evaluated yet, so it has no member "
-            "list to measure: wait for the next daily run or POST /shop/sync", "segment_id",
+            f"“{segment.name}” has not been evaluated yet, so it has no members to measure: "
+            "wait for the next daily run or sync now from the Sync page", "segment_id",
         )
     ids = sorted(set(members.member_ids(shop, segment)))
     if not ids:
         raise MeasurementError(
-            f"segment {segment.segment_id!r} has no members: measure a segment with customers",
+            f"“{segment.name}” has no members: measure a segment with customers",
             "segment_id",
         )
     return ids
@@ -136,9 +156,10 @@ def create_experiment(
     shop: str, request: ExperimentRequest, *, timezone: str, store: MeasurementStore,
     lists: CustomerLists, members: SegmentMembers, strata: StrataSource,
     recompute: RecomputeTrigger, new_measurement_id: Callable[[], str],
-    new_experiment_id: Callable[[], str],
+    new_experiment_id: Callable[[], str], make_list: GroupListMaker | None = None,
 ) -> tuple[Any, list[Any]]:
-    """Split the segment's members at random into groups, one measurement per group."""
+    """Split the segment's members at random into groups, one measurement per group, and
+    (with ``make_list``) one list segment per group, so a group can be tagged or exported."""
     if request.stratify_by is not None and request.stratify_by not in STRATIFY_OPTIONS:
         raise MeasurementError(
             f"stratify_by {request.stratify_by!r} is not one of {STRATIFY_OPTIONS}",
@@ -157,19 +178,23 @@ def create_experiment(
     split = split_customers(ids, request.groups, request.seed, stratum_of)
     experiment_id = new_experiment_id()
     labels = group_labels(request.groups, request.holdout)
+    names = group_names(request, labels)
     measurements, groups = [], []
-    for label, group in zip(labels, split, strict=True):
+    for label, name, group in zip(labels, names, split, strict=True):
         record = _store_measurement(
-            shop, name=f"{request.name} — {label}", notes=request.notes,
+            shop, name=name, notes=request.notes,
             segment=request.segment, ids=group, period=request.period, goal=request.goal,
             timezone=timezone, source="experiment_group", store=store, lists=lists,
             new_id=new_measurement_id, experiment_id=experiment_id, group_label=label,
         )
         measurements.append(record)
         counts = Counter(stratum_of[c] for c in group) if stratum_of is not None else {}
-        groups.append({"label": label, "measurement_id": record.record_id,
-                       "customers": len(group), "holdout": label == "holdout",
-                       "strata": dict(sorted(counts.items()))})
+        entry = {"label": label, "name": name, "measurement_id": record.record_id,
+                 "customers": len(group), "holdout": label == "holdout",
+                 "strata": dict(sorted(counts.items()))}
+        if make_list is not None:
+            entry["segment_id"] = make_list(name, record.record_id)
+        groups.append(entry)
     experiment = store.create_experiment(
         shop, record_id=experiment_id, name=request.name, segment_id=request.segment.segment_id,
         seed=request.seed, stratify_by=request.stratify_by, holdout=request.holdout,

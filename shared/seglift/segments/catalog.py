@@ -42,6 +42,11 @@ class FeatureSpec:
     # Allowed values of an enum feature; empty = open set.
     values: tuple[str, ...] = ()
 
+    @property
+    def label(self) -> str:
+        """The feature's name in a merchant's words (condition builder, error messages)."""
+        return FEATURE_LABELS.get(self.name, self.name.replace("_", " ").capitalize())
+
 
 _SPECS: tuple[FeatureSpec, ...] = (
     FeatureSpec("customer_id", "integer", "Shopify customer id."),
@@ -89,6 +94,65 @@ _SPECS: tuple[FeatureSpec, ...] = (
 )
 
 FEATURES: dict[str, FeatureSpec] = {spec.name: spec for spec in _SPECS}
+
+# Merchant words for each feature: the condition builder's field names, and how errors
+# name the part to fix (never the column name).
+FEATURE_LABELS: dict[str, str] = {
+    "customer_id": "Customer number",
+    "email": "E-mail address",
+    "customer_created_date": "Date the customer was added",
+    "account_state": "Account status",
+    "tags": "Customer tags",
+    "email_marketing_state": "E-mail subscription status",
+    "country_code": "Country",
+    "province_code": "Province or state",
+    "city": "City",
+    "order_count": "Number of orders",
+    "first_order_date": "First order date",
+    "last_order_date": "Last order date",
+    "first_order_month": "Month of the first order",
+    "total_spent": "Amount spent",
+    "total_refunded": "Amount refunded",
+    "average_order_value": "Average order value",
+    "days_since_last_order": "Days since the last order",
+    "days_since_first_order": "Days since the first order",
+    "average_days_between_orders": "Average days between orders",
+    "discounted_order_count": "Orders with a discount",
+    "full_price_order_count": "Orders at full price",
+    "first_order_product_ids": "Products in the first order",
+    "second_order_product_ids": "Products in the second order",
+    "products_ever_bought": "Products ever bought",
+    "first_order_source": "Source of the first order's visit",
+    "first_order_source_type": "Source type of the first order's visit",
+    "first_order_utm_source": "UTM source of the first order",
+    "first_order_utm_medium": "UTM medium of the first order",
+    "first_order_utm_campaign": "UTM campaign of the first order",
+    "recency_score": "Recency score (1 to 5)",
+    "frequency_score": "Frequency score (1 to 5)",
+    "monetary_score": "Spend score (1 to 5)",
+    "rfm_group": "RFM group",
+}
+
+# Operators in a merchant's words (dates read "is before"/"is after").
+OPERATOR_WORDS: dict[str, str] = {
+    "=": "is", "!=": "is not", "<": "is less than", "<=": "is at most",
+    ">": "is more than", ">=": "is at least", "between": "is between",
+    "in": "is one of", "not in": "is none of", "contains": "contains",
+    "not contains": "does not contain", "starts with": "starts with",
+    "contains any": "contains any of", "contains all": "contains all of",
+    "is empty": "is empty", "is not empty": "is not empty",
+    "in last days": "is within the last days", "more than days ago": "is more than days ago",
+    "is null": "is unknown", "is not null": "is known",
+}
+DATE_OPERATOR_WORDS: dict[str, str] = {"<": "is before", "<=": "is on or before",
+                                       ">": "is after", ">=": "is on or after", "=": "is on"}
+
+
+def operator_words(op: str, kind: str) -> str:
+    """An operator as the condition builder shows it for a feature of ``kind``."""
+    if kind == "date" and op in DATE_OPERATOR_WORDS:
+        return DATE_OPERATOR_WORDS[op]
+    return OPERATOR_WORDS.get(op, op)
 
 OPERATORS_BY_KIND: dict[str, frozenset[str]] = {
     "integer": frozenset({"=", "!=", "<", "<=", ">", ">=", "in", "not in", "between"}),

@@ -44,7 +44,7 @@ _COMPARE = {
     ">": pc.greater,
     ">=": pc.greater_equal,
 }
-_FIRST_ORDER_COLUMNS = {
+FIRST_ORDER_COLUMNS = {
     "source": "first_order_source",
     "source_type": "first_order_source_type",
     "utm_source": "first_order_utm_source",
@@ -360,6 +360,16 @@ def _orders_per_customer(order_positions: pa.Array | pa.ChunkedArray,
 
 
 def _bought(spec: Mapping[str, Any], context: EvaluationContext) -> pa.Array:
+    counts = bought_counts(spec, context)
+    mask = pc.greater_equal(counts, spec.get("at_least", 1))
+    if "at_most" in spec:
+        mask = pc.and_(mask, pc.less_equal(counts, spec["at_most"]))
+    return mask
+
+
+def bought_counts(spec: Mapping[str, Any], context: EvaluationContext) -> pa.Array:
+    """Per customer (aligned with the features), the counted orders in the window that
+    contain the item: what a ``bought`` condition compares with its bounds."""
     item_mask = _item_mask(context, spec)
     if item_mask is not None:
         days, positions = context.items["order_day"], context.items["order_position"]
@@ -372,11 +382,7 @@ def _bought(spec: Mapping[str, Any], context: EvaluationContext) -> pa.Array:
         keep = window if keep is None else pc.and_(keep, window)
     if keep is not None:
         positions = pc.filter(positions, keep)
-    counts = _orders_per_customer(positions, context)
-    mask = pc.greater_equal(counts, spec.get("at_least", 1))
-    if "at_most" in spec:
-        mask = pc.and_(mask, pc.less_equal(counts, spec["at_most"]))
-    return mask
+    return _orders_per_customer(positions, context)
 
 
 def _nth_order(spec: Mapping[str, Any], context: EvaluationContext) -> pa.Array:
@@ -390,7 +396,7 @@ def _nth_order(spec: Mapping[str, Any], context: EvaluationContext) -> pa.Array:
 def _first_order_from(spec: Mapping[str, Any], context: EvaluationContext) -> pa.Array:
     mask = None
     for key, value in spec.items():
-        column = pc.utf8_lower(context.column(_FIRST_ORDER_COLUMNS[key]))
+        column = pc.utf8_lower(context.column(FIRST_ORDER_COLUMNS[key]))
         part = pc.fill_null(pc.equal(column, value.lower()), False)
         mask = part if mask is None else pc.and_(mask, part)
     return mask

@@ -15,13 +15,20 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from seglift.dayrun.compute import compute_day
-from seglift.segments.compiler import EvaluationContext, compile_mask, evaluate
+from seglift.segments.compiler import (
+    FIRST_ORDER_COLUMNS,
+    EvaluationContext,
+    bought_counts,
+    compile_mask,
+    evaluate,
+)
 from seglift.segments.conditions import Condition, ConditionError, node_kind, validate_condition
 from seglift.segments.lists import CustomerDirectory
 from seglift.segments.tables import LakeTables
@@ -107,7 +114,39 @@ def _explain_node(node: Condition, context: EvaluationContext) -> dict[str, Any]
     if kind == "not":
         return {"kind": kind, "passed": passed,
                 "children": [_explain_node(node["not"], context)]}
-    return {"kind": kind, "passed": passed, "condition": node}
+    return {"kind": kind, "passed": passed, "condition": node,
+            "value": customer_value(node, context)}
+
+
+def _json_value(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_json_value(v) for v in value]
+    if isinstance(value, date | Decimal):
+        return str(value)
+    return value
+
+
+def customer_value(node: Condition, context: EvaluationContext) -> Any:
+    """The customer's own value that a leaf looks at, so the merchant sees why it passed
+    or not: the feature's value, the customer's tags, how many orders match a ``bought``,
+    the products of the n-th order, or the first order's attribution (``context`` holds
+    exactly one customer). ``member_of`` has none (the membership is the answer)."""
+    kind = node_kind(node)
+    if kind == "feature":
+        return _json_value(context.features[node["feature"]][0].as_py())
+    if kind == "has_tag":
+        return _json_value(context.features["tags"][0].as_py()) or []
+    if kind == "bought":
+        return int(bought_counts(node["bought"], context)[0].as_py())
+    if kind == "nth_order":
+        items = context.items
+        keep = pc.equal(items["order_index"], node["nth_order"]["n"])
+        products = pc.unique(pc.drop_null(pc.filter(items["product_id"], keep)))
+        return sorted(products.to_pylist())
+    if kind == "first_order_from":
+        return {key: context.features[FIRST_ORDER_COLUMNS[key]][0].as_py()
+                for key in node["first_order_from"]}
+    return None
 
 
 def customer_directory(customers: pa.Table) -> CustomerDirectory:
