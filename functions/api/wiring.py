@@ -23,6 +23,7 @@ from api.install_adapters import export_deps, oauth_deps
 from api.ports import ApiContext, AppCredentials, MeasurementDeps, Page, SnapshotNotFound
 from api.segment_engine_wiring import LambdaSegmentEngine, S3Uploads
 from api.tag_preview_adapter import ShopifyTagPreviews
+from seglift import invocation
 from seglift.config import ConfigurationError, RuntimeConfig
 from seglift.segments.conditions import validate_condition
 from seglift.storage.analytics_repository import AnalyticsRepository, JourneyRepository
@@ -132,19 +133,14 @@ class LambdaJourneyTransitions:
                 "missing environment variable METRICS_FUNCTION_NAME (journey transitions): "
                 "set it in template.yaml"
             )
-        response = self._lambda().invoke(
-            FunctionName=self._function,
-            InvocationType="RequestResponse",
-            Payload=json.dumps({"action": "journey_transitions", "shop": shop,
-                                "stages": list(stages), "from": start.isoformat(),
-                                "to": end.isoformat()}).encode(),
-        )
-        answer = json.loads(response["Payload"].read() or b"null")
-        if response.get("FunctionError") or not isinstance(answer, dict):
-            raise RuntimeError(f"the metrics function failed computing transitions: {answer}")
-        if not answer.get("ok"):
-            raise SnapshotNotFound(str(answer.get("message")), str(answer.get("segment_id")),
-                                   date.fromisoformat(answer["day"]))
+        request = invocation.JourneyTransitionsRequest.model_validate(
+            {"shop": shop, "stages": list(stages), "from": start, "to": end})
+        try:
+            answer = invocation.invoke(self._lambda, self._function, request)
+        except invocation.FunctionRefused as refusal:
+            details = refusal.error.details
+            raise SnapshotNotFound(refusal.error.error_message, str(details.get("segment_id")),
+                                   date.fromisoformat(str(details["day"]))) from refusal
         return answer["transitions"]
 
 

@@ -10,9 +10,10 @@ Each segment's metrics, profile and revenue are the RunDay step's (``segments.da
 computed with every other segment of the day; this function does what needs the whole
 shop after them (cohorts, CLV, overlap, funnels).
 
-``journey_transitions`` answers ``{"ok": true, "transitions": ...}`` or, when a stage has
-no snapshot on a day, ``{"ok": false, "error": "snapshot_not_found", "message",
-"segment_id", "day"}`` so the API can tell the merchant which day to pick.
+``journey_transitions`` answers in ``seglift.invocation``'s envelope:
+``{"ok": true, "result": {"transitions": ...}}`` or, when a stage has no snapshot on a day,
+``{"ok": false, "error": {"errorType": "SnapshotMissing", "errorMessage", "details":
+{"segment_id", "day"}}}`` so the API can tell the merchant which day to pick.
 
 Thin on purpose: parse the event, wire collaborators, call ``metrics.analytics``. A
 missing or malformed field fails with a message naming it.
@@ -28,7 +29,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from metrics import analytics, logic, wiring
-from seglift import keys, observability
+from seglift import invocation, keys, observability
 from seglift.config import RuntimeConfig
 from seglift.dayrun.contracts import SegmentOutcome
 from seglift.events import BadEvent, require, require_date
@@ -108,6 +109,6 @@ def _journey_transitions(event: dict[str, Any]) -> dict[str, Any]:
             tz=wiring.shop_timezone(config, shop),
         )
     except analytics.SnapshotMissing as missing:
-        return {"ok": False, "error": "snapshot_not_found", "message": str(missing),
-                "segment_id": missing.segment_id, "day": missing.day.isoformat()}
-    return {"ok": True, "transitions": transitions}
+        return invocation.refused(missing, segment_id=missing.segment_id,
+                                  day=missing.day.isoformat())
+    return invocation.succeeded({"transitions": transitions})

@@ -108,12 +108,12 @@ def test_journey_transitions_answer_cells_or_the_missing_snapshot(aws, analytics
     answer = _invoke(event)
     assert answer["ok"] is True
     cells = {(c["from_stage"], c["to_stage"]): c["customers"]
-             for c in answer["transitions"]["cells"]}
+             for c in answer["result"]["transitions"]["cells"]}
     assert cells == {("(outside)", "everyone"): 10, ("everyone", "everyone"): 20}
 
     missing = _invoke({**event, "from": "2025-06-01"})
-    assert missing["ok"] is False and missing["error"] == "snapshot_not_found"
-    assert (missing["segment_id"], missing["day"]) == ("everyone", "2025-06-01")
+    assert missing["ok"] is False and missing["error"]["errorType"] == "SnapshotMissing"
+    assert missing["error"]["details"] == {"segment_id": "everyone", "day": "2025-06-01"}
 
 
 @pytest.mark.parametrize(("event", "message"), [

@@ -11,7 +11,7 @@ the API carries no pyarrow). A figure not computed yet is a 404 that says when i
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
@@ -132,21 +132,19 @@ def segment_revenue(
     ctx: Ctx,
     shop: Shop,
     segment_id: SegmentId,
-    period: Annotated[str, Query(description="Only 'month' is stored.")] = "month",
+    period: Annotated[Literal["month"], Query(description="Only 'month' is stored.")] = "month",
     start: Annotated[IsoDate | None, Query(description="A day of the first month")] = None,
     end: Annotated[IsoDate | None, Query(description="A day of the last month")] = None,
 ) -> SegmentRevenueOut:
-    if period != "month":
-        raise BadRequest(f"Revenue is kept per month, not per “{period}”: choose months.",
-                         field="period")
     get_segment_or_404(ctx, shop, segment_id)
     last = end or shop_today(ctx, shop)
     first = start or _months_before(last, DEFAULT_REVENUE_MONTHS - 1)
     if first > last:
-        raise BadRequest(f"start {first} is after end {last}: swap them", field="start")
+        raise BadRequest(f"start {first} is after end {last}: swap them", field="start",
+                         code="invalid_range")
     if (last.year - first.year) * 12 + last.month - first.month + 1 > MAX_REVENUE_MONTHS:
         raise BadRequest(f"at most {MAX_REVENUE_MONTHS} months per request: narrow start..end",
-                         field="start")
+                         field="start", code="invalid_range")
     currency = shop_currency(ctx, shop)
     items = analytics_reader(ctx).between(shop, segment_id, "revenue_month", _month(first),
                                           _month(last))
