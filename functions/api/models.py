@@ -15,6 +15,7 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from api.api_model import ApiModel
 from api.fields import Flag, IsoDate
+from api.schema_rules import at_least_one_of, exactly_one_of
 from seglift.segments.templates import TEMPLATES
 
 SegmentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -159,6 +160,10 @@ class TemplateChoice(RequestBody):
 class SegmentCreate(RequestBody):
     """Exactly one of ``condition``, ``shopify_query`` or ``template`` defines the members."""
 
+    model_config = ConfigDict(json_schema_extra=exactly_one_of(
+        ("condition", "shopify_query", "template"),
+        also_required={"condition": ("name",), "shopify_query": ("name",)}))
+
     name: SegmentName | None = Field(
         default=None, description="Required unless a template supplies it."
     )
@@ -188,6 +193,9 @@ class SegmentCreate(RequestBody):
 
 
 class SegmentPatch(RequestBody):
+    model_config = ConfigDict(
+        json_schema_extra=at_least_one_of(("name", "description", "condition")))
+
     name: SegmentName | None = None
     description: Description | None = None
     condition: dict[str, Any] | None = None

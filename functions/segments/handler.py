@@ -19,8 +19,11 @@ The API (which has no pyarrow) invokes the segment editor's actions:
   with their snapshots and metrics (``segments.backfill.backfill``); invoked
   asynchronously so creating a segment stays fast.
 
-Every action takes ``shop`` and ``run_date`` (the shop's day). Errors the merchant can fix
-are raised with their own exception class, which Lambda reports as ``errorType``.
+Every action takes ``shop`` and ``run_date`` (the shop's day), in the envelope of
+``seglift.invocation``. The state machine's steps (``run_day``, ``summarize``) answer bare
+and raise (Step Functions matches ``errorType``); the API's synchronous actions answer
+``{"ok": true, "result"}``, or ``{"ok": false, "error": {"errorType", "errorMessage"}}``
+for what the merchant can fix (the exception's class is ``errorType``).
 
 Thin on purpose: parse the event, wire collaborators, call ``segments.logic``. An event
 that names no known action, or lacks a field, fails with a message naming it.
@@ -34,11 +37,15 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seglift import keys, observability
+from seglift import invocation, keys, observability
 from seglift.config import RuntimeConfig
 from seglift.dayrun.contracts import DayRunRequest
 from seglift.events import BadEvent, require, require_date
+from seglift.segments.conditions import ConditionError
+from seglift.segments.lists import CustomerListError
+from seglift.storage.segment_repository import SegmentNotFound
 from segments import backfill, catalog, dayrun, editor, logic, wiring
+from segments.feature_cache import FeatureCache
 
 logger = Logger(service="segments")
 tracer = observability.tracer_for("segments")
@@ -46,6 +53,11 @@ metrics = observability.metrics_for("segments")
 
 ACTIONS = ("run_day", "summarize", "create_list", "preview", "explain", "backfill",
            "catalog")
+# Answered in the envelope to the API's synchronous calls.
+ENVELOPED = ("create_list", "preview", "explain", "catalog")
+# What the merchant can fix: a refusal in the envelope, not a crash.
+REFUSALS = (ConditionError, CustomerListError, SegmentNotFound, logic.UploadNotFound,
+            logic.SegmentEvaluationError, editor.CustomerNotFound)
 
 
 def _integer(event: dict[str, Any], name: str, default: int | None = None) -> int:
@@ -53,6 +65,17 @@ def _integer(event: dict[str, Any], name: str, default: int | None = None) -> in
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadEvent(f"{name} must be an integer, got {value!r}")
     return value
+
+
+_feature_caches: list[FeatureCache] = []
+
+
+def _feature_cache(context: LambdaContext) -> FeatureCache:
+    """The warm container's cache of days' features, a quarter of its memory at most."""
+    if not _feature_caches:
+        memory_mb = int(getattr(context, "memory_limit_in_mb", 0) or 1024)
+        _feature_caches.append(FeatureCache(max_bytes=memory_mb * 1024 * 1024 // 4))
+    return _feature_caches[0]
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
@@ -63,6 +86,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     action = event.get("action")
     if action not in ACTIONS:
         raise BadEvent(f"unknown action {action!r}; expected one of {list(ACTIONS)}")
+    if action not in ENVELOPED:
+        return _answer(event, action)
+    try:
+        return invocation.succeeded(_answer(event, action))
+    except REFUSALS as refusal:
+        logger.info("request refused", extra={"reason": str(refusal)})
+        return invocation.refused(refusal)
+
+
+def _answer(event: dict[str, Any], action: str) -> dict[str, Any]:
     shop = keys.validate_shop_domain(require(event, "shop"))
     run_date = require_date(event)
     observability.bind(logger, shop=shop, run_date=run_date.isoformat(), action=action,
@@ -88,13 +121,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if action == "preview":
         return editor.preview_condition(
             shop, run_date, require(event, "condition"), reader=reader, storage=storage,
-            segments=segments, tz=tz,
+            segments=segments, tz=tz, cache=_feature_cache(context),
             sample_size=_integer(event, "sample_size", editor.DEFAULT_SAMPLE_SIZE))
     if action == "explain":
         return editor.explain_customer(
             shop, run_date, require(event, "condition"), _integer(event, "customer_id"),
             reader=reader, storage=storage, segments=segments, tz=tz,
-            segment_id=event.get("segment_id"))
+            segment_id=event.get("segment_id"), cache=_feature_cache(context))
     if action == "backfill":
         result = backfill.backfill(
             shop, run_date, require(event, "segment_id"),

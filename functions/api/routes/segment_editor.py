@@ -225,7 +225,7 @@ def backfill_segment(ctx: Ctx, shop: Shop, segment_id: SegmentId,
         end = as_of_day(ctx, shop, request.end, field="end")
         if request.start > end:
             raise BadRequest(f"start {request.start} is after end {end}: swap them",
-                             field="start")
+                             field="start", code="invalid_range")
         days = (end - request.start).days + 1
     else:
         end, days = shop_today(ctx, shop), request.days or BACKFILL_DAYS_ON_CREATE
