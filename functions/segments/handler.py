@@ -19,8 +19,11 @@ The API (which has no pyarrow) invokes the segment editor's actions:
   with their snapshots and metrics (``segments.backfill.backfill``); invoked
   asynchronously so creating a segment stays fast.
 
-Every action takes ``shop`` and ``run_date`` (the shop's day). Errors the merchant can fix
-are raised with their own exception class, which Lambda reports as ``errorType``.
+Every action takes ``shop`` and ``run_date`` (the shop's day), in the envelope of
+``seglift.invocation``. The state machine's steps (``run_day``, ``summarize``) answer bare
+and raise (Step Functions matches ``errorType``); the API's synchronous actions answer
+``{"ok": true, "result"}``, or ``{"ok": false, "error": {"errorType", "errorMessage"}}``
+for what the merchant can fix (the exception's class is ``errorType``).
 
 Thin on purpose: parse the event, wire collaborators, call ``segments.logic``. An event
 that names no known action, or lacks a field, fails with a message naming it.
@@ -34,10 +37,13 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seglift import keys, observability
+from seglift import invocation, keys, observability
 from seglift.config import RuntimeConfig
 from seglift.dayrun.contracts import DayRunRequest
 from seglift.events import BadEvent, require, require_date
+from seglift.segments.conditions import ConditionError
+from seglift.segments.lists import CustomerListError
+from seglift.storage.segment_repository import SegmentNotFound
 from segments import backfill, catalog, dayrun, editor, logic, wiring
 from segments.feature_cache import FeatureCache
 
@@ -47,6 +53,11 @@ metrics = observability.metrics_for("segments")
 
 ACTIONS = ("run_day", "summarize", "create_list", "preview", "explain", "backfill",
            "catalog")
+# Answered in the envelope to the API's synchronous calls.
+ENVELOPED = ("create_list", "preview", "explain", "catalog")
+# What the merchant can fix: a refusal in the envelope, not a crash.
+REFUSALS = (ConditionError, CustomerListError, SegmentNotFound, logic.UploadNotFound,
+            logic.SegmentEvaluationError, editor.CustomerNotFound)
 
 
 def _integer(event: dict[str, Any], name: str, default: int | None = None) -> int:
@@ -75,6 +86,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     action = event.get("action")
     if action not in ACTIONS:
         raise BadEvent(f"unknown action {action!r}; expected one of {list(ACTIONS)}")
+    if action not in ENVELOPED:
+        return _answer(event, action)
+    try:
+        return invocation.succeeded(_answer(event, action))
+    except REFUSALS as refusal:
+        logger.info("request refused", extra={"reason": str(refusal)})
+        return invocation.refused(refusal)
+
+
+def _answer(event: dict[str, Any], action: str) -> dict[str, Any]:
     shop = keys.validate_shop_domain(require(event, "shop"))
     run_date = require_date(event)
     observability.bind(logger, shop=shop, run_date=run_date.isoformat(), action=action,

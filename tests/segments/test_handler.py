@@ -18,6 +18,7 @@ from seglift.measurements.service import customers_key
 from seglift.segments.member_ids import encode_member_ids
 from seglift.segments.tables import TABLE_NAMES
 from seglift.storage.segment_repository import SegmentInUse, SegmentRepository
+from tests import envelope
 from tests.lambda_context import lambda_context
 from tests.segments.builder import StoreBuilder
 
@@ -79,9 +80,10 @@ def cloud(monkeypatch, request):
 
 
 def _invoke(event):
-    from segments.handler import lambda_handler
+    from segments.handler import ENVELOPED, lambda_handler
 
-    return lambda_handler(event, lambda_context("segments"))
+    answer = lambda_handler(event, lambda_context("segments"))
+    return envelope.read(answer) if event["action"] in ENVELOPED else answer
 
 
 def _run_day(run_date: str = RUN_DATE) -> dict:
