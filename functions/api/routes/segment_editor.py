@@ -21,7 +21,7 @@ from api.catalog import check_condition_values
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import BadRequest, Conflict, NotFound
 from api.fair_use import spend
-from api.fields import IsoDate
+from api.fields import MAX_EXACT_INTEGER, IsoDate
 from api.models import SegmentCreate
 from api.ports import ApiContext
 from api.presenters import segment_out
@@ -52,7 +52,6 @@ from api.segment_editor_models import (
     UploadCreated,
     UploadReport,
 )
-from seglift.bounds import INT64_MAX
 from seglift.keys import upload_key
 from seglift.segments.conditions import ConditionError
 from seglift.segments.lists import MAX_CSV_BYTES
@@ -120,7 +119,7 @@ def explain_customer(
     ctx: Ctx,
     shop: Shop,
     segment_id: SegmentId,
-    customer_id: Annotated[int, Query(ge=1, le=INT64_MAX,
+    customer_id: Annotated[int, Query(ge=1, le=MAX_EXACT_INTEGER,
                                       description="Numeric Shopify customer id")],
     as_of: Annotated[IsoDate | None, Query(description="Explain as of this day (today or a "
                                         "past day, the shop's day); default today")] = None,
