@@ -59,6 +59,9 @@ Flag = StrictBool
 WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
 
 
+# The largest integer every JSON reader (JavaScript, and JSON Schema tools that compare as
+# doubles) holds exactly: bounds stated above it get rounded by the reader.
+MAX_EXACT_INTEGER = 2**53 - 1
 # The check of ``WholeNumber``, for a bounded one written
 # ``Annotated[int, Interval(ge=.., le=..), WHOLE_NUMBER]``: bounds placed before the check
 # are documented as JSON Schema's minimum and maximum (placed after it, as

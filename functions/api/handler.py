@@ -247,7 +247,11 @@ def _check_body(event: dict[str, Any]) -> None:
             "send the body as JSON (Content-Type: application/json)",
             code="unsupported_media_type", field="Content-Type", status=415,
         )
-    loads(text)
+    if not isinstance(loads(text), dict):
+        # Every body this API reads is an object; Powertools would read an array given
+        # for an optional body as no body at all.
+        raise ApiError("send the body as a JSON object ({...})", code="invalid_request",
+                       field="body", status=400)
 
 
 def handle(event: dict[str, Any], lambda_context: LambdaContext, api: ApiContext) -> dict:

@@ -16,6 +16,7 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 from api.api_model import ApiModel
 from api.fields import Flag, IsoDate
 from api.schema_rules import at_least_one_of, exactly_one_of
+from seglift.exports.columns import EXPORTABLE_METRICS
 from seglift.segments.templates import TEMPLATES
 
 SegmentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -299,7 +300,7 @@ class WebhookAck(ApiModel):
 
 # ------------------------------------------------------------------ exports
 
-ExportMetric = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+ExportMetric = Literal[EXPORTABLE_METRICS]  # type: ignore[valid-type]
 
 
 class ExportCreate(RequestBody):

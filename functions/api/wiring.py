@@ -118,6 +118,26 @@ class WorkflowSyncTrigger:
         )
 
 
+class LambdaCohorts:
+    """Cohorts as of a past day computed by the metrics function, invoked synchronously
+    (they read the lake's Parquet; the API carries no pyarrow)."""
+
+    def __init__(self, lambda_client: Callable[[], Any], function_name: str) -> None:
+        self._lambda = lambda_client
+        self._function = function_name
+
+    def cohorts(self, shop: str, day: date) -> dict[str, Any]:
+        if not self._function:
+            raise ConfigurationError(
+                "missing environment variable METRICS_FUNCTION_NAME (cohorts as of a day): "
+                "set it in template.yaml"
+            )
+        answer = invocation.invoke(self._lambda, self._function,
+                                   invocation.CohortsRequest(shop=shop, day=day))
+        return {"cohorts": answer["cohorts"],
+                "time_to_next_order": answer["time_to_next_order"]}
+
+
 class LambdaJourneyTransitions:
     """Journey transitions computed by the metrics function, invoked synchronously: they
     read Parquet snapshots and the API carries no pyarrow."""
@@ -390,6 +410,7 @@ def build_api_context(config: RuntimeConfig, session: Any = None) -> ApiContext:
         journeys=JourneysAdapter(config.analytics_table),
         journey_transitions=LambdaJourneyTransitions(lambda: clients.lambda_,
                                                      config.metrics_function_name),
+        cohorts_on_demand=LambdaCohorts(lambda: clients.lambda_, config.metrics_function_name),
         measurements=measurement_deps(config, clients),
         exports=export_deps(config, lambda: clients.lambda_),
         oauth=oauth_deps(config, credentials, lambda: clients.dynamodb, lambda: clients.ssm),

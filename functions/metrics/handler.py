@@ -5,6 +5,10 @@ Events (the first from ``infra/statemachine/pipeline.asl.json``)::
 
     {"action": "shop", "shop", "run_date", "segments"?: [RunDay's segment outcomes]}
     {"action": "journey_transitions", "shop", "stages": [ids], "from", "to"}
+    {"action": "cohorts", "shop", "day"}
+
+``cohorts`` answers ``{"ok": true, "result": {"cohorts": ..., "time_to_next_order": ...}}``:
+the shop's cohorts as of a day the daily run did not store (any past day of its history).
 
 Each segment's metrics, profile and revenue are the RunDay step's (``segments.dayrun``),
 computed with every other segment of the day; this function does what needs the whole
@@ -38,7 +42,7 @@ logger = Logger(service="metrics")
 tracer = observability.tracer_for("metrics")
 
 
-ACTIONS = ("shop", "journey_transitions")
+ACTIONS = ("shop", "journey_transitions", "cohorts")
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
@@ -51,6 +55,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return _shop_analytics(event)
     if action == "journey_transitions":
         return _journey_transitions(event)
+    if action == "cohorts":
+        return _cohorts(event)
     raise BadEvent(f"unknown action {action!r}; use one of {list(ACTIONS)}")
 
 
@@ -112,3 +118,16 @@ def _journey_transitions(event: dict[str, Any]) -> dict[str, Any]:
         return invocation.refused(missing, segment_id=missing.segment_id,
                                   day=missing.day.isoformat())
     return invocation.succeeded({"transitions": transitions})
+
+
+def _cohorts(event: dict[str, Any]) -> dict[str, Any]:
+    try:
+        request = invocation.CohortsRequest.model_validate(event)
+    except ValidationError as error:
+        raise BadEvent(f"a cohorts request needs shop and day (an ISO date): {error}") from None
+    config = RuntimeConfig.from_environ(os.environ).require("data_bucket")
+    s3 = wiring.s3_client()
+    payloads = analytics.cohorts_as_of(
+        request.day, reader=wiring.lake_reader(s3, config.data_bucket, request.shop),
+        tz=wiring.shop_timezone(config, request.shop))
+    return invocation.succeeded(payloads)

@@ -88,6 +88,15 @@ class JourneyTransitionsRequest(FunctionRequest):
         return json.dumps(self.model_dump(mode="json", by_alias=True)).encode()
 
 
+class CohortsRequest(FunctionRequest):
+    """API -> metrics function: the shop's cohorts and re-order curve as of ``day`` (a day
+    the daily run did not store)."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["cohorts"] = "cohorts"
+    day: date
+
+
 class StrataRequest(FunctionRequest):
     """API -> measurements function: the stratum of each customer on ``as_of``."""
 

@@ -10,7 +10,7 @@ from annotated_types import Interval
 from pydantic import Field, StringConstraints
 
 from api.api_model import ApiModel
-from api.fields import WHOLE_NUMBER, Flag, IsoDate, WholeNumber
+from api.fields import MAX_EXACT_INTEGER, WHOLE_NUMBER, Flag, IsoDate, WholeNumber
 from api.models import Money, RequestBody
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -58,7 +58,7 @@ class ExperimentCreate(RequestBody):
     groups: WholeNumber = Field(default=2, ge=2, le=10,
                                 description="Number of groups, holdout included.")
     holdout: Flag = Field(default=False, description="Keep the last group untreated.")
-    seed: Annotated[int, Interval(ge=0, le=2**63 - 1), WHOLE_NUMBER] | None = Field(
+    seed: Annotated[int, Interval(ge=0, le=MAX_EXACT_INTEGER), WHOLE_NUMBER] | None = Field(
         default=None, description="Random seed; the same seed gives the same groups. "
                                          "Chosen and returned when omitted.")
     stratify_by: Literal["rfm_group", "ltv_band"] | None = None
