@@ -87,15 +87,15 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if action not in ACTIONS:
         raise BadEvent(f"unknown action {action!r}; expected one of {list(ACTIONS)}")
     if action not in ENVELOPED:
-        return _answer(event, action)
+        return _answer(event, action, context)
     try:
-        return invocation.succeeded(_answer(event, action))
+        return invocation.succeeded(_answer(event, action, context))
     except REFUSALS as refusal:
         logger.info("request refused", extra={"reason": str(refusal)})
         return invocation.refused(refusal)
 
 
-def _answer(event: dict[str, Any], action: str) -> dict[str, Any]:
+def _answer(event: dict[str, Any], action: str, context: LambdaContext) -> dict[str, Any]:
     shop = keys.validate_shop_domain(require(event, "shop"))
     run_date = require_date(event)
     observability.bind(logger, shop=shop, run_date=run_date.isoformat(), action=action,
