@@ -26,6 +26,7 @@ What moto does not do, and what stands in here (details in each module):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -36,6 +37,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 from moto import mock_aws
 
 from devkit.local_cloud import iam, monitoring, moto_threads
@@ -156,6 +158,7 @@ class LocalCloud:
     def stop(self) -> None:
         if self.poller:
             self.poller.stop()
+        self._stop_running_executions()
         if self.runtime.aws_calls and self.resources:
             POLICY_AUDITS.append(self.policy_audit())
         if self.api:
@@ -297,6 +300,7 @@ class LocalCloud:
                     f"{logical}: executing state machine ARN {created['stateMachineArn']} != {arn}"
                 )
             self.state_machine_arns[logical] = arn
+            self.state_machine_calls.register(arn)
 
     def _verify_email_identities(self, parameters: dict[str, str]) -> None:
         values = sam.parameter_values(self.sam_template, parameters)
@@ -475,6 +479,24 @@ class LocalCloud:
         for arn in self.state_machine_arns.values():
             found.extend(sfn.list_executions(stateMachineArn=arn)["executions"])
         return found
+
+    def _stop_running_executions(self, timeout_s: float = 30.0) -> None:
+        """Stop what is still running (a test that started a run and did not wait for it),
+        so that no execution of this cloud goes on into the next local cloud of the
+        process, whose state machines may have the same names."""
+        if not self._mock or not self.state_machine_arns:
+            return
+        sfn = self.client("stepfunctions")
+        for execution in self.executions():
+            if execution["status"] == "RUNNING":
+                with contextlib.suppress(ClientError):  # it ended meanwhile
+                    sfn.stop_execution(executionArn=execution["executionArn"],
+                                       cause="the local cloud stopped")
+        deadline = time.monotonic() + timeout_s
+        while any(e["status"] == "RUNNING" for e in self.executions()):
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.1)
 
     def wait_for_executions(self, timeout_s: float = 300.0) -> list[dict[str, Any]]:
         """Wait until no execution is RUNNING; return every execution's description."""

@@ -194,3 +194,82 @@ def test_lists_are_listed_and_made_from_segments_by_name(
     assert f"with {repeat['member_count']} customers" in result.inner_text()
     lists.get_by_role("link", name="Bought twice or more").wait_for()
     page.screenshot(path=str(artifacts / "lists.png"), full_page=True)
+
+
+def test_a_segment_is_built_from_rules_picked_by_name_and_its_members_explained(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    """The seeds' "repeat buyers of a product": rules picked from lists, the product by its
+    title; the same condition as Shopify's query and as JSON with names; then the members
+    by name with a link to the Shopify admin, and one of them explained with their values.
+    """
+    title = first_order_product(dashboard_run)
+    open_page(page, dashboard_run, "segments")
+    page.get_by_role("button", name="Build a condition").click()
+    form = page.locator("form[data-condition-form]")
+    form.get_by_label("Segment name").fill(f"Repeat buyers of {title}")
+    first = form.locator(".builder-rule").first
+    assert first.get_by_label("Field").locator("option:checked").inner_text() == "Number of orders"
+    assert first.get_by_label("Operator").locator("option:checked").inner_text() == "is at least"
+    form.get_by_role("button", name="Add a rule").click()
+    bought = form.locator(".builder-rule").nth(1)
+    bought.get_by_label("Kind of rule").select_option(label="Bought")
+    bought.get_by_label("What was bought").select_option(label="the product")
+    product = bought.get_by_label("Product", exact=True)
+    offered = bought.locator("datalist option")
+    assert title in [offered.nth(i).get_attribute("value") for i in range(offered.count())]
+    product.fill("A product this store never sold")
+    alert = bought.locator("[role=alert]")
+    alert.wait_for()
+    assert "is not one of your store's products" in alert.inner_text()
+    assert "product_id" not in alert.inner_text() and "condition." not in alert.inner_text()
+    product.fill(title)
+    count = form.locator(".preview-count .ok")
+    count.wait_for()
+    members = int(re.search(r"([\d,]+) of", count.inner_text()).group(1).replace(",", ""))
+    product_id = next(p["id"] for p in dashboard_run.api.get("/catalog")["products"]
+                      if p["title"] == title)
+    expected = dashboard_run.api.post("/segments/preview", {"condition": {"and": [
+        {"feature": "order_count", "op": ">=", "value": 2},
+        {"bought": {"product_id": product_id}}]}})["member_count"]
+    assert members == expected >= 1
+    # The same condition in Shopify's language, and back.
+    form.get_by_role("tab", name="Shopify query").click()
+    query = form.get_by_label("Shopify segment query")
+    page.wait_for_function("document.querySelector('[aria-label=\"Shopify segment query\"]')"
+                           ".value.length > 0")
+    assert query.input_value() == (
+        f"number_of_orders >= 2 AND products_purchased(id: {product_id}) = true")
+    query.fill("number_of_orders >= 3 AND amount_sp")
+    form.get_by_role("button", name="amount_spent").click()  # completion of attribute names
+    assert query.input_value() == "number_of_orders >= 3 AND amount_spent"
+    query.fill(f"number_of_orders >= 2 AND products_purchased(id: {product_id}) = true")
+    form.get_by_role("button", name="Use this query").click()
+    form.get_by_text("The builder now shows this query.").wait_for()
+    # The expert's JSON names the product, never its id.
+    form.get_by_role("tab", name="Advanced (JSON)").click()
+    json_text = form.get_by_label("Condition as JSON").input_value()
+    assert title in json_text and str(product_id) not in json_text
+    form.get_by_role("tab", name="Visual builder").click()
+    form.locator(".preview-count .ok").wait_for()
+    form.screenshot(path=str(artifacts / "condition-builder.png"))
+    form.get_by_role("button", name="Create segment").click()
+    page.wait_for_function("/^#\\/segments\\/seg_/.test(location.hash)")
+    page.wait_for_selector(f"h1:has-text('Repeat buyers of {title}')")
+    # Members by name and e-mail, each linked to the customer in the Shopify admin.
+    preview = page.locator("section", has=page.get_by_role("heading", name="Members preview"))
+    link = preview.locator("a[data-admin-link]").first
+    link.wait_for()
+    assert link.get_attribute("href").startswith("https://admin.shopify.com/store/")
+    first_row = preview.locator("tbody tr").first.inner_text()
+    assert "@" in first_row
+    preview.locator("button[data-explain]").first.click()
+    tree = page.locator(".explain-tree")
+    tree.locator("li.passed").first.wait_for()
+    text = tree.inner_text()
+    assert f"Bought “{title}”" in text and "their value:" in text
+    assert re.search(r"Number of orders is at least 2 — their value: \d+", text)
+    assert re.search(r"their value: \d+ matching orders?", text)
+    assert "{" not in text
+    page.locator(".condition-form .preview-count .ok").wait_for()  # the live count, too
+    page.screenshot(path=str(artifacts / "members-explained.png"), full_page=True)

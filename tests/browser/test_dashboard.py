@@ -214,24 +214,21 @@ def test_a_segment_created_from_a_template_shows_its_trend_chart_with_data(
 def test_an_invalid_condition_is_explained_in_words(page: Any, dashboard_run: DashboardRun) -> None:
     segment = dashboard_run.segments["repeat"]
     open_page(page, dashboard_run, f"segments/{segment['id']}")
-    editor = page.locator("textarea[name=condition]")
-    editor.fill('{"foo": 1}')
-    alert = page.locator(".condition-form [role=alert]")
+    form = page.locator(".condition-form")
+    form.get_by_role("button", name="Add a rule").click()
+    rule = form.locator(".builder-rule").nth(1)
+    rule.get_by_label("Kind of rule").select_option(label="Has the tag")
+    rule.get_by_label("Customer tag").fill("no-such-tag-anywhere")
+    alert = rule.locator("[role=alert]")
     alert.wait_for()
-    assert "Unknown condition 'foo'" in alert.inner_text()
-    assert "use and, or, not, feature" in alert.inner_text()
-    editor.fill('{"feature": "order_count", "op": ">=",')
-    page.wait_for_function(
-        "document.querySelector('.condition-form [role=alert]')"
-        "?.textContent.includes('not valid JSON')"
-    )
-    editor.fill('{"feature": "order_count", "op": ">=", "value": 2}')
-    count = page.locator(".condition-form .preview-count .ok")
+    # On the row it concerns, in words: no field path, no internal name.
+    assert "No customer of your store has the tag “no-such-tag-anywhere”" in alert.inner_text()
+    assert "condition" not in alert.inner_text() and "has_tag" not in alert.inner_text()
+    rule.get_by_role("button", name="Remove this rule").click()
+    count = form.locator(".preview-count .ok")
     count.wait_for()
-    expected = dashboard_run.api.post(
-        "/segments/preview", {"condition": {"feature": "order_count", "op": ">=", "value": 2}}
-    )["member_count"]
-    assert count.inner_text().startswith(f"{expected:,} of 300")
+    expected = dashboard_run.api.post("/segments/preview", {"condition": segment["condition"]})
+    assert count.inner_text().startswith(f"{expected['member_count']:,} of 300")
 
 
 def test_explaining_one_member_shows_which_parts_of_the_condition_it_meets(
@@ -255,9 +252,14 @@ def test_a_segment_of_the_daily_run_shows_revenue_features_and_members(
     assert any(new["data"]) and any(returning["data"])
     page.wait_for_selector(".trait-grid table")
     assert "\u00d7" in page.locator(".trait-grid").inner_text()  # lift is shown, e.g. x1.8
-    members = page.locator(".member-list li")
-    members.first.wait_for()
-    assert members.count() == min(10, segment["member_count"])
+    members = page.locator("section", has=page.get_by_role("heading", name="Members preview"))
+    links = members.locator("a[data-admin-link]")
+    links.first.wait_for()
+    assert links.count() == min(10, segment["member_count"])
+    handle = dashboard_run.api.get("/shop")["shop"].removesuffix(".myshopify.com")
+    first = links.first.get_attribute("href")
+    assert first.startswith(f"https://admin.shopify.com/store/{handle}/customers/")
+    assert "@" in members.locator("tbody tr").first.inner_text()  # the e-mail, by name
     page.wait_for_selector('[data-chart="trend"] canvas')
     page.screenshot(path=str(artifacts / "segment-detail.png"), full_page=True)
 

@@ -7,9 +7,11 @@
 
 import { query } from "../api.js";
 import { chartBox, dayTooltip, draw, truthfulAxis } from "../charts.js";
-import { debounce, empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
+import { empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
 import { s3Url } from "../s3.js";
 import { allSegments, formatMetric, METRICS, metricValue } from "./common.js";
+import { conditionEditorPanel, loadVocabulary } from "./builder.js";
+import { explainForm, membersPreview } from "./members.js";
 import { stopSyncButton, tagJobForm } from "./tagging.js";
 
 const PERIODS = [
@@ -43,6 +45,9 @@ export async function render(container, { id }, ctx) {
   const headerArea = h("div");
   const progressArea = h("div", { "aria-live": "polite" });
   const trendArea = h("div");
+  // The builder's vocabulary (fields, the store's values, segments), loaded once on demand.
+  let vocabularyLoad = null;
+  const vocabulary = () => (vocabularyLoad ??= loadVocabulary(api).catch((error) => { vocabularyLoad = null; throw error; }));
   replace(container,
     h("p", { class: "breadcrumb" }, h("a", { href: "#/segments" }, "Segments"), " / ", segment.name),
     headerArea,
@@ -51,10 +56,10 @@ export async function render(container, { id }, ctx) {
     section("Revenue per month", revenueArea(path, ctx)),
     section("Features (share and lift against all customers)", profileArea(path, ctx)),
     segment.kind === "condition"
-      ? [section("Condition editor", conditionEditor(segment, path, ctx, (updated) => renderHeader(headerArea, updated, ctx))),
+      ? [section("Condition", conditionEditor(segment, path, ctx, vocabulary, (updated) => renderHeader(headerArea, updated, ctx))),
         section("Members preview", membersPreview(segment, ctx))]
       : section("Members", h("p", {}, `A ${segment.kind} segment: its members are fixed; ${ctx.fmt.integer(segment.member_count)} customers.`)),
-    section("Explain one customer", explainForm(path, ctx)),
+    section("Explain one customer", explainForm(path, ctx, vocabulary)),
     section("Tag members in Shopify", tagJobForm(ctx, { segment, onStarted: () => ctx.navigate("#/tag-jobs") })),
     section("Export members as CSV", exportForm(path, ctx)));
   renderHeader(headerArea, segment, ctx);
@@ -308,120 +313,35 @@ function liftBar(lift, fmt) {
   return h("span", { class: "lift" }, h("span", { class: `lift-bar ${lift >= 1 ? "up" : "down"}`, style: `width:${width}%` }), `×${fmt.decimal(lift)}`);
 }
 
-function membersPreview(segment, ctx) {
-  // Any past day of the shop's history, or today (empty): a merchant analysing an old
-  // export sees the shop as it was.
-  const day = h("input", { name: "preview_as_of", type: "date", max: ctx.fmt.today() });
-  const area = h("div", {}, loading("Loading members…"));
-  const form = h("form", { class: "inline-form" }, field("As of (empty: today)", day), h("button", { type: "submit" }, "Show"));
-  form.addEventListener("submit", (event) => { event.preventDefault(); show(); });
-  const show = async () => {
-    replace(area, loading("Loading members…"));
-    const asOf = day.value || undefined;
-    const when = asOf ? `on ${ctx.fmt.day(asOf)}` : "today";
+/** The condition in the visual builder (with the Shopify query and JSON views), saved as is. */
+function conditionEditor(segment, path, ctx, vocabulary, onSaved) {
+  const area = h("div", {}, loading("Loading the condition builder…"));
+  (async () => {
+    let vocab;
     try {
-      const preview = await ctx.api.post("/segments/preview", { condition: segment.condition, sample_size: 10, as_of: asOf });
-      if (!preview.sample.length) {
-        replace(area, empty(`No customer meets this condition ${when}.`));
-        return;
+      vocab = await vocabulary();
+    } catch (error) {
+      replace(area, errorMessage(error, "The condition builder could not be loaded"));
+      return;
+    }
+    const panel = conditionEditorPanel(ctx, vocab, { condition: segment.condition });
+    const saved = h("div", { "aria-live": "polite" });
+    const form = h("form", { class: "condition-form" }, panel.element,
+      h("div", { class: "actions" }, h("button", { type: "submit" }, "Save condition")), saved);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      replace(saved, loading("Saving…"));
+      try {
+        const updated = await ctx.api.patch(path, { condition: panel.condition() });
+        replace(saved, h("p", { class: "ok" }, "Saved. Its members and metrics are being recomputed."));
+        onSaved(updated);
+      } catch (failure) {
+        replace(saved, panel.showError(failure) ? h("p", { class: "error" }, "Not saved: fix the rule marked above.") : errorMessage(failure, "The condition was not saved"));
       }
-      replace(area,
-        h("p", { class: "preview-as-of" }, `${ctx.fmt.integer(preview.member_count)} of ${ctx.fmt.integer(preview.customer_count)} customers ${when}. First ${preview.sample.length}:`),
-        h("ul", { class: "member-list" }, preview.sample.map((customerId) => h("li", {},
-          h("code", {}, String(customerId)), " ",
-          h("button", { type: "button", class: "link", "data-explain": customerId, onclick: () => explainCustomer(customerId) }, "Explain")))));
-    } catch (error) {
-      replace(area, errorMessage(error, "Members could not be previewed"));
-    }
-  };
-  show();
-  return h("div", {}, form, area);
-}
-
-let explainCustomer = () => {};
-
-function explainForm(path, ctx) {
-  const input = h("input", { name: "customer_id", type: "text", inputmode: "numeric", pattern: "[0-9]+", required: true, placeholder: "numeric Shopify customer id" });
-  const day = h("input", { name: "explain_as_of", type: "date", max: ctx.fmt.today() });
-  const result = h("div", { "aria-live": "polite" });
-  const form = h("form", { class: "inline-form" }, field("Customer id", input), field("As of (empty: today)", day), h("button", { type: "submit" }, "Explain"), result);
-  async function explain() {
-    replace(result, loading("Checking the condition…"));
-    try {
-      const answer = await ctx.api.get(`${path}/explain${query({ customer_id: input.value.trim(), as_of: day.value })}`);
-      replace(result,
-        h("p", { class: answer.member ? "ok" : "muted" }, `Customer ${answer.customer_id} ${answer.member ? "is" : "is not"} a member on ${ctx.fmt.day(answer.as_of)}.`),
-        h("ul", { class: "explain-tree" }, explainNode(answer.tree)));
-    } catch (error) {
-      replace(result, errorMessage(error));
-    }
-  }
-  form.addEventListener("submit", (event) => { event.preventDefault(); explain(); });
-  explainCustomer = (customerId) => { input.value = String(customerId); input.focus(); explain(); };
-  return form;
-}
-
-function explainNode(node) {
-  const label = node.condition ? `${node.kind}: ${JSON.stringify(node.condition)}` : node.kind.toUpperCase();
-  return h("li", { class: node.passed ? "passed" : "failed" },
-    h("span", { class: "verdict" }, node.passed ? "✓ met" : "✗ not met"), " ", label,
-    node.children?.length ? h("ul", {}, node.children.map(explainNode)) : null);
-}
-
-function conditionEditor(segment, path, ctx, onSaved) {
-  const { api, fmt } = ctx;
-  const textarea = h("textarea", { name: "condition", rows: 8, spellcheck: "false", class: "code" }, JSON.stringify(segment.condition, null, 2));
-  const count = h("div", { class: "preview-count", "aria-live": "polite" });
-  const saved = h("div", { "aria-live": "polite" });
-  let sequence = 0;
-
-  function parsed() {
-    try {
-      return { condition: JSON.parse(textarea.value) };
-    } catch (error) {
-      return { error: new Error(`The condition is not valid JSON: ${error.message}`) };
-    }
-  }
-
-  const refresh = debounce(async () => {
-    const mine = ++sequence;
-    const { condition, error } = parsed();
-    if (error) {
-      replace(count, errorMessage(error));
-      return;
-    }
-    replace(count, loading("Counting…"));
-    try {
-      const preview = await api.post("/segments/preview", { condition, sample_size: 0 });
-      if (mine === sequence) replace(count, h("p", { class: "ok" }, `${fmt.integer(preview.member_count)} of ${fmt.integer(preview.customer_count)} customers match today.`));
-    } catch (failure) {
-      if (mine === sequence) replace(count, errorMessage(failure));
-    }
-  }, 400);
-
-  textarea.addEventListener("input", refresh);
-  const form = h("form", { class: "condition-form" },
-    h("p", { class: "hint" }, "The condition as JSON: feature, has_tag, bought, nth_order, first_order_from or member_of leaves, combined with and / or / not. The count updates as you type."),
-    field("Condition", textarea), count,
-    h("div", { class: "actions" }, h("button", { type: "submit" }, "Save condition")), saved);
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    const { condition, error } = parsed();
-    if (error) {
-      replace(saved, errorMessage(error));
-      return;
-    }
-    replace(saved, loading("Saving…"));
-    try {
-      const updated = await api.patch(path, { condition });
-      replace(saved, h("p", { class: "ok" }, "Saved. Members and metrics follow at the next daily run."));
-      onSaved(updated);
-    } catch (failure) {
-      replace(saved, errorMessage(failure, "The condition was not saved"));
-    }
-  });
-  refresh();
-  return form;
+    });
+    replace(area, form);
+  })();
+  return area;
 }
 
 function exportForm(path, ctx) {

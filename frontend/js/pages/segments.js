@@ -7,6 +7,7 @@
 import { query } from "../api.js";
 import { chartBox, draw, sparklineOption } from "../charts.js";
 import { empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
+import { conditionEditorPanel, loadVocabulary } from "./builder.js";
 import { allSegments, formatMetric, METRICS, metricValue } from "./common.js";
 
 const LIST_METRICS = ["ltv", "aov", "avg_purchase_count", "repeat_rate"].map((key) => METRICS.find((m) => m.key === key));
@@ -17,8 +18,45 @@ export async function render(container, _params, ctx) {
   replace(container,
     h("h1", {}, "Segments"),
     section("Your segments", listArea),
+    section("Create a segment from conditions", conditionCreator(ctx)),
     section("Create a segment from a template", galleryArea));
   await Promise.all([renderList(listArea, ctx), renderGallery(galleryArea, ctx)]);
+}
+
+/** A new segment from rules picked in the visual builder (no JSON, no ids). */
+function conditionCreator(ctx) {
+  const area = h("div");
+  const start = h("button", { type: "button", class: "secondary", onclick: () => open() }, "Build a condition");
+  replace(area, h("p", { class: "muted" }, "Combine rules on your customers' orders, products, tags, sources and locations; the count updates as you pick."), start);
+  async function open() {
+    replace(area, loading("Loading your store's fields and values…"));
+    let vocab;
+    try {
+      vocab = await loadVocabulary(ctx.api);
+    } catch (error) {
+      replace(area, errorMessage(error, "The condition builder could not be loaded"));
+      return;
+    }
+    const name = h("input", { name: "name", type: "text", required: true, maxlength: 255, placeholder: "e.g. Repeat buyers of the AeroPress" });
+    const panel = conditionEditorPanel(ctx, vocab, { condition: { feature: "order_count", op: ">=", value: 2 } });
+    const feedback = h("div", { "aria-live": "polite" });
+    const form = h("form", { class: "condition-form", "data-condition-form": "" }, field("Segment name", name), panel.element,
+      h("div", { class: "actions" }, h("button", { type: "submit" }, "Create segment"),
+        h("button", { type: "button", class: "secondary", onclick: () => area.replaceWith(conditionCreator(ctx)) }, "Cancel")), feedback);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      replace(feedback, loading("Creating the segment…"));
+      try {
+        const created = await ctx.api.post("/segments", { name: name.value.trim(), condition: panel.condition() });
+        ctx.navigate(`#/segments/${encodeURIComponent(created.id)}`);
+      } catch (error) {
+        replace(feedback, panel.showError(error) ? h("p", { class: "error" }, "Not created: fix the rule marked above.") : errorMessage(error, "The segment was not created"));
+      }
+    });
+    replace(area, form);
+    name.focus();
+  }
+  return area;
 }
 
 const KIND_NAMES = { condition: "Condition", list: "List" };
