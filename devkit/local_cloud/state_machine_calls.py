@@ -77,13 +77,23 @@ def _modules_using_client_for() -> list[Any]:
 
 
 class StateMachineCalls:
-    """Installs the recording; one per local cloud, into that cloud's record of calls."""
+    """Installs the recording; one per local cloud, into that cloud's record of calls.
+
+    Only the state machines the cloud registered (``register``, from its template) are
+    recorded: an execution another local cloud of the same process left behind (the cloud
+    stops its own executions when it stops, but moto's threads may still finish a step)
+    must not be checked against this cloud's roles."""
 
     def __init__(self, sink: list[AwsCall]) -> None:
         self.sink = sink
+        self.state_machines: set[str] = set()
+
+    def register(self, state_machine_arn: str) -> None:
+        self.state_machines.add(state_machine_arn)
 
     def install(self) -> None:
         sink = self.sink
+        recorder = self
 
         def boto_client_for(*args: Any, **kwargs: Any) -> Any:
             client = _ORIGINAL_CLIENT_FOR(*args, **kwargs)
@@ -91,11 +101,16 @@ class StateMachineCalls:
             if env is None:
                 raise RuntimeError("a state machine's client was made outside any execution; "
                                    "update devkit.local_cloud.state_machine_calls for moto")
-            return aws_calls.bind(client, sink, _state_machine(env))
+            state_machine = _state_machine(env)
+            if state_machine not in recorder.state_machines:
+                return client
+            return aws_calls.bind(client, sink, state_machine)
 
         def awaiting(original: Callable[..., Any]) -> Callable[..., Any]:
             def build_resolver(task: Any, env: Environment, *args: Any, **kwargs: Any) -> Any:
                 state_machine = _state_machine(env)
+                if state_machine not in recorder.state_machines:
+                    return original(task, env, *args, **kwargs)
                 submitted = env.stack[-1]
                 child = submitted.get("ExecutionArn") if isinstance(submitted, dict) else None
                 region, account = state_machine.split(":")[3:5]
@@ -112,6 +127,9 @@ class StateMachineCalls:
 
         def map_run(component: Any, env: Environment, eval_input: Any) -> None:
             state_machine = _state_machine(env)
+            if state_machine not in recorder.state_machines:
+                _ORIGINAL_MAP_RUN(component, env, eval_input)
+                return
             children = eval_input.map_run_record.map_run_arn.replace(":mapRun:", ":execution:")
             aws_calls.record(sink, state_machine, "stepfunctions", "DistributedMapRun", (
                 ("states:StartExecution", state_machine),

@@ -16,8 +16,9 @@ import pytest
 
 from metrics import analytics
 from seglift import keys
+from seglift.analytics.profile import ProfileBase
 from seglift.analytics.revenue import period_label
-from seglift.dayrun.compute import DayBases, segment_day
+from seglift.dayrun.compute import compute_day
 from seglift.segments.tables import LakeTables
 from segments.dayrun import DayStores, store_segment_day
 from segments.logic import Storage
@@ -44,8 +45,8 @@ class FakeAnalytics:
     def sort_keys(self, shop: str, subject: str, kind: str) -> set[str]:
         return {k[3] for k in self.items if k[:3] == (shop, subject, kind)}
 
-    def put_many(self, shop: str, subject: str, kind: str, payloads: Any) -> None:
-        for sort_key, payload in payloads.items():
+    def put_items(self, shop: str, items: Any) -> None:
+        for subject, kind, sort_key, payload in items:
             self.put(shop, subject, kind, sort_key, payload)
 
 
@@ -61,16 +62,17 @@ class FakeMetrics:
     def __init__(self) -> None:
         self.days: dict[tuple[str, str, date], dict[str, Any]] = {}
 
-    def put_day(self, shop: str, segment_id: str, day: date, values: dict[str, Any]) -> None:
-        self.days[(shop, segment_id, day)] = values
+    def put_days(self, shop: str, day: date, values_by_segment: dict[str, Any]) -> None:
+        for segment_id, values in values_by_segment.items():
+            self.days[(shop, segment_id, day)] = values
 
 
-def store_segment_analytics(store: Any, segment_id: str, ids: list[int], out: FakeAnalytics,
-                            bases: DayBases | None = None) -> dict[str, Any]:
-    """The day-run's part for one segment: its figures from the day's bases, stored."""
-    if bases is None:
-        bases = DayBases.build(LakeTables.from_reader(TablesReader(store)), RUN_DATE)
-    result = segment_day(pa.array(ids, pa.int64()), bases, RUN_DATE)
+def store_segment_analytics(store: Any, segment_id: str, ids: list[int], out: FakeAnalytics
+                            ) -> dict[str, Any]:
+    """The day-run's part for one segment: its figures computed by the day-run, stored."""
+    tables = LakeTables.from_reader(TablesReader(store))
+    result = compute_day(tables, RUN_DATE, {}, members={segment_id: pa.array(ids, pa.int64())}
+                         ).segments[segment_id]
     metrics = FakeMetrics()
     written = store_segment_day(SHOP, RUN_DATE, segment_id, result,
                                 DayStores(Storage(FakeS3(), "bucket"), None, metrics, out))
@@ -175,12 +177,13 @@ def test_past_months_are_written_once_and_the_current_month_every_day():
     assert out.items[(SHOP, "seg", "revenue_month", "2025-06")]["new_orders"] == 0
 
 
-def test_a_profile_that_cannot_be_built_leaves_the_members_and_metrics_standing():
-    tables = LakeTables.from_reader(TablesReader(shop_store()))
-    broken = DayBases(DayBases.build(tables, RUN_DATE, analytics=False).counted, None,
-                      tables.products, profile_error="RuntimeError: profile exploded")
+def test_a_profile_that_cannot_be_built_leaves_the_members_and_metrics_standing(monkeypatch):
+    def explode(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("profile exploded")
+
+    monkeypatch.setattr(ProfileBase, "build", explode)
     out = FakeAnalytics()
-    summary = store_segment_analytics(None, "repeaters", REPEATERS, out, bases=broken)
+    summary = store_segment_analytics(shop_store(), "repeaters", REPEATERS, out)
     assert summary["analytics_error"] == "RuntimeError: profile exploded"
     assert summary["metrics"][(SHOP, "repeaters", RUN_DATE)]["member_count"] == 10
     assert out.items == {}

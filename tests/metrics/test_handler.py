@@ -10,7 +10,7 @@ from decimal import Decimal
 import pyarrow as pa
 import pytest
 
-from seglift.dayrun.compute import DayBases, segment_day
+from seglift.dayrun.compute import compute_day
 from seglift.segments.tables import LakeTables
 from tests.lambda_context import lambda_context
 from tests.metrics.store import Store
@@ -30,9 +30,15 @@ def _ids(*ids: int) -> pa.Array:
     return pa.array(ids, pa.int64())
 
 
+def _metrics(ids: pa.Array, tz: str = "UTC", previous: pa.Array | None = None) -> dict:
+    """A segment of these members through the day-run's computation."""
+    day = compute_day(_tables(), DAY, {}, tz=tz, members={"s": ids},
+                      previous={"s": previous}, analytics=False)
+    return day.segments["s"].metrics
+
+
 def test_a_segments_metrics_from_the_days_shared_counted_orders():
-    bases = DayBases.build(_tables(), DAY, analytics=False)
-    values = segment_day(_ids(1, 2), bases, DAY, previous=_ids(1, 3), analytics=False).metrics
+    values = _metrics(_ids(1, 2), previous=_ids(1, 3))
     # Members 1 (100 + 50) and 2 (40 - 15): net 175.00 over 2 members, 3 orders.
     assert (values["member_count"], values["entered"], values["left"]) == (2, 1, 1)
     assert values["order_count"] == 3 and values["net_sales"] == Decimal("175.00")
@@ -42,23 +48,20 @@ def test_a_segments_metrics_from_the_days_shared_counted_orders():
 
 
 def test_one_base_serves_every_segment_with_its_own_members_only():
-    bases = DayBases.build(_tables(), DAY, analytics=False)
-    one = segment_day(_ids(1), bases, DAY, analytics=False).metrics
-    two = segment_day(_ids(2), bases, DAY, analytics=False).metrics
+    one = _metrics(_ids(1))
+    two = _metrics(_ids(2))
     assert (one["order_count"], one["net_sales"]) == (2, Decimal("150.00"))
     assert (two["order_count"], two["net_sales"]) == (1, Decimal("25.00"))
 
 
 def test_the_first_day_of_a_segment_has_unknown_entries_and_exits():
-    bases = DayBases.build(_tables(), DAY, analytics=False)
-    values = segment_day(_ids(1), bases, DAY, analytics=False).metrics
+    values = _metrics(_ids(1))
     assert (values["entered"], values["left"]) == (None, None)
 
 
 def test_days_follow_the_shops_time_zone():
     # Order 2 was placed at 03:00 UTC on 30 June: 20:00 on 29 June in Los Angeles.
-    bases = DayBases.build(_tables(), DAY, tz="America/Los_Angeles", analytics=False)
-    values = segment_day(_ids(1), bases, DAY, analytics=False).metrics
+    values = _metrics(_ids(1), tz="America/Los_Angeles")
     assert values["revenue_of_day"] == Decimal("0.00")
     assert values["order_count"] == 2
 

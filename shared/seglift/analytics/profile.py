@@ -34,12 +34,15 @@ many segments of the same day builds the base once and calls ``profile_of`` for 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import BaseModel
 
 from seglift.metrics.orders import counted_orders, member_ids
 from seglift.segments.timeutil import cutoff_scalar
@@ -151,10 +154,7 @@ def profile_of(base: ProfileBase, members: pa.Table, top: int = 10) -> dict[str,
     trait is then a gather of those flags and a bincount of value codes.
     """
     member = _flags(base.everyone, member_ids(members))
-    tables = {name: _shares(base.traits[name], member, top) for name in SHARE_TRAITS}
-    tables["order_counts"] = _order_counts(base.order_buckets, member)
-    tables["product_journeys"] = _product_journeys(base.journeys, member, top)
-    return tables
+    return profile_tables(profile_partial(base, member), profile_partial(base), top)
 
 
 def _flags(everyone: pa.Array, ids: pa.Array) -> np.ndarray:
@@ -194,21 +194,8 @@ def _pairs(customer_ids: pa.Array | pa.ChunkedArray, values: pa.Array | pa.Chunk
     return table.group_by(["customer_id", "value"]).aggregate([])
 
 
-def _top(counts: np.ndarray, top: int) -> np.ndarray:
-    """Codes of the ``top`` largest non-zero counts, ties by code (= by value)."""
-    present = np.flatnonzero(counts)
-    order = np.lexsort((present, -counts[present]))
-    return present[order[:top]]
 
 
-def _shares(trait: _Trait, member: np.ndarray, top: int) -> pa.Table:
-    seg_universe = int(np.count_nonzero(member & trait.universe))
-    seg_counts = np.bincount(trait.codes[member[trait.rows]], minlength=len(trait.values))
-    chosen = _top(seg_counts, top)
-    return _share_table(pc.take(trait.values, pa.array(chosen, pa.int64())),
-                        pa.array(seg_counts[chosen], pa.int64()), seg_universe,
-                        pa.array(trait.all_counts[chosen], pa.int64()),
-                        int(np.count_nonzero(trait.universe)))
 
 
 def _share_table(values: pa.Array, seg_counts: pa.Array | pa.ChunkedArray, seg_total: int
@@ -249,14 +236,6 @@ def _order_buckets(counted: pa.Table, everyone: pa.Array) -> np.ndarray:
     return np.minimum(counts, len(ORDER_COUNT_BUCKETS) - 1)
 
 
-def _order_counts(buckets: np.ndarray, member: np.ndarray) -> pa.Table:
-    labels = pa.array(ORDER_COUNT_BUCKETS)
-    size = len(ORDER_COUNT_BUCKETS)
-    in_segment = buckets[member]
-    return _share_table(labels, pa.array(np.bincount(in_segment, minlength=size), pa.int64()),
-                        len(in_segment),
-                        pa.array(np.bincount(buckets, minlength=size), pa.int64()),
-                        len(buckets))
 
 
 def _journeys(items: pa.Table, everyone: pa.Array) -> _Journeys:
@@ -292,22 +271,182 @@ def _journeys(items: pa.Table, everyone: pa.Array) -> _Journeys:
     )
 
 
-def _product_journeys(journeys: _Journeys, member: np.ndarray, top: int) -> pa.Table:
-    """Top (first, second) product pairs of the segment; ties by first, then second
-    product (pair codes are first * n + second over ascending product codes)."""
+
+
+# ------------------------------------------------------------ partials over shards
+#
+# A profile is counts: customers having each value (in the segment, and in everyone),
+# and the size of each universe. Counts add across customer shards, so a shard reports
+# every value's count (not only its top ones), the reduce adds them, and the top N,
+# shares and lifts are taken once from the merged counts: the same tables a single
+# ``profile_of`` over the whole shop gives.
+
+
+class TraitCounts(BaseModel):
+    """Customers having each value of one trait (nonzero counts only), and the size of
+    the trait's universe (its denominator)."""
+
+    type: str  # the values' Arrow type (``str(pa.DataType)``)
+    values: list[int | str]
+    counts: list[int]
+    universe: int
+
+
+class JourneyCounts(BaseModel):
+    """Customers per (first-order product, second-order product) pair, and per
+    first-order product the customers eligible for a journey (with a second order)."""
+
+    type: str
+    firsts: list[int | str]
+    seconds: list[int | str]
+    counts: list[int]
+    base_firsts: list[int | str]
+    base_counts: list[int]
+
+
+class ProfilePartial(BaseModel):
+    """One shard's counts behind a profile (a segment's, or everyone's)."""
+
+    traits: dict[str, TraitCounts]
+    order_buckets: list[int]  # customers per ``ORDER_COUNT_BUCKETS``
+    journeys: JourneyCounts
+
+
+def profile_partial(base: ProfileBase, member: np.ndarray | None = None) -> ProfilePartial:
+    """The counts of the customers flagged in ``member`` (one bool per row of
+    ``base.everyone``; None: everyone)."""
+    if member is None:
+        member = np.ones(len(base.everyone), dtype=bool)
+    traits = {}
+    for name in SHARE_TRAITS:
+        trait = base.traits[name]
+        counts = np.bincount(trait.codes[member[trait.rows]], minlength=len(trait.values))
+        present = np.flatnonzero(counts)
+        traits[name] = TraitCounts(
+            type=str(trait.values.type),
+            values=pc.take(trait.values, pa.array(present, pa.int64())).to_pylist(),
+            counts=counts[present].tolist(),
+            universe=int(np.count_nonzero(member & trait.universe)))
+    journeys = base.journeys
     n = len(journeys.products)
-    seg_codes, seg_counts = np.unique(journeys.pair_codes[member[journeys.pair_rows]],
-                                      return_counts=True)
-    order = np.lexsort((seg_codes, -seg_counts))[:top]
-    chosen, counts = seg_codes[order], seg_counts[order]
-    first, second = chosen // n, chosen % n
-    seg_base = np.bincount(journeys.eligible_firsts[member[journeys.eligible_rows]],
-                           minlength=n)
-    all_counts = journeys.all_pair_counts[np.searchsorted(journeys.all_pair_codes, chosen)]
-    table = _share_table(pc.take(journeys.products, pa.array(second, pa.int64())),
-                         pa.array(counts, pa.int64()), pa.array(seg_base[first], pa.int64()),
-                         pa.array(all_counts, pa.int64()),
-                         pa.array(journeys.all_base[first], pa.int64()))
-    first_ids = pc.take(journeys.products, pa.array(first, pa.int64()))
-    return table.add_column(0, "first_product_id", first_ids).rename_columns(
+    codes, counts = np.unique(journeys.pair_codes[member[journeys.pair_rows]],
+                              return_counts=True)
+    base_counts = np.bincount(journeys.eligible_firsts[member[journeys.eligible_rows]],
+                              minlength=n)
+    present = np.flatnonzero(base_counts)
+
+    def ids(product_codes: np.ndarray) -> list[Any]:
+        return pc.take(journeys.products, pa.array(product_codes, pa.int64())).to_pylist()
+
+    return ProfilePartial(
+        traits=traits,
+        order_buckets=np.bincount(base.order_buckets[member],
+                                  minlength=len(ORDER_COUNT_BUCKETS)).tolist(),
+        journeys=JourneyCounts(type=str(journeys.products.type), firsts=ids(codes // n)
+                               if n else [], seconds=ids(codes % n) if n else [],
+                               counts=counts.tolist(), base_firsts=ids(present),
+                               base_counts=base_counts[present].tolist()),
+    )
+
+
+def _arrow_type(name: str) -> pa.DataType:
+    return pa.type_for_alias(name)
+
+
+def _summed(keys: dict[str, pa.Array], counts: list[pa.Array]) -> pa.Table:
+    """Counts added per key (the keys' columns, then ``count``)."""
+    table = pa.table({**keys, "count": pa.concat_arrays(counts) if counts
+                      else pa.array([], pa.int64())})
+    return table.group_by(list(keys)).aggregate([("count", "sum")]).rename_columns(
+        [*keys, "count"])
+
+
+def merge_profile_partials(parts: Sequence[ProfilePartial]) -> ProfilePartial:
+    """Every shard's counts added up: the whole shop's counts."""
+    if len(parts) == 1:
+        return parts[0]
+    traits = {}
+    for name in SHARE_TRAITS:
+        kind = _arrow_type(parts[0].traits[name].type)
+        merged = _summed(
+            {"value": pa.array([v for p in parts for v in p.traits[name].values], kind)},
+            [pa.array(p.traits[name].counts, pa.int64()) for p in parts])
+        traits[name] = TraitCounts(type=str(kind), values=merged["value"].to_pylist(),
+                                   counts=merged["count"].to_pylist(),
+                                   universe=sum(p.traits[name].universe for p in parts))
+    kind = _arrow_type(parts[0].journeys.type)
+    pairs = _summed({"first": pa.array([v for p in parts for v in p.journeys.firsts], kind),
+                     "second": pa.array([v for p in parts for v in p.journeys.seconds], kind)},
+                    [pa.array(p.journeys.counts, pa.int64()) for p in parts])
+    bases = _summed({"first": pa.array([v for p in parts for v in p.journeys.base_firsts],
+                                       kind)},
+                    [pa.array(p.journeys.base_counts, pa.int64()) for p in parts])
+    return ProfilePartial(
+        traits=traits,
+        order_buckets=np.sum([p.order_buckets for p in parts], axis=0).tolist(),
+        journeys=JourneyCounts(type=str(kind), firsts=pairs["first"].to_pylist(),
+                               seconds=pairs["second"].to_pylist(),
+                               counts=pairs["count"].to_pylist(),
+                               base_firsts=bases["first"].to_pylist(),
+                               base_counts=bases["count"].to_pylist()),
+    )
+
+
+def _lookup(keys: pa.Array, values: pa.Array, counts: pa.Array) -> pa.Array:
+    """The count of each of ``keys`` among (``values``, ``counts``); 0 when absent."""
+    found = pc.take(counts, pc.index_in(keys, value_set=values))
+    return pc.fill_null(found, 0)
+
+
+def profile_tables(segment: ProfilePartial, everyone: ProfilePartial, top: int = 10
+                   ) -> dict[str, pa.Table]:
+    """Every trait table of a segment from its merged counts and everyone's: top values
+    by segment customers (ties by value), with share and lift."""
+    tables: dict[str, pa.Table] = {}
+    for name in SHARE_TRAITS:
+        seg, all_ = segment.traits[name], everyone.traits[name]
+        kind = _arrow_type(seg.type)
+        counts = pa.table({"value": pa.array(seg.values, kind),
+                           "count": pa.array(seg.counts, pa.int64())})
+        chosen = counts.sort_by([("count", "descending"), ("value", "ascending")]).slice(0, top)
+        values = chosen["value"].combine_chunks()
+        all_counts = _lookup(values, pa.array(all_.values, kind),
+                             pa.array(all_.counts, pa.int64()))
+        tables[name] = _share_table(values, chosen["count"], seg.universe, all_counts,
+                                    all_.universe)
+    labels = pa.array(ORDER_COUNT_BUCKETS)
+    tables["order_counts"] = _share_table(
+        labels, pa.array(segment.order_buckets, pa.int64()), sum(segment.order_buckets),
+        pa.array(everyone.order_buckets, pa.int64()), sum(everyone.order_buckets))
+    tables["product_journeys"] = _journey_table(segment.journeys, everyone.journeys, top)
+    return tables
+
+
+def _journey_table(seg: JourneyCounts, all_: JourneyCounts, top: int) -> pa.Table:
+    """Top (first, second) product pairs; ties by first, then second product."""
+    kind = _arrow_type(seg.type)
+    pairs = pa.table({"first_product_id": pa.array(seg.firsts, kind),
+                      "product_id": pa.array(seg.seconds, kind),
+                      "count": pa.array(seg.counts, pa.int64())})
+    chosen = pairs.sort_by([("count", "descending"), ("first_product_id", "ascending"),
+                            ("product_id", "ascending")]).slice(0, top)
+    firsts = chosen["first_product_id"].combine_chunks()
+    seconds = chosen["product_id"].combine_chunks()
+    seg_base = _lookup(firsts, pa.array(seg.base_firsts, kind),
+                       pa.array(seg.base_counts, pa.int64()))
+    all_base = _lookup(firsts, pa.array(all_.base_firsts, kind),
+                       pa.array(all_.base_counts, pa.int64()))
+    # Everyone's count of each chosen pair: the pairs are few (``top``), so look them up
+    # among everyone's pairs with those first products only.
+    all_pairs = pa.table({"first_product_id": pa.array(all_.firsts, kind),
+                          "product_id": pa.array(all_.seconds, kind),
+                          "count": pa.array(all_.counts, pa.int64())})
+    near = all_pairs.filter(pc.is_in(all_pairs["first_product_id"], value_set=firsts))
+    found = {(f, s): c for f, s, c in zip(near["first_product_id"].to_pylist(),
+                                          near["product_id"].to_pylist(),
+                                          near["count"].to_pylist(), strict=True)}
+    all_counts = pa.array([found.get(pair, 0) for pair in zip(
+        firsts.to_pylist(), seconds.to_pylist(), strict=True)], pa.int64())
+    table = _share_table(seconds, chosen["count"], seg_base, all_counts, all_base)
+    return table.add_column(0, "first_product_id", firsts).rename_columns(
         ["first_product_id", "product_id", *table.column_names[1:]])

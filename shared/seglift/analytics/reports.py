@@ -72,7 +72,14 @@ def profile_payload(members: pa.Table, customers: pa.Table, orders: pa.Table,
 def profile_payload_of(base: profile.ProfileBase, members: pa.Table, products: pa.Table | None,
                        as_of: date, top: int = PROFILE_TOP) -> dict[str, Any]:
     """``profile_payload`` from the day's shared ``ProfileBase`` (built once per day)."""
-    tables = profile.profile_of(base, members, top)
+    return profile_payload_of_tables(profile.profile_of(base, members, top),
+                                     len(member_ids(members)), products, as_of, top)
+
+
+def profile_payload_of_tables(tables: Mapping[str, pa.Table], member_count: int,
+                              products: pa.Table | None, as_of: date,
+                              top: int = PROFILE_TOP) -> dict[str, Any]:
+    """The stored profile of a segment's trait tables (``profile.profile_tables``)."""
     titles = _product_titles(products, tables)
     traits: dict[str, list[dict[str, Any]]] = {}
     for name, table in tables.items():
@@ -85,7 +92,7 @@ def profile_payload_of(base: profile.ProfileBase, members: pa.Table, products: p
                 row["first_title"] = titles.get(row["first_product_id"])
                 row["title"] = titles.get(row["product_id"])
         traits[name] = rows
-    return {"as_of": as_of.isoformat(), "member_count": len(member_ids(members)),
+    return {"as_of": as_of.isoformat(), "member_count": member_count,
             "top": top, "traits": traits}
 
 
@@ -155,6 +162,13 @@ def revenue_month_payloads_of(member_orders: pa.Table, run_date: date,
                                        revenue_start(first_order, run_date, months),
                                        run_date, "month")
     return _month_payloads(table, run_date)
+
+
+def revenue_month_payloads_of_sums(sums: pa.Table, run_date: date
+                                   ) -> dict[str, dict[str, Any]]:
+    """``revenue_month_payloads`` from exact month sums (``revenue.revenue_sums_of_counted``,
+    added over shards by ``revenue.add_revenue_sums``)."""
+    return _month_payloads(revenue.revenue_of_sums(sums), run_date)
 
 
 def _month_payloads(table: pa.Table, run_date: date) -> dict[str, dict[str, Any]]:

@@ -1,42 +1,83 @@
 """The day-run's computation, free of storage: lake tables in, per-segment results out.
 
-For one shop and one day it reads nothing and writes nothing; the caller passes the lake
-tables (read once) and gets back, for every segment:
+A shop's day is computed in customer-hash shards (``seglift.dayrun.shards``), in three
+phases that the daily workflow runs as separate invocations (a Distributed Map per
+phase) and ``compute_day`` runs in one process, for backfill, point-in-time evaluation,
+tests and benchmarks:
 
-- its members, evaluated in dependency order by ``evaluate_many`` so a segment naming
-  another (``member_of``) sees that day's members of it;
-- its daily metrics (``seglift.metrics.daily``), its profile (traits with share and lift,
-  ``seglift.analytics.profile``) and its monthly revenue (``seglift.analytics.revenue``),
-  each from parts of the day built once for every segment: the counted orders of every
-  customer and the ``ProfileBase``. A segment only selects its members' rows.
+1. ``shard_features``, per shard: every customer's features (``compute_features``) and
+   the shard's sufficient statistics for what needs every customer: the value counts of
+   the RFM scores' columns, the shard's first order day, its customers.
+2. ``day_context``, once: those merged into the shop's RFM quintile boundaries and first
+   order day. Exact: a boundary is the value whose count of smaller values crosses a
+   quintile (``seglift.segments.rfm.QuintileBounds``), so a customer's score is the one
+   a whole-shop ranking gives.
+3. ``shard_day``, per shard: the features re-scored against the shop's boundaries, every
+   condition evaluated in dependency order by ``evaluate_many`` (a segment naming
+   another sees that day's members of it: memberships are per customer, so the shard's
+   part of them is all a condition of the shard's customers needs), and for each
+   reported segment its **partials**: exact sums and counts behind its metrics
+   (``DailyPartial``), profile (``ProfilePartial``: every trait value's count, not only
+   the top ones) and revenue months (unrounded sums).
+4. ``reduce_day``, once: partials added up and turned into figures, each rounded once
+   after the merge, so one shard and many give the same members and the same figures,
+   to the cent (tests/dayrun property test).
 
-A segment that fails (an invalid condition, a failing dependency, a metric that cannot be
-computed) is reported in ``DayResult.failures`` and the others go on. A profile or revenue
-failure leaves the segment's members and metrics standing (``analytics_error``).
+A segment that fails in any shard (an invalid condition, a failing dependency, a metric
+that cannot be computed) is reported in ``DayResult.failures`` and the others go on. A
+profile or revenue failure leaves the segment's members and metrics standing
+(``analytics_error``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import BaseModel
 
-from seglift.analytics.profile import ProfileBase
-from seglift.analytics.reports import (
-    first_order_day,
-    profile_payload_of,
-    revenue_month_payloads_of,
+from seglift.analytics.profile import (
+    ProfileBase,
+    ProfilePartial,
+    merge_profile_partials,
+    profile_partial,
+    profile_tables,
 )
-from seglift.metrics.daily import daily_metrics_of_counted
+from seglift.analytics.reports import (
+    PROFILE_TOP,
+    first_order_day,
+    profile_payload_of_tables,
+    revenue_month_payloads_of_sums,
+    revenue_start,
+)
+from seglift.analytics.revenue import (
+    REVENUE_SUMS_SCHEMA,
+    add_revenue_sums,
+    revenue_sums_of_counted,
+)
+from seglift.dayrun.shards import shard_count, shard_ids, shard_tables
+from seglift.lake.schema import MONEY
+from seglift.metrics.daily import (
+    DEFAULT_CONVERSION_WINDOW_DAYS,
+    DailyPartial,
+    daily_partial,
+    metrics_of_partials,
+)
 from seglift.metrics.orders import counted_orders
 from seglift.segments.compiler import evaluate_many
-from seglift.segments.features import compute_features
+from seglift.segments.features import compute_features, rfm_counts, with_rfm
+from seglift.segments.rfm import QuintileBounds, RfmThresholds
 from seglift.segments.snapshots import MEMBERS_SCHEMA
 from seglift.segments.tables import LakeTables
+
+RFM_TYPES = {"recency": pa.date32(), "frequency": pa.int64(),
+             "monetary": MONEY}
 
 
 @dataclass(frozen=True)
@@ -57,35 +98,269 @@ class DayResult:
     features: pa.Table  # every customer's features that day (exports and measurements read them)
 
 
+class SegmentFailure(Exception):
+    """A segment's failure carried between invocations: the original error's class name
+    (``kind``) and message."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
+
+
+def failure_kind(error: Exception) -> str:
+    """The class name a failure is reported with (the original one across invocations)."""
+    return error.kind if isinstance(error, SegmentFailure) else type(error).__name__
+
+
 def members_table(ids: pa.Array) -> pa.Table:
     """A membership snapshot table (one int64 ``customer_id`` column)."""
     return pa.Table.from_arrays([pa.array(ids, pa.int64())], schema=MEMBERS_SCHEMA)
 
 
-@dataclass(frozen=True)
-class DayBases:
-    """The parts of a day every segment's figures start from, built once per shop and day."""
+# ------------------------------------------------------------------ phase 1
 
-    counted: pa.Table  # ``counted_orders(None, ...)``: every customer's counted orders
-    profile: ProfileBase | None  # None when profiles are not wanted or could not be built
-    products: pa.Table  # product titles for the profiles
-    first_order: date | None = None  # the shop's first order day: revenue months start there
+
+@dataclass(frozen=True)
+class ShardStats:
+    """What one shard contributes to the figures that need every customer."""
+
+    rfm: dict[str, pa.Table]  # "recency" | "frequency" | "monetary" -> (value, count)
+    first_order: date | None  # the shard's first order day (any order, in the shop zone)
+    customers: int
+
+
+@dataclass(frozen=True)
+class ShardFeatures:
+    features: pa.Table  # the shard's customers; RFM scored within the shard (phase 3 redoes it)
+    stats: ShardStats
+
+
+def shard_features(tables: LakeTables, as_of: date, tz: str = "UTC") -> ShardFeatures:
+    """Phase 1 of one shard: its customers' features and its statistics."""
+    features = compute_features(tables, as_of, tz)
+    return ShardFeatures(features, ShardStats(rfm_counts(features),
+                                              first_order_day(tables.orders, tz),
+                                              features.num_rows))
+
+
+# ------------------------------------------------------------------ phase 2
+
+
+class DayContext(BaseModel):
+    """The shop-wide figures every shard's phase 3 needs, merged from every shard."""
+
+    recency: list[date | None]  # RFM quintile boundaries b_2..b_5 per score
+    frequency: list[int | None]
+    monetary: list[Decimal | None]
+    first_order: date | None
+    customers: int
+
+    def thresholds(self) -> RfmThresholds:
+        return RfmThresholds(
+            QuintileBounds(tuple(self.recency), RFM_TYPES["recency"]),
+            QuintileBounds(tuple(self.frequency), RFM_TYPES["frequency"]),
+            QuintileBounds(tuple(self.monetary), RFM_TYPES["monetary"]))
+
+
+def day_context(stats: Sequence[ShardStats]) -> DayContext:
+    """Phase 2: every shard's statistics merged (exactly) into the shop's."""
+    bounds = {name: QuintileBounds.of([s.rfm[name] for s in stats], kind).bounds
+              for name, kind in RFM_TYPES.items()}
+    firsts = [s.first_order for s in stats if s.first_order is not None]
+    return DayContext(recency=list(bounds["recency"]), frequency=list(bounds["frequency"]),
+                      monetary=list(bounds["monetary"]), first_order=min(firsts, default=None),
+                      customers=sum(s.customers for s in stats))
+
+
+# ------------------------------------------------------------------ phase 3
+
+
+class RevenueSums(BaseModel):
+    """A segment's exact month sums in one shard (``REVENUE_SUMS_SCHEMA`` columns)."""
+
+    period: list[str]
+    new: list[int]
+    returning: list[int]
+    new_net: list[Decimal]
+    returning_net: list[Decimal]
+    net: list[Decimal]
+
+    def table(self) -> pa.Table:
+        return pa.table(self.model_dump(), schema=REVENUE_SUMS_SCHEMA)
+
+
+class SegmentPartial(BaseModel):
+    """One segment's exact partial figures in one shard."""
+
+    metrics: DailyPartial
+    profile: ProfilePartial | None = None
+    revenue: RevenueSums | None = None
+    analytics_error: str | None = None
+
+
+@dataclass(frozen=True)
+class ShardDay:
+    """Phase 3 of one shard: its part of every segment of the day."""
+
+    members: dict[str, pa.Array]  # segment -> the shard's members (sorted)
+    partials: dict[str, SegmentPartial]  # reported segments only
+    failures: dict[str, Exception]
+    everyone: ProfilePartial | None  # the shard's all-customer profile counts
+    features: pa.Table  # the shard's final features (shop-wide RFM scores)
     profile_error: str | None = None
 
-    @classmethod
-    def build(cls, tables: LakeTables, as_of: date, tz: str = "UTC",
-              analytics: bool = True) -> DayBases:
+
+def shard_day(
+    tables: LakeTables,
+    features: pa.Table,
+    context: DayContext,
+    as_of: date,
+    conditions: Mapping[str, Any],
+    *,
+    shard: int = 0,
+    shards: int = 1,
+    tz: str = "UTC",
+    fixed_members: Mapping[str, pa.Array] | None = None,
+    previous: Mapping[str, pa.Array | None] | None = None,
+    report: Collection[str] | None = None,
+    analytics: bool = True,
+    members: Mapping[str, pa.Array] | None = None,
+) -> ShardDay:
+    """Phase 3 of shard ``shard`` of ``shards``: ``tables`` and ``features`` are that
+    shard's; ``previous`` (yesterday's members, whole or the shard's part) is cut to it.
+    ``members``: given memberships (segment -> ids) to compute the figures of, instead of
+    evaluating ``conditions``."""
+    features = with_rfm(features, context.thresholds())
+    errors: dict[str, Exception] = {}
+    if members is None:
+        members = evaluate_many(conditions, features, tables, as_of, tz, fixed_members,
+                                errors)
+        order = list(conditions)
+    else:
+        members = {s: _sorted_concat([_shard_part(ids, shard, shards)])
+                   for s, ids in members.items()}
+        order = list(members)
+    wanted = [s for s in order if s in members and (report is None or s in report)]
+    partials: dict[str, SegmentPartial] = {}
+    everyone: ProfilePartial | None = None
+    profile_error: str | None = None
+    if wanted:
         counted = counted_orders(None, tables.orders, tables.refunds, as_of, tz)
-        first = first_order_day(tables.orders, tz)
-        if not analytics:
-            return cls(counted, None, tables.products, first)
+        base: ProfileBase | None = None
+        if analytics:
+            try:
+                base = ProfileBase.build(tables.customers, tables.orders, tables.line_items,
+                                         tables.refunds, as_of, tz, counted=counted)
+                everyone = profile_partial(base)
+            except Exception as error:  # the metrics stand without profiles
+                profile_error = f"{type(error).__name__}: {error}"
+        start = revenue_start(context.first_order, as_of)
+        for segment_id in wanted:
+            ids = members[segment_id]
+            previous_ids = shard_ids((previous or {}).get(segment_id), shard, shards)
+            try:
+                partials[segment_id] = _segment_partial(
+                    ids, counted, base, as_of, previous_ids, start, analytics, profile_error)
+            except Exception as error:
+                errors[segment_id] = error
+    return ShardDay(members, partials, errors, everyone, features, profile_error)
+
+
+def _segment_partial(ids: pa.Array, counted: pa.Table, base: ProfileBase | None, as_of: date,
+                     previous: pa.Array | None, revenue_from: date, analytics: bool,
+                     profile_error: str | None) -> SegmentPartial:
+    member_orders = counted.filter(pc.is_in(counted["customer_id"], value_set=ids))
+    metrics = daily_partial(ids, member_orders, as_of, previous,
+                            DEFAULT_CONVERSION_WINDOW_DAYS)
+    if not analytics:
+        return SegmentPartial(metrics=metrics)
+    if base is None:
+        return SegmentPartial(metrics=metrics, analytics_error=profile_error or
+                              "the day's profile base was not built")
+    try:
+        member = pc.is_in(base.everyone, value_set=ids).to_numpy(zero_copy_only=False)
+        profile = profile_partial(base, member)
+        sums = revenue_sums_of_counted(member_orders, revenue_from, as_of, "month")
+    except Exception as error:  # members and metrics stand
+        return SegmentPartial(metrics=metrics,
+                              analytics_error=f"{type(error).__name__}: {error}")
+    return SegmentPartial(metrics=metrics, profile=profile,
+                          revenue=RevenueSums.model_validate(sums.to_pydict()))
+
+
+# ------------------------------------------------------------------ phase 4
+
+
+def reduce_segment(segment_id: str, parts: Sequence[pa.Array],
+                   partials: Sequence[SegmentPartial] | None, everyone: ProfilePartial | None,
+                   products: pa.Table, as_of: date) -> SegmentDay:
+    """One segment's outputs from every shard's members and partials (None: not
+    reported, members only). ``everyone``: the merged all-customer profile counts."""
+    members = _sorted_concat(parts)
+    if partials is None:
+        return SegmentDay(members, None)
+    metrics = metrics_of_partials([p.metrics for p in partials]).as_values()
+    broken = next((p.analytics_error for p in partials if p.analytics_error), None)
+    if broken is not None:
+        return SegmentDay(members, metrics, analytics_error=broken)
+    profiles = [p.profile for p in partials if p.profile is not None]
+    revenues = [p.revenue for p in partials if p.revenue is not None]
+    if not profiles or everyone is None:  # analytics not wanted
+        return SegmentDay(members, metrics)
+    try:
+        tables = profile_tables(merge_profile_partials(profiles), everyone, PROFILE_TOP)
+        profile = profile_payload_of_tables(tables, len(members), products, as_of)
+        sums = add_revenue_sums([r.table() for r in revenues])
+        months = revenue_month_payloads_of_sums(_revenue_typed(sums), as_of)
+    except Exception as error:  # members and metrics stand
+        return SegmentDay(members, metrics, analytics_error=f"{type(error).__name__}: {error}")
+    return SegmentDay(members, metrics, profile, months)
+
+
+def _revenue_typed(sums: pa.Table) -> pa.Table:
+    return sums.cast(REVENUE_SUMS_SCHEMA)
+
+
+def _shard_part(ids: pa.Array, shard: int, shards: int) -> pa.Array:
+    distinct = pc.unique(pa.array(ids, pa.int64()))
+    part = shard_ids(distinct, shard, shards)
+    return distinct if part is None else part
+
+
+def _sorted_concat(parts: Sequence[pa.Array]) -> pa.Array:
+    arrays = [pa.array(p, pa.int64()) for p in parts if len(p)]
+    if not arrays:
+        return pa.array([], pa.int64())
+    joined = pa.concat_arrays(arrays) if len(arrays) > 1 else arrays[0]
+    return pa.array(np.sort(joined.to_numpy(zero_copy_only=False)), pa.int64())
+
+
+def reduce_day(days: Sequence[ShardDay], order: Sequence[str], as_of: date,
+               products: pa.Table) -> tuple[dict[str, SegmentDay], dict[str, Exception]]:
+    """Phase 4: every shard's part of the day merged into each segment's outputs."""
+    failures: dict[str, Exception] = {}
+    for day in days:
+        for segment_id, error in day.failures.items():
+            failures.setdefault(segment_id, error)
+    everyones = [d.everyone for d in days if d.everyone is not None]
+    everyone = merge_profile_partials(everyones) if len(everyones) == len(days) and days \
+        else None
+    results: dict[str, SegmentDay] = {}
+    for segment_id in order:
+        if segment_id in failures or any(segment_id not in d.members for d in days):
+            continue
+        reported = [segment_id in d.partials for d in days]
+        partials = [d.partials[segment_id] for d in days] if all(reported) else None
         try:
-            base = ProfileBase.build(tables.customers, tables.orders, tables.line_items,
-                                     tables.refunds, as_of, tz, counted=counted)
-        except Exception as error:  # the metrics stand without profiles
-            return cls(counted, None, tables.products, first,
-                       profile_error=f"{type(error).__name__}: {error}")
-        return cls(counted, base, tables.products, first)
+            results[segment_id] = reduce_segment(
+                segment_id, [d.members[segment_id] for d in days], partials, everyone,
+                products, as_of)
+        except Exception as error:
+            failures[segment_id] = error
+    return results, failures
+
+
+# ------------------------------------------------------------------ in one process
 
 
 def compute_day(
@@ -98,56 +373,31 @@ def compute_day(
     previous: Mapping[str, pa.Array | None] | None = None,
     report: Collection[str] | None = None,
     analytics: bool = True,
+    shards: int | None = None,
+    members: Mapping[str, pa.Array] | None = None,
 ) -> DayResult:
-    """Every segment of ``conditions`` (in dependency order) on ``as_of``.
+    """Every segment of ``conditions`` (in dependency order) on ``as_of``: the four
+    phases in this process, over ``shards`` shards (by default as many as the daily
+    workflow would use for this shop, ``shard_count``).
 
     ``fixed_members``: members of list segments a condition may name. ``previous``:
     each segment's members the day before (None or absent: unknown, so ``entered`` and
     ``left`` are None). ``report``: the segments whose metrics (and, with ``analytics``,
     profile and revenue) are computed; all by default. Others only get members (a
     backfill evaluates a segment's dependencies but reports only the segment).
+    ``members``: segment -> given member ids, whose figures are computed instead of
+    evaluating ``conditions`` (a list segment's day).
     """
-    features = compute_features(tables, as_of, tz)
-    errors: dict[str, Exception] = {}
-    members = evaluate_many(conditions, features, tables, as_of, tz, fixed_members, errors)
-    wanted = [s for s in conditions if s in members and (report is None or s in report)]
-    bases = DayBases.build(tables, as_of, tz, analytics) if wanted else None
-    results: dict[str, SegmentDay] = {}
-    for segment_id in conditions:
-        if segment_id not in members:
-            continue
-        ids = members[segment_id]
-        if bases is None or segment_id not in wanted:
-            results[segment_id] = SegmentDay(ids, None)
-            continue
-        try:
-            results[segment_id] = segment_day(ids, bases, as_of,
-                                              (previous or {}).get(segment_id), analytics)
-        except Exception as error:
-            errors[segment_id] = error
-    return DayResult(results, errors, features)
-
-
-def segment_day(ids: pa.Array, bases: DayBases, as_of: date, previous: pa.Array | None = None,
-                analytics: bool = True) -> SegmentDay:
-    """One segment's metrics, profile and revenue months from the day's ``bases``: a
-    selection of its members' rows, never a re-read of the lake."""
-    snapshot = members_table(ids)
-    counted = bases.counted
-    member_orders = counted.filter(
-        pc.is_in(counted["customer_id"], value_set=snapshot.column(0).combine_chunks()))
-    metrics = daily_metrics_of_counted(
-        snapshot, member_orders, as_of,
-        previous_members=None if previous is None else members_table(previous),
-    ).as_values()
-    if not analytics:
-        return SegmentDay(ids, metrics)
-    if bases.profile is None:
-        return SegmentDay(ids, metrics, analytics_error=bases.profile_error or
-                          "the day's profile base was not built")
-    try:
-        profile = profile_payload_of(bases.profile, snapshot, bases.products, as_of)
-        months = revenue_month_payloads_of(member_orders, as_of, bases.first_order)
-    except Exception as error:  # members and metrics stand
-        return SegmentDay(ids, metrics, analytics_error=f"{type(error).__name__}: {error}")
-    return SegmentDay(ids, metrics, profile, months)
+    count = shards or shard_count(tables.customers.num_rows)
+    slices = [shard_tables(tables, k, count) for k in range(count)]
+    firsts = [shard_features(s, as_of, tz) for s in slices]
+    context = day_context([f.stats for f in firsts])
+    days = [shard_day(slices[k], firsts[k].features, context, as_of, conditions, shard=k,
+                      shards=count, tz=tz, fixed_members=fixed_members, previous=previous,
+                      report=report, analytics=analytics, members=members)
+            for k in range(count)]
+    order = list(members) if members is not None else list(conditions)
+    results, failures = reduce_day(days, order, as_of, tables.products)
+    features = pa.concat_tables([d.features for d in days]) if len(days) > 1 \
+        else days[0].features
+    return DayResult(results, failures, features)

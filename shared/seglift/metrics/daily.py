@@ -33,6 +33,7 @@ even: money to cents, rates to 4 decimals, averages to 2. Undefined ratios are `
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from datetime import date, timedelta
 from decimal import Decimal
@@ -41,6 +42,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import BaseModel
 
 from seglift.metrics.exact import CENTS, RATE, TWO_PLACES, ratio, rounded, to_fraction
 from seglift.metrics.orders import counted_orders, member_ids
@@ -137,65 +139,101 @@ def _check_window(conversion_window_days: int) -> None:
 def _metrics(ids: pa.Array, member_orders: pa.Table, as_of: date,
              previous_members: pa.Table | None, conversion_window_days: int) -> DailyMetrics:
     previous = member_ids(previous_members) if previous_members is not None else None
-    entered, left = membership_changes(ids, previous)
-    member_count = len(ids)
+    return metrics_of_partials([daily_partial(ids, member_orders, as_of, previous,
+                                              conversion_window_days)],
+                               conversion_window_days)
 
-    order_count = member_orders.num_rows
+
+class DailyPartial(BaseModel):
+    """One shard's sufficient statistics of a segment's metrics: exact sums and counts
+    that add across shards. ``metrics_of_partials`` turns them (one or many) into the
+    figures, so a shop in one shard and the same shop in many get the same metrics to
+    the cent: every figure is rounded once, after the merge."""
+
+    member_count: int
+    entered: int | None
+    left: int | None
+    order_count: int
+    net_sales: Decimal
+    revenue_of_day: Decimal
+    repeaters: int
+    span_by_gaps: dict[int, int]  # repeat customers' (last - first order day) by gap count
+    f2_eligible: int
+    f2_converted: int
+
+
+def daily_partial(ids: pa.Array, member_orders: pa.Table, as_of: date,
+                  previous: pa.Array | None, conversion_window_days: int
+                  ) -> DailyPartial:
+    """The partial of members ``ids`` (distinct) and their counted orders;
+    ``previous``: the same customers' part of yesterday's members (None: unknown)."""
+    entered, left = membership_changes(ids, previous)
     net_sales = _decimal_sum(member_orders["net"])
     of_day = pc.equal(member_orders["order_day"], pa.scalar(as_of, pa.date32()))
     revenue_of_day = _decimal_sum(member_orders["net"].filter(of_day))
-
     per_customer = member_orders.group_by("customer_id").aggregate(
         [("order_id", "count"), ("order_day", "min"), ("order_day", "max")]
     )
-    counts = per_customer["order_id_count"]
-    repeaters = per_customer.filter(pc.greater_equal(counts, 2))
+    repeaters = per_customer.filter(pc.greater_equal(per_customer["order_id_count"], 2))
+    spans = pc.days_between(repeaters["order_day_min"], repeaters["order_day_max"])
+    by_gaps = pa.table(
+        {"gaps": pc.subtract(repeaters["order_id_count"], 1), "span": spans}
+    ).group_by("gaps").aggregate([("span", "sum")])
+    eligible, converted = _f2_counts(member_orders, as_of, conversion_window_days)
+    return DailyPartial(
+        member_count=len(ids), entered=entered, left=left,
+        order_count=member_orders.num_rows, net_sales=net_sales,
+        revenue_of_day=revenue_of_day, repeaters=repeaters.num_rows,
+        span_by_gaps=dict(zip(by_gaps["gaps"].to_pylist(), by_gaps["span_sum"].to_pylist(),
+                              strict=True)),
+        f2_eligible=eligible, f2_converted=converted,
+    )
 
+
+def metrics_of_partials(parts: Sequence[DailyPartial],
+                        conversion_window_days: int = DEFAULT_CONVERSION_WINDOW_DAYS
+                        ) -> DailyMetrics:
+    """The segment's metrics from every shard's ``DailyPartial`` (see the module
+    docstring for each formula)."""
+    member_count = sum(p.member_count for p in parts)
+    order_count = sum(p.order_count for p in parts)
+    net_sales = sum((p.net_sales for p in parts), Decimal(0))
+    revenue_of_day = sum((p.revenue_of_day for p in parts), Decimal(0))
+    repeaters = sum(p.repeaters for p in parts)
+    unknown = any(p.entered is None or p.left is None for p in parts)
+    spans: dict[int, int] = {}
+    for part in parts:
+        for gaps, span in part.span_by_gaps.items():
+            spans[gaps] = spans.get(gaps, 0) + span
+    eligible = sum(p.f2_eligible for p in parts)
+    converted = sum(p.f2_converted for p in parts)
+    # The only Python loop is over the handful of distinct order counts.
+    interval = sum((Fraction(span, gaps) for gaps, span in spans.items()), Fraction(0))
     return DailyMetrics(
         member_count=member_count,
-        entered=entered,
-        left=left,
+        entered=None if unknown else sum(p.entered or 0 for p in parts),
+        left=None if unknown else sum(p.left or 0 for p in parts),
         order_count=order_count,
         net_sales=rounded(to_fraction(net_sales), CENTS),
         ltv=ratio(net_sales, member_count, CENTS),
         aov=ratio(net_sales, order_count, CENTS),
         avg_purchase_count=ratio(order_count, member_count, TWO_PLACES),
-        avg_purchase_interval_days=_mean_interval(repeaters),
-        repeat_rate=ratio(repeaters.num_rows, member_count, RATE),
-        f2_conversion=_f2_conversion(member_orders, as_of, conversion_window_days),
+        avg_purchase_interval_days=ratio(interval, repeaters, TWO_PLACES),
+        repeat_rate=ratio(repeaters, member_count, RATE),
+        f2_conversion=ratio(converted, eligible, RATE),
         conversion_window_days=conversion_window_days,
         revenue_of_day=rounded(to_fraction(revenue_of_day), CENTS),
     )
 
 
-def _mean_interval(repeaters: pa.Table) -> Decimal | None:
-    """Mean over repeat customers of (last - first order day) / (orders - 1), exactly.
-
-    Spans are summed per distinct gap count, so the only Python loop is over the handful
-    of distinct order counts, never over customers.
-    """
-    if repeaters.num_rows == 0:
-        return None
-    spans = pc.days_between(repeaters["order_day_min"], repeaters["order_day_max"])
-    by_gaps = pa.table(
-        {"gaps": pc.subtract(repeaters["order_id_count"], 1), "span": spans}
-    ).group_by("gaps").aggregate([("span", "sum")])
-    total = sum(
-        (Fraction(span, gaps) for gaps, span in zip(
-            by_gaps["gaps"].to_pylist(), by_gaps["span_sum"].to_pylist(), strict=True
-        )),
-        Fraction(0),
-    )
-    return ratio(total, repeaters.num_rows, TWO_PLACES)
-
-
-def _f2_conversion(member_orders: pa.Table, as_of: date, window_days: int) -> Decimal | None:
-    """Share of members with a fully observed window whose 2nd order came within it."""
+def _f2_counts(member_orders: pa.Table, as_of: date, window_days: int) -> tuple[int, int]:
+    """(members with a fully observed window, of whom those whose 2nd order came within
+    it)."""
     firsts = member_orders.filter(pc.equal(member_orders["order_index"], 1))
     latest_first = pa.scalar(as_of - timedelta(days=window_days), pa.date32())
     eligible = firsts.filter(pc.less_equal(firsts["order_day"], latest_first))
     if eligible.num_rows == 0:
-        return None
+        return 0, 0
     seconds = member_orders.filter(pc.equal(member_orders["order_index"], 2))
     second_day = pc.take(
         seconds["order_day"].combine_chunks(),
@@ -203,4 +241,4 @@ def _f2_conversion(member_orders: pa.Table, as_of: date, window_days: int) -> De
     )
     gap = pc.days_between(eligible["order_day"], second_day)
     converted = pc.sum(pc.fill_null(pc.less_equal(gap, window_days), False)).as_py() or 0
-    return ratio(converted, eligible.num_rows, RATE)
+    return eligible.num_rows, int(converted)

@@ -42,7 +42,7 @@ import pyarrow.compute as pc
 
 from seglift.lake.schema import MONEY
 from seglift.segments.arrowutil import row_numbers
-from seglift.segments.rfm import rfm_columns
+from seglift.segments.rfm import RfmThresholds, rfm_columns, rfm_value_counts
 from seglift.segments.tables import LakeTables
 from seglift.segments.timeutil import cutoff_scalar, local_dates
 
@@ -279,3 +279,27 @@ def compute_features(tables: LakeTables, as_of: date, tz: str = "UTC") -> pa.Tab
 def _fill_list(values: pa.Array, empty: pa.Scalar) -> pa.Array:
     """Null lists (customers without such orders) become empty lists."""
     return pc.fill_null(values, empty)
+
+
+RFM_COLUMNS = ("recency_score", "frequency_score", "monetary_score", "rfm_group")
+
+
+def rfm_counts(features: pa.Table) -> dict[str, pa.Table]:
+    """The value counts a shard contributes to the shop's RFM quintiles
+    (``seglift.segments.rfm.rfm_value_counts``)."""
+    return rfm_value_counts(features["last_order_date"].combine_chunks(),
+                            features["order_count"].combine_chunks(),
+                            features["total_spent"].combine_chunks())
+
+
+def with_rfm(features: pa.Table, thresholds: RfmThresholds) -> pa.Table:
+    """``features`` of one shard with its RFM columns scored against the whole shop
+    (``thresholds`` merged from every shard's ``rfm_counts``), not the shard alone."""
+    columns = rfm_columns(features["last_order_date"].combine_chunks(),
+                          features["order_count"].combine_chunks(),
+                          features["total_spent"].combine_chunks(), thresholds)
+    for name, values in zip(RFM_COLUMNS, columns, strict=True):
+        at = features.schema.get_field_index(name)
+        features = features.set_column(at, features.schema.field(at),
+                                       pc.cast(values, features.schema.field(at).type))
+    return features

@@ -34,6 +34,10 @@ infrequent, low spend"; PROSPECTS "no orders yet".)
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -87,14 +91,98 @@ def quintile_scores(values: pa.Array, mask: pa.Array) -> pa.Array:
     return pc.take(subset_scores, index_of)
 
 
-def rfm_columns(
-    last_order_day: pa.Array, order_count: pa.Array, total_spent: pa.Array
-) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
-    """(recency_score, frequency_score, monetary_score, rfm_group) for aligned columns."""
+# ------------------------------------------------- quintiles over shards, exactly
+#
+# A score depends only on ``lt(v)``, how many scored values are below ``v``:
+# ``score = 1 + floor(5 * lt(v) / n)``. That is monotone in ``v``, so four boundaries say
+# everything: score >= s exactly when ``v >= b_s``, ``b_s`` the smallest value with
+# ``5 * lt(v) >= (s - 1) * n``. The boundaries come from every shard's value counts
+# (``value_counts``, merged by ``QuintileBounds.of``), so a customer's score in a
+# shard is the score a whole-shop ranking gives (``quintile_scores``), to the integer.
+
+
+def value_counts(values: pa.Array, mask: pa.Array) -> pa.Table:
+    """(value, count) of ``values`` where ``mask``: one shard's sufficient statistic."""
+    kept = pc.filter(values, mask)
+    return pa.table({"value": kept}).group_by("value").aggregate([("value", "count")]) \
+        .rename_columns(["value", "count"])
+
+
+@dataclass(frozen=True)
+class QuintileBounds:
+    """The four score boundaries of one column (None: no value reaches that score)."""
+
+    bounds: tuple[Any, ...]  # b_2 .. b_5 as Python scalars (date, int, Decimal) or None
+    type: pa.DataType
+
+    @classmethod
+    def of(cls, counts: Sequence[pa.Table], type: pa.DataType) -> QuintileBounds:
+        """Merged from every shard's ``value_counts``."""
+        parts = [c.cast(pa.schema([("value", type), ("count", pa.int64())])) for c in counts
+                 if c.num_rows]
+        if not parts:
+            return cls((None, None, None, None), type)
+        merged = pa.concat_tables(parts).group_by("value").aggregate([("count", "sum")])
+        merged = merged.sort_by("value")
+        counts_np = merged["count_sum"].to_numpy()
+        below = counts_np.cumsum() - counts_np  # lt(v) per distinct value, ascending
+        n = int(counts_np.sum())
+        values = merged["value"]
+        bounds: list[Any] = []
+        for s in range(2, 6):
+            need = (s - 1) * n  # 5 * lt(v) >= (s - 1) * n
+            hits = (5 * below >= need).nonzero()[0]
+            bounds.append(values[int(hits[0])].as_py() if len(hits) else None)
+        return cls(tuple(bounds), type)
+
+    def scores(self, values: pa.Array, mask: pa.Array) -> pa.Array:
+        """Scores 1-5 of ``values`` where ``mask``; null elsewhere."""
+        score = pa.array([1] * len(values), pa.int8()) if len(values) else pa.array([], pa.int8())
+        score = pc.cast(score, pa.int16())
+        for bound in self.bounds:
+            if bound is None:
+                continue
+            reached = pc.fill_null(pc.greater_equal(values, pa.scalar(bound, self.type)), False)
+            score = pc.add(score, pc.cast(reached, pa.int16()))
+        return pc.if_else(mask, pc.cast(score, pa.int8()), pa.scalar(None, pa.int8()))
+
+
+@dataclass(frozen=True)
+class RfmThresholds:
+    """The shop's boundaries for the three scores, from every shard's counts."""
+
+    recency: QuintileBounds
+    frequency: QuintileBounds
+    monetary: QuintileBounds
+
+
+def rfm_value_counts(last_order_day: pa.Array, order_count: pa.Array, total_spent: pa.Array
+                     ) -> dict[str, pa.Table]:
+    """One shard's value counts of the three scored columns (customers with orders)."""
     has_orders = pc.fill_null(pc.greater(order_count, 0), False)
-    recency = quintile_scores(last_order_day, has_orders)
-    frequency = quintile_scores(order_count, has_orders)
-    monetary = quintile_scores(total_spent, has_orders)
+    return {"recency": value_counts(last_order_day, has_orders),
+            "frequency": value_counts(order_count, has_orders),
+            "monetary": value_counts(total_spent, has_orders)}
+
+
+def rfm_columns(
+    last_order_day: pa.Array, order_count: pa.Array, total_spent: pa.Array,
+    thresholds: RfmThresholds | None = None,
+) -> tuple[pa.Array, pa.Array, pa.Array, pa.Array]:
+    """(recency_score, frequency_score, monetary_score, rfm_group) for aligned columns.
+
+    ``thresholds``: the shop's quintile boundaries (``RfmThresholds``) when these columns
+    are one shard of its customers; without them the columns are the whole shop.
+    """
+    has_orders = pc.fill_null(pc.greater(order_count, 0), False)
+    if thresholds is None:
+        recency = quintile_scores(last_order_day, has_orders)
+        frequency = quintile_scores(order_count, has_orders)
+        monetary = quintile_scores(total_spent, has_orders)
+    else:
+        recency = thresholds.recency.scores(last_order_day, has_orders)
+        frequency = thresholds.frequency.scores(order_count, has_orders)
+        monetary = thresholds.monetary.scores(total_spent, has_orders)
     fm = pc.divide(pc.add(pc.add(pc.cast(frequency, pa.int16()), pc.cast(monetary, pa.int16())),
                           1), 2)
     key = pc.add(pc.multiply(pc.cast(recency, pa.int16()), 10), fm)
