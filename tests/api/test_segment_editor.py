@@ -401,5 +401,6 @@ def test_a_backfills_progress_counts_the_days_of_its_range_stored_so_far(client,
     assert (swapped.status, swapped.error["field"]) == (400, "start")
     too_long = client.get(f"/segments/{segment.segment_id}/backfill?start=2000-01-01"
                           "&end=2026-11-01")
-    assert (too_long.status, too_long.error["field"]) == (400, "start")
+    assert (too_long.status, too_long.error["field"], too_long.error["code"]) == (
+        400, "start", "invalid_range")
     assert client_b.get(path).status == 404

@@ -259,7 +259,8 @@ def backfill_progress(
     total = (end - start).days + 1
     if total > MAX_BACKFILL_RANGE_DAYS:
         raise BadRequest(f"a backfill covers at most {MAX_BACKFILL_RANGE_DAYS} days; "
-                         f"{start}..{end} is {total}: narrow the range", field="start")
+                         f"{start}..{end} is {total}: narrow the range", field="start",
+                         code="invalid_range")
     done = {item.day for item in ctx.metrics.series(shop, segment_id, start, end)}
     missing = next((start + timedelta(days=n) for n in range(total)
                     if start + timedelta(days=n) not in done), None)
