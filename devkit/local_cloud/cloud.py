@@ -40,7 +40,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from devkit.local_cloud import iam, monitoring, moto_threads
+from devkit.local_cloud import iam, monitoring, moto_speed, moto_threads
 from devkit.local_cloud import template as sam
 from devkit.local_cloud.api_adapter import LocalApiServer, routes_from_template
 from devkit.local_cloud.lambda_runtime import InProcessLambdaRuntime
@@ -145,6 +145,7 @@ class LocalCloud:
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         moto_threads.install()
+        moto_speed.install()
         self.runtime.install()
         self.stepfunctions.install()
         self.state_machine_calls.install()
@@ -167,6 +168,7 @@ class LocalCloud:
         InProcessLambdaRuntime.uninstall()
         StepFunctionsBridge.uninstall()
         StateMachineCalls.uninstall()
+        moto_speed.uninstall()
         if self._mock:
             self._mock.stop()
             self._mock = None
@@ -473,11 +475,14 @@ class LocalCloud:
                 results.append(self.invoke(logical, payload))
         return results
 
-    def executions(self) -> list[dict[str, Any]]:
-        sfn = self.client("stepfunctions")
+    def executions(self, status: str | None = None) -> list[dict[str, Any]]:
+        """Every execution of every state machine (all pages; ``status`` filters)."""
+        pages = self.client("stepfunctions").get_paginator("list_executions")
         found = []
         for arn in self.state_machine_arns.values():
-            found.extend(sfn.list_executions(stateMachineArn=arn)["executions"])
+            for page in pages.paginate(stateMachineArn=arn,
+                                       **({"statusFilter": status} if status else {})):
+                found.extend(page["executions"])
         return found
 
     def _stop_running_executions(self, timeout_s: float = 30.0) -> None:
@@ -487,32 +492,33 @@ class LocalCloud:
         if not self._mock or not self.state_machine_arns:
             return
         sfn = self.client("stepfunctions")
-        for execution in self.executions():
-            if execution["status"] == "RUNNING":
-                with contextlib.suppress(ClientError):  # it ended meanwhile
-                    sfn.stop_execution(executionArn=execution["executionArn"],
-                                       cause="the local cloud stopped")
+        for execution in self.executions(status="RUNNING"):
+            with contextlib.suppress(ClientError):  # it ended meanwhile
+                sfn.stop_execution(executionArn=execution["executionArn"],
+                                   cause="the local cloud stopped")
         deadline = time.monotonic() + timeout_s
-        while any(e["status"] == "RUNNING" for e in self.executions()):
+        while self.executions(status="RUNNING"):
             if time.monotonic() > deadline:
                 return
             time.sleep(0.1)
 
-    def wait_for_executions(self, timeout_s: float = 300.0) -> list[dict[str, Any]]:
-        """Wait until no execution is RUNNING; return every execution's description."""
-        sfn = self.client("stepfunctions")
+    def wait_for_executions(self, timeout_s: float = 300.0,
+                            poll_s: float = 0.25) -> list[dict[str, Any]]:
+        """Wait until no execution is RUNNING; return every execution's description.
+
+        One filtered listing per state machine per poll, not a description of every
+        execution: with hundreds of shops the poll itself would otherwise compete with
+        the workflow for the interpreter (it was most of a 300-shop run's time)."""
         deadline = time.monotonic() + timeout_s
-        while True:
-            described = [
-                sfn.describe_execution(executionArn=e["executionArn"]) for e in self.executions()
-            ]
-            if all(d["status"] != "RUNNING" for d in described):
-                return described
+        while self.executions(status="RUNNING"):
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"Step Functions executions still running after {timeout_s:.0f}s"
                 )
-            time.sleep(0.1)
+            time.sleep(poll_s)
+        sfn = self.client("stepfunctions")
+        return [sfn.describe_execution(executionArn=e["executionArn"])
+                for e in self.executions()]
 
     def drain_queues(self, timeout_s: float = 120.0) -> None:
         assert self.poller is not None

@@ -202,7 +202,8 @@ class JourneyCreate(RequestBody):
     name: SegmentName
     stages: list[SegmentIdText] = Field(
         min_length=1, max_length=MAX_JOURNEY_STAGES,
-        description="Segment ids in journey order (first stage first).")
+        description="Segment ids in journey order (first stage first), each once.",
+        json_schema_extra={"uniqueItems": True})
 
     @field_validator("stages")
     @classmethod

@@ -57,5 +57,18 @@ IsoDate = Annotated[date, BeforeValidator(_iso_day),
 Flag = StrictBool
 # A JSON whole number (2 or 2.0; not "2", not false).
 WholeNumber = Annotated[int, BeforeValidator(_whole_number)]
+
+
+# The largest integer every JSON reader (JavaScript, and JSON Schema tools that compare as
+# doubles) holds exactly: bounds stated above it get rounded by the reader.
+MAX_EXACT_INTEGER = 2**53 - 1
+# The check of ``WholeNumber``, for a bounded one written
+# ``Annotated[int, Interval(ge=.., le=..), WHOLE_NUMBER]``: bounds placed before the check
+# are documented as JSON Schema's minimum and maximum (placed after it, as
+# ``Annotated[WholeNumber, Field(ge=..)]``, they validate, but pydantic documents them as
+# non-standard ``ge``/``le`` keys that no client understands).
+WHOLE_NUMBER = BeforeValidator(_whole_number)
+
+
 # A Shopify id: positive, 64-bit.
 ShopifyId = Annotated[int, Field(ge=1, le=INT64_MAX)]

@@ -128,7 +128,26 @@ def _route_not_found(error: NotFoundError) -> Response:
 
 @app.not_found
 def _no_route(error: NotFoundError) -> Response:
-    return _route_not_found(error)
+    """404 for an unknown path; 405 with ``Allow`` when the path exists under other methods
+    (what HTTP asks, and what a client needs to see it used the wrong verb)."""
+    allowed = _allowed_methods(app.current_event.path)
+    if not allowed:
+        return _route_not_found(error)
+    return Response(
+        status_code=405,
+        content_type="application/json",
+        body=error_body("method_not_allowed", "this address does not accept that request "
+                        f"method: use {', '.join(allowed)}"),
+        headers={"Allow": ", ".join(allowed)},
+    )
+
+
+def _allowed_methods(path: str) -> list[str]:
+    """The methods the routes registered for ``path`` accept (CORS preflights aside)."""
+    # Powertools keeps its routes in these two lists and offers no public lookup.
+    routes = [*app._static_routes, *app._dynamic_routes]
+    return sorted({route.method for route in routes
+                   if route.method != "OPTIONS" and route.rule.match(path)})
 
 
 @app.exception_handler(Exception)
@@ -149,11 +168,14 @@ def openapi_json() -> str:
 
     Powertools documents request-validation failures as 422 with its own body; this API
     answers them with 400 and the one error shape (already listed on each route), so the
-    422 entries and their schemas are removed to describe what the API really does.
+    422 entries and their schemas are removed to describe what the API really does. Links
+    (api.openapi_links) say which response's id feeds which request.
     """
     # Imported here: Powertools' OpenAPI models take ~0.3 s to build, and only this
     # document needs them, not the requests a cold start serves.
     from aws_lambda_powertools.event_handler.openapi.models import HTTPBearer
+
+    from api.openapi_links import add_links
 
     generated = app.get_openapi_json_schema(
         title=API_TITLE,
@@ -168,6 +190,7 @@ def openapi_json() -> str:
     schemas = document.get("components", {}).get("schemas", {})
     for name in ("HTTPValidationError", "ValidationError", "ResponseValidationError"):
         schemas.pop(name, None)
+    add_links(document)
     return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
 
 
@@ -224,7 +247,11 @@ def _check_body(event: dict[str, Any]) -> None:
             "send the body as JSON (Content-Type: application/json)",
             code="unsupported_media_type", field="Content-Type", status=415,
         )
-    loads(text)
+    if not isinstance(loads(text), dict):
+        # Every body this API reads is an object; Powertools would read an array given
+        # for an optional body as no body at all.
+        raise ApiError("send the body as a JSON object ({...})", code="invalid_request",
+                       field="body", status=400)
 
 
 def handle(event: dict[str, Any], lambda_context: LambdaContext, api: ApiContext) -> dict:

@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from api.ports import AppCredentials, ExportLink, ExportRefused, OAuthDeps
+from seglift import invocation
 from seglift.auth.oauth import OAuthError
 from seglift.config import ConfigurationError, RuntimeConfig
 from seglift.shopify.install import code_exchange_request, register_webhooks, shop_settings
@@ -46,20 +47,14 @@ class LambdaExporter:
             raise ConfigurationError(
                 "missing environment variable EXPORT_FUNCTION_NAME: set it in template.yaml")
         started = self._clock()
-        response = self._lambda().invoke(
-            FunctionName=self._function,
-            InvocationType="RequestResponse",
-            Payload=json.dumps({"shop": shop, "segment_id": segment_id,
-                                "metrics": list(metrics), "bom": bom,
-                                "currency": currency}).encode(),
-        )
-        answer = json.loads(response["Payload"].read() or b"null")
-        if response.get("FunctionError") or not isinstance(answer, dict):
-            raise RuntimeError(f"the export function failed: {answer!r}"[:500])
-        if answer.get("status") != "ok":
-            message = str(answer.get("message") or "the export was refused")
+        request = invocation.ExportRequest(shop=shop, segment_id=segment_id,
+                                           metrics=list(metrics), bom=bom, currency=currency)
+        try:
+            answer = invocation.invoke(self._lambda, self._function, request)
+        except invocation.FunctionRefused as refusal:
+            message = refusal.error.error_message or "the export was refused"
             field = "metrics" if "metric" in message else None
-            raise ExportRefused(message, field=field)
+            raise ExportRefused(message, field=field) from refusal
         return ExportLink(url=answer["url"], rows=int(answer["rows"]),
                           expires_at=started + timedelta(seconds=EXPORT_URL_SECONDS))
 

@@ -15,6 +15,8 @@ from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from api.api_model import ApiModel
 from api.fields import Flag, IsoDate
+from api.schema_rules import at_least_one_of, exactly_one_of
+from seglift.exports.columns import EXPORTABLE_METRICS
 from seglift.segments.templates import TEMPLATES
 
 SegmentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
@@ -159,6 +161,10 @@ class TemplateChoice(RequestBody):
 class SegmentCreate(RequestBody):
     """Exactly one of ``condition``, ``shopify_query`` or ``template`` defines the members."""
 
+    model_config = ConfigDict(json_schema_extra=exactly_one_of(
+        ("condition", "shopify_query", "template"),
+        also_required={"condition": ("name",), "shopify_query": ("name",)}))
+
     name: SegmentName | None = Field(
         default=None, description="Required unless a template supplies it."
     )
@@ -188,6 +194,9 @@ class SegmentCreate(RequestBody):
 
 
 class SegmentPatch(RequestBody):
+    model_config = ConfigDict(
+        json_schema_extra=at_least_one_of(("name", "description", "condition")))
+
     name: SegmentName | None = None
     description: Description | None = None
     condition: dict[str, Any] | None = None
@@ -291,7 +300,7 @@ class WebhookAck(ApiModel):
 
 # ------------------------------------------------------------------ exports
 
-ExportMetric = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]{0,63}$")]
+ExportMetric = Literal[EXPORTABLE_METRICS]  # type: ignore[valid-type]
 
 
 class ExportCreate(RequestBody):

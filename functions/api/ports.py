@@ -277,6 +277,13 @@ class TransitionsService(Protocol):
         ...
 
 
+class CohortsOnDemand(Protocol):
+    def cohorts(self, shop: str, day: date) -> dict[str, Any]:
+        """{"cohorts": payload, "time_to_next_order": payload} as of ``day``, computed from
+        the shop's lake (the daily run stores them only for the days it ran)."""
+        ...
+
+
 @dataclass(frozen=True)
 class MeasurementDeps:
     """What the measurement routes need: the store and seglift.measurements.service's
@@ -368,6 +375,8 @@ class ApiContext:
     analytics: AnalyticsReader | None = None
     journeys: JourneyStore | None = None
     journey_transitions: TransitionsService | None = None
+    # Cohorts as of a day the daily run did not store (None: only stored days are served).
+    cohorts_on_demand: CohortsOnDemand | None = None
     # None only in contexts built for routes that never evaluate conditions.
     segment_engine: SegmentEngine | None = None
     uploads: UploadStore | None = None

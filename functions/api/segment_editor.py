@@ -109,7 +109,7 @@ def as_of_day(ctx: ApiContext, shop: str, as_of: date | None, field: str = "as_o
         return today
     if as_of > today:
         raise BadRequest(f"{as_of} is after today ({today}) in the shop's time zone: "
-                         "choose today or a past day", field=field)
+                         "choose today or a past day", field=field, code="invalid_range")
     return as_of
 
 

@@ -6,10 +6,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from annotated_types import Interval
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from api.api_model import ApiModel
-from api.fields import IsoDate, WholeNumber
+from api.fields import WHOLE_NUMBER, IsoDate, WholeNumber
 from api.models import (
     Description,
     RequestBody,
@@ -18,6 +19,7 @@ from api.models import (
     ShopifyQuery,
     TemplateChoice,
 )
+from api.schema_rules import NULL, exactly_one_of, non_null
 
 SegmentIdValue = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 UploadId = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
@@ -38,6 +40,9 @@ def _exactly_one(model: BaseModel, names: tuple[str, ...]) -> None:
 
 class PreviewRequest(RequestBody):
     """Exactly one of ``condition``, ``shopify_query`` or ``template``, as for creation."""
+
+    model_config = ConfigDict(json_schema_extra=exactly_one_of(
+        ("condition", "shopify_query", "template")))
 
     condition: dict[str, Any] | None = None
     shopify_query: ShopifyQuery | None = None
@@ -101,6 +106,10 @@ class ListSegmentCreate(RequestBody):
     """A list segment (fixed members) from exactly one source: a condition evaluated once,
     a snapshot of a segment, a set operation over segments, or an uploaded CSV."""
 
+    model_config = ConfigDict(json_schema_extra=exactly_one_of(
+        ("condition", "snapshot_of", "set_operation", "upload_id"),
+        companions={"set_operation": ("segment_ids",)}))
+
     name: SegmentName
     description: Description | None = None
     condition: dict[str, Any] | None = None
@@ -155,13 +164,25 @@ class UploadCreated(ApiModel):
 # ------------------------------------------------------------------ backfill
 
 
+def _days_or_range_schema(schema: dict[str, Any]) -> None:
+    """The JSON Schema of ``BackfillRequest._days_or_range``: days alone, or a start
+    (with an optional end) and no days."""
+    properties = schema["properties"]
+    schema["anyOf"] = [
+        {"properties": {"start": NULL, "end": NULL}},
+        {"required": ["start"], "properties": {"start": non_null(properties["start"]),
+                                               "days": NULL}},
+    ]
+
+
 class BackfillRequest(RequestBody):
     """Either ``days`` ending today, or the range ``start``..``end`` (any days of the
     shop's history; ``end`` defaults to today)."""
 
-    days: WholeNumber | None = Field(default=None, ge=1, le=MAX_BACKFILL_DAYS,
-                                     description="How many days, ending today, to evaluate "
-                                     "(default 30).")
+    model_config = ConfigDict(json_schema_extra=_days_or_range_schema)
+
+    days: Annotated[int, Interval(ge=1, le=MAX_BACKFILL_DAYS), WHOLE_NUMBER] | None = Field(
+        default=None, description="How many days, ending today, to evaluate (default 30).")
     start: IsoDate | None = Field(default=None, description="First day of the range.")
     end: IsoDate | None = Field(default=None, description="Last day of the range (default "
                              "today).")
@@ -185,3 +206,19 @@ class BackfillStarted(ApiModel):
                        "each, newest first).")
     progress: str = Field(default="", description="Where to follow it: the days appear in "
                           "the segment's metrics as each is evaluated.")
+
+
+class BackfillProgress(ApiModel):
+    """How far a backfill of ``first_day``..``last_day`` has got: the days whose members
+    and metrics are stored (by the backfill or a daily run). A day appears when its
+    evaluation is stored, so ``days_done`` only grows; a range that stops growing short of
+    ``days_total`` stopped (start it again: finished days are recomputed, not duplicated)."""
+
+    segment_id: str
+    first_day: date
+    last_day: date
+    days_total: int
+    days_done: int
+    status: Literal["in_progress", "done"]
+    first_missing_day: date | None = Field(
+        default=None, description="The oldest day of the range not computed yet.")

@@ -5,7 +5,6 @@ boto3 for them; the routes see ``api.ports.SegmentEngine`` and ``api.ports.Uploa
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -13,6 +12,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from api.ports import EngineRejected, PresignedUpload
+from seglift import invocation
 from seglift.config import ConfigurationError
 from seglift.keys import upload_key
 
@@ -23,9 +23,10 @@ class LambdaSegmentEngine:
     """SegmentEngine over the segments function (it has pyarrow; the API has not).
 
     Questions the editor waits for (preview, explain, list creation) are synchronous
-    invocations; a backfill is started asynchronously (InvocationType=Event) so creating a
-    segment returns at once. A function error comes back as ``EngineRejected`` carrying
-    Lambda's ``errorType`` (the exception's class) and ``errorMessage``.
+    invocations; a backfill is started asynchronously (an Event invocation) so creating a
+    segment returns at once. Requests and replies are ``seglift.invocation``'s envelope; a
+    refusal or a crash comes back as ``EngineRejected`` carrying its ``errorType`` (the
+    exception's class) and ``errorMessage``.
     """
 
     def __init__(self, lambda_client: Callable[[], Any], function_name: str) -> None:
@@ -41,24 +42,17 @@ class LambdaSegmentEngine:
         return self._function
 
     @staticmethod
-    def _event(action: str, shop: str, run_date: date, fields: dict[str, Any]) -> bytes:
-        event = {"action": action, "shop": shop, "run_date": run_date.isoformat(), **fields}
-        return json.dumps(event).encode()
+    def _request(action: str, shop: str, run_date: date,
+                 fields: dict[str, Any]) -> invocation.DayRequest:
+        return invocation.DayRequest.model_validate(
+            {**fields, "action": action, "shop": shop, "run_date": run_date})
 
     def _call(self, action: str, shop: str, run_date: date, **fields: Any) -> dict[str, Any]:
-        response = self._lambda().invoke(
-            FunctionName=self._name(),
-            InvocationType="RequestResponse",
-            Payload=self._event(action, shop, run_date, fields),
-        )
-        payload = json.loads(response["Payload"].read() or b"null")
-        if response.get("FunctionError"):
-            details = payload if isinstance(payload, dict) else {}
-            raise EngineRejected(str(details.get("errorType") or "Error"),
-                                 str(details.get("errorMessage") or payload))
-        if not isinstance(payload, dict):
-            raise EngineRejected("Error", f"the segments function answered {payload!r}")
-        return payload
+        try:
+            return invocation.invoke(self._lambda, self._name(),
+                                     self._request(action, shop, run_date, fields))
+        except (invocation.FunctionRefused, invocation.FunctionFailed) as error:
+            raise EngineRejected(error.error.error_type, error.error.error_message) from error
 
     def preview(self, shop: str, *, run_date: date, condition: dict[str, Any],
                 sample_size: int) -> dict[str, Any]:
@@ -80,12 +74,8 @@ class LambdaSegmentEngine:
 
     def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int
                        ) -> None:
-        self._lambda().invoke(
-            FunctionName=self._name(),
-            InvocationType="Event",
-            Payload=self._event("backfill", shop, run_date,
-                                {"segment_id": segment_id, "days": days}),
-        )
+        invocation.invoke_async(self._lambda, self._name(), self._request(
+            "backfill", shop, run_date, {"segment_id": segment_id, "days": days}))
 
 
 # A POST form carries object tags as XML (a PUT would take ``retention=short``); the

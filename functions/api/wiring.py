@@ -23,6 +23,7 @@ from api.install_adapters import export_deps, oauth_deps
 from api.ports import ApiContext, AppCredentials, MeasurementDeps, Page, SnapshotNotFound
 from api.segment_engine_wiring import LambdaSegmentEngine, S3Uploads
 from api.tag_preview_adapter import ShopifyTagPreviews
+from seglift import invocation
 from seglift.config import ConfigurationError, RuntimeConfig
 from seglift.segments.conditions import validate_condition
 from seglift.storage.analytics_repository import AnalyticsRepository, JourneyRepository
@@ -117,6 +118,26 @@ class WorkflowSyncTrigger:
         )
 
 
+class LambdaCohorts:
+    """Cohorts as of a past day computed by the metrics function, invoked synchronously
+    (they read the lake's Parquet; the API carries no pyarrow)."""
+
+    def __init__(self, lambda_client: Callable[[], Any], function_name: str) -> None:
+        self._lambda = lambda_client
+        self._function = function_name
+
+    def cohorts(self, shop: str, day: date) -> dict[str, Any]:
+        if not self._function:
+            raise ConfigurationError(
+                "missing environment variable METRICS_FUNCTION_NAME (cohorts as of a day): "
+                "set it in template.yaml"
+            )
+        answer = invocation.invoke(self._lambda, self._function,
+                                   invocation.CohortsRequest(shop=shop, day=day))
+        return {"cohorts": answer["cohorts"],
+                "time_to_next_order": answer["time_to_next_order"]}
+
+
 class LambdaJourneyTransitions:
     """Journey transitions computed by the metrics function, invoked synchronously: they
     read Parquet snapshots and the API carries no pyarrow."""
@@ -132,19 +153,14 @@ class LambdaJourneyTransitions:
                 "missing environment variable METRICS_FUNCTION_NAME (journey transitions): "
                 "set it in template.yaml"
             )
-        response = self._lambda().invoke(
-            FunctionName=self._function,
-            InvocationType="RequestResponse",
-            Payload=json.dumps({"action": "journey_transitions", "shop": shop,
-                                "stages": list(stages), "from": start.isoformat(),
-                                "to": end.isoformat()}).encode(),
-        )
-        answer = json.loads(response["Payload"].read() or b"null")
-        if response.get("FunctionError") or not isinstance(answer, dict):
-            raise RuntimeError(f"the metrics function failed computing transitions: {answer}")
-        if not answer.get("ok"):
-            raise SnapshotNotFound(str(answer.get("message")), str(answer.get("segment_id")),
-                                   date.fromisoformat(answer["day"]))
+        request = invocation.JourneyTransitionsRequest.model_validate(
+            {"shop": shop, "stages": list(stages), "from": start, "to": end})
+        try:
+            answer = invocation.invoke(self._lambda, self._function, request)
+        except invocation.FunctionRefused as refusal:
+            details = refusal.error.details
+            raise SnapshotNotFound(refusal.error.error_message, str(details.get("segment_id")),
+                                   date.fromisoformat(str(details["day"]))) from refusal
         return answer["transitions"]
 
 
@@ -394,6 +410,7 @@ def build_api_context(config: RuntimeConfig, session: Any = None) -> ApiContext:
         journeys=JourneysAdapter(config.analytics_table),
         journey_transitions=LambdaJourneyTransitions(lambda: clients.lambda_,
                                                      config.metrics_function_name),
+        cohorts_on_demand=LambdaCohorts(lambda: clients.lambda_, config.metrics_function_name),
         measurements=measurement_deps(config, clients),
         exports=export_deps(config, lambda: clients.lambda_),
         oauth=oauth_deps(config, credentials, lambda: clients.dynamodb, lambda: clients.ssm),

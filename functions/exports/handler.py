@@ -1,11 +1,11 @@
 """Export Lambda: writes a segment's members as CSV to S3 and returns a download URL.
 
-Invoked by the API (RequestResponse) with
-``{"shop", "segment_id", "metrics": [...], "bom": false, "currency": "EUR"}`` (the
-shop's currency: money is written with its minor units); answers
-``{"status": "ok", "export_id", "key", "url", "rows", "bytes"}`` or
-``{"status": "error", "message"}`` for anything the merchant can fix. Needs the Arrow
-layer (pyarrow), unlike the API function itself.
+Invoked by the API (RequestResponse) in ``seglift.invocation``'s envelope with
+``{"action": "export", "shop", "segment_id", "metrics": [...], "bom": false, "currency":
+"EUR"}`` (the shop's currency: money is written with its minor units); answers
+``{"ok": true, "result": {"export_id", "key", "url", "rows", "bytes"}}`` or
+``{"ok": false, "error": {"errorType": "ExportError", "errorMessage"}}`` for anything the
+merchant can fix. Needs the Arrow layer (pyarrow), unlike the API function itself.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seglift import observability
+from seglift import invocation, observability
 from seglift.config import RuntimeConfig
 from seglift.exports.segment_export import ExportError, export_segment_csv
 from seglift.exports.sources import S3ExportSources
@@ -39,6 +39,9 @@ def _currency(event: dict[str, Any]) -> str:
 
 
 def _request(event: dict[str, Any]) -> tuple[str, str, list[str], bool]:
+    if event.get("action", "export") != "export":
+        raise ExportError(f"the export function answers action 'export', not "
+                          f"{event.get('action')!r}")
     shop = event.get("shop")
     segment_id = event.get("segment_id")
     columns = event.get("metrics") or []
@@ -78,7 +81,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     except ExportError as error:
         logger.info("export refused", extra={"reason": str(error)})
         observability.count(metrics, {"ExportsRefused": 1})
-        return {"status": "error", "message": str(error)}
+        return invocation.refused(error)
     observability.count(metrics, {"ExportedRows": result.rows})
     logger.info("export written", extra={"key": result.key, "rows": result.rows})
-    return {"status": "ok", **result.as_dict()}
+    return invocation.succeeded(result.as_dict())

@@ -7,8 +7,9 @@ Events::
         (a new measurement, asynchronously). ``run_date`` defaults to today in the shop's
         time zone. Returns {"shop", "run_date", "computed": [...], "failed": [...]}.
     {"action": "strata", "shop", "by": "rfm_group"|"ltv_band", "as_of", "customer_ids"}
-        from the API creating a stratified experiment (synchronously). Returns
-        {"strata": {stratum: [customer ids]}} from the features file of ``as_of``.
+        from the API creating a stratified experiment (synchronously). Answers in
+        ``seglift.invocation``'s envelope: {"ok": true, "result": {"strata": {stratum:
+        [customer ids]}}} from the features file of ``as_of``.
 
 Thin: parse, wire, call ``seglift.measurements``. A malformed event fails naming the field.
 """
@@ -24,7 +25,7 @@ from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from measurements import wiring
-from seglift import keys, observability
+from seglift import invocation, keys, observability
 from seglift.config import RuntimeConfig
 from seglift.events import BadEvent, require, require_date
 
@@ -50,7 +51,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     config = RuntimeConfig.from_environ(os.environ).require("data_bucket", "measurements_table")
     s3 = wiring.s3_client()
     if action == "strata":
-        return _strata(event, shop, s3, config)
+        return invocation.succeeded(_strata(event, shop, s3, config))
     from seglift.measurements.recompute import recompute_measurements
 
     if event.get("run_date"):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from functools import cache
 from typing import Any
 
 import boto3
@@ -13,8 +15,20 @@ from seglift.storage.measurement_repository import MeasurementRepository
 from seglift.storage.models import ShopModel, bind
 
 
+@cache
+def _client(service: str, region: str) -> Any:
+    return boto3.session.Session(region_name=region or None).client(service)
+
+
+def client(service: str) -> Any:
+    """A boto3 client made once per container, on first use (never at import): the
+    daily workflow invokes this function for every shop, and making a client costs tens
+    of ms (in Lambda as in the local cloud)."""
+    return _client(service, os.environ.get("AWS_REGION", ""))
+
+
 def s3_client() -> Any:
-    return boto3.client("s3")
+    return client("s3")
 
 
 def lake_reader(s3: Any, bucket: str, shop: str) -> Any:

@@ -185,3 +185,12 @@ def journey_transitions(shop: str, stages: Sequence[str], start: date, end: date
         reader.read_table("refunds", columns=REFUND_COLUMNS),
         start, end, tz=tz,
     )
+
+
+def cohorts_as_of(day: date, *, reader: LakeTableReader, tz: str = "UTC") -> dict[str, Any]:
+    """The shop's cohorts and re-order curve as of any past ``day`` (the daily run stores
+    them only for the days it ran): the same payloads, computed from the lake on demand."""
+    orders = reader.read_table("orders", columns=ORDER_COLUMNS)
+    refunds = reader.read_table("refunds", columns=REFUND_COLUMNS)
+    return {"cohorts": reports.cohorts_payload(orders, refunds, day, tz),
+            "time_to_next_order": reports.time_to_next_order_payload(orders, refunds, day, tz)}

@@ -5,14 +5,19 @@ Events (the first from ``infra/statemachine/pipeline.asl.json``)::
 
     {"action": "shop", "shop", "run_date", "segments"?: [RunDay's segment outcomes]}
     {"action": "journey_transitions", "shop", "stages": [ids], "from", "to"}
+    {"action": "cohorts", "shop", "day"}
+
+``cohorts`` answers ``{"ok": true, "result": {"cohorts": ..., "time_to_next_order": ...}}``:
+the shop's cohorts as of a day the daily run did not store (any past day of its history).
 
 Each segment's metrics, profile and revenue are the RunDay step's (``segments.dayrun``),
 computed with every other segment of the day; this function does what needs the whole
 shop after them (cohorts, CLV, overlap, funnels).
 
-``journey_transitions`` answers ``{"ok": true, "transitions": ...}`` or, when a stage has
-no snapshot on a day, ``{"ok": false, "error": "snapshot_not_found", "message",
-"segment_id", "day"}`` so the API can tell the merchant which day to pick.
+``journey_transitions`` answers in ``seglift.invocation``'s envelope:
+``{"ok": true, "result": {"transitions": ...}}`` or, when a stage has no snapshot on a day,
+``{"ok": false, "error": {"errorType": "SnapshotMissing", "errorMessage", "details":
+{"segment_id", "day"}}}`` so the API can tell the merchant which day to pick.
 
 Thin on purpose: parse the event, wire collaborators, call ``metrics.analytics``. A
 missing or malformed field fails with a message naming it.
@@ -28,7 +33,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import ValidationError
 
 from metrics import analytics, logic, wiring
-from seglift import keys, observability
+from seglift import invocation, keys, observability
 from seglift.config import RuntimeConfig
 from seglift.dayrun.contracts import SegmentOutcome
 from seglift.events import BadEvent, require, require_date
@@ -37,7 +42,7 @@ logger = Logger(service="metrics")
 tracer = observability.tracer_for("metrics")
 
 
-ACTIONS = ("shop", "journey_transitions")
+ACTIONS = ("shop", "journey_transitions", "cohorts")
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
@@ -50,6 +55,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return _shop_analytics(event)
     if action == "journey_transitions":
         return _journey_transitions(event)
+    if action == "cohorts":
+        return _cohorts(event)
     raise BadEvent(f"unknown action {action!r}; use one of {list(ACTIONS)}")
 
 
@@ -108,6 +115,19 @@ def _journey_transitions(event: dict[str, Any]) -> dict[str, Any]:
             tz=wiring.shop_timezone(config, shop),
         )
     except analytics.SnapshotMissing as missing:
-        return {"ok": False, "error": "snapshot_not_found", "message": str(missing),
-                "segment_id": missing.segment_id, "day": missing.day.isoformat()}
-    return {"ok": True, "transitions": transitions}
+        return invocation.refused(missing, segment_id=missing.segment_id,
+                                  day=missing.day.isoformat())
+    return invocation.succeeded({"transitions": transitions})
+
+
+def _cohorts(event: dict[str, Any]) -> dict[str, Any]:
+    try:
+        request = invocation.CohortsRequest.model_validate(event)
+    except ValidationError as error:
+        raise BadEvent(f"a cohorts request needs shop and day (an ISO date): {error}") from None
+    config = RuntimeConfig.from_environ(os.environ).require("data_bucket")
+    s3 = wiring.s3_client()
+    payloads = analytics.cohorts_as_of(
+        request.day, reader=wiring.lake_reader(s3, config.data_bucket, request.shop),
+        tz=wiring.shop_timezone(config, request.shop))
+    return invocation.succeeded(payloads)

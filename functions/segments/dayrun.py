@@ -15,8 +15,8 @@ as the daily run stores today.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
 
@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from seglift import keys
 from seglift.analytics.revenue import period_label
-from seglift.dayrun.compute import SegmentDay, compute_day
+from seglift.dayrun.compute import SegmentDay, compute_day, failure_kind
 from seglift.dayrun.contracts import DayRunResult, SegmentOutcome
 from seglift.segments.conditions import ConditionError, referenced_segments, validate_condition
 from seglift.segments.dependencies import evaluation_order, find_cycle
@@ -35,15 +35,16 @@ from segments.logic import SegmentEvaluationError, Segments, Storage
 
 
 class MetricsStore(Protocol):
-    def put_day(self, shop: str, segment_id: str, day: date, values: dict[str, Any]) -> Any: ...
+    def put_days(self, shop: str, day: date,
+                 values_by_segment: Mapping[str, Mapping[str, Any]]) -> Any: ...
 
 
 class AnalyticsStore(Protocol):
     def put(self, shop: str, subject: str, kind: str, sort_key: str,
             payload: Mapping[str, Any]) -> Any: ...
 
-    def put_many(self, shop: str, subject: str, kind: str,
-                 payloads: Mapping[str, Mapping[str, Any]]) -> Any: ...
+    def put_items(self, shop: str,
+                  items: Sequence[tuple[str, str, str, Mapping[str, Any]]]) -> Any: ...
 
     def sort_keys(self, shop: str, subject: str, kind: str) -> set[str]: ...
 
@@ -56,6 +57,27 @@ class DayStores:
     segments: Segments
     metrics: MetricsStore
     analytics: AnalyticsStore | None  # None: profiles and revenue not stored
+
+
+@dataclass
+class DayWrites:
+    """The DynamoDB items of a day's segments, written together (batched) once every
+    segment's snapshot is on S3: each segment's metrics, and the analytics items
+    (subject, kind, sort key, payload) of its profile and revenue months."""
+
+    metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
+    analytics: list[tuple[str, str, str, Mapping[str, Any]]] = field(default_factory=list)
+
+    def flush(self, shop: str, day: date, stores: DayStores) -> None:
+        if self.metrics:
+            stores.metrics.put_days(shop, day, self.metrics)
+        if self.analytics and stores.analytics is not None:
+            stores.analytics.put_items(shop, self.analytics)
+
+    def of_segment(self, segment_id: str) -> DayWrites:
+        """The items of one segment (its analytics items' subject is the segment)."""
+        metrics = {segment_id: self.metrics[segment_id]} if segment_id in self.metrics else {}
+        return DayWrites(metrics, [item for item in self.analytics if item[0] == segment_id])
 
 
 @dataclass(frozen=True)
@@ -121,18 +143,42 @@ def run_day(shop: str, run_date: date, *, reader: Any, stores: DayStores,
                       fixed_members=plan.fixed_members, previous=previous,
                       analytics=stores.analytics is not None)
     write_features(stores.storage.s3, stores.storage.bucket, shop, run_date, day.features)
+    return store_day(shop, run_date, plan, day.segments, day.failures, stores,
+                     customers=day.features.num_rows)
+
+
+def store_day(shop: str, run_date: date, plan: DayPlan, results: Mapping[str, SegmentDay],
+              errors: Mapping[str, Exception], stores: DayStores, *, customers: int
+              ) -> DayRunResult:
+    """Every segment's outputs of the day stored (the in-process run and the sharded
+    workflow's ReduceDay both end here); failures recorded on their segments."""
     failures: dict[str, tuple[str, str]] = {
         sid: ("SegmentEvaluationError", message) for sid, message in plan.problems.items()}
-    failures.update({sid: (type(e).__name__, str(e)) for sid, e in day.failures.items()})
+    failures.update({sid: (failure_kind(e), str(e)) for sid, e in errors.items()})
     outcomes: list[SegmentOutcome] = []
+    staged: dict[str, SegmentDay] = {}
+    writes = DayWrites()
     for segment_id in plan.conditions:
-        result = day.segments.get(segment_id)
+        result = results.get(segment_id)
         if result is None:
             continue
         try:
-            store_segment_day(shop, run_date, segment_id, result, stores)
-            stores.segments.record_evaluation(shop, segment_id, run_date, len(result.members))
+            stage_segment_day(shop, run_date, segment_id, result, stores, writes)
         except Exception as error:  # this segment is not stored; the others go on
+            failures[segment_id] = (type(error).__name__, f"storing the day failed: {error}")
+            continue
+        staged[segment_id] = result
+    try:
+        writes.flush(shop, run_date, stores)
+        batched = True
+    except Exception:  # find the segment at fault: each one's items on their own
+        batched = False
+    for segment_id, result in staged.items():
+        try:
+            if not batched:
+                writes.of_segment(segment_id).flush(shop, run_date, stores)
+            stores.segments.record_evaluation(shop, segment_id, run_date, len(result.members))
+        except Exception as error:
             failures[segment_id] = (type(error).__name__, f"storing the day failed: {error}")
             continue
         outcomes.append(SegmentOutcome(segment_id=segment_id, status="succeeded",
@@ -142,14 +188,24 @@ def run_day(shop: str, run_date: date, *, reader: Any, stores: DayStores,
         stores.segments.record_error(shop, segment_id, f"{kind}: {message}")
         outcomes.append(SegmentOutcome(segment_id=segment_id, status="failed", error=kind,
                                        cause=message))
-    return DayRunResult(shop=shop, run_date=run_date, customers=day.features.num_rows,
+    return DayRunResult(shop=shop, run_date=run_date, customers=customers,
                         segments=outcomes)
 
 
 def store_segment_day(shop: str, day: date, segment_id: str, result: SegmentDay,
                       stores: DayStores) -> list[str]:
     """A segment's snapshot, metrics, profile and revenue months of ``day``; returns the
-    revenue months written.
+    revenue months written (``stage_segment_day``, then its items written at once)."""
+    writes = DayWrites()
+    written = stage_segment_day(shop, day, segment_id, result, stores, writes)
+    writes.flush(shop, day, stores)
+    return written
+
+
+def stage_segment_day(shop: str, day: date, segment_id: str, result: SegmentDay,
+                      stores: DayStores, writes: DayWrites) -> list[str]:
+    """Write a segment's snapshot of ``day`` and add its metrics, profile and revenue
+    months to ``writes``; returns the revenue months staged.
 
     The day's month is rewritten every day; the months before it are written once, when
     missing, so a new segment's revenue chart has a history and a stored month keeps the
@@ -159,15 +215,15 @@ def store_segment_day(shop: str, day: date, segment_id: str, result: SegmentDay,
         raise SegmentEvaluationError(f"segment {segment_id!r} has no metrics computed")
     write_members(stores.storage.s3, stores.storage.bucket, shop, segment_id, day,
                   result.members)
-    stores.metrics.put_day(shop, segment_id, day, result.metrics)
+    writes.metrics[segment_id] = result.metrics
     if stores.analytics is None or result.profile is None:
         return []
-    stores.analytics.put(shop, segment_id, "profile", day.isoformat(), result.profile)
+    writes.analytics.append((segment_id, "profile", day.isoformat(), result.profile))
     current = period_label(day, "month")
     existing = stores.analytics.sort_keys(shop, segment_id, "revenue_month")
     written = [label for label in result.revenue_months
                if label == current or label not in existing]
-    # The whole history on the first run (batched), then the current month.
-    stores.analytics.put_many(shop, segment_id, "revenue_month",
-                              {label: result.revenue_months[label] for label in written})
+    # The whole history on the first run, then the current month.
+    writes.analytics.extend((segment_id, "revenue_month", label, result.revenue_months[label])
+                            for label in written)
     return written

@@ -23,8 +23,7 @@ import pyarrow.compute as pc
 
 from seglift.segments.conditions import validate_condition
 from seglift.segments.engine import explain, preview
-from seglift.segments.features import compute_features
-from seglift.segments.tables import LakeTables
+from segments.feature_cache import DayFeatures, FeatureCache, uncached_day_features
 from segments.logic import Segments, Storage, dependency_members_latest
 
 DEFAULT_SAMPLE_SIZE = 20
@@ -41,14 +40,23 @@ def _checked(condition: Any, shop: str, segments: Segments, segment_id: str | No
     return validate_condition(condition, known_segments=known, segment_id=segment_id)
 
 
+def _day(shop: str, run_date: date, tz: str, reader: Any, cache: FeatureCache | None
+         ) -> DayFeatures:
+    if cache is None:
+        return uncached_day_features(run_date, tz, reader)
+    return cache.day_features(shop, run_date, tz, reader)
+
+
 def preview_condition(
     shop: str, run_date: date, condition: Any, *, reader: Any, storage: Storage,
     segments: Segments, tz: str = "UTC", sample_size: int = DEFAULT_SAMPLE_SIZE,
+    cache: FeatureCache | None = None,
 ) -> dict[str, Any]:
-    """``{"member_count", "customer_count", "sample", "as_of"}`` of an unsaved condition."""
+    """``{"member_count", "customer_count", "sample", "as_of"}`` of an unsaved condition.
+    With ``cache``, the day's lake and features come from it (segments.feature_cache)."""
     checked = _checked(condition, shop, segments, None)
-    tables = LakeTables.from_reader(reader)
-    features = compute_features(tables, run_date, tz)
+    day = _day(shop, run_date, tz, reader, cache)
+    tables, features = day.tables, day.features
     members = dependency_members_latest(shop, checked, segments, storage)
     size = max(0, min(int(sample_size), MAX_SAMPLE_SIZE))
     result = preview(dict(checked), features, tables, run_date, tz, members, sample_size=size)
@@ -80,11 +88,12 @@ def sample_customers(customers: pa.Table, ids: list[int]) -> list[dict[str, Any]
 def explain_customer(
     shop: str, run_date: date, condition: Any, customer_id: int, *, reader: Any,
     storage: Storage, segments: Segments, tz: str = "UTC", segment_id: str | None = None,
+    cache: FeatureCache | None = None,
 ) -> dict[str, Any]:
     """``{"customer_id", "as_of", "member", "tree"}``: why the customer is (not) a member."""
     checked = _checked(condition, shop, segments, segment_id)
-    tables = LakeTables.from_reader(reader)
-    features = compute_features(tables, run_date, tz)
+    day = _day(shop, run_date, tz, reader, cache)
+    tables, features = day.tables, day.features
     present = pc.any(pc.equal(features["customer_id"], int(customer_id))).as_py()
     if not present:
         raise CustomerNotFound(

@@ -19,8 +19,11 @@ The API (which has no pyarrow) invokes the segment editor's actions:
   with their snapshots and metrics (``segments.backfill.backfill``); invoked
   asynchronously so creating a segment stays fast.
 
-Every action takes ``shop`` and ``run_date`` (the shop's day). Errors the merchant can fix
-are raised with their own exception class, which Lambda reports as ``errorType``.
+Every action takes ``shop`` and ``run_date`` (the shop's day), in the envelope of
+``seglift.invocation``. The state machine's steps (``run_day``, ``summarize``) answer bare
+and raise (Step Functions matches ``errorType``); the API's synchronous actions answer
+``{"ok": true, "result"}``, or ``{"ok": false, "error": {"errorType", "errorMessage"}}``
+for what the merchant can fix (the exception's class is ``errorType``).
 
 Thin on purpose: parse the event, wire collaborators, call ``segments.logic``. An event
 that names no known action, or lacks a field, fails with a message naming it.
@@ -34,18 +37,28 @@ from typing import Any
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from seglift import keys, observability
+from seglift import invocation, keys, observability
 from seglift.config import RuntimeConfig
-from seglift.dayrun.contracts import DayRunRequest
+from seglift.dayrun.contracts import DayRunRequest, ShardItem, ShardPlan
 from seglift.events import BadEvent, require, require_date
-from segments import backfill, catalog, dayrun, editor, logic, wiring
+from seglift.segments.conditions import ConditionError
+from seglift.segments.lists import CustomerListError
+from seglift.storage.segment_repository import SegmentNotFound
+from segments import backfill, catalog, dayrun, editor, logic, shards, wiring
+from segments.feature_cache import FeatureCache
 
 logger = Logger(service="segments")
 tracer = observability.tracer_for("segments")
 metrics = observability.metrics_for("segments")
 
-ACTIONS = ("run_day", "summarize", "create_list", "preview", "explain", "backfill",
+SHARD_ACTIONS = ("plan_shards", "shard_features", "day_context", "shard_day", "reduce_day")
+ACTIONS = ("run_day", *SHARD_ACTIONS, "summarize", "create_list", "preview", "explain", "backfill",
            "catalog")
+# Answered in the envelope to the API's synchronous calls.
+ENVELOPED = ("create_list", "preview", "explain", "catalog")
+# What the merchant can fix: a refusal in the envelope, not a crash.
+REFUSALS = (ConditionError, CustomerListError, SegmentNotFound, logic.UploadNotFound,
+            logic.SegmentEvaluationError, editor.CustomerNotFound)
 
 
 def _integer(event: dict[str, Any], name: str, default: int | None = None) -> int:
@@ -53,6 +66,17 @@ def _integer(event: dict[str, Any], name: str, default: int | None = None) -> in
     if isinstance(value, bool) or not isinstance(value, int):
         raise BadEvent(f"{name} must be an integer, got {value!r}")
     return value
+
+
+_feature_caches: list[FeatureCache] = []
+
+
+def _feature_cache(context: LambdaContext) -> FeatureCache:
+    """The warm container's cache of days' features, a quarter of its memory at most."""
+    if not _feature_caches:
+        memory_mb = int(getattr(context, "memory_limit_in_mb", 0) or 1024)
+        _feature_caches.append(FeatureCache(max_bytes=memory_mb * 1024 * 1024 // 4))
+    return _feature_caches[0]
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
@@ -63,6 +87,16 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     action = event.get("action")
     if action not in ACTIONS:
         raise BadEvent(f"unknown action {action!r}; expected one of {list(ACTIONS)}")
+    if action not in ENVELOPED:
+        return _answer(event, action, context)
+    try:
+        return invocation.succeeded(_answer(event, action, context))
+    except REFUSALS as refusal:
+        logger.info("request refused", extra={"reason": str(refusal)})
+        return invocation.refused(refusal)
+
+
+def _answer(event: dict[str, Any], action: str, context: LambdaContext) -> dict[str, Any]:
     shop = keys.validate_shop_domain(require(event, "shop"))
     run_date = require_date(event)
     observability.bind(logger, shop=shop, run_date=run_date.isoformat(), action=action,
@@ -88,13 +122,13 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if action == "preview":
         return editor.preview_condition(
             shop, run_date, require(event, "condition"), reader=reader, storage=storage,
-            segments=segments, tz=tz,
+            segments=segments, tz=tz, cache=_feature_cache(context),
             sample_size=_integer(event, "sample_size", editor.DEFAULT_SAMPLE_SIZE))
     if action == "explain":
         return editor.explain_customer(
             shop, run_date, require(event, "condition"), _integer(event, "customer_id"),
             reader=reader, storage=storage, segments=segments, tz=tz,
-            segment_id=event.get("segment_id"))
+            segment_id=event.get("segment_id"), cache=_feature_cache(context))
     if action == "backfill":
         result = backfill.backfill(
             shop, run_date, require(event, "segment_id"),
@@ -107,6 +141,9 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return logic.create_list(shop, run_date, require(event, "name"), require(event, "source"),
                                  reader=reader, storage=storage, segments=segments, tz=tz,
                                  description=event.get("description"))
+    if action in SHARD_ACTIONS:
+        return _sharded(action, event, shop, run_date, config=config, storage=storage,
+                        reader=reader, segments=segments, tz=tz)
     request = DayRunRequest.model_validate(event)
     stores = dayrun.DayStores(storage, segments, wiring.metrics_repository(config),
                               wiring.analytics_repository(config))
@@ -114,4 +151,34 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     failed = [s.segment_id for s in day.segments if s.status == "failed"]
     logger.info("day run", extra={"segments": len(day.segments), "failed": failed,
                                   "customers": day.customers})
+    return day.as_state()
+
+
+def _sharded(action: str, event: dict[str, Any], shop: str, run_date: Any, *,
+             config: RuntimeConfig, storage: logic.Storage, reader: Any, segments: Any,
+             tz: str) -> dict[str, Any]:
+    """The sharded day-run's states (``segments.shards``), each input typed."""
+    if action == "plan_shards":
+        per_shard = event.get("customers_per_shard")
+        plan = shards.plan_shards(shop, run_date, str(event.get("execution_id") or "run"),
+                                  reader=reader, storage=storage,
+                                  per_shard=int(per_shard) if per_shard else None)
+        logger.info("day planned", extra={"shards": plan.shards, "customers": plan.customers})
+        return plan.model_dump(mode="json")
+    if action == "shard_features":
+        return shards.run_shard_features(ShardItem.model_validate(require(event, "item")),
+                                         reader=reader, storage=storage, tz=tz)
+    if action == "shard_day":
+        return shards.run_shard_day(ShardItem.model_validate(require(event, "item")),
+                                    reader=reader, storage=storage, segments=segments, tz=tz,
+                                    analytics=bool(config.analytics_table))
+    plan = ShardPlan.model_validate(require(event, "plan"))
+    if action == "day_context":
+        return shards.merge_context(plan, storage=storage)
+    stores = dayrun.DayStores(storage, segments, wiring.metrics_repository(config),
+                              wiring.analytics_repository(config))
+    day = shards.reduce_shards(plan, reader=reader, stores=stores)
+    failed = [s.segment_id for s in day.segments if s.status == "failed"]
+    logger.info("day reduced", extra={"segments": len(day.segments), "failed": failed,
+                                      "shards": plan.shards})
     return day.as_state()

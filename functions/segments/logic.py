@@ -95,6 +95,9 @@ def summarize(
     succeeded = 0
     tag_jobs: list[str] = []
     tag_sync_failures = []
+    # The shop's segments read once (one Query), not one GetItem per succeeded segment.
+    records = ({s.segment_id: s for s in segments.list(shop)}
+               if tag_sync is not None else {})
     for result in results:
         if result.get("status") != "succeeded":
             message = failure_message(result)
@@ -104,7 +107,7 @@ def summarize(
         succeeded += 1
         if tag_sync is None:
             continue
-        segment = segments.get(shop, result["segment_id"])
+        segment = records.get(result["segment_id"])
         if segment is None or not getattr(segment, "keep_in_sync_tag", None):
             continue
         try:

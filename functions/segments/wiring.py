@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from functools import cache
 from typing import Any
 
 import boto3
@@ -16,8 +18,20 @@ from seglift.tagging.adapters import SqsQueue
 from segments.tag_sync import KeepInSyncTagger
 
 
+@cache
+def _client(service: str, region: str) -> Any:
+    return boto3.session.Session(region_name=region or None).client(service)
+
+
+def client(service: str) -> Any:
+    """A boto3 client made once per container, on first use (never at import): the
+    daily workflow invokes this function for every shop, and making a client costs tens
+    of ms (in Lambda as in the local cloud)."""
+    return _client(service, os.environ.get("AWS_REGION", ""))
+
+
 def s3_client() -> Any:
-    return boto3.client("s3")
+    return client("s3")
 
 
 def lake_reader(s3: Any, bucket: str, shop: str) -> Any:
@@ -58,5 +72,5 @@ def keep_in_sync_tagger(config: RuntimeConfig) -> KeepInSyncTagger | None:
         s3_client(),
         config.data_bucket,
         TagJobRepository(config.tag_jobs_table),
-        SqsQueue(boto3.client("sqs"), config.tag_job_queue_url),
+        SqsQueue(client("sqs"), config.tag_job_queue_url),
     )

@@ -295,18 +295,30 @@ def pipeline_name(shop: str, run_date: str, run_number: int, owner: str) -> str:
     return handle[: 80 - len(suffix)] + suffix
 
 
+def _cause_in_words(error_name: str, cause_text: str | None, depth: int = 0) -> str | None:
+    """What failed, from a task's ``Cause``: a Lambda error's ``errorType: errorMessage``;
+    a failed nested execution (``startExecution.sync``, its description: ARNs, input) is
+    unwrapped to its own ``Error``/``Cause``, so no ARN or stack trace reaches the shop."""
+    try:
+        cause = json.loads(cause_text) if cause_text else {}
+    except ValueError:
+        return cause_text
+    if not isinstance(cause, dict):
+        return cause_text
+    if cause.get("errorMessage"):
+        return f"{cause.get('errorType', error_name)}: {cause['errorMessage']}"
+    if "ExecutionArn" in cause and depth < 3:  # a nested execution's description
+        inner = cause.get("Error") or error_name
+        return _cause_in_words(inner, cause.get("Cause"), depth + 1) or inner
+    return cause_text
+
+
 def failure_message(request: FinishRequest) -> str:
     """The failure in words a merchant can act on (``GET /shop`` shows it)."""
     error = request.error
     if error is None:
         return "the sync stopped for an unknown reason; it runs again tomorrow"
-    detail = error.Cause
-    try:
-        cause = json.loads(error.Cause) if error.Cause else {}
-        if isinstance(cause, dict) and cause.get("errorMessage"):
-            detail = f"{cause.get('errorType', error.Error)}: {cause['errorMessage']}"
-    except ValueError:
-        pass
+    detail = _cause_in_words(error.Error, error.Cause)
     if error.Error == "States.Timeout":
         detail = "a step took longer than allowed"
     if request.stage == "pipeline":

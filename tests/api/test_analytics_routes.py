@@ -346,3 +346,40 @@ def test_default_days_are_the_shops_own_today_not_utcs(api, client, stores):
     journey = client.post("/journeys", {"name": "J", "stages": [a.segment_id, b.segment_id]})
     default = client.get(f"/journeys/{journey.json['id']}/transitions").json
     assert (default["start"], default["end"]) == ("2026-11-20", "2026-11-21")
+
+
+class FakeCohorts:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, date]] = []
+
+    def cohorts(self, shop: str, day: date) -> dict:
+        self.calls.append((shop, day))
+        return {"cohorts": {"as_of": day.isoformat(), "cohorts": COHORTS["cohorts"][:2],
+                            "ltv_by_month": []},
+                "time_to_next_order": CURVE}
+
+
+def test_cohorts_as_of_a_day_the_run_did_not_store_are_computed_on_demand(client, stores):
+    stores.analytics.put(SHOP_A, "shop", "cohorts", "2026-11-19", COHORTS)
+    stores.cohorts_on_demand = FakeCohorts()
+    stored = client.get("/cohorts?day=2026-11-19").json
+    assert stored["as_of"] == "2026-11-19" and len(stored["items"]) == 5
+    assert stores.cohorts_on_demand.calls == []          # a stored day is read, not computed
+    past = client.get("/cohorts?day=2025-03-02&limit=1").json
+    assert past["as_of"] == "2025-03-02"
+    assert [c["cohort"] for c in past["items"]] == ["2026-01"]
+    assert past["time_to_next_order"][0]["days"] == 30
+    assert client.get(f"/cohorts?day=2025-03-02&next_token={past['next_token']}").json[
+        "items"][0]["cohort"] == "2026-02"
+    assert stores.cohorts_on_demand.calls == [(SHOP_A, date(2025, 3, 2))] * 2
+    latest = client.get("/cohorts").json                 # no day: the latest stored
+    assert latest["as_of"] == "2026-11-19"
+    future = client.get("/cohorts?day=2099-01-01")
+    assert (future.status, future.error["field"]) == (400, "day")
+
+
+def test_without_the_on_demand_service_a_past_day_serves_the_latest_stored_before(
+        client, stores):
+    stores.analytics.put(SHOP_A, "shop", "cohorts", "2026-11-01", COHORTS)
+    assert client.get("/cohorts?day=2026-11-10").json["as_of"] == "2026-11-01"
+    assert client.get("/cohorts?day=2026-10-10").status == 404

@@ -12,6 +12,7 @@ import pytest
 
 from api.install_adapters import EXPORT_URL_SECONDS, LambdaExporter
 from api.ports import ExportLink, ExportRefused
+from seglift.invocation import FunctionFailed
 from tests.api.conftest import SHOP_A, evaluated
 from tests.api.fakes import NOW
 
@@ -74,6 +75,7 @@ def test_a_segment_never_evaluated_cannot_be_exported(api, client, exports):
     ({"metrics": ["Total Spent"]}, "metrics"),
     ({"bom": "yes please"}, "bom"),
     ({"metric": ["total_spent"]}, "metric"),
+    ({"metrics": ["ltv_x"]}, "metrics"),  # not an exportable feature: refused by the API
 ])
 def test_bad_bodies_are_400_naming_the_field(api, client, exports, body, field):
     segment = evaluated(api, SHOP_A)
@@ -85,7 +87,8 @@ def test_bad_bodies_are_400_naming_the_field(api, client, exports, body, field):
 def test_the_export_functions_refusal_is_passed_on(api, client, exports):
     segment = evaluated(api, SHOP_A)
     exports.refuse = ExportRefused("unknown metrics ['ltv_x']: choose from ...", "metrics")
-    reply = client.post(f"/segments/{segment.segment_id}/exports", {"metrics": ["ltv_x"]})
+    reply = client.post(f"/segments/{segment.segment_id}/exports",
+                        {"metrics": ["total_spent"]})
     assert (reply.status, reply.error["code"], reply.error["field"]) == (
         400, "export_refused", "metrics")
     exports.refuse = ExportRefused("segment 's' has no membership snapshot: re-evaluate it")
@@ -108,25 +111,28 @@ class FakeLambda:
 
 
 def test_the_exporter_invokes_the_export_function_synchronously():
-    fake = FakeLambda({"status": "ok", "url": "https://u", "rows": 3, "export_id": "e",
-                       "key": "k", "bytes": 10})
+    fake = FakeLambda({"ok": True, "result": {"url": "https://u", "rows": 3,
+                                              "export_id": "e", "key": "k", "bytes": 10}})
     link = LambdaExporter(lambda: fake, "export-fn", lambda: NOW).export(
         SHOP_A, "seg-1", metrics=["total_spent"], bom=False, currency="JPY")
     assert link == ExportLink("https://u", 3, NOW + timedelta(seconds=EXPORT_URL_SECONDS))
     call = fake.invocations[0]
     assert (call["FunctionName"], call["InvocationType"]) == ("export-fn", "RequestResponse")
-    assert json.loads(call["Payload"]) == {"shop": SHOP_A, "segment_id": "seg-1",
+    assert json.loads(call["Payload"]) == {"action": "export", "shop": SHOP_A,
+                                           "segment_id": "seg-1",
                                            "metrics": ["total_spent"], "bom": False,
                                            "currency": "JPY"}
 
 
 def test_the_exporter_turns_refusals_and_crashes_into_distinct_errors():
-    refusing = FakeLambda({"status": "error", "message": "unknown metrics ['x']"})
+    refusing = FakeLambda({"ok": False, "error": {"errorType": "ExportError",
+                                                  "errorMessage": "unknown metrics ['x']"}})
     with pytest.raises(ExportRefused) as refused:
         LambdaExporter(lambda: refusing, "f", lambda: NOW).export(
             SHOP_A, "s", metrics=["x"], bom=False)
     assert refused.value.field == "metrics"
-    crashing = FakeLambda({"errorType": "MemoryError"}, function_error=True)
-    with pytest.raises(RuntimeError):
+    crashing = FakeLambda({"errorType": "MemoryError", "errorMessage": ""},
+                          function_error=True)
+    with pytest.raises(FunctionFailed, match="MemoryError"):
         LambdaExporter(lambda: crashing, "f", lambda: NOW).export(
             SHOP_A, "s", metrics=[], bom=False)

@@ -28,7 +28,58 @@ def test_every_pipeline_function_can_be_given_reserved_concurrency():
         reserved = RESOURCES[name]["Properties"]["ReservedConcurrentExecutions"]
         assert reserved["Fn::If"][0] == "HasPipelineReservation", name
         assert reserved["Fn::If"][1] == {"Ref": "PipelineReservedConcurrency"}, name
+    tagging = RESOURCES["TaggingFunction"]["Properties"]["ReservedConcurrentExecutions"]
+    assert tagging["Fn::If"][1] == {"Ref": "TaggingConcurrency"}
     assert "ReservedConcurrentExecutions" not in RESOURCES["ApiFunction"]["Properties"]
+
+
+# Lambda refuses a reservation that would leave fewer unreserved executions than this
+# (the deploy fails), and most accounts have the standard quota.
+LAMBDA_MINIMUM_UNRESERVED = 100
+STANDARD_ACCOUNT_QUOTA = 1000
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def _reserved(overrides: dict[str, int]) -> dict[str, int]:
+    """Each function's reserved concurrency with the template's defaults and ``overrides``
+    (the template's own Fn::If on HasPipelineReservation, evaluated)."""
+    parameters = {name: int(spec["Default"]) for name, spec in TEMPLATE["Parameters"].items()
+                  if spec["Type"] == "Number"} | overrides
+    condition = TEMPLATE["Conditions"]["HasPipelineReservation"]
+    assert condition == {"Fn::Not": [{"Fn::Equals": [{"Ref": "PipelineReservedConcurrency"},
+                                                     0]}]}
+    reserving = parameters["PipelineReservedConcurrency"] != 0
+    reserved = {}
+    for name, resource in RESOURCES.items():
+        value = resource.get("Properties", {}).get("ReservedConcurrentExecutions")
+        if value is None:
+            continue
+        assert value["Fn::If"][0] == "HasPipelineReservation", name
+        assert value["Fn::If"][2] == {"Ref": "AWS::NoValue"}, name
+        if reserving:
+            reserved[name] = parameters[value["Fn::If"][1]["Ref"]]
+    return reserved
+
+
+def test_the_default_reservations_deploy_in_a_standard_account_and_leave_the_api_room():
+    total = sum(_reserved({}).values())
+    assert set(_reserved({})) == {*PIPELINE, "TaggingFunction"}
+    assert 0 < total <= STANDARD_ACCOUNT_QUOTA - LAMBDA_MINIMUM_UNRESERVED
+    # The API (and everything unreserved) keeps most of a standard account.
+    assert STANDARD_ACCOUNT_QUOTA - total >= STANDARD_ACCOUNT_QUOTA // 2
+
+
+def test_the_quota_the_defaults_need_is_documented_where_operators_read_it():
+    needed = sum(_reserved({}).values()) + LAMBDA_MINIMUM_UNRESERVED
+    description = " ".join(TEMPLATE["Parameters"]["PipelineReservedConcurrency"]
+                           ["Description"].split())
+    assert f"at least {needed}" in description
+    assert f"at least {needed}" in " ".join(README.read_text().split())
+
+
+def test_zero_reserves_nothing_for_small_accounts():
+    assert _reserved({"PipelineReservedConcurrency": 0}) == {}
+    assert int(TEMPLATE["Parameters"]["PipelineReservedConcurrency"]["MinValue"]) == 0
 
 
 def test_tag_jobs_are_capped_by_their_queues_maximum_concurrency():

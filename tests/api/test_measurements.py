@@ -127,7 +127,7 @@ def test_bad_measurements_say_what_to_fix(client, api, deps):
     assert (swapped.status, swapped.error["field"]) == (400, "period.end")
     goal = client.post("/measurements", {"name": "m", "segment_id": segment.segment_id,
                                          "period": PERIOD, "goal": {"product_ids": ["x"]}})
-    assert (goal.status, goal.error["field"]) == (400, "goal.product_ids")
+    assert (goal.status, goal.error["field"]) == (400, "goal.product_ids[0]")
     typo = client.post("/measurements", {"name": "m", "segment": segment.segment_id,
                                          "period": PERIOD})
     assert typo.status == 400

@@ -41,7 +41,8 @@ class StubLambda:
 
 
 def test_questions_are_synchronous_invocations_with_the_shop_and_its_day():
-    stub = StubLambda({"member_count": 3, "customer_count": 5, "sample": [1]})
+    stub = StubLambda({"ok": True, "result": {"member_count": 3, "customer_count": 5,
+                                              "sample": [1]}})
     engine = LambdaSegmentEngine(lambda: stub, "segments-fn")
     answer = engine.preview(SHOP, run_date=DAY, condition={"has_tag": "vip"}, sample_size=1)
     assert answer["member_count"] == 3
@@ -61,15 +62,25 @@ def test_a_backfill_is_started_without_waiting():
                                "segment_id": "seg_1", "days": 30}
 
 
-def test_a_function_error_comes_back_with_its_exception_class():
-    stub = StubLambda({"errorType": "CustomerListError", "errorMessage": "not a CSV"},
-                      function_error="Unhandled")
+def test_a_refusal_comes_back_with_its_exception_class():
+    stub = StubLambda({"ok": False, "error": {"errorType": "CustomerListError",
+                                              "errorMessage": "not a CSV"}})
     engine = LambdaSegmentEngine(lambda: stub, "segments-fn")
     with pytest.raises(EngineRejected) as rejected:
         engine.create_list(SHOP, run_date=DAY, name="x", description=None,
                            source={"upload_key": "k"})
     assert (rejected.value.error_type, rejected.value.message) == ("CustomerListError",
                                                                   "not a CSV")
+
+
+def test_a_crash_comes_back_as_lambda_reported_it():
+    stub = StubLambda({"errorType": "MemoryError", "errorMessage": "out of memory",
+                       "stackTrace": []}, function_error="Unhandled")
+    engine = LambdaSegmentEngine(lambda: stub, "segments-fn")
+    with pytest.raises(EngineRejected) as rejected:
+        engine.catalog(SHOP, run_date=DAY)
+    assert (rejected.value.error_type, rejected.value.message) == ("MemoryError",
+                                                                  "out of memory")
 
 
 def test_a_missing_function_name_says_which_variable_to_set():

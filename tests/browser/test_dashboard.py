@@ -621,6 +621,25 @@ def test_the_clv_models_holdout_check_is_plotted_beside_the_cohorts(
         page.get_by_text(warning[:60], exact=False).wait_for()
 
 
+def test_cohorts_as_of_a_past_day_the_run_did_not_store(page: Any,
+                                                       dashboard_run: DashboardRun) -> None:
+    from datetime import date, timedelta
+
+    stored = dashboard_run.api.get("/cohorts?limit=100")
+    past = (date.fromisoformat(stored["as_of"]) - timedelta(days=200)).isoformat()
+    expected = dashboard_run.api.get(f"/cohorts?limit=100&day={past}")  # computed on demand
+    assert expected["as_of"] == past
+    assert 0 < len(expected["items"]) < len(stored["items"])  # fewer first-order months then
+    open_page(page, dashboard_run, "cohorts")
+    page.locator("table tbody tr").first.wait_for()
+    page.fill("input[name=cohorts_as_of]", past)
+    page.locator("input[name=cohorts_as_of]").press("Enter")
+    page.wait_for_function(
+        "n => document.querySelector('table tbody').rows.length === n", arg=len(expected["items"]))
+    first_row = page.locator("table tbody tr").first.inner_text()
+    assert expected["items"][0]["cohort"] in first_row
+
+
 def test_members_and_explanations_as_of_a_past_day(page: Any, dashboard_run: DashboardRun) -> None:
     from datetime import date, timedelta
 

@@ -199,11 +199,14 @@ def test_the_export_function_answers_errors_the_merchant_can_fix(s3, monkeypatch
     now = datetime.now(UTC)
     bind(SegmentModel, "segments")(SHOP, "fresh", name="Fresh", created_at=now,
                                    updated_at=now).save()
-    answer = handler.lambda_handler({"shop": SHOP, "segment_id": "fresh"}, context)
-    assert answer == {"status": "error",
-                      "message": "segment 'fresh' has not been evaluated yet: try later"}
+    answer = handler.lambda_handler({"action": "export", "shop": SHOP, "segment_id": "fresh"},
+                                    context)
+    assert answer == {"ok": False, "error": {
+        "errorType": "ExportError", "details": {},
+        "errorMessage": "segment 'fresh' has not been evaluated yet: try later"}}
     answer = handler.lambda_handler({"shop": "bad", "segment_id": "x"}, context)
-    assert answer["status"] == "error" and "myshopify.com" in answer["message"]
+    assert answer["ok"] is False and "myshopify.com" in answer["error"]["errorMessage"]
     answer = handler.lambda_handler({"shop": SHOP, "segment_id": "fresh", "currency": "euro"},
                                     context)
-    assert answer["status"] == "error" and "three-letter currency code" in answer["message"]
+    assert not answer["ok"]
+    assert "three-letter currency code" in answer["error"]["errorMessage"]

@@ -56,7 +56,8 @@ def test_snapshot_members_and_frozen_lists_on_s3(monkeypatch):
 
 
 def test_strata_are_asked_synchronously_and_ungrouped():
-    client = FakeLambda({"strata": {"champions": [1, 3], "unknown": [2]}})
+    client = FakeLambda({"ok": True, "result": {"strata": {"champions": [1, 3],
+                                                           "unknown": [2]}}})
     strata = LambdaStrata(lambda: client, "fn").strata(SHOP, [1, 2, 3], "rfm_group",
                                                         date(2026, 3, 1))
     assert strata == {1: "champions", 3: "champions", 2: "unknown"}
@@ -67,7 +68,8 @@ def test_strata_are_asked_synchronously_and_ungrouped():
 
 
 def test_a_failed_strata_call_is_an_error_not_an_empty_answer():
-    client = FakeLambda({"errorMessage": "no features"}, error=True)
+    client = FakeLambda({"errorType": "FileNotFoundError", "errorMessage": "no features"},
+                        error=True)
     with pytest.raises(RuntimeError, match="no features"):
         LambdaStrata(lambda: client, "fn").strata(SHOP, [1], "ltv_band", date(2026, 3, 1))
 

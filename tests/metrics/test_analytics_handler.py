@@ -108,12 +108,30 @@ def test_journey_transitions_answer_cells_or_the_missing_snapshot(aws, analytics
     answer = _invoke(event)
     assert answer["ok"] is True
     cells = {(c["from_stage"], c["to_stage"]): c["customers"]
-             for c in answer["transitions"]["cells"]}
+             for c in answer["result"]["transitions"]["cells"]}
     assert cells == {("(outside)", "everyone"): 10, ("everyone", "everyone"): 20}
 
     missing = _invoke({**event, "from": "2025-06-01"})
-    assert missing["ok"] is False and missing["error"] == "snapshot_not_found"
-    assert (missing["segment_id"], missing["day"]) == ("everyone", "2025-06-01")
+    assert missing["ok"] is False and missing["error"]["errorType"] == "SnapshotMissing"
+    assert missing["error"]["details"] == {"segment_id": "everyone", "day": "2025-06-01"}
+
+
+def test_cohorts_as_of_any_past_day_are_computed_from_the_lake(aws, analytics_table):
+    from seglift.analytics import reports
+
+    store = shop_store(regulars=True)
+    orders, refunds = store.orders_table(), store.refunds_table()
+    answers = [_invoke({"action": "cohorts", "shop": SHOP, "day": day.isoformat()})
+               for day in (RUN_DATE, date(2025, 1, 15))]
+    assert all(answer["ok"] for answer in answers)
+    (today, past), past_day = [answer["result"] for answer in answers], date(2025, 1, 15)
+    assert sum(c["customers"] for c in today["cohorts"]["cohorts"]) == 90
+    # As of the past day: the lake read back gives what the report computes on the store's
+    # own tables for that day, and fewer customers had ordered by then.
+    assert past["cohorts"] == reports.cohorts_payload(orders, refunds, past_day)
+    assert past["time_to_next_order"] == reports.time_to_next_order_payload(orders, refunds,
+                                                                          past_day)
+    assert sum(c["customers"] for c in past["cohorts"]["cohorts"]) == 45
 
 
 @pytest.mark.parametrize(("event", "message"), [
@@ -121,6 +139,7 @@ def test_journey_transitions_answer_cells_or_the_missing_snapshot(aws, analytics
     ({"action": "shop", "shop": SHOP, "run_date": "yesterday"}, "ISO date"),
     ({"action": "journey_transitions", "shop": SHOP, "stages": [], "from": "2025-06-01",
       "to": "2025-06-02"}, "stages"),
+    ({"action": "cohorts", "shop": SHOP}, "day"),
 ])
 def test_bad_analytics_events_say_what_to_fix(aws, analytics_table, event, message):
     with pytest.raises(ValueError, match=message):

@@ -45,8 +45,8 @@ class FakeAnalytics:
     def sort_keys(self, shop: str, subject: str, kind: str) -> set[str]:
         return {k[3] for k in self.items if k[:3] == (shop, subject, kind)}
 
-    def put_many(self, shop: str, subject: str, kind: str, payloads: Any) -> None:
-        for sort_key, payload in payloads.items():
+    def put_items(self, shop: str, items: Any) -> None:
+        for subject, kind, sort_key, payload in items:
             self.put(shop, subject, kind, sort_key, payload)
 
 
@@ -62,8 +62,9 @@ class FakeMetrics:
     def __init__(self) -> None:
         self.days: dict[tuple[str, str, date], dict[str, Any]] = {}
 
-    def put_day(self, shop: str, segment_id: str, day: date, values: dict[str, Any]) -> None:
-        self.days[(shop, segment_id, day)] = values
+    def put_days(self, shop: str, day: date, values_by_segment: dict[str, Any]) -> None:
+        for segment_id, values in values_by_segment.items():
+            self.days[(shop, segment_id, day)] = values
 
 
 def store_segment_analytics(store: Any, segment_id: str, ids: list[int], out: FakeAnalytics

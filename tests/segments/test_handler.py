@@ -18,6 +18,7 @@ from seglift.measurements.service import customers_key
 from seglift.segments.member_ids import encode_member_ids
 from seglift.segments.tables import TABLE_NAMES
 from seglift.storage.segment_repository import SegmentInUse, SegmentRepository
+from tests import envelope
 from tests.lambda_context import lambda_context
 from tests.segments.builder import StoreBuilder
 
@@ -79,9 +80,10 @@ def cloud(monkeypatch, request):
 
 
 def _invoke(event):
-    from segments.handler import lambda_handler
+    from segments.handler import ENVELOPED, lambda_handler
 
-    return lambda_handler(event, lambda_context("segments"))
+    answer = lambda_handler(event, lambda_context("segments"))
+    return envelope.read(answer) if event["action"] in ENVELOPED else answer
 
 
 def _run_day(run_date: str = RUN_DATE) -> dict:
@@ -184,6 +186,37 @@ def test_a_failing_segment_is_recorded_and_the_others_are_stored(cloud):
     assert _members(s3, keys.members_key(SHOP, "fine", date(2024, 6, 30))) == [1, 3]
 
 
+def test_a_segment_whose_items_are_refused_fails_alone_when_the_rest_are_batched(
+        cloud, monkeypatch):
+    """The day's DynamoDB items go in batches; when a batch is refused, each segment's
+    items are written on their own so only the segment at fault fails."""
+    from seglift.storage.analytics_repository import AnalyticsRepository, PayloadTooLarge
+    from seglift.storage.metrics_repository import MetricsRepository
+
+    _, repo = cloud
+    repo.create(SHOP, name="Vip", segment_id="vip", condition={"has_tag": "vip"})
+    repo.create(SHOP, name="Buyers", segment_id="buyers",
+                condition={"feature": "order_count", "op": ">=", "value": 1})
+    real = AnalyticsRepository._record
+
+    def refusing(self, shop, subject, kind, sort_key, payload):
+        if subject == "vip" and kind == "profile":
+            raise PayloadTooLarge("profile payload of vip is too large")
+        return real(self, shop, subject, kind, sort_key, payload)
+
+    monkeypatch.setattr(AnalyticsRepository, "_record", refusing)
+    result = _outcomes(_run_day())
+    assert result["buyers"]["status"] == "succeeded"
+    assert result["vip"]["status"] == "failed"
+    assert "storing the day failed" in result["vip"]["cause"]
+    assert repo.get(SHOP, "vip").last_evaluated_on is None
+    assert repo.get(SHOP, "buyers").last_evaluated_on == RUN_DATE
+    assert MetricsRepository(os.environ["METRICS_TABLE"]).latest(SHOP, "buyers") is not None
+    analytics = AnalyticsRepository(os.environ["ANALYTICS_TABLE"])
+    assert analytics.latest(SHOP, "buyers", "profile") is not None
+    assert analytics.latest(SHOP, "vip", "profile") is None
+
+
 def test_a_segment_naming_a_failed_one_fails_saying_which(cloud, monkeypatch):
     from seglift.segments import compiler
 
@@ -200,7 +233,8 @@ def test_a_segment_naming_a_failed_one_fails_saying_which(cloud, monkeypatch):
     monkeypatch.setattr(compiler, "compile_mask", failing)
     result = _outcomes(_run_day())
     assert result["base"]["status"] == result["derived"]["status"] == "failed"
-    assert "segment 'base' (named by member_of) could not be evaluated today: disk on fire" \
+    assert "A segment this condition uses (“is a member of”) could not be evaluated today: " \
+        "disk on fire" \
         in result["derived"]["cause"]
     assert "disk on fire" in repo.get(SHOP, "derived").last_error
 
@@ -250,6 +284,15 @@ def test_a_past_day_evaluated_later_leaves_the_latest_count_alone(cloud):
     repo.record_evaluation(SHOP, "any", date(2026, 11, 21), 9)
     segment = repo.get(SHOP, "any")
     assert (segment.last_evaluated_on, segment.member_count) == ("2026-11-21", 9)
+
+
+def test_recording_an_evaluation_of_a_deleted_segment_says_so(cloud):
+    from seglift.storage.segment_repository import SegmentNotFound
+
+    _, repo = cloud
+    with pytest.raises(SegmentNotFound):
+        repo.record_evaluation(SHOP, "gone", date(2026, 11, 20), 7)
+    assert repo.get(SHOP, "gone") is None  # the update created nothing
 
 
 def test_repository_crud_and_paging(cloud):

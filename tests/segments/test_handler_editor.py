@@ -18,9 +18,11 @@ import pytest
 from moto import mock_aws
 
 from seglift import keys
+from seglift.invocation import FunctionRefused
 from seglift.segments.tables import TABLE_NAMES
 from seglift.storage.metrics_repository import MetricsRepository
 from seglift.storage.segment_repository import SegmentRepository
+from tests import envelope
 from tests.lambda_context import lambda_context
 from tests.segments.builder import StoreBuilder
 
@@ -34,7 +36,12 @@ class FakeReader:
     def __init__(self, store: StoreBuilder) -> None:
         self.tables = store.tables()
 
-    def read_table(self, table: str, columns: list[str] | None = None):
+    def manifest_and_etag(self, table: str):
+        # A new reader is a new lake state: the handler's feature cache never serves
+        # one test's lake to another.
+        return table, f"{id(self)}-{table}"
+
+    def read_table(self, table: str, columns: list[str] | None = None, *, manifest=None):
         assert table in TABLE_NAMES
         return getattr(self.tables, table)
 
@@ -82,9 +89,11 @@ def cloud(monkeypatch, request):
 
 
 def _invoke(event):
-    from segments.handler import lambda_handler
+    from segments.handler import ENVELOPED, lambda_handler
 
-    return lambda_handler({"shop": SHOP, "run_date": RUN_DATE, **event}, lambda_context("segments"))
+    answer = lambda_handler({"shop": SHOP, "run_date": RUN_DATE, **event},
+                            lambda_context("segments"))
+    return envelope.read(answer) if event["action"] in ENVELOPED else answer
 
 
 def _ids(s3, segment_id: str, day: str) -> list[int]:
@@ -108,7 +117,8 @@ def test_preview_counts_an_unsaved_condition_and_saves_nothing(cloud):
 
 
 def test_preview_refuses_an_invalid_condition_with_its_path(cloud):
-    with pytest.raises(ValueError, match=r"\$.*“shoe_size” is not something seglift knows"):
+    with pytest.raises(FunctionRefused,
+                       match=r"ConditionError: \$.*“shoe_size” is not something seglift knows"):
         _invoke({"action": "preview", "condition": {"and": [
             {"feature": "shoe_size", "op": ">", "value": 1}]}})
 
@@ -128,9 +138,7 @@ def test_explain_shows_which_part_keeps_a_customer_out(cloud):
 
 
 def test_explain_of_an_unknown_customer_says_so(cloud):
-    from segments.editor import CustomerNotFound
-
-    with pytest.raises(CustomerNotFound, match="customer 99 is not a customer"):
+    with pytest.raises(FunctionRefused, match="CustomerNotFound: customer 99 is not a customer"):
         _invoke({"action": "explain", "condition": REPEAT, "customer_id": 99})
     with pytest.raises(ValueError, match="customer_id must be an integer"):
         _invoke({"action": "explain", "condition": REPEAT, "customer_id": "2"})
@@ -201,20 +209,16 @@ def test_backfill_refuses_list_segments_and_silly_lengths(cloud):
 
 
 def test_a_list_from_a_file_that_is_not_a_csv_is_refused_with_a_reason(cloud):
-    from seglift.segments.lists import CustomerListError
-
     s3, repo, _ = cloud
     key = keys.upload_key(SHOP, "upl_binary")
     s3.put_object(Bucket=BUCKET, Key=key, Body=b"PK\x03\x04\x00\x00binary-spreadsheet")
-    with pytest.raises(CustomerListError, match="not a CSV text file"):
+    with pytest.raises(FunctionRefused, match=r"CustomerListError: .*not a CSV text file"):
         _invoke({"action": "create_list", "name": "Bad", "source": {"upload_key": key}})
     assert repo.list(SHOP) == []
 
 
 def test_a_list_from_a_missing_upload_says_to_upload_first(cloud):
-    from segments.logic import UploadNotFound
-
-    with pytest.raises(UploadNotFound, match="send the CSV to the upload URL first"):
+    with pytest.raises(FunctionRefused, match=r"UploadNotFound: .*send the CSV to the upload"):
         _invoke({"action": "create_list", "name": "Gone",
                  "source": {"upload_key": keys.upload_key(SHOP, "upl_never")}})
 

@@ -45,8 +45,8 @@ class Segments:
         self.records = records
         self.errors = {}
 
-    def get(self, shop, segment_id):
-        return self.records.get(segment_id)
+    def list(self, shop):
+        return list(self.records.values())
 
     def record_error(self, shop, segment_id, message):
         self.errors[segment_id] = message

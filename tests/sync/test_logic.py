@@ -247,6 +247,23 @@ def test_a_failed_pipeline_is_recorded_as_such(s3: Any) -> None:
     assert answer["error"].startswith("synced, but the day's segments could not be computed")
 
 
+def test_a_failed_nested_day_run_is_recorded_by_its_own_error_without_arns(s3: Any) -> None:
+    """startExecution.sync's Cause is the child execution's description (ARNs, input);
+    the shop gets the child's own error in words, never the description."""
+    lambda_error = json.dumps({"errorType": "ShardFailed", "errorMessage": "shard 3 of 8 failed",
+                               "stackTrace": ["Traceback ..."]})
+    child = json.dumps({"ExecutionArn": "arn:aws:states:us-east-1:1:execution:p:x",
+                        "Input": {"shop": "a.myshopify.com"}, "Status": "FAILED",
+                        "Error": "ShardFailed", "Cause": lambda_error})
+    answer = handle_event({"action": "finish", "shop": "a.myshopify.com", "lease_owner": OWNER,
+                           "status": "failed", "stage": "pipeline",
+                           "error": {"Error": "States.TaskFailed", "Cause": child}},
+                          deps_for(three_shops(), s3))
+    assert answer["error"] == ("synced, but the day's segments could not be computed "
+                               "(ShardFailed: shard 3 of 8 failed); they are computed again "
+                               "with the next sync")
+
+
 def test_pipeline_names_fit_step_functions_rules() -> None:
     name = pipeline_name("a" * 70 + ".myshopify.com", "2026-11-24", 12, OWNER)
     assert len(name) <= 80 and name.endswith("-2026-11-24-r12-hedule-1")

@@ -9,13 +9,21 @@
 import { chartBox, draw } from "../charts.js";
 import { empty, errorMessage, h, replace, section, table } from "../dom.js";
 
-export async function render(container, _params, ctx) {
+export async function render(container, params, ctx, day = "") {
   const { api, fmt } = ctx;
+  // As of any past day: a day the daily run did not store is computed from the history.
+  const asOf = h("input", { name: "cohorts_as_of", type: "date", max: fmt.today(), value: day, "aria-label": "As of" });
+  const dayForm = h("form", { class: "inline-form" }, h("label", {}, "As of ", asOf), h("button", { type: "submit", class: "secondary" }, "Show"));
+  dayForm.addEventListener("submit", (event) => {
+    event.preventDefault();
+    render(container, params, ctx, asOf.value);
+  });
+  const dayQuery = day ? `&day=${encodeURIComponent(day)}` : "";
   let page;
   try {
-    page = await api.get("/cohorts?limit=100");
+    page = await api.get(`/cohorts?limit=100${dayQuery}`);
   } catch (error) {
-    replace(container, h("h1", {}, "Cohorts"), errorMessage(error, "Cohorts could not be loaded"));
+    replace(container, h("h1", {}, "Cohorts"), dayForm, errorMessage(error, "Cohorts could not be loaded"));
     return;
   }
   const cohorts = [...page.items];
@@ -24,7 +32,7 @@ export async function render(container, _params, ctx) {
   let nextToken = page.next_token;
   more.addEventListener("click", async () => {
     try {
-      const next = await api.get(`/cohorts?limit=100&next_token=${encodeURIComponent(nextToken)}`);
+      const next = await api.get(`/cohorts?limit=100${dayQuery}&next_token=${encodeURIComponent(nextToken)}`);
       cohorts.push(...next.items);
       nextToken = next.next_token;
       more.hidden = !nextToken;
@@ -44,13 +52,13 @@ export async function render(container, _params, ctx) {
   const clvArea = h("div");
   const heatmap = chartBox("cohort-ltv", "Cumulative LTV by cohort and months since the first order", { height: 420 });
   const reorder = chartBox("reorder", "Share of customers who ordered again within N days");
-  replace(container, h("h1", {}, "Cohorts"),
+  replace(container, h("h1", {}, "Cohorts"), dayForm,
     section("Cohorts by first-order month", tableArea, more),
     section("Cumulative LTV by months since the first order", page.ltv_by_month.length ? heatmap : empty("Not computed yet.")),
     section("Time to the next order", page.time_to_next_order.length ? reorder : empty("Not computed yet.")),
     section("Predicted CLV: can you trust it on this shop?", clvArea));
   drawTable();
-  renderClv(clvArea, ctx);
+  renderClv(clvArea, ctx, day);
 
   if (page.ltv_by_month.length) {
     const rows = [...new Set(page.ltv_by_month.map((c) => c.cohort))].sort();
@@ -76,10 +84,11 @@ export async function render(container, _params, ctx) {
   }
 }
 
-async function renderClv(area, { api, fmt }) {
+async function renderClv(area, { api, fmt }, day) {
   let clv;
   try {
-    clv = await api.get("/clv");
+    // The model of the latest run on or before the day (it is fitted by the daily run only).
+    clv = await api.get(day ? `/clv?day=${encodeURIComponent(day)}` : "/clv");
   } catch (error) {
     replace(area, error.status === 404 ? empty("Not computed yet: the daily run fits the model.") : errorMessage(error));
     return;

@@ -1,17 +1,19 @@
 """Segment and shop analytics, read from what the daily run stored (never computed here:
 the API carries no pyarrow). A figure not computed yet is a 404 that says when it will be.
+Cohorts as of a day the daily run did not store are computed by the metrics function.
 
 - GET /segments/{id}/profile?day=   traits with share and lift (latest on or before day)
 - GET /segments/{id}/revenue        monthly new/returning orders and net sales
 - GET /segments/overlap?ids=a,b     pairwise member overlap of the latest day
-- GET /cohorts                      cohorts by first-order month, LTV triangle, re-orders
+- GET /cohorts?day=                 cohorts by first-order month, LTV triangle, re-orders
+                                    (as of any past day)
 - GET /clv                          the fitted CLV model and a summary of its predictions
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
@@ -39,6 +41,7 @@ from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, 
 from api.ports import AnalyticsReader, ApiContext
 from api.routes.responses import responses
 from api.routes.segments import SegmentId, get_segment_or_404, shop_currency, shop_today
+from api.segment_editor import as_of_day
 
 router = APIGatewayRouter()
 
@@ -132,21 +135,19 @@ def segment_revenue(
     ctx: Ctx,
     shop: Shop,
     segment_id: SegmentId,
-    period: Annotated[str, Query(description="Only 'month' is stored.")] = "month",
+    period: Annotated[Literal["month"], Query(description="Only 'month' is stored.")] = "month",
     start: Annotated[IsoDate | None, Query(description="A day of the first month")] = None,
     end: Annotated[IsoDate | None, Query(description="A day of the last month")] = None,
 ) -> SegmentRevenueOut:
-    if period != "month":
-        raise BadRequest(f"Revenue is kept per month, not per “{period}”: choose months.",
-                         field="period")
     get_segment_or_404(ctx, shop, segment_id)
     last = end or shop_today(ctx, shop)
     first = start or _months_before(last, DEFAULT_REVENUE_MONTHS - 1)
     if first > last:
-        raise BadRequest(f"start {first} is after end {last}: swap them", field="start")
+        raise BadRequest(f"start {first} is after end {last}: swap them", field="start",
+                         code="invalid_range")
     if (last.year - first.year) * 12 + last.month - first.month + 1 > MAX_REVENUE_MONTHS:
         raise BadRequest(f"at most {MAX_REVENUE_MONTHS} months per request: narrow start..end",
-                         field="start")
+                         field="start", code="invalid_range")
     currency = shop_currency(ctx, shop)
     items = analytics_reader(ctx).between(shop, segment_id, "revenue_month", _month(first),
                                           _month(last))
@@ -168,7 +169,8 @@ def _months_between(first: date, last: date) -> list[str]:
 
 @router.get(
     "/cohorts",
-    summary="Customers by first-order month: LTV, repeat rate, LTV by month, re-order curve",
+    summary="Customers by first-order month: LTV, repeat rate, LTV by month, re-order curve, "
+            "as of the latest run or any past day",
     tags=["analytics"],
     security=SESSION_TOKEN_SECURITY,
     responses=responses(200, "A page of cohorts, oldest first", 400, 404),
@@ -181,24 +183,35 @@ def cohorts(
     next_token: Annotated[str | None, Query(max_length=512)] = None,
 ) -> CohortPage:
     after = decode_page_token(next_token)
+    if day is not None:
+        day = as_of_day(ctx, shop, day, field="day")
     reader = analytics_reader(ctx)
     at = day.isoformat() if day else None
     item = reader.latest(shop, SHOP_SUBJECT, "cohorts", at)
-    if item is None:
-        raise not_computed("cohorts", day)
-    curve = reader.latest(shop, SHOP_SUBJECT, "time_to_next_order", item.sort_key)
+    if day is not None and (item is None or item.sort_key != at) \
+            and ctx.cohorts_on_demand is not None:
+        # A day the daily run did not store (a past day of an imported history, before
+        # the first run): computed from the lake as of that day.
+        computed = ctx.cohorts_on_demand.cohorts(shop, day)
+        cohorts_payload, curve_payload, as_of = (computed["cohorts"],
+                                                 computed["time_to_next_order"], day)
+    else:
+        if item is None:
+            raise not_computed("cohorts", day)
+        curve = reader.latest(shop, SHOP_SUBJECT, "time_to_next_order", item.sort_key)
+        cohorts_payload, curve_payload = item.payload, curve.payload if curve else {}
+        as_of = date.fromisoformat(item.sort_key)
     currency = shop_currency(ctx, shop)
-    rows: list[dict[str, Any]] = [r for r in item.payload.get("cohorts", [])
+    rows: list[dict[str, Any]] = [r for r in cohorts_payload.get("cohorts", [])
                                   if after is None or r["cohort"] > after]
     page = rows[:limit]
     last_key = page[-1]["cohort"] if len(rows) > limit else None
     return CohortPage(
-        as_of=date.fromisoformat(item.sort_key),
+        as_of=as_of,
         items=[cohort_out(r, currency) for r in page],
         next_token=encode_page_token(last_key),
-        ltv_by_month=[ltv_cell(r, currency) for r in item.payload.get("ltv_by_month", [])],
-        time_to_next_order=[reorder_point(r) for r in
-                            (curve.payload.get("curve", []) if curve else [])],
+        ltv_by_month=[ltv_cell(r, currency) for r in cohorts_payload.get("ltv_by_month", [])],
+        time_to_next_order=[reorder_point(r) for r in curve_payload.get("curve", [])],
     )
 
 

@@ -158,10 +158,11 @@ def journey_funnel(
     last = end or shop_today(ctx, shop)
     first = start or last - timedelta(days=DEFAULT_FUNNEL_DAYS - 1)
     if first > last:
-        raise BadRequest(f"start {first} is after end {last}: swap them", field="start")
+        raise BadRequest(f"start {first} is after end {last}: swap them", field="start",
+                         code="invalid_range")
     if (last - first).days + 1 > MAX_FUNNEL_DAYS:
         raise BadRequest(f"at most {MAX_FUNNEL_DAYS} days per request: narrow start..end",
-                         field="start")
+                         field="start", code="invalid_range")
     items = analytics_reader(ctx).between(shop, journey_id, "funnel", first.isoformat(),
                                           last.isoformat())
     return FunnelOut(journey_id=journey_id, start=first, end=last,

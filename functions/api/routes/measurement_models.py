@@ -6,14 +6,20 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
+from annotated_types import Interval
 from pydantic import Field, StringConstraints
 
 from api.api_model import ApiModel
-from api.fields import Flag, IsoDate, WholeNumber
+from api.fields import MAX_EXACT_INTEGER, WHOLE_NUMBER, Flag, IsoDate, WholeNumber
 from api.models import Money, RequestBody
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Notes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
+# A product id within int64 (at most 18 digits), bare or as a Shopify GID.
+ProductRef = Annotated[str, StringConstraints(
+    pattern=r"^(gid://shopify/Product/)?[1-9][0-9]{0,17}$")]
+# A decimal amount below seglift.bounds.MAX_AMOUNT (10**12) with at most three decimals.
+Amount = Annotated[str, StringConstraints(pattern=r"^[0-9]{1,12}(\.[0-9]{1,3})?$")]
 SegmentRef = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
@@ -25,12 +31,12 @@ class PeriodIn(RequestBody):
 class GoalIn(RequestBody):
     """Which orders convert. Empty = any order; product ids and a minimum may combine."""
 
-    product_ids: list[str] = Field(
+    product_ids: list[ProductRef] = Field(
         default_factory=list, max_length=250,
         description="Numeric product ids or gid://shopify/Product/<id>: the order must "
                     "contain one of them.",
     )
-    min_order_value: str | None = Field(
+    min_order_value: Amount | None = Field(
         default=None, description="Decimal amount: the order's total price at checkout "
                                   "must be at least this.",
     )
@@ -52,8 +58,8 @@ class ExperimentCreate(RequestBody):
     groups: WholeNumber = Field(default=2, ge=2, le=10,
                                 description="Number of groups, holdout included.")
     holdout: Flag = Field(default=False, description="Keep the last group untreated.")
-    seed: WholeNumber | None = Field(default=None, ge=0, le=2**63 - 1,
-                             description="Random seed; the same seed gives the same groups. "
+    seed: Annotated[int, Interval(ge=0, le=MAX_EXACT_INTEGER), WHOLE_NUMBER] | None = Field(
+        default=None, description="Random seed; the same seed gives the same groups. "
                                          "Chosen and returned when omitted.")
     stratify_by: Literal["rfm_group", "ltv_band"] | None = None
     period: PeriodIn
@@ -67,7 +73,8 @@ class ExperimentCreate(RequestBody):
 
 class CompareRequest(RequestBody):
     ids: list[Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_-]{1,64}$")]] = Field(
-        min_length=2, max_length=10, description="Measurement ids, 2 to 10.")
+        min_length=2, max_length=10, description="Measurement ids, 2 to 10, each once.",
+        json_schema_extra={"uniqueItems": True})
 
 
 class PeriodOut(ApiModel):
@@ -78,7 +85,7 @@ class PeriodOut(ApiModel):
 class GoalOut(ApiModel):
     kind: str = Field(description="any_order | products | min_order_value | "
                                   "products_and_min_value")
-    product_ids: list[str] = Field(default_factory=list)
+    product_ids: list[ProductRef] = Field(default_factory=list)
     min_order_value: Money | None = None
 
 

@@ -203,11 +203,12 @@ def segment_metrics(
     last = end or shop_today(ctx, shop)
     first = start or last - timedelta(days=DEFAULT_METRICS_DAYS - 1)
     if first > last:
-        raise BadRequest(f"start {first} is after end {last}: swap them", field="start")
+        raise BadRequest(f"start {first} is after end {last}: swap them", field="start",
+                         code="invalid_range")
     if (last - first).days + 1 > MAX_METRICS_DAYS:
         raise BadRequest(
             f"at most {MAX_METRICS_DAYS} days per request: narrow start..end",
-            field="start",
+            field="start", code="invalid_range",
         )
     currency = shop_currency(ctx, shop)
     points = [metrics_point(r, currency) for r in ctx.metrics.series(shop, segment_id, first, last)]

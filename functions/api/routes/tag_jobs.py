@@ -102,7 +102,7 @@ def preview_tag_job(
     tags=["tag-jobs"],
     status_code=204,
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(204, "No longer kept in sync", 404),
+    responses=responses(204, "No longer kept in sync", 400, 404),
 )
 def stop_tag_sync(ctx: Ctx, shop: Shop, segment_id: SegmentId) -> Response[str]:
     get_segment_or_404(ctx, shop, segment_id)

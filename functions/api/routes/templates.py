@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
@@ -18,8 +18,10 @@ from api.pagination import (
 )
 from api.presenters import template_out
 from api.routes.responses import responses
+from seglift.segments.templates import CATEGORIES
 
 router = APIGatewayRouter()
+Category = Literal[CATEGORIES]  # type: ignore[valid-type]
 
 
 @router.get(
@@ -31,7 +33,7 @@ router = APIGatewayRouter()
 )
 def list_templates(
     ctx: Ctx,
-    category: Annotated[str | None, Query(max_length=64)] = None,
+    category: Annotated[Category | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     next_token: Annotated[str | None, Query(max_length=512)] = None,
 ) -> TemplatePage:

@@ -215,13 +215,16 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbdParams:
     rows, weights = np.unique(np.column_stack([x, t_x / scale, T / scale]), axis=0,
                               return_counts=True)
     distinct, where = np.unique(rows[:, 0], return_inverse=True)
+    # Contiguous columns, and a weighted sum without BLAS: a dot product hands each of
+    # the optimizer's ~1,200 evaluations to BLAS threads, which cost more than the sum
+    # itself on a busy 2-core machine (and make the last bits depend on the thread count).
+    x_rows, t_rows, T_rows = (np.ascontiguousarray(rows[:, i]) for i in range(3))
 
     def negative_ll(log_params: np.ndarray) -> float:
         if np.max(np.abs(log_params)) > SEARCH_BOX_LOG:
             return np.inf
-        ll = _bgnbd_ll(tuple(np.exp(log_params)), distinct, where, rows[:, 0], rows[:, 1],
-                       rows[:, 2])
-        return -float(np.dot(weights, ll))
+        ll = _bgnbd_ll(tuple(np.exp(log_params)), distinct, where, x_rows, t_rows, T_rows)
+        return -float(np.sum(weights * ll))
 
     best = nelder_mead(negative_ll, np.zeros(4), max_iterations=MAX_OPTIMIZER_ITERATIONS,
                        abandon=_runaway)

@@ -22,6 +22,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 
 from seglift import keys
+from seglift.exports.columns import EXPORTABLE_METRICS
 from seglift.exports.csv_safety import neutralise_table
 from seglift.exports.multipart import DEFAULT_PART_SIZE, S3MultipartWriter
 from seglift.exports.sources import ExportSources
@@ -41,15 +42,6 @@ BASE_HEADERS = {
 }
 # Feature columns a merchant may add (seglift.segments.features.FEATURES_SCHEMA, minus
 # the id lists, which do not fit a spreadsheet cell).
-EXPORTABLE_METRICS = (
-    "order_count", "total_spent", "total_refunded", "average_order_value",
-    "first_order_date", "last_order_date", "days_since_last_order", "days_since_first_order",
-    "average_days_between_orders", "discounted_order_count", "full_price_order_count",
-    "customer_created_date", "account_state", "email_marketing_state", "country_code",
-    "province_code", "city", "first_order_source", "first_order_source_type",
-    "first_order_utm_source", "first_order_utm_medium", "first_order_utm_campaign",
-    "recency_score", "frequency_score", "monetary_score", "rfm_group",
-)
 # Amounts, written with the shop currency's minor units (2 for USD, 0 for JPY).
 MONEY_METRICS = ("total_spent", "total_refunded", "average_order_value")
 

@@ -3,20 +3,20 @@
 - ``S3CustomerLists``: a measurement's frozen list as ``.ids.gz`` (seglift.segments.member_ids);
 - ``SnapshotMembers``: a segment's members on its last evaluation, from its ``.ids.gz``;
 - ``LambdaStrata``: strata need the Parquet features, so the measurements function
-  computes them (synchronous invocation with the ids; answer ``{"strata": {stratum:
-  [ids]}}``). Lambda's 6 MB payload limit caps this at roughly 400,000 customers;
+  computes them (synchronous invocation with the ids, in ``seglift.invocation``'s
+  envelope; result ``{"strata": {stratum: [ids]}}``). Lambda's 6 MB payload limit caps
+  this at roughly 400,000 customers;
 - ``LambdaRecompute``: asks the measurements function to compute results now
   (asynchronous invocation); the daily pipeline recomputes them anyway.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
-from seglift import keys
+from seglift import invocation, keys
 from seglift.config import ConfigurationError
 from seglift.segments.member_ids import decode_member_ids, encode_member_ids
 
@@ -66,15 +66,8 @@ class LambdaStrata:
     def strata(self, shop: str, customer_ids: Sequence[int], by: str,
                as_of: date) -> dict[int, str]:
         function = _require(self._function, "experiment strata")
-        response = self._lambda().invoke(
-            FunctionName=function, InvocationType="RequestResponse",
-            Payload=json.dumps({"action": "strata", "shop": shop, "by": by,
-                                "as_of": as_of.isoformat(),
-                                "customer_ids": list(customer_ids)}).encode(),
-        )
-        answer = json.loads(response["Payload"].read() or b"null")
-        if response.get("FunctionError") or not isinstance(answer, dict):
-            raise RuntimeError(f"the measurements function failed computing strata: {answer}")
+        answer = invocation.invoke(self._lambda, function, invocation.StrataRequest(
+            shop=shop, by=by, as_of=as_of, customer_ids=list(customer_ids)))
         return {int(c): stratum for stratum, ids in answer["strata"].items() for c in ids}
 
 
@@ -85,8 +78,5 @@ class LambdaRecompute:
 
     def request(self, shop: str, measurement_ids: Sequence[str]) -> None:
         function = _require(self._function, "computing new measurements")
-        self._lambda().invoke(
-            FunctionName=function, InvocationType="Event",
-            Payload=json.dumps({"action": "recompute", "shop": shop,
-                                "measurement_ids": list(measurement_ids)}).encode(),
-        )
+        invocation.invoke_async(self._lambda, function, invocation.RecomputeRequest(
+            shop=shop, measurement_ids=list(measurement_ids)))

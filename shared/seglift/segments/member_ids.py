@@ -9,11 +9,20 @@ from __future__ import annotations
 import gzip
 from collections.abc import Iterable
 
+# Gzip's fastest level: a day-run writes one file per segment, and level 9 took 0.7 s for
+# 50,000 ids against 0.02 s here, for a file about 15% larger. Readers are unaffected.
+COMPRESS_LEVEL = 1
+
 
 def encode_member_ids(ids: Iterable[int]) -> bytes:
     """Gzip of the ids, one per line, with a trailing newline when non-empty."""
     text = "".join(f"{int(i)}\n" for i in ids)
-    return gzip.compress(text.encode("ascii"), mtime=0)
+    return gzip_text(text)
+
+
+def gzip_text(text: str) -> bytes:
+    """The ``.ids.gz`` body of already formatted text (reproducible: no timestamp)."""
+    return gzip.compress(text.encode("ascii"), compresslevel=COMPRESS_LEVEL, mtime=0)
 
 
 def decode_member_ids(blob: bytes) -> list[int]:

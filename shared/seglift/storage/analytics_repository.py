@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, NamedTuple
 
@@ -94,6 +94,17 @@ class AnalyticsRepository:
         anything is written."""
         records = [self._record(shop, subject, kind, key, payload)
                    for key, payload in payloads.items()]
+        with self.model.batch_write() as batch:
+            for record in records:
+                batch.save(record)
+
+    def put_items(self, shop: str,
+                  items: Sequence[tuple[str, str, str, Mapping[str, Any]]]) -> None:
+        """Store (or overwrite) points of several series, (subject, kind, sort key,
+        payload) each, in batches: a day-run's profiles and revenue months of every
+        segment in a few calls. Every payload is checked before anything is written."""
+        records = [self._record(shop, subject, kind, key, payload)
+                   for subject, kind, key, payload in items]
         with self.model.batch_write() as batch:
             for record in records:
                 batch.save(record)

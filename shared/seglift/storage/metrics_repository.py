@@ -104,6 +104,22 @@ class MetricsRepository:
         ).save()
         return MetricsDay(day, dict(values), computed_at)
 
+    def put_days(self, shop: str, day: date,
+                 values_by_segment: Mapping[str, Mapping[str, MetricValue]]) -> None:
+        """``put_day`` for several segments of one day, in batches (BatchWriteItem, 25
+        items a call): a day-run's 50 segments are 2 calls instead of 50. Every item is
+        serialised (so checked) before anything is written."""
+        computed_at = self.clock()
+        records = [self.model(series_key(shop, segment_id), day.isoformat(), shop=shop,
+                              segment_id=segment_id, computed_at=computed_at,
+                              values=dict(values))
+                   for segment_id, values in values_by_segment.items()]
+        for record in records:
+            record.serialize()
+        with self.model.batch_write() as batch:
+            for record in records:
+                batch.save(record)
+
     def series(
         self,
         shop: str,

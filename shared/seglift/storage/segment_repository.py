@@ -182,20 +182,24 @@ class SegmentRepository:
         Only the latest day is recorded: evaluating a past day (a backfill, the workflow
         run for an earlier day) after a later one leaves the segment's current count and
         day alone (a conditional update, so concurrent runs cannot reorder them)."""
-        segment = self.require(shop, segment_id)
+        # One conditional UpdateItem (no read first: a day-run records 50 segments); only
+        # when the condition fails is the segment read, to tell a deleted segment
+        # (SegmentNotFound) from a later day already recorded (nothing to do).
         latest = self.model.last_evaluated_on
         try:
-            segment.update(
+            self.model(shop, segment_id).update(
                 actions=[
                     self.model.member_count.set(member_count),
                     self.model.last_evaluated_on.set(day.isoformat()),
                     self.model.last_error.remove(),
                 ],
-                condition=latest.does_not_exist() | (latest <= day.isoformat()),
+                condition=self.model.segment_id.exists() & (
+                    latest.does_not_exist() | (latest <= day.isoformat())),
             )
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise
+            self.require(shop, segment_id)
 
     def record_error(self, shop: str, segment_id: str, message: str) -> None:
         """Why the latest evaluation failed (kept until the next success)."""

@@ -1,0 +1,93 @@
+"""A shop's lake and features for one day, kept in the warm segments container so the
+editor's previews and explanations do not read the lake and compute features per call.
+
+A merchant editing a condition previews it again and again, and asks why customers are in
+or out; each answer used to read the whole lake and compute every feature. The cache keys
+an entry by shop, day, time zone and the ETags of the lake's table manifests: a sync
+replaces a manifest (new ETag) and a new day is a new key, so a stale entry is never
+served, only evicted. Checking the key costs one small GET per table; a miss costs what
+every call cost before.
+
+Entries are bounded by their Arrow size (least recently used evicted first), so a warm
+container never holds more than its budget, and an entry larger than the budget is
+computed and used but not kept.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import pyarrow as pa
+
+from seglift.segments.features import compute_features
+from seglift.segments.tables import TABLE_NAMES, LakeTables
+
+ComputeFeatures = Callable[[LakeTables, date, str], pa.Table]
+CacheKey = tuple[str, date, str, tuple[str | None, ...]]
+
+
+@dataclass(frozen=True)
+class DayFeatures:
+    """What the editor evaluates a condition against: the lake and its features."""
+
+    tables: LakeTables
+    features: pa.Table
+
+    @property
+    def nbytes(self) -> int:
+        tables = (self.tables.customers, self.tables.orders, self.tables.line_items,
+                  self.tables.refunds, self.tables.products)
+        return self.features.nbytes + sum(table.nbytes for table in tables)
+
+
+class FeatureCache:
+    """Least-recently-used ``DayFeatures`` of shops' days, within ``max_bytes``."""
+
+    def __init__(self, max_bytes: int, compute: ComputeFeatures = compute_features) -> None:
+        self.max_bytes = max_bytes
+        self._compute = compute
+        self._entries: OrderedDict[CacheKey, DayFeatures] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+
+    def day_features(self, shop: str, run_date: date, tz: str, reader: Any) -> DayFeatures:
+        """The shop's lake and features as of ``run_date``, computed at most once per lake
+        state. ``reader`` is a ``seglift.lake.reader.LakeReader`` (manifests with ETags)."""
+        manifests = {name: reader.manifest_and_etag(name) for name in TABLE_NAMES}
+        key = (shop, run_date, tz, tuple(etag for _, etag in manifests.values()))
+        entry = self._entries.get(key)
+        if entry is not None:
+            self._entries.move_to_end(key)
+            self.hits += 1
+            return entry
+        self.misses += 1
+        # Read exactly the states the key names, even if a sync replaces a manifest now.
+        tables = LakeTables.of(**{
+            name: None if manifest is None else reader.read_table(name, manifest=manifest)
+            for name, (manifest, _) in manifests.items()})
+        entry = DayFeatures(tables, self._compute(tables, run_date, tz))
+        self._keep(key, entry)
+        return entry
+
+    def _keep(self, key: CacheKey, entry: DayFeatures) -> None:
+        # A shop's older states can never be asked for again: drop them first.
+        for stale in [k for k in self._entries if k[:3] == key[:3]]:
+            del self._entries[stale]
+        if entry.nbytes > self.max_bytes:
+            return
+        self._entries[key] = entry
+        while sum(e.nbytes for e in self._entries.values()) > self.max_bytes:
+            self._entries.popitem(last=False)
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+
+def uncached_day_features(run_date: date, tz: str, reader: Any) -> DayFeatures:
+    """The lake and features read and computed now (a reader without manifests)."""
+    tables = LakeTables.from_reader(reader)
+    return DayFeatures(tables, compute_features(tables, run_date, tz))
