@@ -206,3 +206,19 @@ class BackfillStarted(ApiModel):
                        "each, newest first).")
     progress: str = Field(default="", description="Where to follow it: the days appear in "
                           "the segment's metrics as each is evaluated.")
+
+
+class BackfillProgress(ApiModel):
+    """How far a backfill of ``first_day``..``last_day`` has got: the days whose members
+    and metrics are stored (by the backfill or a daily run). A day appears when its
+    evaluation is stored, so ``days_done`` only grows; a range that stops growing short of
+    ``days_total`` stopped (start it again: finished days are recomputed, not duplicated)."""
+
+    segment_id: str
+    first_day: date
+    last_day: date
+    days_total: int
+    days_done: int
+    status: Literal["in_progress", "done"]
+    first_missing_day: date | None = Field(
+        default=None, description="The oldest day of the range not computed yet.")

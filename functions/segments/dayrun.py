@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from seglift import keys
 from seglift.analytics.revenue import period_label
-from seglift.dayrun.compute import SegmentDay, compute_day
+from seglift.dayrun.compute import SegmentDay, compute_day, failure_kind
 from seglift.dayrun.contracts import DayRunResult, SegmentOutcome
 from seglift.segments.conditions import ConditionError, referenced_segments, validate_condition
 from seglift.segments.dependencies import evaluation_order, find_cycle
@@ -143,14 +143,23 @@ def run_day(shop: str, run_date: date, *, reader: Any, stores: DayStores,
                       fixed_members=plan.fixed_members, previous=previous,
                       analytics=stores.analytics is not None)
     write_features(stores.storage.s3, stores.storage.bucket, shop, run_date, day.features)
+    return store_day(shop, run_date, plan, day.segments, day.failures, stores,
+                     customers=day.features.num_rows)
+
+
+def store_day(shop: str, run_date: date, plan: DayPlan, results: Mapping[str, SegmentDay],
+              errors: Mapping[str, Exception], stores: DayStores, *, customers: int
+              ) -> DayRunResult:
+    """Every segment's outputs of the day stored (the in-process run and the sharded
+    workflow's ReduceDay both end here); failures recorded on their segments."""
     failures: dict[str, tuple[str, str]] = {
         sid: ("SegmentEvaluationError", message) for sid, message in plan.problems.items()}
-    failures.update({sid: (type(e).__name__, str(e)) for sid, e in day.failures.items()})
+    failures.update({sid: (failure_kind(e), str(e)) for sid, e in errors.items()})
     outcomes: list[SegmentOutcome] = []
     staged: dict[str, SegmentDay] = {}
     writes = DayWrites()
     for segment_id in plan.conditions:
-        result = day.segments.get(segment_id)
+        result = results.get(segment_id)
         if result is None:
             continue
         try:
@@ -179,7 +188,7 @@ def run_day(shop: str, run_date: date, *, reader: Any, stores: DayStores,
         stores.segments.record_error(shop, segment_id, f"{kind}: {message}")
         outcomes.append(SegmentOutcome(segment_id=segment_id, status="failed", error=kind,
                                        cause=message))
-    return DayRunResult(shop=shop, run_date=run_date, customers=day.features.num_rows,
+    return DayRunResult(shop=shop, run_date=run_date, customers=customers,
                         segments=outcomes)
 
 

@@ -39,19 +39,20 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from seglift import invocation, keys, observability
 from seglift.config import RuntimeConfig
-from seglift.dayrun.contracts import DayRunRequest
+from seglift.dayrun.contracts import DayRunRequest, ShardItem, ShardPlan
 from seglift.events import BadEvent, require, require_date
 from seglift.segments.conditions import ConditionError
 from seglift.segments.lists import CustomerListError
 from seglift.storage.segment_repository import SegmentNotFound
-from segments import backfill, catalog, dayrun, editor, logic, wiring
+from segments import backfill, catalog, dayrun, editor, logic, shards, wiring
 from segments.feature_cache import FeatureCache
 
 logger = Logger(service="segments")
 tracer = observability.tracer_for("segments")
 metrics = observability.metrics_for("segments")
 
-ACTIONS = ("run_day", "summarize", "create_list", "preview", "explain", "backfill",
+SHARD_ACTIONS = ("plan_shards", "shard_features", "day_context", "shard_day", "reduce_day")
+ACTIONS = ("run_day", *SHARD_ACTIONS, "summarize", "create_list", "preview", "explain", "backfill",
            "catalog")
 # Answered in the envelope to the API's synchronous calls.
 ENVELOPED = ("create_list", "preview", "explain", "catalog")
@@ -140,6 +141,9 @@ def _answer(event: dict[str, Any], action: str, context: LambdaContext) -> dict[
         return logic.create_list(shop, run_date, require(event, "name"), require(event, "source"),
                                  reader=reader, storage=storage, segments=segments, tz=tz,
                                  description=event.get("description"))
+    if action in SHARD_ACTIONS:
+        return _sharded(action, event, shop, run_date, config=config, storage=storage,
+                        reader=reader, segments=segments, tz=tz)
     request = DayRunRequest.model_validate(event)
     stores = dayrun.DayStores(storage, segments, wiring.metrics_repository(config),
                               wiring.analytics_repository(config))
@@ -147,4 +151,34 @@ def _answer(event: dict[str, Any], action: str, context: LambdaContext) -> dict[
     failed = [s.segment_id for s in day.segments if s.status == "failed"]
     logger.info("day run", extra={"segments": len(day.segments), "failed": failed,
                                   "customers": day.customers})
+    return day.as_state()
+
+
+def _sharded(action: str, event: dict[str, Any], shop: str, run_date: Any, *,
+             config: RuntimeConfig, storage: logic.Storage, reader: Any, segments: Any,
+             tz: str) -> dict[str, Any]:
+    """The sharded day-run's states (``segments.shards``), each input typed."""
+    if action == "plan_shards":
+        per_shard = event.get("customers_per_shard")
+        plan = shards.plan_shards(shop, run_date, str(event.get("execution_id") or "run"),
+                                  reader=reader, storage=storage,
+                                  per_shard=int(per_shard) if per_shard else None)
+        logger.info("day planned", extra={"shards": plan.shards, "customers": plan.customers})
+        return plan.model_dump(mode="json")
+    if action == "shard_features":
+        return shards.run_shard_features(ShardItem.model_validate(require(event, "item")),
+                                         reader=reader, storage=storage, tz=tz)
+    if action == "shard_day":
+        return shards.run_shard_day(ShardItem.model_validate(require(event, "item")),
+                                    reader=reader, storage=storage, segments=segments, tz=tz,
+                                    analytics=bool(config.analytics_table))
+    plan = ShardPlan.model_validate(require(event, "plan"))
+    if action == "day_context":
+        return shards.merge_context(plan, storage=storage)
+    stores = dayrun.DayStores(storage, segments, wiring.metrics_repository(config),
+                              wiring.analytics_repository(config))
+    day = shards.reduce_shards(plan, reader=reader, stores=stores)
+    failed = [s.segment_id for s in day.segments if s.status == "failed"]
+    logger.info("day reduced", extra={"segments": len(day.segments), "failed": failed,
+                                      "shards": plan.shards})
     return day.as_state()

@@ -301,7 +301,7 @@ def test_a_backfill_can_be_asked_for_again_with_another_length(client, api, engi
                                        "status", "parts")} == {
         "segment_id": segment.segment_id, "first_day": "2026-08-23",
         "last_day": "2026-11-20", "days": 90, "status": "started", "parts": 1}
-    assert "/metrics?start=2026-08-23&end=2026-11-20" in reply.json["progress"]
+    assert "/backfill?start=2026-08-23&end=2026-11-20" in reply.json["progress"]
     assert engine.backfills[-1]["days"] == 90
     default = client.post(f"/segments/{segment.segment_id}/backfill")
     assert (default.status, default.json["days"], default.json["first_day"]) == (
@@ -377,3 +377,30 @@ def test_preview_explain_and_create_take_a_past_day(client, api, engine):
     later = client.get(f"/segments/{segment.segment_id}/explain?customer_id=42"
                        "&as_of=2027-01-01")
     assert later.status == 400
+
+
+def test_a_backfills_progress_counts_the_days_of_its_range_stored_so_far(client, client_b,
+                                                                         api, engine):
+    from seglift.storage.metrics_repository import MetricsDay
+
+    segment = evaluated(api, SHOP_A)
+    path = f"/segments/{segment.segment_id}/backfill?start=2026-11-01&end=2026-11-10"
+    api.metrics.points[(SHOP_A, segment.segment_id)] = [
+        MetricsDay(date(2026, 11, day), {}) for day in (1, 2, 3, 5, 12)]
+    progress = client.get(path).json
+    assert {k: progress[k] for k in ("days_total", "days_done", "status",
+                                     "first_missing_day")} == {
+        "days_total": 10, "days_done": 4, "status": "in_progress",
+        "first_missing_day": "2026-11-04"}
+    api.metrics.points[(SHOP_A, segment.segment_id)] += [
+        MetricsDay(date(2026, 11, day), {}) for day in (4, 6, 7, 8, 9, 10)]
+    done = client.get(path).json
+    assert (done["days_done"], done["status"], done["first_missing_day"]) == (10, "done", None)
+    swapped = client.get(f"/segments/{segment.segment_id}/backfill?start=2026-11-10"
+                         "&end=2026-11-01")
+    assert (swapped.status, swapped.error["field"]) == (400, "start")
+    too_long = client.get(f"/segments/{segment.segment_id}/backfill?start=2000-01-01"
+                          "&end=2026-11-01")
+    assert (too_long.status, too_long.error["field"], too_long.error["code"]) == (
+        400, "start", "invalid_range")
+    assert client_b.get(path).status == 404

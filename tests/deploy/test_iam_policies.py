@@ -222,13 +222,17 @@ def test_the_state_machines_calls_are_recorded_under_their_own_roles(audited):
     """The daily workflow reads the shop list from S3 (its Distributed Map's ItemReader),
     runs a child execution per shop, invokes the sync function and starts and awaits the
     pipeline (startExecution.sync:2, through EventBridge's managed rule); the pipeline
-    invokes the segment, measurement and metric functions."""
+    reads its shard manifest from S3 (the sharded day-run's Distributed Maps), runs a
+    child execution per shard and invokes the segment, measurement and metric
+    functions."""
     cloud, _ = audited
     assert _state_machine_actions(cloud, "DailyStateMachine") >= {
         "lambda:InvokeFunction", "s3:GetObject", "states:StartExecution",
         "states:DescribeExecution", "states:StopExecution", "events:PutRule",
         "events:PutTargets", "events:DescribeRule"}
-    assert _state_machine_actions(cloud, "PipelineStateMachine") == {"lambda:InvokeFunction"}
+    assert _state_machine_actions(cloud, "PipelineStateMachine") == {
+        "lambda:InvokeFunction", "s3:GetObject", "states:StartExecution",
+        "states:DescribeExecution"}
 
 
 def _without(template: dict[str, Any], role: str, action: str) -> dict[str, Any]:

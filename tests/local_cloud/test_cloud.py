@@ -59,14 +59,32 @@ def test_functions_get_the_environment_the_template_gives_them(cloud):
 
 
 def test_state_machine_runs_the_template_definition_and_passes_every_outcome_on(cloud):
-    """One RunDay invocation for the whole day (no per-segment Map); its outcomes, a
-    failed segment included, reach the shop analytics and the summary."""
+    """The sharded day-run's states from the real ASL: PlanDay, a Distributed Map per
+    phase over the shard manifest (ItemReader on S3, one invocation per shard), then
+    ReduceDay, whose outcomes, a failed segment included, reach the shop analytics and
+    the summary."""
     calls = []
     shop_events = []
+    shards_seen = []
+    s3 = cloud.client("s3")
+    bucket = cloud.physical("DataBucket")
 
     def segments(event, context):
         calls.append(event["action"])
-        if event["action"] == "run_day":
+        if event["action"] == "plan_shards":
+            items = [{"shop": event["shop"], "run_date": event["run_date"], "prefix": "p/",
+                      "shard": k, "shards": 3} for k in range(3)]
+            s3.put_object(Bucket=bucket, Key="p/shards.json", Body=json.dumps(items).encode())
+            return {"shop": event["shop"], "run_date": event["run_date"], "prefix": "p/",
+                    "shards": 3, "customers": 9, "bucket": bucket,
+                    "manifest_key": "p/shards.json"}
+        if event["action"] in ("shard_features", "shard_day"):
+            shards_seen.append((event["action"], event["item"]["shard"]))
+            return {"shard": event["item"]["shard"]}
+        if event["action"] == "day_context":
+            assert event["plan"]["shards"] == 3
+            return {"customers": 9}
+        if event["action"] == "reduce_day":
             return {"shop": event["shop"], "run_date": event["run_date"], "customers": 9,
                     "segments": [
                         {"segment_id": "good", "status": "succeeded", "member_count": 7},
@@ -92,7 +110,12 @@ def test_state_machine_runs_the_template_definition_and_passes_every_outcome_on(
     assert results["good"] == {"segment_id": "good", "status": "succeeded", "member_count": 7}
     assert results["bad"]["status"] == "failed" and results["bad"]["error"] == "ConditionError"
     assert "deleted segment" in results["bad"]["cause"]
-    assert calls == ["run_day", "summarize"]
+    assert [c for c in calls if not c.startswith("shard_")] == [
+        "plan_shards", "day_context", "reduce_day", "summarize"]
+    assert sorted(shards_seen) == [("shard_day", k) for k in range(3)] + [
+        ("shard_features", k) for k in range(3)]
+    assert calls.index("day_context") > max(i for i, c in enumerate(calls)
+                                            if c == "shard_features")
     assert [e["action"] for e in shop_events] == ["shop"]
     assert [s["segment_id"] for s in shop_events[0]["segments"]] == ["good", "bad"]
 

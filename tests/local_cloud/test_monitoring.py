@@ -136,7 +136,7 @@ def test_a_message_in_the_dead_letter_queue_raises_the_depth_alarm(cloud):
 def test_workflow_tasks_get_the_execution_id_and_a_failed_execution_raises_its_alarm(cloud):
     sfn = cloud.client("stepfunctions")
     arn = cloud.physical("PipelineStateMachine")
-    # Not a shop domain: RunDay refuses it, and nothing catches that.
+    # Not a shop domain: PlanDay refuses it, and nothing catches that.
     execution = sfn.start_execution(stateMachineArn=arn, name="ops-bad-shop",
                                     input=json.dumps({"shop": "not a shop",
                                                       "run_date": "2026-11-30"}))

@@ -33,7 +33,7 @@ def test_package_uploads_each_code_directory_once_and_inlines_the_state_machine(
     assert resources["ApiFunction"]["Properties"]["CodeUri"] == "s3://artifacts/functions.zip"
     assert sorted(uploads) == ["functions.zip", "infra-layers-arrow.zip", "shared.zip"]
     machine = resources["PipelineStateMachine"]["Properties"]
-    assert "DefinitionUri" not in machine and machine["Definition"]["StartAt"] == "RunDay"
+    assert "DefinitionUri" not in machine and machine["Definition"]["StartAt"] == "PlanDay"
     names = zipfile.ZipFile(io.BytesIO(uploads["shared.zip"])).namelist()
     assert "seglift/config.py" in names and not any("__pycache__" in n for n in names)
 

@@ -30,6 +30,7 @@ from api.routes.segments import SegmentId, get_segment_or_404, shop_currency
 from api.segment_definitions import condition_error, define_segment
 from api.segment_editor import (
     BACKFILL_DAYS_ON_CREATE,
+    MAX_BACKFILL_RANGE_DAYS,
     as_of_day,
     backfill_parts,
     call_engine,
@@ -40,6 +41,7 @@ from api.segment_editor import (
     uploads,
 )
 from api.segment_editor_models import (
+    BackfillProgress,
     BackfillRequest,
     BackfillStarted,
     ExplainOut,
@@ -232,5 +234,37 @@ def backfill_segment(ctx: Ctx, shop: Shop, segment_id: SegmentId,
     return BackfillStarted(
         segment_id=segment_id, first_day=first, last_day=last, days=days,
         parts=len(backfill_parts(first, last)),
-        progress=f"GET /segments/{segment_id}/metrics?start={first}&end={last} lists the "
-                 "days evaluated so far")
+        progress=f"GET /segments/{segment_id}/backfill?start={first}&end={last} counts "
+                 "the days evaluated so far")
+
+
+@router.get(
+    "/segments/<segment_id>/backfill",
+    summary="A backfill's progress: the days of start..end evaluated so far",
+    tags=["segment editor"],
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(200, "Days done of the range", 400, 404),
+)
+def backfill_progress(
+    ctx: Ctx,
+    shop: Shop,
+    segment_id: SegmentId,
+    start: Annotated[IsoDate, Query(description="First day of the backfill's range.")],
+    end: Annotated[IsoDate, Query(description="Last day of the backfill's range.")],
+) -> BackfillProgress:
+    get_segment_or_404(ctx, shop, segment_id)
+    if start > end:
+        raise BadRequest(f"start {start} is after end {end}: swap them", field="start",
+                         code="invalid_range")
+    total = (end - start).days + 1
+    if total > MAX_BACKFILL_RANGE_DAYS:
+        raise BadRequest(f"a backfill covers at most {MAX_BACKFILL_RANGE_DAYS} days; "
+                         f"{start}..{end} is {total}: narrow the range", field="start",
+                         code="invalid_range")
+    done = {item.day for item in ctx.metrics.series(shop, segment_id, start, end)}
+    missing = next((start + timedelta(days=n) for n in range(total)
+                    if start + timedelta(days=n) not in done), None)
+    return BackfillProgress(segment_id=segment_id, first_day=start, last_day=end,
+                            days_total=total, days_done=len(done),
+                            status="done" if missing is None else "in_progress",
+                            first_missing_day=missing)

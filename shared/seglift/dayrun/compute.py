@@ -34,6 +34,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
@@ -150,7 +151,7 @@ class DayContext(BaseModel):
 
     recency: list[date | None]  # RFM quintile boundaries b_2..b_5 per score
     frequency: list[int | None]
-    monetary: list[Any]  # Decimal | None (kept as given: exact)
+    monetary: list[Decimal | None]
     first_order: date | None
     customers: int
 
@@ -174,12 +175,26 @@ def day_context(stats: Sequence[ShardStats]) -> DayContext:
 # ------------------------------------------------------------------ phase 3
 
 
+class RevenueSums(BaseModel):
+    """A segment's exact month sums in one shard (``REVENUE_SUMS_SCHEMA`` columns)."""
+
+    period: list[str]
+    new: list[int]
+    returning: list[int]
+    new_net: list[Decimal]
+    returning_net: list[Decimal]
+    net: list[Decimal]
+
+    def table(self) -> pa.Table:
+        return pa.table(self.model_dump(), schema=REVENUE_SUMS_SCHEMA)
+
+
 class SegmentPartial(BaseModel):
     """One segment's exact partial figures in one shard."""
 
     metrics: DailyPartial
     profile: ProfilePartial | None = None
-    revenue: dict[str, list[Any]] | None = None  # ``REVENUE_SUMS_SCHEMA`` columns
+    revenue: RevenueSums | None = None
     analytics_error: str | None = None
 
 
@@ -269,7 +284,8 @@ def _segment_partial(ids: pa.Array, counted: pa.Table, base: ProfileBase | None,
     except Exception as error:  # members and metrics stand
         return SegmentPartial(metrics=metrics,
                               analytics_error=f"{type(error).__name__}: {error}")
-    return SegmentPartial(metrics=metrics, profile=profile, revenue=sums.to_pydict())
+    return SegmentPartial(metrics=metrics, profile=profile,
+                          revenue=RevenueSums.model_validate(sums.to_pydict()))
 
 
 # ------------------------------------------------------------------ phase 4
@@ -294,7 +310,7 @@ def reduce_segment(segment_id: str, parts: Sequence[pa.Array],
     try:
         tables = profile_tables(merge_profile_partials(profiles), everyone, PROFILE_TOP)
         profile = profile_payload_of_tables(tables, len(members), products, as_of)
-        sums = add_revenue_sums([pa.table(r, schema=REVENUE_SUMS_SCHEMA) for r in revenues])
+        sums = add_revenue_sums([r.table() for r in revenues])
         months = revenue_month_payloads_of_sums(_revenue_typed(sums), as_of)
     except Exception as error:  # members and metrics stand
         return SegmentDay(members, metrics, analytics_error=f"{type(error).__name__}: {error}")

@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from seglift import keys
+from seglift.analytics.profile import ProfilePartial
+from seglift.dayrun.compute import SegmentPartial
 
 
 class DayRunRequest(BaseModel):
@@ -56,3 +58,63 @@ class DayRunResult(BaseModel):
     def as_state(self) -> dict[str, object]:
         """JSON for the state machine (unset optional fields left out)."""
         return self.model_dump(mode="json", exclude_none=True)
+
+
+# ------------------------------------------------ the sharded day-run's states
+
+
+class ShardPlan(BaseModel):
+    """PlanDay's output: how the shop's day is split and where its artifacts live. The
+    Distributed Maps read their items from ``manifest_key``; DayContext and ReduceDay
+    take this whole object."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    shop: str
+    run_date: date
+    prefix: str  # S3 prefix of this run's intermediate artifacts
+    shards: int = Field(ge=1)
+    customers: int = Field(ge=0)
+    bucket: str
+    manifest_key: str
+
+    @field_validator("shop")
+    @classmethod
+    def _shop_domain(cls, value: str) -> str:
+        return keys.validate_shop_domain(value)
+
+
+class ShardItem(BaseModel):
+    """One item of the shard manifest: the input of a FeatureShards or SegmentShards
+    invocation."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    shop: str
+    run_date: date
+    prefix: str
+    shard: int = Field(ge=0)
+    shards: int = Field(ge=1)
+
+    @field_validator("shop")
+    @classmethod
+    def _shop_domain(cls, value: str) -> str:
+        return keys.validate_shop_domain(value)
+
+    @model_validator(mode="after")
+    def _shard_in_range(self) -> ShardItem:
+        if self.shard >= self.shards:
+            raise ValueError(f"shard {self.shard} is not below the shard count {self.shards}")
+        return self
+
+
+class ShardPartials(BaseModel):
+    """What one SegmentShards invocation leaves for ReduceDay (besides its members):
+    every segment's exact partial figures, the shard's all-customer profile counts and
+    its failures (segment -> [error class, message])."""
+
+    segments: list[str]  # segments evaluated in this shard (members file has their rows)
+    partials: dict[str, SegmentPartial]
+    everyone: ProfilePartial | None = None
+    failures: dict[str, tuple[str, str]] = {}
+    profile_error: str | None = None

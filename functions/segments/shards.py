@@ -1,0 +1,193 @@
+"""The day-run as the daily workflow runs it: one invocation per customer shard.
+
+The pipeline state machine runs ``seglift.dayrun.compute``'s phases as its own states:
+
+- ``plan_shards`` (PlanDay): the shard count from the shop's size, and the shard
+  manifest on S3 that the Distributed Maps' ItemReader reads;
+- ``run_shard_features`` (FeatureShards, one per shard): the shard's features and
+  statistics, to S3;
+- ``merge_context`` (DayContext): every shard's statistics merged into the shop's RFM
+  boundaries and first order day, to S3;
+- ``run_shard_day`` (SegmentShards, one per shard): the shard's memberships of every
+  segment and their exact partial figures, to S3;
+- ``reduce_shards`` (ReduceDay): everything merged and stored exactly as the
+  in-process day-run stores it (``dayrun.store_day``), answering ``DayRunResult``.
+
+States pass S3 keys and small ids only; every artifact of a run lives under
+``dayrun_prefix`` (overwritten by a retried run, so a retry converges).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from datetime import date, timedelta
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from seglift import keys
+from seglift.dayrun.compute import (
+    DayContext,
+    SegmentFailure,
+    ShardDay,
+    ShardStats,
+    day_context,
+    reduce_day,
+    shard_day,
+    shard_features,
+)
+from seglift.dayrun.contracts import (
+    DayRunResult,
+    ShardItem,
+    ShardPartials,
+    ShardPlan,
+)
+from seglift.dayrun.shards import shard_count, shard_tables
+from seglift.segments.snapshots import read_parquet
+from seglift.segments.tables import LakeTables
+from segments.dayrun import DayStores, plan_day, snapshot_or_none, store_day
+from segments.logic import Storage
+
+
+def dayrun_prefix(shop: str, run_date: date, run: str) -> str:
+    """Where one run's intermediate artifacts live."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "-" for c in run)[-80:] or "run"
+    return f"{keys.shop_prefix(shop)}dayrun/{run_date.isoformat()}/{safe}/"
+
+
+def _put_parquet(storage: Storage, key: str, table: pa.Table) -> None:
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="zstd")
+    storage.s3.put_object(Bucket=storage.bucket, Key=key, Body=sink.getvalue())
+
+
+def _put_json(storage: Storage, key: str, body: str) -> None:
+    storage.s3.put_object(Bucket=storage.bucket, Key=key, Body=body.encode(),
+                          ContentType="application/json")
+
+
+def _get(storage: Storage, key: str) -> bytes:
+    return storage.s3.get_object(Bucket=storage.bucket, Key=key)["Body"].read()
+
+
+def plan_shards(shop: str, run_date: date, run: str, *, reader: Any, storage: Storage,
+                per_shard: int | None = None) -> ShardPlan:
+    """PlanDay: the shard count from the shop's customers, and the manifest of shards."""
+    customers = reader.read_table("customers", columns=["customer_id"]).num_rows
+    shards = shard_count(customers) if per_shard is None else shard_count(customers, per_shard)
+    prefix = dayrun_prefix(shop, run_date, run)
+    items = [ShardItem(shop=shop, run_date=run_date, prefix=prefix, shard=k, shards=shards)
+             for k in range(shards)]
+    manifest_key = prefix + "shards.json"
+    _put_json(storage, manifest_key, json.dumps([i.model_dump(mode="json") for i in items]))
+    return ShardPlan(shop=shop, run_date=run_date, prefix=prefix, shards=shards,
+                     customers=customers, bucket=storage.bucket, manifest_key=manifest_key)
+
+
+def _shard_lake(reader: Any, item: ShardItem) -> LakeTables:
+    return shard_tables(LakeTables.from_reader(reader), item.shard, item.shards)
+
+
+def run_shard_features(item: ShardItem, *, reader: Any, storage: Storage, tz: str = "UTC"
+                       ) -> dict[str, Any]:
+    """FeatureShards (one shard): its features and statistics, written to S3."""
+    result = shard_features(_shard_lake(reader, item), item.run_date, tz)
+    base = f"{item.prefix}shard-{item.shard}/"
+    _put_parquet(storage, base + "features-1.parquet", result.features)
+    for name, counts in result.stats.rfm.items():
+        _put_parquet(storage, base + f"rfm-{name}.parquet", counts)
+    _put_json(storage, base + "stats.json", json.dumps({
+        "first_order": result.stats.first_order.isoformat() if result.stats.first_order
+        else None, "customers": result.stats.customers}))
+    return {"shard": item.shard, "customers": result.stats.customers}
+
+
+def merge_context(plan: ShardPlan, *, storage: Storage) -> dict[str, Any]:
+    """DayContext: every shard's statistics merged into the shop's, written to S3."""
+    stats = []
+    for k in range(plan.shards):
+        base = f"{plan.prefix}shard-{k}/"
+        scalars = json.loads(_get(storage, base + "stats.json"))
+        rfm = {name: read_parquet(storage.s3, storage.bucket, base + f"rfm-{name}.parquet")
+               for name in ("recency", "frequency", "monetary")}
+        first = scalars["first_order"]
+        stats.append(ShardStats(rfm, date.fromisoformat(first) if first else None,
+                                scalars["customers"]))
+    context = day_context(stats)
+    _put_json(storage, plan.prefix + "context.json", context.model_dump_json())
+    return {"customers": context.customers}
+
+
+def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: Any,
+                  tz: str = "UTC", analytics: bool = True) -> dict[str, Any]:
+    """SegmentShards (one shard): its memberships and partial figures, written to S3."""
+    base = f"{item.prefix}shard-{item.shard}/"
+    context = DayContext.model_validate_json(_get(storage, item.prefix + "context.json"))
+    features = read_parquet(storage.s3, storage.bucket, base + "features-1.parquet")
+    plan = plan_day(item.shop, segments, storage)
+    yesterday = item.run_date - timedelta(days=1)
+    previous = {sid: snapshot_or_none(item.shop, sid, yesterday, storage)
+                for sid in plan.conditions}
+    day = shard_day(_shard_lake(reader, item), features, context, item.run_date,
+                    plan.conditions, shard=item.shard, shards=item.shards, tz=tz,
+                    fixed_members=plan.fixed_members, previous=previous, analytics=analytics)
+    _put_parquet(storage, base + "features.parquet", day.features)
+    segment_ids = [sid for sid, ids in day.members.items() for _ in range(len(ids))]
+    ids = [pa.array(a, pa.int64()) for a in day.members.values() if len(a)]
+    _put_parquet(storage, base + "members.parquet", pa.table({
+        "segment_id": pa.array(segment_ids, pa.string()),
+        "customer_id": pa.concat_arrays(ids) if ids else pa.array([], pa.int64())}))
+    partials = ShardPartials(
+        segments=list(day.members), partials=day.partials, everyone=day.everyone,
+        failures={sid: [type(e).__name__ if not isinstance(e, SegmentFailure) else e.kind,
+                        str(e)] for sid, e in day.failures.items()},
+        profile_error=day.profile_error)
+    _put_json(storage, base + "partials.json", partials.model_dump_json())
+    return {"shard": item.shard, "segments": len(day.members), "failed": len(day.failures)}
+
+
+def _load_shard_day(storage: Storage, prefix: str, shard: int) -> ShardDay:
+    base = f"{prefix}shard-{shard}/"
+    saved = ShardPartials.model_validate_json(_get(storage, base + "partials.json"))
+    table = read_parquet(storage.s3, storage.bucket, base + "members.parquet")
+    members: dict[str, pa.Array] = {}
+    for segment_id in saved.segments:
+        mask = pc.equal(table["segment_id"], segment_id)
+        members[segment_id] = table["customer_id"].filter(mask).combine_chunks()
+    failures: dict[str, Exception] = {
+        sid: SegmentFailure(kind, message) for sid, (kind, message) in saved.failures.items()}
+    return ShardDay(members, dict(saved.partials), failures, saved.everyone,
+                    pa.table({}), saved.profile_error)
+
+
+def _write_features(storage: Storage, plan: ShardPlan) -> None:
+    """The day's features file: every shard's, one after another (streamed: one shard
+    in memory at a time), at the key exports and measurements read."""
+    sink = io.BytesIO()
+    writer: pq.ParquetWriter | None = None
+    for k in range(plan.shards):
+        part = read_parquet(storage.s3, storage.bucket,
+                            f"{plan.prefix}shard-{k}/features.parquet")
+        if writer is None:
+            writer = pq.ParquetWriter(sink, part.schema, compression="zstd")
+        writer.write_table(part)
+    if writer is not None:
+        writer.close()
+    storage.s3.put_object(Bucket=storage.bucket, Key=keys.features_key(plan.shop, plan.run_date),
+                          Body=sink.getvalue())
+
+
+def reduce_shards(plan: ShardPlan, *, reader: Any, stores: DayStores) -> DayRunResult:
+    """ReduceDay: every shard's part merged, then stored as the day-run stores a day."""
+    storage = stores.storage
+    days = [_load_shard_day(storage, plan.prefix, k) for k in range(plan.shards)]
+    day_plan = plan_day(plan.shop, stores.segments, storage)
+    products = reader.read_table("products", columns=None)
+    results, failures = reduce_day(days, list(day_plan.conditions), plan.run_date, products)
+    _write_features(storage, plan)
+    return store_day(plan.shop, plan.run_date, day_plan, results, failures, stores,
+                     customers=plan.customers)
+
