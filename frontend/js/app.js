@@ -14,6 +14,7 @@ import { matchRoute } from "./router.js";
 import { configureS3 } from "./s3.js";
 
 const routes = [
+  { pattern: "/home", nav: "home", title: "Home", load: () => import("./pages/home.js") },
   { pattern: "/segments", nav: "segments", title: "Segments", load: () => import("./pages/segments.js") },
   { pattern: "/segments/:id", nav: "segments", title: "Segment", load: () => import("./pages/segment.js") },
   { pattern: "/journeys", nav: "journeys", title: "Journeys", load: () => import("./pages/journeys.js") },
@@ -35,7 +36,7 @@ async function show(ctx) {
   disposeCharts();
   const found = matchRoute(routes, location.hash);
   if (!found) {
-    location.replace("#/segments");
+    location.replace("#/home");
     return;
   }
   for (const link of document.querySelectorAll("[data-nav]")) {
@@ -43,6 +44,8 @@ async function show(ctx) {
     else link.removeAttribute("aria-current");
   }
   document.title = `${found.route.title} · seglift`;
+  // Embedded in the admin, App Bridge draws the title bar from <ui-title-bar>.
+  document.querySelector("ui-title-bar")?.setAttribute("title", found.route.title);
   const container = h("div", { class: "page", "data-page": found.route.nav });
   replace(main, container);
   replace(container, loading());
@@ -60,6 +63,18 @@ async function show(ctx) {
   }
 }
 
+/**
+ * In the Shopify admin the app's navigation belongs in the admin's sidebar (App Bridge's
+ * <ui-nav-menu>, the first link being the app's home) and the page title in the admin's
+ * title bar (<ui-title-bar>); the app's own header then only carries the shop line.
+ */
+function embedInAdmin() {
+  const links = [...document.querySelectorAll("[data-nav]")].map((link, index) =>
+    h("a", { href: link.getAttribute("href"), rel: index === 0 ? "home" : null }, link.textContent));
+  document.body.append(h("ui-nav-menu", {}, links), h("ui-title-bar", { title: "seglift" }));
+  document.body.classList.add("embedded");
+}
+
 async function boot() {
   let ctx;
   try {
@@ -70,6 +85,7 @@ async function boot() {
     const fmt = createFormatter({ currency: shop.currency, timezone: shop.timezone });
     document.getElementById("shop-name").textContent = `${shop.shop} · ${shop.currency} · ${shop.timezone}`;
     ctx = { api, fmt, shop, config, navigate: (hash) => { location.hash = hash; } };
+    if (config.mode === "shopify") embedInAdmin();
   } catch (error) {
     replace(main, h("h1", {}, "seglift"), errorMessage(error, "The dashboard could not start"));
     return;

@@ -69,7 +69,8 @@ export function field(label, control, hint = "") {
 
 /** A table from column specs [{label, value: row => node|string, numeric}] */
 export function table(columns, rows, { caption = "" } = {}) {
-  return h("div", { class: "table-wrap" },
+  // Focusable, so a table wider than the screen scrolls from the keyboard too.
+  return h("div", { class: "table-wrap", tabindex: "0" },
     h("table", {},
       caption ? h("caption", {}, caption) : null,
       h("thead", {}, h("tr", {}, columns.map((c) => h("th", { scope: "col", class: c.numeric ? "num" : "" }, c.label)))),
@@ -83,4 +84,23 @@ export function debounce(fn, ms) {
     clearTimeout(timer);
     timer = setTimeout(() => fn(...args), ms);
   };
+}
+
+/**
+ * A short confirmation after an action ("Saved"), as the Shopify admin shows it: App
+ * Bridge's toast when embedded (window.shopify.toast), else the same dark toast here.
+ */
+export function toast(message, { error = false } = {}) {
+  if (window.shopify?.toast?.show) {
+    window.shopify.toast.show(message, { isError: error, duration: 4000 });
+    return;
+  }
+  let region = document.getElementById("toasts");
+  if (!region) {
+    region = h("div", { id: "toasts", class: "toasts", role: "status", "aria-live": "polite" });
+    document.body.append(region);
+  }
+  const note = h("div", { class: `toast${error ? " toast-error" : ""}` }, message);
+  region.append(note);
+  setTimeout(() => note.remove(), 4000);
 }

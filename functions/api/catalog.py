@@ -200,8 +200,24 @@ def check_condition_values(condition: Any, catalog: Callable[[], dict[str, Any]]
 
 
 def _names_values(node: Any) -> bool:
-    text = str(node)
-    return any(word in text for word in (
-        "has_tag", "bought", "nth_order", "first_order_from", "'tags'", "country_code",
-        "province_code", "first_order_source", "first_order_utm", "_product_ids",
-        "products_ever_bought"))
+    """Whether any rule of the tree names a value of the shop (so the catalogue, a read
+    of the lake by the segments function, is needed at all): most conditions (counts,
+    dates, money, "bought anything") need none."""
+    if not isinstance(node, dict):
+        return False
+    if any(_names_values(child) for key in ("and", "or") for child in node.get(key) or []):
+        return True
+    if isinstance(node.get("not"), dict) and _names_values(node["not"]):
+        return True
+    if "has_tag" in node:
+        return True
+    item_keys = ("product_id", "variant_id", "product_type")
+    if isinstance(node.get("bought"), dict) and any(k in node["bought"] for k in item_keys):
+        return True
+    if "nth_order" in node:
+        return True
+    if isinstance(node.get("first_order_from"), dict):
+        return any(key in _FIRST_ORDER_FROM for key in node["first_order_from"])
+    name, op = node.get("feature"), node.get("op")
+    return ((name == "tags" and op in _TAG_OPS) or (name in _FEATURE_VALUES and op in _EXACT_OPS)
+            or (name in _PRODUCT_LIST_FEATURES and op in _TAG_OPS))

@@ -247,9 +247,10 @@ def _check_body(event: dict[str, Any]) -> None:
             "send the body as JSON (Content-Type: application/json)",
             code="unsupported_media_type", field="Content-Type", status=415,
         )
-    if not isinstance(loads(text), dict):
-        # Every body this API reads is an object; Powertools would read an array given
-        # for an optional body as no body at all.
+    value = loads(text)
+    if value is not None and not isinstance(value, dict):
+        # Every body this API reads is an object (or null for an optional one); Powertools
+        # would read an array given for an optional body as no body at all.
         raise ApiError("send the body as a JSON object ({...})", code="invalid_request",
                        field="body", status=400)
 

@@ -155,3 +155,17 @@ def test_a_condition_without_shop_values_does_not_read_the_catalogue(client, val
     assert client.post("/segments/preview", {"condition": {
         "feature": "order_count", "op": ">=", "value": 2}}).status == 200
     assert [call for call, _ in valued.calls if call == "catalog"] == []
+
+
+def test_only_conditions_naming_shop_values_read_the_catalogue(client, valued):
+    """Reading the catalogue is a lake read by the segments function: conditions on counts,
+    dates, money or "bought anything" do without it."""
+    for condition in ({"bought": {"at_least": 2, "within_days": 90}},
+                      {"not": {"feature": "country_code", "op": "contains", "value": "U"}},
+                      {"first_order_from": {"source_type": "SEO"}}):
+        assert client.post("/segments/preview", {"condition": condition}).status == 200
+    assert [call for call, _ in valued.calls if call == "catalog"] == []
+    client.post("/segments/preview", {"condition": {"or": [
+        {"feature": "order_count", "op": ">", "value": 1},
+        {"bought": {"product_type": "Coffee"}}]}})
+    assert [call for call, _ in valued.calls if call == "catalog"] == ["catalog"]

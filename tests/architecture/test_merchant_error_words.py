@@ -79,6 +79,14 @@ def test_no_error_message_carries_developer_text(pattern, what):
     assert not offenders, f"error messages with {what}:\n" + "\n".join(offenders)
 
 
+def test_no_error_message_names_an_internal_identifier():
+    """snake_case words are keys, columns or codes; a value quoted back (“...”) is the
+    merchant's own and may be anything."""
+    offenders = [f"{path}:{line}: {text}" for path, line, text in _raised_messages()
+                 if re.search(r"\b[a-z]+_[a-z_]+\b", re.sub(r"“[^”]*”", "", text))]
+    assert not offenders, "\n".join(offenders)
+
+
 def test_condition_messages_use_feature_labels_not_column_names():
     offenders = []
     for path, line, text in _raised_messages():

@@ -254,7 +254,9 @@ def test_a_segment_is_built_from_rules_picked_by_name_and_its_members_explained(
     form.locator(".preview-count .ok").wait_for()
     form.screenshot(path=str(artifacts / "condition-builder.png"))
     form.get_by_role("button", name="Create segment").click()
-    page.wait_for_function("/^#\\/segments\\/seg_/.test(location.hash)")
+    # Saving checks the product against the catalogue (a lake read by the local Lambda,
+    # which may be busy with the other segments' backfills): allow it a minute.
+    page.wait_for_function("/^#\\/segments\\/seg_/.test(location.hash)", timeout=60_000)
     page.wait_for_selector(f"h1:has-text('Repeat buyers of {title}')")
     # Members by name and e-mail, each linked to the customer in the Shopify admin.
     preview = page.locator("section", has=page.get_by_role("heading", name="Members preview"))

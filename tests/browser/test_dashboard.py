@@ -18,11 +18,13 @@ import pytest
 from devkit.dashboard_server import DashboardServer
 from devkit.local_stack import LOCAL_API_KEY
 from devkit.store.model import numeric_id
+from tests.browser.accessibility import blocking_violations
 from tests.browser.conftest import BACKFILL_DAYS, SHOP, DashboardRun
 
 pytestmark = pytest.mark.browser
 
-MAIN_PAGES = ["segments", "journeys", "cohorts", "measurements", "tag-jobs", "lists", "sync"]
+MAIN_PAGES = ["home", "segments", "journeys", "cohorts", "measurements", "tag-jobs", "lists",
+              "sync"]
 
 
 def chart_series(page: Any, name: str) -> list[dict[str, Any]]:
@@ -72,6 +74,53 @@ def test_the_main_pages_render_with_no_error_at_laptop_and_tablet_widths(
             page.screenshot(path=str(artifacts / f"{route}-{width}.png"), full_page=True)
 
 
+@pytest.mark.parametrize("width", [1280, 768])
+def test_every_main_page_has_no_serious_accessibility_violation(
+    page: Any, dashboard_run: DashboardRun, width: int
+) -> None:
+    page.set_viewport_size({"width": width, "height": 900})
+    found = {}
+    for route in [*MAIN_PAGES, f"segments/{dashboard_run.segments['repeat']['id']}"]:
+        open_page(page, dashboard_run, route)
+        page.wait_for_timeout(300)  # charts drawn after their data arrives
+        violations = blocking_violations(page)
+        if violations:
+            found[route] = violations
+    assert not found, "\n".join(f"{route}: {v}" for route, vs in found.items() for v in vs)
+
+
+def test_the_home_page_shows_the_store_at_a_glance(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    page.goto(dashboard_run.url)  # no route: the app opens on its home page
+    page.wait_for_function("location.hash === '#/home'")
+    page.get_by_role("heading", name="Home", level=1).wait_for()
+    kpis = page.locator("[data-home-kpis]")
+    kpis.wait_for()
+    cohorts = dashboard_run.api.get("/cohorts?limit=100")["items"]
+    customers = sum(c["customers"] for c in cohorts)
+    assert f"{customers:,}" in kpis.inner_text()
+    assert "Repeat rate" in kpis.inner_text()
+    page.wait_for_selector('[data-chart="home-cohorts"] canvas')
+    (bars, ltv) = chart_series(page, "home-cohorts")
+    assert sum(bars["data"]) == customers
+    assert [round(v, 2) for v in ltv["data"]] == [float(c["ltv"]["amount"]) for c in
+                                                  sorted(cohorts, key=lambda c: c["cohort"])]
+    journey = page.locator("section", has=page.get_by_role("heading", name="Journey at a glance"))
+    journey.get_by_role("link", name="One order to repeat").wait_for()
+    assert "Repeat buyers" in journey.inner_text()
+    clv = dashboard_run.api.get("/clv")
+    model = page.locator("[data-model-status]")
+    model.wait_for()
+    expected = "fitted" if clv["status"] == "fitted" else "insufficient"
+    assert model.get_attribute("data-model-status") == expected
+    if expected == "insufficient":
+        assert "enough history" in model.inner_text()
+    for width in (1280, 768):
+        page.set_viewport_size({"width": width, "height": 900})
+        page.screenshot(path=str(artifacts / f"home-{width}.png"), full_page=True)
+
+
 def test_numbers_and_dates_follow_the_shops_currency_and_time_zone(
     page: Any, dashboard_run: DashboardRun
 ) -> None:
@@ -93,6 +142,8 @@ def test_the_navigation_works_from_the_keyboard_alone(
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.textContent") == "Skip to content"
     page.keyboard.press("Tab")  # the brand link
+    page.keyboard.press("Tab")
+    assert page.evaluate("document.activeElement.dataset.nav") == "home"
     page.keyboard.press("Tab")
     assert page.evaluate("document.activeElement.dataset.nav") == "segments"
     page.keyboard.press("Tab")
@@ -542,6 +593,10 @@ def test_embedded_in_shopify_the_app_asks_app_bridge_for_a_token_per_request(
             embedded.wait_for_load_state("networkidle")
             assert embedded.locator('meta[name="shopify-api-key"]').get_attribute(
                 "content") == LOCAL_API_KEY
+            # The admin's sidebar and title bar come from App Bridge's elements.
+            home = embedded.locator("ui-nav-menu a[rel=home]")
+            assert home.get_attribute("href") == "#/home" and home.inner_text() == "Home"
+            assert embedded.locator("ui-title-bar").get_attribute("title") == "Segments"
             issued = embedded.evaluate("window.tokensIssued")
         assert len(api_requests) >= 3  # the shop, the segments, the templates, the trends
         assert issued == len(api_requests)

@@ -135,7 +135,7 @@ def test_bad_periods_and_goals_say_what_to_fix():
         Period(date(2026, 1, 1), date(2027, 6, 1))
     with pytest.raises(MeasurementError, match="product id"):
         Goal.from_document({"product_ids": ["abc"]})
-    with pytest.raises(MeasurementError, match="decimal amount"):
+    with pytest.raises(MeasurementError, match="is not an amount"):
         Goal.from_document({"min_order_value": "lots"})
     goal = Goal.from_document({"product_ids": ["gid://shopify/Product/5", 3, "3"]})
     assert goal.product_ids == (3, 5) and goal.kind == "products"

@@ -233,7 +233,8 @@ def test_a_segment_naming_a_failed_one_fails_saying_which(cloud, monkeypatch):
     monkeypatch.setattr(compiler, "compile_mask", failing)
     result = _outcomes(_run_day())
     assert result["base"]["status"] == result["derived"]["status"] == "failed"
-    assert "segment 'base' (named by member_of) could not be evaluated today: disk on fire" \
+    assert "A segment this condition uses (“is a member of”) could not be evaluated today: " \
+        "disk on fire" \
         in result["derived"]["cause"]
     assert "disk on fire" in repo.get(SHOP, "derived").last_error
 

@@ -90,7 +90,7 @@ def test_a_header_in_another_column_is_found():
         (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a CSV text file"),
         ("email\nann@example.com\n".encode("utf-16"), "not a CSV text file|not UTF-8"),
         (b"email\n\xff\xfeann@example.com\n", "not UTF-8"),
-        (b"name,city\nAnn,Paris\nBob,Rome\n", "cannot tell which column"),
+        (b"name,city\nAnn,Paris\nBob,Rome\n", "does not say which column"),
     ],
 )
 def test_unreadable_uploads_say_what_to_fix(data, message):

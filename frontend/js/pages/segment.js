@@ -43,6 +43,7 @@ export async function render(container, { id }, ctx) {
   }
   const timers = [];
   const headerArea = h("div");
+  const progressArea = h("div", { "aria-live": "polite" });
   const trendArea = h("div");
   // The builder's vocabulary (fields, the store's values, segments), loaded once on demand.
   let vocabularyLoad = null;
@@ -50,6 +51,7 @@ export async function render(container, { id }, ctx) {
   replace(container,
     h("p", { class: "breadcrumb" }, h("a", { href: "#/segments" }, "Segments"), " / ", segment.name),
     headerArea,
+    progressArea,
     section("Metric trends", trendArea),
     section("Revenue per month", revenueArea(path, ctx)),
     section("Features (share and lift against all customers)", profileArea(path, ctx)),
@@ -62,6 +64,7 @@ export async function render(container, { id }, ctx) {
     section("Export members as CSV", exportForm(path, ctx)));
   renderHeader(headerArea, segment, ctx);
   renderTrend(trendArea, path, ctx, timers);
+  followHistory(progressArea, segment, path, ctx, timers);
   return () => timers.forEach((t) => clearTimeout(t.id));
 }
 
@@ -80,6 +83,54 @@ function renderHeader(area, segment, ctx) {
     h("dl", { class: "kpis" },
       h("div", {}, h("dt", {}, "Members"), h("dd", {}, segment.member_count === null ? "computing…" : fmt.integer(segment.member_count))),
       METRICS.slice(1, 6).map((metric) => h("div", {}, h("dt", {}, metric.label), h("dd", {}, formatMetric(fmt, metric, latest))))));
+}
+
+// A new segment's past month is computed on creation (api.segment_editor
+// BACKFILL_DAYS_ON_CREATE); its page follows that work until it is done.
+const HISTORY_ON_CREATE_DAYS = 30;
+const NEW_SEGMENT_MINUTES = 15;
+const STALLED_MS = 90_000;
+
+/**
+ * A progress bar over the days of history computed so far, polled every 2 s; when every
+ * day is there the page is drawn again, complete (trend, revenue, features). It stops and
+ * says so when nothing has moved for 90 s.
+ */
+function followHistory(area, segment, path, ctx, timers) {
+  const created = Date.parse(segment.created_at);
+  if (!(Date.now() - created < NEW_SEGMENT_MINUTES * 60_000)) return;
+  const timer = { id: null };
+  timers.push(timer);
+  let seen = -1;
+  let movedAt = Date.now();
+  const poll = async () => {
+    let days = 0;
+    try {
+      const end = ctx.fmt.today();
+      days = (await ctx.api.get(`${path}/metrics${query({ start: ctx.fmt.daysBefore(end, HISTORY_ON_CREATE_DAYS + 1), end })}`)).points.length;
+    } catch {
+      // Try again at the next tick.
+    }
+    if (!area.isConnected) return;
+    if (days >= HISTORY_ON_CREATE_DAYS) {
+      if (seen >= 0) {
+        replace(area, h("p", { class: "ok", role: "status" }, "History computed: showing the complete page."));
+        window.dispatchEvent(new HashChangeEvent("hashchange"));
+      }
+      return;
+    }
+    if (days !== seen) { seen = days; movedAt = Date.now(); }
+    if (Date.now() - movedAt > STALLED_MS) {
+      replace(area, h("p", { class: "error", role: "alert" }, `Computing this segment's history stopped at ${ctx.fmt.integer(days)} of ${HISTORY_ON_CREATE_DAYS} days: the next daily run adds today; reload the page to check again.`));
+      return;
+    }
+    replace(area, h("section", { class: "card", "data-history-progress": String(days) },
+      h("h2", {}, "Computing this segment's history"),
+      h("progress", { max: HISTORY_ON_CREATE_DAYS, value: days, "aria-label": `${days} of ${HISTORY_ON_CREATE_DAYS} days computed` }),
+      h("p", { class: "muted" }, `${ctx.fmt.integer(days)} of ${HISTORY_ON_CREATE_DAYS} days computed: the trends, revenue and features fill in when it is done.`)));
+    timer.id = setTimeout(poll, 2000);
+  };
+  poll();
 }
 
 // The longest history one request reads (the API's limit is 731 days).

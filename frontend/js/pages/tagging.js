@@ -7,7 +7,7 @@
  * tag cannot be kept), and a kept tag can be stopped here too (stopSyncButton).
  */
 
-import { errorMessage, field, h, loading, replace } from "../dom.js";
+import { errorMessage, field, h, loading, replace, toast } from "../dom.js";
 import { segmentSelect } from "./common.js";
 
 /** Whether "keep in sync" applies: adding a tag to a condition segment. */
@@ -69,6 +69,7 @@ export function tagJobForm(ctx, { segment = null, segments = [], onStarted = () 
         const job = await ctx.api.post(`/segments/${encodeURIComponent(chosen.id)}/tag-jobs`, body);
         if (body.keep_in_sync) chosen.keep_in_sync_tag = body.tag;
         replace(feedback, h("p", { class: "ok", role: "status" }, `Started: ${sentence(ctx, body, preview)}.`));
+        toast("Tag job started");
         onStarted(job);
       } catch (error) {
         replace(feedback, errorMessage(error, `Tagging “${chosen.name}” did not start`));
@@ -118,6 +119,7 @@ export function stopSyncButton(ctx, segment, onStopped = () => {}) {
       segment.keep_in_sync_tag = null;
       button.hidden = true;
       replace(feedback, h("span", { class: "ok" }, ` “${tag}” is no longer kept in sync (customers keep the tags they have).`));
+      toast(`“${tag}” no longer kept in sync`);
       onStopped();
     } catch (error) {
       button.disabled = false;

@@ -4,7 +4,7 @@
  * this page polls while any job is queued or running, so progress moves on its own.
  */
 
-import { empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
+import { empty, errorMessage, field, h, loading, replace, section, table, toast } from "../dom.js";
 import { allSegments } from "./common.js";
 import { stopSyncButton, tagJobForm } from "./tagging.js";
 
@@ -82,6 +82,7 @@ function notificationForm(ctx) {
       input.value = shop.notification_email || "";
       replace(feedback, h("p", { class: "ok", role: "status" }, shop.notification_email
         ? `Saved: tag job e-mails go to ${shop.notification_email}.` : "Saved: no e-mail is sent when a tag job is done."));
+      toast("E-mail saved");
     } catch (error) {
       replace(feedback, errorMessage(error, "The e-mail was not saved"));
     }

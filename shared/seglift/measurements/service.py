@@ -162,7 +162,8 @@ def create_experiment(
     (with ``make_list``) one list segment per group, so a group can be tagged or exported."""
     if request.stratify_by is not None and request.stratify_by not in STRATIFY_OPTIONS:
         raise MeasurementError(
-            f"stratify_by {request.stratify_by!r} is not one of {STRATIFY_OPTIONS}",
+            "Groups can be balanced by RFM group or by lifetime value band, not by "
+            f"“{request.stratify_by}”: pick one from the list.",
             "stratify_by",
         )
     ids = frozen_members(shop, request.segment, members)

@@ -113,7 +113,7 @@ class Goal:
         document = document or {}
         raw_products = document.get("product_ids") or []
         if not isinstance(raw_products, list):
-            raise MeasurementError("goal.product_ids must be a list of product ids",
+            raise MeasurementError("The goal's products must be a list of your products.",
                                    "goal.product_ids")
         if len(raw_products) > MAX_GOAL_PRODUCTS:
             raise MeasurementError(
@@ -139,7 +139,8 @@ class Goal:
                 minimum = Decimal(str(minimum))
             except InvalidOperation:
                 raise MeasurementError(
-                    f"goal.min_order_value {minimum!r} is not a decimal amount like '50.00'",
+                    f"The goal's minimum order value “{minimum}” is not an amount: write it "
+                    "like 50.00.",
                     "goal.min_order_value",
                 ) from None
             if not minimum.is_finite() or minimum < 0:

@@ -173,7 +173,7 @@ def _check_dependencies(condition: Condition, errors: Mapping[str, Exception] | 
     for dependency in sorted(referenced_segments(condition)):
         if errors and dependency in errors:
             raise ConditionError(
-                f"segment {dependency!r} (named by member_of) could not be evaluated "
+                "A segment this condition uses (“is a member of”) could not be evaluated "
                 f"today: {errors[dependency]}"
             )
 

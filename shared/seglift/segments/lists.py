@@ -164,8 +164,8 @@ def parse_customer_list_csv(data: bytes, directory: CustomerDirectory) -> Custom
         start = first + 1
     elif classify_value(rows[first][0])[0] == "malformed" and len(rows) > first + 1:
         raise CustomerListError(
-            f"cannot tell which column holds the customers: name it 'email' or 'customer_id' "
-            f"(first row: {','.join(rows[first])!r})"
+            "The file does not say which column holds the customers: give that column the "
+            f"heading “email” or “customer id” (its first row reads “{','.join(rows[first])}”)."
         )
     seen: set[int] = set()
     for line, row in enumerate(rows[start:], start=start + 1):
