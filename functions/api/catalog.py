@@ -182,7 +182,7 @@ class _ValueCheck:
         elif name in _PRODUCT_LIST_FEATURES and op in _TAG_OPS:
             known = self.ids("products")
             for product_id in _listed(value) if known is not None else []:
-                if int(product_id) not in known:
+                if known is not None and int(product_id) not in known:
                     raise BadRequest(
                         f"That product (number {product_id}) is not one of your store's "
                         "products (as of the last sync): pick a product by name from the "

@@ -24,6 +24,7 @@ recorded a later day.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -45,6 +46,9 @@ MAX_BACKFILL_DAYS = 180
 
 class MetricsStore(Protocol):
     def put_day(self, shop: str, segment_id: str, day: date, values: dict[str, Any]) -> Any: ...
+
+    def put_days(self, shop: str, day: date,
+                 values_by_segment: Mapping[str, Mapping[str, Any]]) -> Any: ...
 
 
 @dataclass(frozen=True)

@@ -142,8 +142,8 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
         "customer_id": pa.concat_arrays(ids) if ids else pa.array([], pa.int64())}))
     partials = ShardPartials(
         segments=list(day.members), partials=day.partials, everyone=day.everyone,
-        failures={sid: [type(e).__name__ if not isinstance(e, SegmentFailure) else e.kind,
-                        str(e)] for sid, e in day.failures.items()},
+        failures={sid: (type(e).__name__ if not isinstance(e, SegmentFailure) else e.kind,
+                        str(e)) for sid, e in day.failures.items()},
         profile_error=day.profile_error)
     _put_json(storage, base + "partials.json", partials.model_dump_json())
     return {"shard": item.shard, "segments": len(day.members), "failed": len(day.failures)}

@@ -77,7 +77,7 @@ def _feature(node: Condition) -> str:
         return f"{attribute} IS NULL"
     if op == "is not null":
         return f"{attribute} IS NOT NULL"
-    value = node.get("value")
+    value: Any = node.get("value")
     if spec.kind == "enum" and op not in ("=", "!="):
         raise _no_equivalent(f"“{spec.label}” with more than one value")
     if op in _COMPARISONS:
