@@ -46,6 +46,8 @@ def resolve_catalog_params(
         return params, {}
     shop_catalog = catalog()
     resolved, labels = dict(params), {}
+    if not is_synced(shop_catalog):
+        return _before_first_sync(wanted, resolved), labels
     for parameter in wanted:
         value = params[parameter.name]
         if parameter.type in PRODUCT_TYPES:
@@ -67,6 +69,28 @@ def resolve_catalog_params(
                 code="unknown_product_type", field=f"template.params.{parameter.name}")
         resolved[parameter.name] = match
     return resolved, labels
+
+
+def is_synced(catalog: dict[str, Any]) -> bool:
+    """Whether the catalogue reflects a sync (older segments functions did not say: yes)."""
+    return bool(catalog.get("synced", True))
+
+
+def _before_first_sync(wanted: Sequence[Any], params: dict[str, Any]) -> dict[str, Any]:
+    """Before the shop's first sync no product is known: a product is taken by its id (it is
+    named after the sync), a title cannot be found yet; a product type is taken as typed."""
+    for parameter in wanted:
+        value = params[parameter.name]
+        if parameter.type not in PRODUCT_TYPES:
+            continue
+        if not str(value).strip().isdigit():
+            raise BadRequest(
+                f"Your store's products are not known yet, so “{value}” cannot be found: "
+                "they are read by the first sync, a few minutes after installing. "
+                "Try again then, or give the product's number.",
+                code="catalog_not_synced", field=f"template.params.{parameter.name}")
+        params[parameter.name] = int(str(value).strip())
+    return params
 
 
 # ------------------------------------------------------------------ condition values
@@ -104,17 +128,21 @@ class _ValueCheck:
         self._read = catalog
         self._catalog: dict[str, Any] | None = None
 
-    def known(self, key: str) -> set[str] | None:
-        """The shop's values for ``key``, case-folded; None when the catalogue lacks it."""
+    def _values(self, key: str) -> Any:
+        """The catalogue's list for ``key``; None when it lacks the key or the shop has not
+        synced yet (nothing can be checked before the first sync: every value is taken)."""
         if self._catalog is None:
-            self._catalog = self._read()
-        values = self._catalog.get(key)
+            read = self._read()
+            self._catalog = read if is_synced(read) else {}
+        return self._catalog.get(key)
+
+    def known(self, key: str) -> set[str] | None:
+        """The shop's values for ``key``, case-folded; None when they are not known."""
+        values = self._values(key)
         return None if values is None else {str(v).casefold() for v in values}
 
     def ids(self, key: str) -> set[int] | None:
-        if self._catalog is None:
-            self._catalog = self._read()
-        rows = self._catalog.get(key)
+        rows = self._values(key)
         return None if rows is None else {int(row["id"]) for row in rows}
 
     def text(self, key: str, values: Any, message: str, hint: str, field: str) -> None:

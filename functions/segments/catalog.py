@@ -30,8 +30,9 @@ def _distinct(column: pa.ChunkedArray | pa.Array) -> list[str]:
 def shop_catalog(reader: Any) -> dict[str, Any]:
     """``{"products": [{id, title, product_type}], "variants": [{id, product_id, title,
     sku}], "product_types", "tags", <order
-    value columns>, "country_code", "province_code"}``: products sorted by title, every
-    list without duplicates."""
+    value columns>, "country_code", "province_code", "synced"}``: products sorted by title,
+    every list without duplicates. ``synced`` is False until the shop's first sync: the
+    lists are then empty because nothing is known yet, not because the shop has nothing."""
     products = reader.read_table("products", columns=["product_id", "title", "product_type"])
     order = pc.sort_indices(pc.utf8_lower(pc.fill_null(products["title"], "")))
     products = products.take(order).slice(0, MAX_VALUES)
@@ -40,6 +41,7 @@ def shop_catalog(reader: Any) -> dict[str, Any]:
     orders = reader.read_table("orders", columns=list(ORDER_VALUE_COLUMNS))
     tags = pc.list_flatten(customers["tags"]) if customers.num_rows else pa.array([], pa.string())
     return {
+        "synced": reader.manifest("customers") is not None,
         "variants": _variants(reader, products),
         "products": [
             {"id": pid, "title": title or f"Untitled product {pid}", "product_type": ptype}

@@ -169,3 +169,45 @@ def test_only_conditions_naming_shop_values_read_the_catalogue(client, valued):
         {"feature": "order_count", "op": ">", "value": 1},
         {"bought": {"product_type": "Coffee"}}]}})
     assert [call for call, _ in valued.calls if call == "catalog"] == ["catalog"]
+
+
+@pytest.fixture
+def unsynced_engine(api) -> FakeSegmentEngine:
+    """A shop installed minutes ago: the lake holds nothing yet."""
+    empty = {key: [] for key in CATALOG} | {"synced": False}
+    fake = FakeSegmentEngine(api.segments, catalog_result=empty)
+    fake.preview_result = {"member_count": 0, "customer_count": 0, "sample": []}
+    api.segment_engine = fake
+    return fake
+
+
+def test_before_the_first_sync_the_catalogue_says_nothing_is_known_yet(client, unsynced_engine):
+    reply = client.get("/catalog")
+    assert reply.status == 200
+    assert reply.json["synced"] is False and reply.json["tags"] == []
+
+
+def test_before_the_first_sync_named_values_are_taken_not_refused(client, unsynced_engine):
+    """Nothing can be checked before the first sync: a tag is not "unknown" then."""
+    reply = client.post("/segments", {"name": "VIPs", "shopify_query":
+                                      "customer_tags CONTAINS 'vip'"})
+    assert reply.status == 201, reply.json
+    by_id = client.post("/segments", {"template": {"id": "product-first-purchase",
+                                                   "params": {"product_id": 8100000091}}})
+    assert by_id.status == 201, by_id.json
+    assert "8100000091" in str(by_id.json["condition"])
+
+
+def test_before_the_first_sync_a_product_title_cannot_be_found_and_says_why(
+        client, unsynced_engine):
+    reply = client.post("/segments", {"template": {"id": "product-first-purchase",
+                                                   "params": {"product_id": "AeroPress"}}})
+    assert reply.status == 400
+    assert reply.error["code"] == "catalog_not_synced"
+    assert "first sync" in reply.error["message"]
+
+
+def test_after_the_sync_an_unknown_tag_is_still_refused(client, engine):
+    reply = client.post("/segments", {"name": "Gold", "shopify_query":
+                                      "customer_tags CONTAINS 'gold'"})
+    assert reply.status == 400 and reply.error["code"] == "unknown_value"

@@ -166,7 +166,7 @@ def test_no_token_and_no_customer_email_reaches_any_log_line(logs):
         secrets = {stack.emulator.token_for(SHOP), stack.emulator.token_for(NEW_SHOP),
                    stack.api_secret, stack.session_token(SHOP), forged}
     text = logs.text()
-    for stage in ("sync state answered", "day run", "shop analytics stored",
+    for stage in ("sync state answered", "day planned", "day reduced", "shop analytics stored",
                   "tag job finished"):
         assert stage in text, f"the run's {stage!r} line was not captured"
     leaks = [s[:12] + "..." for s in secrets if s in text]

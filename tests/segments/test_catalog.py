@@ -49,3 +49,14 @@ def test_variants_are_the_ordered_ones_named_by_their_product():
         {"id": 20, "product_id": 2, "title": "AeroPress · variant 20", "sku": None},
         {"id": 10, "product_id": 1, "title": "espresso beans · variant 10", "sku": None}]
     assert shop_catalog(FakeReader(StoreBuilder()))["variants"] == []
+
+
+class _NeverSynced(FakeReader):
+    def manifest(self, table: str):
+        return None
+
+
+def test_a_shop_never_synced_says_so_beside_its_empty_lists():
+    assert shop_catalog(FakeReader(StoreBuilder()))["synced"] is True
+    catalog = shop_catalog(_NeverSynced(StoreBuilder()))
+    assert catalog["synced"] is False and catalog["tags"] == []

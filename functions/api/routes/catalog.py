@@ -38,6 +38,9 @@ class CatalogVariant(ApiModel):
 
 
 class CatalogOut(ApiModel):
+    synced: bool = Field(
+        default=True, description="False until the shop's first sync: the lists are then "
+        "empty because nothing is known yet.")
     products: list[CatalogProduct] = Field(description="Products sorted by title.")
     variants: list[CatalogVariant] = Field(
         default_factory=list, description="Variants the shop's orders contain, by title.")
