@@ -45,7 +45,8 @@ def resolve_catalog_params(
     if not wanted:
         return params, {}
     shop_catalog = catalog()
-    resolved, labels = dict(params), {}
+    resolved: dict[str, Any] = dict(params)
+    labels: dict[str, str] = {}
     if not is_synced(shop_catalog):
         return _before_first_sync(wanted, resolved), labels
     for parameter in wanted:
