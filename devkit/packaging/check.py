@@ -4,7 +4,8 @@
   250 MB; the budget leaves room for a dependency to grow);
 - bytecode: every module ships an unchecked-hash .pyc for the runtime's Python;
 - imports: each handler imported by the runtime's Python with only the built artefacts on
-  its path (and the runtime's boto3 stand-in), every loaded module from shipped bytecode;
+  its path (and the runtime's boto3 stand-in), then every other module of its package (those
+  it imports only when a request needs them), every loaded module from shipped bytecode;
 - time zones: Python's zoneinfo and seglift's day boundaries resolve a zone with the
   system's /usr/share/zoneinfo hidden (a mount namespace);
 - the runtime's SDK: no shipped package needs a newer boto3/botocore than the floor.
@@ -111,6 +112,12 @@ sys.path[:0] = paths
 start = time.process_time()
 importlib.import_module(module_name)
 cpu = time.process_time() - start
+# Then every other module of the handler's package: a handler imports some of them only
+# when a request needs them (the API's routes), and each must load from the artefacts too.
+import pkgutil
+package = importlib.import_module(module_name.split(".", 1)[0])
+for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+    importlib.import_module(info.name)
 roots = tuple(os.path.realpath(p) + os.sep for p in paths[:-1])  # the last is the SDK stand-in
 from_artefacts, without_bytecode = 0, []
 for name, module in list(sys.modules.items()):

@@ -12,8 +12,10 @@ before any middleware runs, and an unauthenticated caller must get 401, not a de
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
+import threading
 from collections.abc import Callable
 from functools import cache
 from typing import Any
@@ -27,6 +29,10 @@ from aws_lambda_powertools.event_handler.openapi.exceptions import (
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+# What every request needs is imported here, at the cold start's import, not during its
+# first request: the production context and the models every route answers with. Only
+# each route's own module waits for a request to reach it (``register_routes``).
+from api import models  # noqa: F401
 from api.deps import CONTEXT_KEY, SHOP_KEY, USER_KEY
 from api.errors import (
     ApiError,
@@ -37,25 +43,9 @@ from api.errors import (
     proxy_error_response,
 )
 from api.ports import ApiContext
-from api.routes import (
-    analytics,
-    auth,
-    catalog,
-    conditions,
-    exports,
-    health,
-    journeys,
-    measurements,
-    privacy,
-    segment_editor,
-    segments,
-    shops,
-    tag_jobs,
-    templates,
-    webhooks,
-)
 from api.strict_json import body_text, loads
 from api.validation_errors import describe_validation_error
+from api.wiring import build_api_context
 from seglift import observability
 from seglift.auth.session_tokens import SessionTokenError, bearer_token, verify_session_token
 from seglift.config import RuntimeConfig
@@ -83,11 +73,77 @@ app = APIGatewayRestResolver(
     enable_validation=True,
     cors=CORSConfig(allow_origin="*", allow_headers=["Authorization", "Content-Type"]),
 )
-for module in (health, shops, templates, segments, tag_jobs, webhooks, analytics, journeys,
-               measurements, segment_editor):
-    app.include_router(module.router)
-for module in (exports, auth, privacy, catalog, conditions):
-    app.include_router(module.router)
+
+# Every route module (api.routes.<name>), in the order the app registers them, and the first
+# path segments of the routes it serves (tests/api/test_route_loading.py checks this table
+# against the routers themselves).
+ROUTE_MODULES: dict[str, tuple[str, ...]] = {
+    "health": ("health",),
+    "shops": ("shop",),
+    "templates": ("templates",),
+    "segments": ("segments",),
+    "tag_jobs": ("segments", "tag-jobs"),
+    "webhooks": ("webhooks",),
+    "analytics": ("segments", "cohorts", "clv"),
+    "journeys": ("journeys",),
+    "measurements": ("measurements", "experiments"),
+    "segment_editor": ("segments", "uploads"),
+    "exports": ("segments",),
+    "auth": ("auth",),
+    "privacy": ("privacy-requests",),
+    "catalog": ("catalog",),
+    "conditions": ("conditions",),
+}
+
+
+def _route_groups(table: dict[str, tuple[str, ...]]) -> dict[str, tuple[str, ...]]:
+    """For each first path segment, the route modules to register together: every module
+    serving a path under it, plus every module that shares another segment with one of
+    those (transitively), in the table's order.
+
+    Routes registered lazily must match exactly as if all were registered at import. Two
+    routes can only both match a path when they share its first segment, so registering
+    such a group at once, in the table's order, gives every path the same candidates in
+    the same order (Powertools tries static routes, then dynamic ones, in registration
+    order) whatever was registered before.
+    """
+    group_of = {name: {name} for name in table}
+    for name, first_segments in table.items():
+        for other, other_segments in table.items():
+            if set(first_segments) & set(other_segments) and group_of[name] is not group_of[other]:
+                merged = group_of[name] | group_of[other]
+                for member in merged:
+                    group_of[member] = merged
+    order = list(table)
+    return {segment: tuple(sorted(group_of[name], key=order.index))
+            for name, first_segments in table.items() for segment in first_segments}
+
+
+ROUTE_GROUPS = _route_groups(ROUTE_MODULES)
+_registered: set[str] = set()
+_registering = threading.Lock()  # the local cloud serves concurrent requests in threads
+
+
+def register_routes(path: str | None = None) -> None:
+    """Register the route modules that serve ``path`` (all of them when None), once each.
+
+    A cold start imports and registers only the routers its request can reach: importing
+    every route module and defining every model at import cost about as much again as
+    boto3 and Powertools themselves, and a container that only ever answers GET /shop or
+    webhooks never needs most of them. Unknown paths register nothing (they are 404s).
+    """
+    if path is None:
+        names: tuple[str, ...] = tuple(ROUTE_MODULES)
+    else:
+        names = ROUTE_GROUPS.get(path.strip("/").split("/", 1)[0], ())
+    if all(name in _registered for name in names):
+        return
+    with _registering:
+        for name in names:
+            if name not in _registered:
+                module = importlib.import_module(f"api.routes.{name}")
+                app.include_router(module.router)
+                _registered.add(name)
 
 
 def _json_error(status: int, code: str, message: str, field: str | None = None) -> Response:
@@ -177,6 +233,7 @@ def openapi_json() -> str:
 
     from api.openapi_links import add_links
 
+    register_routes()
     generated = app.get_openapi_json_schema(
         title=API_TITLE,
         version=API_VERSION,
@@ -270,6 +327,9 @@ def handle(event: dict[str, Any], lambda_context: LambdaContext, api: ApiContext
             app.append_context(**{SHOP_KEY: shop, USER_KEY: user})
             _require_installed(api, shop)
             _check_body(event)
+        # A CORS preflight's answer lists every method the API serves (API Gateway answers
+        # preflights itself in production; the local cloud passes them on).
+        register_routes(None if method == "OPTIONS" else str(event.get("path") or ""))
     except ApiError as error:
         app.clear_context()
         return proxy_error_response(error)
@@ -285,9 +345,7 @@ def handle(event: dict[str, Any], lambda_context: LambdaContext, api: ApiContext
 
 
 def build_context(config: RuntimeConfig) -> ApiContext:
-    """The production dependencies; imported lazily so tests never load boto3 clients."""
-    from api.wiring import build_api_context
-
+    """The production dependencies (no client is made before a request needs it)."""
     return build_api_context(config)
 
 
@@ -304,4 +362,4 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict:
     return handle(event, context, context_factory(config))
 
 
-__all__ = ["handle", "lambda_handler", "openapi_json"]
+__all__ = ["handle", "lambda_handler", "openapi_json", "register_routes"]
