@@ -116,7 +116,7 @@ cpu = time.process_time() - start
 # when a request needs them (the API's routes), and each must load from the artefacts too.
 import pkgutil
 package = importlib.import_module(module_name.split(".", 1)[0])
-for info in pkgutil.walk_packages(package.__path__, package.__name__ + "."):
+for info in pkgutil.walk_packages(getattr(package, "__path__", []), package.__name__ + "."):
     importlib.import_module(info.name)
 roots = tuple(os.path.realpath(p) + os.sep for p in paths[:-1])  # the last is the SDK stand-in
 from_artefacts, without_bytecode = 0, []

@@ -1,1 +1,1 @@
-"""One Powertools Router per resource; ``api.handler`` includes them all."""
+"""One Powertools Router per resource; ``api.handler`` registers each when a request reaches it."""
