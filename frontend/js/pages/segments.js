@@ -212,6 +212,7 @@ const CATEGORY_NAMES = {
   discounts: "Discounts",
   location: "Location",
   tags: "Customer tags",
+  predictions: "Predictions",
 };
 
 const PARAMETER_NAMES = {
@@ -239,6 +240,10 @@ const PARAMETER_NAMES = {
   country_code: "Country code",
   province_code: "Province or state code",
   month: "Month",
+  max_chance: "Chance still active below (%)",
+  min_chance: "Chance still active at least (%)",
+  min_value: "Minimum predicted spend",
+  min_purchases: "Minimum expected purchases",
 };
 
 // The shop's values offered for each text parameter (from GET /catalog).

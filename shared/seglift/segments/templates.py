@@ -357,6 +357,32 @@ TEMPLATES: tuple[Template, ...] = (
                       _f("last_order_date", "more than days ago", P("days"))]},
              (TemplateParameter("country_code", "string", "US", "ISO country code."),
               _days("days", 90, "Days without an order."))),
+    # ------------------------------------------------------------- predictions
+    # The purchase model's predictions (seglift.segments.predictions): unknown, so no
+    # member, while the shop's history is too thin for the model.
+    Template("predicted-likely-to-churn", "Likely to churn",
+             "Bought more than once, but the chance they still buy from you is below "
+             "{max_chance}%.", "predictions",
+             {"and": [_f("order_count", ">=", 2),
+                      _f("chance_active", "<", P("max_chance"))]},
+             (TemplateParameter("max_chance", "number", 30,
+                                "Chance (0 to 100) of still being an active customer."),)),
+    Template("predicted-high-value", "High predicted value",
+             "Predicted to spend at least {min_value} in the next 365 days.", "predictions",
+             _f("predicted_value_365d", ">=", P("min_value")),
+             (TemplateParameter("min_value", "number", 200, "Minimum predicted spend."),)),
+    Template("predicted-due-next-order", "Due for a next order",
+             "Likely still active (at least {min_chance}%) and expected to order again "
+             "within {days} days.", "predictions",
+             {"and": [_f("chance_active", ">=", P("min_chance")),
+                      _f("days_to_expected_order", "<=", P("days"))]},
+             (TemplateParameter("min_chance", "number", 50,
+                                "Chance (0 to 100) of still being an active customer."),
+              _days("days", 30, "The next order is expected within this many days."))),
+    Template("predicted-buyers-next-90-days", "Expected to buy in the next 90 days",
+             "Predicted to make at least {min_purchases} purchase(s) in the next 90 days.",
+             "predictions", _f("predicted_purchases_90d", ">=", P("min_purchases")),
+             (TemplateParameter("min_purchases", "number", 1, "Expected purchases."),)),
     Template("tags-has-tag", "Tagged customers",
              "Customers tagged {tag}.", "tags", {"has_tag": P("tag")},
              (TemplateParameter("tag", "string", "vip", "The tag."),)),
