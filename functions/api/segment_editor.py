@@ -87,6 +87,8 @@ def engine_error(error: EngineRejected, *, field: str | None = None) -> ApiError
         return NotFound(message, code="upload_not_found", field="upload_id")
     if kind == "SegmentNotFound":
         return NotFound(message, code="segment_not_found", field=field)
+    if kind == "PredictionsNotComputed":
+        return NotFound(message, code="not_computed", field=field)
     if kind == "SegmentEvaluationError":
         return Conflict(message, code="segment_not_ready", field=field)
     logger.error("segments function failed", extra={"error_type": kind, "error": message})
