@@ -136,7 +136,7 @@ def start_backfill(ctx: ApiContext, shop: str, segment_id: str,
         raise BadRequest(
             f"a backfill covers at most {MAX_BACKFILL_RANGE_DAYS} days per request (each "
             f"day re-reads the shop's whole history); {days} days asked for: split the "
-            "range into several requests", field="start")
+            "range into several requests", field="start", code="invalid_range")
     last = last or shop_today(ctx, shop)
     first = date.fromordinal(last.toordinal() - days + 1)
     for part_first, part_last in backfill_parts(first, last):
