@@ -43,11 +43,13 @@ def _checked(condition: Any, shop: str, segments: Segments, segment_id: str | No
     return validate_condition(condition, known_segments=known, segment_id=segment_id)
 
 
-def _day(shop: str, run_date: date, tz: str, reader: Any, cache: FeatureCache | None
-         ) -> DayFeatures:
+def _day(shop: str, run_date: date, tz: str, reader: Any, cache: FeatureCache | None,
+         condition: Mapping[str, Any]) -> DayFeatures:
+    """The day's features; with predictions only for a condition that names one."""
+    predictions = names_prediction_feature(dict(condition))
     if cache is None:
-        return uncached_day_features(run_date, tz, reader)
-    return cache.day_features(shop, run_date, tz, reader)
+        return uncached_day_features(run_date, tz, reader, predictions)
+    return cache.day_features(shop, run_date, tz, reader, predictions)
 
 
 def preview_condition(
@@ -58,7 +60,7 @@ def preview_condition(
     """``{"member_count", "customer_count", "sample", "as_of"}`` of an unsaved condition.
     With ``cache``, the day's lake and features come from it (segments.feature_cache)."""
     checked = _checked(condition, shop, segments, None)
-    day = _day(shop, run_date, tz, reader, cache)
+    day = _day(shop, run_date, tz, reader, cache, checked)
     tables, features = day.tables, day.features
     members = dependency_members_latest(shop, checked, segments, storage)
     size = max(0, min(int(sample_size), MAX_SAMPLE_SIZE))
@@ -97,7 +99,7 @@ def explain_customer(
 ) -> dict[str, Any]:
     """``{"customer_id", "as_of", "member", "tree"}``: why the customer is (not) a member."""
     checked = _checked(condition, shop, segments, segment_id)
-    day = _day(shop, run_date, tz, reader, cache)
+    day = _day(shop, run_date, tz, reader, cache, checked)
     tables, features = day.tables, day.features
     present = pc.any(pc.equal(features["customer_id"], int(customer_id))).as_py()
     if not present:
