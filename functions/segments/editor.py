@@ -1,7 +1,9 @@
 """The segment editor's questions, answered for the API (which carries no pyarrow).
 
 - ``preview_condition``: how many customers a condition selects today, out of how many,
-  and a sample of members with their names and e-mails; nothing is saved.
+  and a sample of members with their names and e-mails; nothing is saved. A condition on
+  predictions also gets the model's plain warnings (no model yet and why; a stale or thin
+  history), so a count of 0 is never silent.
 - ``explain_customer``: the condition tree with ``passed`` at every node for one customer,
   and the customer's own value beside each leaf, so the merchant sees which part keeps a
   customer out and why.
@@ -23,6 +25,7 @@ import pyarrow.compute as pc
 
 from seglift.segments.conditions import validate_condition
 from seglift.segments.engine import explain, preview
+from seglift.segments.predictions import names_prediction_feature, prediction_notes
 from segments.feature_cache import DayFeatures, FeatureCache, uncached_day_features
 from segments.logic import Segments, Storage, dependency_members_latest
 
@@ -60,9 +63,11 @@ def preview_condition(
     members = dependency_members_latest(shop, checked, segments, storage)
     size = max(0, min(int(sample_size), MAX_SAMPLE_SIZE))
     result = preview(dict(checked), features, tables, run_date, tz, members, sample_size=size)
+    warnings = prediction_notes(features) if names_prediction_feature(dict(checked)) else []
     return {"member_count": result.member_count, "customer_count": result.customer_count,
             "sample": result.sample_ids, "as_of": run_date.isoformat(),
-            "customers": sample_customers(tables.customers, result.sample_ids)}
+            "customers": sample_customers(tables.customers, result.sample_ids),
+            "warnings": warnings}
 
 
 def sample_customers(customers: pa.Table, ids: list[int]) -> list[dict[str, Any]]:

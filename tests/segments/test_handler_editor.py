@@ -117,7 +117,7 @@ def test_preview_counts_an_unsaved_condition_and_saves_nothing(cloud):
     assert result == {"member_count": 2, "customer_count": 3, "sample": [1],
                       "as_of": RUN_DATE,
                       "customers": [{"id": 1, "name": "First1 Last",
-                                     "email": "c1@example.com"}]}
+                                     "email": "c1@example.com"}], "warnings": []}
     assert repo.list(SHOP) == []
     assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
 

@@ -497,7 +497,8 @@ export function conditionEditorPanel(ctx, vocab, { condition } = {}) {
       const preview = await ctx.api.post("/segments/preview", { condition: current, sample_size: 0 });
       if (mine !== sequence) return;
       builder.clearErrors();
-      replace(count, h("p", { class: "ok" }, `${ctx.fmt.integer(preview.member_count)} of ${ctx.fmt.integer(preview.customer_count)} customers match today.`));
+      replace(count, h("p", { class: "ok" }, `${ctx.fmt.integer(preview.member_count)} of ${ctx.fmt.integer(preview.customer_count)} customers match today.`),
+        ...(preview.warnings || []).map((text) => h("p", { class: "warning", role: "note" }, text)));
     } catch (error) {
       if (mine !== sequence) return;
       // On the row it concerns when there is one; above the rules otherwise.

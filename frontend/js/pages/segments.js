@@ -437,7 +437,8 @@ async function renderTemplateForm(area, template, ctx) {
     replace(feedback, loading("Counting…"));
     try {
       const result = await ctx.api.post("/segments/preview", { template: { id: template.id, params: readParameters(form, template) }, sample_size: 0 });
-      replace(feedback, h("p", { class: "ok" }, `${ctx.fmt.integer(result.member_count)} of ${ctx.fmt.integer(result.customer_count)} customers match today.`));
+      replace(feedback, h("p", { class: "ok" }, `${ctx.fmt.integer(result.member_count)} of ${ctx.fmt.integer(result.customer_count)} customers match today.`),
+        ...(result.warnings || []).map((text) => h("p", { class: "warning", role: "note" }, text)));
     } catch (error) {
       replace(feedback, errorMessage(error));
     }

@@ -80,6 +80,7 @@ from seglift.segments.predictions import (
     fit_predictions,
     model_inputs,
     names_prediction_feature,
+    with_model_note,
     with_predictions,
 )
 from seglift.segments.rfm import QuintileBounds, RfmThresholds
@@ -441,10 +442,14 @@ def day_features(tables: LakeTables, as_of: date, tz: str = "UTC",
                  predictions: bool = True) -> pa.Table:
     """Every customer's features of the day as the day-run computes them, in one
     process and one shard (the segment editor's previews and explanations, list
-    segments): RFM scored among the whole shop, and the prediction features filled."""
+    segments): RFM scored among the whole shop, and the prediction features filled (with
+    the model's reason and the history's warnings in the schema metadata:
+    ``predictions.prediction_notes``)."""
     first = shard_features(tables, as_of, tz, predictions)
     context = day_context([first.stats])
     features = with_rfm(first.features, context.thresholds())
-    if context.predictions is None or first.stats.model_inputs is None:
+    model, inputs = context.predictions, first.stats.model_inputs
+    if model is None or inputs is None:
         return features
-    return with_predictions(features, first.stats.model_inputs, context.predictions, as_of)
+    features = with_predictions(features, inputs, model, as_of)
+    return with_model_note(features, model, inputs, as_of)
