@@ -35,6 +35,7 @@ REPEAT = {"feature": "order_count", "op": ">=", "value": 2}
 class FakeReader:
     def __init__(self, store: StoreBuilder) -> None:
         self.tables = store.tables()
+        self.collections = store.collections_table()
 
     def manifest_and_etag(self, table: str):
         # A new reader is a new lake state: the handler's feature cache never serves
@@ -45,6 +46,8 @@ class FakeReader:
         return table  # every table of a fake store has been synced
 
     def read_table(self, table: str, columns: list[str] | None = None, *, manifest=None):
+        if table == "collections":
+            return self.collections
         assert table in TABLE_NAMES
         return getattr(self.tables, table)
 
