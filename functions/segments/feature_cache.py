@@ -23,7 +23,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from seglift.segments.features import compute_features
+from seglift.dayrun.compute import day_features
 from seglift.segments.tables import TABLE_NAMES, LakeTables
 
 ComputeFeatures = Callable[[LakeTables, date, str], pa.Table]
@@ -32,7 +32,8 @@ CacheKey = tuple[str, date, str, tuple[str | None, ...]]
 
 @dataclass(frozen=True)
 class DayFeatures:
-    """What the editor evaluates a condition against: the lake and its features."""
+    """What the editor evaluates a condition against: the lake and its features, with
+    the prediction features filled as the day-run fills them (``dayrun.compute.day_features``)."""
 
     tables: LakeTables
     features: pa.Table
@@ -47,7 +48,7 @@ class DayFeatures:
 class FeatureCache:
     """Least-recently-used ``DayFeatures`` of shops' days, within ``max_bytes``."""
 
-    def __init__(self, max_bytes: int, compute: ComputeFeatures = compute_features) -> None:
+    def __init__(self, max_bytes: int, compute: ComputeFeatures = day_features) -> None:
         self.max_bytes = max_bytes
         self._compute = compute
         self._entries: OrderedDict[CacheKey, DayFeatures] = OrderedDict()
@@ -90,4 +91,4 @@ class FeatureCache:
 def uncached_day_features(run_date: date, tz: str, reader: Any) -> DayFeatures:
     """The lake and features read and computed now (a reader without manifests)."""
     tables = LakeTables.from_reader(reader)
-    return DayFeatures(tables, compute_features(tables, run_date, tz))
+    return DayFeatures(tables, day_features(tables, run_date, tz))

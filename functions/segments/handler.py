@@ -17,6 +17,8 @@ The API (which has no pyarrow) invokes the segment editor's actions:
   unsaved condition (``segments.editor.preview_condition``).
 - ``explain`` {condition, customer_id, segment_id?}: the pass/fail tree of a condition for
   one customer (``segments.editor.explain_customer``).
+- ``predictions`` {sort, descending?, offset?, limit?}: a page of the day's per-customer
+  predictions from its features file (``segments.predictions``).
 - ``catalog`` {}: the shop's products (id, title, type), product types, customer tags and
   order sources/UTM values, for the dashboard's pickers (``segments.catalog``).
 - ``backfill`` {segment_id, days?}: a new segment's past days evaluated point in time,
@@ -48,7 +50,17 @@ from seglift.events import BadEvent, require, require_date
 from seglift.segments.conditions import ConditionError
 from seglift.segments.lists import CustomerListError
 from seglift.storage.segment_repository import SegmentNotFound
-from segments import backfill, catalog, dayrun, editor, logic, shard_failures, shards, wiring
+from segments import (
+    backfill,
+    catalog,
+    dayrun,
+    editor,
+    logic,
+    predictions,
+    shard_failures,
+    shards,
+    wiring,
+)
 from segments.feature_cache import FeatureCache
 
 logger = Logger(service="segments")
@@ -58,12 +70,13 @@ metrics = observability.metrics_for("segments")
 SHARD_ACTIONS = ("plan_shards", "shard_features", "day_context", "shard_day", "reduce_day",
                  "record_shard_failure", "forget_shards", "day_failed")
 ACTIONS = ("run_day", *SHARD_ACTIONS, "summarize", "create_list", "preview", "explain", "backfill",
-           "catalog")
+           "catalog", "predictions")
 # Answered in the envelope to the API's synchronous calls.
-ENVELOPED = ("create_list", "preview", "explain", "catalog")
+ENVELOPED = ("create_list", "preview", "explain", "catalog", "predictions")
 # What the merchant can fix: a refusal in the envelope, not a crash.
 REFUSALS = (ConditionError, CustomerListError, SegmentNotFound, logic.UploadNotFound,
-            logic.SegmentEvaluationError, editor.CustomerNotFound)
+            logic.SegmentEvaluationError, editor.CustomerNotFound,
+            predictions.PredictionsNotComputed)
 
 
 def _integer(event: dict[str, Any], name: str, default: int | None = None) -> int:
@@ -123,6 +136,14 @@ def _answer(event: dict[str, Any], action: str, context: LambdaContext) -> dict[
     reader = wiring.lake_reader(s3, config.data_bucket, shop)
     if action == "catalog":
         return catalog.shop_catalog(reader)
+    if action == "predictions":
+        sort = require(event, "sort")
+        if sort not in predictions.SORTABLE:
+            raise BadEvent(f"sort must be one of {list(predictions.SORTABLE)}, got {sort!r}")
+        return predictions.predictions_of_day(
+            shop, run_date, storage=storage, reader=reader, sort=sort,
+            descending=bool(event.get("descending", True)),
+            offset=_integer(event, "offset", 0), limit=_integer(event, "limit", 25))
     tz = wiring.shop_timezone(config, shop)
     if action == "preview":
         return editor.preview_condition(

@@ -7,7 +7,8 @@ The pipeline state machine runs ``seglift.dayrun.compute``'s phases as its own s
 - ``run_shard_features`` (FeatureShards, one per shard): the shard's features and
   statistics, to S3;
 - ``merge_context`` (DayContext): every shard's statistics merged into the shop's RFM
-  boundaries and first order day, to S3;
+  boundaries and first order day, and the shop's prediction model fitted once on every
+  shard's model inputs, to S3;
 - ``run_shard_day`` (SegmentShards, one per shard): the shard's memberships of every
   segment and their exact partial figures, to S3;
 - ``reduce_shards`` (ReduceDay): everything merged and stored exactly as the
@@ -106,6 +107,8 @@ def run_shard_features(item: ShardItem, *, reader: Any, storage: Storage, tz: st
     _put_parquet(storage, base + "features-1.parquet", result.features)
     for name, counts in result.stats.rfm.items():
         _put_parquet(storage, base + f"rfm-{name}.parquet", counts)
+    if result.stats.model_inputs is not None:
+        _put_parquet(storage, base + "model-inputs.parquet", result.stats.model_inputs)
     _put_json(storage, base + "stats.json", json.dumps({
         "first_order": result.stats.first_order.isoformat() if result.stats.first_order
         else None, "customers": result.stats.customers}))
@@ -122,10 +125,14 @@ def merge_context(plan: ShardPlan, *, storage: Storage) -> dict[str, Any]:
                for name in ("recency", "frequency", "monetary")}
         first = scalars["first_order"]
         stats.append(ShardStats(rfm, date.fromisoformat(first) if first else None,
-                                scalars["customers"]))
+                                scalars["customers"],
+                                read_parquet(storage.s3, storage.bucket,
+                                             base + "model-inputs.parquet")))
     context = day_context(stats)
     _put_json(storage, plan.prefix + "context.json", context.model_dump_json())
-    return {"customers": context.customers}
+    model = context.predictions
+    return {"customers": context.customers,
+            "predictions": "fitted" if model is not None and model.bgnbd else "not_fitted"}
 
 
 def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: Any,
@@ -138,9 +145,11 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
     yesterday = item.run_date - timedelta(days=1)
     previous = {sid: snapshot_or_none(item.shop, sid, yesterday, storage)
                 for sid in plan.conditions}
+    inputs = read_parquet(storage.s3, storage.bucket, base + "model-inputs.parquet")
     day = shard_day(_shard_lake(reader, item), features, context, item.run_date,
                     plan.conditions, shard=item.shard, shards=item.shards, tz=tz,
-                    fixed_members=plan.fixed_members, previous=previous, analytics=analytics)
+                    fixed_members=plan.fixed_members, previous=previous, analytics=analytics,
+                    inputs=inputs)
     _put_parquet(storage, base + "features.parquet", day.features)
     segment_ids = [sid for sid, ids in day.members.items() for _ in range(len(ids))]
     ids = [pa.array(a, pa.int64()) for a in day.members.values() if len(a)]

@@ -30,7 +30,7 @@ ORDER_FIELDS = f"""
       refunds {{ id createdAt totalRefundedSet {{ {_MONEY} }} }}
       lineItems {{
         edges {{ node {{
-          id title sku quantity product {{ id }} variant {{ id }}
+          id title variantTitle sku quantity product {{ id }} variant {{ id }}
           originalUnitPriceSet {{ {_MONEY} }} discountedTotalSet {{ {_MONEY} }}
         }} }}
       }}

@@ -86,6 +86,22 @@ def test_a_product_type_must_be_one_the_shop_has(client, engine):
     assert "no product type “Tea”" in unknown.error["message"]
 
 
+def test_a_variant_is_picked_by_its_name_and_named_everywhere_after(client, valued):
+    reply = client.post("/segments", {"template": {
+        "id": "product-variant-buyers", "params": {"variant_id": "aeropress — large / blue"}}})
+    assert reply.status == 201, reply.json
+    assert "AeroPress — Large / Blue" in reply.json["description"]
+    assert "44000001" not in reply.json["description"] + reply.json["name"]
+    assert "44000001" in str(reply.json["condition"])
+    by_id = client.post("/segments", {"template": {
+        "id": "product-variant-buyers", "params": {"variant_id": 44000001}}})
+    assert "AeroPress — Large / Blue" in by_id.json["description"]
+    unknown = client.post("/segments/preview", {"template": {
+        "id": "product-variant-buyers", "params": {"variant_id": "AeroPress — Small"}}})
+    assert unknown.status == 400 and unknown.error["code"] == "unknown_variant"
+    assert "no variant “AeroPress — Small”" in unknown.error["message"]
+
+
 def test_templates_without_product_parameters_do_not_read_the_catalogue(client, engine):
     assert client.post("/segments", {"template": {"id": "journey-loyal"}}).status == 201
     assert "catalog" not in [action for action, _ in engine.calls]
@@ -95,7 +111,8 @@ def test_templates_without_product_parameters_do_not_read_the_catalogue(client, 
 
 
 VALUES_CATALOG = {**CATALOG, "variants": [
-    {"id": 44000001, "product_id": 8100000091, "title": "AeroPress · SKU AP-GO", "sku": "AP-GO"}]}
+    {"id": 44000001, "product_id": 8100000091, "title": "AeroPress — Large / Blue",
+     "sku": "AP-GO"}]}
 
 
 @pytest.fixture

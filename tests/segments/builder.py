@@ -84,6 +84,8 @@ class StoreBuilder:
         total: str | float = "10",
         products: list[int] | None = None,
         variants: list[int] | None = None,
+        variant_titles: list[str | None] | None = None,
+        skus: list[str | None] | None = None,
         cancelled: str | None = None,
         refunds: list[tuple[str, str]] | None = None,
         discount_codes: list[str] | None = None,
@@ -136,10 +138,11 @@ class StoreBuilder:
                     "product_id": product_id,
                     "variant_id": variants[i],
                     "title": f"Product {product_id}",
-                    "sku": None,
+                    "sku": skus[i] if skus else None,
                     "quantity": 1,
                     "original_unit_price": Decimal("1"),
                     "discounted_total": Decimal("1"),
+                    "variant_title": variant_titles[i] if variant_titles else None,
                 }
             )
         for i, (day, amount) in enumerate(refunds or []):

@@ -62,6 +62,7 @@ GUEST_ORDER = {
 
 def line(item_id: int, order_id: int, quantity: int = 1) -> dict:
     return {"id": f"gid://shopify/LineItem/{item_id}", "title": "Beans", "sku": "B-1",
+            "variantTitle": "1 kg / Whole bean",
             "quantity": quantity, "product": {"id": "gid://shopify/Product/3"},
             "variant": {"id": "gid://shopify/ProductVariant/4"},
             "originalUnitPriceSet": money("15.00"), "discountedTotalSet": money("13.25"),
@@ -100,7 +101,8 @@ def test_orders_line_items_and_refunds_convert_exactly() -> None:
         "line_item_id": 1, "order_id": 5001, "customer_id": 77,
         "order_created_at": datetime(2026, 3, 1, 10, tzinfo=UTC), "product_id": 3,
         "variant_id": 4, "title": "Beans", "sku": "B-1", "quantity": 2,
-        "original_unit_price": Decimal("15.000"), "discounted_total": Decimal("13.250")}
+        "original_unit_price": Decimal("15.000"), "discounted_total": Decimal("13.250"),
+        "variant_title": "1 kg / Whole bean"}
     assert items[1]["order_id"] == 5002 and items[1]["customer_id"] is None
 
 

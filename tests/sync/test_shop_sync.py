@@ -40,6 +40,13 @@ def test_first_sync_copies_the_whole_store(emulator: ShopifyEmulator, store: Sho
         len(o["refunds"]) for o in store.orders.values())
     assert lake.read_table("products").num_rows == len(store.products)
     assert outcome.records == sum(outcome.rows_by_table.values())
+    # Each line item keeps the variant's title as Shopify gave it (null for a default one).
+    items = lake.read_table("line_items", ["line_item_id", "variant_title"])
+    titles = dict(zip(items["line_item_id"].to_pylist(), items["variant_title"].to_pylist(),
+                      strict=True))
+    expected = {int(line["id"].rsplit("/", 1)[1]): line.get("variantTitle")
+                for o in store.orders.values() for line in o["lineItems"]}
+    assert titles == expected and any(expected.values())
     totals = dict(zip(orders["order_id"].to_pylist(), orders["total_price"].to_pylist(),
                       strict=True))
     for order in list(store.orders.values())[:20]:

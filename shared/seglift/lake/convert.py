@@ -74,8 +74,8 @@ ORDER_FILE_JSON = pa.schema([
     ("refunds", pa.list_(pa.struct([("id", _S), ("createdAt", TIMESTAMP),
                                     ("totalRefundedSet", _MONEY_BAG)]))),
     # LineItem
-    ("title", _S), ("sku", _S), ("quantity", pa.int32()), ("product", _ID_REF),
-    ("variant", _ID_REF), ("originalUnitPriceSet", _MONEY_BAG),
+    ("title", _S), ("variantTitle", _S), ("sku", _S), ("quantity", pa.int32()),
+    ("product", _ID_REF), ("variant", _ID_REF), ("originalUnitPriceSet", _MONEY_BAG),
     ("discountedTotalSet", _MONEY_BAG),
 ])
 
@@ -182,7 +182,7 @@ def refunds_to_lake(raw_orders: pa.Table, orders: pa.Table) -> pa.Table:
 
 
 _LINE_ITEM_OWN = ["line_item_id", "order_id", "product_id", "variant_id", "title", "sku",
-                  "quantity", "original_unit_price", "discounted_total"]
+                  "quantity", "original_unit_price", "discounted_total", "variant_title"]
 _ORDER_KEYS = pa.schema([("order_id", pa.int64()), ("customer_id", pa.int64()),
                          ("order_created_at", TIMESTAMP)])
 
@@ -199,7 +199,16 @@ def line_items_own_columns(raw_children: pa.Table) -> pa.Table:
         "quantity": pc.fill_null(raw_children["quantity"], 0),
         "original_unit_price": _money(raw_children, "originalUnitPriceSet"),
         "discounted_total": _money(raw_children, "discountedTotalSet"),
+        "variant_title": raw_children["variantTitle"],
     })
+
+
+def _with_variant_title(pending: pa.Table) -> pa.Table:
+    """A carry-over written before line items had a variant title (a sync resumed across
+    the deploy that added it): the title is unknown, null."""
+    if "variant_title" in pending.column_names:
+        return pending
+    return pending.append_column("variant_title", pa.nulls(pending.num_rows, pa.string()))
 
 
 def _order_keys(orders: pa.Table) -> pa.Table:
@@ -248,7 +257,8 @@ class BulkJsonlConverter:
         """Continue an export converted by an earlier invocation (see ``carry_over``)."""
         if previous_keys is not None:
             self._previous_keys = previous_keys.cast(_ORDER_KEYS)
-        self._pending = [p.select(_LINE_ITEM_OWN) for p in pending if p.num_rows]
+        self._pending = [_with_variant_title(p).select(_LINE_ITEM_OWN)
+                         for p in pending if p.num_rows]
 
     def convert_block(self, block: bytes) -> dict[str, pa.Table]:
         raw = self._parse(block)

@@ -2,7 +2,10 @@
 
 The sync writes exactly these schemas and every reader relies on them, so a change here
 is a schema change: bump ``LAKE_SCHEMA_VERSION`` (it is part of every lake key, see
-``seglift.lake.layout``) and say in README.md what changed.
+``seglift.lake.layout``) and say in README.md what changed. One change is compatible and
+needs no bump: a new *nullable* column at the end of a table. Files written before it
+read that column as null (``LakeReader``), and the next full sync fills it; a new table
+is compatible too (a table without a manifest reads empty).
 
 Conventions, chosen so readers never guess:
 - ids are Shopify's numeric legacy ids as int64 (``gid://shopify/Customer/42`` -> 42);
@@ -90,6 +93,9 @@ LINE_ITEMS = pa.schema(
         pa.field("quantity", pa.int32(), nullable=False),
         pa.field("original_unit_price", MONEY),
         pa.field("discounted_total", MONEY),
+        # LineItem.variantTitle: the variant's title when ordered ("Large / Blue"); null
+        # for a product's only ("Default Title") variant and in files written before it.
+        pa.field("variant_title", pa.string()),
     ]
 )
 
