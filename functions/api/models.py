@@ -106,7 +106,8 @@ class SyncRequested(ApiModel):
 class TemplateParameterOut(ApiModel):
     name: str
     type: str = Field(
-        description="integer | number | string | date | month | product_id | variant_id | enum"
+        description="integer | number | string | date | month | product_id | variant_id | "
+        "collection_id | enum"
     )
     default: Any = None
     description: str = ""

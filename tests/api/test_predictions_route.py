@@ -132,3 +132,16 @@ def test_missing_days_other_shops_and_bad_sorts_are_refused(client, client_b, en
     bad = _get(client, {"sort": "email"})
     assert bad.status == 400 and bad.json["error"]["field"] == "sort"
     assert engine.calls and all(c[1]["shop"] == SHOP_A for c in engine.calls)
+
+
+def test_a_preview_on_predictions_passes_the_models_warnings_on(client, api):
+    note = ("Predictions are not available for this shop yet, so rules on them select "
+            "nobody: only 3 customer(s) have ordered.")
+    api.segment_engine = FakeSegmentEngine(api.segments, preview_result={
+        "member_count": 0, "customer_count": 40, "sample": [], "warnings": [note]})
+    reply = client.post("/segments/preview", {"template": {
+        "id": "predicted-likely-to-churn", "params": {}}, "sample_size": 0})
+    assert reply.status == 200, reply.json
+    assert reply.json["warnings"] == [note] and reply.json["member_count"] == 0
+    sent = api.segment_engine.calls[-1][1]["condition"]
+    assert {"feature": "chance_active", "op": "<", "value": 30} in sent["and"]

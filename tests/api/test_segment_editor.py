@@ -43,7 +43,7 @@ def test_preview_answers_counts_and_a_sample_without_saving(client, api, engine)
     assert reply.status == 200
     assert reply.json == {"member_count": 2, "customer_count": 9, "sample": [4, 7],
                           "as_of": "2026-11-20", "condition": REPEAT,
-                          "customers": engine.preview_result["customers"]}
+                          "customers": engine.preview_result["customers"], "warnings": []}
     assert engine.calls == [("preview", {"shop": SHOP_A, "run_date": TODAY,
                                          "condition": REPEAT, "sample_size": 5})]
     assert api.segments.conditions(SHOP_A) == {}

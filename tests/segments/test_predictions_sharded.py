@@ -73,3 +73,4 @@ def test_a_day_without_features_is_refused_in_words(cloud):
     assert answer["ok"] is False
     assert answer["error"]["errorType"] == "PredictionsNotComputed"
     assert "daily run" in answer["error"]["errorMessage"]
+
