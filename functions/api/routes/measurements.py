@@ -39,7 +39,7 @@ from api.routes.measurement_models import (
     ProductLine,
     SeriesPoint,
 )
-from api.routes.responses import BODY_ERRORS, responses
+from api.routes.responses import BODY_ERRORS, SYNC_CALL_ERRORS, responses
 from api.routes.segments import get_segment_or_404, shop_today
 from api.segment_editor import call_engine, engine
 from seglift.measurements.report import experiment_report
@@ -221,7 +221,8 @@ def compare_measurements(ctx: Ctx, shop: Shop, body: CompareRequest) -> Comparis
     summary="Split a segment at random into groups (optionally stratified, with a holdout), "
             "one measurement per group",
     tags=["experiments"], status_code=201, security=SESSION_TOKEN_SECURITY,
-    responses=responses(201, "The experiment and its groups", *BODY_ERRORS, 404),
+    responses=responses(201, "The experiment and its groups", *BODY_ERRORS, 404,
+                        *SYNC_CALL_ERRORS),
 )
 def post_experiment(ctx: Ctx, shop: Shop, body: ExperimentCreate) -> ExperimentOut:
     deps = _deps(ctx)

@@ -445,11 +445,21 @@ def day_features(tables: LakeTables, as_of: date, tz: str = "UTC",
     segments): RFM scored among the whole shop, and the prediction features filled (with
     the model's reason and the history's warnings in the schema metadata:
     ``predictions.prediction_notes``)."""
-    first = shard_features(tables, as_of, tz, predictions)
+    first = shard_features(tables, as_of, tz, predictions=False)
     context = day_context([first.stats])
     features = with_rfm(first.features, context.thresholds())
-    model, inputs = context.predictions, first.stats.model_inputs
-    if model is None or inputs is None:
-        return features
+    return add_predictions(tables, features, as_of, tz) if predictions else features
+
+
+def add_predictions(tables: LakeTables, features: pa.Table, as_of: date, tz: str = "UTC",
+                    model: PredictionModel | None = None) -> pa.Table:
+    """``features`` of the whole shop (``day_features`` without predictions) with the
+    prediction features filled: the model fitted on every customer, as the day-run's
+    context step fits it (or ``model``, the one the daily run fitted that day), and its
+    notes in the schema metadata. The editor adds them only for conditions on
+    predictions, so other previews never pay for the fit."""
+    inputs = model_inputs(tables, as_of, tz)
+    if model is None:
+        model = fit_predictions([inputs])
     features = with_predictions(features, inputs, model, as_of)
     return with_model_note(features, model, inputs, as_of)
