@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -23,8 +24,8 @@ from tests.browser.conftest import BACKFILL_DAYS, SHOP, DashboardRun
 
 pytestmark = pytest.mark.browser
 
-MAIN_PAGES = ["home", "segments", "journeys", "cohorts", "measurements", "tag-jobs", "lists",
-              "sync"]
+MAIN_PAGES = ["home", "segments", "journeys", "cohorts", "predictions", "measurements",
+              "tag-jobs", "lists", "sync"]
 
 
 def chart_series(page: Any, name: str) -> list[dict[str, Any]]:
@@ -395,11 +396,20 @@ def test_an_export_downloads_the_segments_members_as_csv(
     assert len(lines) == members + 1  # a header line, then one line per member
 
 
+def history_period(run: DashboardRun) -> dict[str, str]:
+    """A past period the segments' history covers: it begins the day after their first
+    stored day, so its members are the segment's as they were then."""
+    last = date.fromisoformat(run.api.get(
+        f"/segments/{run.segments['repeat']['id']}")["last_evaluated_on"])
+    return {"start": (last - timedelta(days=BACKFILL_DAYS - 2)).isoformat(),
+            "end": last.isoformat()}
+
+
 def test_two_measurements_compared_side_by_side_with_intervals(
     page: Any, dashboard_run: DashboardRun, artifacts: Path
 ) -> None:
     api = dashboard_run.api
-    period = {"start": "2026-01-01", "end": "2026-12-31"}
+    period = history_period(dashboard_run)
     for key in ("repeat", "one-order"):
         segment = dashboard_run.segments[key]
         api.post("/measurements", {"name": f"Measure {segment['name']}",
@@ -437,9 +447,10 @@ def test_an_ab_test_in_one_button_makes_a_named_list_per_group_with_a_goal(
     products.select_option(label=first_title)
     form.get_by_label("Minimum order value (USD)").fill("20")
     # A period starting in the past says plainly whose members are measured.
-    form.get_by_label("First day").fill("2026-01-01")
-    form.get_by_label("Last day").fill("2026-12-31")
-    assert "not as they were on" in form.get_by_role("note").inner_text()
+    period = history_period(dashboard_run)
+    form.get_by_label("First day").fill(period["start"])
+    form.get_by_label("Last day").fill(period["end"])
+    assert "as they were when it began" in form.get_by_role("note").inner_text()
     page.screenshot(path=str(artifacts / "experiment-form.png"), full_page=True)
     form.get_by_role("button", name="Split into lists and measure").click()
     link = page.get_by_role("link", name="Open the list “Gets the winter email”")
@@ -454,6 +465,9 @@ def test_an_ab_test_in_one_button_makes_a_named_list_per_group_with_a_goal(
     assert experiment["goal"]["min_order_value"]["amount"] == "20"
     assert len(experiment["goal"]["product_ids"]) == 1
     group = experiment["groups"][0]
+    began = date.fromisoformat(period["start"]) - timedelta(days=1)
+    measured = api.get(f"/measurements/{group['measurement_id']}")
+    assert measured["members_as_of"] == began.isoformat()  # as they were when it began
     link.click()
     page.get_by_role("heading", name="Gets the winter email", level=1).wait_for()
     assert "List (fixed members)" in page.locator("main").inner_text()
@@ -664,3 +678,54 @@ def test_members_and_explanations_as_of_a_past_day(page: Any, dashboard_run: Das
         verdict = page.locator("form.inline-form p.ok").first
         verdict.wait_for()
         assert "is a member" in verdict.inner_text()
+
+
+def test_each_customers_predictions_are_listed_beside_the_models_check(
+    page: Any, dashboard_run: DashboardRun
+) -> None:
+    """The Predictions page: the model's status, warnings and holdout chart (as the API
+    serves them), then the customers page by page in the order picked, in merchant words."""
+    api = dashboard_run.api
+    clv = api.get("/clv")
+    assert clv["status"] == "fitted", clv.get("reason")  # the browser store fits the model
+    first = api.get("/predictions?limit=25")
+    assert first["total"] > 25
+    open_page(page, dashboard_run, "predictions")
+    count = page.locator("[data-predictions-count]")
+    count.wait_for()
+    assert count.get_attribute("data-predictions-count") == str(first["total"])
+
+    def listed() -> list[str | None]:
+        links = page.locator("[data-customer]")
+        return [links.nth(i).get_attribute("data-customer") for i in range(links.count())]
+
+    assert listed() == [c["customer_id"] for c in first["items"]]
+    holdout = clv.get("holdout") or {}
+    if holdout.get("status") == "checked":
+        page.wait_for_selector('[data-chart="clv-holdout"] canvas')
+        predicted, actual = chart_series(page, "clv-holdout")
+        assert predicted["data"] == pytest.approx([g["mean_predicted"] for g in holdout["groups"]])
+        assert actual["data"] == pytest.approx([g["mean_actual"] for g in holdout["groups"]])
+    else:
+        page.get_by_text("Holdout check not made", exact=False).wait_for()
+    for warning in clv.get("warnings") or []:
+        page.get_by_text(warning[:60], exact=False).wait_for()
+
+    # The next page continues the list; another order starts a new one.
+    page.get_by_role("button", name="Next customers").click()
+    second = api.get(f"/predictions?limit=25&next_token={first['next_token']}")
+    page.wait_for_function("document.querySelectorAll('[data-customer]').length > 25")
+    assert listed() == [c["customer_id"] for c in first["items"] + second["items"]]
+    page.select_option("select[name=predictions_order]", "1")
+    page.get_by_role("button", name="Show").click()
+    churn = api.get("/predictions?limit=25&sort=chance_active&order=asc")
+    expected = [c["customer_id"] for c in churn["items"]]
+    page.wait_for_function(
+        "(ids) => [...document.querySelectorAll('[data-customer]')]"
+        ".map((a) => a.dataset.customer).join() === ids.join()", arg=expected)
+    # What the merchant reads names no column, parameter or model variable.
+    text = page.inner_text(".page")
+    identifiers = re.findall(r"\b[a-z]+_[a-z0-9_]+\b", text)
+    assert not identifiers, identifiers
+    for internal in ("p_alive", "bgnbd", "chance_active", "predicted_value"):
+        assert internal not in text
