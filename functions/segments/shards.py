@@ -131,6 +131,9 @@ def merge_context(plan: ShardPlan, *, storage: Storage) -> dict[str, Any]:
     context = day_context(stats)
     _put_json(storage, plan.prefix + "context.json", context.model_dump_json())
     model = context.predictions
+    if model is not None:  # the editor applies the day's model instead of refitting it
+        _put_json(storage, keys.prediction_model_key(plan.shop, plan.run_date),
+                  model.model_dump_json())
     return {"customers": context.customers,
             "predictions": "fitted" if model is not None and model.bgnbd else "not_fitted"}
 
