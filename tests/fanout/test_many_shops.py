@@ -5,7 +5,8 @@ a Distributed Map; each shop's privacy requests, sync (bulk exports awaited by W
 states, time-compressed here) and day-run pipeline run as its own child execution. Among
 the tiny shops, one has a revoked token, one's bulk export takes Shopify "hours" (held
 RUNNING for dozens of checks), one has a corrupt sync checkpoint, and one's day-run step
-fails in a shard (``DAY_RUN_FAULT``, injected by ``devkit.local_cloud.faults``): each failure is
+fails in a shard (``devkit.fleet_simulation``, the scenario ``make simulate`` runs at 300
+shops; the fault injected by ``devkit.local_cloud.faults``): each failure is
 recorded on its shop where the merchant sees it (``GET /shop``), every other shop
 completes, and the slow one delays nobody.
 """
