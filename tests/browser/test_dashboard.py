@@ -834,3 +834,51 @@ def test_the_fit_check_finds_a_misfit(page: Any, dashboard_run: DashboardRun) ->
     page.add_style_tag(content="main .card [data-chart] { width: 3000px !important; }")
     assert any("wider than the card" in m or "outside the card" in m
                for m in page.evaluate(_MISFITS))
+
+
+def test_a_new_segments_page_follows_its_history_and_ends_complete(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    """Created now, a segment's page shows its history being computed (a progress bar
+    over the days stored so far, which only grows: on this small store the 30 days may be
+    done before the page polls) and then the complete page: 30 days of trend and revenue
+    by month over the whole order history, not this year only."""
+    api = dashboard_run.api
+    started = time.monotonic()
+    segment = api.post("/segments", {"name": "Spent 50 or more (new)",
+                                      "shopify_query": "amount_spent >= 50"})
+    open_page(page, dashboard_run, f"segments/{segment['id']}")
+    progress = page.locator("[data-history-progress]")
+    revenue = page.locator('[data-chart="revenue"] canvas')
+    seen: list[int] = []
+    deadline = time.monotonic() + 180
+    stored: list[int] = []  # days stored, as the API counts them while the page polls
+
+    def points() -> int:
+        stored.append(len(api.get(f"/segments/{segment['id']}/metrics")["points"]))
+        return stored[-1]
+
+    while not (points() >= 30 and revenue.count() and not progress.count()):
+        assert time.monotonic() < deadline, f"history not computed; progress seen {seen}"
+        if progress.count():
+            value = progress.first.get_attribute("data-history-progress")
+            if value is not None and (not seen or seen[-1] != int(value)):
+                seen.append(int(value))
+        page.wait_for_timeout(200)
+    seconds = time.monotonic() - started
+    assert seen == sorted(seen) and all(0 <= v < 30 for v in seen), seen
+    assert stored == sorted(stored), stored  # days are stored one by one, never undone
+    assert len(api.get(f"/segments/{segment['id']}/metrics")["points"]) >= 30
+    # Revenue by month from the first month anyone in the segment bought, any year.
+    today = date.fromisoformat(api.get(f"/segments/{segment['id']}")["last_evaluated_on"])
+    first = f"{today.year - 4}-{today.month:02d}-01"
+    months = api.get(f"/segments/{segment['id']}/revenue?period=month&start={first}"
+                     f"&end={today}")["points"]
+    sold = [p["period"] for p in months if float(p["new"]["net_sales"]["amount"])
+            or float(p["returning"]["net_sales"]["amount"])]
+    assert sold and sold[0][:4] < str(today.year)  # older years too, not this year only
+    (new, _returning) = chart_series(page, "revenue")
+    assert len(new["data"]) == len(months) - [p["period"] for p in months].index(sold[0])
+    print(f"\nnew segment page complete {seconds:.1f} s after creation; progress seen "
+          f"{seen}; days stored as polled {sorted(set(stored))}")
+    page.screenshot(path=str(artifacts / "new-segment-complete.png"), full_page=True)
