@@ -1,5 +1,5 @@
-"""Template parameters picked by name: products, variants and product types checked
-against the shop's catalogue (read from the lake by the segments function).
+"""Template parameters picked by name: products, variants, collections and product types
+checked against the shop's catalogue (read from the lake by the segments function).
 
 A merchant knows "AeroPress" and "AeroPress — Large / Blue", not product 8100000091 or
 variant 44000001. A product or variant parameter may be sent as its id or its exact name;
@@ -15,11 +15,12 @@ from typing import Any
 
 from api.errors import BadRequest
 
-PRODUCT_TYPES = ("product_id", "variant_id")
-CATALOG_PARAMETER_TYPES = ("product_id", "variant_id", "product_type")
+PRODUCT_TYPES = ("product_id", "variant_id", "collection_id")
+CATALOG_PARAMETER_TYPES = ("product_id", "variant_id", "collection_id", "product_type")
 # Parameter type -> (catalogue list, what the merchant calls one, error code).
 _ITEMS = {"product_id": ("products", "product", "unknown_product"),
-          "variant_id": ("variants", "variant", "unknown_variant")}
+          "variant_id": ("variants", "variant", "unknown_variant"),
+          "collection_id": ("collections", "collection", "unknown_collection")}
 
 
 def catalog_parameters(template: Any) -> list[Any]:
@@ -169,7 +170,8 @@ class _ValueCheck:
                       "Your store has no product type “{}”",
                       "pick one of your product types from the list.", f"{field}.product_type")
         for key, rows, what in (("product_id", "products", "product"),
-                                ("variant_id", "variants", "variant")):
+                                ("variant_id", "variants", "variant"),
+                                ("collection_id", "collections", "collection")):
             if key not in spec:
                 continue
             known = self.ids(rows)
@@ -248,7 +250,7 @@ def _names_values(node: Any) -> bool:
         return True
     if "has_tag" in node:
         return True
-    item_keys = ("product_id", "variant_id", "product_type")
+    item_keys = ("product_id", "variant_id", "collection_id", "product_type")
     if isinstance(node.get("bought"), dict) and any(k in node["bought"] for k in item_keys):
         return True
     if "nth_order" in node:

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from api.api_model import ApiModel
-from api.fields import Flag, IsoDate
+from api.fields import EmailOrEmpty, Flag, IsoDate
 from api.schema_rules import at_least_one_of, exactly_one_of
 from seglift.exports.columns import EXPORTABLE_METRICS
 from seglift.segments.templates import TEMPLATES
@@ -89,7 +89,7 @@ class ShopOut(ApiModel):
 
 
 class ShopSettingsUpdate(RequestBody):
-    notification_email: Annotated[str, StringConstraints(max_length=254)] | None = Field(
+    notification_email: EmailOrEmpty | None = Field(
         default=None,
         description="Where tag-job completion e-mails go; empty or null sends none.",
     )
@@ -106,7 +106,8 @@ class SyncRequested(ApiModel):
 class TemplateParameterOut(ApiModel):
     name: str
     type: str = Field(
-        description="integer | number | string | date | month | product_id | variant_id | enum"
+        description="integer | number | string | date | month | product_id | variant_id | "
+        "collection_id | enum"
     )
     default: Any = None
     description: str = ""
@@ -315,3 +316,27 @@ class ExportOut(ApiModel):
     url: str = Field(description="Presigned download URL of the CSV.")
     rows: int = Field(description="Members exported (data rows, without the header).")
     expires_at: datetime = Field(description="When the URL stops working.")
+
+
+# ------------------------------------------------------------------ jobs
+
+
+class JobError(ApiModel):
+    code: str = Field(description="Stable, machine-readable reason.")
+    message: str = Field(description="What went wrong and what to do, in the merchant's "
+                                     "words.")
+
+
+class JobOut(ApiModel):
+    """Work a request started and did not wait for (it can outlast API Gateway's 29 s):
+    follow it with GET /jobs/{job_id} until its status is succeeded or failed."""
+
+    id: str
+    kind: Literal["export"] = Field(description="What the job does.")
+    status: Literal["queued", "running", "succeeded", "failed"]
+    progress: str = Field(description="Where the job is, in the merchant's words.")
+    created_at: datetime
+    updated_at: datetime
+    result: ExportOut | None = Field(
+        default=None, description="When succeeded: the job's outcome (an export's link).")
+    error: JobError | None = Field(default=None, description="When failed: why.")

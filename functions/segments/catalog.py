@@ -29,7 +29,7 @@ def _distinct(column: pa.ChunkedArray | pa.Array) -> list[str]:
 
 def shop_catalog(reader: Any) -> dict[str, Any]:
     """``{"products": [{id, title, product_type}], "variants": [{id, product_id, title,
-    sku}], "product_types", "tags", <order
+    sku}], "collections": [{id, title, products}], "product_types", "tags", <order
     value columns>, "country_code", "province_code", "synced"}``: products sorted by title,
     every list without duplicates. ``synced`` is False until the shop's first sync: the
     lists are then empty because nothing is known yet, not because the shop has nothing."""
@@ -43,6 +43,7 @@ def shop_catalog(reader: Any) -> dict[str, Any]:
     return {
         "synced": reader.manifest("customers") is not None,
         "variants": _variants(reader, products),
+        "collections": _collections(reader),
         "products": [
             {"id": pid, "title": title or f"Untitled product {pid}", "product_type": ptype}
             for pid, title, ptype in zip(products["product_id"].to_pylist(),
@@ -57,6 +58,25 @@ def shop_catalog(reader: Any) -> dict[str, Any]:
         "country_code": _distinct(customers["country_code"]),
         "province_code": _distinct(customers["province_code"]),
     }
+
+
+def _collections(reader: Any) -> list[dict[str, Any]]:
+    """The shop's collections by title, each with how many products it holds."""
+    collections = reader.read_table("collections", columns=["collection_id", "title"])
+    if not collections.num_rows:
+        return []
+    members = reader.read_table("collection_products", columns=["collection_id"])
+    counts: dict[int, int] = {}
+    if members.num_rows:
+        grouped = members.group_by("collection_id").aggregate([("collection_id", "count")])
+        counts = dict(zip(grouped["collection_id"].to_pylist(),
+                          grouped["collection_id_count"].to_pylist(), strict=True))
+    found = [{"id": cid, "title": title or f"Untitled collection {cid}",
+              "products": counts.get(cid, 0)}
+             for cid, title in zip(collections["collection_id"].to_pylist(),
+                                   collections["title"].to_pylist(), strict=True)]
+    found.sort(key=lambda c: str(c["title"]).casefold())
+    return found[:MAX_VALUES]
 
 
 def _distinct_casefold(column: pa.ChunkedArray | pa.Array) -> list[str]:

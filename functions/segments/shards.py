@@ -15,7 +15,10 @@ The pipeline state machine runs ``seglift.dayrun.compute``'s phases as its own s
   in-process day-run stores it (``dayrun.store_day``), answering ``DayRunResult``.
 
 States pass S3 keys and small ids only; every artifact of a run lives under
-``dayrun_prefix`` (overwritten by a retried run, so a retry converges).
+``dayrun_prefix`` (overwritten by a retried run, so a retry converges), tagged
+``retention=dayrun``: ForgetShards deletes them once the day is stored, DayFailed when it
+fails (``segments.shard_failures``), and the bucket's lifecycle rule for the tag expires
+what a crashed run leaves and the versions deleting leaves in the versioned bucket.
 """
 
 from __future__ import annotations
@@ -52,6 +55,9 @@ from seglift.segments.tables import LakeTables
 from segments.dayrun import DayStores, plan_day, snapshot_or_none, store_day
 from segments.logic import Storage
 
+# The object tag of every intermediate file (the lifecycle rule in template.yaml matches it).
+INTERMEDIATE_TAGGING = "retention=dayrun"
+
 
 def dayrun_prefix(shop: str, run_date: date, run: str) -> str:
     """Where one run's intermediate artifacts live."""
@@ -59,15 +65,25 @@ def dayrun_prefix(shop: str, run_date: date, run: str) -> str:
     return f"{keys.shop_prefix(shop)}dayrun/{run_date.isoformat()}/{safe}/"
 
 
+def is_intermediate(key: str) -> bool:
+    """Is ``key`` a run's intermediate file (under a ``dayrun_prefix``)? Only those are
+    tagged for expiry: what the day keeps (the prediction model, the features file) is not."""
+    return "/dayrun/" in key
+
+
+def _tagging(key: str) -> dict[str, str]:
+    return {"Tagging": INTERMEDIATE_TAGGING} if is_intermediate(key) else {}
+
+
 def _put_parquet(storage: Storage, key: str, table: pa.Table) -> None:
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd")
-    storage.s3.put_object(Bucket=storage.bucket, Key=key, Body=sink.getvalue())
+    storage.s3.put_object(Bucket=storage.bucket, Key=key, Body=sink.getvalue(), **_tagging(key))
 
 
 def _put_json(storage: Storage, key: str, body: str) -> None:
     storage.s3.put_object(Bucket=storage.bucket, Key=key, Body=body.encode(),
-                          ContentType="application/json")
+                          ContentType="application/json", **_tagging(key))
 
 
 def _get(storage: Storage, key: str) -> bytes:
@@ -124,6 +140,12 @@ def merge_context(plan: ShardPlan, *, storage: Storage) -> dict[str, Any]:
     context = day_context(stats)
     _put_json(storage, plan.prefix + "context.json", context.model_dump_json())
     model = context.predictions
+    if model is not None:  # the editor applies the day's model instead of refitting it
+        # Kept with the day's features (not an intermediate file: no retention tag).
+        storage.s3.put_object(Bucket=storage.bucket,
+                              Key=keys.prediction_model_key(plan.shop, plan.run_date),
+                              Body=model.model_dump_json().encode(),
+                              ContentType="application/json")
     return {"customers": context.customers,
             "predictions": "fitted" if model is not None and model.bgnbd else "not_fitted"}
 

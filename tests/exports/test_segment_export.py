@@ -201,12 +201,48 @@ def test_the_export_function_answers_errors_the_merchant_can_fix(s3, monkeypatch
                                    updated_at=now).save()
     answer = handler.lambda_handler({"action": "export", "shop": SHOP, "segment_id": "fresh"},
                                     context)
+    not_yet = ("This segment has not been evaluated yet, so it has no members to export: "
+               "try again in a minute.")
     assert answer == {"ok": False, "error": {
-        "errorType": "ExportError", "details": {},
-        "errorMessage": "segment 'fresh' has not been evaluated yet: try later"}}
+        "errorType": "ExportError", "details": {}, "errorMessage": not_yet}}
+    # Started by the API as a job: the refusal is recorded on the job, in the same words.
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", "idem")
+    boto3.client("dynamodb").create_table(
+        TableName="idem", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    from seglift.storage.job_repository import JobRepository
+
+    jobs = JobRepository(boto3.client("dynamodb"), "idem")
+    job = jobs.create(SHOP, "export", progress="Waiting to start", now=now)
+    answer = handler.lambda_handler({"action": "export", "shop": SHOP, "segment_id": "fresh",
+                                     "job_id": job.job_id}, context)
+    assert answer["ok"] is False
+    followed = jobs.get(SHOP, job.job_id)
+    assert followed is not None
+    assert (followed.status, followed.error_code, followed.error_message) == (
+        "failed", "export_refused", not_yet)
     answer = handler.lambda_handler({"shop": "bad", "segment_id": "x"}, context)
     assert answer["ok"] is False and "myshopify.com" in answer["error"]["errorMessage"]
     answer = handler.lambda_handler({"shop": SHOP, "segment_id": "fresh", "currency": "euro"},
                                     context)
     assert not answer["ok"]
     assert "three-letter currency code" in answer["error"]["errorMessage"]
+
+
+def test_predictions_export_with_money_in_minor_units_and_old_days_are_refused(s3):
+    features = _features(3).append_column(
+        "chance_active", pa.array([12.5, None, 99.0])).append_column(
+        "predicted_value_365d", pa.array([Decimal("10.125"), None, Decimal("3")],
+                                         pa.decimal128(18, 3)))
+    sources = Sources([1, 2, 3], _customers(3), features)
+    result = export_segment_csv(SHOP, "vip", AS_OF, ["chance_active", "predicted_value_365d"],
+                                sources=sources, s3=s3, bucket=BUCKET, export_id="p1",
+                                currency="JPY")
+    _, rows = _read(s3, result.key)
+    assert rows[0][5:] == ["chance_active", "predicted_value_365d"]
+    assert [r[5:] for r in rows[1:]] == [["12.5", "10"], ["", ""], ["99", "3"]]
+    old = Sources([1, 2, 3], _customers(3), _features(3))  # a day stored before predictions
+    with pytest.raises(ExportError, match="not computed on"):
+        export_segment_csv(SHOP, "vip", AS_OF, ["chance_active"], sources=old, s3=s3,
+                           bucket=BUCKET, export_id="p2")

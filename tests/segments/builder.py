@@ -12,7 +12,15 @@ from typing import Any
 
 import pyarrow as pa
 
-from seglift.lake.schema import CUSTOMERS, LINE_ITEMS, ORDERS, PRODUCTS, REFUNDS
+from seglift.lake.schema import (
+    COLLECTION_PRODUCTS,
+    COLLECTIONS,
+    CUSTOMERS,
+    LINE_ITEMS,
+    ORDERS,
+    PRODUCTS,
+    REFUNDS,
+)
 from seglift.segments.tables import LakeTables
 
 
@@ -28,6 +36,19 @@ class StoreBuilder:
     line_items: list[dict[str, Any]] = field(default_factory=list)
     refunds: list[dict[str, Any]] = field(default_factory=list)
     products: list[dict[str, Any]] = field(default_factory=list)
+    collections: list[dict[str, Any]] = field(default_factory=list)
+    collection_products: list[dict[str, Any]] = field(default_factory=list)
+
+    def collection(self, collection_id: int, title: str, products: list[int]) -> StoreBuilder:
+        self.collections.append({"collection_id": collection_id, "title": title,
+                                 "handle": title.lower().replace(" ", "-"),
+                                 "updated_at": at("2020-01-01")})
+        self.collection_products.extend(
+            {"collection_id": collection_id, "product_id": p} for p in products)
+        return self
+
+    def collections_table(self) -> pa.Table:
+        return pa.Table.from_pylist(self.collections, schema=COLLECTIONS)
 
     def customer(
         self,
@@ -164,4 +185,6 @@ class StoreBuilder:
             line_items=pa.Table.from_pylist(self.line_items, schema=LINE_ITEMS),
             refunds=pa.Table.from_pylist(self.refunds, schema=REFUNDS),
             products=pa.Table.from_pylist(self.products, schema=PRODUCTS),
+            collection_products=pa.Table.from_pylist(self.collection_products,
+                                                     schema=COLLECTION_PRODUCTS),
         )

@@ -67,6 +67,16 @@ def test_variants_read_like_the_shopify_admin_with_their_newest_title():
                       23: "AeroPress — SKU AP-X", 24: "AeroPress — variant 24"}
 
 
+def test_collections_are_listed_by_title_with_their_product_count():
+    store = _store().collection(7, "Best sellers", [2, 3]).collection(6, "brewers", [2])
+    store.collection(5, "Empty shelf", [])
+    assert shop_catalog(FakeReader(store))["collections"] == [
+        {"id": 7, "title": "Best sellers", "products": 2},
+        {"id": 6, "title": "brewers", "products": 1},
+        {"id": 5, "title": "Empty shelf", "products": 0}]
+    assert shop_catalog(FakeReader(_store()))["collections"] == []
+
+
 class _NeverSynced(FakeReader):
     def manifest(self, table: str):
         return None

@@ -25,7 +25,7 @@ from seglift.dayrun.shards import shard_tables
 from seglift.segments.compiler import evaluate
 from seglift.segments.conditions import validate_condition
 from seglift.segments.features import PREDICTION_FEATURES, compute_features
-from seglift.segments.predictions import names_prediction_feature
+from seglift.segments.predictions import names_prediction_feature, prediction_notes
 from seglift.segments.templates import instantiate_template, list_templates
 from tests.segments.prediction_store import AS_OF, modelled_store, reference_inputs
 
@@ -222,3 +222,15 @@ def _template_rule(template_id: str, row: dict, params: dict) -> bool:
         return row["predicted_purchases_90d"] is not None and \
             row["predicted_purchases_90d"] >= params["min_purchases"]
     raise AssertionError(f"no rule for {template_id}")
+
+
+def test_the_editors_features_say_why_predictions_are_unknown_or_stale(shop):
+    _, tables, features = shop
+    assert prediction_notes(features) == []  # fitted on a fresh, long history
+    young = day_features(tables, AS_OF.replace(year=2024, month=1, day=20))
+    notes = prediction_notes(young)
+    assert notes[0].startswith("Predictions are not available for this shop yet")
+    assert "repeat buyers" in notes[0] or "customers" in notes[0]
+    late = day_features(tables, AS_OF + timedelta(days=200))  # the history ended long ago
+    assert any("days before" in n for n in prediction_notes(late))
+    assert prediction_notes(compute_features(tables, AS_OF)) == []  # no model asked for

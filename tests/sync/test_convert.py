@@ -176,7 +176,21 @@ def test_a_wrong_kind_of_id_is_a_clear_error() -> None:
 
 def test_unknown_resource_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown bulk resource"):
-        BulkJsonlConverter("collections", lambda line, reason: None)
+        BulkJsonlConverter("metaobjects", lambda line, reason: None)
+
+
+def test_collections_and_their_products_convert_whatever_block_the_parent_is_in() -> None:
+    parent = {"id": "gid://shopify/Collection/7", "title": "Best sellers",
+              "handle": "best-sellers", "updatedAt": "2026-03-01T00:00:00Z"}
+    member = {"id": "gid://shopify/Product/3", "__parentId": "gid://shopify/Collection/7"}
+    other = dict(member, id="gid://shopify/Product/4")
+    tables, bad = convert("collections", jsonl(parent, member), jsonl(other))
+    assert bad == []
+    assert tables["collections"].to_pylist() == [{
+        "collection_id": 7, "title": "Best sellers", "handle": "best-sellers",
+        "updated_at": datetime(2026, 3, 1, tzinfo=UTC)}]
+    assert tables["collection_products"].to_pylist() == [
+        {"collection_id": 7, "product_id": 3}, {"collection_id": 7, "product_id": 4}]
 
 
 def test_id_only_blocks_give_numeric_ids() -> None:

@@ -14,7 +14,7 @@ from devkit.store.model import ShopStore, gid
 from seglift.keys import sync_state_key
 from seglift.lake.reader import LakeReader
 from seglift.shopify.bulk import BulkOperationError
-from sync.checkpoint import FULL, INCREMENTAL, iso
+from sync.checkpoint import FULL, INCREMENTAL, CorruptCheckpoint, iso
 
 from .conftest import BUCKET, SHOP, day_after_latest, lake_snapshot, synchronizer
 
@@ -47,6 +47,12 @@ def test_first_sync_copies_the_whole_store(emulator: ShopifyEmulator, store: Sho
     expected = {int(line["id"].rsplit("/", 1)[1]): line.get("variantTitle")
                 for o in store.orders.values() for line in o["lineItems"]}
     assert titles == expected and any(expected.values())
+    # Collections by title, and which products each holds.
+    collections = lake.read_table("collections")
+    assert sorted(collections["title"].to_pylist()) == sorted(
+        c["title"] for c in store.collections.values()) and collections.num_rows
+    members = lake.read_table("collection_products")
+    assert members.num_rows == sum(len(c["products"]) for c in store.collections.values())
     totals = dict(zip(orders["order_id"].to_pylist(), orders["total_price"].to_pylist(),
                       strict=True))
     for order in list(store.orders.values())[:20]:
@@ -90,6 +96,26 @@ def test_incremental_sync_merges_updates_and_drops_deleted_customers(
         len(o["lineItems"]) for o in store.orders.values())
     # Only the changed records travelled.
     assert outcome.rows_by_table["customers"] == 1
+
+
+def test_collections_are_synced_whole_so_membership_changes_are_never_missed(
+        emulator: ShopifyEmulator, store: ShopStore, s3: Any) -> None:
+    day1 = day_after_latest(store)
+    run(emulator, s3, day1)
+    collection = next(iter(store.collections.values()))
+    # A smart collection's membership changes without its updatedAt moving.
+    dropped = collection["products"].pop()
+    gone = store.collections.pop(list(store.collections)[-1])
+    emulator.shop_state(SHOP).bump()
+    outcome = run(emulator, s3, day1 + timedelta(days=1))
+    assert outcome.mode == INCREMENTAL
+    lake = LakeReader(s3, BUCKET, SHOP)
+    ids = lake.read_table("collections")["collection_id"].to_pylist()
+    assert int(gone["legacyResourceId"]) not in ids and len(ids) == len(store.collections)
+    members = lake.read_table("collection_products").to_pylist()
+    assert {"collection_id": int(collection["legacyResourceId"]),
+            "product_id": int(dropped["id"].rsplit("/", 1)[1])} not in members
+    assert len(members) == sum(len(c["products"]) for c in store.collections.values())
 
 
 def test_running_the_same_day_twice_gives_the_same_lake(emulator: ShopifyEmulator,
@@ -210,6 +236,30 @@ def test_a_bulk_export_failing_every_time_fails_the_sync_and_keeps_the_checkpoin
         run(emulator, s3, day_after_latest(store))
     state = s3.get_object(Bucket=BUCKET, Key=sync_state_key(SHOP))["Body"].read()
     assert b'"running"' in state and b'"done": []' in state
+
+
+def test_a_corrupt_checkpoint_starts_a_full_sync_that_rebuilds_the_same_lake(
+        emulator: ShopifyEmulator, store: ShopStore, s3: Any) -> None:
+    """Nothing the checkpoint knew is lost with it: a full sync reads the whole store, so
+    the lake it leaves is the one an unbroken incremental sync leaves."""
+    day1 = day_after_latest(store)
+    run(emulator, s3, day1)
+    expected = lake_snapshot(s3)
+    s3.put_object(Bucket=BUCKET, Key=sync_state_key(SHOP), Body=b"{not json")
+    outcome = run(emulator, s3, day1 + timedelta(days=1))
+    assert outcome.mode == FULL
+    assert lake_snapshot(s3) == expected
+    state = s3.get_object(Bucket=BUCKET, Key=sync_state_key(SHOP))["Body"].read()
+    assert b'"watermark"' in state  # a readable checkpoint again
+
+
+def test_a_corrupt_checkpoint_read_mid_run_says_so_in_merchant_words(
+        emulator: ShopifyEmulator, s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key=sync_state_key(SHOP), Body=b"[1, 2")
+    with pytest.raises(CorruptCheckpoint) as raised:
+        synchronizer(emulator, s3).checkpoints.load()
+    assert "s3://" not in str(raised.value) and "the whole store" in str(raised.value)
+    assert raised.value.location.startswith("s3://") and raised.value.detail
 
 
 def test_a_corrupt_line_is_reexported_and_recorded_in_quarantine(

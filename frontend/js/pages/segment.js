@@ -8,6 +8,7 @@
 import { query } from "../api.js";
 import { chartBox, dayTooltip, draw, truthfulAxis } from "../charts.js";
 import { empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
+import { followJob } from "../jobs.js";
 import { s3Url } from "../s3.js";
 import { allSegments, formatMetric, METRICS, metricValue } from "./common.js";
 import { conditionEditorPanel, loadVocabulary } from "./builder.js";
@@ -27,7 +28,16 @@ const TRAIT_LABELS = {
   sources: "Traffic sources",
   locations: "Locations",
 };
-const EXPORT_METRICS = ["total_spent", "order_count", "first_order_at", "last_order_at"];
+// Columns an export can add, in the merchant's words (the API's names as values).
+const EXPORT_METRICS = {
+  total_spent: "Amount spent",
+  order_count: "Number of orders",
+  first_order_date: "First order date",
+  last_order_date: "Last order date",
+  chance_active: "Chance still active (%)",
+  predicted_value_365d: "Predicted spend, next 365 days",
+  expected_next_order_date: "Expected next order date",
+};
 const NO_TREND_RETRIES = 40;
 
 export async function render(container, { id }, ctx) {
@@ -345,7 +355,7 @@ function conditionEditor(segment, path, ctx, vocabulary, onSaved) {
 }
 
 function exportForm(path, ctx) {
-  const boxes = EXPORT_METRICS.map((name) => h("label", { class: "check" }, h("input", { type: "checkbox", name: "metrics", value: name, checked: name === "total_spent" || name === "order_count" }), ` ${name.replaceAll("_", " ")}`));
+  const boxes = Object.entries(EXPORT_METRICS).map(([name, words]) => h("label", { class: "check" }, h("input", { type: "checkbox", name: "metrics", value: name, checked: name === "total_spent" || name === "order_count" }), ` ${words}`));
   const bom = h("input", { type: "checkbox", name: "bom" });
   const feedback = h("div", { "aria-live": "polite" });
   const form = h("form", { class: "inline-form" },
@@ -357,7 +367,8 @@ function exportForm(path, ctx) {
     replace(feedback, loading("Writing the CSV…"));
     const metrics = [...form.querySelectorAll("input[name=metrics]:checked")].map((box) => box.value);
     try {
-      const exported = await ctx.api.post(`${path}/exports`, { metrics, bom: bom.checked });
+      const job = await ctx.api.post(`${path}/exports`, { metrics, bom: bom.checked });
+      const exported = await followJob(ctx.api, job, { onProgress: (now) => replace(feedback, loading(`${now.progress}…`)) });
       replace(feedback, h("p", { class: "ok" }, `${ctx.fmt.integer(exported.rows)} rows ready: `,
         h("a", { href: s3Url(exported.url), download: "segment-members.csv", "data-export-link": "" }, "download the CSV"),
         ` (link valid until ${ctx.fmt.dateTime(exported.expires_at)}).`));

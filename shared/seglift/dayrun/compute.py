@@ -80,6 +80,7 @@ from seglift.segments.predictions import (
     fit_predictions,
     model_inputs,
     names_prediction_feature,
+    with_model_note,
     with_predictions,
 )
 from seglift.segments.rfm import QuintileBounds, RfmThresholds
@@ -441,10 +442,24 @@ def day_features(tables: LakeTables, as_of: date, tz: str = "UTC",
                  predictions: bool = True) -> pa.Table:
     """Every customer's features of the day as the day-run computes them, in one
     process and one shard (the segment editor's previews and explanations, list
-    segments): RFM scored among the whole shop, and the prediction features filled."""
-    first = shard_features(tables, as_of, tz, predictions)
+    segments): RFM scored among the whole shop, and the prediction features filled (with
+    the model's reason and the history's warnings in the schema metadata:
+    ``predictions.prediction_notes``)."""
+    first = shard_features(tables, as_of, tz, predictions=False)
     context = day_context([first.stats])
     features = with_rfm(first.features, context.thresholds())
-    if context.predictions is None or first.stats.model_inputs is None:
-        return features
-    return with_predictions(features, first.stats.model_inputs, context.predictions, as_of)
+    return add_predictions(tables, features, as_of, tz) if predictions else features
+
+
+def add_predictions(tables: LakeTables, features: pa.Table, as_of: date, tz: str = "UTC",
+                    model: PredictionModel | None = None) -> pa.Table:
+    """``features`` of the whole shop (``day_features`` without predictions) with the
+    prediction features filled: the model fitted on every customer, as the day-run's
+    context step fits it (or ``model``, the one the daily run fitted that day), and its
+    notes in the schema metadata. The editor adds them only for conditions on
+    predictions, so other previews never pay for the fit."""
+    inputs = model_inputs(tables, as_of, tz)
+    if model is None:
+        model = fit_predictions([inputs])
+    features = with_predictions(features, inputs, model, as_of)
+    return with_model_note(features, model, inputs, as_of)

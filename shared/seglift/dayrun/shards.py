@@ -13,6 +13,7 @@ shop's first order day, which is a minimum over shards.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -61,19 +62,20 @@ def in_shard(ids: pa.Array | pa.ChunkedArray, shard: int, count: int) -> pa.Arra
 
 
 def shard_tables(tables: LakeTables, shard: int, count: int) -> LakeTables:
-    """The rows of ``tables`` belonging to ``shard`` of ``count`` (products: all)."""
+    """The rows of ``tables`` belonging to ``shard`` of ``count`` (products and collections:
+    all)."""
     if count == 1:
         return tables
     orders = tables.orders.filter(in_shard(tables.orders["customer_id"], shard, count))
     order_ids = orders["order_id"].combine_chunks()
-    return LakeTables(
+    return dataclasses.replace(
+        tables,
         customers=tables.customers.filter(
             in_shard(tables.customers["customer_id"], shard, count)),
         orders=orders,
         line_items=tables.line_items.filter(
             pc.is_in(tables.line_items["order_id"], value_set=order_ids)),
         refunds=tables.refunds.filter(pc.is_in(tables.refunds["order_id"], value_set=order_ids)),
-        products=tables.products,
     )
 
 

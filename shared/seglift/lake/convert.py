@@ -32,7 +32,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from seglift.lake.schema import CUSTOMERS, LINE_ITEMS, MONEY, ORDERS, PRODUCTS, REFUNDS, TIMESTAMP
+from seglift.lake.schema import (
+    COLLECTION_PRODUCTS,
+    COLLECTIONS,
+    CUSTOMERS,
+    LINE_ITEMS,
+    MONEY,
+    ORDERS,
+    PRODUCTS,
+    REFUNDS,
+    TIMESTAMP,
+)
 
 BadLineSink = Callable[[bytes, str], None]
 
@@ -50,6 +60,12 @@ CUSTOMER_JSON = pa.schema([
 PRODUCT_JSON = pa.schema([
     ("id", _S), ("title", _S), ("productType", _S), ("vendor", _S), ("handle", _S),
     ("tags", pa.list_(_S)), ("status", _S), ("createdAt", TIMESTAMP), ("updatedAt", TIMESTAMP),
+])
+
+# Collections and their products' ids in one schema: a line is a product when
+# __parentId (its collection) is set.
+COLLECTION_FILE_JSON = pa.schema([
+    ("__parentId", _S), ("id", _S), ("title", _S), ("handle", _S), ("updatedAt", TIMESTAMP),
 ])
 
 _VISIT = pa.struct([
@@ -128,6 +144,24 @@ def products_to_lake(raw: pa.Table) -> pa.Table:
         "handle": raw["handle"], "tags": raw["tags"], "status": raw["status"],
         "created_at": raw["createdAt"], "updated_at": raw["updatedAt"],
     }, schema=PRODUCTS)
+
+
+def collections_to_lake(raw: pa.Table) -> dict[str, pa.Table]:
+    """Collections, and their product membership from the children lines (each names its
+    collection: no join, whatever block the parent was in)."""
+    is_child = pc.is_valid(raw["__parentId"])
+    parents, children = raw.filter(pc.invert(is_child)), raw.filter(is_child)
+    return {
+        "collections": pa.table({
+            "collection_id": legacy_ids(parents["id"], "Collection"),
+            "title": parents["title"], "handle": parents["handle"],
+            "updated_at": parents["updatedAt"],
+        }, schema=COLLECTIONS),
+        "collection_products": pa.table({
+            "collection_id": legacy_ids(children["__parentId"], "Collection"),
+            "product_id": legacy_ids(children["id"], "Product"),
+        }, schema=COLLECTION_PRODUCTS),
+    }
 
 
 def orders_to_lake(raw: pa.Table) -> pa.Table:
@@ -232,7 +266,8 @@ class BulkJsonlConverter:
     ``finish`` once after the last block for line items that waited for their order.
     """
 
-    _SCHEMAS = {"customers": CUSTOMER_JSON, "products": PRODUCT_JSON, "orders": ORDER_FILE_JSON}
+    _SCHEMAS = {"customers": CUSTOMER_JSON, "products": PRODUCT_JSON, "orders": ORDER_FILE_JSON,
+                "collections": COLLECTION_FILE_JSON}
 
     def __init__(self, resource: str, on_bad_line: BadLineSink, *,
                  keep_order_keys: bool = True) -> None:
@@ -266,6 +301,8 @@ class BulkJsonlConverter:
             return {"customers": self._convert_guarded(raw, customers_to_lake)}
         if self.resource == "products":
             return {"products": self._convert_guarded(raw, products_to_lake)}
+        if self.resource == "collections":
+            return self._convert_guarded(raw, collections_to_lake)
         return self._convert_orders(raw)
 
     @property

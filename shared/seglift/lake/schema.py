@@ -123,6 +123,25 @@ PRODUCTS = pa.schema(
     ]
 )
 
+# Collections (Shopify's product groupings), always synced whole: membership of a smart
+# collection changes without any record's updated_at moving, so deltas could miss it.
+COLLECTIONS = pa.schema(
+    [
+        pa.field("collection_id", pa.int64(), nullable=False),
+        pa.field("title", pa.string()),
+        pa.field("handle", pa.string()),
+        pa.field("updated_at", TIMESTAMP),
+    ]
+)
+
+# Which product is in which collection (Collection.products), one row per pair.
+COLLECTION_PRODUCTS = pa.schema(
+    [
+        pa.field("collection_id", pa.int64(), nullable=False),
+        pa.field("product_id", pa.int64(), nullable=False),
+    ]
+)
+
 # Table name -> (schema, primary key). The primary key is what an incremental merge
 # deduplicates on: the row with the latest ``updated_at`` (or the newest sync) wins.
 TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
@@ -131,6 +150,8 @@ TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "line_items": (LINE_ITEMS, ("line_item_id",)),
     "refunds": (REFUNDS, ("refund_id",)),
     "products": (PRODUCTS, ("product_id",)),
+    "collections": (COLLECTIONS, ("collection_id",)),
+    "collection_products": (COLLECTION_PRODUCTS, ("collection_id", "product_id")),
 }
 
 

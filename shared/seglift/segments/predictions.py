@@ -28,6 +28,7 @@ history cannot support the model: ``PredictionModel.reason`` says why):
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from datetime import date
 from typing import Any
@@ -49,6 +50,7 @@ from seglift.analytics.clv import (
     p_alive,
     rfm_summary,
 )
+from seglift.analytics.reports import history_warnings
 from seglift.segments.features import FEATURES_SCHEMA, PREDICTION_FEATURES
 from seglift.segments.tables import LakeTables
 
@@ -100,6 +102,18 @@ class PredictionModel(BaseModel):
             gamma_gamma=None if gg is None else FittedGammaGamma(**vars(gg)),
             reason=None if problem is None else problem.reason,
             customers=customers, repeat_buyers=repeat_buyers)
+
+    def clv_model(self) -> ClvModel | NotEnoughHistory:
+        """The same model as ``seglift.analytics.clv``'s types (the analytics step's)."""
+        bg = self.bgnbd_params()
+        if bg is None:
+            return NotEnoughHistory(self.reason or "the model could not be fitted",
+                                    self.customers, self.repeat_buyers)
+        gg = self.gamma_gamma_params()
+        problem = None if gg is not None else NotEnoughHistory(
+            self.reason or "order values could not be modelled", self.customers,
+            self.repeat_buyers)
+        return ClvModel(bg, gg, problem)
 
     def bgnbd_params(self) -> BgNbdParams | None:
         return None if self.bgnbd is None else BgNbdParams(**self.bgnbd.model_dump())
@@ -208,3 +222,35 @@ def names_prediction_feature(condition: Any) -> bool:
     if isinstance(condition, list):
         return any(names_prediction_feature(v) for v in condition)
     return False
+
+
+# The features table of one process (``dayrun.compute.day_features``) carries, in its
+# schema metadata, why its predictions are unknown or to be read with care, so the
+# editor can say so beside a count of a condition on predictions (never a silent 0).
+NOTE_KEY = b"seglift.predictions"
+
+
+def with_model_note(features: pa.Table, model: PredictionModel, inputs: pa.Table,
+                    as_of: date) -> pa.Table:
+    """``features`` with the model's reason (if any) and the history's plain warnings
+    (stale, thin: ``reports.history_warnings``) in its schema metadata."""
+    note = {"fitted": model.bgnbd is not None, "reason": model.reason,
+            "warnings": history_warnings(inputs, as_of)}
+    metadata = dict(features.schema.metadata or {})
+    metadata[NOTE_KEY] = json.dumps(note).encode()
+    return features.replace_schema_metadata(metadata)
+
+
+def prediction_notes(features: pa.Table) -> list[str]:
+    """What a merchant should know before trusting a count of a condition on predictions,
+    in words: the model is missing (and why), or its history is stale or thin."""
+    raw = (features.schema.metadata or {}).get(NOTE_KEY)
+    if raw is None:
+        return []
+    note = json.loads(raw)
+    notes = []
+    if not note.get("fitted"):
+        notes.append("Predictions are not available for this shop yet, so rules on them "
+                     f"select nobody: {note.get('reason') or 'the model could not be fitted'}.")
+    notes.extend(note.get("warnings") or [])
+    return notes

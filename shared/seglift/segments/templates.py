@@ -7,7 +7,8 @@ fills the pattern and validates the result like any merchant-written condition, 
 template can never produce a condition the engine would refuse. No pyarrow here.
 
 Parameter types: integer (>= 0), number, string (non-empty), date (YYYY-MM-DD), month
-(YYYY-MM), product_id / variant_id (positive integer), enum (one of ``choices``).
+(YYYY-MM), product_id / variant_id / collection_id (positive integer), enum (one of
+``choices``).
 """
 
 from __future__ import annotations
@@ -199,6 +200,17 @@ TEMPLATES: tuple[Template, ...] = (
              {"bought": {"variant_id": P("variant_id")}},
              (TemplateParameter("variant_id", "variant_id", None,
                                 "The variant, e.g. “AeroPress — Large / Blue”."),)),
+    Template("collection-buyers", "Bought from a collection",
+             "Bought any product of the collection {collection_id}.", "products",
+             {"bought": {"collection_id": P("collection_id")}},
+             (TemplateParameter("collection_id", "collection_id", None,
+                                "The collection, e.g. “Best sellers”."),)),
+    Template("collection-first-purchase", "First order from a collection",
+             "The first order contained a product of the collection {collection_id}.",
+             "products",
+             {"nth_order": {"n": 1, "contains": {"collection_id": P("collection_id")}}},
+             (TemplateParameter("collection_id", "collection_id", None,
+                                "The collection, e.g. “Best sellers”."),)),
     Template("product-replenishment-due", "Replenishment due",
              "Bought {product_id} before, but not in the last {days} days.", "products",
              {"and": [{"bought": {"product_id": P("product_id")}},
@@ -417,7 +429,7 @@ def get_template(template_id: str) -> Template:
 def _coerce(param: TemplateParameter, value: Any) -> Any:
     # Merchant words: the setting as the form labels it, never a request field path.
     where = f"“{param.name.replace('_', ' ')}”"
-    if param.type in ("integer", "product_id", "variant_id"):
+    if param.type in ("integer", "product_id", "variant_id", "collection_id"):
         if isinstance(value, str) and value.strip().isdigit():
             value = int(value)
         minimum = 1 if param.type != "integer" else 0
