@@ -9,7 +9,8 @@ What moto does not do, and what stands in here (details in each module):
 - Lambda runs in-process (``lambda_runtime``) instead of in Docker;
 - the state machines are created in moto's *executing* Step Functions backend, with the
   template's ``DefinitionSubstitutions`` resolved from the deployed stack; Wait states are
-  time-compressed and ``startExecution.sync:2`` is made to work (``stepfunctions_bridge``);
+  time-compressed, ``startExecution.sync:2`` is made to work and a Distributed Map fails
+  when its items fail beyond what it tolerates (``stepfunctions_bridge``);
 - moto enforces no IAM: every AWS operation a function or a state machine performs is
   recorded (``aws_calls``, ``state_machine_calls``) and checked against its role in the
   transformed template (``iam``, ``policy_violations``);

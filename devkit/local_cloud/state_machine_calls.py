@@ -94,6 +94,8 @@ class StateMachineCalls:
     def install(self) -> None:
         sink = self.sink
         recorder = self
+        # What runs a Map Run now (the Step Functions bridge's, installed first).
+        running_map_run = _DISTRIBUTED._map_run
 
         def boto_client_for(*args: Any, **kwargs: Any) -> Any:
             client = _ORIGINAL_CLIENT_FOR(*args, **kwargs)
@@ -128,14 +130,14 @@ class StateMachineCalls:
         def map_run(component: Any, env: Environment, eval_input: Any) -> None:
             state_machine = _state_machine(env)
             if state_machine not in recorder.state_machines:
-                _ORIGINAL_MAP_RUN(component, env, eval_input)
+                running_map_run(component, env, eval_input)
                 return
             children = eval_input.map_run_record.map_run_arn.replace(":mapRun:", ":execution:")
             aws_calls.record(sink, state_machine, "stepfunctions", "DistributedMapRun", (
                 ("states:StartExecution", state_machine),
                 ("states:DescribeExecution", children),
             ))
-            _ORIGINAL_MAP_RUN(component, env, eval_input)
+            running_map_run(component, env, eval_input)
 
         for module in _modules_using_client_for():
             module.boto_client_for = boto_client_for

@@ -51,7 +51,7 @@ MAX_CONCURRENT_OPERATIONS = 5
 MAX_CONNECTIONS = 5
 MAX_NESTED_DEPTH = 2
 ACTIVE_STATUSES = ("CREATED", "RUNNING", "CANCELING")
-_ROOT_RESOURCES = ("customers", "orders", "products")
+_ROOT_RESOURCES = ("collections", "customers", "orders", "products")
 _STUB_KEYS = frozenset(("id", "__typename"))
 _SCALAR, _TYPENAME, _OBJECT, _OBJECT_LIST, _CONNECTION = range(5)
 
@@ -463,6 +463,10 @@ class JsonlProjector:
     def _children(self, record: Record, connection: FieldPlan) -> list[Record]:
         if (record.get("__typename"), connection.name) == ("Customer", "orders"):
             return self.shop.orders_of(record["id"])
+        if (record.get("__typename"), connection.name) == ("Collection", "products"):
+            # A collection holds references: its products are the store's records.
+            lookup = self.shop.lookup
+            return [lookup(ref["id"]) or ref for ref in record.get("products") or ()]
         value = record.get(connection.name)
         return value if isinstance(value, list) else []
 

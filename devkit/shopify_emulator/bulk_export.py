@@ -19,6 +19,7 @@ from pathlib import Path
 from devkit.shopify_emulator.bulk import CompiledBulkQuery, JsonlProjector, compile_bulk_query
 from devkit.shopify_emulator.state import ShopState
 from devkit.shopify_emulator.throttle import LeakyBucket
+from devkit.store.collections import build_collections
 from devkit.store.generator import StoreChunk, StoreSpec, iter_store_chunks
 from devkit.store.model import Record, ShopStore
 
@@ -39,10 +40,11 @@ def export_bulk_jsonl(spec: StoreSpec, queries: Mapping[str, str], outputs: Mapp
     Files are written under a ``.partial`` name and renamed at the end, so a killed run
     never leaves a file that looks complete.
     """
-    unknown = set(queries) - {"customers", "orders", "products"}
+    unknown = set(queries) - {"customers", "orders", "products", "collections"}
     if unknown or set(queries) != set(outputs):
         raise ValueError(f"queries and outputs must name the same resources among customers, "
-                         f"orders and products; got {sorted(queries)} and {sorted(outputs)}")
+                         f"orders, products and collections; got {sorted(queries)} and "
+                         f"{sorted(outputs)}")
     compiled = {resource: compile_bulk_query(query) for resource, query in queries.items()}
     partials = {resource: Path(path).with_suffix(".partial") for resource, path in outputs.items()}
     counts = ExportCounts()
@@ -53,9 +55,12 @@ def export_bulk_jsonl(spec: StoreSpec, queries: Mapping[str, str], outputs: Mapp
             catalogue.extend(chunk.products)
             state = _chunk_state(spec, catalogue, chunk)
             for resource, query in compiled.items():
-                if resource == "products" and not chunk.products:
+                # The catalogue (products, and the collections made of them) comes once,
+                # with the first chunk; customers and orders with every chunk.
+                catalogue_resource = resource in ("products", "collections")
+                if catalogue_resource and not chunk.products:
                     continue
-                if resource != "products" and not chunk.customers:
+                if not catalogue_resource and not chunk.customers:
                     continue
                 projector = JsonlProjector(state, None, handles[resource])
                 _emit_all(projector, state, query)
@@ -75,6 +80,8 @@ def _chunk_state(spec: StoreSpec, catalogue: Iterable[Record], chunk: StoreChunk
                       plan=spec.plan)
     for product in catalogue:
         store.add_product(product)
+    for collection in build_collections(list(catalogue)):
+        store.add_collection(collection)
     for customer in chunk.customers:
         store.add_customer(customer)
     for order in sorted(chunk.orders, key=lambda o: int(o["legacyResourceId"])):

@@ -174,7 +174,7 @@ def resolve_type(value: Any, info: GraphQLResolveInfo, abstract_type: GraphQLAbs
 _RESOURCES = {"customers": "Customer", "orders": "Order", "products": "Product"}
 
 
-@handles("QueryRoot", "customers", "orders", "products")
+@handles("QueryRoot", "customers", "orders", "products", "collections")
 def _root_connection(
     source: Any, args: dict[str, Any], context: RequestContext, info: GraphQLResolveInfo
 ) -> Any:
@@ -191,7 +191,7 @@ def _root_connection(
     return build_connection(ordering, args, info.field_name)
 
 
-@handles("QueryRoot", "customersCount", "ordersCount", "productsCount")
+@handles("QueryRoot", "customersCount", "ordersCount", "productsCount", "collectionsCount")
 def _root_count(
     source: Any, args: dict[str, Any], context: RequestContext, info: GraphQLResolveInfo
 ) -> Any:
@@ -213,7 +213,8 @@ def _typed_lookup(kind: str) -> Handler:
     return lookup
 
 
-for _field_name, _kind in (("customer", "Customer"), ("order", "Order"), ("product", "Product")):
+for _field_name, _kind in (("customer", "Customer"), ("order", "Order"), ("product", "Product"),
+                           ("collection", "Collection")):
     HANDLERS[("QueryRoot", _field_name)] = _typed_lookup(_kind)
 HANDLERS[("QueryRoot", "productVariant")] = _typed_lookup("ProductVariant")
 

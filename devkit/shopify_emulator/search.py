@@ -163,6 +163,10 @@ _FIELDS: dict[str, dict[str, tuple[str, Any]]] = {
         "status": ("text", _path("status")),
         "sku": ("variant_sku", None),
     },
+    "collections": {
+        "title": ("text", _path("title")),
+        "handle": ("text", _path("handle")),
+    },
 }
 _FREE_TEXT_FIELDS: dict[str, tuple[Callable[[Record], Any], ...]] = {
     "customers": (
@@ -171,6 +175,7 @@ _FREE_TEXT_FIELDS: dict[str, tuple[Callable[[Record], Any], ...]] = {
     ),
     "orders": (_path("name"),),
     "products": (_path("title"), _path("handle"), _path("vendor")),
+    "collections": (_path("title"), _path("handle")),
 }
 
 

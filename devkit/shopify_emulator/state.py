@@ -54,7 +54,7 @@ class ShopState:
         """Record a write made through the API, so cached orderings are rebuilt."""
         self.version += 1
 
-    def signature(self) -> tuple[int, int, int, int, int]:
+    def signature(self) -> tuple[int, int, int, int, int, int]:
         store = self.store
         return (
             self.version,
@@ -62,6 +62,7 @@ class ShopState:
             len(store.orders),
             len(store.products),
             len(store.deleted_customers),
+            len(store.collections),
         )
 
     def records(self, resource: str) -> MutableMapping[str, Record]:
@@ -69,6 +70,7 @@ class ShopState:
             "customers": self.store.customers,
             "orders": self.store.orders,
             "products": self.store.products,
+            "collections": self.store.collections,
         }[resource]
 
     def ordering(self, resource: str, query: str | None, sort_key: str | None) -> Ordering:
@@ -165,6 +167,8 @@ class ShopState:
             return self.store.products.get(global_id)
         if kind == "ProductVariant":
             return self.variant(global_id)
+        if kind == "Collection":
+            return self.store.collections.get(global_id)
         if kind == "BulkOperation":
             return self.bulk_operations.get(global_id)
         if kind == "Shop":

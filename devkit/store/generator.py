@@ -74,6 +74,7 @@ from datetime import UTC, datetime
 import numpy as np
 
 from devkit.store.catalog import Catalog, build_catalog
+from devkit.store.collections import build_collections
 from devkit.store.model import Record, ShopStore
 from devkit.store.order_draws import draw_block
 from devkit.store.purchase_timing import (
@@ -120,6 +121,8 @@ def generate_store(spec: StoreSpec) -> ShopStore:
     orders.sort(key=lambda order: int(order["legacyResourceId"]))
     for order in orders:
         store.add_order(order)
+    for collection in build_collections(list(store.products.values())):
+        store.add_collection(collection)
     return store
 
 

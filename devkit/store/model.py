@@ -16,6 +16,8 @@ Product   {"id", "legacyResourceId", "title", "handle", "productType", "vendor",
            "status": "ACTIVE", "tags": [str], "createdAt", "updatedAt",
            "variants": [ProductVariant {"id", "legacyResourceId", "title", "sku",
                                         "price": "12.00"}]}
+Collection {"id", "legacyResourceId", "title", "handle", "updatedAt",
+            "products": [{"id": gid}]   (references: resolved via products)}
 Order     {"id", "legacyResourceId", "name": "#1001", "createdAt", "processedAt",
            "updatedAt", "cancelledAt": str|None, "currencyCode": "USD",
            "sourceName": "web", "discountCodes": [str], "test": False,
@@ -77,6 +79,7 @@ class ShopStore:
     plan: str = "standard"
     customers: MutableMapping[str, Record] = field(default_factory=dict)
     products: dict[str, Record] = field(default_factory=dict)
+    collections: dict[str, Record] = field(default_factory=dict)
     orders: MutableMapping[str, Record] = field(default_factory=dict)
     # Global ids of customers deleted (or redacted) since the store was seeded, with the
     # ISO time of deletion, so an incremental sync can learn about them.
@@ -104,6 +107,8 @@ class ShopStore:
             self.add_order(record)
         elif kind == "Product":
             self.add_product(record)
+        elif kind == "Collection":
+            self.add_collection(record)
 
     def add_customer(self, record: Record) -> None:
         with self.lock:
@@ -112,6 +117,10 @@ class ShopStore:
     def add_product(self, record: Record) -> None:
         with self.lock:
             self.products[record["id"]] = record
+
+    def add_collection(self, record: Record) -> None:
+        with self.lock:
+            self.collections[record["id"]] = record
 
     def add_order(self, record: Record) -> None:
         with self.lock:

@@ -20,6 +20,7 @@ const routes = [
   { pattern: "/journeys", nav: "journeys", title: "Journeys", load: () => import("./pages/journeys.js") },
   { pattern: "/journeys/:id", nav: "journeys", title: "Journey", load: () => import("./pages/journeys.js") },
   { pattern: "/cohorts", nav: "cohorts", title: "Cohorts", load: () => import("./pages/cohorts.js") },
+  { pattern: "/predictions", nav: "predictions", title: "Predictions", load: () => import("./pages/predictions.js") },
   { pattern: "/measurements", nav: "measurements", title: "Measurements", load: () => import("./pages/measurements.js") },
   { pattern: "/tag-jobs", nav: "tag-jobs", title: "Tag jobs", load: () => import("./pages/tagjobs.js") },
   { pattern: "/lists", nav: "lists", title: "Lists & exports", load: () => import("./pages/lists.js") },

@@ -1,10 +1,11 @@
-"""Template parameters picked by name: products and product types checked against the
-shop's catalogue (read from the lake by the segments function).
+"""Template parameters picked by name: products, variants, collections and product types
+checked against the shop's catalogue (read from the lake by the segments function).
 
-A merchant knows "AeroPress", not product 8100000091. A product parameter may be sent as
-the product's id or its exact title; either way it must be a product of this shop, and the
-segment's name and description then read the title. A product type must be one the shop
-has. An unknown value is refused in words instead of silently selecting nobody.
+A merchant knows "AeroPress" and "AeroPress — Large / Blue", not product 8100000091 or
+variant 44000001. A product or variant parameter may be sent as its id or its exact name;
+either way it must be one of this shop's, and the segment's name and description then read
+the name. A product type must be one the shop has. An unknown value is refused in words
+instead of silently selecting nobody.
 """
 
 from __future__ import annotations
@@ -14,8 +15,12 @@ from typing import Any
 
 from api.errors import BadRequest
 
-PRODUCT_TYPES = ("product_id",)
-CATALOG_PARAMETER_TYPES = ("product_id", "product_type")
+PRODUCT_TYPES = ("product_id", "variant_id", "collection_id")
+CATALOG_PARAMETER_TYPES = ("product_id", "variant_id", "collection_id", "product_type")
+# Parameter type -> (catalogue list, what the merchant calls one, error code).
+_ITEMS = {"product_id": ("products", "product", "unknown_product"),
+          "variant_id": ("variants", "variant", "unknown_variant"),
+          "collection_id": ("collections", "collection", "unknown_collection")}
 
 
 def catalog_parameters(template: Any) -> list[Any]:
@@ -52,12 +57,15 @@ def resolve_catalog_params(
     for parameter in wanted:
         value = params[parameter.name]
         if parameter.type in PRODUCT_TYPES:
-            product = _find_product(value, shop_catalog.get("products") or [])
+            rows, what, code = _ITEMS[parameter.type]
+            product = _find_product(value, shop_catalog.get(rows) or [])
             if product is None:
+                listed = (" (the list has every variant your customers have ordered)"
+                          if what == "variant" else "")
                 raise BadRequest(
-                    f"Your store has no product “{value}” for the {_label(parameter)}. "
-                    "Pick a product from the list of your products.",
-                    code="unknown_product", field=f"template.params.{parameter.name}")
+                    f"Your store has no {what} “{value}” for the {_label(parameter)}. "
+                    f"Pick a {what} from the list of your {what}s{listed}.",
+                    code=code, field=f"template.params.{parameter.name}")
             resolved[parameter.name] = product["id"]
             labels[parameter.name] = product["title"]
             continue
@@ -78,8 +86,9 @@ def is_synced(catalog: dict[str, Any]) -> bool:
 
 
 def _before_first_sync(wanted: Sequence[Any], params: dict[str, Any]) -> dict[str, Any]:
-    """Before the shop's first sync no product is known: a product is taken by its id (it is
-    named after the sync), a title cannot be found yet; a product type is taken as typed."""
+    """Before the shop's first sync no product is known: a product or variant is taken by
+    its id (it is named after the sync), a title cannot be found yet; a product type is
+    taken as typed."""
     for parameter in wanted:
         value = params[parameter.name]
         if parameter.type not in PRODUCT_TYPES:
@@ -161,7 +170,8 @@ class _ValueCheck:
                       "Your store has no product type “{}”",
                       "pick one of your product types from the list.", f"{field}.product_type")
         for key, rows, what in (("product_id", "products", "product"),
-                                ("variant_id", "variants", "variant")):
+                                ("variant_id", "variants", "variant"),
+                                ("collection_id", "collections", "collection")):
             if key not in spec:
                 continue
             known = self.ids(rows)
@@ -240,7 +250,7 @@ def _names_values(node: Any) -> bool:
         return True
     if "has_tag" in node:
         return True
-    item_keys = ("product_id", "variant_id", "product_type")
+    item_keys = ("product_id", "variant_id", "collection_id", "product_type")
     if isinstance(node.get("bought"), dict) and any(k in node["bought"] for k in item_keys):
         return True
     if "nth_order" in node:

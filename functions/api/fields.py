@@ -53,6 +53,15 @@ DAY_PATTERN = (r"^(19[7-9][0-9]|20[0-9][0-9]|2100)-(0[1-9]|1[0-2])-"
 IsoDate = Annotated[date, BeforeValidator(_iso_day),
                     WithJsonSchema({"type": "string", "format": "date",
                                     "pattern": DAY_PATTERN})]
+# One e-mail address (something@domain.tld, no spaces, commas or angle brackets), or
+# nothing (none is sent); spaces around it are allowed (a pasted address) and dropped. The
+# route checks this same pattern, read with ``search`` as JSON Schema validators read it,
+# so the document and the server accept the same strings.
+EMAIL_PATTERN = r"^\s*$|^\s*[^@\s,;<>]+@[^@\s,;<>]+\.[^@\s,;<>.]{2,}\s*$"
+EMAIL_MAX_LENGTH = 254
+EmailOrEmpty = Annotated[str, Field(max_length=EMAIL_MAX_LENGTH),
+                         WithJsonSchema({"type": "string", "maxLength": EMAIL_MAX_LENGTH,
+                                         "pattern": EMAIL_PATTERN})]
 # JSON true/false only.
 Flag = StrictBool
 # A JSON whole number (2 or 2.0; not "2", not false).

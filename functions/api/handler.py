@@ -46,6 +46,7 @@ from api.routes import (
     health,
     journeys,
     measurements,
+    predictions,
     privacy,
     segment_editor,
     segments,
@@ -86,7 +87,7 @@ app = APIGatewayRestResolver(
 for module in (health, shops, templates, segments, tag_jobs, webhooks, analytics, journeys,
                measurements, segment_editor):
     app.include_router(module.router)
-for module in (exports, auth, privacy, catalog, conditions):
+for module in (exports, auth, privacy, catalog, conditions, predictions):
     app.include_router(module.router)
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from api.api_model import ApiModel
-from api.fields import Flag, IsoDate
+from api.fields import EmailOrEmpty, Flag, IsoDate
 from api.schema_rules import at_least_one_of, exactly_one_of
 from seglift.exports.columns import EXPORTABLE_METRICS
 from seglift.segments.templates import TEMPLATES
@@ -89,7 +89,7 @@ class ShopOut(ApiModel):
 
 
 class ShopSettingsUpdate(RequestBody):
-    notification_email: Annotated[str, StringConstraints(max_length=254)] | None = Field(
+    notification_email: EmailOrEmpty | None = Field(
         default=None,
         description="Where tag-job completion e-mails go; empty or null sends none.",
     )
@@ -106,7 +106,8 @@ class SyncRequested(ApiModel):
 class TemplateParameterOut(ApiModel):
     name: str
     type: str = Field(
-        description="integer | number | string | date | month | product_id | variant_id | enum"
+        description="integer | number | string | date | month | product_id | variant_id | "
+        "collection_id | enum"
     )
     default: Any = None
     description: str = ""

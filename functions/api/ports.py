@@ -215,6 +215,12 @@ class SegmentEngine(Protocol):
         """Start (without waiting) evaluating the segment's past ``days`` days."""
         ...
 
+    def predictions(self, shop: str, *, run_date: date, sort: str, descending: bool,
+                    offset: int, limit: int) -> dict[str, Any]:
+        """{as_of, total, offset, items}: a page of the day's per-customer predictions,
+        as ``segments.predictions.predictions_of_day`` reads them."""
+        ...
+
 
 @dataclass(frozen=True)
 class PresignedUpload:

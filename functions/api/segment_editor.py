@@ -87,6 +87,8 @@ def engine_error(error: EngineRejected, *, field: str | None = None) -> ApiError
         return NotFound(message, code="upload_not_found", field="upload_id")
     if kind == "SegmentNotFound":
         return NotFound(message, code="segment_not_found", field=field)
+    if kind == "PredictionsNotComputed":
+        return NotFound(message, code="not_computed", field=field)
     if kind == "SegmentEvaluationError":
         return Conflict(message, code="segment_not_ready", field=field)
     logger.error("segments function failed", extra={"error_type": kind, "error": message})
@@ -134,7 +136,7 @@ def start_backfill(ctx: ApiContext, shop: str, segment_id: str,
         raise BadRequest(
             f"a backfill covers at most {MAX_BACKFILL_RANGE_DAYS} days per request (each "
             f"day re-reads the shop's whole history); {days} days asked for: split the "
-            "range into several requests", field="start")
+            "range into several requests", field="start", code="invalid_range")
     last = last or shop_today(ctx, shop)
     first = date.fromordinal(last.toordinal() - days + 1)
     for part_first, part_last in backfill_parts(first, last):

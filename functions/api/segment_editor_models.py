@@ -75,6 +75,9 @@ class PreviewOut(ApiModel):
     as_of: date = Field(description="The shop's day the condition was evaluated on.")
     condition: dict[str, Any] = Field(description="The condition evaluated (translated from "
                                                   "a Shopify query or template if given).")
+    warnings: list[str] = Field(
+        default_factory=list, description="For a condition on predictions: why they are "
+        "unknown (no model yet) or to be read with care (a stale or thin history), in words.")
 
 
 # ------------------------------------------------------------------ explain

@@ -72,6 +72,11 @@ class LambdaSegmentEngine:
     def catalog(self, shop: str, *, run_date: date) -> dict[str, Any]:
         return self._call("catalog", shop, run_date)
 
+    def predictions(self, shop: str, *, run_date: date, sort: str, descending: bool,
+                    offset: int, limit: int) -> dict[str, Any]:
+        return self._call("predictions", shop, run_date, sort=sort, descending=descending,
+                          offset=offset, limit=limit)
+
     def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int
                        ) -> None:
         invocation.invoke_async(self._lambda, self._name(), self._request(

@@ -1,7 +1,9 @@
 """The segment editor's questions, answered for the API (which carries no pyarrow).
 
 - ``preview_condition``: how many customers a condition selects today, out of how many,
-  and a sample of members with their names and e-mails; nothing is saved.
+  and a sample of members with their names and e-mails; nothing is saved. A condition on
+  predictions also gets the model's plain warnings (no model yet and why; a stale or thin
+  history), so a count of 0 is never silent.
 - ``explain_customer``: the condition tree with ``passed`` at every node for one customer,
   and the customer's own value beside each leaf, so the merchant sees which part keeps a
   customer out and why.
@@ -23,6 +25,7 @@ import pyarrow.compute as pc
 
 from seglift.segments.conditions import validate_condition
 from seglift.segments.engine import explain, preview
+from seglift.segments.predictions import names_prediction_feature, prediction_notes
 from segments.feature_cache import DayFeatures, FeatureCache, uncached_day_features
 from segments.logic import Segments, Storage, dependency_members_latest
 
@@ -40,11 +43,13 @@ def _checked(condition: Any, shop: str, segments: Segments, segment_id: str | No
     return validate_condition(condition, known_segments=known, segment_id=segment_id)
 
 
-def _day(shop: str, run_date: date, tz: str, reader: Any, cache: FeatureCache | None
-         ) -> DayFeatures:
+def _day(shop: str, run_date: date, tz: str, reader: Any, cache: FeatureCache | None,
+         condition: Mapping[str, Any]) -> DayFeatures:
+    """The day's features; with predictions only for a condition that names one."""
+    predictions = names_prediction_feature(dict(condition))
     if cache is None:
-        return uncached_day_features(run_date, tz, reader)
-    return cache.day_features(shop, run_date, tz, reader)
+        return uncached_day_features(run_date, tz, reader, predictions)
+    return cache.day_features(shop, run_date, tz, reader, predictions)
 
 
 def preview_condition(
@@ -55,14 +60,16 @@ def preview_condition(
     """``{"member_count", "customer_count", "sample", "as_of"}`` of an unsaved condition.
     With ``cache``, the day's lake and features come from it (segments.feature_cache)."""
     checked = _checked(condition, shop, segments, None)
-    day = _day(shop, run_date, tz, reader, cache)
+    day = _day(shop, run_date, tz, reader, cache, checked)
     tables, features = day.tables, day.features
     members = dependency_members_latest(shop, checked, segments, storage)
     size = max(0, min(int(sample_size), MAX_SAMPLE_SIZE))
     result = preview(dict(checked), features, tables, run_date, tz, members, sample_size=size)
+    warnings = prediction_notes(features) if names_prediction_feature(dict(checked)) else []
     return {"member_count": result.member_count, "customer_count": result.customer_count,
             "sample": result.sample_ids, "as_of": run_date.isoformat(),
-            "customers": sample_customers(tables.customers, result.sample_ids)}
+            "customers": sample_customers(tables.customers, result.sample_ids),
+            "warnings": warnings}
 
 
 def sample_customers(customers: pa.Table, ids: list[int]) -> list[dict[str, Any]]:
@@ -92,7 +99,7 @@ def explain_customer(
 ) -> dict[str, Any]:
     """``{"customer_id", "as_of", "member", "tree"}``: why the customer is (not) a member."""
     checked = _checked(condition, shop, segments, segment_id)
-    day = _day(shop, run_date, tz, reader, cache)
+    day = _day(shop, run_date, tz, reader, cache, checked)
     tables, features = day.tables, day.features
     present = pc.any(pc.equal(features["customer_id"], int(customer_id))).as_py()
     if not present:

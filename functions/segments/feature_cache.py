@@ -17,25 +17,32 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
+from functools import partial
 from typing import Any
 
 import pyarrow as pa
 
-from seglift.segments.features import compute_features
+from seglift.dayrun.compute import add_predictions, day_features
 from seglift.segments.tables import TABLE_NAMES, LakeTables
 
 ComputeFeatures = Callable[[LakeTables, date, str], pa.Table]
+AddPredictions = Callable[[LakeTables, pa.Table, date, str], pa.Table]
+# The features without the prediction model: fitting it costs seconds on a big shop, so
+# it is fitted (once per entry) only for a condition that names a prediction.
+features_without_predictions: ComputeFeatures = partial(day_features, predictions=False)
 CacheKey = tuple[str, date, str, tuple[str | None, ...]]
 
 
 @dataclass(frozen=True)
 class DayFeatures:
-    """What the editor evaluates a condition against: the lake and its features."""
+    """What the editor evaluates a condition against: the lake and its features, with
+    the prediction features filled as the day-run fills them (``dayrun.compute.day_features``)."""
 
     tables: LakeTables
     features: pa.Table
+    predictions: bool = False  # whether ``features`` has its prediction columns filled
 
     @property
     def nbytes(self) -> int:
@@ -47,22 +54,32 @@ class DayFeatures:
 class FeatureCache:
     """Least-recently-used ``DayFeatures`` of shops' days, within ``max_bytes``."""
 
-    def __init__(self, max_bytes: int, compute: ComputeFeatures = compute_features) -> None:
+    def __init__(self, max_bytes: int,
+                 compute: ComputeFeatures = features_without_predictions,
+                 predict: AddPredictions = add_predictions) -> None:
         self.max_bytes = max_bytes
         self._compute = compute
+        self._predict = predict
         self._entries: OrderedDict[CacheKey, DayFeatures] = OrderedDict()
         self.hits = 0
         self.misses = 0
 
-    def day_features(self, shop: str, run_date: date, tz: str, reader: Any) -> DayFeatures:
+    def day_features(self, shop: str, run_date: date, tz: str, reader: Any,
+                     predictions: bool = False) -> DayFeatures:
         """The shop's lake and features as of ``run_date``, computed at most once per lake
-        state. ``reader`` is a ``seglift.lake.reader.LakeReader`` (manifests with ETags)."""
+        state (with the prediction features filled when ``predictions``: the model is
+        fitted at most once per entry). ``reader`` is a ``seglift.lake.reader.LakeReader``
+        (manifests with ETags)."""
         manifests = {name: reader.manifest_and_etag(name) for name in TABLE_NAMES}
         key = (shop, run_date, tz, tuple(etag for _, etag in manifests.values()))
         entry = self._entries.get(key)
         if entry is not None:
-            self._entries.move_to_end(key)
             self.hits += 1
+            if predictions and not entry.predictions:
+                entry = self._with_predictions(entry, run_date, tz)
+                self._keep(key, entry)
+            else:
+                self._entries.move_to_end(key)
             return entry
         self.misses += 1
         # Read exactly the states the key names, even if a sync replaces a manifest now.
@@ -70,8 +87,14 @@ class FeatureCache:
             name: None if manifest is None else reader.read_table(name, manifest=manifest)
             for name, (manifest, _) in manifests.items()})
         entry = DayFeatures(tables, self._compute(tables, run_date, tz))
+        if predictions:
+            entry = self._with_predictions(entry, run_date, tz)
         self._keep(key, entry)
         return entry
+
+    def _with_predictions(self, entry: DayFeatures, run_date: date, tz: str) -> DayFeatures:
+        features = self._predict(entry.tables, entry.features, run_date, tz)
+        return replace(entry, features=features, predictions=True)
 
     def _keep(self, key: CacheKey, entry: DayFeatures) -> None:
         # A shop's older states can never be asked for again: drop them first.
@@ -87,7 +110,8 @@ class FeatureCache:
         return len(self._entries)
 
 
-def uncached_day_features(run_date: date, tz: str, reader: Any) -> DayFeatures:
+def uncached_day_features(run_date: date, tz: str, reader: Any,
+                          predictions: bool = False) -> DayFeatures:
     """The lake and features read and computed now (a reader without manifests)."""
     tables = LakeTables.from_reader(reader)
-    return DayFeatures(tables, compute_features(tables, run_date, tz))
+    return DayFeatures(tables, day_features(tables, run_date, tz, predictions), predictions)

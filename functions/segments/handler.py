@@ -4,6 +4,10 @@
   dependency order, with its snapshot, metrics, profile and revenue stored
   (``segments.dayrun.run_day``); answers ``DayRunResult`` (one outcome per segment).
 - ``summarize`` {results}: failures recorded, keep-in-sync tag jobs started.
+- the sharded day-run's states (``plan_shards``, ``shard_features``, ``day_context``,
+  ``shard_day``, ``reduce_day``; ``segments.shards``) and its bookkeeping
+  (``record_shard_failure`` {item, phase, failure}, ``forget_shards`` {plan},
+  ``day_failed`` {plan, failure}; ``segments.shard_failures``).
 
 The API (which has no pyarrow) invokes the segment editor's actions:
 
@@ -13,6 +17,8 @@ The API (which has no pyarrow) invokes the segment editor's actions:
   unsaved condition (``segments.editor.preview_condition``).
 - ``explain`` {condition, customer_id, segment_id?}: the pass/fail tree of a condition for
   one customer (``segments.editor.explain_customer``).
+- ``predictions`` {sort, descending?, offset?, limit?}: a page of the day's per-customer
+  predictions from its features file (``segments.predictions``).
 - ``catalog`` {}: the shop's products (id, title, type), product types, customer tags and
   order sources/UTM values, for the dashboard's pickers (``segments.catalog``).
 - ``backfill`` {segment_id, days?}: a new segment's past days evaluated point in time,
@@ -44,21 +50,33 @@ from seglift.events import BadEvent, require, require_date
 from seglift.segments.conditions import ConditionError
 from seglift.segments.lists import CustomerListError
 from seglift.storage.segment_repository import SegmentNotFound
-from segments import backfill, catalog, dayrun, editor, logic, shards, wiring
+from segments import (
+    backfill,
+    catalog,
+    dayrun,
+    editor,
+    logic,
+    predictions,
+    shard_failures,
+    shards,
+    wiring,
+)
 from segments.feature_cache import FeatureCache
 
 logger = Logger(service="segments")
 tracer = observability.tracer_for("segments")
 metrics = observability.metrics_for("segments")
 
-SHARD_ACTIONS = ("plan_shards", "shard_features", "day_context", "shard_day", "reduce_day")
+SHARD_ACTIONS = ("plan_shards", "shard_features", "day_context", "shard_day", "reduce_day",
+                 "record_shard_failure", "forget_shards", "day_failed")
 ACTIONS = ("run_day", *SHARD_ACTIONS, "summarize", "create_list", "preview", "explain", "backfill",
-           "catalog")
+           "catalog", "predictions")
 # Answered in the envelope to the API's synchronous calls.
-ENVELOPED = ("create_list", "preview", "explain", "catalog")
+ENVELOPED = ("create_list", "preview", "explain", "catalog", "predictions")
 # What the merchant can fix: a refusal in the envelope, not a crash.
 REFUSALS = (ConditionError, CustomerListError, SegmentNotFound, logic.UploadNotFound,
-            logic.SegmentEvaluationError, editor.CustomerNotFound)
+            logic.SegmentEvaluationError, editor.CustomerNotFound,
+            predictions.PredictionsNotComputed)
 
 
 def _integer(event: dict[str, Any], name: str, default: int | None = None) -> int:
@@ -118,6 +136,14 @@ def _answer(event: dict[str, Any], action: str, context: LambdaContext) -> dict[
     reader = wiring.lake_reader(s3, config.data_bucket, shop)
     if action == "catalog":
         return catalog.shop_catalog(reader)
+    if action == "predictions":
+        sort = require(event, "sort")
+        if sort not in predictions.SORTABLE:
+            raise BadEvent(f"sort must be one of {list(predictions.SORTABLE)}, got {sort!r}")
+        return predictions.predictions_of_day(
+            shop, run_date, storage=storage, reader=reader, sort=sort,
+            descending=bool(event.get("descending", True)),
+            offset=_integer(event, "offset", 0), limit=_integer(event, "limit", 25))
     tz = wiring.shop_timezone(config, shop)
     if action == "preview":
         return editor.preview_condition(
@@ -172,7 +198,23 @@ def _sharded(action: str, event: dict[str, Any], shop: str, run_date: Any, *,
         return shards.run_shard_day(ShardItem.model_validate(require(event, "item")),
                                     reader=reader, storage=storage, segments=segments, tz=tz,
                                     analytics=bool(config.analytics_table))
+    if action == "record_shard_failure":
+        item = ShardItem.model_validate(require(event, "item"))
+        failure = shard_failures.StateFailure.model_validate(require(event, "failure"))
+        logger.error("shard failed", extra={"shard": item.shard, "shards": item.shards,
+                                            "phase": event.get("phase"),
+                                            "error": failure.Error})
+        return shard_failures.record_shard_failure(item, require(event, "phase"), failure,
+                                                   storage=storage)
     plan = ShardPlan.model_validate(require(event, "plan"))
+    if action == "forget_shards":
+        return shard_failures.forget_shards(plan, storage=storage)
+    if action == "day_failed":
+        outcome = shard_failures.day_failed(
+            plan, shard_failures.StateFailure.model_validate(require(event, "failure")),
+            storage=storage)
+        logger.error("day failed", extra={"error": outcome["Error"], "cause": outcome["Cause"]})
+        return outcome
     if action == "day_context":
         return shards.merge_context(plan, storage=storage)
     stores = dayrun.DayStores(storage, segments, wiring.metrics_repository(config),

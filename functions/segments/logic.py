@@ -25,10 +25,10 @@ import pyarrow as pa
 from botocore.exceptions import ClientError
 
 from seglift import keys
+from seglift.dayrun.compute import day_features
 from seglift.measurements.service import customers_key
 from seglift.segments.conditions import referenced_segments, validate_condition
 from seglift.segments.engine import customer_directory, members_of_condition_once
-from seglift.segments.features import compute_features
 from seglift.segments.lists import (
     MAX_CSV_BYTES,
     CustomerListError,
@@ -36,6 +36,7 @@ from seglift.segments.lists import (
     parse_customer_list_csv,
 )
 from seglift.segments.member_ids import decode_member_ids
+from seglift.segments.predictions import names_prediction_feature
 from seglift.segments.snapshots import read_members, write_members
 from seglift.segments.tables import LakeTables
 
@@ -190,7 +191,8 @@ def list_members(
         condition = validate_condition(
             source["condition"], known_segments={s.segment_id for s in segments.list(shop)})
         tables = LakeTables.from_reader(reader)
-        features = compute_features(tables, run_date, tz)
+        features = day_features(tables, run_date, tz,
+                                predictions=names_prediction_feature(condition))
         members = dependency_members_latest(shop, condition, segments, storage)
         ids = members_of_condition_once(condition, features, tables, run_date, tz, members)
         return ids.to_pylist(), {}

@@ -7,14 +7,18 @@ The pipeline state machine runs ``seglift.dayrun.compute``'s phases as its own s
 - ``run_shard_features`` (FeatureShards, one per shard): the shard's features and
   statistics, to S3;
 - ``merge_context`` (DayContext): every shard's statistics merged into the shop's RFM
-  boundaries and first order day, to S3;
+  boundaries and first order day, and the shop's prediction model fitted once on every
+  shard's model inputs, to S3;
 - ``run_shard_day`` (SegmentShards, one per shard): the shard's memberships of every
   segment and their exact partial figures, to S3;
 - ``reduce_shards`` (ReduceDay): everything merged and stored exactly as the
   in-process day-run stores it (``dayrun.store_day``), answering ``DayRunResult``.
 
 States pass S3 keys and small ids only; every artifact of a run lives under
-``dayrun_prefix`` (overwritten by a retried run, so a retry converges).
+``dayrun_prefix`` (overwritten by a retried run, so a retry converges), tagged
+``retention=dayrun``: ForgetShards deletes them once the day is stored, DayFailed when it
+fails (``segments.shard_failures``), and the bucket's lifecycle rule for the tag expires
+what a crashed run leaves and the versions deleting leaves in the versioned bucket.
 """
 
 from __future__ import annotations
@@ -53,6 +57,9 @@ from seglift.segments.tables import LakeTables
 from segments.dayrun import DayStores, plan_day, snapshot_or_none, store_day
 from segments.logic import Storage
 
+# The object tag of every intermediate file (the lifecycle rule in template.yaml matches it).
+INTERMEDIATE_TAGGING = "retention=dayrun"
+
 
 def dayrun_prefix(shop: str, run_date: date, run: str) -> str:
     """Where one run's intermediate artifacts live."""
@@ -63,12 +70,13 @@ def dayrun_prefix(shop: str, run_date: date, run: str) -> str:
 def _put_parquet(storage: Storage, key: str, table: pa.Table) -> None:
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd")
-    storage.s3.put_object(Bucket=storage.bucket, Key=key, Body=sink.getvalue())
+    storage.s3.put_object(Bucket=storage.bucket, Key=key, Body=sink.getvalue(),
+                          Tagging=INTERMEDIATE_TAGGING)
 
 
 def _put_json(storage: Storage, key: str, body: str) -> None:
     storage.s3.put_object(Bucket=storage.bucket, Key=key, Body=body.encode(),
-                          ContentType="application/json")
+                          ContentType="application/json", Tagging=INTERMEDIATE_TAGGING)
 
 
 def _get(storage: Storage, key: str) -> bytes:
@@ -102,6 +110,8 @@ def run_shard_features(item: ShardItem, *, reader: Any, storage: Storage, tz: st
     _put_parquet(storage, base + "features-1.parquet", result.features)
     for name, counts in result.stats.rfm.items():
         _put_parquet(storage, base + f"rfm-{name}.parquet", counts)
+    if result.stats.model_inputs is not None:
+        _put_parquet(storage, base + "model-inputs.parquet", result.stats.model_inputs)
     _put_json(storage, base + "stats.json", json.dumps({
         "first_order": result.stats.first_order.isoformat() if result.stats.first_order
         else None, "customers": result.stats.customers}))
@@ -118,10 +128,14 @@ def merge_context(plan: ShardPlan, *, storage: Storage) -> dict[str, Any]:
                for name in ("recency", "frequency", "monetary")}
         first = scalars["first_order"]
         stats.append(ShardStats(rfm, date.fromisoformat(first) if first else None,
-                                scalars["customers"]))
+                                scalars["customers"],
+                                read_parquet(storage.s3, storage.bucket,
+                                             base + "model-inputs.parquet")))
     context = day_context(stats)
     _put_json(storage, plan.prefix + "context.json", context.model_dump_json())
-    return {"customers": context.customers}
+    model = context.predictions
+    return {"customers": context.customers,
+            "predictions": "fitted" if model is not None and model.bgnbd else "not_fitted"}
 
 
 def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: Any,
@@ -136,9 +150,11 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
     previous = {sid: shard_ids(snapshot_or_none(item.shop, sid, yesterday, storage),
                                item.shard, item.shards)
                 for sid in plan.conditions}
+    inputs = read_parquet(storage.s3, storage.bucket, base + "model-inputs.parquet")
     day = shard_day(_shard_lake(reader, item), features, context, item.run_date,
                     plan.conditions, shard=item.shard, shards=item.shards, tz=tz,
-                    fixed_members=plan.fixed_members, previous=previous, analytics=analytics)
+                    fixed_members=plan.fixed_members, previous=previous, analytics=analytics,
+                    inputs=inputs)
     _put_parquet(storage, base + "features.parquet", day.features)
     segment_ids = [sid for sid, ids in day.members.items() for _ in range(len(ids))]
     ids = [pa.array(a, pa.int64()) for a in day.members.values() if len(a)]

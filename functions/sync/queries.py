@@ -1,4 +1,5 @@
-"""The GraphQL documents the sync sends: bulk exports of customers, orders and products.
+"""The GraphQL documents the sync sends: bulk exports of customers, orders, products and
+collections (with the ids of their products).
 
 The full-export documents are constants (validated against the Admin schema by the
 project-wide test); the incremental ones only add a search filter on ``updated_at``, so
@@ -30,7 +31,7 @@ ORDER_FIELDS = f"""
       refunds {{ id createdAt totalRefundedSet {{ {_MONEY} }} }}
       lineItems {{
         edges {{ node {{
-          id title sku quantity product {{ id }} variant {{ id }}
+          id title variantTitle sku quantity product {{ id }} variant {{ id }}
           originalUnitPriceSet {{ {_MONEY} }} discountedTotalSet {{ {_MONEY} }}
         }} }}
       }}
@@ -40,7 +41,14 @@ PRODUCT_FIELDS = """
       id title productType vendor handle tags status createdAt updatedAt
 """
 
-_FIELDS = {"customers": CUSTOMER_FIELDS, "orders": ORDER_FIELDS, "products": PRODUCT_FIELDS}
+# A collection and its products' ids (children lines with the collection as __parentId).
+COLLECTION_FIELDS = """
+      id title handle updatedAt
+      products { edges { node { id } } }
+"""
+
+_FIELDS = {"customers": CUSTOMER_FIELDS, "orders": ORDER_FIELDS, "products": PRODUCT_FIELDS,
+           "collections": COLLECTION_FIELDS}
 RESOURCES = tuple(_FIELDS)
 
 
@@ -63,6 +71,7 @@ def bulk_query(resource: str, updated_since: str | None = None) -> str:
 CUSTOMERS_BULK_QUERY_GQL = bulk_query("customers")
 ORDERS_BULK_QUERY_GQL = bulk_query("orders")
 PRODUCTS_BULK_QUERY_GQL = bulk_query("products")
+COLLECTIONS_BULK_QUERY_GQL = bulk_query("collections")
 
 # Cheap counts, to detect customers deleted in Shopify (deletion events cover products
 # only; customers leave only through webhooks, so the sync reconciles by count and ids).

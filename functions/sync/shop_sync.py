@@ -1,9 +1,12 @@
 """One shop's sync from Shopify into its Parquet lake: full the first time, then daily deltas.
 
-For each resource (customers, products, orders) the sync runs a bulk query (filtered on
-``updated_at`` after the first sync), converts the JSONL result through
+For each resource (customers, products, orders, collections) the sync runs a bulk query
+(filtered on ``updated_at`` after the first sync), converts the JSONL result through
 ``BulkJsonlConverter`` into open lake writes, then commits them (manifest switch) and
 checkpoints. Orders fill three tables (orders, line_items, refunds) from one stream.
+Collections (and which products they hold) are exported whole every time and replace
+their tables: a smart collection's members change without any ``updated_at`` moving, and
+a shop has few collections.
 
 The sync advances in **steps** (``begin`` once, then ``step`` until it says ``done``), each
 bounded and checkpointed in S3 (``sync.checkpoint``), so that no invocation waits for
@@ -71,12 +74,20 @@ from sync.queries import (
 
 logger = logging.getLogger(__name__)
 
-RESOURCES = ("customers", "products", "orders")
+RESOURCES = ("customers", "products", "orders", "collections")
 TABLES_OF = {
     "customers": ("customers",),
     "products": ("products",),
     "orders": ("orders", "line_items", "refunds"),
+    "collections": ("collections", "collection_products"),
 }
+# Resources exported whole at every sync, their tables replaced (see the module's doc).
+ALWAYS_FULL = frozenset({"collections"})
+
+
+def exports_whole(run: RunState, resource: str) -> bool:
+    """Whether this run exports ``resource`` whole (and replaces its tables)."""
+    return run.mode == FULL or resource in ALWAYS_FULL
 DEFAULT_OVERLAP = timedelta(hours=2)
 # One step converts at most this much of a result, or works this long: at the measured
 # ~130,000 lines/s (~60 MB/s) 512 MB is under 10 s of parsing, and memory stays at a few
@@ -241,7 +252,8 @@ class ShopSynchronizer:
     def _start_export(self, state: SyncState, resource: str, attempt: int) -> StepResult:
         run = state.running
         assert run is not None
-        operation = self.bulk.start(bulk_query(resource, None if run.mode == FULL else run.since))
+        whole = exports_whole(run, resource)
+        operation = self.bulk.start(bulk_query(resource, None if whole else run.since))
         run.export = ExportState(resource, operation, attempt, iso(datetime.now(UTC)))
         self.checkpoints.save(state)
         return StepResult("wait", f"waiting for Shopify's {resource} export",
@@ -301,7 +313,7 @@ class ShopSynchronizer:
         if progress is None:
             progress = export.tables[table] = TableProgress(new_generation())
         return self.writer.resume(table, progress.generation,
-                                  None if run.mode == FULL else run.run_date,
+                                  None if exports_whole(run, export.resource) else run.run_date,
                                   len(progress.files))
 
     @staticmethod
@@ -400,7 +412,7 @@ class ShopSynchronizer:
         for table in TABLES_OF[resource]:
             progress = export.tables.get(table) or TableProgress(new_generation())
             self.writer.commit_files(table, progress.generation,
-                                     None if run.mode == FULL else run.run_date,
+                                     None if exports_whole(run, resource) else run.run_date,
                                      [DataFile(**f) for f in progress.files],
                                      deletions if table == resource else None)
             run.rows_by_table[table] = progress.rows
@@ -450,7 +462,7 @@ class ShopSynchronizer:
     # -- deletions ------------------------------------------------------------------------
 
     def _deletions(self, run: RunState, export: ExportState) -> pa.Array | None:
-        if run.mode == FULL:
+        if exports_whole(run, export.resource):
             return None  # a full export replaces the table: deleted records are just absent
         if export.resource == "customers":
             return self._deleted_customers(export)

@@ -97,3 +97,14 @@ def evaluated(api: ApiContext, shop: str, name: str = "Repeat", members: int = 1
         shop, name=name, condition={"feature": "order_count", "op": ">=", "value": 2},
         member_count=members, last_evaluated_on=date(2026, 11, 19).isoformat(),
     )
+
+
+def body_schema_accepts(path: str, method: str) -> Any:
+    """Whether the committed-from-code OpenAPI document's request body schema of
+    ``method path`` accepts a body: the document's side of a rule the server also checks."""
+    import jsonschema
+
+    document = json.loads(handler.openapi_json())
+    body = document["paths"][path][method]["requestBody"]["content"]["application/json"]
+    root = {"$ref": body["schema"]["$ref"], "components": document["components"]}
+    return jsonschema.Draft202012Validator(root).is_valid

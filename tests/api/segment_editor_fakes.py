@@ -36,6 +36,24 @@ class FakeSegmentEngine:
     # (shop, measurement id) -> the customers it froze (a list made of an experiment group).
     measurement_customers: Any = None
 
+    # day -> (features, customers) tables the ``predictions`` action pages through with
+    # the segments function's own logic (segments.predictions.prediction_page).
+    prediction_days: dict[date, tuple[Any, Any]] = field(default_factory=dict)
+
+    def predictions(self, shop: str, *, run_date: date, sort: str, descending: bool,
+                    offset: int, limit: int) -> dict[str, Any]:
+        from segments.predictions import prediction_page
+
+        self._record("predictions", shop=shop, run_date=run_date, sort=sort,
+                     descending=descending, offset=offset, limit=limit)
+        if run_date not in self.prediction_days:
+            raise EngineRejected("PredictionsNotComputed",
+                                 f"no predictions were stored for {run_date.isoformat()}")
+        features, customers = self.prediction_days[run_date]
+        return {"as_of": run_date.isoformat(), **prediction_page(
+            features, customers, sort=sort, descending=descending, offset=offset,
+            limit=limit)}
+
     def _record(self, action: str, **fields: Any) -> None:
         self.calls.append((action, fields))
         if self.refuse is not None:

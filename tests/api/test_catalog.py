@@ -86,6 +86,43 @@ def test_a_product_type_must_be_one_the_shop_has(client, engine):
     assert "no product type “Tea”" in unknown.error["message"]
 
 
+def test_a_variant_is_picked_by_its_name_and_named_everywhere_after(client, valued):
+    reply = client.post("/segments", {"template": {
+        "id": "product-variant-buyers", "params": {"variant_id": "aeropress — large / blue"}}})
+    assert reply.status == 201, reply.json
+    assert "AeroPress — Large / Blue" in reply.json["description"]
+    assert "44000001" not in reply.json["description"] + reply.json["name"]
+    assert "44000001" in str(reply.json["condition"])
+    by_id = client.post("/segments", {"template": {
+        "id": "product-variant-buyers", "params": {"variant_id": 44000001}}})
+    assert "AeroPress — Large / Blue" in by_id.json["description"]
+    unknown = client.post("/segments/preview", {"template": {
+        "id": "product-variant-buyers", "params": {"variant_id": "AeroPress — Small"}}})
+    assert unknown.status == 400 and unknown.error["code"] == "unknown_variant"
+    assert "no variant “AeroPress — Small”" in unknown.error["message"]
+
+
+def test_a_collection_is_picked_by_its_name_and_refused_in_words_when_unknown(client, valued):
+    reply = client.post("/segments", {"template": {
+        "id": "collection-buyers", "params": {"collection_id": "best SELLERS"}}})
+    assert reply.status == 201, reply.json
+    assert "Best sellers" in reply.json["description"] + reply.json["name"]
+    assert "5500000007" not in reply.json["description"] + reply.json["name"]
+    assert reply.json["condition"] == {"bought": {"collection_id": 5500000007}}
+    assert client.get("/catalog?q=seller").json["collections"] == [
+        {"id": 5500000007, "title": "Best sellers", "products": 4}]
+    for value in ("Summer sale", 5500000099):
+        unknown = client.post("/segments/preview", {"template": {
+            "id": "collection-first-purchase", "params": {"collection_id": value}}})
+        assert unknown.status == 400 and unknown.error["code"] == "unknown_collection"
+        assert f"no collection “{value}”" in unknown.error["message"]
+    # A condition naming a collection the shop does not have is refused the same way.
+    refused = client.post("/segments/preview", {"condition": {
+        "bought": {"collection_id": 5500000099}}})
+    assert refused.status == 400
+    assert "not one of your store's collections" in refused.error["message"]
+
+
 def test_templates_without_product_parameters_do_not_read_the_catalogue(client, engine):
     assert client.post("/segments", {"template": {"id": "journey-loyal"}}).status == 201
     assert "catalog" not in [action for action, _ in engine.calls]
@@ -95,7 +132,9 @@ def test_templates_without_product_parameters_do_not_read_the_catalogue(client, 
 
 
 VALUES_CATALOG = {**CATALOG, "variants": [
-    {"id": 44000001, "product_id": 8100000091, "title": "AeroPress · SKU AP-GO", "sku": "AP-GO"}]}
+    {"id": 44000001, "product_id": 8100000091, "title": "AeroPress — Large / Blue",
+     "sku": "AP-GO"}], "collections": [{"id": 5500000007, "title": "Best sellers",
+                                        "products": 4}]}
 
 
 @pytest.fixture

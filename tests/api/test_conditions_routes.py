@@ -3,6 +3,8 @@ condition as JSON and as a Shopify query, either way)."""
 
 from __future__ import annotations
 
+from tests.api.conftest import body_schema_accepts
+
 
 def test_fields_are_offered_in_words_with_the_operators_that_apply(client):
     reply = client.get("/conditions/fields")
@@ -49,3 +51,14 @@ def test_bad_input_is_refused_in_words_with_the_place(client):
     both = client.post("/conditions/translate", {"condition": {"has_tag": "x"},
                                                  "shopify_query": "x"})
     assert both.status == 400 and "not both" in both.error["message"]
+    neither = client.post("/conditions/translate", {})
+    assert neither.status == 400 and "to translate" in neither.error["message"]
+
+
+def test_the_document_states_exactly_one_of_condition_or_query():
+    valid = body_schema_accepts("/conditions/translate", "post")
+    assert valid({"condition": {"has_tag": "x"}})
+    assert valid({"shopify_query": "number_of_orders >= 2"})
+    assert not valid({"condition": {"has_tag": "x"}, "shopify_query": "number_of_orders >= 2"})
+    assert not valid({})
+    assert not valid({"condition": None, "shopify_query": None})

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.api.conftest import SHOP_A, evaluated
+from tests.api.conftest import SHOP_A, body_schema_accepts, evaluated
 
 
 def test_start_a_tag_job_returns_202_and_the_queued_job(client, api):
@@ -152,3 +152,12 @@ def test_keep_in_sync_is_refused_on_a_list_in_merchant_words(client, api):
     assert reply.status == 400
     assert "list's members never change" in reply.error["message"]
     assert "keep_in_sync" not in reply.error["message"]
+
+
+def test_the_document_and_the_server_accept_the_same_notification_emails(client, api):
+    valid = body_schema_accepts("/shop", "patch")
+    for given in ("ops@alpha.example", "  ops@alpha.example\n", "", "  ", "ops", "a@b",
+                  "a@b.c", "a@b.com, c@d.com", "Ops <ops@alpha.example>", "a b@c.com",
+                  "a@b.com.", "x" * 250 + "@b.com"):
+        reply = client.patch("/shop", {"notification_email": given})
+        assert (reply.status == 200) == valid({"notification_email": given}), given

@@ -275,3 +275,49 @@ def test_a_segment_is_built_from_rules_picked_by_name_and_its_members_explained(
     assert "{" not in text
     page.locator(".condition-form .preview-count .ok").wait_for()  # the live count, too
     page.screenshot(path=str(artifacts / "members-explained.png"), full_page=True)
+
+
+def test_collection_and_variant_segments_are_made_by_their_names(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    catalog = dashboard_run.api.get("/catalog")
+    collection = max(catalog["collections"], key=lambda c: c["products"])["title"]
+    variant = next(v["title"] for v in catalog["variants"] if " — " in v["title"]
+                   and "SKU" not in v["title"])
+    open_page(page, dashboard_run, "segments")
+    page.get_by_label("Search templates").fill("collection")
+    page.get_by_role("button", name="Use “Bought from a collection”").click()
+    form = page.locator("form.template-form")
+    box = form.get_by_role("combobox", name=re.compile("^Collection"))
+    box.wait_for()
+    offered = form.locator("datalist option")
+    offered.first.wait_for(state="attached")
+    assert [offered.nth(i).get_attribute("value") for i in range(offered.count())] == [
+        c["title"] for c in catalog["collections"]]
+    box.fill("Summer sale nobody made")
+    form.get_by_role("button", name="Preview count").click()
+    alert = form.locator("[role=alert]")
+    alert.wait_for()
+    assert "Your store has no collection “Summer sale nobody made”" in alert.inner_text()
+    box.fill(collection)
+    form.get_by_role("button", name="Preview count").click()
+    preview = form.locator(".ok")
+    preview.wait_for()
+    count = int(re.search(r"([\d,]+) of", preview.inner_text()).group(1).replace(",", ""))
+    assert count >= 1
+    form.get_by_role("button", name="Create segment").click()
+    page.wait_for_selector(f"h1:has-text('Bought from a collection ({collection})')")
+    page.screenshot(path=str(artifacts / "segment-by-collection.png"), full_page=True)
+    # A variant reads as the Shopify admin names it, picked by that name.
+    open_page(page, dashboard_run, "segments")
+    page.get_by_label("Search templates").fill("variant")
+    page.get_by_role("button", name="Use “Bought a variant”").click()
+    form = page.locator("form.template-form")
+    box = form.get_by_role("combobox", name=re.compile("^Variant"))
+    box.wait_for()
+    box.fill(variant)
+    form.get_by_role("button", name="Create segment").click()
+    page.wait_for_selector(f"h1:has-text('Bought a variant ({variant})')")
+    body = page.inner_text("body")
+    assert f"Bought variant {variant}" in body and "SKU" not in body
+    page.screenshot(path=str(artifacts / "segment-by-variant.png"), full_page=True)

@@ -23,8 +23,8 @@ from tests.browser.conftest import BACKFILL_DAYS, SHOP, DashboardRun
 
 pytestmark = pytest.mark.browser
 
-MAIN_PAGES = ["home", "segments", "journeys", "cohorts", "measurements", "tag-jobs", "lists",
-              "sync"]
+MAIN_PAGES = ["home", "segments", "journeys", "cohorts", "predictions", "measurements",
+              "tag-jobs", "lists", "sync"]
 
 
 def chart_series(page: Any, name: str) -> list[dict[str, Any]]:
@@ -664,3 +664,54 @@ def test_members_and_explanations_as_of_a_past_day(page: Any, dashboard_run: Das
         verdict = page.locator("form.inline-form p.ok").first
         verdict.wait_for()
         assert "is a member" in verdict.inner_text()
+
+
+def test_each_customers_predictions_are_listed_beside_the_models_check(
+    page: Any, dashboard_run: DashboardRun
+) -> None:
+    """The Predictions page: the model's status, warnings and holdout chart (as the API
+    serves them), then the customers page by page in the order picked, in merchant words."""
+    api = dashboard_run.api
+    clv = api.get("/clv")
+    assert clv["status"] == "fitted", clv.get("reason")  # the browser store fits the model
+    first = api.get("/predictions?limit=25")
+    assert first["total"] > 25
+    open_page(page, dashboard_run, "predictions")
+    count = page.locator("[data-predictions-count]")
+    count.wait_for()
+    assert count.get_attribute("data-predictions-count") == str(first["total"])
+
+    def listed() -> list[str | None]:
+        links = page.locator("[data-customer]")
+        return [links.nth(i).get_attribute("data-customer") for i in range(links.count())]
+
+    assert listed() == [c["customer_id"] for c in first["items"]]
+    holdout = clv.get("holdout") or {}
+    if holdout.get("status") == "checked":
+        page.wait_for_selector('[data-chart="clv-holdout"] canvas')
+        predicted, actual = chart_series(page, "clv-holdout")
+        assert predicted["data"] == pytest.approx([g["mean_predicted"] for g in holdout["groups"]])
+        assert actual["data"] == pytest.approx([g["mean_actual"] for g in holdout["groups"]])
+    else:
+        page.get_by_text("Holdout check not made", exact=False).wait_for()
+    for warning in clv.get("warnings") or []:
+        page.get_by_text(warning[:60], exact=False).wait_for()
+
+    # The next page continues the list; another order starts a new one.
+    page.get_by_role("button", name="Next customers").click()
+    second = api.get(f"/predictions?limit=25&next_token={first['next_token']}")
+    page.wait_for_function("document.querySelectorAll('[data-customer]').length > 25")
+    assert listed() == [c["customer_id"] for c in first["items"] + second["items"]]
+    page.select_option("select[name=predictions_order]", "1")
+    page.get_by_role("button", name="Show").click()
+    churn = api.get("/predictions?limit=25&sort=chance_active&order=asc")
+    expected = [c["customer_id"] for c in churn["items"]]
+    page.wait_for_function(
+        "(ids) => [...document.querySelectorAll('[data-customer]')]"
+        ".map((a) => a.dataset.customer).join() === ids.join()", arg=expected)
+    # What the merchant reads names no column, parameter or model variable.
+    text = page.inner_text(".page")
+    identifiers = re.findall(r"\b[a-z]+_[a-z0-9_]+\b", text)
+    assert not identifiers, identifiers
+    for internal in ("p_alive", "bgnbd", "chance_active", "predicted_value"):
+        assert internal not in text

@@ -40,7 +40,7 @@ def test_only_one_of_two_concurrent_syncs_of_a_shop_runs(run: Any) -> None:
     assert len(pipelines) == 1
     queries = [o for o in stack.emulator.shop_state(SHOP).bulk_operations.values()
                if o["type"] == "QUERY"]
-    assert len(queries) == 3  # customers, products, orders: exported once
+    assert len(queries) == 4  # customers, products, orders, collections: exported once
     record = stack.shop_repository().get(SHOP)
     assert record.sync_status == "succeeded" and record.sync_lease_owner is None
     assert record.last_pipeline_execution == pipelines[0]["executionArn"]

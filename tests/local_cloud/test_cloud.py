@@ -111,7 +111,7 @@ def test_state_machine_runs_the_template_definition_and_passes_every_outcome_on(
     assert results["bad"]["status"] == "failed" and results["bad"]["error"] == "ConditionError"
     assert "deleted segment" in results["bad"]["cause"]
     assert [c for c in calls if not c.startswith("shard_")] == [
-        "plan_shards", "day_context", "reduce_day", "summarize"]
+        "plan_shards", "day_context", "reduce_day", "forget_shards", "summarize"]
     assert sorted(shards_seen) == [("shard_day", k) for k in range(3)] + [
         ("shard_features", k) for k in range(3)]
     assert calls.index("day_context") > max(i for i, c in enumerate(calls)

@@ -12,7 +12,15 @@ from typing import Any
 
 import pyarrow as pa
 
-from seglift.lake.schema import CUSTOMERS, LINE_ITEMS, ORDERS, PRODUCTS, REFUNDS
+from seglift.lake.schema import (
+    COLLECTION_PRODUCTS,
+    COLLECTIONS,
+    CUSTOMERS,
+    LINE_ITEMS,
+    ORDERS,
+    PRODUCTS,
+    REFUNDS,
+)
 from seglift.segments.tables import LakeTables
 
 
@@ -28,6 +36,19 @@ class StoreBuilder:
     line_items: list[dict[str, Any]] = field(default_factory=list)
     refunds: list[dict[str, Any]] = field(default_factory=list)
     products: list[dict[str, Any]] = field(default_factory=list)
+    collections: list[dict[str, Any]] = field(default_factory=list)
+    collection_products: list[dict[str, Any]] = field(default_factory=list)
+
+    def collection(self, collection_id: int, title: str, products: list[int]) -> StoreBuilder:
+        self.collections.append({"collection_id": collection_id, "title": title,
+                                 "handle": title.lower().replace(" ", "-"),
+                                 "updated_at": at("2020-01-01")})
+        self.collection_products.extend(
+            {"collection_id": collection_id, "product_id": p} for p in products)
+        return self
+
+    def collections_table(self) -> pa.Table:
+        return pa.Table.from_pylist(self.collections, schema=COLLECTIONS)
 
     def customer(
         self,
@@ -84,6 +105,8 @@ class StoreBuilder:
         total: str | float = "10",
         products: list[int] | None = None,
         variants: list[int] | None = None,
+        variant_titles: list[str | None] | None = None,
+        skus: list[str | None] | None = None,
         cancelled: str | None = None,
         refunds: list[tuple[str, str]] | None = None,
         discount_codes: list[str] | None = None,
@@ -136,10 +159,11 @@ class StoreBuilder:
                     "product_id": product_id,
                     "variant_id": variants[i],
                     "title": f"Product {product_id}",
-                    "sku": None,
+                    "sku": skus[i] if skus else None,
                     "quantity": 1,
                     "original_unit_price": Decimal("1"),
                     "discounted_total": Decimal("1"),
+                    "variant_title": variant_titles[i] if variant_titles else None,
                 }
             )
         for i, (day, amount) in enumerate(refunds or []):
@@ -161,4 +185,6 @@ class StoreBuilder:
             line_items=pa.Table.from_pylist(self.line_items, schema=LINE_ITEMS),
             refunds=pa.Table.from_pylist(self.refunds, schema=REFUNDS),
             products=pa.Table.from_pylist(self.products, schema=PRODUCTS),
+            collection_products=pa.Table.from_pylist(self.collection_products,
+                                                     schema=COLLECTION_PRODUCTS),
         )

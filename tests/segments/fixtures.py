@@ -19,10 +19,12 @@ from tests.segments.builder import StoreBuilder
 
 AS_OF = date(2024, 6, 30)
 SHIRT, MUG, POSTER = 1, 2, 3
+HOME = 9  # a collection: the mug and the poster
 
 
 def journey_store() -> StoreBuilder:
     s = StoreBuilder().product(SHIRT, "Shirt").product(MUG, "Mug").product(POSTER, "Poster")
+    s.collection(HOME, "Home", [MUG, POSTER]).collection(10, "Empty", [])
     s.customer(1, tags=["vip"], marketing="SUBSCRIBED", country="CA", province="ON")
     s.customer(2).customer(3).customer(4, tags=["VIP"], country="FR", province=None)
     s.customer(5, created="2024-06-20", marketing="SUBSCRIBED")

@@ -117,6 +117,12 @@ def _item_matches(li_products: set[int], spec: dict[str, Any], store: StoreBuild
             spec["variant_id"]]
         variants = {li["variant_id"] for li in store.line_items if li["order_id"] == order_id}
         return bool(variants & set(wanted))
+    if "collection_id" in spec:
+        wanted = spec["collection_id"] if isinstance(spec["collection_id"], list) else [
+            spec["collection_id"]]
+        held = {m["product_id"] for m in store.collection_products
+                if m["collection_id"] in wanted}
+        return bool(li_products & held)
     if "product_type" in spec:
         names = spec["product_type"] if isinstance(spec["product_type"], list) else [
             spec["product_type"]]

@@ -34,6 +34,8 @@ def stores(draw: st.DrawFn, max_customers: int = 12) -> StoreBuilder:
     store = StoreBuilder()
     for product_id, product_type in TYPES.items():
         store.product(product_id, product_type)
+    # Collections overlap (product 3 is in both); collection 3 is not in the store.
+    store.collection(1, "Starters", [1, 3]).collection(2, "Extras", [3, 4])
     n = draw(st.integers(1, max_customers))
     order_id = 1000
     for customer_id in range(1, n + 1):
@@ -104,6 +106,7 @@ def leaves() -> st.SearchStrategy[dict[str, Any]]:
             lambda ps: {"product_id": ps}),
         st.sampled_from(PRODUCTS).map(lambda p: {"variant_id": p * 10}),
         st.sampled_from(["shirt", "MUG", "Poster"]).map(lambda t: {"product_type": t}),
+        st.sampled_from([1, 2, [1, 2], 3]).map(lambda c: {"collection_id": c}),
     )
     window = st.one_of(
         st.just({}),

@@ -45,10 +45,36 @@ def test_a_shop_without_data_has_an_empty_catalogue():
 def test_variants_are_the_ordered_ones_named_by_their_product():
     catalog = shop_catalog(FakeReader(_store()))
     # Variants 20 (AeroPress) and 10 (espresso beans) were ordered; Chemex's never was.
+    # Each is its product's only ordered variant, without a title of its own.
     assert catalog["variants"] == [
-        {"id": 20, "product_id": 2, "title": "AeroPress · variant 20", "sku": None},
-        {"id": 10, "product_id": 1, "title": "espresso beans · variant 10", "sku": None}]
+        {"id": 20, "product_id": 2, "title": "AeroPress", "sku": None},
+        {"id": 10, "product_id": 1, "title": "espresso beans", "sku": None}]
     assert shop_catalog(FakeReader(StoreBuilder()))["variants"] == []
+
+
+def test_variants_read_like_the_shopify_admin_with_their_newest_title():
+    store = StoreBuilder().product(2, "Brewer", title="AeroPress")
+    store.customer(1)
+    store.order(10, 1, "2024-06-01", products=[2, 2], variants=[21, 22],
+                variant_titles=["Large / Blue", "Small"], skus=["AP-L", "AP-S"])
+    # Renamed in Shopify since: the newest order's title is the variant's name now.
+    store.order(11, 1, "2024-07-01", products=[2], variants=[22], variant_titles=["Go"],
+                skus=["AP-S"])
+    # Synced before the lake kept variant titles: named by its SKU, else its number.
+    store.order(12, 1, "2024-05-01", products=[2, 2], variants=[23, 24], skus=["AP-X", None])
+    titles = {v["id"]: v["title"] for v in shop_catalog(FakeReader(store))["variants"]}
+    assert titles == {21: "AeroPress — Large / Blue", 22: "AeroPress — Go",
+                      23: "AeroPress — SKU AP-X", 24: "AeroPress — variant 24"}
+
+
+def test_collections_are_listed_by_title_with_their_product_count():
+    store = _store().collection(7, "Best sellers", [2, 3]).collection(6, "brewers", [2])
+    store.collection(5, "Empty shelf", [])
+    assert shop_catalog(FakeReader(store))["collections"] == [
+        {"id": 7, "title": "Best sellers", "products": 2},
+        {"id": 6, "title": "brewers", "products": 1},
+        {"id": 5, "title": "Empty shelf", "products": 0}]
+    assert shop_catalog(FakeReader(_store()))["collections"] == []
 
 
 class _NeverSynced(FakeReader):

@@ -41,7 +41,7 @@ from seglift.segments.dependencies import evaluation_order, find_cycle
         ({"bought": {"at_least": 3, "at_most": 2}}, "$.bought", "nobody can match"),
         ({"nth_order": {"n": 0, "contains": {"product_id": 1}}}, "$.nth_order.n", "at least 1"),
         ({"nth_order": {"n": 1, "contains": {}}}, "$.nth_order.contains",
-         "Pick a product, a variant or a product type"),
+         "Pick a product, a variant, a collection or a product type"),
         ({"first_order_from": {"utm_content": "x"}}, "$.first_order_from.utm_content",
          "“utm_content” is not something seglift knows about a first visit"),
         ({"member_of": "../etc"}, "$.member_of", "Pick a segment from the list"),

@@ -121,3 +121,33 @@ def test_the_cache_stays_within_its_byte_budget():
     too_small = FeatureCache(max_bytes=one_entry - 1, compute=compute)
     too_small.day_features(SHOP, DAY, "UTC", lake)
     assert len(too_small) == 0  # used, not kept
+
+
+def test_the_prediction_model_is_fitted_only_for_conditions_on_predictions_and_once():
+    """Fitting costs seconds on a big shop: previews of other conditions never pay it,
+    and a day's entry fits it at most once, then keeps it."""
+    from seglift.dayrun.compute import add_predictions
+    from tests.segments.prediction_store import AS_OF, modelled_store
+
+    fits = []
+
+    def predict(tables, features, as_of, tz):
+        fits.append(as_of)
+        return add_predictions(tables, features, as_of, tz)
+
+    lake = VersionedLake(modelled_store())
+    cache = FeatureCache(max_bytes=10**9, predict=predict)
+    due = {"feature": "days_to_expected_order", "op": "<=", "value": 30}
+
+    def count(condition):
+        return editor.preview_condition(SHOP, AS_OF, condition, reader=lake, storage=None,
+                                        segments=NoSegments(), cache=cache)["member_count"]
+
+    plain = count(REPEAT)
+    assert fits == [] and plain > 0
+    first = count(due)
+    assert fits == [AS_OF] and first > 0
+    assert count(due) == first and count(REPEAT) == plain and fits == [AS_OF]
+    uncached = editor.preview_condition(SHOP, AS_OF, due, reader=lake, storage=None,
+                                        segments=NoSegments())
+    assert uncached["member_count"] == first

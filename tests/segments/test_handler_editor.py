@@ -35,6 +35,7 @@ REPEAT = {"feature": "order_count", "op": ">=", "value": 2}
 class FakeReader:
     def __init__(self, store: StoreBuilder) -> None:
         self.tables = store.tables()
+        self.collections = store.collections_table()
 
     def manifest_and_etag(self, table: str):
         # A new reader is a new lake state: the handler's feature cache never serves
@@ -45,6 +46,8 @@ class FakeReader:
         return table  # every table of a fake store has been synced
 
     def read_table(self, table: str, columns: list[str] | None = None, *, manifest=None):
+        if table == "collections":
+            return self.collections
         assert table in TABLE_NAMES
         return getattr(self.tables, table)
 
@@ -114,7 +117,7 @@ def test_preview_counts_an_unsaved_condition_and_saves_nothing(cloud):
     assert result == {"member_count": 2, "customer_count": 3, "sample": [1],
                       "as_of": RUN_DATE,
                       "customers": [{"id": 1, "name": "First1 Last",
-                                     "email": "c1@example.com"}]}
+                                     "email": "c1@example.com"}], "warnings": []}
     assert repo.list(SHOP) == []
     assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
 

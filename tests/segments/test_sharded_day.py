@@ -18,10 +18,10 @@ __all__ = ["cloud"]
 DAY = date.fromisoformat(RUN_DATE)
 
 
-def _sharded_day(per_shard: int) -> tuple[dict, dict]:
-    base = {"shop": SHOP, "run_date": RUN_DATE, "execution_id": "arn:exec:test"}
+def _sharded_day(per_shard: int, run_date: str = RUN_DATE) -> tuple[dict, dict]:
+    base = {"shop": SHOP, "run_date": run_date, "execution_id": "arn:exec:test"}
     plan = _invoke({**base, "action": "plan_shards", "customers_per_shard": per_shard})
-    items = [{"shop": SHOP, "run_date": RUN_DATE, "prefix": plan["prefix"], "shard": k,
+    items = [{"shop": SHOP, "run_date": run_date, "prefix": plan["prefix"], "shard": k,
               "shards": plan["shards"]} for k in range(plan["shards"])]
     for item in items:
         _invoke({**base, "action": "shard_features", "item": item})
@@ -72,6 +72,71 @@ def test_four_shards_store_the_day_the_in_process_run_stores(cloud):
     assert sharded == whole
     assert _stored(s3, ["buyers", "vip-buyers", "rfm"]) == expected
     assert {o["segment_id"]: o["status"] for o in sharded["segments"]}["broken"] == "failed"
+
+
+def test_intermediate_files_are_tagged_for_the_lifecycle_rule_and_forgotten(cloud):
+    """Every file of a run is tagged as template.yaml's lifecycle rule expects (it expires
+    what a crashed run leaves, and the versions deletes leave); forget_shards deletes them
+    all and nothing the day stored."""
+    s3, repo = cloud
+    repo.create(SHOP, name="Buyers", segment_id="buyers",
+                condition={"feature": "order_count", "op": ">=", "value": 1})
+    plan, _ = _sharded_day(per_shard=1)
+    base = {"shop": SHOP, "run_date": RUN_DATE, "execution_id": "arn:exec:test"}
+    _invoke({**base, "action": "record_shard_failure", "phase": "segments",
+             "item": {"shop": SHOP, "run_date": RUN_DATE, "prefix": plan["prefix"], "shard": 0,
+                      "shards": plan["shards"]},
+             "failure": {"Error": "States.Timeout", "Cause": ""}})
+    files = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=plan["prefix"])[
+        "Contents"]]
+    assert len(files) > 3 * plan["shards"] and plan["manifest_key"] in files
+    rule = _lifecycle_rule("expire-day-run-intermediates")
+    tag = {rule["TagFilters"][0]["Key"]: rule["TagFilters"][0]["Value"]}
+    assert rule["ExpirationInDays"] <= 7 and rule["NoncurrentVersionExpiration"]
+    for key in files:
+        tags = s3.get_object_tagging(Bucket=BUCKET, Key=key)["TagSet"]
+        assert {t["Key"]: t["Value"] for t in tags} == tag, key
+
+    assert _invoke({**base, "action": "forget_shards", "plan": plan}) == {"deleted": len(files)}
+    assert not s3.list_objects_v2(Bucket=BUCKET, Prefix=plan["prefix"]).get("Contents")
+    assert _stored(s3, ["buyers"])[0]["buyers"][0] == [1, 2]  # the day itself stays
+
+
+def _snapshot(s3, segment_id: str, day: str) -> list[int]:
+    key = keys.members_key(SHOP, segment_id, date.fromisoformat(day))
+    return sorted(pq.read_table(io.BytesIO(s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()))[
+        "customer_id"].to_pylist())
+
+
+def test_a_segment_naming_another_sees_that_days_snapshot_of_it_in_every_shard(cloud):
+    """Sharded, a segment that depends on another is evaluated after it in each shard and
+    sees that day's members of it: never yesterday's snapshot, never "has no snapshot"
+    on the first day. Customer 1 (tagged vip) becomes a repeat buyer on 2024-06-20."""
+    s3, repo = cloud
+    repo.create(SHOP, name="VIP repeat buyers", segment_id="a-vip-repeat",
+                condition={"and": [{"member_of": "z-repeat"}, {"has_tag": "vip"}]})
+    repo.create(SHOP, name="Repeat buyers", segment_id="z-repeat",
+                condition={"feature": "order_count", "op": ">=", "value": 2})
+    days = {"2024-06-19": [], "2024-06-20": [1]}  # consecutive: 06-19 is "yesterday"
+    for day, repeat in days.items():
+        plan, result = _sharded_day(per_shard=1, run_date=day)
+        assert plan["shards"] == 3
+        outcomes = {o["segment_id"]: o for o in result["segments"]}
+        assert [o["segment_id"] for o in result["segments"]] == ["z-repeat", "a-vip-repeat"]
+        assert {o["status"] for o in outcomes.values()} == {"succeeded"}, outcomes
+        assert _snapshot(s3, "z-repeat", day) == repeat
+        # Yesterday's snapshot of z-repeat (06-19: empty) would leave this empty.
+        assert _snapshot(s3, "a-vip-repeat", day) == repeat
+        assert outcomes["a-vip-repeat"]["member_count"] == len(repeat)
+
+
+def _lifecycle_rule(rule_id: str) -> dict:
+    from devkit.local_cloud.cloud import PROJECT_ROOT
+    from devkit.local_cloud.template import load_sam_template
+
+    bucket = load_sam_template(PROJECT_ROOT / "template.yaml")["Resources"]["DataBucket"]
+    rules = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+    return next(r for r in rules if r["Id"] == rule_id)
 
 
 def test_a_small_shop_is_one_shard(cloud):

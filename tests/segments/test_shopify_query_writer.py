@@ -66,7 +66,7 @@ def test_conditions_round_trip_through_shopify_queries(store, condition, query):
     ({"first_order_from": {"utm_campaign": "spring"}}, "“The first order came from”"),
     ({"member_of": "abc"}, "“Member of another segment”"),
     ({"feature": "average_order_value", "op": ">", "value": 50}, "“Average order value”"),
-    ({"bought": {"product_type": "Mugs"}}, "Buying a variant or a product type"),
+    ({"bought": {"product_type": "Mugs"}}, "Buying a variant, a collection or a product type"),
     ({"bought": {"product_id": MUG, "at_least": 2}}, "A number of orders of one product"),
     ({"not": {"feature": "order_count", "op": ">", "value": 1}}, "“Not” around this rule"),
     ({"and": [{"has_tag": "vip"}, {"first_order_from": {"source": "google"}}]},

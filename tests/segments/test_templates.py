@@ -15,11 +15,11 @@ from seglift.segments.templates import (
     instantiate_template,
     list_templates,
 )
-from tests.segments.fixtures import AS_OF, MUG, POSTER, SHIRT, journey_store
+from tests.segments.fixtures import AS_OF, HOME, MUG, POSTER, SHIRT, journey_store
 
 REQUIRED = {"product_id": SHIRT, "first_product_id": SHIRT, "second_product_id": MUG,
             "other_product_id": POSTER, "variant_id": SHIRT * 10, "product_type": "Mug",
-            "campaign": "spring", "month": "2024-06"}
+            "campaign": "spring", "month": "2024-06", "collection_id": HOME}
 
 
 @pytest.fixture(scope="module")
@@ -84,6 +84,11 @@ def test_journey_templates_select_exactly_the_stories(store, template_id, params
         ("product-second-order", {"product_id": SHIRT}, {2}),
         ("product-cross-sell", {"product_id": MUG, "other_product_id": SHIRT}, {6}),
         ("product-type-buyers", {"product_type": "poster"}, {4}),
+        # Customer 7's only order (a shirt) was cancelled; 1 bought only shirts.
+        ("collection-buyers", {"collection_id": HOME}, {2, 3, 4, 6}),
+        ("collection-buyers", {"collection_id": 10}, set()),
+        # Customer 3's first order was a shirt, 2's a mug.
+        ("collection-first-purchase", {"collection_id": HOME}, {2, 4, 6}),
         ("product-replenishment-due", {"product_id": MUG, "days": 30}, {2, 6}),
         ("acquisition-campaign", {"campaign": "SPRING"}, {1}),
         ("acquisition-campaign-one-time", {"campaign": "summer"}, {4}),

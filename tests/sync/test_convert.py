@@ -62,6 +62,7 @@ GUEST_ORDER = {
 
 def line(item_id: int, order_id: int, quantity: int = 1) -> dict:
     return {"id": f"gid://shopify/LineItem/{item_id}", "title": "Beans", "sku": "B-1",
+            "variantTitle": "1 kg / Whole bean",
             "quantity": quantity, "product": {"id": "gid://shopify/Product/3"},
             "variant": {"id": "gid://shopify/ProductVariant/4"},
             "originalUnitPriceSet": money("15.00"), "discountedTotalSet": money("13.25"),
@@ -100,7 +101,8 @@ def test_orders_line_items_and_refunds_convert_exactly() -> None:
         "line_item_id": 1, "order_id": 5001, "customer_id": 77,
         "order_created_at": datetime(2026, 3, 1, 10, tzinfo=UTC), "product_id": 3,
         "variant_id": 4, "title": "Beans", "sku": "B-1", "quantity": 2,
-        "original_unit_price": Decimal("15.000"), "discounted_total": Decimal("13.250")}
+        "original_unit_price": Decimal("15.000"), "discounted_total": Decimal("13.250"),
+        "variant_title": "1 kg / Whole bean"}
     assert items[1]["order_id"] == 5002 and items[1]["customer_id"] is None
 
 
@@ -174,7 +176,21 @@ def test_a_wrong_kind_of_id_is_a_clear_error() -> None:
 
 def test_unknown_resource_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown bulk resource"):
-        BulkJsonlConverter("collections", lambda line, reason: None)
+        BulkJsonlConverter("metaobjects", lambda line, reason: None)
+
+
+def test_collections_and_their_products_convert_whatever_block_the_parent_is_in() -> None:
+    parent = {"id": "gid://shopify/Collection/7", "title": "Best sellers",
+              "handle": "best-sellers", "updatedAt": "2026-03-01T00:00:00Z"}
+    member = {"id": "gid://shopify/Product/3", "__parentId": "gid://shopify/Collection/7"}
+    other = dict(member, id="gid://shopify/Product/4")
+    tables, bad = convert("collections", jsonl(parent, member), jsonl(other))
+    assert bad == []
+    assert tables["collections"].to_pylist() == [{
+        "collection_id": 7, "title": "Best sellers", "handle": "best-sellers",
+        "updated_at": datetime(2026, 3, 1, tzinfo=UTC)}]
+    assert tables["collection_products"].to_pylist() == [
+        {"collection_id": 7, "product_id": 3}, {"collection_id": 7, "product_id": 4}]
 
 
 def test_id_only_blocks_give_numeric_ids() -> None:

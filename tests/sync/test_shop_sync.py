@@ -40,6 +40,19 @@ def test_first_sync_copies_the_whole_store(emulator: ShopifyEmulator, store: Sho
         len(o["refunds"]) for o in store.orders.values())
     assert lake.read_table("products").num_rows == len(store.products)
     assert outcome.records == sum(outcome.rows_by_table.values())
+    # Each line item keeps the variant's title as Shopify gave it (null for a default one).
+    items = lake.read_table("line_items", ["line_item_id", "variant_title"])
+    titles = dict(zip(items["line_item_id"].to_pylist(), items["variant_title"].to_pylist(),
+                      strict=True))
+    expected = {int(line["id"].rsplit("/", 1)[1]): line.get("variantTitle")
+                for o in store.orders.values() for line in o["lineItems"]}
+    assert titles == expected and any(expected.values())
+    # Collections by title, and which products each holds.
+    collections = lake.read_table("collections")
+    assert sorted(collections["title"].to_pylist()) == sorted(
+        c["title"] for c in store.collections.values()) and collections.num_rows
+    members = lake.read_table("collection_products")
+    assert members.num_rows == sum(len(c["products"]) for c in store.collections.values())
     totals = dict(zip(orders["order_id"].to_pylist(), orders["total_price"].to_pylist(),
                       strict=True))
     for order in list(store.orders.values())[:20]:
@@ -83,6 +96,26 @@ def test_incremental_sync_merges_updates_and_drops_deleted_customers(
         len(o["lineItems"]) for o in store.orders.values())
     # Only the changed records travelled.
     assert outcome.rows_by_table["customers"] == 1
+
+
+def test_collections_are_synced_whole_so_membership_changes_are_never_missed(
+        emulator: ShopifyEmulator, store: ShopStore, s3: Any) -> None:
+    day1 = day_after_latest(store)
+    run(emulator, s3, day1)
+    collection = next(iter(store.collections.values()))
+    # A smart collection's membership changes without its updatedAt moving.
+    dropped = collection["products"].pop()
+    gone = store.collections.pop(list(store.collections)[-1])
+    emulator.shop_state(SHOP).bump()
+    outcome = run(emulator, s3, day1 + timedelta(days=1))
+    assert outcome.mode == INCREMENTAL
+    lake = LakeReader(s3, BUCKET, SHOP)
+    ids = lake.read_table("collections")["collection_id"].to_pylist()
+    assert int(gone["legacyResourceId"]) not in ids and len(ids) == len(store.collections)
+    members = lake.read_table("collection_products").to_pylist()
+    assert {"collection_id": int(collection["legacyResourceId"]),
+            "product_id": int(dropped["id"].rsplit("/", 1)[1])} not in members
+    assert len(members) == sum(len(c["products"]) for c in store.collections.values())
 
 
 def test_running_the_same_day_twice_gives_the_same_lake(emulator: ShopifyEmulator,

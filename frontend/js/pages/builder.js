@@ -30,8 +30,16 @@ const ITEMS = [
   { value: "", label: "anything (any order)" },
   { value: "product_id", label: "the product" },
   { value: "variant_id", label: "the variant" },
+  { value: "collection_id", label: "a product of the collection" },
   { value: "product_type", label: "a product of the type" },
 ];
+const ITEM_KEYS = ["product_id", "variant_id", "collection_id", "product_type"];
+// Item key -> (catalogue list, what the merchant calls one).
+const ITEM_SOURCES = {
+  product_id: ["products", "Product", "product"],
+  variant_id: ["variants", "Variant", "variant"],
+  collection_id: ["collections", "Collection", "collection"],
+};
 const WINDOWS = [
   { value: "", label: "ever" },
   { value: "within_days", label: "in the last … days" },
@@ -60,7 +68,7 @@ let listCounter = 0;
 export async function loadVocabulary(api) {
   const [fields, catalog, segments] = await Promise.all([
     api.get("/conditions/fields"),
-    api.get("/catalog").catch(() => ({ products: [], variants: [] })),
+    api.get("/catalog").catch(() => ({ products: [], variants: [], collections: [] })),
     allSegments(api).catch(() => []),
   ]);
   const byName = new Map(fields.fields.map((f) => [f.name, f]));
@@ -74,6 +82,13 @@ function productTitle(vocab, id) {
 }
 function variantTitle(vocab, id) {
   return vocab.catalog.variants?.find((v) => v.id === Number(id))?.title ?? `variant ${id}`;
+}
+function collectionTitle(vocab, id) {
+  return vocab.catalog.collections?.find((c) => c.id === Number(id))?.title ?? `collection ${id}`;
+}
+/** The name of an item of the catalogue (product, variant or collection) by its id. */
+function itemTitle(vocab, key, id) {
+  return key === "product_id" ? productTitle(vocab, id) : key === "variant_id" ? variantTitle(vocab, id) : collectionTitle(vocab, id);
 }
 function segmentName(vocab, id) {
   return vocab.segments.find((s) => s.id === id)?.name ?? id;
@@ -210,11 +225,11 @@ export function conditionBuilder(ctx, vocab, { condition, onChange = () => {} } 
       return [input, list];
     }
     if (!key) return [];
-    const source = key === "product_id" ? vocab.catalog.products : vocab.catalog.variants;
+    const [listName, label, what] = ITEM_SOURCES[key];
+    const source = vocab.catalog[listName];
     const current = Array.isArray(spec[key]) ? spec[key][0] : spec[key];
-    const title = current ? (key === "product_id" ? productTitle(vocab, current) : variantTitle(vocab, current)) : "";
-    const [input, list] = suggest(title, (source || []).map((p) => p.title), key === "product_id" ? "Product" : "Variant",
-      key === "product_id" ? "Type to search your products" : "Type to search your variants");
+    const title = current ? itemTitle(vocab, key, current) : "";
+    const [input, list] = suggest(title, (source || []).map((p) => p.title), label, `Type to search your ${what}s`);
     on(input, "input", (v) => {
       const found = byTitle(source, v);
       // Until a title of the list is picked the rule keeps the text, refused in words.
@@ -225,11 +240,11 @@ export function conditionBuilder(ctx, vocab, { condition, onChange = () => {} } 
 
   function itemInputs(rule, kind, redraw, on) {
     const spec = kind === "bought" ? rule.bought : rule.nth_order.contains;
-    const key = ["product_id", "variant_id", "product_type"].find((k) => k in spec) || "";
+    const key = ITEM_KEYS.find((k) => k in spec) || "";
     const which = select(kind === "bought" ? ITEMS : ITEMS.slice(1), key, "What was bought");
     which.addEventListener("change", () => {
-      for (const k of ["product_id", "variant_id", "product_type"]) delete spec[k];
-      if (which.value) spec[which.value] = which.value === "product_type" ? (vocab.catalog.product_types?.[0] ?? "") : (which.value === "product_id" ? vocab.catalog.products : vocab.catalog.variants)?.[0]?.id ?? "";
+      for (const k of ITEM_KEYS) delete spec[k];
+      if (which.value) spec[which.value] = which.value === "product_type" ? (vocab.catalog.product_types?.[0] ?? "") : vocab.catalog[ITEM_SOURCES[which.value][0]]?.[0]?.id ?? "";
       redraw(); changed();
     });
     const parts = [which, ...itemPicker(spec, key, redraw, on)];
@@ -448,6 +463,7 @@ function namedJson(node, vocab) {
   return JSON.parse(JSON.stringify(node), (key, value) => {
     if (key === "product_id") return Array.isArray(value) ? value.map((v) => productTitle(vocab, v)) : productTitle(vocab, value);
     if (key === "variant_id") return Array.isArray(value) ? value.map((v) => variantTitle(vocab, v)) : variantTitle(vocab, value);
+    if (key === "collection_id") return Array.isArray(value) ? value.map((v) => collectionTitle(vocab, v)) : collectionTitle(vocab, value);
     if (key === "member_of") return segmentName(vocab, value);
     return value;
   });
@@ -456,9 +472,11 @@ function namedJson(node, vocab) {
 function idJson(node, vocab) {
   const product = (v) => (typeof v === "string" ? byTitle(vocab.catalog.products, v)?.id ?? v : v);
   const variant = (v) => (typeof v === "string" ? byTitle(vocab.catalog.variants, v)?.id ?? v : v);
+  const collection = (v) => (typeof v === "string" ? byTitle(vocab.catalog.collections, v)?.id ?? v : v);
   return JSON.parse(JSON.stringify(node), (key, value) => {
     if (key === "product_id") return Array.isArray(value) ? value.map(product) : product(value);
     if (key === "variant_id") return Array.isArray(value) ? value.map(variant) : variant(value);
+    if (key === "collection_id") return Array.isArray(value) ? value.map(collection) : collection(value);
     if (key === "member_of") return vocab.segments.find((s) => s.name === value)?.id ?? value;
     return value;
   });
@@ -479,7 +497,8 @@ export function conditionEditorPanel(ctx, vocab, { condition } = {}) {
       const preview = await ctx.api.post("/segments/preview", { condition: current, sample_size: 0 });
       if (mine !== sequence) return;
       builder.clearErrors();
-      replace(count, h("p", { class: "ok" }, `${ctx.fmt.integer(preview.member_count)} of ${ctx.fmt.integer(preview.customer_count)} customers match today.`));
+      replace(count, h("p", { class: "ok" }, `${ctx.fmt.integer(preview.member_count)} of ${ctx.fmt.integer(preview.customer_count)} customers match today.`),
+        ...(preview.warnings || []).map((text) => h("p", { class: "warning", role: "note" }, text)));
     } catch (error) {
       if (mine !== sequence) return;
       // On the row it concerns when there is one; above the rules otherwise.
@@ -585,6 +604,7 @@ export function describeRule(rule, vocab) {
   const spec = kind === "bought" ? rule.bought : rule.nth_order.contains;
   const item = spec.product_id !== undefined ? [spec.product_id].flat().map((id) => `“${productTitle(vocab, id)}”`).join(" or ")
     : spec.variant_id !== undefined ? [spec.variant_id].flat().map((id) => `“${variantTitle(vocab, id)}”`).join(" or ")
+    : spec.collection_id !== undefined ? `a product of the collection ${[spec.collection_id].flat().map((id) => `“${collectionTitle(vocab, id)}”`).join(" or ")}`
       : spec.product_type !== undefined ? `a product of the type “${[spec.product_type].flat().join("” or “")}”` : "anything";
   if (kind === "nth_order") return `Order number ${rule.nth_order.n} contains ${item}`;
   const when = spec.within_days ? ` in the last ${spec.within_days} days` : spec.before_days_ago !== undefined ? ` more than ${spec.before_days_ago} days ago` : spec.between ? ` between ${spec.between.map((d) => (typeof d === "string" ? d : `${d.days_ago} days ago`)).join(" and ")}` : "";

@@ -84,7 +84,7 @@ export async function render(container, params, ctx, day = "") {
   }
 }
 
-async function renderClv(area, { api, fmt }, day) {
+export async function renderClv(area, { api, fmt }, day) {
   let clv;
   try {
     // The model of the latest run on or before the day (it is fitted by the daily run only).

@@ -135,5 +135,5 @@ async function renderModel(area, ctx) {
     kpi("Churn risk (average)", fmt.percent(risk)),
     kpi("Likely still active", `${fmt.integer(summary.likely_alive)} of ${fmt.integer(summary.customers)}`)),
   (clv.warnings || []).map((w) => h("p", { class: "hint" }, w)),
-  h("p", { class: "muted" }, `Model fitted on ${fmt.day(clv.as_of)}. `, h("a", { href: "#/cohorts" }, "How well it predicted the past")));
+  h("p", { class: "muted" }, `Model fitted on ${fmt.day(clv.as_of)}. `, h("a", { href: "#/cohorts" }, "How well it predicted the past"), " · ", h("a", { href: "#/predictions" }, "Each customer's predictions")));
 }

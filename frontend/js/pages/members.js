@@ -36,6 +36,7 @@ export function membersPreview(segment, ctx) {
       const customers = preview.customers?.length ? preview.customers : preview.sample.map((id) => ({ id }));
       replace(area,
         h("p", { class: "preview-as-of" }, `${ctx.fmt.integer(preview.member_count)} of ${ctx.fmt.integer(preview.customer_count)} customers ${when}. First ${customers.length}:`),
+        ...(preview.warnings || []).map((text) => h("p", { class: "warning", role: "note" }, text)),
         table([
           { label: "Customer", value: (c) => c.name || h("span", { class: "muted" }, "No name") },
           { label: "E-mail", value: (c) => c.email || h("span", { class: "muted" }, "No e-mail") },

@@ -212,6 +212,7 @@ const CATEGORY_NAMES = {
   discounts: "Discounts",
   location: "Location",
   tags: "Customer tags",
+  predictions: "Predictions",
 };
 
 const PARAMETER_NAMES = {
@@ -219,7 +220,8 @@ const PARAMETER_NAMES = {
   first_product_id: "Product of the first order",
   second_product_id: "Product of the second order",
   other_product_id: "Product not bought",
-  variant_id: "Variant (Shopify variant id)",
+  variant_id: "Variant",
+  collection_id: "Collection",
   product_type: "Product type",
   min_orders: "Minimum orders",
   min_spent: "Minimum spent",
@@ -239,6 +241,10 @@ const PARAMETER_NAMES = {
   country_code: "Country code",
   province_code: "Province or state code",
   month: "Month",
+  max_chance: "Chance still active below (%)",
+  min_chance: "Chance still active at least (%)",
+  min_value: "Minimum predicted spend",
+  min_purchases: "Minimum expected purchases",
 };
 
 // The shop's values offered for each text parameter (from GET /catalog).
@@ -261,8 +267,15 @@ function parameterName(parameter) {
   return PARAMETER_NAMES[parameter.name] || parameter.name.replaceAll("_", " ");
 }
 
+const PICK_HINTS = {
+  product_id: "Pick one of your products by name.",
+  variant_id: "Pick one of your variants by name (those your customers have ordered).",
+  collection_id: "Pick one of your collections by name.",
+};
+
+/** Products, variants and collections are picked by name from the shop's catalogue. */
 function isProduct(parameter) {
-  return parameter.type === "product_id";
+  return ["product_id", "variant_id", "collection_id"].includes(parameter.type);
 }
 
 /** The template's description with parameter values (its defaults, or what was typed). */
@@ -360,7 +373,9 @@ function parameterInput(parameter, shopCatalog) {
     case "product_id":
       return suggestingInput(common, value, (shopCatalog?.products || []).map((p) => p.title), "Type to search your products");
     case "variant_id":
-      return h("input", { ...common, type: "text", inputmode: "numeric", pattern: "[0-9]+", value, placeholder: "numeric Shopify variant id" });
+      return suggestingInput(common, value, (shopCatalog?.variants || []).map((v) => v.title), "Type to search your variants");
+    case "collection_id":
+      return suggestingInput(common, value, (shopCatalog?.collections || []).map((c) => c.title), "Type to search your collections");
     case "enum":
       return h("select", common, (parameter.choices || []).map((c) => h("option", { value: c, selected: c === value }, c)));
     default: {
@@ -400,7 +415,7 @@ async function renderTemplateForm(area, template, ctx) {
     h("h3", {}, `New segment from “${template.name}”`),
     description,
     field("Segment name", nameInput),
-    (template.parameters || []).map((p) => field(parameterName(p), parameterInput(p, shopCatalog), isProduct(p) ? "Pick one of your products by name." : p.description)),
+    (template.parameters || []).map((p) => field(parameterName(p), parameterInput(p, shopCatalog), isProduct(p) ? PICK_HINTS[p.type] : p.description)),
     h("div", { class: "actions" },
       h("button", { type: "button", class: "secondary", onclick: () => preview() }, "Preview count"),
       h("button", { type: "submit" }, "Create segment"),
@@ -422,7 +437,8 @@ async function renderTemplateForm(area, template, ctx) {
     replace(feedback, loading("Counting…"));
     try {
       const result = await ctx.api.post("/segments/preview", { template: { id: template.id, params: readParameters(form, template) }, sample_size: 0 });
-      replace(feedback, h("p", { class: "ok" }, `${ctx.fmt.integer(result.member_count)} of ${ctx.fmt.integer(result.customer_count)} customers match today.`));
+      replace(feedback, h("p", { class: "ok" }, `${ctx.fmt.integer(result.member_count)} of ${ctx.fmt.integer(result.customer_count)} customers match today.`),
+        ...(result.warnings || []).map((text) => h("p", { class: "warning", role: "note" }, text)));
     } catch (error) {
       replace(feedback, errorMessage(error));
     }

@@ -1,6 +1,7 @@
-"""GET /catalog: the shop's products, their variants (named by product and SKU), product
-types, customer tags, order sources, UTM values and customers' countries and provinces, so
-the dashboard offers pickers (by name, with search) instead of typed ids.
+"""GET /catalog: the shop's products, their variants (named as the admin names them),
+collections, product types, customer tags, order sources, UTM values and customers'
+countries and provinces, so the dashboard offers pickers (by name, with search) instead
+of typed ids.
 
 Read from the lake by the segments function (the API carries no pyarrow). ``q`` keeps the
 products whose title contains it (case-insensitive); ``limit`` bounds the product list.
@@ -33,8 +34,15 @@ class CatalogProduct(ApiModel):
 class CatalogVariant(ApiModel):
     id: int
     product_id: int | None = None
-    title: str = Field(description="The product's title and the variant's SKU.")
+    title: str = Field(description="The product's title and the variant's own, e.g. "
+                       "“AeroPress — Large / Blue”.")
     sku: str | None = None
+
+
+class CatalogCollection(ApiModel):
+    id: int
+    title: str
+    products: int = Field(default=0, description="How many products it holds.")
 
 
 class CatalogOut(ApiModel):
@@ -44,6 +52,8 @@ class CatalogOut(ApiModel):
     products: list[CatalogProduct] = Field(description="Products sorted by title.")
     variants: list[CatalogVariant] = Field(
         default_factory=list, description="Variants the shop's orders contain, by title.")
+    collections: list[CatalogCollection] = Field(
+        default_factory=list, description="Collections by title, as of the last sync.")
     product_types: list[str] = Field(default_factory=list)
     tags: list[str] = Field(default_factory=list, description="Customer tags in use.")
     first_visit_source: list[str] = Field(default_factory=list)
@@ -70,9 +80,13 @@ def get_catalog(
     found = call_engine(lambda: engine(ctx).catalog(shop, run_date=shop_today(ctx, shop)))
     products = found.get("products") or []
     variants = found.get("variants") or []
+    collections = found.get("collections") or []
     if q and q.strip():
         needle = q.strip().casefold()
         products = [p for p in products if needle in str(p.get("title") or "").casefold()]
         variants = [v for v in variants if needle in str(v.get("title") or "").casefold()]
+        collections = [c for c in collections
+                       if needle in str(c.get("title") or "").casefold()]
     return CatalogOut.model_validate({**found, "products": products[:limit],
-                                      "variants": variants[:limit]})
+                                      "variants": variants[:limit],
+                                      "collections": collections[:limit]})

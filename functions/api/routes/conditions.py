@@ -17,12 +17,13 @@ from __future__ import annotations
 from typing import Any
 
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from api.api_model import ApiModel
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.models import RequestBody, ShopifyQuery
 from api.routes.responses import BODY_ERRORS, responses
+from api.schema_rules import exactly_one_of
 from api.segment_definitions import condition_error, shopify_query_error
 from seglift.segments.catalog import FEATURES, NULL_OPERATORS, OPERATORS_BY_KIND, operator_words
 from seglift.segments.conditions import ConditionError
@@ -96,13 +97,17 @@ class TranslateRequest(RequestBody):
     """Exactly one of a condition (to write as a Shopify query) or a Shopify query (to
     read as a condition)."""
 
+    model_config = ConfigDict(json_schema_extra=exactly_one_of(("condition", "shopify_query")))
+
     condition: dict[str, Any] | None = None
     shopify_query: ShopifyQuery | None = None
 
     @model_validator(mode="after")
     def _one(self) -> TranslateRequest:
-        if (self.condition is None) == (self.shopify_query is None):
+        if self.condition is not None and self.shopify_query is not None:
             raise ValueError("Give either the condition or the Shopify query, not both.")
+        if self.condition is None and self.shopify_query is None:
+            raise ValueError("Give the condition or the Shopify query to translate.")
         return self
 
 

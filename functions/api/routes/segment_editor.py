@@ -104,7 +104,8 @@ def preview_segment(ctx: Ctx, shop: Shop, body: PreviewRequest) -> PreviewOut:
     return PreviewOut(member_count=result["member_count"],
                       customer_count=result["customer_count"], sample=result["sample"],
                       customers=result.get("customers") or [],
-                      as_of=result["as_of"], condition=definition.condition)
+                      as_of=result["as_of"], condition=definition.condition,
+                      warnings=result.get("warnings") or [])
 
 
 @router.get(

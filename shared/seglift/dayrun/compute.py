@@ -11,8 +11,11 @@ tests and benchmarks:
 2. ``day_context``, once: those merged into the shop's RFM quintile boundaries and first
    order day. Exact: a boundary is the value whose count of smaller values crosses a
    quintile (``seglift.segments.rfm.QuintileBounds``), so a customer's score is the one
-   a whole-shop ranking gives.
-3. ``shard_day``, per shard: the features re-scored against the shop's boundaries, every
+   a whole-shop ranking gives. And the shop's prediction model, fitted once on every
+   shard's model inputs (``seglift.segments.predictions``: merged in customer order, so
+   the parameters are the same whatever the shard count).
+3. ``shard_day``, per shard: the features re-scored against the shop's boundaries and
+   their prediction columns filled from the shop's model, every
    condition evaluated in dependency order by ``evaluate_many`` (a segment naming
    another sees that day's members of it: memberships are per customer, so the shard's
    part of them is all a condition of the shard's customers needs), and for each
@@ -72,6 +75,14 @@ from seglift.metrics.daily import (
 from seglift.metrics.orders import counted_orders
 from seglift.segments.compiler import evaluate_many
 from seglift.segments.features import compute_features, rfm_counts, with_rfm
+from seglift.segments.predictions import (
+    PredictionModel,
+    fit_predictions,
+    model_inputs,
+    names_prediction_feature,
+    with_model_note,
+    with_predictions,
+)
 from seglift.segments.rfm import QuintileBounds, RfmThresholds
 from seglift.segments.snapshots import MEMBERS_SCHEMA
 from seglift.segments.tables import LakeTables
@@ -127,6 +138,9 @@ class ShardStats:
     rfm: dict[str, pa.Table]  # "recency" | "frequency" | "monetary" -> (value, count)
     first_order: date | None  # the shard's first order day (any order, in the shop zone)
     customers: int
+    # The prediction model's inputs of the shard's customers with orders
+    # (``predictions.model_inputs``); None: the day fits no model.
+    model_inputs: pa.Table | None = None
 
 
 @dataclass(frozen=True)
@@ -135,12 +149,15 @@ class ShardFeatures:
     stats: ShardStats
 
 
-def shard_features(tables: LakeTables, as_of: date, tz: str = "UTC") -> ShardFeatures:
-    """Phase 1 of one shard: its customers' features and its statistics."""
+def shard_features(tables: LakeTables, as_of: date, tz: str = "UTC",
+                   predictions: bool = True) -> ShardFeatures:
+    """Phase 1 of one shard: its customers' features and its statistics (with the
+    prediction model's inputs unless ``predictions`` is False)."""
     features = compute_features(tables, as_of, tz)
+    inputs = model_inputs(tables, as_of, tz) if predictions else None
     return ShardFeatures(features, ShardStats(rfm_counts(features),
                                               first_order_day(tables.orders, tz),
-                                              features.num_rows))
+                                              features.num_rows, inputs))
 
 
 # ------------------------------------------------------------------ phase 2
@@ -154,6 +171,9 @@ class DayContext(BaseModel):
     monetary: list[Decimal | None]
     first_order: date | None
     customers: int
+    # The shop's prediction model, fitted once on every shard's inputs; None: not fitted
+    # this day (no shard brought inputs), so the prediction features stay null.
+    predictions: PredictionModel | None = None
 
     def thresholds(self) -> RfmThresholds:
         return RfmThresholds(
@@ -167,9 +187,11 @@ def day_context(stats: Sequence[ShardStats]) -> DayContext:
     bounds = {name: QuintileBounds.of([s.rfm[name] for s in stats], kind).bounds
               for name, kind in RFM_TYPES.items()}
     firsts = [s.first_order for s in stats if s.first_order is not None]
+    inputs = [s.model_inputs for s in stats if s.model_inputs is not None]
+    model = fit_predictions(inputs) if stats and len(inputs) == len(stats) else None
     return DayContext(recency=list(bounds["recency"]), frequency=list(bounds["frequency"]),
                       monetary=list(bounds["monetary"]), first_order=min(firsts, default=None),
-                      customers=sum(s.customers for s in stats))
+                      customers=sum(s.customers for s in stats), predictions=model)
 
 
 # ------------------------------------------------------------------ phase 3
@@ -225,12 +247,19 @@ def shard_day(
     report: Collection[str] | None = None,
     analytics: bool = True,
     members: Mapping[str, pa.Array] | None = None,
+    inputs: pa.Table | None = None,
 ) -> ShardDay:
     """Phase 3 of shard ``shard`` of ``shards``: ``tables`` and ``features`` are that
     shard's; ``previous`` (yesterday's members, whole or the shard's part) is cut to it.
     ``members``: given memberships (segment -> ids) to compute the figures of, instead of
-    evaluating ``conditions``."""
+    evaluating ``conditions``. ``inputs``: the shard's phase-1 model inputs (computed
+    again when absent); the shop's model fills the prediction features before any
+    condition is evaluated, so conditions may name them."""
     features = with_rfm(features, context.thresholds())
+    if context.predictions is not None:
+        if inputs is None:
+            inputs = model_inputs(tables, as_of, tz)
+        features = with_predictions(features, inputs, context.predictions, as_of)
     errors: dict[str, Exception] = {}
     if members is None:
         members = evaluate_many(conditions, features, tables, as_of, tz, fixed_members,
@@ -375,6 +404,7 @@ def compute_day(
     analytics: bool = True,
     shards: int | None = None,
     members: Mapping[str, pa.Array] | None = None,
+    predictions: bool | None = None,
 ) -> DayResult:
     """Every segment of ``conditions`` (in dependency order) on ``as_of``: the four
     phases in this process, over ``shards`` shards (by default as many as the daily
@@ -386,18 +416,48 @@ def compute_day(
     profile and revenue) are computed; all by default. Others only get members (a
     backfill evaluates a segment's dependencies but reports only the segment).
     ``members``: segment -> given member ids, whose figures are computed instead of
-    evaluating ``conditions`` (a list segment's day).
+    evaluating ``conditions`` (a list segment's day). ``predictions``: fit the shop's
+    model and fill the prediction features (the daily run always does); None: only when a
+    condition names a prediction feature (a backfill of other segments skips the fit).
     """
+    if predictions is None:
+        predictions = members is None and names_prediction_feature(list(conditions.values()))
     count = shards or shard_count(tables.customers.num_rows)
     slices = [shard_tables(tables, k, count) for k in range(count)]
-    firsts = [shard_features(s, as_of, tz) for s in slices]
+    firsts = [shard_features(s, as_of, tz, predictions) for s in slices]
     context = day_context([f.stats for f in firsts])
     days = [shard_day(slices[k], firsts[k].features, context, as_of, conditions, shard=k,
                       shards=count, tz=tz, fixed_members=fixed_members, previous=previous,
-                      report=report, analytics=analytics, members=members)
+                      report=report, analytics=analytics, members=members,
+                      inputs=firsts[k].stats.model_inputs)
             for k in range(count)]
     order = list(members) if members is not None else list(conditions)
     results, failures = reduce_day(days, order, as_of, tables.products)
     features = pa.concat_tables([d.features for d in days]) if len(days) > 1 \
         else days[0].features
     return DayResult(results, failures, features)
+
+
+def day_features(tables: LakeTables, as_of: date, tz: str = "UTC",
+                 predictions: bool = True) -> pa.Table:
+    """Every customer's features of the day as the day-run computes them, in one
+    process and one shard (the segment editor's previews and explanations, list
+    segments): RFM scored among the whole shop, and the prediction features filled (with
+    the model's reason and the history's warnings in the schema metadata:
+    ``predictions.prediction_notes``)."""
+    first = shard_features(tables, as_of, tz, predictions=False)
+    context = day_context([first.stats])
+    features = with_rfm(first.features, context.thresholds())
+    return add_predictions(tables, features, as_of, tz) if predictions else features
+
+
+def add_predictions(tables: LakeTables, features: pa.Table, as_of: date, tz: str = "UTC"
+                    ) -> pa.Table:
+    """``features`` of the whole shop (``day_features`` without predictions) with the
+    prediction features filled: the model fitted on every customer, as the day-run's
+    context step fits it, and its notes in the schema metadata. The editor adds them only
+    for conditions on predictions, so other previews never pay for the fit."""
+    inputs = model_inputs(tables, as_of, tz)
+    model = fit_predictions([inputs])
+    features = with_predictions(features, inputs, model, as_of)
+    return with_model_note(features, model, inputs, as_of)

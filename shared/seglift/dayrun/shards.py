@@ -14,6 +14,7 @@ shop's first order day, which is a minimum over shards.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Any
 
@@ -21,7 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from seglift.lake.buckets import bucket_of, next_power_of_two
+from seglift.lake.buckets import BUCKET_COLUMNS, bucket_of, next_power_of_two
 from seglift.segments.tables import TABLE_NAMES, LakeTables, conform
 
 # Customers per shard at most. The day-run's peak memory grows about linearly with
@@ -52,19 +53,20 @@ def in_shard(ids: pa.Array | pa.ChunkedArray, shard: int, count: int) -> pa.Arra
 
 
 def shard_tables(tables: LakeTables, shard: int, count: int) -> LakeTables:
-    """The rows of ``tables`` belonging to ``shard`` of ``count`` (products: all)."""
+    """The rows of ``tables`` belonging to ``shard`` of ``count`` (products and collections:
+    all)."""
     if count == 1:
         return tables
     orders = tables.orders.filter(in_shard(tables.orders["customer_id"], shard, count))
     order_ids = orders["order_id"].combine_chunks()
-    return LakeTables(
+    return dataclasses.replace(
+        tables,
         customers=tables.customers.filter(
             in_shard(tables.customers["customer_id"], shard, count)),
         orders=orders,
         line_items=tables.line_items.filter(
             pc.is_in(tables.line_items["order_id"], value_set=order_ids)),
         refunds=tables.refunds.filter(pc.is_in(tables.refunds["order_id"], value_set=order_ids)),
-        products=tables.products,
     )
 
 
@@ -75,18 +77,19 @@ def read_shard_tables(reader: Any, shard: int, count: int) -> LakeTables:
     read_shard = getattr(reader, "read_shard", None)
     if count == 1 or read_shard is None:
         return shard_tables(LakeTables.from_reader(reader), shard, count)
-    tables = {name: conform(read_shard(name, shard, count), name)
-              for name in TABLE_NAMES if name != "products"}
+    # Tables with customers' rows by the shard's buckets; the others (products,
+    # collections) whole.
+    tables = {name: conform(read_shard(name, shard, count) if name in BUCKET_COLUMNS
+                            else reader.read_table(name, columns=None), name)
+              for name in TABLE_NAMES}
     orders = tables["orders"]
     order_ids = orders["order_id"].combine_chunks()
     # As ``shard_tables``: a shard's line items and refunds are those of its orders.
-    return LakeTables(
-        customers=tables["customers"], orders=orders,
-        line_items=tables["line_items"].filter(
-            pc.is_in(tables["line_items"]["order_id"], value_set=order_ids)),
-        refunds=tables["refunds"].filter(
-            pc.is_in(tables["refunds"]["order_id"], value_set=order_ids)),
-        products=conform(reader.read_table("products", columns=None), "products"))
+    tables["line_items"] = tables["line_items"].filter(
+        pc.is_in(tables["line_items"]["order_id"], value_set=order_ids))
+    tables["refunds"] = tables["refunds"].filter(
+        pc.is_in(tables["refunds"]["order_id"], value_set=order_ids))
+    return LakeTables(**tables)
 
 
 def shard_ids(ids: pa.Array | None, shard: int, count: int) -> pa.Array | None:

@@ -32,7 +32,17 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.json as pj
 
-from seglift.lake.schema import CUSTOMERS, LINE_ITEMS, MONEY, ORDERS, PRODUCTS, REFUNDS, TIMESTAMP
+from seglift.lake.schema import (
+    COLLECTION_PRODUCTS,
+    COLLECTIONS,
+    CUSTOMERS,
+    LINE_ITEMS,
+    MONEY,
+    ORDERS,
+    PRODUCTS,
+    REFUNDS,
+    TIMESTAMP,
+)
 
 BadLineSink = Callable[[bytes, str], None]
 
@@ -50,6 +60,12 @@ CUSTOMER_JSON = pa.schema([
 PRODUCT_JSON = pa.schema([
     ("id", _S), ("title", _S), ("productType", _S), ("vendor", _S), ("handle", _S),
     ("tags", pa.list_(_S)), ("status", _S), ("createdAt", TIMESTAMP), ("updatedAt", TIMESTAMP),
+])
+
+# Collections and their products' ids in one schema: a line is a product when
+# __parentId (its collection) is set.
+COLLECTION_FILE_JSON = pa.schema([
+    ("__parentId", _S), ("id", _S), ("title", _S), ("handle", _S), ("updatedAt", TIMESTAMP),
 ])
 
 _VISIT = pa.struct([
@@ -74,8 +90,8 @@ ORDER_FILE_JSON = pa.schema([
     ("refunds", pa.list_(pa.struct([("id", _S), ("createdAt", TIMESTAMP),
                                     ("totalRefundedSet", _MONEY_BAG)]))),
     # LineItem
-    ("title", _S), ("sku", _S), ("quantity", pa.int32()), ("product", _ID_REF),
-    ("variant", _ID_REF), ("originalUnitPriceSet", _MONEY_BAG),
+    ("title", _S), ("variantTitle", _S), ("sku", _S), ("quantity", pa.int32()),
+    ("product", _ID_REF), ("variant", _ID_REF), ("originalUnitPriceSet", _MONEY_BAG),
     ("discountedTotalSet", _MONEY_BAG),
 ])
 
@@ -130,6 +146,24 @@ def products_to_lake(raw: pa.Table) -> pa.Table:
     }, schema=PRODUCTS)
 
 
+def collections_to_lake(raw: pa.Table) -> dict[str, pa.Table]:
+    """Collections, and their product membership from the children lines (each names its
+    collection: no join, whatever block the parent was in)."""
+    is_child = pc.is_valid(raw["__parentId"])
+    parents, children = raw.filter(pc.invert(is_child)), raw.filter(is_child)
+    return {
+        "collections": pa.table({
+            "collection_id": legacy_ids(parents["id"], "Collection"),
+            "title": parents["title"], "handle": parents["handle"],
+            "updated_at": parents["updatedAt"],
+        }, schema=COLLECTIONS),
+        "collection_products": pa.table({
+            "collection_id": legacy_ids(children["__parentId"], "Collection"),
+            "product_id": legacy_ids(children["id"], "Product"),
+        }, schema=COLLECTION_PRODUCTS),
+    }
+
+
 def orders_to_lake(raw: pa.Table) -> pa.Table:
     journey = ["customerJourneySummary"]
     visit = [*journey, "firstVisit"]
@@ -182,7 +216,7 @@ def refunds_to_lake(raw_orders: pa.Table, orders: pa.Table) -> pa.Table:
 
 
 _LINE_ITEM_OWN = ["line_item_id", "order_id", "product_id", "variant_id", "title", "sku",
-                  "quantity", "original_unit_price", "discounted_total"]
+                  "quantity", "original_unit_price", "discounted_total", "variant_title"]
 _ORDER_KEYS = pa.schema([("order_id", pa.int64()), ("customer_id", pa.int64()),
                          ("order_created_at", TIMESTAMP)])
 
@@ -199,7 +233,16 @@ def line_items_own_columns(raw_children: pa.Table) -> pa.Table:
         "quantity": pc.fill_null(raw_children["quantity"], 0),
         "original_unit_price": _money(raw_children, "originalUnitPriceSet"),
         "discounted_total": _money(raw_children, "discountedTotalSet"),
+        "variant_title": raw_children["variantTitle"],
     })
+
+
+def _with_variant_title(pending: pa.Table) -> pa.Table:
+    """A carry-over written before line items had a variant title (a sync resumed across
+    the deploy that added it): the title is unknown, null."""
+    if "variant_title" in pending.column_names:
+        return pending
+    return pending.append_column("variant_title", pa.nulls(pending.num_rows, pa.string()))
 
 
 def _order_keys(orders: pa.Table) -> pa.Table:
@@ -223,7 +266,8 @@ class BulkJsonlConverter:
     ``finish`` once after the last block for line items that waited for their order.
     """
 
-    _SCHEMAS = {"customers": CUSTOMER_JSON, "products": PRODUCT_JSON, "orders": ORDER_FILE_JSON}
+    _SCHEMAS = {"customers": CUSTOMER_JSON, "products": PRODUCT_JSON, "orders": ORDER_FILE_JSON,
+                "collections": COLLECTION_FILE_JSON}
 
     def __init__(self, resource: str, on_bad_line: BadLineSink, *,
                  keep_order_keys: bool = True) -> None:
@@ -248,7 +292,8 @@ class BulkJsonlConverter:
         """Continue an export converted by an earlier invocation (see ``carry_over``)."""
         if previous_keys is not None:
             self._previous_keys = previous_keys.cast(_ORDER_KEYS)
-        self._pending = [p.select(_LINE_ITEM_OWN) for p in pending if p.num_rows]
+        self._pending = [_with_variant_title(p).select(_LINE_ITEM_OWN)
+                         for p in pending if p.num_rows]
 
     def convert_block(self, block: bytes) -> dict[str, pa.Table]:
         raw = self._parse(block)
@@ -256,6 +301,8 @@ class BulkJsonlConverter:
             return {"customers": self._convert_guarded(raw, customers_to_lake)}
         if self.resource == "products":
             return {"products": self._convert_guarded(raw, products_to_lake)}
+        if self.resource == "collections":
+            return self._convert_guarded(raw, collections_to_lake)
         return self._convert_orders(raw)
 
     @property

@@ -131,12 +131,9 @@ class LakeReader:
         self, data_file: DataFile, columns: list[str] | None, schema: pa.Schema | None
     ) -> pa.Table:
         body = self._s3.get_object(Bucket=self.bucket, Key=data_file.key)["Body"].read()
-        table = pq.read_table(io.BytesIO(body), columns=columns)
         if schema is not None and columns is not None:
-            target = pa.schema([schema.field(c) for c in columns])
-            if table.schema != target:
-                table = table.cast(target)
-        return table
+            return _conform(pq.ParquetFile(io.BytesIO(body)), columns, schema, data_file.key)
+        return pq.read_table(io.BytesIO(body), columns=columns)
 
     @staticmethod
     def _check_columns(table: str, schema: pa.Schema, columns: list[str] | None) -> list[str]:
@@ -148,3 +145,22 @@ class LakeReader:
                 f"lake table {table!r} has no columns {unknown}; it has {schema.names}"
             )
         return list(columns)
+
+
+def _conform(parquet: pq.ParquetFile, columns: list[str], schema: pa.Schema,
+             key: str) -> pa.Table:
+    """``columns`` of one data file in ``schema``'s types. A nullable column added to the
+    schema after the file was written reads as nulls (the one compatible schema change, see
+    ``seglift.lake.schema``); a missing non-nullable column is a broken file."""
+    present = set(parquet.schema_arrow.names)
+    table = parquet.read(columns=[c for c in columns if c in present])
+    for name in columns:
+        if name in present:
+            continue
+        wanted = schema.field(name)
+        if not wanted.nullable:
+            raise ValueError(f"lake file {key} lacks the required column {name!r}")
+        table = table.append_column(wanted, pa.nulls(table.num_rows, wanted.type))
+    table = table.select(columns)
+    target = pa.schema([schema.field(c) for c in columns])
+    return table if table.schema == target else table.cast(target)

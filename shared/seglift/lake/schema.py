@@ -2,7 +2,10 @@
 
 The sync writes exactly these schemas and every reader relies on them, so a change here
 is a schema change: bump ``LAKE_SCHEMA_VERSION`` (it is part of every lake key, see
-``seglift.lake.layout``) and say in README.md what changed.
+``seglift.lake.layout``) and say in README.md what changed. One change is compatible and
+needs no bump: a new *nullable* column at the end of a table. Files written before it
+read that column as null (``LakeReader``), and the next full sync fills it; a new table
+is compatible too (a table without a manifest reads empty).
 
 Conventions, chosen so readers never guess:
 - ids are Shopify's numeric legacy ids as int64 (``gid://shopify/Customer/42`` -> 42);
@@ -90,6 +93,9 @@ LINE_ITEMS = pa.schema(
         pa.field("quantity", pa.int32(), nullable=False),
         pa.field("original_unit_price", MONEY),
         pa.field("discounted_total", MONEY),
+        # LineItem.variantTitle: the variant's title when ordered ("Large / Blue"); null
+        # for a product's only ("Default Title") variant and in files written before it.
+        pa.field("variant_title", pa.string()),
     ]
 )
 
@@ -117,6 +123,25 @@ PRODUCTS = pa.schema(
     ]
 )
 
+# Collections (Shopify's product groupings), always synced whole: membership of a smart
+# collection changes without any record's updated_at moving, so deltas could miss it.
+COLLECTIONS = pa.schema(
+    [
+        pa.field("collection_id", pa.int64(), nullable=False),
+        pa.field("title", pa.string()),
+        pa.field("handle", pa.string()),
+        pa.field("updated_at", TIMESTAMP),
+    ]
+)
+
+# Which product is in which collection (Collection.products), one row per pair.
+COLLECTION_PRODUCTS = pa.schema(
+    [
+        pa.field("collection_id", pa.int64(), nullable=False),
+        pa.field("product_id", pa.int64(), nullable=False),
+    ]
+)
+
 # Table name -> (schema, primary key). The primary key is what an incremental merge
 # deduplicates on: the row with the latest ``updated_at`` (or the newest sync) wins.
 TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
@@ -125,6 +150,8 @@ TABLES: dict[str, tuple[pa.Schema, tuple[str, ...]]] = {
     "line_items": (LINE_ITEMS, ("line_item_id",)),
     "refunds": (REFUNDS, ("refund_id",)),
     "products": (PRODUCTS, ("product_id",)),
+    "collections": (COLLECTIONS, ("collection_id",)),
+    "collection_products": (COLLECTION_PRODUCTS, ("collection_id", "product_id")),
 }
 
 

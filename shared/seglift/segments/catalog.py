@@ -91,6 +91,23 @@ _SPECS: tuple[FeatureSpec, ...] = (
     FeatureSpec("frequency_score", "integer", "RFM frequency quintile 1-5."),
     FeatureSpec("monetary_score", "integer", "RFM monetary quintile 1-5."),
     FeatureSpec("rfm_group", "enum", "Shopify-named RFM group.", RFM_GROUPS),
+    # Predictions of the shop's purchase model (seglift.segments.predictions); unknown
+    # (null) for customers without orders and while the shop's history is too thin.
+    FeatureSpec("chance_active", "number",
+                "Chance (0 to 100) that the customer still buys from the shop (BG/NBD)."),
+    FeatureSpec("predicted_purchases_30d", "number", "Expected purchases in the next 30 days."),
+    FeatureSpec("predicted_purchases_90d", "number", "Expected purchases in the next 90 days."),
+    FeatureSpec("predicted_purchases_365d", "number",
+                "Expected purchases in the next 365 days."),
+    FeatureSpec("predicted_order_value", "money",
+                "Expected value of the customer's next orders (Gamma-Gamma)."),
+    FeatureSpec("predicted_value_90d", "money", "Predicted spend in the next 90 days."),
+    FeatureSpec("predicted_value_365d", "money",
+                "Predicted spend in the next 365 days (customer lifetime value)."),
+    FeatureSpec("expected_next_order_date", "date",
+                "Evaluation day plus the median wait to the next purchase, if still active."),
+    FeatureSpec("days_to_expected_order", "integer",
+                "Days from the evaluation day to expected_next_order_date."),
 )
 
 FEATURES: dict[str, FeatureSpec] = {spec.name: spec for spec in _SPECS}
@@ -131,6 +148,15 @@ FEATURE_LABELS: dict[str, str] = {
     "frequency_score": "Frequency score (1 to 5)",
     "monetary_score": "Spend score (1 to 5)",
     "rfm_group": "RFM group",
+    "chance_active": "Chance still an active customer (%)",
+    "predicted_purchases_30d": "Predicted purchases, next 30 days",
+    "predicted_purchases_90d": "Predicted purchases, next 90 days",
+    "predicted_purchases_365d": "Predicted purchases, next 365 days",
+    "predicted_order_value": "Predicted order value",
+    "predicted_value_90d": "Predicted spend, next 90 days",
+    "predicted_value_365d": "Predicted spend, next 365 days",
+    "expected_next_order_date": "Expected next order date",
+    "days_to_expected_order": "Days until the expected next order",
 }
 
 # Operators in a merchant's words (dates read "is before"/"is after").

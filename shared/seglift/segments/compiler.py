@@ -109,6 +109,13 @@ class EvaluationContext:
                           value_set=pa.array(_lower(names), pa.string()))
         return pc.filter(products["product_id"], wanted).combine_chunks()
 
+    def products_in_collections(self, ids: list[int]) -> pa.Array:
+        """Ids of the products held by any of the collections ``ids`` (as of the last
+        sync: Shopify keeps no history of collection membership)."""
+        members = self.tables.collection_products
+        wanted = pc.is_in(members["collection_id"], value_set=pa.array(ids, pa.int64()))
+        return pc.unique(pc.filter(members["product_id"], wanted).combine_chunks())
+
     def column(self, name: str) -> pa.Array:
         return self.features[name].combine_chunks()
 
@@ -328,6 +335,10 @@ def _item_mask(context: EvaluationContext, spec: Mapping[str, Any]) -> pa.Array 
         names = spec["product_type"] if isinstance(spec["product_type"], list) else [
             spec["product_type"]]
         return pc.is_in(items["product_id"], value_set=context.products_of_type(names))
+    if "collection_id" in spec:
+        ids = spec["collection_id"] if isinstance(spec["collection_id"], list) else [
+            spec["collection_id"]]
+        return pc.is_in(items["product_id"], value_set=context.products_in_collections(ids))
     return None
 
 

@@ -25,10 +25,12 @@ Behaviour
         counts the customer's counted orders (cancelled excluded) in the window that
         contain the item; with no item, counts all orders. Holds when the count is
         >= at_least (default 1) and <= at_most (if given). <item> is at most one of
-        "product_id" | "variant_id" (an id or a list of ids) or "product_type" (a name
-        or list, case-insensitive). <window> is at most one of "within_days": N (the
-        N days ending on the evaluation day), "between": ["YYYY-MM-DD", "YYYY-MM-DD"]
-        (inclusive), "before_days_ago": N (orders before evaluation day - N days).
+        "product_id" | "variant_id" | "collection_id" (an id or a list of ids: a
+        collection matches the products it holds as of the last sync) or
+        "product_type" (a name or list, case-insensitive). <window> is at most one of
+        "within_days": N (the N days ending on the evaluation day), "between":
+        ["YYYY-MM-DD", "YYYY-MM-DD"] (inclusive), "before_days_ago": N (orders before
+        evaluation day - N days).
     {"nth_order": {"n": 1, "contains": {<item>}}}      the customer's n-th counted order
         (1 = first, by created_at then order id) contains the item
     {"first_order_from": {"source"|"source_type"|"utm_source"|"utm_medium"|
@@ -54,11 +56,12 @@ MAX_NODES = 500
 MAX_DEPTH = 32
 _SEGMENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 _ISO_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-ITEM_KEYS = ("product_id", "variant_id", "product_type")
+ITEM_KEYS = ("product_id", "variant_id", "collection_id", "product_type")
 WINDOW_KEYS = ("within_days", "between", "before_days_ago")
 FIRST_ORDER_FROM_KEYS = ("source", "source_type", "utm_source", "utm_medium", "utm_campaign")
 VALUELESS_OPERATORS = NULL_OPERATORS | {"is empty", "is not empty"}
-_ITEM_WORDS = {"product_id": "product", "variant_id": "variant", "product_type": "product type"}
+_ITEM_WORDS = {"product_id": "product", "variant_id": "variant", "collection_id": "collection",
+               "product_type": "product type"}
 FIRST_ORDER_FROM_WORDS = {"source": "The source", "source_type": "The source type",
                           "utm_source": "The UTM source", "utm_medium": "The UTM medium",
                           "utm_campaign": "The UTM campaign"}
@@ -317,10 +320,12 @@ def _validate_item(spec: Mapping[str, Any], path: str, required: bool) -> None:
     present = [k for k in ITEM_KEYS if k in spec]
     if len(present) > 1:
         raise ConditionError(
-            "Pick one of a product, a variant or a product type, not several.", path)
+            "Pick one of a product, a variant, a collection or a product type, not several.",
+            path)
     if not present:
         if required:
-            raise ConditionError("Pick a product, a variant or a product type.", path)
+            raise ConditionError(
+                "Pick a product, a variant, a collection or a product type.", path)
         return
     key = present[0]
     value = spec[key]
@@ -384,7 +389,7 @@ def _validate_nth_order(spec: Any, path: str) -> None:
                              "what it contains.", path)
     _require_count(spec["n"], f"{path}.n", minimum=1, what="The order's number")
     if not isinstance(spec["contains"], dict):
-        raise ConditionError("Pick a product, a variant or a product type.",
+        raise ConditionError("Pick a product, a variant, a collection or a product type.",
                              f"{path}.contains")
     extra = set(spec["contains"]) - set(ITEM_KEYS)
     if extra:

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -79,7 +80,7 @@ def _one_customer(tables: LakeTables, customer_id: int) -> LakeTables:
     refunds = tables.refunds.filter(
         pc.is_in(tables.refunds["order_id"], value_set=orders["order_id"].combine_chunks())
     )
-    return LakeTables(tables.customers, orders, items, refunds, tables.products)
+    return dataclasses.replace(tables, orders=orders, line_items=items, refunds=refunds)
 
 
 def explain(

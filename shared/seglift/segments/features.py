@@ -27,6 +27,9 @@ zone ``tz``; see ``seglift.segments.timeutil``):
   customerJourneySummary.firstVisit attribution of the first counted order.
 - RFM: see ``seglift.segments.rfm`` (scores among customers with counted orders;
   PROSPECTS for customers without).
+- predictions (chance_active ... days_to_expected_order): null here; they need the model
+  fitted on the whole shop, and ``seglift.segments.predictions.with_predictions`` fills
+  them (the day-run does, after its context step; so does ``dayrun.compute.day_features``).
 
 Everything is computed with Arrow group_by/take over whole columns: no per-customer loop.
 Aggregates keyed by customer are aligned onto the customer list with ``index_in`` +
@@ -83,8 +86,21 @@ FEATURES_SCHEMA = pa.schema(
         pa.field("frequency_score", pa.int8()),
         pa.field("monetary_score", pa.int8()),
         pa.field("rfm_group", pa.string()),
+        # Predictions (seglift.segments.predictions): null here, filled once the shop-wide
+        # model is fitted (the day-run's context step), like the RFM scores are re-scored.
+        pa.field("chance_active", pa.float64()),
+        pa.field("predicted_purchases_30d", pa.float64()),
+        pa.field("predicted_purchases_90d", pa.float64()),
+        pa.field("predicted_purchases_365d", pa.float64()),
+        pa.field("predicted_order_value", MONEY),
+        pa.field("predicted_value_90d", MONEY),
+        pa.field("predicted_value_365d", MONEY),
+        pa.field("expected_next_order_date", pa.date32()),
+        pa.field("days_to_expected_order", pa.int64()),
     ]
 )
+PREDICTION_FEATURES: tuple[str, ...] = tuple(FEATURES_SCHEMA.names[
+    FEATURES_SCHEMA.get_field_index("chance_active"):])
 
 
 def existing_customers(tables: LakeTables, as_of: date, tz: str) -> pa.Table:
@@ -272,6 +288,8 @@ def compute_features(tables: LakeTables, as_of: date, tz: str = "UTC") -> pa.Tab
         "monetary_score": monetary,
         "rfm_group": group,
     }
+    for name in PREDICTION_FEATURES:
+        columns[name] = pa.nulls(len(ids), FEATURES_SCHEMA.field(name).type)
     arrays = [pc.cast(columns[f.name], f.type) for f in FEATURES_SCHEMA]
     return pa.Table.from_arrays(arrays, schema=FEATURES_SCHEMA)
 

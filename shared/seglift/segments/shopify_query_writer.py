@@ -93,8 +93,8 @@ def _feature(node: Condition) -> str:
 
 
 def _bought(spec: dict[str, Any], negate: bool) -> str:
-    if "variant_id" in spec or "product_type" in spec:
-        raise _no_equivalent("Buying a variant or a product type")
+    if "variant_id" in spec or "product_type" in spec or "collection_id" in spec:
+        raise _no_equivalent("Buying a variant, a collection or a product type")
     args: list[str] = []
     if "product_id" in spec:
         if "at_least" in spec or "at_most" in spec:

@@ -7,13 +7,15 @@ become nulls) so features and conditions never have to guess what is present.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import pyarrow as pa
 
 from seglift.lake.schema import schema_of
 
-TABLE_NAMES: tuple[str, ...] = ("customers", "orders", "line_items", "refunds", "products")
+TABLE_NAMES: tuple[str, ...] = ("customers", "orders", "line_items", "refunds", "products",
+                                 "collection_products")
 
 
 def conform(table: pa.Table | None, name: str) -> pa.Table:
@@ -45,6 +47,10 @@ class LakeTables:
     line_items: pa.Table
     refunds: pa.Table
     products: pa.Table
+    # Which product is in which collection (a shop never synced since collections were
+    # kept has none: a collection rule then selects nobody until the next sync).
+    collection_products: pa.Table = dataclasses.field(
+        default_factory=lambda: schema_of("collection_products").empty_table())
 
     @classmethod
     def of(
@@ -54,6 +60,7 @@ class LakeTables:
         line_items: pa.Table | None = None,
         refunds: pa.Table | None = None,
         products: pa.Table | None = None,
+        collection_products: pa.Table | None = None,
     ) -> LakeTables:
         """Conformed tables; any table not given is empty."""
         return cls(
@@ -62,6 +69,7 @@ class LakeTables:
             line_items=conform(line_items, "line_items"),
             refunds=conform(refunds, "refunds"),
             products=conform(products, "products"),
+            collection_products=conform(collection_products, "collection_products"),
         )
 
     @classmethod

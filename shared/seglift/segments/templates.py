@@ -7,7 +7,8 @@ fills the pattern and validates the result like any merchant-written condition, 
 template can never produce a condition the engine would refuse. No pyarrow here.
 
 Parameter types: integer (>= 0), number, string (non-empty), date (YYYY-MM-DD), month
-(YYYY-MM), product_id / variant_id (positive integer), enum (one of ``choices``).
+(YYYY-MM), product_id / variant_id / collection_id (positive integer), enum (one of
+``choices``).
 """
 
 from __future__ import annotations
@@ -197,7 +198,19 @@ TEMPLATES: tuple[Template, ...] = (
     Template("product-variant-buyers", "Bought a variant",
              "Bought variant {variant_id}.", "products",
              {"bought": {"variant_id": P("variant_id")}},
-             (TemplateParameter("variant_id", "variant_id", None, "Shopify variant id."),)),
+             (TemplateParameter("variant_id", "variant_id", None,
+                                "The variant, e.g. “AeroPress — Large / Blue”."),)),
+    Template("collection-buyers", "Bought from a collection",
+             "Bought any product of the collection {collection_id}.", "products",
+             {"bought": {"collection_id": P("collection_id")}},
+             (TemplateParameter("collection_id", "collection_id", None,
+                                "The collection, e.g. “Best sellers”."),)),
+    Template("collection-first-purchase", "First order from a collection",
+             "The first order contained a product of the collection {collection_id}.",
+             "products",
+             {"nth_order": {"n": 1, "contains": {"collection_id": P("collection_id")}}},
+             (TemplateParameter("collection_id", "collection_id", None,
+                                "The collection, e.g. “Best sellers”."),)),
     Template("product-replenishment-due", "Replenishment due",
              "Bought {product_id} before, but not in the last {days} days.", "products",
              {"and": [{"bought": {"product_id": P("product_id")}},
@@ -357,6 +370,32 @@ TEMPLATES: tuple[Template, ...] = (
                       _f("last_order_date", "more than days ago", P("days"))]},
              (TemplateParameter("country_code", "string", "US", "ISO country code."),
               _days("days", 90, "Days without an order."))),
+    # ------------------------------------------------------------- predictions
+    # The purchase model's predictions (seglift.segments.predictions): unknown, so no
+    # member, while the shop's history is too thin for the model.
+    Template("predicted-likely-to-churn", "Likely to churn",
+             "Bought more than once, but the chance they still buy from you is below "
+             "{max_chance}%.", "predictions",
+             {"and": [_f("order_count", ">=", 2),
+                      _f("chance_active", "<", P("max_chance"))]},
+             (TemplateParameter("max_chance", "number", 30,
+                                "Chance (0 to 100) of still being an active customer."),)),
+    Template("predicted-high-value", "High predicted value",
+             "Predicted to spend at least {min_value} in the next 365 days.", "predictions",
+             _f("predicted_value_365d", ">=", P("min_value")),
+             (TemplateParameter("min_value", "number", 200, "Minimum predicted spend."),)),
+    Template("predicted-due-next-order", "Due for a next order",
+             "Likely still active (at least {min_chance}%) and expected to order again "
+             "within {days} days.", "predictions",
+             {"and": [_f("chance_active", ">=", P("min_chance")),
+                      _f("days_to_expected_order", "<=", P("days"))]},
+             (TemplateParameter("min_chance", "number", 50,
+                                "Chance (0 to 100) of still being an active customer."),
+              _days("days", 30, "The next order is expected within this many days."))),
+    Template("predicted-buyers-next-90-days", "Expected to buy in the next 90 days",
+             "Predicted to make at least {min_purchases} purchase(s) in the next 90 days.",
+             "predictions", _f("predicted_purchases_90d", ">=", P("min_purchases")),
+             (TemplateParameter("min_purchases", "number", 1, "Expected purchases."),)),
     Template("tags-has-tag", "Tagged customers",
              "Customers tagged {tag}.", "tags", {"has_tag": P("tag")},
              (TemplateParameter("tag", "string", "vip", "The tag."),)),
@@ -390,7 +429,7 @@ def get_template(template_id: str) -> Template:
 def _coerce(param: TemplateParameter, value: Any) -> Any:
     # Merchant words: the setting as the form labels it, never a request field path.
     where = f"“{param.name.replace('_', ' ')}”"
-    if param.type in ("integer", "product_id", "variant_id"):
+    if param.type in ("integer", "product_id", "variant_id", "collection_id"):
         if isinstance(value, str) and value.strip().isdigit():
             value = int(value)
         minimum = 1 if param.type != "integer" else 0

@@ -1,0 +1,244 @@
+"""The purchase model's per-customer predictions as customer features.
+
+Why features: a merchant acts on predictions by segmenting on them ("likely to churn",
+"high predicted value", "due for a next order"), so they are columns of the features table
+every condition is evaluated against, the features file exports read, and the rows the
+API pages through (``seglift.analytics.clv`` has the models and formulas).
+
+The fit is a whole-shop figure, the predictions are per customer. So, in the sharded
+day-run (``seglift.dayrun.compute``):
+
+1. each shard computes its customers' model inputs (``model_inputs``: frequency, recency,
+   age and repeat order value, ``clv.rfm_summary``);
+2. the context step merges every shard's inputs in customer-id order, which is exactly
+   the whole-shop ``rfm_summary``, and fits once (``fit_predictions``): one shard and
+   many give the same parameters, to the bit;
+3. each shard applies them to its customers (``with_predictions``), elementwise.
+
+Columns (null for customers without counted orders, and for everyone while the shop's
+history cannot support the model: ``PredictionModel.reason`` says why):
+
+- ``chance_active``: 100 x P(alive), rounded to 0.01;
+- ``predicted_purchases_<h>d``: expected purchase days in the next h days (3 decimals);
+- ``predicted_order_value``: Gamma-Gamma's expected order value;
+- ``predicted_value_<h>d``: expected purchases x order value (unrounded purchases), money;
+- ``expected_next_order_date`` / ``days_to_expected_order``: the as-of day plus the median
+  wait to the next purchase of a customer still active (read it with ``chance_active``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pydantic import BaseModel
+
+from seglift.analytics.clv import (
+    BgNbdParams,
+    ClvModel,
+    GammaGammaParams,
+    NotEnoughHistory,
+    expected_order_value,
+    expected_purchases,
+    fit_clv_model,
+    median_days_to_next_order,
+    p_alive,
+    rfm_summary,
+)
+from seglift.analytics.reports import history_warnings
+from seglift.segments.features import FEATURES_SCHEMA, PREDICTION_FEATURES
+from seglift.segments.tables import LakeTables
+
+PURCHASE_HORIZONS = (30, 90, 365)
+VALUE_HORIZONS = (90, 365)
+INPUT_COLUMNS = ("customer_id", "frequency", "recency", "age", "monetary")
+INPUTS_SCHEMA = pa.schema([
+    pa.field("customer_id", pa.int64()), pa.field("frequency", pa.int64()),
+    pa.field("recency", pa.int64()), pa.field("age", pa.int64()),
+    pa.field("monetary", pa.float64()),
+])
+
+
+class FittedBgNbd(BaseModel):
+    r: float
+    alpha: float
+    a: float
+    b: float
+    log_likelihood: float
+
+
+class FittedGammaGamma(BaseModel):
+    p: float
+    q: float
+    v: float
+    log_likelihood: float
+
+
+class PredictionModel(BaseModel):
+    """The shop's fitted model as the day-run's context carries it (JSON between
+    invocations: floats round-trip exactly). ``bgnbd`` None: no predictions, ``reason``
+    says why in words; ``gamma_gamma`` None: purchases are predicted, money is not."""
+
+    bgnbd: FittedBgNbd | None = None
+    gamma_gamma: FittedGammaGamma | None = None
+    reason: str | None = None
+    customers: int = 0  # customers with orders the model was fitted on
+    repeat_buyers: int = 0
+
+    @classmethod
+    def of(cls, fitted: ClvModel | NotEnoughHistory, customers: int,
+           repeat_buyers: int) -> PredictionModel:
+        if isinstance(fitted, NotEnoughHistory):
+            return cls(reason=fitted.reason, customers=customers, repeat_buyers=repeat_buyers)
+        gg = fitted.gamma_gamma
+        problem = fitted.gamma_gamma_problem
+        return cls(
+            bgnbd=FittedBgNbd(**vars(fitted.bgnbd)),
+            gamma_gamma=None if gg is None else FittedGammaGamma(**vars(gg)),
+            reason=None if problem is None else problem.reason,
+            customers=customers, repeat_buyers=repeat_buyers)
+
+    def bgnbd_params(self) -> BgNbdParams | None:
+        return None if self.bgnbd is None else BgNbdParams(**self.bgnbd.model_dump())
+
+    def gamma_gamma_params(self) -> GammaGammaParams | None:
+        return None if self.gamma_gamma is None else GammaGammaParams(
+            **self.gamma_gamma.model_dump())
+
+
+def model_inputs(tables: LakeTables, as_of: date, tz: str = "UTC") -> pa.Table:
+    """The model's inputs for the customers of ``tables`` (a shard or the shop) who have
+    counted orders, sorted by customer id (``INPUTS_SCHEMA``)."""
+    summary = rfm_summary(tables.orders, tables.refunds, as_of, tz)
+    return pa.Table.from_arrays(
+        [pc.cast(summary[c], INPUTS_SCHEMA.field(c).type) for c in INPUT_COLUMNS],
+        schema=INPUTS_SCHEMA)
+
+
+def merge_inputs(parts: Sequence[pa.Table]) -> pa.Table:
+    """Every shard's inputs as the whole shop's: in customer-id order, so the fit sums
+    the same numbers in the same order whatever the shard count."""
+    tables = [p.cast(INPUTS_SCHEMA) for p in parts]
+    if not tables:
+        return INPUTS_SCHEMA.empty_table()
+    return pa.concat_tables(tables).sort_by("customer_id")
+
+
+def _numbers(inputs: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    def column(name: str) -> np.ndarray:
+        return inputs[name].to_numpy().astype(float) if inputs.num_rows else np.zeros(0)
+
+    m = (inputs["monetary"].to_numpy(zero_copy_only=False).astype(float)
+         if inputs.num_rows else np.zeros(0))
+    return column("frequency"), column("recency"), column("age"), m
+
+
+def fit_predictions(parts: Sequence[pa.Table]) -> PredictionModel:
+    """The shop's model from every shard's ``model_inputs`` (or the reason there is none)."""
+    inputs = merge_inputs(parts)
+    x, t_x, T, m = _numbers(inputs)
+    fitted = fit_clv_model(x, t_x, T, m)
+    return PredictionModel.of(fitted, len(x), int(np.count_nonzero(x > 0)))
+
+
+def prediction_columns(inputs: pa.Table, model: PredictionModel, as_of: date
+                       ) -> dict[str, pa.Array]:
+    """Each prediction column for the customers of ``inputs`` (in its row order)."""
+    rows = inputs.num_rows
+    nulls = {name: pa.nulls(rows, FEATURES_SCHEMA.field(name).type)
+             for name in PREDICTION_FEATURES}
+    bg = model.bgnbd_params()
+    if bg is None or rows == 0:
+        return nulls
+    x, t_x, T, m = _numbers(inputs)
+    columns: dict[str, pa.Array] = dict(nulls)
+    columns["chance_active"] = pa.array(np.round(100.0 * p_alive(bg, x, t_x, T), 2))
+    purchases = {h: expected_purchases(bg, float(h), x, t_x, T) for h in PURCHASE_HORIZONS}
+    for h, values in purchases.items():
+        columns[f"predicted_purchases_{h}d"] = pa.array(np.round(values, 3))
+    gg = model.gamma_gamma_params()
+    if gg is not None:
+        value = expected_order_value(gg, x, m)
+        columns["predicted_order_value"] = _money(value)
+        for h in VALUE_HORIZONS:
+            columns[f"predicted_value_{h}d"] = _money(purchases[h] * value)
+    wait = np.rint(median_days_to_next_order(bg, x, T))
+    finite = np.isfinite(wait)
+    days = pa.array(np.where(finite, wait, 0).astype("int64"), mask=~finite)
+    columns["days_to_expected_order"] = days
+    base = np.datetime64(as_of.isoformat(), "D")
+    dates = base + np.where(finite, wait, 0).astype("int64").astype("timedelta64[D]")
+    columns["expected_next_order_date"] = pa.array(dates, pa.date32(), mask=~finite)
+    return columns
+
+
+def with_predictions(features: pa.Table, inputs: pa.Table, model: PredictionModel,
+                     as_of: date) -> pa.Table:
+    """``features`` (one shard's or the shop's) with its prediction columns filled from
+    ``model`` and the same customers' ``model_inputs``; customers without orders stay null."""
+    columns = prediction_columns(inputs, model, as_of)
+    position = pc.index_in(features["customer_id"], value_set=inputs["customer_id"]
+                           .combine_chunks())
+    for name in PREDICTION_FEATURES:
+        at = features.schema.get_field_index(name)
+        field = features.schema.field(at)
+        values = pc.take(columns[name], position)
+        features = features.set_column(at, field, pc.cast(values, field.type))
+    return features
+
+
+def _money(values: np.ndarray) -> pa.Array:
+    """Estimates as money: rounded half-to-even to cents, null where undefined."""
+    finite = np.isfinite(values)
+    rounded = np.round(np.where(finite, values, 0.0), 2)
+    return pc.cast(pc.cast(pa.array(rounded, mask=~finite), pa.decimal128(18, 2)),
+                   FEATURES_SCHEMA.field("predicted_order_value").type)
+
+
+def names_prediction_feature(condition: Any) -> bool:
+    """Whether a condition (any node shape) compares a prediction feature: a day-run
+    that only evaluates such conditions needs the model fitted, others need not."""
+    if isinstance(condition, dict):
+        if condition.get("feature") in PREDICTION_FEATURES:
+            return True
+        return any(names_prediction_feature(v) for v in condition.values())
+    if isinstance(condition, list):
+        return any(names_prediction_feature(v) for v in condition)
+    return False
+
+
+# The features table of one process (``dayrun.compute.day_features``) carries, in its
+# schema metadata, why its predictions are unknown or to be read with care, so the
+# editor can say so beside a count of a condition on predictions (never a silent 0).
+NOTE_KEY = b"seglift.predictions"
+
+
+def with_model_note(features: pa.Table, model: PredictionModel, inputs: pa.Table,
+                    as_of: date) -> pa.Table:
+    """``features`` with the model's reason (if any) and the history's plain warnings
+    (stale, thin: ``reports.history_warnings``) in its schema metadata."""
+    note = {"fitted": model.bgnbd is not None, "reason": model.reason,
+            "warnings": history_warnings(inputs, as_of)}
+    metadata = dict(features.schema.metadata or {})
+    metadata[NOTE_KEY] = json.dumps(note).encode()
+    return features.replace_schema_metadata(metadata)
+
+
+def prediction_notes(features: pa.Table) -> list[str]:
+    """What a merchant should know before trusting a count of a condition on predictions,
+    in words: the model is missing (and why), or its history is stale or thin."""
+    raw = (features.schema.metadata or {}).get(NOTE_KEY)
+    if raw is None:
+        return []
+    note = json.loads(raw)
+    notes = []
+    if not note.get("fitted"):
+        notes.append("Predictions are not available for this shop yet, so rules on them "
+                     f"select nobody: {note.get('reason') or 'the model could not be fitted'}.")
+    notes.extend(note.get("warnings") or [])
+    return notes

@@ -1,0 +1,76 @@
+"""The daily workflow's sharded day-run (one invocation per state, moto S3) fills the
+prediction features exactly as the in-process day-run does: the model travels between
+invocations as JSON and every shard's inputs as Parquet. A segment on a prediction feature
+gets the same members, and the segments function pages through the stored predictions."""
+
+from __future__ import annotations
+
+import io
+
+import pyarrow.parquet as pq
+
+from seglift import keys
+from seglift.dayrun.compute import compute_day
+from seglift.segments.templates import instantiate_template
+from tests.segments.prediction_store import AS_OF, modelled_store
+from tests.segments.test_handler import BUCKET, SHOP, FakeReader, _invoke, cloud
+
+__all__ = ["cloud"]
+DAY = AS_OF.isoformat()
+
+
+def _sharded_day(per_shard: int) -> dict:
+    base = {"shop": SHOP, "run_date": DAY, "execution_id": "arn:exec:predict"}
+    plan = _invoke({**base, "action": "plan_shards", "customers_per_shard": per_shard})
+    items = [{"shop": SHOP, "run_date": DAY, "prefix": plan["prefix"], "shard": k,
+              "shards": plan["shards"]} for k in range(plan["shards"])]
+    for item in items:
+        _invoke({**base, "action": "shard_features", "item": item})
+    context = _invoke({**base, "action": "day_context", "plan": plan})
+    assert context["predictions"] == "fitted"
+    for item in items:
+        _invoke({**base, "action": "shard_day", "item": item})
+    _invoke({**base, "action": "reduce_day", "plan": plan})
+    return plan
+
+
+def test_sharded_invocations_store_the_in_process_predictions_and_members(cloud, monkeypatch):
+    s3, repo = cloud
+    from segments import wiring
+
+    store = modelled_store()
+    monkeypatch.setattr(wiring, "lake_reader", lambda s3, bucket, shop: FakeReader(store))
+    churn = instantiate_template("predicted-likely-to-churn", {}).condition
+    repo.create(SHOP, name="Likely to churn", segment_id="churn", condition=churn)
+    plan = _sharded_day(per_shard=90)
+    assert plan["shards"] == 4
+    stored = pq.read_table(io.BytesIO(s3.get_object(
+        Bucket=BUCKET, Key=keys.features_key(SHOP, AS_OF))["Body"].read()))
+    whole = compute_day(store.tables(), AS_OF, {"churn": churn}, shards=1)
+    by_id = {r["customer_id"]: r for r in stored.to_pylist()}
+    assert by_id == {r["customer_id"]: r for r in whole.features.to_pylist()}
+    members = pq.read_table(io.BytesIO(s3.get_object(
+        Bucket=BUCKET, Key=keys.members_key(SHOP, "churn", AS_OF))["Body"].read()))
+    assert members["customer_id"].to_pylist() == whole.segments["churn"].members.to_pylist()
+    assert len(members) > 0
+
+    page = _invoke({"action": "predictions", "shop": SHOP, "run_date": DAY,
+                    "sort": "predicted_value_365d", "descending": True, "offset": 0,
+                    "limit": 10})
+    predicted = [r for r in by_id.values() if r["chance_active"] is not None]
+    assert page["total"] == len(predicted) and len(page["items"]) == 10
+    top = max(predicted, key=lambda r: (r["predicted_value_365d"], -r["customer_id"]))
+    assert page["items"][0]["customer_id"] == str(top["customer_id"])
+    assert page["items"][0]["name"] == f"First{top['customer_id']} Last"
+
+
+def test_a_day_without_features_is_refused_in_words(cloud):
+    from segments.handler import lambda_handler
+    from tests.lambda_context import lambda_context
+
+    answer = lambda_handler({"action": "predictions", "shop": SHOP, "run_date": "2020-01-01",
+                             "sort": "chance_active"}, lambda_context("segments"))
+    assert answer["ok"] is False
+    assert answer["error"]["errorType"] == "PredictionsNotComputed"
+    assert "daily run" in answer["error"]["errorMessage"]
+
