@@ -120,7 +120,7 @@ def test_a_segment_naming_another_sees_that_days_snapshot_of_it_in_every_shard(c
     days = {"2024-06-19": [], "2024-06-20": [1]}  # consecutive: 06-19 is "yesterday"
     for day, repeat in days.items():
         plan, result = _sharded_day(per_shard=1, run_date=day)
-        assert plan["shards"] == 3
+        assert plan["shards"] == 4  # 3 customers: a power of two
         outcomes = {o["segment_id"]: o for o in result["segments"]}
         assert [o["segment_id"] for o in result["segments"]] == ["z-repeat", "a-vip-repeat"]
         assert {o["status"] for o in outcomes.values()} == {"succeeded"}, outcomes
