@@ -4,6 +4,7 @@ session token per request, and the API's error shape turned into an exception.""
 from __future__ import annotations
 
 import json
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -60,3 +61,26 @@ class ApiClient:
 
     def delete(self, path: str) -> Any:
         return self.request("DELETE", path)
+
+    def follow(self, job: dict[str, Any], timeout_s: float = 120.0, poll_s: float = 0.2
+               ) -> Any:
+        """Poll GET /jobs/{id} as the dashboard does until the job ``job`` (a 202's body)
+        is final: its result when it succeeded; JobFailed (with its error) when not."""
+        deadline = time.monotonic() + timeout_s
+        while job["status"] not in ("succeeded", "failed"):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"job {job['id']} is still {job['status']}: "
+                                   f"{job.get('progress')}")
+            time.sleep(poll_s)
+            job = self.get(f"/jobs/{job['id']}")
+        if job["status"] == "failed":
+            raise JobFailed(job)
+        return job["result"]
+
+
+class JobFailed(RuntimeError):
+    def __init__(self, job: dict[str, Any]) -> None:
+        error = job.get("error") or {}
+        super().__init__(f"job {job['id']} failed: {error.get('code')}: {error.get('message')}")
+        self.job = job
+        self.code = error.get("code")

@@ -44,6 +44,7 @@ from api.routes import (
     conditions,
     exports,
     health,
+    jobs,
     journeys,
     measurements,
     predictions,
@@ -57,7 +58,7 @@ from api.routes import (
 )
 from api.strict_json import body_text, loads
 from api.validation_errors import describe_validation_error
-from seglift import observability
+from seglift import invocation, observability
 from seglift.auth.session_tokens import SessionTokenError, bearer_token, verify_session_token
 from seglift.config import RuntimeConfig
 
@@ -74,6 +75,8 @@ API_DESCRIPTION = (
 # Larger than any valid request (a 500-node condition tree is ~50 KB); refused before
 # parsing so a huge body costs nothing.
 MAX_BODY_BYTES = 256 * 1024
+# When a throttled caller should come back (Lambda's concurrency frees within seconds).
+BUSY_RETRY_AFTER_SECONDS = 30
 # Routes that need no session token: liveness, the API description, and Shopify's
 # webhooks (authenticated by HMAC). Everything else, unknown paths included, needs one.
 PUBLIC_ROUTES = frozenset({("GET", "/health"), ("GET", "/openapi.json"), ("POST", "/webhooks"),
@@ -87,7 +90,7 @@ app = APIGatewayRestResolver(
 for module in (health, shops, templates, segments, tag_jobs, webhooks, analytics, journeys,
                measurements, segment_editor):
     app.include_router(module.router)
-for module in (exports, auth, privacy, catalog, conditions, predictions):
+for module in (exports, jobs, auth, privacy, catalog, conditions, predictions):
     app.include_router(module.router)
 
 
@@ -149,6 +152,25 @@ def _allowed_methods(path: str) -> list[str]:
     routes = [*app._static_routes, *app._dynamic_routes]
     return sorted({route.method for route in routes
                    if route.method != "OPTIONS" and route.rule.match(path)})
+
+
+@app.exception_handler(invocation.FunctionTimedOut)
+def _function_timed_out(error: invocation.FunctionTimedOut) -> Response:
+    """A synchronous call outlasted the API's wait (below API Gateway's 29 s): say so in
+    words rather than let API Gateway cut the request with its bare timeout."""
+    logger.warning("a synchronous call timed out", extra={"function": error.function})
+    return _json_error(504, "took_too_long",
+                       "This took longer than the dashboard can wait for an answer. It may "
+                       "still finish in the background: look again in a minute before "
+                       "trying again.")
+
+
+@app.exception_handler(invocation.FunctionBusy)
+def _function_busy(error: invocation.FunctionBusy) -> Response:
+    logger.warning("a synchronous call was throttled", extra={"function": error.function})
+    response = _json_error(503, "busy", "seglift is busy right now: try again in a minute.")
+    response.headers["Retry-After"] = str(BUSY_RETRY_AFTER_SECONDS)
+    return response
 
 
 @app.exception_handler(Exception)

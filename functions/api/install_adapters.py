@@ -12,10 +12,9 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from api.ports import AppCredentials, ExportLink, ExportRefused, OAuthDeps
+from api.ports import AppCredentials, OAuthDeps
 from seglift import invocation
 from seglift.auth.oauth import OAuthError
 from seglift.config import ConfigurationError, RuntimeConfig
@@ -23,8 +22,6 @@ from seglift.shopify.install import code_exchange_request, register_webhooks, sh
 from seglift.shopify.tokens import SsmTokenStore
 from seglift.storage.shop_repository import ShopRepository
 
-# The export function's presigned URLs live this long (seglift.exports.segment_export).
-EXPORT_URL_SECONDS = 3600
 # What the app asks each merchant for (README, "Deploying to AWS").
 APP_SCOPES = ("read_customers", "write_customers", "read_orders", "read_all_orders",
               "read_products")
@@ -33,30 +30,22 @@ _STATE_PREFIX = "oauth-state#"
 
 
 class LambdaExporter:
-    """SegmentExports over the export function, invoked synchronously."""
+    """SegmentExports over the export function, invoked asynchronously (an Event): a
+    large shop's export outlasts API Gateway's 29 s, so it runs as a job the dashboard
+    follows; the function records the link or the refusal on the job."""
 
-    def __init__(self, lambda_client: Callable[[], Any], function_name: str,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(self, lambda_client: Callable[[], Any], function_name: str) -> None:
         self._lambda = lambda_client
         self._function = function_name
-        self._clock = clock
 
-    def export(self, shop: str, segment_id: str, *, metrics: Sequence[str],
-               bom: bool, currency: str = "USD") -> ExportLink:
+    def start(self, shop: str, segment_id: str, *, job_id: str, metrics: Sequence[str],
+              bom: bool, currency: str = "USD") -> None:
         if not self._function:
             raise ConfigurationError(
                 "missing environment variable EXPORT_FUNCTION_NAME: set it in template.yaml")
-        started = self._clock()
-        request = invocation.ExportRequest(shop=shop, segment_id=segment_id,
-                                           metrics=list(metrics), bom=bom, currency=currency)
-        try:
-            answer = invocation.invoke(self._lambda, self._function, request)
-        except invocation.FunctionRefused as refusal:
-            message = refusal.error.error_message or "the export was refused"
-            field = "metrics" if "metric" in message else None
-            raise ExportRefused(message, field=field) from refusal
-        return ExportLink(url=answer["url"], rows=int(answer["rows"]),
-                          expires_at=started + timedelta(seconds=EXPORT_URL_SECONDS))
+        invocation.invoke_async(self._lambda, self._function, invocation.ExportRequest(
+            shop=shop, segment_id=segment_id, metrics=list(metrics), bom=bom,
+            currency=currency, job_id=job_id))
 
 
 class DynamoOAuthStates:
@@ -160,4 +149,4 @@ def oauth_deps(config: RuntimeConfig, credentials: Callable[[], AppCredentials],
 
 
 def export_deps(config: RuntimeConfig, lambda_client: Callable[[], Any]) -> LambdaExporter:
-    return LambdaExporter(lambda_client, config.export_function_name, lambda: datetime.now(UTC))
+    return LambdaExporter(lambda_client, config.export_function_name)

@@ -316,3 +316,27 @@ class ExportOut(ApiModel):
     url: str = Field(description="Presigned download URL of the CSV.")
     rows: int = Field(description="Members exported (data rows, without the header).")
     expires_at: datetime = Field(description="When the URL stops working.")
+
+
+# ------------------------------------------------------------------ jobs
+
+
+class JobError(ApiModel):
+    code: str = Field(description="Stable, machine-readable reason.")
+    message: str = Field(description="What went wrong and what to do, in the merchant's "
+                                     "words.")
+
+
+class JobOut(ApiModel):
+    """Work a request started and did not wait for (it can outlast API Gateway's 29 s):
+    follow it with GET /jobs/{job_id} until its status is succeeded or failed."""
+
+    id: str
+    kind: Literal["export"] = Field(description="What the job does.")
+    status: Literal["queued", "running", "succeeded", "failed"]
+    progress: str = Field(description="Where the job is, in the merchant's words.")
+    created_at: datetime
+    updated_at: datetime
+    result: ExportOut | None = Field(
+        default=None, description="When succeeded: the job's outcome (an export's link).")
+    error: JobError | None = Field(default=None, description="When failed: why.")

@@ -72,6 +72,8 @@ LINKS: dict[tuple[str, str, str], dict[tuple[str, str], dict[str, Any]]] = {
     ("get", "/segments/{segment_id}", "200"): _links_from("/id"),
     ("post", "/segments/{segment_id}/tag-jobs", "202"): _path_links(
         "/id", "job_id", (("get", "/tag-jobs/{job_id}"),)),
+    ("post", "/segments/{segment_id}/exports", "202"): _path_links(
+        "/id", "job_id", (("get", "/jobs/{job_id}"),)),
     ("get", "/tag-jobs", "200"): _path_links("/items/0/id", "job_id",
                                              (("get", "/tag-jobs/{job_id}"),)),
     ("post", "/journeys", "201"): _path_links("/id", "journey_id", _JOURNEY_OPERATIONS),

@@ -302,30 +302,23 @@ class MeasurementDeps:
     recompute: Any
 
 
-@dataclass(frozen=True)
-class ExportLink:
-    """A written CSV export: where to download it (presigned), how many rows, until when."""
-
-    url: str
-    rows: int
-    expires_at: datetime
-
-
-class ExportRefused(Exception):
-    """The export function refused the request; the message says what to change and
-    ``field`` names the request field at fault (None: the segment's state is)."""
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
 class SegmentExports(Protocol):
-    def export(self, shop: str, segment_id: str, *, metrics: Sequence[str],
-               bom: bool, currency: str = "USD") -> ExportLink:
-        """Write the segment's members as CSV (money in ``currency``'s minor units);
-        ExportRefused for what the merchant can fix."""
+    def start(self, shop: str, segment_id: str, *, job_id: str, metrics: Sequence[str],
+              bom: bool, currency: str = "USD") -> None:
+        """Start writing the segment's members as CSV (money in ``currency``'s minor
+        units) without waiting: the export function records its outcome on ``job_id``."""
         ...
+
+
+class JobStore(Protocol):
+    """Jobs the dashboard follows (seglift.storage.job_repository)."""
+
+    def create(self, shop: str, kind: str, *, progress: str, now: datetime) -> Any: ...
+
+    def get(self, shop: str, job_id: str) -> Any | None: ...
+
+    def fail(self, shop: str, job_id: str, *, code: str, message: str,
+             now: datetime) -> bool: ...
 
 
 class OAuthStates(Protocol):
@@ -388,6 +381,8 @@ class ApiContext:
     uploads: UploadStore | None = None
     # CSV exports through the export function, and the OAuth install flow.
     exports: SegmentExports | None = None
+    # Long work followed as a job (exports); None: those routes answer 500.
+    jobs: JobStore | None = None
     oauth: OAuthDeps | None = None
     # Fair use (api.fair_use); None: no budgets (contexts built before they existed).
     rate_limits: RateLimits | None = None

@@ -12,6 +12,9 @@ from decimal import Decimal
 from typing import Any
 
 from api.models import (
+    ExportOut,
+    JobError,
+    JobOut,
     MetricsPoint,
     Money,
     SegmentOut,
@@ -151,3 +154,14 @@ def _as_date(value: date | datetime | str) -> date:
     if isinstance(value, date):
         return value
     return date.fromisoformat(value)
+
+
+def job_out(job: Any) -> JobOut:
+    """A job (seglift.storage.job_repository.Job) as GET /jobs/{id} shows it."""
+    error = (JobError(code=job.error_code or "failed", message=job.error_message or "")
+             if job.status == "failed" else None)
+    result = (ExportOut.model_validate(job.result)
+              if job.status == "succeeded" and job.kind == "export" and job.result else None)
+    return JobOut(id=job.job_id, kind=job.kind, status=job.status, progress=job.progress,
+                  created_at=job.created_at, updated_at=job.updated_at, result=result,
+                  error=error)

@@ -17,6 +17,7 @@ from typing import Any
 
 import boto3
 from aws_lambda_powertools.utilities import parameters
+from botocore.config import Config
 
 from api.errors import BadRequest, Conflict
 from api.install_adapters import export_deps, oauth_deps
@@ -27,6 +28,7 @@ from seglift import invocation
 from seglift.config import ConfigurationError, RuntimeConfig
 from seglift.segments.conditions import validate_condition
 from seglift.storage.analytics_repository import AnalyticsRepository, JourneyRepository
+from seglift.storage.job_repository import Job, JobRepository
 from seglift.storage.metrics_repository import MetricsRepository
 from seglift.storage.privacy_request_repository import PrivacyRequestRepository
 from seglift.storage.rate_limit_repository import RateLimitRepository
@@ -42,6 +44,11 @@ from seglift.tagging.validation import TagError
 # SSM out of almost every request while a rotation still lands quickly.
 CREDENTIALS_MAX_AGE_SECONDS = 300
 ACTIVE_TAG_JOB_STATUSES = ("queued", "running")
+# API Gateway cuts every request at 29 s; the API answers before that, with time left for
+# the work around the call (token, DynamoDB, the reply).
+SYNC_CALL_SECONDS = 24
+LAMBDA_CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=SYNC_CALL_SECONDS,
+                              retries={"mode": "standard", "total_max_attempts": 1})
 
 
 def load_credentials(config: RuntimeConfig) -> AppCredentials:
@@ -74,7 +81,10 @@ class AwsClients:
 
     @cached_property
     def lambda_(self) -> Any:
-        return self._session.client("lambda")
+        """Synchronous calls wait at most SYNC_CALL_SECONDS and are never retried (a retry
+        would outlast API Gateway's 29 s): a late answer is invocation.FunctionTimedOut,
+        which the handler answers as a 504 in words."""
+        return self._session.client("lambda", config=LAMBDA_CLIENT_CONFIG)
 
     @cached_property
     def stepfunctions(self) -> Any:
@@ -334,6 +344,31 @@ class LazyRateLimits:
             key, limit, window_seconds, now)
 
 
+class LazyJobs:
+    """JobStore whose DynamoDB client is made only when a job is started or read."""
+
+    def __init__(self, clients: AwsClients, table_name: str) -> None:
+        self._clients = clients
+        self._table = table_name
+
+    def _repository(self) -> JobRepository:
+        if not self._table:
+            raise ConfigurationError(
+                "missing environment variable IDEMPOTENCY_TABLE (jobs): set it in "
+                "template.yaml")
+        return JobRepository(self._clients.dynamodb, self._table)
+
+    def create(self, shop: str, kind: str, *, progress: str, now: datetime) -> Job:
+        return self._repository().create(shop, kind, progress=progress, now=now)
+
+    def get(self, shop: str, job_id: str) -> Job | None:
+        return self._repository().get(shop, job_id)
+
+    def fail(self, shop: str, job_id: str, *, code: str, message: str,
+             now: datetime) -> bool:
+        return self._repository().fail(shop, job_id, code=code, message=message, now=now)
+
+
 class LazyWebhookReceipts:
     """WebhookReceipts whose DynamoDB client is made only when a webhook arrives."""
 
@@ -413,6 +448,7 @@ def build_api_context(config: RuntimeConfig, session: Any = None) -> ApiContext:
         cohorts_on_demand=LambdaCohorts(lambda: clients.lambda_, config.metrics_function_name),
         measurements=measurement_deps(config, clients),
         exports=export_deps(config, lambda: clients.lambda_),
+        jobs=LazyJobs(clients, config.idempotency_table),
         oauth=oauth_deps(config, credentials, lambda: clients.dynamodb, lambda: clients.ssm),
         tag_previews=ShopifyTagPreviews(
             ShopsAdapter(ShopRepository(config.shops_table)), lambda: clients.s3,

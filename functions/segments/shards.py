@@ -67,16 +67,25 @@ def dayrun_prefix(shop: str, run_date: date, run: str) -> str:
     return f"{keys.shop_prefix(shop)}dayrun/{run_date.isoformat()}/{safe}/"
 
 
+def is_intermediate(key: str) -> bool:
+    """Is ``key`` a run's intermediate file (under a ``dayrun_prefix``)? Only those are
+    tagged for expiry: what the day keeps (the prediction model, the features file) is not."""
+    return "/dayrun/" in key
+
+
+def _tagging(key: str) -> dict[str, str]:
+    return {"Tagging": INTERMEDIATE_TAGGING} if is_intermediate(key) else {}
+
+
 def _put_parquet(storage: Storage, key: str, table: pa.Table) -> None:
     sink = io.BytesIO()
     pq.write_table(table, sink, compression="zstd")
-    storage.s3.put_object(Bucket=storage.bucket, Key=key, Body=sink.getvalue(),
-                          Tagging=INTERMEDIATE_TAGGING)
+    storage.s3.put_object(Bucket=storage.bucket, Key=key, Body=sink.getvalue(), **_tagging(key))
 
 
 def _put_json(storage: Storage, key: str, body: str) -> None:
     storage.s3.put_object(Bucket=storage.bucket, Key=key, Body=body.encode(),
-                          ContentType="application/json", Tagging=INTERMEDIATE_TAGGING)
+                          ContentType="application/json", **_tagging(key))
 
 
 def _get(storage: Storage, key: str) -> bytes:
@@ -134,6 +143,9 @@ def merge_context(plan: ShardPlan, *, storage: Storage) -> dict[str, Any]:
     context = day_context(stats)
     _put_json(storage, plan.prefix + "context.json", context.model_dump_json())
     model = context.predictions
+    if model is not None:  # the editor applies the day's model instead of refitting it
+        _put_json(storage, keys.prediction_model_key(plan.shop, plan.run_date),
+                  model.model_dump_json())
     return {"customers": context.customers,
             "predictions": "fitted" if model is not None and model.bgnbd else "not_fitted"}
 

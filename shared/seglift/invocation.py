@@ -31,6 +31,7 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any, Literal
 
+from botocore.exceptions import ClientError, ConnectTimeoutError, ReadTimeoutError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from seglift.keys import validate_shop_domain
@@ -57,13 +58,15 @@ class FunctionRequest(BaseModel):
 
 
 class ExportRequest(FunctionRequest):
-    """API -> export function: a segment's members as CSV."""
+    """API -> export function: a segment's members as CSV; with ``job_id`` (an
+    asynchronous call) the outcome is recorded on that job (seglift.storage.job_repository)."""
 
     action: Literal["export"] = "export"
     segment_id: str
     metrics: list[str] = Field(default_factory=list)
     bom: bool = False
     currency: str = "USD"
+    job_id: str | None = None
 
 
 class DayRequest(FunctionRequest):
@@ -208,11 +211,43 @@ def read_reply(function: str, response: dict[str, Any]) -> dict[str, Any]:
     return reply.result
 
 
+class FunctionTimedOut(Exception):
+    """The called function did not answer within the caller's read timeout (the caller's
+    own deadline, e.g. the API's below API Gateway's 29 s). The function may still finish:
+    its answer is lost, nothing it stores is."""
+
+    def __init__(self, function: str) -> None:
+        super().__init__(f"{function} did not answer in time")
+        self.function = function
+
+
+class FunctionBusy(Exception):
+    """Lambda refused to start the called function: the account's or the function's
+    concurrency is used up (``TooManyRequestsException``). Worth retrying shortly."""
+
+    def __init__(self, function: str) -> None:
+        super().__init__(f"{function} is at its concurrency limit")
+        self.function = function
+
+
+_BUSY_CODES = ("TooManyRequestsException",)
+
+
 def invoke(lambda_client: Callable[[], Any], function: str,
            request: FunctionRequest) -> dict[str, Any]:
-    """Call ``function`` synchronously with ``request``; its result (see module doc)."""
-    response = lambda_client().invoke(FunctionName=function, InvocationType="RequestResponse",
-                                      Payload=request.payload())
+    """Call ``function`` synchronously with ``request``; its result (see module doc).
+    ``FunctionTimedOut`` when the client's read timeout passes first, ``FunctionBusy`` when
+    Lambda throttles the call."""
+    try:
+        response = lambda_client().invoke(FunctionName=function,
+                                          InvocationType="RequestResponse",
+                                          Payload=request.payload())
+    except (ReadTimeoutError, ConnectTimeoutError) as late:
+        raise FunctionTimedOut(function) from late
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in _BUSY_CODES:
+            raise FunctionBusy(function) from error
+        raise
     return read_reply(function, response)
 
 

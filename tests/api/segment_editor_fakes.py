@@ -27,7 +27,7 @@ class FakeSegmentEngine:
         default_factory=lambda: CustomerDirectory.from_rows([]))
     uploads: FakeUploads | None = None
     members: dict[str, list[int]] = field(default_factory=dict)  # segment id -> members
-    refuse: EngineRejected | None = None
+    refuse: Exception | None = None  # EngineRejected, or a call that timed out/was throttled
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     backfills: list[dict[str, Any]] = field(default_factory=list)
     # What the segments function's ``catalog`` action answers (segments.catalog).

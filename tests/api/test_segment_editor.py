@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 
 from api.ports import EngineRejected
+from seglift import invocation
 from seglift.keys import upload_key
 from seglift.segments.lists import CustomerDirectory
 from tests.api.conftest import SHOP_A, SHOP_B, evaluated
@@ -90,6 +91,27 @@ def test_an_engine_failure_is_a_502_in_the_one_error_shape(client, engine):
     reply = client.post("/segments/preview", {"condition": REPEAT})
     assert (reply.status, reply.error["code"]) == (502, "segment_engine_failed")
     assert "out of memory" not in reply.error["message"]
+
+
+def test_a_call_that_outlasts_the_apis_wait_is_a_504_in_words_not_a_gateway_timeout(
+        client, engine):
+    engine.refuse = invocation.FunctionTimedOut("segments-fn")
+    late = client.post("/segments/preview", {"condition": REPEAT})
+    assert (late.status, late.error["code"]) == (504, "took_too_long")
+    assert "look again in a minute" in late.error["message"]
+    assert "segments-fn" not in late.text
+    engine.refuse = invocation.FunctionBusy("segments-fn")
+    busy = client.post("/segments/preview", {"condition": REPEAT})
+    assert (busy.status, busy.error["code"]) == (503, "busy")
+    assert busy.headers["Retry-After"] == "30"
+
+
+def test_the_apis_lambda_client_waits_less_than_api_gateway_and_never_retries():
+    from api.wiring import LAMBDA_CLIENT_CONFIG, SYNC_CALL_SECONDS
+
+    assert SYNC_CALL_SECONDS + LAMBDA_CLIENT_CONFIG.connect_timeout < 29
+    assert LAMBDA_CLIENT_CONFIG.read_timeout == SYNC_CALL_SECONDS
+    assert LAMBDA_CLIENT_CONFIG.retries["total_max_attempts"] == 1
 
 
 # ------------------------------------------------------------------ explain

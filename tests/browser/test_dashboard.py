@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -395,11 +396,20 @@ def test_an_export_downloads_the_segments_members_as_csv(
     assert len(lines) == members + 1  # a header line, then one line per member
 
 
+def history_period(run: DashboardRun) -> dict[str, str]:
+    """A past period the segments' history covers: it begins the day after their first
+    stored day, so its members are the segment's as they were then."""
+    last = date.fromisoformat(run.api.get(
+        f"/segments/{run.segments['repeat']['id']}")["last_evaluated_on"])
+    return {"start": (last - timedelta(days=BACKFILL_DAYS - 2)).isoformat(),
+            "end": last.isoformat()}
+
+
 def test_two_measurements_compared_side_by_side_with_intervals(
     page: Any, dashboard_run: DashboardRun, artifacts: Path
 ) -> None:
     api = dashboard_run.api
-    period = {"start": "2026-01-01", "end": "2026-12-31"}
+    period = history_period(dashboard_run)
     for key in ("repeat", "one-order"):
         segment = dashboard_run.segments[key]
         api.post("/measurements", {"name": f"Measure {segment['name']}",
@@ -437,9 +447,10 @@ def test_an_ab_test_in_one_button_makes_a_named_list_per_group_with_a_goal(
     products.select_option(label=first_title)
     form.get_by_label("Minimum order value (USD)").fill("20")
     # A period starting in the past says plainly whose members are measured.
-    form.get_by_label("First day").fill("2026-01-01")
-    form.get_by_label("Last day").fill("2026-12-31")
-    assert "not as they were on" in form.get_by_role("note").inner_text()
+    period = history_period(dashboard_run)
+    form.get_by_label("First day").fill(period["start"])
+    form.get_by_label("Last day").fill(period["end"])
+    assert "as they were when it began" in form.get_by_role("note").inner_text()
     page.screenshot(path=str(artifacts / "experiment-form.png"), full_page=True)
     form.get_by_role("button", name="Split into lists and measure").click()
     link = page.get_by_role("link", name="Open the list “Gets the winter email”")
@@ -454,6 +465,9 @@ def test_an_ab_test_in_one_button_makes_a_named_list_per_group_with_a_goal(
     assert experiment["goal"]["min_order_value"]["amount"] == "20"
     assert len(experiment["goal"]["product_ids"]) == 1
     group = experiment["groups"][0]
+    began = date.fromisoformat(period["start"]) - timedelta(days=1)
+    measured = api.get(f"/measurements/{group['measurement_id']}")
+    assert measured["members_as_of"] == began.isoformat()  # as they were when it began
     link.click()
     page.get_by_role("heading", name="Gets the winter email", level=1).wait_for()
     assert "List (fixed members)" in page.locator("main").inner_text()

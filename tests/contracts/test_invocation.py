@@ -106,6 +106,31 @@ def test_an_asynchronous_call_hands_the_same_request_over_without_waiting():
                                         "measurement_ids": ["m"]}
 
 
+class RaisingLambda:
+    def __init__(self, error: Exception) -> None:
+        self.error = error
+
+    def invoke(self, **kwargs: Any) -> dict[str, Any]:
+        raise self.error
+
+
+def test_a_late_answer_is_a_timeout_and_a_throttle_is_busy_never_a_crash():
+    from botocore.exceptions import ClientError, ReadTimeoutError
+
+    late = RaisingLambda(ReadTimeoutError(endpoint_url="https://lambda"))
+    with pytest.raises(invocation.FunctionTimedOut) as timed_out:
+        invocation.invoke(lambda: late, "fn", _request())
+    assert timed_out.value.function == "fn"
+    throttled = RaisingLambda(ClientError(
+        {"Error": {"Code": "TooManyRequestsException", "Message": "Rate exceeded"}}, "Invoke"))
+    with pytest.raises(invocation.FunctionBusy):
+        invocation.invoke(lambda: throttled, "fn", _request())
+    denied = RaisingLambda(ClientError(
+        {"Error": {"Code": "AccessDeniedException", "Message": "no"}}, "Invoke"))
+    with pytest.raises(ClientError):  # a deployment fault stays one (a 500, logged)
+        invocation.invoke(lambda: denied, "fn", _request())
+
+
 def test_a_request_needs_an_action_and_a_real_shop_domain():
     with pytest.raises(ValidationError, match="action"):
         FunctionRequest.model_validate({"shop": SHOP})

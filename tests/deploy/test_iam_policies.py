@@ -99,7 +99,8 @@ def audited():
         cloud.drain_queues()
         assert api.get(f"/tag-jobs/{job['id']}")["status"] == "completed"
 
-        export = api.post(f"/segments/{repeat['id']}/exports", {"metrics": ["order_count"]})
+        export = api.follow(api.post(f"/segments/{repeat['id']}/exports",
+                                     {"metrics": ["order_count"]}))
         urls = {"export": export["url"]}
         with requests.Session() as session:
             session.trust_env = False

@@ -201,9 +201,27 @@ def test_the_export_function_answers_errors_the_merchant_can_fix(s3, monkeypatch
                                    updated_at=now).save()
     answer = handler.lambda_handler({"action": "export", "shop": SHOP, "segment_id": "fresh"},
                                     context)
+    not_yet = ("This segment has not been evaluated yet, so it has no members to export: "
+               "try again in a minute.")
     assert answer == {"ok": False, "error": {
-        "errorType": "ExportError", "details": {},
-        "errorMessage": "segment 'fresh' has not been evaluated yet: try later"}}
+        "errorType": "ExportError", "details": {}, "errorMessage": not_yet}}
+    # Started by the API as a job: the refusal is recorded on the job, in the same words.
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", "idem")
+    boto3.client("dynamodb").create_table(
+        TableName="idem", BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}])
+    from seglift.storage.job_repository import JobRepository
+
+    jobs = JobRepository(boto3.client("dynamodb"), "idem")
+    job = jobs.create(SHOP, "export", progress="Waiting to start", now=now)
+    answer = handler.lambda_handler({"action": "export", "shop": SHOP, "segment_id": "fresh",
+                                     "job_id": job.job_id}, context)
+    assert answer["ok"] is False
+    followed = jobs.get(SHOP, job.job_id)
+    assert followed is not None
+    assert (followed.status, followed.error_code, followed.error_message) == (
+        "failed", "export_refused", not_yet)
     answer = handler.lambda_handler({"shop": "bad", "segment_id": "x"}, context)
     assert answer["ok"] is False and "myshopify.com" in answer["error"]["errorMessage"]
     answer = handler.lambda_handler({"shop": SHOP, "segment_id": "fresh", "currency": "euro"},

@@ -97,6 +97,12 @@ def test_intermediate_files_are_tagged_for_the_lifecycle_rule_and_forgotten(clou
         tags = s3.get_object_tagging(Bucket=BUCKET, Key=key)["TagSet"]
         assert {t["Key"]: t["Value"] for t in tags} == tag, key
 
+    kept = [o["Key"] for o in s3.list_objects_v2(Bucket=BUCKET, Prefix=keys.shop_prefix(SHOP))[
+        "Contents"] if o["Key"] not in files]
+    assert keys.features_key(SHOP, DAY) in kept
+    for key in kept:  # what the day keeps (features, snapshots, prediction model) never expires
+        assert s3.get_object_tagging(Bucket=BUCKET, Key=key)["TagSet"] == [], key
+
     assert _invoke({**base, "action": "forget_shards", "plan": plan}) == {"deleted": len(files)}
     assert not s3.list_objects_v2(Bucket=BUCKET, Prefix=plan["prefix"]).get("Contents")
     assert _stored(s3, ["buyers"])[0]["buyers"][0] == [1, 2]  # the day itself stays

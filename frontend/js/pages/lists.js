@@ -8,6 +8,7 @@
  */
 
 import { empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
+import { followJob } from "../jobs.js";
 import { postToPresignedForm, s3Url } from "../s3.js";
 import { allSegments, segmentSelect } from "./common.js";
 
@@ -150,8 +151,9 @@ function exportForm(segments, ctx) {
     event.preventDefault();
     replace(feedback, loading("Writing the CSV…"));
     try {
-      const exported = await ctx.api.post(`/segments/${encodeURIComponent(form.elements.segment_id.value)}/exports`,
+      const job = await ctx.api.post(`/segments/${encodeURIComponent(form.elements.segment_id.value)}/exports`,
         { metrics: ["total_spent", "order_count"], bom: form.elements.bom.checked });
+      const exported = await followJob(ctx.api, job, { onProgress: (now) => replace(feedback, loading(`${now.progress}…`)) });
       replace(feedback, h("p", { class: "ok" }, `${ctx.fmt.integer(exported.rows)} rows: `,
         h("a", { href: s3Url(exported.url), download: "segment-members.csv", "data-export-link": "" }, "download the CSV"),
         ` (valid until ${ctx.fmt.dateTime(exported.expires_at)}).`));

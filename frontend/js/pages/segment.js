@@ -8,6 +8,7 @@
 import { query } from "../api.js";
 import { chartBox, dayTooltip, draw, truthfulAxis } from "../charts.js";
 import { empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
+import { followJob } from "../jobs.js";
 import { s3Url } from "../s3.js";
 import { allSegments, formatMetric, METRICS, metricValue } from "./common.js";
 import { conditionEditorPanel, loadVocabulary } from "./builder.js";
@@ -357,7 +358,8 @@ function exportForm(path, ctx) {
     replace(feedback, loading("Writing the CSV…"));
     const metrics = [...form.querySelectorAll("input[name=metrics]:checked")].map((box) => box.value);
     try {
-      const exported = await ctx.api.post(`${path}/exports`, { metrics, bom: bom.checked });
+      const job = await ctx.api.post(`${path}/exports`, { metrics, bom: bom.checked });
+      const exported = await followJob(ctx.api, job, { onProgress: (now) => replace(feedback, loading(`${now.progress}…`)) });
       replace(feedback, h("p", { class: "ok" }, `${ctx.fmt.integer(exported.rows)} rows ready: `,
         h("a", { href: s3Url(exported.url), download: "segment-members.csv", "data-export-link": "" }, "download the CSV"),
         ` (link valid until ${ctx.fmt.dateTime(exported.expires_at)}).`));

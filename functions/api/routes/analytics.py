@@ -39,7 +39,7 @@ from api.errors import ApiError, BadRequest, NotFound
 from api.fields import IsoDate
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, encode_page_token
 from api.ports import AnalyticsReader, ApiContext
-from api.routes.responses import responses
+from api.routes.responses import SYNC_CALL_ERRORS, responses
 from api.routes.segments import SegmentId, get_segment_or_404, shop_currency, shop_today
 from api.segment_editor import as_of_day
 
@@ -173,7 +173,8 @@ def _months_between(first: date, last: date) -> list[str]:
             "as of the latest run or any past day",
     tags=["analytics"],
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(200, "A page of cohorts, oldest first", 400, 404),
+    responses=responses(200, "A page of cohorts, oldest first", 400, 404,
+                        *SYNC_CALL_ERRORS),
 )
 def cohorts(
     ctx: Ctx,

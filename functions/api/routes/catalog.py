@@ -17,7 +17,7 @@ from pydantic import Field
 
 from api.api_model import ApiModel
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
-from api.routes.responses import responses
+from api.routes.responses import SYNC_CALL_ERRORS, responses
 from api.segment_editor import call_engine, engine, shop_today
 
 router = APIGatewayRouter()
@@ -69,7 +69,7 @@ class CatalogOut(ApiModel):
     summary="The shop's products, product types, tags, sources and UTM values, for pickers",
     tags=["segment editor"],
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(200, "The shop's catalogue and values", 400),
+    responses=responses(200, "The shop's catalogue and values", 400, *SYNC_CALL_ERRORS),
 )
 def get_catalog(
     ctx: Ctx,

@@ -28,7 +28,7 @@ from api.fields import IsoDate
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, encode_page_token
 from api.ports import ApiContext, JourneyStore, SnapshotNotFound
 from api.routes.analytics import analytics_reader
-from api.routes.responses import BODY_ERRORS, responses
+from api.routes.responses import BODY_ERRORS, SYNC_CALL_ERRORS, responses
 from api.routes.segments import shop_currency, shop_today
 
 router = APIGatewayRouter()
@@ -109,7 +109,7 @@ def get_journey(ctx: Ctx, shop: Shop, journey_id: JourneyId) -> JourneyOut:
     summary="Customers moving between a journey's stages from one day to another",
     tags=["journeys"],
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(200, "The transition matrix", 400, 404),
+    responses=responses(200, "The transition matrix", 400, 404, *SYNC_CALL_ERRORS),
 )
 def journey_transitions(
     ctx: Ctx,

@@ -39,7 +39,7 @@ from api.routes.measurement_models import (
     ProductLine,
     SeriesPoint,
 )
-from api.routes.responses import BODY_ERRORS, responses
+from api.routes.responses import BODY_ERRORS, SYNC_CALL_ERRORS, responses
 from api.routes.segments import get_segment_or_404, shop_today
 from api.segment_editor import call_engine, engine
 from seglift.measurements.report import experiment_report
@@ -128,6 +128,7 @@ def measurement_out(record: Any, currency: str, *, series: bool = False,
     return MeasurementOut(
         id=record.record_id, name=record.name, notes=record.notes, source=record.source,
         segment_id=record.segment_id, customers=int(record.customer_count),
+        members_as_of=getattr(record, "members_as_of", None),
         period=PeriodOut(start=record.period_start, end=record.period_end),
         timezone=record.timezone or "UTC", goal=goal_out(record.goal, currency),
         status=record.status, experiment_id=record.experiment_id, group=record.group_label,
@@ -220,7 +221,8 @@ def compare_measurements(ctx: Ctx, shop: Shop, body: CompareRequest) -> Comparis
     summary="Split a segment at random into groups (optionally stratified, with a holdout), "
             "one measurement per group",
     tags=["experiments"], status_code=201, security=SESSION_TOKEN_SECURITY,
-    responses=responses(201, "The experiment and its groups", *BODY_ERRORS, 404),
+    responses=responses(201, "The experiment and its groups", *BODY_ERRORS, 404,
+                        *SYNC_CALL_ERRORS),
 )
 def post_experiment(ctx: Ctx, shop: Shop, body: ExperimentCreate) -> ExperimentOut:
     deps = _deps(ctx)

@@ -16,10 +16,14 @@ _DESCRIPTIONS = {
     415: "The body is not JSON",
     429: "This shop used its budget for this kind of request: see Retry-After",
     502: "Shopify answered with an error: the message says what to do",
-    503: "Shopify is busy or unreachable right now: try again in a minute",
+    503: "Shopify or seglift is busy right now: try again in a minute (see Retry-After)",
+    504: "The work took longer than a request can wait (the API answers before API "
+         "Gateway's 29 s): it may still finish; look again in a minute",
 }
 # Statuses every route with a request body can answer, whatever its own rules.
 BODY_ERRORS = (400, 413, 415)
+# Statuses of a route that waits for another function: throttled (503) or too slow (504).
+SYNC_CALL_ERRORS = (503, 504)
 
 
 def responses(ok: int, description: str, *errors: int, session: bool = True

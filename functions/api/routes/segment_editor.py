@@ -25,7 +25,7 @@ from api.fields import MAX_EXACT_INTEGER, IsoDate
 from api.models import SegmentCreate
 from api.ports import ApiContext
 from api.presenters import segment_out
-from api.routes.responses import BODY_ERRORS, responses
+from api.routes.responses import BODY_ERRORS, SYNC_CALL_ERRORS, responses
 from api.routes.segments import SegmentId, get_segment_or_404, shop_currency
 from api.segment_definitions import condition_error, define_segment
 from api.segment_editor import (
@@ -86,7 +86,7 @@ def _evaluated_segment(ctx: ApiContext, shop: str, segment_id: str, field: str) 
     tags=["segment editor"],
     security=SESSION_TOKEN_SECURITY,
     responses=responses(200, "Member count, customer count and a sample", *BODY_ERRORS, 409,
-                        429),
+                        429, *SYNC_CALL_ERRORS),
 )
 def preview_segment(ctx: Ctx, shop: Shop, body: PreviewRequest) -> PreviewOut:
     spend(ctx, shop, "preview")
@@ -114,7 +114,7 @@ def preview_segment(ctx: Ctx, shop: Shop, body: PreviewRequest) -> PreviewOut:
     tags=["segment editor"],
     security=SESSION_TOKEN_SECURITY,
     responses=responses(200, "The condition tree with passed at every node", 400, 404, 409,
-                        429),
+                        429, *SYNC_CALL_ERRORS),
 )
 def explain_customer(
     ctx: Ctx,
@@ -175,7 +175,7 @@ def _list_source(ctx: ApiContext, shop: str, body: ListSegmentCreate) -> dict[st
     status_code=201,
     security=SESSION_TOKEN_SECURITY,
     responses=responses(201, "The list segment, with the upload's report", *BODY_ERRORS,
-                        404, 409),
+                        404, 409, *SYNC_CALL_ERRORS),
 )
 def create_list_segment(ctx: Ctx, shop: Shop, body: ListSegmentCreate) -> ListSegmentOut:
     source = _list_source(ctx, shop, body)

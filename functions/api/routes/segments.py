@@ -18,7 +18,7 @@ from api.models import SegmentCreate, SegmentMetricsOut, SegmentOut, SegmentPage
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, encode_page_token
 from api.ports import ApiContext
 from api.presenters import metrics_point, segment_out
-from api.routes.responses import BODY_ERRORS, responses
+from api.routes.responses import BODY_ERRORS, SYNC_CALL_ERRORS, responses
 from api.segment_definitions import condition_error, define_segment
 from api.segment_editor import as_of_day, backfill_new_segment, shop_catalog_reader
 from seglift.segments.conditions import ConditionError, referenced_segments
@@ -62,7 +62,7 @@ def get_segment_or_404(ctx: ApiContext, shop: str, segment_id: str) -> Any:
     tags=["segments"],
     status_code=201,
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(201, "The created segment", *BODY_ERRORS),
+    responses=responses(201, "The created segment", *BODY_ERRORS, *SYNC_CALL_ERRORS),
 )
 def create_segment(ctx: Ctx, shop: Shop, body: SegmentCreate) -> SegmentOut:
     as_of = as_of_day(ctx, shop, body.as_of) if body.as_of else None
@@ -118,7 +118,8 @@ def get_segment(ctx: Ctx, shop: Shop, segment_id: SegmentId) -> SegmentOut:
     summary="Rename a segment or change its description or condition",
     tags=["segments"],
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(200, "The changed segment", *BODY_ERRORS, 404, 409),
+    responses=responses(200, "The changed segment", *BODY_ERRORS, 404, 409,
+                        *SYNC_CALL_ERRORS),
 )
 def update_segment(
     ctx: Ctx, shop: Shop, segment_id: SegmentId, body: SegmentPatch

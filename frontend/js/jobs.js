@@ -1,0 +1,29 @@
+/**
+ * Following a job: work the API started and did not wait for (API Gateway cuts every
+ * request at 29 s, and a large shop's export takes longer). The API answers 202 with the
+ * job; this polls GET /jobs/{id}, reports each progress line (in the merchant's words)
+ * and resolves with the finished job's result, or rejects with its error as an ApiError
+ * so pages show it like any other failure.
+ */
+
+import { ApiError } from "./api.js";
+
+const FINAL = new Set(["succeeded", "failed"]);
+
+export async function followJob(api, job, { onProgress = () => {}, intervalMs = 1000, maxWaitMs = 15 * 60 * 1000 } = {}) {
+  const started = Date.now();
+  let current = job;
+  onProgress(current);
+  while (!FINAL.has(current.status)) {
+    if (Date.now() - started > maxWaitMs) {
+      throw new ApiError("This is still running. It carries on without this page: come back in a few minutes and start it again only if it has not finished.", { code: "still_running" });
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    current = await api.get(`/jobs/${encodeURIComponent(current.id)}`);
+    onProgress(current);
+  }
+  if (current.status === "failed") {
+    throw new ApiError(current.error?.message || "The job failed.", { code: current.error?.code || "job_failed" });
+  }
+  return current.result;
+}

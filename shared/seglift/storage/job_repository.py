@@ -1,0 +1,120 @@
+"""Jobs: work an API request starts but cannot wait for, followed by the dashboard.
+
+API Gateway cuts every request at 29 s, and some work takes longer at a large shop (a CSV
+export of a million customers). The API records a job, hands the work to its function
+asynchronously and answers 202 with the job; the function moves the job through
+``queued -> running -> succeeded | failed`` and the dashboard polls ``GET /jobs/{id}``.
+
+Items sit in the idempotency table (hash key ``id``, TTL ``expiration``), next to the
+webhook receipts, install nonces and rate-limit windows: short-lived records that expire on
+their own (a job a week after it was created). The shop is part of the key, so a job id
+from another shop simply does not exist for the caller.
+
+A final state is written once (conditional on the job not being final already): Lambda
+retries an asynchronous invocation after a crash, and a retry must neither run a finished
+job again nor overwrite its outcome.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+KEY_PREFIX = "job#"
+# Jobs are kept a week: long enough to come back to a result, short enough to be tidy.
+JOB_TTL_SECONDS = 7 * 24 * 3600
+FINAL = ("succeeded", "failed")
+Status = Literal["queued", "running", "succeeded", "failed"]
+
+
+@dataclass(frozen=True)
+class Job:
+    shop: str
+    job_id: str
+    kind: str
+    status: Status
+    progress: str
+    created_at: datetime
+    updated_at: datetime
+    result: dict[str, Any] | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+
+    @property
+    def is_final(self) -> bool:
+        return self.status in FINAL
+
+
+def _key(shop: str, job_id: str) -> dict[str, Any]:
+    return {"id": {"S": f"{KEY_PREFIX}{shop}#{job_id}"}}
+
+
+class JobRepository:
+    def __init__(self, dynamodb: Any, table_name: str) -> None:
+        """``dynamodb`` is a boto3 DynamoDB client; ``table_name`` the idempotency table."""
+        self._dynamodb = dynamodb
+        self._table = table_name
+
+    def create(self, shop: str, kind: str, *, progress: str, now: datetime) -> Job:
+        job = Job(shop=shop, job_id=f"job_{secrets.token_hex(8)}", kind=kind, status="queued",
+                  progress=progress, created_at=now, updated_at=now)
+        self._dynamodb.put_item(
+            TableName=self._table,
+            Item={**_key(shop, job.job_id), "shop": {"S": shop}, "kind": {"S": kind},
+                  "status": {"S": "queued"}, "progress": {"S": progress},
+                  "created_at": {"S": now.isoformat()}, "updated_at": {"S": now.isoformat()},
+                  "expiration": {"N": str(int(now.timestamp()) + JOB_TTL_SECONDS)}},
+            ConditionExpression="attribute_not_exists(id)")
+        return job
+
+    def get(self, shop: str, job_id: str) -> Job | None:
+        item = self._dynamodb.get_item(TableName=self._table, Key=_key(shop, job_id),
+                                       ConsistentRead=True).get("Item")
+        if item is None:
+            return None
+        text = {name: value["S"] for name, value in item.items() if "S" in value}
+        return Job(
+            shop=text["shop"], job_id=job_id, kind=text["kind"],
+            status=text["status"],  # written only by this class: a Status
+            progress=text.get("progress", ""),
+            created_at=datetime.fromisoformat(text["created_at"]),
+            updated_at=datetime.fromisoformat(text["updated_at"]),
+            result=json.loads(text["result"]) if "result" in text else None,
+            error_code=text.get("error_code"), error_message=text.get("error_message"))
+
+    def start(self, shop: str, job_id: str, *, progress: str, now: datetime) -> bool:
+        """Mark the job running; False when it is final already (a retried invocation
+        of finished work) or does not exist."""
+        return self._update(shop, job_id, "running", progress, now, {})
+
+    def succeed(self, shop: str, job_id: str, result: dict[str, Any], *, progress: str,
+                now: datetime) -> bool:
+        return self._update(shop, job_id, "succeeded", progress, now,
+                            {"result": json.dumps(result, default=str)})
+
+    def fail(self, shop: str, job_id: str, *, code: str, message: str,
+             now: datetime) -> bool:
+        """Record the failure in the merchant's words (``message``: what to do next)."""
+        return self._update(shop, job_id, "failed", "Stopped", now,
+                            {"error_code": code, "error_message": message})
+
+    def _update(self, shop: str, job_id: str, status: Status, progress: str,
+                now: datetime, extra: dict[str, str]) -> bool:
+        fields = {"status": status, "progress": progress, "updated_at": now.isoformat(),
+                  **extra}
+        names = {f"#{n}": n for n in fields}
+        values = {f":{n}": {"S": v} for n, v in fields.items()}
+        try:
+            self._dynamodb.update_item(
+                TableName=self._table, Key=_key(shop, job_id),
+                UpdateExpression="SET " + ", ".join(f"#{n} = :{n}" for n in fields),
+                ConditionExpression="attribute_exists(id) AND NOT #status IN (:done, :failed)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues={**values, ":done": {"S": "succeeded"},
+                                           ":failed": {"S": "failed"}})
+        except self._dynamodb.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
