@@ -8,7 +8,8 @@ they run in AWS. Among the tiny shops:
 - ``revoked``: its access token was revoked (Shopify answers 401);
 - ``slow``: Shopify keeps its bulk export RUNNING for ``slow_polls`` checks (hours of
   workflow time, compressed: no Lambda waits for it);
-- ``broken``: its sync checkpoint on S3 is corrupt;
+- ``broken``: its sync checkpoint on S3 is corrupt (the sync starts over as a full one and
+  the shop completes);
 - ``faulty``: a shard of its day-run fails (``devkit.local_cloud.faults``: the real
   handler, retries and catches, one shop's one step failing).
 
@@ -56,7 +57,7 @@ class FleetRun:
 
     @property
     def failing(self) -> set[str]:
-        return {self.revoked, self.broken, self.faulty}
+        return {self.revoked, self.faulty}
 
     def figures(self) -> dict[str, Any]:
         """What the run cost and what it recorded, read from the local cloud."""

@@ -144,8 +144,11 @@ def merge_context(plan: ShardPlan, *, storage: Storage) -> dict[str, Any]:
     _put_json(storage, plan.prefix + "context.json", context.model_dump_json())
     model = context.predictions
     if model is not None:  # the editor applies the day's model instead of refitting it
-        _put_json(storage, keys.prediction_model_key(plan.shop, plan.run_date),
-                  model.model_dump_json())
+        # Kept with the day's features (not an intermediate file: no retention tag).
+        storage.s3.put_object(Bucket=storage.bucket,
+                              Key=keys.prediction_model_key(plan.shop, plan.run_date),
+                              Body=model.model_dump_json().encode(),
+                              ContentType="application/json")
     return {"customers": context.customers,
             "predictions": "fitted" if model is not None and model.bgnbd else "not_fitted"}
 

@@ -58,6 +58,7 @@ from seglift.shopify.client import ShopifyGraphQLClient
 from sync.checkpoint import (
     FULL,
     CheckpointStore,
+    CorruptCheckpoint,
     ExportState,
     RunState,
     SyncState,
@@ -196,8 +197,19 @@ class ShopSynchronizer:
     # -- the workflow's steps --------------------------------------------------------------
 
     def begin(self, run_date: str, started_at: datetime) -> RunState:
-        """Start the day's sync, resume an unfinished one, or repeat today's."""
-        state = self.checkpoints.load()
+        """Start the day's sync, resume an unfinished one, or repeat today's.
+
+        A checkpoint that cannot be read (a partial write by hand, a bad restore) is not a
+        reason to stop syncing the shop every day: the sync starts over as a full one,
+        which rebuilds everything the checkpoint knew (the lake is upserted by key), and
+        the operator is told where the bad object is."""
+        try:
+            state = self.checkpoints.load()
+        except CorruptCheckpoint as corrupt:
+            logger.error("corrupt sync checkpoint: starting a full sync",
+                         extra={"shop": self.shop, "checkpoint": corrupt.location,
+                                "detail": corrupt.detail})
+            state = SyncState()
         run = state.begin(run_date, started_at, self.overlap)
         self.checkpoints.save(state)
         logger.info("shop sync", extra={"shop": self.shop, "mode": run.mode,

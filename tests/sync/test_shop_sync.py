@@ -14,7 +14,7 @@ from devkit.store.model import ShopStore, gid
 from seglift.keys import sync_state_key
 from seglift.lake.reader import LakeReader
 from seglift.shopify.bulk import BulkOperationError
-from sync.checkpoint import FULL, INCREMENTAL, iso
+from sync.checkpoint import FULL, INCREMENTAL, CorruptCheckpoint, iso
 
 from .conftest import BUCKET, SHOP, day_after_latest, lake_snapshot, synchronizer
 
@@ -236,6 +236,30 @@ def test_a_bulk_export_failing_every_time_fails_the_sync_and_keeps_the_checkpoin
         run(emulator, s3, day_after_latest(store))
     state = s3.get_object(Bucket=BUCKET, Key=sync_state_key(SHOP))["Body"].read()
     assert b'"running"' in state and b'"done": []' in state
+
+
+def test_a_corrupt_checkpoint_starts_a_full_sync_that_rebuilds_the_same_lake(
+        emulator: ShopifyEmulator, store: ShopStore, s3: Any) -> None:
+    """Nothing the checkpoint knew is lost with it: a full sync reads the whole store, so
+    the lake it leaves is the one an unbroken incremental sync leaves."""
+    day1 = day_after_latest(store)
+    run(emulator, s3, day1)
+    expected = lake_snapshot(s3)
+    s3.put_object(Bucket=BUCKET, Key=sync_state_key(SHOP), Body=b"{not json")
+    outcome = run(emulator, s3, day1 + timedelta(days=1))
+    assert outcome.mode == FULL
+    assert lake_snapshot(s3) == expected
+    state = s3.get_object(Bucket=BUCKET, Key=sync_state_key(SHOP))["Body"].read()
+    assert b'"watermark"' in state  # a readable checkpoint again
+
+
+def test_a_corrupt_checkpoint_read_mid_run_says_so_in_merchant_words(
+        emulator: ShopifyEmulator, s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key=sync_state_key(SHOP), Body=b"[1, 2")
+    with pytest.raises(CorruptCheckpoint) as raised:
+        synchronizer(emulator, s3).checkpoints.load()
+    assert "s3://" not in str(raised.value) and "the whole store" in str(raised.value)
+    assert raised.value.location.startswith("s3://") and raised.value.detail
 
 
 def test_a_corrupt_line_is_reexported_and_recorded_in_quarantine(
