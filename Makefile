@@ -10,7 +10,7 @@ TOOLS_STAMP := $(TOOLS)/.installed
 # This Makefile's directory: `sam build` runs the build-* recipes from a scratch copy.
 SEGLIFT_ROOT := $(patsubst %/,%,$(dir $(abspath $(firstword $(MAKEFILE_LIST)))))
 
-.PHONY: demo test lint typecheck bench serve clean browser package lock
+.PHONY: demo test lint typecheck bench simulate serve clean browser package lock
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -63,6 +63,11 @@ test: lint typecheck browser package
 
 bench: $(STAMP) package
 	$(BIN)/python -m bench $(ARGS)
+
+# The issue's fleet simulation alone (bench/fleet_bench.py: 300 shops, about half an hour
+# here; `make simulate ARGS=--quick` runs 12). `make bench` runs it with the rest.
+simulate: $(STAMP)
+	$(BIN)/python -m bench fleet $(ARGS)
 
 serve: $(STAMP)
 	$(BIN)/seglift serve $(ARGS)

@@ -15,7 +15,9 @@ What moto does not do, and what stands in here (details in each module):
   recorded (``aws_calls``, ``state_machine_calls``) and checked against its role in the
   transformed template (``iam``, ``policy_violations``);
 - SQS delivery follows Lambda's semantics (``sqs_poller``), scaled out as the template's
-  mapping says (concurrent in-process invocations, ``environ``, ``moto_threads``);
+  mapping says (concurrent in-process invocations on warm-container threads, ``environ``,
+  ``moto_threads``); containers' boto3 sessions share the parsed service models
+  (``shared_models``: in AWS each cold start parses them on its own CPU);
 - the EventBridge schedule is fired on request (``fire_schedule``) with the rule's input,
   to its target (a function or a state machine);
 - SES identities declared in the template are verified through the SES API (moto's
@@ -41,7 +43,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError
 from moto import mock_aws
 
-from devkit.local_cloud import iam, monitoring, moto_speed, moto_threads
+from devkit.local_cloud import iam, monitoring, moto_speed, moto_threads, shared_models
 from devkit.local_cloud import template as sam
 from devkit.local_cloud.api_adapter import LocalApiServer, routes_from_template
 from devkit.local_cloud.lambda_runtime import InProcessLambdaRuntime
@@ -147,6 +149,7 @@ class LocalCloud:
         self._mock.start()
         moto_threads.install()
         moto_speed.install()
+        shared_models.install()
         self.runtime.install()
         self.stepfunctions.install()
         self.state_machine_calls.install()
@@ -170,6 +173,7 @@ class LocalCloud:
         StepFunctionsBridge.uninstall()
         StateMachineCalls.uninstall()
         moto_speed.uninstall()
+        shared_models.uninstall()
         if self._mock:
             self._mock.stop()
             self._mock = None

@@ -24,7 +24,11 @@ runs this poller, configured from the template's mapping (queue, function, batch
 worker is free, the workers invoke); ``poll_once`` delivers one batch per mapping on the
 calling thread. The function's invocations run in parallel threads of this process
 (``lambda_runtime.allow_concurrency``; moto's SQS and DynamoDB are serialised by
-``moto_threads``).
+``moto_threads``). Those threads are the mapping's warm containers (``WarmContainers``):
+a finished invocation's thread takes the next batch, as Lambda hands the next batch to a
+warm execution environment, so what a handler keeps per container (its boto3 session and
+clients) is reused instead of rebuilt for every batch; a new thread starts only when every
+existing one is busy (a cold start), never more than the mapping's concurrency.
 
 ``redelivery_delay`` shortens the wait for a failed message to reappear (the template's
 720 s visibility timeout would stall a test); ``None`` keeps the queue's own timeout.
@@ -33,12 +37,17 @@ calling thread. The function's invocations run in parallel threads of this proce
 from __future__ import annotations
 
 import json
+import queue
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from typing import Any
+
+# The longest a dispatcher waits between receives while its queue has nothing to hand out.
+IDLE_POLL_CAP_S = 0.1
 
 
 @dataclass(frozen=True)
@@ -57,6 +66,54 @@ class PollStats:
     delivered: int = 0
     deleted: int = 0
     failed: int = 0
+
+
+class WarmContainers:
+    """The execution environments of one function's mapping, as daemon threads.
+
+    ``run(task, then)`` hands ``task`` to an idle thread, or starts a new one when none is
+    idle (at most ``limit``: the caller holds one of ``limit`` slots per task). ``then`` runs
+    on that thread once it counts as idle again, so whatever ``then`` makes possible (the
+    next message of a FIFO group, a free slot) finds a warm thread. ``close`` lets every
+    thread end once it is idle.
+    """
+
+    def __init__(self, name: str, limit: int) -> None:
+        self.name = name
+        self.limit = max(1, limit)
+        self._tasks: queue.SimpleQueue[tuple[Callable[[], None], Callable[[], None]] | None]
+        self._tasks = queue.SimpleQueue()
+        self._lock = threading.Lock()
+        self._idle = 0
+        self.started = 0  # cold starts
+
+    def run(self, task: Callable[[], None], then: Callable[[], None]) -> None:
+        with self._lock:
+            if self._idle:
+                self._idle -= 1
+            else:
+                self.started += 1
+                threading.Thread(target=self._serve, name=f"{self.name}-{self.started}",
+                                 daemon=True).start()
+        self._tasks.put((task, then))
+
+    def _serve(self) -> None:
+        while (item := self._tasks.get()) is not None:
+            task, then = item
+            for step in (task, then):
+                try:
+                    step()
+                except Exception:
+                    traceback.print_exc()  # as a thread's uncaught error shows; keep serving
+                if step is task:
+                    with self._lock:
+                        self._idle += 1
+
+    def close(self) -> None:
+        with self._lock:
+            threads, self._idle = self.started, 0
+        for _ in range(threads):
+            self._tasks.put(None)
 
 
 class SqsLambdaPoller:
@@ -82,6 +139,7 @@ class SqsLambdaPoller:
         self._stats_lock = threading.Lock()
         self._busy = 0
         self._busy_lock = threading.Lock()
+        self._settled = threading.Event()  # set whenever a delivered batch is settled
 
     @staticmethod
     def from_event_source_mappings(
@@ -180,10 +238,18 @@ class SqsLambdaPoller:
 
     def _deliver(self, mapping: QueueMapping, received: list[dict[str, Any]]) -> None:
         """Invoke the function with one batch, then settle its messages."""
-        response = self._lambda.invoke(
+        self._complete(mapping, received, self._invoke(mapping, received))
+
+    def _invoke(self, mapping: QueueMapping, received: list[dict[str, Any]]) -> dict[str, Any]:
+        response: dict[str, Any] = self._lambda.invoke(
             FunctionName=mapping.function_name,
             Payload=json.dumps(self._event(mapping, received)).encode(),
         )
+        return response
+
+    def _complete(self, mapping: QueueMapping, received: list[dict[str, Any]],
+                  response: dict[str, Any]) -> None:
+        """Count the batch and settle its messages by the invocation's response."""
         ids = [m["MessageId"] for m in received]
         failed = self._failed_ids(mapping, response, ids)
         with self._stats_lock:
@@ -213,6 +279,7 @@ class SqsLambdaPoller:
                     self._sqs.delete_message(
                         QueueUrl=mapping.queue_url, ReceiptHandle=message["ReceiptHandle"]
                     )
+        self._settled.set()
 
     def poll_once(self) -> int:
         with self._poll_lock:
@@ -240,10 +307,12 @@ class SqsLambdaPoller:
             self.start(interval_s=0.02)
         try:
             while True:
-                if not self._pending() and self._idle():
+                # Idle first: counting the queues is a moto request per mapping, pointless
+                # while an invocation runs (what it sends is queued before it is idle).
+                if self._idle() and not self._pending():
                     # Re-check after a beat: a finishing invocation may just have sent more.
                     time.sleep(0.05)
-                    if not self._pending() and self._idle():
+                    if self._idle() and not self._pending():
                         return self.stats
                 if time.monotonic() > deadline:
                     raise TimeoutError(
@@ -262,20 +331,40 @@ class SqsLambdaPoller:
     def _dispatch(self, mapping: QueueMapping, interval_s: float) -> None:
         """Receive a batch whenever one of the mapping's workers is free; hand it over."""
         slots = threading.BoundedSemaphore(max(1, mapping.maximum_concurrency))
+        containers = WarmContainers(f"lambda-{mapping.function_name}",
+                                    mapping.maximum_concurrency)
 
-        def work(received: list[dict[str, Any]]) -> None:
-            try:
-                self._deliver(mapping, received)
-            finally:
-                with self._busy_lock:
-                    self._busy -= 1
-                slots.release()
+        def deliver(received: list[dict[str, Any]]) -> None:
+            """Invoke in a container; settle once it is free again, as Lambda's poller
+            deletes a batch's messages after the invocation has returned."""
+            answer: list[dict[str, Any]] = []
 
+            def settle() -> None:
+                try:
+                    if answer:
+                        self._complete(mapping, received, answer[0])
+                finally:
+                    with self._busy_lock:
+                        self._busy -= 1
+                    slots.release()
+
+            containers.run(lambda: answer.append(self._invoke(mapping, received)), settle)
+
+        try:
+            self._dispatch_to(mapping, interval_s, slots, deliver)
+        finally:
+            containers.close()
+
+    def _dispatch_to(self, mapping: QueueMapping, interval_s: float,
+                     slots: threading.BoundedSemaphore,
+                     deliver: Callable[[list[dict[str, Any]]], None]) -> None:
+        idle_wait = interval_s
         while not self._stop.is_set():
             if not slots.acquire(timeout=interval_s):
                 continue
             with self._busy_lock:
                 self._busy += 1
+            self._settled.clear()
             try:
                 received = self._receive(mapping)
             except Exception:
@@ -284,11 +373,15 @@ class SqsLambdaPoller:
                 with self._busy_lock:
                     self._busy -= 1
                 slots.release()
-                self._stop.wait(interval_s)
+                # Nothing to hand out: poll less often while idle (each receive is a whole
+                # moto request on the one interpreter the invocations share), but look
+                # again at once when a batch settles (a FIFO group's next message is then
+                # visible). Lambda's pollers long-poll instead.
+                self._settled.wait(idle_wait)
+                idle_wait = min(max(interval_s, IDLE_POLL_CAP_S), idle_wait * 2)
                 continue
-            threading.Thread(
-                target=work, args=(received,), name=f"lambda-{mapping.function_name}", daemon=True
-            ).start()
+            idle_wait = interval_s
+            deliver(received)
 
     def start(self, interval_s: float = 0.2) -> None:
         self._stop.clear()

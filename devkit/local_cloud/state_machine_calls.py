@@ -24,6 +24,7 @@ using Distributed Map states"):
 from __future__ import annotations
 
 import sys
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -97,16 +98,31 @@ class StateMachineCalls:
         # What runs a Map Run now (the Step Functions bridge's, installed first).
         running_map_run = _DISTRIBUTED._map_run
 
+        clients: dict[tuple[str, str, str], Any] = {}
+        clients_lock = threading.Lock()
+
         def boto_client_for(*args: Any, **kwargs: Any) -> Any:
-            client = _ORIGINAL_CLIENT_FOR(*args, **kwargs)
             env = _environment(sys._getframe(1))
             if env is None:
                 raise RuntimeError("a state machine's client was made outside any execution; "
                                    "update devkit.local_cloud.state_machine_calls for moto")
             state_machine = _state_machine(env)
             if state_machine not in recorder.state_machines:
-                return client
-            return aws_calls.bind(client, sink, state_machine)
+                return _ORIGINAL_CLIENT_FOR(*args, **kwargs)
+            # moto makes a new client for every task it runs (a Lambda invoke, an S3 read):
+            # a third of a many-shop run's time went to building clients (endpoint
+            # resolution, an SSL context each). One client per state machine, service and
+            # arguments serves them all (boto3 clients are thread-safe; moto sets nothing
+            # on them and the binding is per state machine).
+            key = (repr(args), repr(sorted(kwargs.items())), state_machine)
+            with clients_lock:
+                client = clients.get(key)
+            if client is None:
+                client = aws_calls.bind(_ORIGINAL_CLIENT_FOR(*args, **kwargs), sink,
+                                        state_machine)
+                with clients_lock:
+                    client = clients.setdefault(key, client)
+            return client
 
         def awaiting(original: Callable[..., Any]) -> Callable[..., Any]:
             def build_resolver(task: Any, env: Environment, *args: Any, **kwargs: Any) -> Any:

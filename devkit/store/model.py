@@ -25,7 +25,8 @@ Order     {"id", "legacyResourceId", "name": "#1001", "createdAt", "processedAt"
            "subtotalPriceSet", "totalDiscountsSet", "totalPriceSet", "totalRefundedSet",
            "currentTotalPriceSet": {"shopMoney": {"amount", "currencyCode"},
                                     "presentmentMoney": {...}},
-           "lineItems": [LineItem {"id", "title", "sku", "quantity",
+           "lineItems": [LineItem {"id", "title", "variantTitle" (None for a
+                                   product's only variant), "sku", "quantity",
                                    "product": {"id": gid}|None, "variant": {"id": gid}|None,
                                    "originalUnitPriceSet": MoneyBag,
                                    "discountedTotalSet": MoneyBag}],

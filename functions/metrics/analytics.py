@@ -29,7 +29,7 @@ import pyarrow.parquet as pq
 
 from seglift import keys
 from seglift.analytics import reports
-from seglift.analytics.clv import NotEnoughHistory, forecast_clv
+from seglift.analytics.clv import ClvModel, NotEnoughHistory, forecast_clv
 from seglift.analytics.clv_holdout import holdout_check
 from seglift.storage.analytics_repository import SHOP_SUBJECT
 
@@ -98,8 +98,11 @@ def compute_shop_analytics(
     writer: ObjectWriter,
     tz: str = "UTC",
     on_error: Callable[[str, Exception], None] = lambda part, error: None,
+    day_model: Callable[[], ClvModel | NotEnoughHistory | None] = lambda: None,
 ) -> dict[str, Any]:
-    """Store the shop's analytics of ``run_date``; returns which parts were stored."""
+    """Store the shop's analytics of ``run_date``; returns which parts were stored.
+    ``day_model``: the purchase model the day-run fitted that day (None: fit it here),
+    so the CLV served is the model the day's prediction features were made with."""
     orders = reader.read_table("orders", columns=ORDER_COLUMNS)
     refunds = reader.read_table("refunds", columns=REFUND_COLUMNS)
     day = run_date.isoformat()
@@ -120,7 +123,7 @@ def compute_shop_analytics(
     def clv_part() -> None:
         # A shop too young for the model still gets the day's predictions file, its CLV
         # columns null, so nobody reads an older day's numbers as today's.
-        forecast = forecast_clv(orders, refunds, run_date, tz)
+        forecast = forecast_clv(orders, refunds, run_date, tz, model=day_model())
         key = keys.clv_predictions_key(shop, run_date)
         writer.write_parquet(key, forecast.predictions)
         if isinstance(forecast.model, NotEnoughHistory):

@@ -93,6 +93,7 @@ def _shop_analytics(event: dict[str, Any]) -> dict[str, Any]:
         writer=analytics.ObjectWriter(s3, config.data_bucket),
         tz=wiring.shop_timezone(config, shop),
         on_error=on_error,
+        day_model=lambda: logic.DayModels(s3, config.data_bucket).read(shop, run_date),
     )
     logger.info("shop analytics stored", extra=summary)
     return summary

@@ -8,11 +8,32 @@ wrote.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import pyarrow as pa
 
+from seglift import keys
+from seglift.analytics.clv import ClvModel, NotEnoughHistory
+from seglift.segments.predictions import PredictionModel
 from seglift.segments.snapshots import read_parquet
+
+
+@dataclass(frozen=True)
+class DayModels:
+    """The purchase model the day-run fitted on a day (``keys.prediction_model_key``)."""
+
+    s3: Any
+    bucket: str
+
+    def read(self, shop: str, day: date) -> ClvModel | NotEnoughHistory | None:
+        """The day's model, or None if the day-run stored none."""
+        try:
+            body = self.s3.get_object(Bucket=self.bucket,
+                                      Key=keys.prediction_model_key(shop, day))["Body"]
+        except self.s3.exceptions.NoSuchKey:
+            return None
+        return PredictionModel.model_validate_json(body.read()).clv_model()
 
 
 @dataclass(frozen=True)

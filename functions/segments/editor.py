@@ -22,10 +22,16 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from botocore.exceptions import ClientError
 
+from seglift import keys
 from seglift.segments.conditions import validate_condition
 from seglift.segments.engine import explain, preview
-from seglift.segments.predictions import names_prediction_feature, prediction_notes
+from seglift.segments.predictions import (
+    PredictionModel,
+    names_prediction_feature,
+    prediction_notes,
+)
 from segments.feature_cache import DayFeatures, FeatureCache, uncached_day_features
 from segments.logic import Segments, Storage, dependency_members_latest
 
@@ -44,12 +50,29 @@ def _checked(condition: Any, shop: str, segments: Segments, segment_id: str | No
 
 
 def _day(shop: str, run_date: date, tz: str, reader: Any, cache: FeatureCache | None,
-         condition: Mapping[str, Any]) -> DayFeatures:
-    """The day's features; with predictions only for a condition that names one."""
+         condition: Mapping[str, Any], storage: Storage | None) -> DayFeatures:
+    """The day's features; with predictions only for a condition that names one (by the
+    model the daily run stored that day when there is one: no fit in the preview)."""
     predictions = names_prediction_feature(dict(condition))
+
+    def stored() -> PredictionModel | None:
+        return stored_model(storage, shop, run_date) if storage is not None else None
+
     if cache is None:
-        return uncached_day_features(run_date, tz, reader, predictions)
-    return cache.day_features(shop, run_date, tz, reader, predictions)
+        return uncached_day_features(run_date, tz, reader, predictions, stored)
+    return cache.day_features(shop, run_date, tz, reader, predictions, stored)
+
+
+def stored_model(storage: Storage, shop: str, run_date: date) -> PredictionModel | None:
+    """The purchase model the daily run fitted on ``run_date`` (None: none stored)."""
+    try:
+        body = storage.s3.get_object(Bucket=storage.bucket,
+                                     Key=keys.prediction_model_key(shop, run_date))["Body"]
+    except ClientError as error:
+        if error.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+            return None
+        raise
+    return PredictionModel.model_validate_json(body.read())
 
 
 def preview_condition(
@@ -60,7 +83,7 @@ def preview_condition(
     """``{"member_count", "customer_count", "sample", "as_of"}`` of an unsaved condition.
     With ``cache``, the day's lake and features come from it (segments.feature_cache)."""
     checked = _checked(condition, shop, segments, None)
-    day = _day(shop, run_date, tz, reader, cache, checked)
+    day = _day(shop, run_date, tz, reader, cache, checked, storage)
     tables, features = day.tables, day.features
     members = dependency_members_latest(shop, checked, segments, storage)
     size = max(0, min(int(sample_size), MAX_SAMPLE_SIZE))
@@ -99,7 +122,7 @@ def explain_customer(
 ) -> dict[str, Any]:
     """``{"customer_id", "as_of", "member", "tree"}``: why the customer is (not) a member."""
     checked = _checked(condition, shop, segments, segment_id)
-    day = _day(shop, run_date, tz, reader, cache, checked)
+    day = _day(shop, run_date, tz, reader, cache, checked, storage)
     tables, features = day.tables, day.features
     present = pc.any(pc.equal(features["customer_id"], int(customer_id))).as_py()
     if not present:

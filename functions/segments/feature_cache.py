@@ -25,10 +25,12 @@ from typing import Any
 import pyarrow as pa
 
 from seglift.dayrun.compute import add_predictions, day_features
+from seglift.segments.predictions import PredictionModel
 from seglift.segments.tables import TABLE_NAMES, LakeTables
 
 ComputeFeatures = Callable[[LakeTables, date, str], pa.Table]
-AddPredictions = Callable[[LakeTables, pa.Table, date, str], pa.Table]
+AddPredictions = Callable[..., pa.Table]  # (tables, features, as_of, tz, model=None)
+StoredModel = Callable[[], PredictionModel | None]
 # The features without the prediction model: fitting it costs seconds on a big shop, so
 # it is fitted (once per entry) only for a condition that names a prediction.
 features_without_predictions: ComputeFeatures = partial(day_features, predictions=False)
@@ -65,18 +67,20 @@ class FeatureCache:
         self.misses = 0
 
     def day_features(self, shop: str, run_date: date, tz: str, reader: Any,
-                     predictions: bool = False) -> DayFeatures:
+                     predictions: bool = False, stored: StoredModel | None = None
+                     ) -> DayFeatures:
         """The shop's lake and features as of ``run_date``, computed at most once per lake
         state (with the prediction features filled when ``predictions``: the model is
-        fitted at most once per entry). ``reader`` is a ``seglift.lake.reader.LakeReader``
-        (manifests with ETags)."""
+        fitted at most once per entry, or ``stored()``: the model the daily run fitted that
+        day, if any). ``reader`` is a ``seglift.lake.reader.LakeReader`` (manifests with
+        ETags)."""
         manifests = {name: reader.manifest_and_etag(name) for name in TABLE_NAMES}
         key = (shop, run_date, tz, tuple(etag for _, etag in manifests.values()))
         entry = self._entries.get(key)
         if entry is not None:
             self.hits += 1
             if predictions and not entry.predictions:
-                entry = self._with_predictions(entry, run_date, tz)
+                entry = self._with_predictions(entry, run_date, tz, stored)
                 self._keep(key, entry)
             else:
                 self._entries.move_to_end(key)
@@ -88,12 +92,14 @@ class FeatureCache:
             for name, (manifest, _) in manifests.items()})
         entry = DayFeatures(tables, self._compute(tables, run_date, tz))
         if predictions:
-            entry = self._with_predictions(entry, run_date, tz)
+            entry = self._with_predictions(entry, run_date, tz, stored)
         self._keep(key, entry)
         return entry
 
-    def _with_predictions(self, entry: DayFeatures, run_date: date, tz: str) -> DayFeatures:
-        features = self._predict(entry.tables, entry.features, run_date, tz)
+    def _with_predictions(self, entry: DayFeatures, run_date: date, tz: str,
+                          stored: StoredModel | None) -> DayFeatures:
+        model = stored() if stored is not None else None
+        features = self._predict(entry.tables, entry.features, run_date, tz, model=model)
         return replace(entry, features=features, predictions=True)
 
     def _keep(self, key: CacheKey, entry: DayFeatures) -> None:
@@ -110,8 +116,12 @@ class FeatureCache:
         return len(self._entries)
 
 
-def uncached_day_features(run_date: date, tz: str, reader: Any,
-                          predictions: bool = False) -> DayFeatures:
+def uncached_day_features(run_date: date, tz: str, reader: Any, predictions: bool = False,
+                          stored: StoredModel | None = None) -> DayFeatures:
     """The lake and features read and computed now (a reader without manifests)."""
     tables = LakeTables.from_reader(reader)
-    return DayFeatures(tables, day_features(tables, run_date, tz, predictions), predictions)
+    features = day_features(tables, run_date, tz, predictions=False)
+    if predictions:
+        model = stored() if stored is not None else None
+        features = add_predictions(tables, features, run_date, tz, model=model)
+    return DayFeatures(tables, features, predictions)

@@ -117,7 +117,8 @@ def describe_failure(failure: StateFailure, records: list[ShardFailureRecord]) -
         return StateFailure(Error=failure.Error, Cause=failure_in_words(failure))
     first = records[0]
     words = (f"part {first.shard + 1} of the {first.shards} parts of the shop's customers "
-             f"failed: {first.cause}")
+             f"failed: {first.cause}" if first.shards > 1
+             else f"computing the shop's customers failed: {first.cause}")
     others = len(records) - 1
     if others:
         words += f"; {others} more part{'s' if others > 1 else ''} failed too"

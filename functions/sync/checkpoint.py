@@ -162,6 +162,17 @@ class SyncState:
                    running=run(body.get("running")))
 
 
+class CorruptCheckpoint(ValueError):
+    """The saved sync state cannot be read. Its message is for the merchant (it may reach
+    the shop's sync status); ``location`` and ``detail`` are for the operator's log."""
+
+    def __init__(self, location: str, detail: str) -> None:
+        super().__init__("the sync's saved progress could not be read; the next sync reads "
+                         "the whole store again")
+        self.location = location
+        self.detail = detail
+
+
 class CheckpointStore:
     """Loads and saves one shop's SyncState as JSON in S3."""
 
@@ -178,10 +189,7 @@ class CheckpointStore:
         try:
             return SyncState.from_json(raw)
         except (ValueError, TypeError, KeyError) as error:
-            raise ValueError(
-                f"sync checkpoint s3://{self.bucket}/{self.key} is corrupt ({error}); delete "
-                "it to force a full re-sync of the shop"
-            ) from error
+            raise CorruptCheckpoint(f"s3://{self.bucket}/{self.key}", str(error)) from error
 
     def save(self, state: SyncState) -> None:
         self._s3.put_object(Bucket=self.bucket, Key=self.key, Body=state.to_json(),

@@ -43,7 +43,7 @@ from seglift.tagging.adapters import SqsQueue, due_in
 from seglift.tagging.dead_letters import drain_dead_letter
 from seglift.tagging.messages import decode, encode
 from seglift.tagging.router import handle_message
-from tagging.wiring import TaggingDependencies, build_dependencies, shared_session
+from tagging.wiring import TaggingDependencies, build_dependencies, container_client
 
 logger = Logger(service="tagging")
 tracer = observability.tracer_for("tagging")
@@ -110,7 +110,7 @@ def record_metrics(outcomes: list[dict[str, Any]], deps: TaggingDependencies) ->
 
 def _drain_queue(deps: TaggingDependencies, queue_url: str) -> dict[str, Any]:
     """Manual mode: read every message of the DLQ at ``queue_url``, account for it, delete it."""
-    dead = SqsQueue(shared_session().client("sqs"), queue_url)
+    dead = SqsQueue(container_client("sqs"), queue_url)
     drained = 0
     for receipt, body in dead.receive_all():
         drain_dead_letter(decode(body), jobs=deps.jobs, notifier=deps.notifier, now=deps.now)

@@ -6,6 +6,8 @@ Everything of a shop sits under ``shops/<shop-domain>/`` so that removing a shop
     shops/<shop>/lake/v<N>/<table>/...            Parquet lake (seglift.lake.layout)
     shops/<shop>/sync/state.json                  sync checkpoint
     shops/<shop>/features/<date>.parquet          customer features as of <date>
+    shops/<shop>/features/<date>.model.json       the purchase model fitted that day
+                                                  (seglift.segments.predictions)
     shops/<shop>/segments/<id>/members/<date>.parquet   membership snapshot
     shops/<shop>/segments/<id>/members/<date>.ids.gz    the same members as newline-
                                                   separated customer ids, for readers
@@ -60,6 +62,12 @@ def sync_state_key(shop: str) -> str:
 
 def features_key(shop: str, as_of: date) -> str:
     return f"{shop_prefix(shop)}features/{as_of.isoformat()}.parquet"
+
+
+def prediction_model_key(shop: str, as_of: date) -> str:
+    """The daily run's fitted purchase model (``PredictionModel`` JSON), so the editor
+    applies that day's model instead of fitting it again."""
+    return f"{shop_prefix(shop)}features/{as_of.isoformat()}.model.json"
 
 
 def segment_prefix(shop: str, segment_id: str) -> str:

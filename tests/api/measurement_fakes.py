@@ -70,11 +70,21 @@ class FakeLists:
 
 
 class FakeMembers:
+    """The latest members in ``ids``; daily snapshots of past days in ``days``."""
+
     def __init__(self) -> None:
         self.ids: dict[tuple[str, str], list[int]] = {}
+        self.days: dict[tuple[str, str, date], list[int]] = {}
 
     def member_ids(self, shop: str, segment: Any) -> list[int]:
         return self.ids.get((shop, segment.segment_id), [])
+
+    def members_on(self, shop: str, segment: Any, day: date) -> list[int] | None:
+        return self.days.get((shop, segment.segment_id, day))
+
+    def first_day(self, shop: str, segment: Any) -> date | None:
+        days = [d for (s, sid, d) in self.days if (s, sid) == (shop, segment.segment_id)]
+        return min(days) if days else None
 
 
 class FakeStrata:

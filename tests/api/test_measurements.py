@@ -67,6 +67,60 @@ def test_create_a_measurement_freezes_the_list_and_asks_for_results(client, api,
     assert stored.customers_key.startswith(f"shops/{SHOP_A}/measurements/")
 
 
+def condition_segment(api, deps, members=(1, 2, 3, 4), evaluated="2026-03-12",
+                      name="RFM At risk"):
+    segment = api.segments.create(SHOP_A, name=name, condition={"has_tag": "x"},
+                                  member_count=len(members), last_evaluated_on=evaluated)
+    deps.members.ids[(SHOP_A, segment.segment_id)] = list(members)
+    return segment
+
+
+def test_a_past_period_measures_the_members_as_they_were_when_it_began(client, api, deps):
+    # Today 1 and 2 are members; on February 28, before the period, 3, 4 and 5 were (they
+    # bought in March, so left "At risk": today's members would score 0% by construction).
+    segment = condition_segment(api, deps, members=(1, 2))
+    deps.members.days[(SHOP_A, segment.segment_id, date(2026, 2, 28))] = [5, 4, 3]
+    reply = client.post("/measurements", {"name": "Win-back email",
+                                          "segment_id": segment.segment_id, "period": PERIOD})
+    assert reply.status == 201, reply.text
+    assert reply.json["customers"] == 3 and reply.json["members_as_of"] == "2026-02-28"
+    stored = deps.store.get(SHOP_A, reply.json["id"])
+    assert deps.lists.read(stored.customers_key) == [3, 4, 5]
+    # An experiment over the past period splits those same customers.
+    experiment = client.post("/experiments", {
+        "name": "Win-back test", "segment_id": segment.segment_id, "groups": 2,
+        "holdout": False, "seed": 1, "period": PERIOD})
+    assert experiment.status == 201, experiment.text
+    assert sum(g["customers"] for g in experiment.json["groups"]) == 3
+
+
+def test_a_period_starting_after_the_last_evaluation_measures_the_latest_members(
+        client, api, deps):
+    segment = condition_segment(api, deps, members=(1, 2), evaluated="2026-02-20")
+    reply = client.post("/measurements", {"name": "Next email",
+                                          "segment_id": segment.segment_id, "period": PERIOD})
+    assert reply.status == 201, reply.text
+    assert reply.json["customers"] == 2 and reply.json["members_as_of"] == "2026-02-20"
+
+
+def test_a_period_older_than_the_segments_history_is_refused_saying_why(client, api, deps):
+    segment = condition_segment(api, deps)
+    deps.members.days[(SHOP_A, segment.segment_id, date(2026, 3, 5))] = [1]
+    reply = client.post("/measurements", {"name": "Too old",
+                                          "segment_id": segment.segment_id, "period": PERIOD})
+    assert reply.status == 400 and reply.error["field"] == "period"
+    message = reply.error["message"]
+    assert "no record of its members on February 28, 2026" in message
+    assert "its history starts on March 5, 2026" in message
+    assert "starting on March 6, 2026 or later" in message
+    never = condition_segment(api, deps, name="Fresh")
+    reply = client.post("/measurements", {"name": "Too old",
+                                          "segment_id": never.segment_id, "period": PERIOD})
+    assert reply.status == 400
+    assert "no history before its last evaluation" in reply.error["message"]
+    assert "March 13, 2026 or later" in reply.error["message"]
+
+
 def test_results_are_served_with_money_series_and_products(client, api, deps):
     segment = list_segment(api, deps, members=(1, 2, 5))
     with_lake(deps, Lake()

@@ -76,6 +76,21 @@ def test_the_preview_counts_members_with_and_without_the_tag_exactly(world):
     assert (remove.would_change, remove.already_done) == (with_tag, 25 - with_tag)
 
 
+def test_a_segment_above_the_read_limit_is_counted_exactly_from_the_tagged_customers(
+        world, monkeypatch):
+    # 25 members is "large" here: the members' own tags are not read, Shopify's search
+    # lists who carries the tag (a new tag: nobody) and the counts are still exact.
+    monkeypatch.setattr("seglift.tagging.jobs.PREVIEW_EXACT_LIMIT", 10)
+    with_tag = sum("newsletter" in (c.get("tags") or []) for c in world.members)
+    add = previews(world).preview(SHOP, SEGMENT, tag="newsletter", action="add")
+    assert (add.members, add.would_change, add.already_done, add.exact) == (
+        25, 25 - with_tag, with_tag, True)
+    fresh = previews(world).preview(SHOP, SEGMENT, tag="spring-2027", action="add")
+    assert (fresh.would_change, fresh.already_done, fresh.exact) == (25, 0, True)
+    remove = previews(world).preview(SHOP, SEGMENT, tag="NEWSLETTER", action="remove")
+    assert (remove.would_change, remove.exact) == (with_tag, True)
+
+
 def test_a_busy_shopify_is_503_try_again(world):
     world.emulator.faults.fail_next(2, status=503, shop=SHOP)
     with pytest.raises(ApiError) as refused:

@@ -228,3 +228,21 @@ def test_the_export_function_answers_errors_the_merchant_can_fix(s3, monkeypatch
                                     context)
     assert not answer["ok"]
     assert "three-letter currency code" in answer["error"]["errorMessage"]
+
+
+def test_predictions_export_with_money_in_minor_units_and_old_days_are_refused(s3):
+    features = _features(3).append_column(
+        "chance_active", pa.array([12.5, None, 99.0])).append_column(
+        "predicted_value_365d", pa.array([Decimal("10.125"), None, Decimal("3")],
+                                         pa.decimal128(18, 3)))
+    sources = Sources([1, 2, 3], _customers(3), features)
+    result = export_segment_csv(SHOP, "vip", AS_OF, ["chance_active", "predicted_value_365d"],
+                                sources=sources, s3=s3, bucket=BUCKET, export_id="p1",
+                                currency="JPY")
+    _, rows = _read(s3, result.key)
+    assert rows[0][5:] == ["chance_active", "predicted_value_365d"]
+    assert [r[5:] for r in rows[1:]] == [["12.5", "10"], ["", ""], ["99", "3"]]
+    old = Sources([1, 2, 3], _customers(3), _features(3))  # a day stored before predictions
+    with pytest.raises(ExportError, match="not computed on"):
+        export_segment_csv(SHOP, "vip", AS_OF, ["chance_active"], sources=old, s3=s3,
+                           bucket=BUCKET, export_id="p2")

@@ -154,6 +154,7 @@ def test_sqs_partial_batch_failures_are_redelivered_and_end_in_the_dlq(cloud):
 def test_fifo_groups_run_one_at_a_time_and_side_by_side_up_to_the_mapping_concurrency(cloud):
     """The tag-job mapping as Lambda runs it: concurrent invocations, one per message group."""
     spans: list[tuple[str, float, float]] = []
+    containers: set[int] = set()
     lock = threading.Lock()
 
     def tagging(event, context):
@@ -162,6 +163,7 @@ def test_fifo_groups_run_one_at_a_time_and_side_by_side_up_to_the_mapping_concur
         time.sleep(0.3)
         with lock:
             spans.append((json.loads(record["body"])["shop"], start, time.monotonic()))
+            containers.add(threading.get_ident())
         return {"batchItemFailures": []}
 
     cloud.runtime.override_handler("tagging.handler.lambda_handler", tagging)
@@ -179,6 +181,8 @@ def test_fifo_groups_run_one_at_a_time_and_side_by_side_up_to_the_mapping_concur
     # Different groups overlapped: all three shops were served at once at some point.
     starts = [s for _, s, _ in spans]
     assert max(sum(s <= t < e for _, s, e in spans) for t in starts) == 3
+    # Nine invocations, never more than three at once: warm containers took the later ones.
+    assert len(containers) == 3
 
 
 def test_schedule_starts_the_daily_workflow_with_the_rule_input(cloud):

@@ -48,6 +48,15 @@ def test_snapshot_members_and_frozen_lists_on_s3(monkeypatch):
                       Body=encode_member_ids([5, 3, 9]))
         segment = SimpleNamespace(segment_id="seg_1", last_evaluated_on="2026-03-01")
         assert SnapshotMembers(lambda: s3, BUCKET).member_ids(SHOP, segment) == [5, 3, 9]
+        # Any stored day, the oldest one, and no snapshot that day or none at all.
+        s3.put_object(Bucket=BUCKET, Key=member_ids_key(SHOP, "seg_1", date(2026, 2, 14)),
+                      Body=encode_member_ids([7]))
+        members = SnapshotMembers(lambda: s3, BUCKET)
+        assert members.members_on(SHOP, segment, date(2026, 2, 14)) == [7]
+        assert members.members_on(SHOP, segment, date(2026, 2, 15)) is None
+        assert members.first_day(SHOP, segment) == date(2026, 2, 14)
+        other = SimpleNamespace(segment_id="seg_10", last_evaluated_on="2026-03-01")
+        assert members.first_day(SHOP, other) is None  # seg_1's prefix is not seg_10's
         lists = S3CustomerLists(lambda: s3, BUCKET)
         lists.write("k.ids.gz", [1, 2])
         assert lists.read("k.ids.gz") == [1, 2]

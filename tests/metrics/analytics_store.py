@@ -21,7 +21,7 @@ from decimal import Decimal
 
 import pyarrow as pa
 
-from seglift.lake.schema import CUSTOMERS, PRODUCTS
+from seglift.lake.schema import CUSTOMERS, PRODUCTS, schema_of
 from tests.metrics.store import Store, at
 
 RUN_DATE = date(2025, 6, 30)
@@ -95,6 +95,7 @@ class TablesReader:
             "line_items": store.line_items_table(),
             "customers": customers_table(),
             "products": products_table(),
+            "collection_products": schema_of("collection_products").empty_table(),
         }
         self.reads: list[str] = []
 

@@ -131,7 +131,8 @@ def test_the_prediction_model_is_fitted_only_for_conditions_on_predictions_and_o
 
     fits = []
 
-    def predict(tables, features, as_of, tz):
+    def predict(tables, features, as_of, tz, model=None):
+        assert model is None  # nothing stored: the preview fits
         fits.append(as_of)
         return add_predictions(tables, features, as_of, tz)
 

@@ -13,7 +13,8 @@ from seglift import keys
 from seglift.dayrun.compute import compute_day
 from seglift.segments.templates import instantiate_template
 from tests.segments.prediction_store import AS_OF, modelled_store
-from tests.segments.test_handler import BUCKET, SHOP, FakeReader, _invoke, cloud
+from tests.segments.test_handler import BUCKET, SHOP, _invoke, cloud
+from tests.segments.test_handler_editor import FakeReader
 
 __all__ = ["cloud"]
 DAY = AS_OF.isoformat()
@@ -62,6 +63,23 @@ def test_sharded_invocations_store_the_in_process_predictions_and_members(cloud,
     top = max(predicted, key=lambda r: (r["predicted_value_365d"], -r["customer_id"]))
     assert page["items"][0]["customer_id"] == str(top["customer_id"])
     assert page["items"][0]["name"] == f"First{top['customer_id']} Last"
+
+    # The editor applies the model the daily run stored for the day: no second fit, and
+    # a preview counts what the daily run evaluated.
+    from seglift.dayrun import compute
+    from seglift.segments.predictions import PredictionModel
+
+    stored = PredictionModel.model_validate_json(s3.get_object(
+        Bucket=BUCKET, Key=keys.prediction_model_key(SHOP, AS_OF))["Body"].read())
+    assert stored.bgnbd is not None
+
+    def no_fit(parts):
+        raise AssertionError("the editor fitted the model again")
+
+    monkeypatch.setattr(compute, "fit_predictions", no_fit)
+    preview = _invoke({"action": "preview", "shop": SHOP, "run_date": DAY,
+                       "condition": churn, "sample_size": 0})
+    assert preview["member_count"] == len(members)
 
 
 def test_a_day_without_features_is_refused_in_words(cloud):

@@ -14,7 +14,7 @@ from devkit.store.model import ShopStore, gid
 from seglift.keys import sync_state_key
 from seglift.lake.reader import LakeReader
 from seglift.shopify.bulk import BulkOperationError
-from sync.checkpoint import FULL, INCREMENTAL, iso
+from sync.checkpoint import FULL, INCREMENTAL, CorruptCheckpoint, iso
 
 from .conftest import BUCKET, SHOP, day_after_latest, lake_snapshot, synchronizer
 
@@ -238,6 +238,30 @@ def test_a_bulk_export_failing_every_time_fails_the_sync_and_keeps_the_checkpoin
     assert b'"running"' in state and b'"done": []' in state
 
 
+def test_a_corrupt_checkpoint_starts_a_full_sync_that_rebuilds_the_same_lake(
+        emulator: ShopifyEmulator, store: ShopStore, s3: Any) -> None:
+    """Nothing the checkpoint knew is lost with it: a full sync reads the whole store, so
+    the lake it leaves is the one an unbroken incremental sync leaves."""
+    day1 = day_after_latest(store)
+    run(emulator, s3, day1)
+    expected = lake_snapshot(s3)
+    s3.put_object(Bucket=BUCKET, Key=sync_state_key(SHOP), Body=b"{not json")
+    outcome = run(emulator, s3, day1 + timedelta(days=1))
+    assert outcome.mode == FULL
+    assert lake_snapshot(s3) == expected
+    state = s3.get_object(Bucket=BUCKET, Key=sync_state_key(SHOP))["Body"].read()
+    assert b'"watermark"' in state  # a readable checkpoint again
+
+
+def test_a_corrupt_checkpoint_read_mid_run_says_so_in_merchant_words(
+        emulator: ShopifyEmulator, s3: Any) -> None:
+    s3.put_object(Bucket=BUCKET, Key=sync_state_key(SHOP), Body=b"[1, 2")
+    with pytest.raises(CorruptCheckpoint) as raised:
+        synchronizer(emulator, s3).checkpoints.load()
+    assert "s3://" not in str(raised.value) and "the whole store" in str(raised.value)
+    assert raised.value.location.startswith("s3://") and raised.value.detail
+
+
 def test_a_corrupt_line_is_reexported_and_recorded_in_quarantine(
         emulator: ShopifyEmulator, store: ShopStore, s3: Any) -> None:
     emulator.faults.corrupt_next_bulk(shop=SHOP)
@@ -343,3 +367,42 @@ def test_a_step_killed_mid_conversion_resumes_from_its_checkpoint(
     outcome = synchronizer(emulator, s3).run(when.date().isoformat(), when)
     assert outcome.resumed
     assert lake_snapshot(s3) == lake_snapshot(s3, "reference")
+
+
+def test_the_sync_leaves_the_lake_in_customer_buckets_a_shard_can_read(
+        emulator: ShopifyEmulator, store: ShopStore, s3: Any) -> None:
+    """The first sync's base is split into the buckets the shop's size asks for (here a
+    deployment of 8 customers a shard), an incremental sync's delta is read by every
+    shard, and the buckets read together are the same lake as an unbucketed one."""
+    from seglift.dayrun.shards import read_shard_tables, shard_count, shard_tables
+    from seglift.lake.buckets import bucket_count
+    from seglift.segments.tables import LakeTables
+
+    day1 = day_after_latest(store)
+    s3.create_bucket(Bucket="plain")
+    run(emulator, s3, day1, bucket="plain")  # the reference: default buckets (one)
+    run(emulator, s3, day1, customers_per_shard=8)
+    lake = LakeReader(s3, BUCKET, SHOP)
+    buckets = bucket_count(len(store.customers), 8)
+    assert buckets > 2
+    for name in ("customers", "orders", "line_items", "refunds"):
+        manifest = lake.manifest(name)
+        assert manifest is not None and manifest.base_buckets == buckets, name
+    assert lake_snapshot(s3) == lake_snapshot(s3, "plain")
+    # A changed order moves nothing: the delta is read by every shard, merged, cut.
+    order = next(iter(store.orders.values()))
+    _touch(emulator, order, day1 + timedelta(hours=4), name="#EDITED")
+    day2 = day1 + timedelta(days=1)
+    run(emulator, s3, day2, bucket="plain")
+    run(emulator, s3, day2, customers_per_shard=8)
+    assert lake.manifest("orders").delta_files  # type: ignore[union-attr]
+    assert lake_snapshot(s3) == lake_snapshot(s3, "plain")
+    whole = LakeTables.from_reader(lake)
+    shards = shard_count(len(store.customers), 8)
+    for k in range(shards):
+        got, want = read_shard_tables(lake, k, shards), shard_tables(whole, k, shards)
+        for name in ("customers", "orders", "line_items", "refunds"):
+            key = {"customers": "customer_id", "orders": "order_id",
+                   "line_items": "line_item_id", "refunds": "refund_id"}[name]
+            assert sorted(getattr(got, name)[key].to_pylist()) == sorted(
+                getattr(want, name)[key].to_pylist()), (k, name)

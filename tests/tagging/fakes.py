@@ -65,7 +65,20 @@ class FakeShop:
                 if _ALIAS.match(name):
                     data[name] = self._change(gid, variables["tags"], add)
             return data
+        if "customersCount(" in document:
+            return {"customersCount": {"count": len(self._tagged(variables["query"]))}}
+        if "customers(first:" in document:
+            # One page holds every tagged customer (the fake's shops are small).
+            return {"customers": {
+                "edges": [{"node": {"id": gid}} for gid in self._tagged(variables["query"])],
+                "pageInfo": {"hasNextPage": False, "endCursor": None}}}
         raise AssertionError(f"unexpected document {document[:60]}")
+
+    def _tagged(self, query: str) -> list[str]:
+        """Customers matching a ``tag:'x'`` search (case-insensitive, as Shopify)."""
+        wanted = query.removeprefix("tag:'").removesuffix("'").casefold()
+        return [gid for gid, tags in self.tags.items()
+                if any(t.casefold() == wanted for t in tags)]
 
     def _change(self, gid: str, tags: list[str], add: bool) -> dict[str, Any]:
         self.mutations += 1

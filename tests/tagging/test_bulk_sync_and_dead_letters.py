@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import pytest
+
 from seglift.keys import member_ids_key
 from seglift.tagging.bulk import count_results, variables_jsonl
 from seglift.tagging.dead_letters import drain_dead_letter
@@ -161,7 +163,8 @@ def test_a_plan_that_died_in_the_dlq_fails_the_whole_job_once(deps: Deps):
     assert len(deps.notifier.sent) == 1
 
 
-def test_preview_is_exact_for_small_segments_and_a_scaled_sample_for_big_ones(deps: Deps):
+def test_preview_is_exact_for_small_segments_and_a_scaled_sample_for_big_ones(
+        deps: Deps, monkeypatch: pytest.MonkeyPatch):
     members = list(range(1, 41))
     deps.members.files[KEY] = members
     shop = FakeShop.with_customers(members, {i: ["vip"] for i in range(1, 11)})
@@ -170,6 +173,14 @@ def test_preview_is_exact_for_small_segments_and_a_scaled_sample_for_big_ones(de
                               segments=Segments({"vip": Segment()}), client=shop)
     assert (preview.members, preview.would_change, preview.already_done, preview.would_fail,
             preview.exact) == (40, 29, 10, 1, True)
+    # Above the limit: exact from the tagged customers' side when they are few...
+    counted = preview_tag_job(SHOP, "vip", "VIP", "remove", members_reader=deps.members,
+                              segments=Segments({"vip": Segment()}), client=shop,
+                              exact_limit=20)
+    assert (counted.members, counted.would_change, counted.already_done, counted.exact) == (
+        40, 10, 30, True)
+    # ... estimated from a sample only when the tagged customers are many too.
+    monkeypatch.setattr("seglift.tagging.jobs.TAGGED_EXACT_LIMIT", 5)
     sampled = preview_tag_job(SHOP, "vip", "VIP", "remove", members_reader=deps.members,
                               segments=Segments({"vip": Segment()}), client=shop,
                               exact_limit=20)

@@ -73,6 +73,7 @@ function renderList(area, compareArea, measurements, ctx) {
     { label: "Period", value: (m) => `${fmt.day(m.period.start)} – ${fmt.day(m.period.end)}` },
     { label: "Status", value: (m) => (m.last_error ? h("span", { class: "error-text" }, m.last_error) : m.status) },
     { label: "Customers", numeric: true, value: (m) => fmt.integer(m.customers) },
+    { label: "Members as of", value: (m) => (m.members_as_of ? fmt.day(m.members_as_of) : "–") },
     { label: "Converted", numeric: true, value: (m) => fmt.integer(m.results?.converted) },
     { label: "CVR", numeric: true, value: (m) => fmt.percent(m.results?.cvr) },
     { label: "Revenue", numeric: true, value: (m) => fmt.money(m.results?.revenue) },
@@ -208,7 +209,7 @@ function periodFields(ctx, note) {
   const start = h("input", { type: "date", name: "start", required: true, value: today });
   const explain = () => {
     note.textContent = start.value && start.value < today
-      ? `The period starts before today: the customers measured are the segment's members today, not as they were on ${ctx.fmt.day(start.value)}. seglift freezes members when a measurement is created, so to measure a past campaign, use a list of the customers you contacted then (Lists & exports, from CSV).`
+      ? `The period starts before today: the customers measured are the segment's members as they were when it began (on ${ctx.fmt.day(ctx.fmt.daysBefore(start.value, 1))}), from the segment's daily history, not its members today. If the segment's history does not go back that far, seglift says so and from which day it can measure.`
       : "";
   };
   start.addEventListener("input", explain);

@@ -28,7 +28,16 @@ const TRAIT_LABELS = {
   sources: "Traffic sources",
   locations: "Locations",
 };
-const EXPORT_METRICS = ["total_spent", "order_count", "first_order_at", "last_order_at"];
+// Columns an export can add, in the merchant's words (the API's names as values).
+const EXPORT_METRICS = {
+  total_spent: "Amount spent",
+  order_count: "Number of orders",
+  first_order_date: "First order date",
+  last_order_date: "Last order date",
+  chance_active: "Chance still active (%)",
+  predicted_value_365d: "Predicted spend, next 365 days",
+  expected_next_order_date: "Expected next order date",
+};
 const NO_TREND_RETRIES = 40;
 
 export async function render(container, { id }, ctx) {
@@ -346,7 +355,7 @@ function conditionEditor(segment, path, ctx, vocabulary, onSaved) {
 }
 
 function exportForm(path, ctx) {
-  const boxes = EXPORT_METRICS.map((name) => h("label", { class: "check" }, h("input", { type: "checkbox", name: "metrics", value: name, checked: name === "total_spent" || name === "order_count" }), ` ${name.replaceAll("_", " ")}`));
+  const boxes = Object.entries(EXPORT_METRICS).map(([name, words]) => h("label", { class: "check" }, h("input", { type: "checkbox", name: "metrics", value: name, checked: name === "total_spent" || name === "order_count" }), ` ${words}`));
   const bom = h("input", { type: "checkbox", name: "bom" });
   const feedback = h("div", { "aria-live": "polite" });
   const form = h("form", { class: "inline-form" },

@@ -129,6 +129,10 @@ class MeasurementOut(ApiModel):
     source: str = Field(description="list_segment | segment_snapshot | experiment_group")
     segment_id: str | None = None
     customers: int
+    members_as_of: date | None = Field(
+        default=None, description="The day whose segment members are measured: the day "
+        "before a past period began (members as they were then), else the segment's last "
+        "evaluation.")
     period: PeriodOut
     timezone: str
     goal: GoalOut

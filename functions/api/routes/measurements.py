@@ -128,6 +128,7 @@ def measurement_out(record: Any, currency: str, *, series: bool = False,
     return MeasurementOut(
         id=record.record_id, name=record.name, notes=record.notes, source=record.source,
         segment_id=record.segment_id, customers=int(record.customer_count),
+        members_as_of=getattr(record, "members_as_of", None),
         period=PeriodOut(start=record.period_start, end=record.period_end),
         timezone=record.timezone or "UTC", goal=goal_out(record.goal, currency),
         status=record.status, experiment_id=record.experiment_id, group=record.group_label,

@@ -1,8 +1,10 @@
 """Tag jobs: tag (or untag) every member of a segment in Shopify, and follow progress.
 
 Before starting one, GET /segments/<id>/tag-jobs/preview says how many members it would
-change, reading their current tags from Shopify (exactly up to 1,000 members, otherwise
-scaled up from an evenly spread sample of 1,000, flagged ``exact: false``).
+change, reading their current tags from Shopify: exactly up to 1,000 members; above that
+exactly from the tagged customers' side when at most 5,000 carry the tag (a new tag has
+none); only when both are many, scaled up from an evenly spread sample of 1,000, flagged
+``exact: false`` (``seglift.tagging.jobs``).
 """
 
 from __future__ import annotations

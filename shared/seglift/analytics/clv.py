@@ -439,15 +439,19 @@ def forecast_clv(
     tz: str = "UTC",
     horizons: tuple[int, ...] = DEFAULT_HORIZONS,
     customer_ids: pa.Array | None = None,
+    model: ClvModel | NotEnoughHistory | None = None,
 ) -> ClvForecast:
     """Fit both models on every customer of the shop with orders, then predict for
-    ``customer_ids`` (None = all of them); see ClvForecast for a shop that cannot be fitted."""
+    ``customer_ids`` (None = all of them); see ClvForecast for a shop that cannot be fitted.
+    ``model``: the models already fitted on the same history (the day-run fits them once
+    a day), applied instead of fitting again."""
     summary = rfm_summary(orders, refunds, as_of, tz)
     x = summary["frequency"].to_numpy().astype(float)
     t_x = summary["recency"].to_numpy().astype(float)
     T = summary["age"].to_numpy().astype(float)
     m = summary["monetary"].to_numpy(zero_copy_only=False).astype(float)
-    model = fit_clv_model(x, t_x, T, m)
+    if model is None:
+        model = fit_clv_model(x, t_x, T, m)
     if customer_ids is not None:
         keep = pc.is_in(summary["customer_id"], value_set=customer_ids).to_numpy(
             zero_copy_only=False)

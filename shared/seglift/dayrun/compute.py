@@ -451,13 +451,15 @@ def day_features(tables: LakeTables, as_of: date, tz: str = "UTC",
     return add_predictions(tables, features, as_of, tz) if predictions else features
 
 
-def add_predictions(tables: LakeTables, features: pa.Table, as_of: date, tz: str = "UTC"
-                    ) -> pa.Table:
+def add_predictions(tables: LakeTables, features: pa.Table, as_of: date, tz: str = "UTC",
+                    model: PredictionModel | None = None) -> pa.Table:
     """``features`` of the whole shop (``day_features`` without predictions) with the
     prediction features filled: the model fitted on every customer, as the day-run's
-    context step fits it, and its notes in the schema metadata. The editor adds them only
-    for conditions on predictions, so other previews never pay for the fit."""
+    context step fits it (or ``model``, the one the daily run fitted that day), and its
+    notes in the schema metadata. The editor adds them only for conditions on
+    predictions, so other previews never pay for the fit."""
     inputs = model_inputs(tables, as_of, tz)
-    model = fit_predictions([inputs])
+    if model is None:
+        model = fit_predictions([inputs])
     features = with_predictions(features, inputs, model, as_of)
     return with_model_note(features, model, inputs, as_of)

@@ -11,4 +11,9 @@ EXPORTABLE_METRICS = (
     "province_code", "city", "first_order_source", "first_order_source_type",
     "first_order_utm_source", "first_order_utm_medium", "first_order_utm_campaign",
     "recency_score", "frequency_score", "monetary_score", "rfm_group",
+    # Predictions (seglift.segments.predictions), stored with the features since they
+    # became features: a day stored before has none to export.
+    "chance_active", "predicted_purchases_30d", "predicted_purchases_90d",
+    "predicted_purchases_365d", "predicted_order_value", "predicted_value_90d",
+    "predicted_value_365d", "expected_next_order_date", "days_to_expected_order",
 )

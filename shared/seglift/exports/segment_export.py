@@ -43,7 +43,8 @@ BASE_HEADERS = {
 # Feature columns a merchant may add (seglift.segments.features.FEATURES_SCHEMA, minus
 # the id lists, which do not fit a spreadsheet cell).
 # Amounts, written with the shop currency's minor units (2 for USD, 0 for JPY).
-MONEY_METRICS = ("total_spent", "total_refunded", "average_order_value")
+MONEY_METRICS = ("total_spent", "total_refunded", "average_order_value",
+                 "predicted_order_value", "predicted_value_90d", "predicted_value_365d")
 
 
 CUSTOMER_SCHEMA = pa.schema([
@@ -160,9 +161,16 @@ def export_segment_csv(
             "evaluation of that day, then export again."
         ) from missing
     customers = sources.customers(shop)
-    features = sources.features(shop, as_of, chosen) if chosen else pa.table(
-        {"customer_id": pa.array([], pa.int64())}
-    )
+    try:
+        features = sources.features(shop, as_of, chosen) if chosen else pa.table(
+            {"customer_id": pa.array([], pa.int64())}
+        )
+    except (pa.ArrowInvalid, KeyError) as missing:  # a column the day did not store
+        raise ExportError(
+            f"Some of the chosen columns were not computed on {as_of} (predictions are "
+            "kept from the day they became available): leave them out, or export after "
+            "the next daily run."
+        ) from missing
     with S3MultipartWriter(s3, bucket, key, tagging=RETENTION_TAG, part_size=part_size) as sink:
         if len(members) == 0:
             header = ",".join(f'"{h}"' for h in [*BASE_HEADERS.values(), *chosen]) + "\n"

@@ -1,7 +1,8 @@
 """The measurement service's collaborators over S3 and Lambda (clients passed in). No pyarrow.
 
 - ``S3CustomerLists``: a measurement's frozen list as ``.ids.gz`` (seglift.segments.member_ids);
-- ``SnapshotMembers``: a segment's members on its last evaluation, from its ``.ids.gz``;
+- ``SnapshotMembers``: a segment's members on its last evaluation or any stored day, from
+  its daily ``.ids.gz`` snapshots;
 - ``LambdaStrata``: strata need the Parquet features, so the measurements function
   computes them (synchronous invocation with the ids, in ``seglift.invocation``'s
   envelope; result ``{"strata": {stratum: [ids]}}``). Lambda's 6 MB payload limit caps
@@ -42,11 +43,33 @@ class S3CustomerLists:
 
 class SnapshotMembers:
     def __init__(self, s3: Callable[[], Any], bucket: str) -> None:
+        self._s3 = s3
+        self._bucket = bucket
         self._lists = S3CustomerLists(s3, bucket)
 
     def member_ids(self, shop: str, segment: Any) -> list[int]:
         day = date.fromisoformat(str(segment.last_evaluated_on))
         return self._lists.read(keys.member_ids_key(shop, segment.segment_id, day))
+
+    def members_on(self, shop: str, segment: Any, day: date) -> list[int] | None:
+        try:
+            return self._lists.read(keys.member_ids_key(shop, segment.segment_id, day))
+        except FileNotFoundError:
+            return None
+
+    def first_day(self, shop: str, segment: Any) -> date | None:
+        """One listing request: snapshot keys end in the ISO day, so S3's lexicographic
+        order is day order and the first ``.ids.gz`` key is the oldest day."""
+        prefix = keys.member_ids_key(shop, segment.segment_id, date(2000, 1, 1)).rsplit(
+            "/", 1)[0] + "/"
+        s3 = self._s3()
+        for page in s3.get_paginator("list_objects_v2").paginate(
+                Bucket=self._bucket, Prefix=prefix):
+            for item in page.get("Contents", []):
+                name = item["Key"].rsplit("/", 1)[1]
+                if name.endswith(".ids.gz"):
+                    return date.fromisoformat(name.removesuffix(".ids.gz"))
+        return None
 
 
 def _require(function_name: str, purpose: str) -> str:

@@ -5,7 +5,9 @@ so the demo can call it without this package knowing the devkit. No pyarrow.
 
 The demo's store is history, so the period is the 30 days up to the segment's last
 evaluation: the figures show what the segment's customers bought then, as a measurement
-of a campaign sent 30 days earlier would.
+of a campaign sent 30 days earlier would. A past period is measured with the members the
+segment had when it began, so the segment's history back to the day before is computed
+first (a backfill through the API, as the dashboard's "compute history" does).
 """
 
 from __future__ import annotations
@@ -27,6 +29,21 @@ def _wait_for_results(api: Any, measurement_id: str, wait_seconds: float) -> dic
         time.sleep(0.5)
 
 
+def _history(api: Any, segment: dict[str, Any], start: date, end: date,
+             wait_seconds: float) -> None:
+    """The condition segment's members for every day of ``start``..``end``, computed and
+    awaited (a list segment's members are fixed: nothing to compute)."""
+    if segment.get("kind", "condition") != "condition":
+        return
+    path = f"/segments/{segment['id']}/backfill"
+    api.post(path, {"start": start.isoformat(), "end": end.isoformat()})
+    deadline = time.monotonic() + wait_seconds
+    while api.get(f"{path}?start={start}&end={end}")["status"] != "done":
+        if time.monotonic() > deadline:
+            return  # the measurement then says plainly which day is missing
+        time.sleep(0.5)
+
+
 def _money(value: dict[str, str] | None) -> str:
     return "-" if not value else f"{value['amount']} {value['currency']}"
 
@@ -40,8 +57,9 @@ def measurement_report_lines(api: Any, shop: str, wait_seconds: float = WAIT_SEC
         return [f"measurements ({shop}): no evaluated segment with customers to measure"]
     segment = max(segments, key=lambda s: s["member_count"])
     end = date.fromisoformat(segment["last_evaluated_on"])
-    period = {"start": (end - timedelta(days=PERIOD_DAYS - 1)).isoformat(),
-              "end": end.isoformat()}
+    first = end - timedelta(days=PERIOD_DAYS - 1)
+    period = {"start": first.isoformat(), "end": end.isoformat()}
+    _history(api, segment, first - timedelta(days=1), end, wait_seconds)
     created = api.post("/measurements", {
         "name": f"Demo: {segment['name']}", "segment_id": segment["id"], "period": period,
         "notes": "demo measurement of the last 30 days",

@@ -1,10 +1,15 @@
 """Creating measurements and experiments: freeze the customer list, split, store. No pyarrow.
 
-Runs in the API Lambda. The list is frozen at creation: the segment's latest membership
-snapshot (a list segment's fixed members, or a condition segment's members on its last
-evaluation) is copied to the measurement's own ``.ids.gz`` object, so later changes of the
-segment never change who is measured. Results are computed by the measurements function
-(Arrow), asked for right away through ``recompute`` and then daily by the pipeline.
+Runs in the API Lambda. The list is frozen at creation and copied to the measurement's own
+``.ids.gz`` object, so later changes of the segment never change who is measured. Whose
+list: a list segment's fixed members; a condition segment's members **as they were when
+the period began** (its stored daily snapshot of the day before the period's first day),
+or its latest members when the period starts after its last evaluation. Measuring a past
+period with today's members would count customers who joined *because* of what they
+bought in it (an "At risk" segment would score 0% by construction); when the segment has
+no snapshot that old the measurement is refused, saying since when its history exists.
+Results are computed by the measurements function (Arrow), asked for right away through
+``recompute`` and then daily by the pipeline.
 """
 
 from __future__ import annotations
@@ -12,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, Protocol
 
 from seglift import keys
@@ -43,6 +48,15 @@ class CustomerLists(Protocol):
 class SegmentMembers(Protocol):
     def member_ids(self, shop: str, segment: Any) -> list[int]:
         """The segment's members on its latest evaluation (``last_evaluated_on``)."""
+        ...
+
+    def members_on(self, shop: str, segment: Any, day: date) -> list[int] | None:
+        """The segment's members at the end of ``day`` (its stored daily snapshot), or
+        None when it has no snapshot of that day."""
+        ...
+
+    def first_day(self, shop: str, segment: Any) -> date | None:
+        """The oldest day the segment has a snapshot of (None: none at all)."""
         ...
 
 
@@ -99,20 +113,54 @@ def group_names(request: ExperimentRequest, labels: Sequence[str]) -> list[str]:
     return names
 
 
-def frozen_members(shop: str, segment: Any, members: SegmentMembers) -> list[int]:
-    """The segment's members now, sorted, or a MeasurementError saying why there are none."""
+@dataclass(frozen=True)
+class FrozenMembers:
+    """Who is measured, and the day whose membership they are (its end, shop time)."""
+
+    ids: list[int]
+    as_of: date
+
+
+def _day(value: date) -> str:
+    return f"{value:%B} {value.day}, {value.year}"
+
+
+def frozen_members(shop: str, segment: Any, members: SegmentMembers,
+                   period: Period | None = None) -> FrozenMembers:
+    """The segment's members when ``period`` began (see the module's doc), sorted, or a
+    MeasurementError in words saying why there are none."""
     if not getattr(segment, "last_evaluated_on", None):
         raise MeasurementError(
             f"“{segment.name}” has not been evaluated yet, so it has no members to measure: "
             "wait for the next daily run or sync now from the Sync page", "segment_id",
         )
-    ids = sorted(set(members.member_ids(shop, segment)))
+    latest = date.fromisoformat(str(segment.last_evaluated_on))
+    as_of = latest
+    is_list = getattr(segment, "kind", "condition") == "list"
+    if period is not None and not is_list and period.start - timedelta(days=1) < latest:
+        as_of = period.start - timedelta(days=1)
+        found = members.members_on(shop, segment, as_of)
+        if found is None:
+            first = members.first_day(shop, segment)
+            since = (f"its history starts on {_day(first)}, so pick a period starting on "
+                     f"{_day(first + timedelta(days=1))} or later"
+                     if first is not None and first < latest else
+                     "it has no history before its last evaluation, so pick a period "
+                     f"starting on {_day(latest + timedelta(days=1))} or later")
+            raise MeasurementError(
+                f"A past period is measured with the customers who were in “{segment.name}” "
+                f"when it began, but the segment has no record of its members on "
+                f"{_day(as_of)}: {since} (or measure from today on).", "period")
+        ids = sorted(set(found))
+    else:
+        ids = sorted(set(members.member_ids(shop, segment)))
     if not ids:
+        when = "" if as_of == latest else f" on {_day(as_of)}, when the period began"
         raise MeasurementError(
-            f"“{segment.name}” has no members: measure a segment with customers",
+            f"“{segment.name}” had no members{when}: measure a segment with customers",
             "segment_id",
         )
-    return ids
+    return FrozenMembers(ids, as_of)
 
 
 def _source(segment: Any) -> str:
@@ -142,11 +190,12 @@ def create_measurement(
     new_id: Callable[[], str],
 ) -> Any:
     """Freeze the segment's members and store a pending measurement; ask for its results."""
-    ids = frozen_members(shop, request.segment, members)
+    frozen = frozen_members(shop, request.segment, members, request.period)
     record = _store_measurement(
-        shop, name=request.name, notes=request.notes, segment=request.segment, ids=ids,
-        period=request.period, goal=request.goal, timezone=timezone,
+        shop, name=request.name, notes=request.notes, segment=request.segment,
+        ids=frozen.ids, period=request.period, goal=request.goal, timezone=timezone,
         source=_source(request.segment), store=store, lists=lists, new_id=new_id,
+        members_as_of=frozen.as_of.isoformat(),
     )
     recompute.request(shop, [record.record_id])
     return record
@@ -166,7 +215,8 @@ def create_experiment(
             f"“{request.stratify_by}”: pick one from the list.",
             "stratify_by",
         )
-    ids = frozen_members(shop, request.segment, members)
+    frozen = frozen_members(shop, request.segment, members, request.period)
+    ids = frozen.ids
     if len(ids) < request.groups:
         raise MeasurementError(
             f"the segment has {len(ids)} customers: too few for {request.groups} groups",
@@ -174,6 +224,8 @@ def create_experiment(
         )
     stratum_of = None
     if request.stratify_by is not None:
+        # Balanced on the features of the last evaluation: the daily run keeps the
+        # features file of that day only (a backfilled day stores no features).
         as_of = date.fromisoformat(str(request.segment.last_evaluated_on))
         stratum_of = strata.strata(shop, ids, request.stratify_by, as_of)
     split = split_customers(ids, request.groups, request.seed, stratum_of)
@@ -187,6 +239,7 @@ def create_experiment(
             segment=request.segment, ids=group, period=request.period, goal=request.goal,
             timezone=timezone, source="experiment_group", store=store, lists=lists,
             new_id=new_measurement_id, experiment_id=experiment_id, group_label=label,
+            members_as_of=frozen.as_of.isoformat(),
         )
         measurements.append(record)
         counts = Counter(stratum_of[c] for c in group) if stratum_of is not None else {}

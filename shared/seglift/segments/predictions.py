@@ -103,6 +103,18 @@ class PredictionModel(BaseModel):
             reason=None if problem is None else problem.reason,
             customers=customers, repeat_buyers=repeat_buyers)
 
+    def clv_model(self) -> ClvModel | NotEnoughHistory:
+        """The same model as ``seglift.analytics.clv``'s types (the analytics step's)."""
+        bg = self.bgnbd_params()
+        if bg is None:
+            return NotEnoughHistory(self.reason or "the model could not be fitted",
+                                    self.customers, self.repeat_buyers)
+        gg = self.gamma_gamma_params()
+        problem = None if gg is not None else NotEnoughHistory(
+            self.reason or "order values could not be modelled", self.customers,
+            self.repeat_buyers)
+        return ClvModel(bg, gg, problem)
+
     def bgnbd_params(self) -> BgNbdParams | None:
         return None if self.bgnbd is None else BgNbdParams(**self.bgnbd.model_dump())
 

@@ -187,6 +187,9 @@ class MeasurementModel(Model):
     last_error = UnicodeAttribute(null=True)
     experiment_id = UnicodeAttribute(null=True)
     group_label = UnicodeAttribute(null=True)
+    # The day (shop time) whose segment membership was frozen: the day before a past
+    # period began, else the segment's last evaluation. Null on older records.
+    members_as_of = UnicodeAttribute(null=True)
     created_at = UTCDateTimeAttribute()
     updated_at = UTCDateTimeAttribute()
 

@@ -8,9 +8,16 @@ stores the job as ``queued`` and enqueues one "plan" message.
 Preview: the customers' current tags live in Shopify (the lake is a day old and needs
 pyarrow, which the API must not load). So the preview reads them from Shopify with the
 same ``nodes`` query the batches use: exactly for segments up to ``PREVIEW_EXACT_LIMIT``
-members (at most 4 queries), otherwise from an evenly spread sample of that many members,
-scaled up and flagged ``exact=False``. It never spends more than ~1000 points of the
-shop's bucket, so it is safe to call from an API request.
+members (at most 4 queries). A larger segment is counted exactly from the other side when
+few customers carry the tag (a new tag has none): Shopify counts the tagged customers
+(``customersCount``), and when there are at most ``TAGGED_EXACT_LIMIT`` their ids are
+listed by a search (250 a page) and intersected with the members. Only when both the
+segment and the tagged customers are many is the count estimated from an evenly spread
+sample of ``PREVIEW_EXACT_LIMIT`` members, scaled up and flagged ``exact=False``. The
+exact-by-search count cannot see customers deleted in Shopify since the last sync or at
+Shopify's 250-tag limit (the job reports those as failed), and Shopify's search index
+trails a tag written seconds ago. It spends at most ~1000 points of the shop's bucket per
+path plus ~250 a page of tagged ids, so it is safe to call from an API request.
 """
 
 from __future__ import annotations
@@ -31,6 +38,19 @@ from seglift.tagging.ports import GraphQLExecutor, MemberIdsReader, MessageQueue
 from seglift.tagging.validation import validate_action, validate_tag
 
 PREVIEW_EXACT_LIMIT = 1000
+TAGGED_EXACT_LIMIT = 5000
+_IDS_PAGE = 250
+TAGGED_COUNT_GQL = """
+query TaggedCount($query: String) { customersCount(query: $query, limit: null) { count } }
+"""
+TAGGED_IDS_GQL = """
+query TaggedIds($query: String, $after: String) {
+  customers(first: 250, after: $after, query: $query) {
+    edges { node { id } }
+    pageInfo { hasNextPage endCursor }
+  }
+}
+"""
 ACTIVE_STATUSES = ("queued", "running")
 
 
@@ -226,6 +246,42 @@ def _spread_sample(ids: Sequence[int], size: int) -> list[int]:
     return [ids[int(i * step)] for i in range(size)]
 
 
+def _tagged_ids(client: GraphQLExecutor, tag: str) -> set[int] | None:
+    """The ids of every customer carrying ``tag`` now, or None when they are too many to
+    list (or the tag cannot be put in a search)."""
+    if any(c in tag for c in "'\"\\"):
+        return None
+    query = f"tag:'{tag}'"
+    count = client.execute(TAGGED_COUNT_GQL, {"query": query}, expected_cost=1)
+    if int(count["customersCount"]["count"]) > TAGGED_EXACT_LIMIT:
+        return None
+    found: set[int] = set()
+    after: str | None = None
+    while True:
+        page = client.execute(TAGGED_IDS_GQL, {"query": query, "after": after},
+                              expected_cost=2 + _IDS_PAGE)["customers"]
+        found.update(int(edge["node"]["id"].rsplit("/", 1)[1]) for edge in page["edges"])
+        if not page["pageInfo"]["hasNextPage"]:
+            return found
+        after = page["pageInfo"]["endCursor"]
+
+
+def _by_tagged_customers(client: GraphQLExecutor, action: str, tag: str,
+                         ids: Sequence[int]) -> TagPreview | None:
+    """The exact preview of a large segment from the tagged customers' side (see the
+    module's doc), or None when they are too many."""
+    tagged = _tagged_ids(client, tag)
+    if tagged is None:
+        return None
+    members = set(ids)
+    carrying = len(members & tagged)
+    if action == "add":
+        return TagPreview(len(members), len(members) - carrying, carrying, 0, exact=True,
+                          sampled=len(members))
+    return TagPreview(len(members), carrying, len(members) - carrying, 0, exact=True,
+                      sampled=len(members))
+
+
 def preview_tag_job(
     shop: str,
     segment_id: str,
@@ -236,7 +292,7 @@ def preview_tag_job(
     client: GraphQLExecutor,
     segments: SegmentLookup | None = None,
     segment: Any = None,
-    exact_limit: int = PREVIEW_EXACT_LIMIT,
+    exact_limit: int | None = None,
 ) -> TagPreview:
     """How many members a job would change (add: those without the tag; remove: with it)."""
     validate_shop_domain(shop)
@@ -244,9 +300,13 @@ def preview_tag_job(
     clean_action = validate_action(action)
     key = frozen_member_ids_key(shop, segment_id, _lookup(segments, segment))
     ids = _read_members(members_reader, key, segment_id)
-    sample = _spread_sample(ids, exact_limit)
+    sample = _spread_sample(ids, exact_limit or PREVIEW_EXACT_LIMIT)
     if not sample:
         return TagPreview(0, 0, 0, 0, exact=True, sampled=0)
+    if len(sample) < len(ids):
+        exact = _by_tagged_customers(client, clean_action, clean_tag, ids)
+        if exact is not None:
+            return exact
     picture = read_before_picture(
         client, clean_action, clean_tag, [customer_gid(i) for i in sample]
     )
