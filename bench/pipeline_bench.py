@@ -2,7 +2,8 @@
 
 Setup (not timed): the benchmarks' generated store (``bench.store_cache``, 100,000 and
 1,000,000 customers; quick 2,000) converted by the sync's real converter into lake
-Parquet, written to the local cloud's data bucket with the sync's ``LakeWriter``; the shop
+Parquet, written to the local cloud's data bucket with the sync's ``LakeWriter`` and
+compacted into customer-hash buckets as the sync's last step does; the shop
 record (its time zone) and 50 segments from the templates (parameters taken from the
 data, as in the segments benchmark) saved in DynamoDB.
 
@@ -21,7 +22,13 @@ last day (an ordinary day, the figures below). Reported:
   invocation's growth above the process's resident memory when it started (the local
   runtime resets the high-water mark before each call) plus the footprint of a fresh
   process that imported the function's handler (a Lambda's cold start). The local
-  cloud's own memory (moto holds the bucket's objects) is left out that way.
+  cloud's own memory (moto holds the bucket's objects) is left out that way. Also per
+  step (``plan_shards``, ``shard_features``, ``shard_day``, ``reduce_day``, the shop
+  analytics...): its largest peak and its longest invocation, and the shard count.
+
+``SEGLIFT_BENCH_CUSTOMERS_PER_SHARD`` deploys the template with that ``CustomersPerShard``
+(the sync buckets the lake to match), to see a shard's bound at a size where the default
+gives one shard; its records are named ``... (N shards)``.
 
 Peer: DuckDB in one process computing the same outputs from the same Parquet: every
 segment's members (the templates compiled to SQL over the day's features file the
@@ -35,6 +42,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
@@ -86,9 +94,11 @@ def cold_start_mb() -> float:
 
 # ----------------------------------------------------------------------------- ours
 def run_pipeline(customers: int, conditions: dict[str, dict[str, Any]],
-                 features_path: str) -> dict[str, Any]:
+                 features_path: str, customers_per_shard: int | None = None
+                 ) -> dict[str, Any]:
     """Fresh process: the local cloud, the lake and segments in it, one execution."""
     from devkit.local_cloud.cloud import LocalCloud
+    from seglift.lake.buckets import bucket_count
     from seglift.lake.writer import LakeWriter
     from seglift.storage.analytics_repository import AnalyticsRepository
     from seglift.storage.metrics_repository import MetricsRepository
@@ -98,11 +108,18 @@ def run_pipeline(customers: int, conditions: dict[str, dict[str, Any]],
     spec = bench_spec(customers)
     shop = spec.domain
     as_of, tz = _as_of(customers)
-    with LocalCloud() as cloud:
+    parameters = ({"CustomersPerShard": str(customers_per_shard)} if customers_per_shard
+                  else None)
+    with LocalCloud(parameters=parameters) as cloud:
         s3, bucket = cloud.client("s3"), cloud.physical("DataBucket")
         writer = LakeWriter(s3, bucket, shop)
+        buckets = bucket_count(customers, customers_per_shard)
         for name, path in lake_parquet(customers).items():
             writer.replace_table(name, pq.ParquetFile(path).iter_batches(batch_size=1 << 17))
+            manifest = writer.reader.manifest(name)
+            # As the sync's last step: the base split into customer-hash buckets.
+            if manifest is not None and writer.needs_compaction(manifest, buckets):
+                writer.compact(name, buckets)
         bind(ShopModel, cloud.physical("ShopsTable"))(
             shop, access_token_parameter="/bench", timezone=tz,
             installed_at=datetime(2020, 1, 1, tzinfo=UTC)).save()
@@ -159,6 +176,18 @@ def run_pipeline(customers: int, conditions: dict[str, dict[str, Any]],
             FunctionName=name)["MemorySize"] / 1024
             for name in {i.function_name for i in invocations}}
         logical_of = {physical: logical for logical, physical in cloud.resources.items()}
+    peaks: dict[str, float] = {}
+    longest: dict[str, float] = {}
+    shards = 1
+    for invocation in [*first_day, *invocations]:
+        event = invocation.event if isinstance(invocation.event, dict) else {}
+        step = str(event.get("action") or logical_of.get(invocation.function_name, "?"))
+        growth = (invocation.peak_rss_mb or 0.0) - (invocation.rss_start_mb or 0.0)
+        peaks[step] = max(peaks.get(step, 0.0), growth)
+        longest[step] = max(longest.get(step, 0.0), invocation.duration_s)
+        item = event.get("item")
+        if isinstance(item, dict) and "shards" in item:
+            shards = max(shards, int(item["shards"]))
     seconds_by_function: dict[str, float] = {}
     for invocation in invocations:
         logical = logical_of.get(invocation.function_name, invocation.function_name)
@@ -174,6 +203,10 @@ def run_pipeline(customers: int, conditions: dict[str, dict[str, Any]],
         "first_day_lambda_seconds": sum(i.duration_s for i in first_day),
         "growth_mb": max((i.peak_rss_mb or 0.0) - (i.rss_start_mb or 0.0)
                          for i in [*first_day, *invocations]),
+        "growth_by_step": peaks,
+        "longest_by_step": longest,
+        "longest_invocation_s": max(i.duration_s for i in [*first_day, *invocations]),
+        "shards": shards,
         "outputs": outputs,
     }
 
@@ -230,14 +263,15 @@ def check_same_outputs(ours: dict[str, Any], peer: dict[str, Any]) -> None:
 
 
 # ----------------------------------------------------------------------------- records
-def _measure(customers: int) -> list[BenchRecord]:
+def _measure(customers: int, customers_per_shard: int | None = None) -> list[BenchRecord]:
     lake_parquet(customers)
     _, _, found = run_isolated(_conditions, customers)
     conditions: dict[str, dict[str, Any]] = found  # type: ignore[assignment]
     _, cold_mb, _ = run_isolated(cold_start_mb)
     with tempfile.TemporaryDirectory(prefix="pipeline-bench-") as folder:
         features_path = str(Path(folder) / "features.parquet")
-        _, _, result = run_isolated(run_pipeline, customers, conditions, features_path)
+        _, _, result = run_isolated(run_pipeline, customers, conditions, features_path,
+                                    customers_per_shard)
         ours: dict[str, Any] = result  # type: ignore[assignment]
         as_of, _ = _as_of(customers)
         compiler = SqlCompiler(as_of)
@@ -247,7 +281,13 @@ def _measure(customers: int) -> list[BenchRecord]:
     peer: dict[str, Any] = peer_result  # type: ignore[assignment]
     check_same_outputs(ours["outputs"], peer["results"])
     label = f"pipeline day {customers} customers"
+    if customers_per_shard:
+        label += f" ({ours['shards']} shards)"
     n = len(conditions)
+    per_step = [BenchRecord(f"{label} peak RSS {step}", cold_mb + growth, "MB")
+                for step, growth in sorted(ours["growth_by_step"].items())]
+    per_step += [BenchRecord(f"{label} longest invocation {step}", seconds, "s")
+                 for step, seconds in sorted(ours["longest_by_step"].items())]
     return [
         BenchRecord.against(f"{label} {n} segments", ours["lambda_seconds"], "Lambda s",
                             "duckdb one process", peer["seconds"]),
@@ -263,16 +303,27 @@ def _measure(customers: int) -> list[BenchRecord]:
         BenchRecord.against(f"{label} max invocation peak RSS",
                             cold_mb + ours["growth_mb"], "MB", "duckdb one process",
                             peer_mb),
+        BenchRecord(f"{label} longest invocation", ours["longest_invocation_s"], "s"),
+        BenchRecord(f"{label} shards", float(ours["shards"]), "shards"),
+        *per_step,
     ]
 
 
 def benchmarks(quick: bool = False) -> list[BenchRecord]:
     sizes = (QUICK_CUSTOMERS,) if quick else FULL_SIZES
-    return [record for size in sizes for record in _measure(size)]
+    per_shard = os.environ.get("SEGLIFT_BENCH_CUSTOMERS_PER_SHARD")
+    return [record for size in sizes
+            for record in _measure(size, int(per_shard) if per_shard else None)]
 
 
 if __name__ == "__main__":  # pragma: no cover
     import sys
 
-    for record in benchmarks(quick="--quick" in sys.argv):
+    sizes = [int(a) for a in sys.argv[1:] if a.isdigit()]
+    if sizes:  # python -m bench.pipeline_bench 100000: one size
+        per = os.environ.get("SEGLIFT_BENCH_CUSTOMERS_PER_SHARD")
+        found = [r for n in sizes for r in _measure(n, int(per) if per else None)]
+    else:
+        found = benchmarks(quick="--quick" in sys.argv)
+    for record in found:
         print(record)

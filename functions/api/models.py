@@ -235,7 +235,16 @@ class SegmentPage(ApiModel):
 # ------------------------------------------------------------------ tag jobs
 
 
+def _keep_in_sync_adds(schema: dict[str, Any]) -> None:
+    """The document's form of the route's rule: a tag kept in sync is an added tag."""
+    schema["if"] = {"properties": {"keep_in_sync": {"const": True}},
+                    "required": ["keep_in_sync"]}
+    schema["then"] = {"properties": {"action": {"const": "add"}}}
+
+
 class TagJobCreate(RequestBody):
+    model_config = ConfigDict(json_schema_extra=_keep_in_sync_adds)
+
     tag: Annotated[str, StringConstraints(min_length=1, max_length=255)]
     action: Literal["add", "remove"]
     keep_in_sync: Flag = Field(

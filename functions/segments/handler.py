@@ -185,7 +185,7 @@ def _sharded(action: str, event: dict[str, Any], shop: str, run_date: Any, *,
              tz: str) -> dict[str, Any]:
     """The sharded day-run's states (``segments.shards``), each input typed."""
     if action == "plan_shards":
-        per_shard = event.get("customers_per_shard")
+        per_shard = event.get("customers_per_shard") or config.customers_per_shard
         plan = shards.plan_shards(shop, run_date, str(event.get("execution_id") or "run"),
                                   reader=reader, storage=storage,
                                   per_shard=int(per_shard) if per_shard else None)

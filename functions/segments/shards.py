@@ -25,6 +25,8 @@ from __future__ import annotations
 
 import io
 import json
+import os
+import tempfile
 from datetime import date, timedelta
 from typing import Any
 
@@ -49,7 +51,7 @@ from seglift.dayrun.contracts import (
     ShardPartials,
     ShardPlan,
 )
-from seglift.dayrun.shards import shard_count, shard_tables
+from seglift.dayrun.shards import read_shard_tables, shard_count, shard_ids
 from seglift.segments.snapshots import read_parquet
 from seglift.segments.tables import LakeTables
 from segments.dayrun import DayStores, plan_day, snapshot_or_none, store_day
@@ -105,7 +107,8 @@ def plan_shards(shop: str, run_date: date, run: str, *, reader: Any, storage: St
 
 
 def _shard_lake(reader: Any, item: ShardItem) -> LakeTables:
-    return shard_tables(LakeTables.from_reader(reader), item.shard, item.shards)
+    """The shard's rows of the lake: only its buckets' files are read."""
+    return read_shard_tables(reader, item.shard, item.shards)
 
 
 def run_shard_features(item: ShardItem, *, reader: Any, storage: Storage, tz: str = "UTC"
@@ -158,7 +161,9 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
     features = read_parquet(storage.s3, storage.bucket, base + "features-1.parquet")
     plan = plan_day(item.shop, segments, storage)
     yesterday = item.run_date - timedelta(days=1)
-    previous = {sid: snapshot_or_none(item.shop, sid, yesterday, storage)
+    # Cut to the shard as each is read: the shard keeps its part of every segment only.
+    previous = {sid: shard_ids(snapshot_or_none(item.shop, sid, yesterday, storage),
+                               item.shard, item.shards)
                 for sid in plan.conditions}
     inputs = read_parquet(storage.s3, storage.bucket, base + "model-inputs.parquet")
     day = shard_day(_shard_lake(reader, item), features, context, item.run_date,
@@ -195,20 +200,26 @@ def _load_shard_day(storage: Storage, prefix: str, shard: int) -> ShardDay:
 
 
 def _write_features(storage: Storage, plan: ShardPlan) -> None:
-    """The day's features file: every shard's, one after another (streamed: one shard
-    in memory at a time), at the key exports and measurements read."""
-    sink = io.BytesIO()
-    writer: pq.ParquetWriter | None = None
-    for k in range(plan.shards):
-        part = read_parquet(storage.s3, storage.bucket,
-                            f"{plan.prefix}shard-{k}/features.parquet")
-        if writer is None:
-            writer = pq.ParquetWriter(sink, part.schema, compression="zstd")
-        writer.write_table(part)
-    if writer is not None:
-        writer.close()
-    storage.s3.put_object(Bucket=storage.bucket, Key=keys.features_key(plan.shop, plan.run_date),
-                          Body=sink.getvalue())
+    """The day's features file: every shard's, one after another, at the key exports and
+    measurements read. Streamed through a temporary file (one shard in memory at a time;
+    the upload is multipart above 8 MB), so the whole shop's features never are."""
+    fd, path = tempfile.mkstemp(suffix=".parquet", prefix="seglift-features-")
+    os.close(fd)
+    try:
+        writer: pq.ParquetWriter | None = None
+        for k in range(plan.shards):
+            part = read_parquet(storage.s3, storage.bucket,
+                                f"{plan.prefix}shard-{k}/features.parquet")
+            if writer is None:
+                writer = pq.ParquetWriter(path, part.schema, compression="zstd")
+            writer.write_table(part)
+            del part
+        if writer is not None:
+            writer.close()
+        storage.s3.upload_file(path, storage.bucket,
+                               keys.features_key(plan.shop, plan.run_date))
+    finally:
+        os.unlink(path)
 
 
 def reduce_shards(plan: ShardPlan, *, reader: Any, stores: DayStores) -> DayRunResult:

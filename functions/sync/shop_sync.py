@@ -46,6 +46,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from seglift.keys import sync_state_key
+from seglift.lake.buckets import bucket_count
 from seglift.lake.convert import BulkJsonlConverter, ids_from_jsonl_block
 from seglift.lake.layout import DataFile, new_generation
 from seglift.lake.reader import LakeReader
@@ -156,6 +157,7 @@ class ShopSynchronizer:
         step_bytes: int = DEFAULT_STEP_BYTES,
         step_seconds: float = DEFAULT_STEP_SECONDS,
         clock: Callable[[], float] = time.monotonic,
+        customers_per_shard: int | None = None,
     ) -> None:
         self.shop = shop
         self.client = client
@@ -168,6 +170,7 @@ class ShopSynchronizer:
         self.step_bytes = step_bytes
         self.step_seconds = step_seconds
         self._clock = clock
+        self.customers_per_shard = customers_per_shard
         self.checkpoints = CheckpointStore(s3_client, bucket, shop)
         self.reader = LakeReader(s3_client, bucket, shop)
         self.writer = (LakeWriter(s3_client, bucket, shop, rows_per_file=rows_per_file)
@@ -443,10 +446,11 @@ class ShopSynchronizer:
     def _complete(self, state: SyncState) -> StepResult:
         run = state.running
         assert run is not None
-        for table in {t for tables in TABLES_OF.values() for t in tables}:
+        buckets = self._bucket_count()
+        for table in sorted({t for tables in TABLES_OF.values() for t in tables}):
             manifest = self.reader.manifest(table)
-            if manifest is not None and self.writer.needs_compaction(manifest):
-                self.writer.compact(table)
+            if manifest is not None and self.writer.needs_compaction(manifest, buckets):
+                self.writer.compact(table, buckets)
                 if table not in run.compacted:
                     run.compacted.append(table)
         finished = state.complete()
@@ -458,6 +462,14 @@ class ShopSynchronizer:
             list(finished.compacted), finished.run_number,
         )
         return StepResult("done", "synced", outcome=outcome)
+
+    def _bucket_count(self) -> int:
+        """The customer-hash buckets the shop's size (and the day-run's shard size) asks
+        for (``seglift.lake.buckets``), from the customers manifest's row counts (deltas
+        counted too: a layout choice, an overcount is harmless)."""
+        manifest = self.reader.manifest("customers")
+        rows = sum(f.rows for f in manifest.files if f.kind != "deleted") if manifest else 0
+        return bucket_count(rows, self.customers_per_shard)
 
     # -- deletions ------------------------------------------------------------------------
 

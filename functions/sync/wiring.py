@@ -42,7 +42,9 @@ def dependencies(config: RuntimeConfig, *, session: Any = None,
         return ShopifyGraphQLClient(shop, token, base_url=base_url)
 
     def synchronizer_for(shop: str, client: ShopifyGraphQLClient) -> ShopSynchronizer:
-        return ShopSynchronizer(shop, client, s3, config.data_bucket)
+        per_shard = int(config.customers_per_shard) if config.customers_per_shard else None
+        return ShopSynchronizer(shop, client, s3, config.data_bucket,
+                                customers_per_shard=per_shard)
 
     ssm = clients["ssm"]
     return SyncDependencies(

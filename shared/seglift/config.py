@@ -59,9 +59,13 @@ class RuntimeConfig:
     # The metrics function, invoked synchronously by the API for on-demand journey
     # transitions (they read Parquet snapshots, which the pyarrow-free API cannot).
     metrics_function_name: str = ""
+    # The sharded day-run's customers per shard at most (template CustomersPerShard);
+    # empty: ``seglift.dayrun.shards.CUSTOMERS_PER_SHARD``.
+    customers_per_shard: str = ""
 
     _ENV = {
         "data_bucket": "DATA_BUCKET",
+        "customers_per_shard": "CUSTOMERS_PER_SHARD",
         "shops_table": "SHOPS_TABLE",
         "segments_table": "SEGMENTS_TABLE",
         "metrics_table": "METRICS_TABLE",

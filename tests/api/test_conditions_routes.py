@@ -62,3 +62,12 @@ def test_the_document_states_exactly_one_of_condition_or_query():
     assert not valid({"condition": {"has_tag": "x"}, "shopify_query": "number_of_orders >= 2"})
     assert not valid({})
     assert not valid({"condition": None, "shopify_query": None})
+
+
+def test_an_operator_that_is_not_a_word_is_refused_not_a_crash(client):
+    """Found by schemathesis: an object or a list as the operator answered 500."""
+    for op in ({"≥": 2}, [">="], None, 3):
+        reply = client.post("/conditions/translate", {"condition": {
+            "feature": "order_count", "op": op, "value": 2}})
+        assert (reply.status, reply.error["code"]) == (400, "invalid_condition"), op
+        assert "does not apply to Number of orders" in reply.error["message"]

@@ -49,6 +49,7 @@ MAX_STATEFUL_STEPS = 8
 BEYOND_THE_SCHEMA = {
     "invalid_page_token": "a next_token is valid only as returned by the previous page",
     "invalid_condition": "a condition tree's grammar (each feature's operators and values)",
+    "invalid_keep_in_sync": "a list segment (fixed members) cannot keep a tag in sync",
     "invalid_shopify_query": "Shopify's segment query language",
     "invalid_template_params": "each template's own parameters",
     "invalid_range": "a start after its end, or a day after the shop's today",

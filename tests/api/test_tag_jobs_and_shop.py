@@ -161,3 +161,11 @@ def test_the_document_and_the_server_accept_the_same_notification_emails(client,
                   "a@b.com.", "x" * 250 + "@b.com"):
         reply = client.patch("/shop", {"notification_email": given})
         assert (reply.status == 200) == valid({"notification_email": given}), given
+
+
+def test_the_document_says_a_tag_kept_in_sync_is_added():
+    valid = body_schema_accepts("/segments/{segment_id}/tag-jobs", "post")
+    assert valid({"tag": "vip", "action": "add", "keep_in_sync": True})
+    assert valid({"tag": "vip", "action": "remove"})
+    assert valid({"tag": "vip", "action": "remove", "keep_in_sync": False})
+    assert not valid({"tag": "vip", "action": "remove", "keep_in_sync": True})

@@ -53,7 +53,7 @@ def _table(kind: str) -> str:
     return os.environ[f"{kind.upper()}_TABLE"]
 
 
-def test_three_shards_store_the_day_the_in_process_run_stores(cloud):
+def test_four_shards_store_the_day_the_in_process_run_stores(cloud):
     s3, repo = cloud
     repo.create(SHOP, name="Buyers", segment_id="buyers",
                 condition={"feature": "order_count", "op": ">=", "value": 1})
@@ -68,7 +68,7 @@ def test_three_shards_store_the_day_the_in_process_run_stores(cloud):
 
     plan, sharded = _sharded_day(per_shard=1)
 
-    assert plan["shards"] == 3 and plan["customers"] == 3
+    assert plan["shards"] == 4 and plan["customers"] == 3  # a power of two
     assert sharded == whole
     assert _stored(s3, ["buyers", "vip-buyers", "rfm"]) == expected
     assert {o["segment_id"]: o["status"] for o in sharded["segments"]}["broken"] == "failed"
@@ -126,7 +126,7 @@ def test_a_segment_naming_another_sees_that_days_snapshot_of_it_in_every_shard(c
     days = {"2024-06-19": [], "2024-06-20": [1]}  # consecutive: 06-19 is "yesterday"
     for day, repeat in days.items():
         plan, result = _sharded_day(per_shard=1, run_date=day)
-        assert plan["shards"] == 3
+        assert plan["shards"] == 4  # 3 customers: a power of two
         outcomes = {o["segment_id"]: o for o in result["segments"]}
         assert [o["segment_id"] for o in result["segments"]] == ["z-repeat", "a-vip-repeat"]
         assert {o["status"] for o in outcomes.values()} == {"succeeded"}, outcomes
@@ -148,3 +148,44 @@ def _lifecycle_rule(rule_id: str) -> dict:
 def test_a_small_shop_is_one_shard(cloud):
     plan, result = _sharded_day(per_shard=100_000)
     assert plan["shards"] == 1 and result["customers"] == 3
+
+
+def test_shards_reading_their_buckets_of_the_lake_store_the_same_day(cloud, monkeypatch):
+    """The lake in S3, compacted into customer-hash buckets: each shard invocation reads
+    its buckets only (LakeReader.read_shard) and the day stored is the in-process one's."""
+    from seglift.lake.reader import LakeReader
+    from seglift.lake.writer import LakeWriter
+    from segments import wiring
+    from tests.segments.test_handler import _store
+
+    s3, repo = cloud
+    repo.create(SHOP, name="Buyers", segment_id="buyers",
+                condition={"feature": "order_count", "op": ">=", "value": 1})
+    repo.create(SHOP, name="Champions", segment_id="rfm",
+                condition={"feature": "recency_score", "op": ">=", "value": 3})
+    whole = _run_day()
+    expected = _stored(s3, ["buyers", "rfm"])
+    writer = LakeWriter(s3, BUCKET, SHOP)
+    tables = _store().tables()
+    for name in ("customers", "orders", "line_items", "refunds", "products"):
+        writer.replace_table(name, [getattr(tables, name)])
+        writer.compact(name, 8)
+    read: list[str] = []
+
+    class Recording(LakeReader):
+        def _read_file(self, data_file, columns, schema):
+            read.append(data_file.key)
+            return super()._read_file(data_file, columns, schema)
+
+    monkeypatch.setattr(wiring, "lake_reader", lambda s3, bucket, shop: Recording(
+        s3, bucket, shop))
+    plan, sharded = _sharded_day(per_shard=1)
+    assert plan["shards"] == 4
+    assert sharded == whole
+    assert _stored(s3, ["buyers", "rfm"]) == expected
+    # Each customers file was read once by PlanDay (the count) and once per shard phase
+    # by its own shard only: reading the whole table in every shard would be 1 + 2 * 4.
+    files = LakeReader(s3, BUCKET, SHOP).manifest("customers").files
+    assert len(files) >= 2
+    assert sorted(k for k in read if "/customers/" in k) == sorted(
+        [f.key for f in files] * 3)

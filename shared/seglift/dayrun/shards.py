@@ -1,11 +1,12 @@
 """Customer-hash shards: which part of a shop one day-run invocation computes.
 
-A customer's shard is a fixed hash of their id modulo the shard count, so every
-customer's own rows (the customer, their orders, the line items and refunds of those
-orders) are in one shard and per-customer work (features, memberships, a segment's sums)
-needs nothing from another. The count is chosen from the shop's size
-(``shard_count``) so one invocation holds at most ``CUSTOMERS_PER_SHARD`` customers,
-whatever the shop.
+A customer's shard is a fixed hash of their id modulo the shard count (the lake's bucket
+hash, ``seglift.lake.buckets``), so every customer's own rows (the customer, their
+orders, the line items and refunds of those orders) are in one shard and per-customer
+work (features, memberships, a segment's sums) needs nothing from another. The count is
+a power of two chosen from the shop's size (``shard_count``) so one invocation holds at
+most ``CUSTOMERS_PER_SHARD`` customers, whatever the shop, and divides the lake's bucket
+count: a shard reads only its buckets' files (``read_shard_tables``).
 
 Orders without a customer go with customer id 0's shard: they count for nothing but the
 shop's first order day, which is a minimum over shards.
@@ -15,43 +16,33 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from seglift.segments.tables import LakeTables
+from seglift.lake.buckets import BUCKET_COLUMNS, bucket_of, next_power_of_two
+from seglift.segments.tables import TABLE_NAMES, LakeTables, conform
 
-# Customers per shard. The day-run's peak memory grows about linearly with customers
-# (README, pipeline benchmark: max invocation peak RSS per shard size); this keeps a
-# shard's invocation well under 2 GB and 5 minutes.
+# Customers per shard at most. The day-run's peak memory grows about linearly with
+# customers (README, pipeline benchmark: max invocation peak RSS per shard size); this
+# keeps a shard's invocation well under 2 GB and 5 minutes.
 CUSTOMERS_PER_SHARD = 100_000
-MAX_SHARDS = 1_000  # a Distributed Map handles far more; this bounds a typo'd setting
+MAX_SHARDS = 1_024  # a Distributed Map handles far more; this bounds a typo'd setting
 
 
 def shard_count(customers: int, per_shard: int = CUSTOMERS_PER_SHARD) -> int:
-    """How many shards a shop of ``customers`` customers is computed in (at least 1)."""
+    """How many shards a shop of ``customers`` customers is computed in: the smallest
+    power of two giving at most ``per_shard`` customers a shard (at least 1)."""
     if per_shard < 1:
         raise ValueError(f"customers per shard must be positive, got {per_shard}")
-    return max(1, min(MAX_SHARDS, math.ceil(customers / per_shard)))
-
-
-_MIX_1 = np.uint64(0xBF58476D1CE4E5B9)
-_MIX_2 = np.uint64(0x94D049BB133111EB)
+    return max(1, min(MAX_SHARDS, next_power_of_two(math.ceil(customers / per_shard))))
 
 
 def shard_of(ids: pa.Array | pa.ChunkedArray, count: int) -> np.ndarray:
-    """Each id's shard (0..count-1), by the splitmix64 finaliser (ids of one shop are
-    often sequential; the mix spreads them evenly). Null ids are id 0."""
-    values = pc.fill_null(pc.cast(ids, pa.int64()), 0)
-    if isinstance(values, pa.ChunkedArray):
-        values = values.combine_chunks()
-    x = values.to_numpy(zero_copy_only=False).astype(np.int64).view(np.uint64)
-    with np.errstate(over="ignore"):
-        x = (x ^ (x >> np.uint64(30))) * _MIX_1
-        x = (x ^ (x >> np.uint64(27))) * _MIX_2
-        x = x ^ (x >> np.uint64(31))
-    return (x % np.uint64(count)).astype(np.int64)
+    """Each id's shard (0..count-1): its lake bucket among ``count``. Null ids are id 0."""
+    return bucket_of(ids, count)
 
 
 def in_shard(ids: pa.Array | pa.ChunkedArray, shard: int, count: int) -> pa.Array:
@@ -77,6 +68,28 @@ def shard_tables(tables: LakeTables, shard: int, count: int) -> LakeTables:
             pc.is_in(tables.line_items["order_id"], value_set=order_ids)),
         refunds=tables.refunds.filter(pc.is_in(tables.refunds["order_id"], value_set=order_ids)),
     )
+
+
+def read_shard_tables(reader: Any, shard: int, count: int) -> LakeTables:
+    """Shard ``shard`` of ``count`` read from the lake: ``shard_tables`` of the whole
+    lake, reading only the shard's buckets (``LakeReader.read_shard``). A reader without
+    ``read_shard`` (a test's fake) is read whole and cut."""
+    read_shard = getattr(reader, "read_shard", None)
+    if count == 1 or read_shard is None:
+        return shard_tables(LakeTables.from_reader(reader), shard, count)
+    # Tables with customers' rows by the shard's buckets; the others (products,
+    # collections) whole.
+    tables = {name: conform(read_shard(name, shard, count) if name in BUCKET_COLUMNS
+                            else reader.read_table(name, columns=None), name)
+              for name in TABLE_NAMES}
+    orders = tables["orders"]
+    order_ids = orders["order_id"].combine_chunks()
+    # As ``shard_tables``: a shard's line items and refunds are those of its orders.
+    tables["line_items"] = tables["line_items"].filter(
+        pc.is_in(tables["line_items"]["order_id"], value_set=order_ids))
+    tables["refunds"] = tables["refunds"].filter(
+        pc.is_in(tables["refunds"]["order_id"], value_set=order_ids))
+    return LakeTables(**tables)
 
 
 def shard_ids(ids: pa.Array | None, shard: int, count: int) -> pa.Array | None:

@@ -5,13 +5,18 @@ Under ``seglift.keys.lake_prefix(shop, table)`` (``shops/<shop>/lake/v<N>/<table
     manifest.json                                  the table's current state (below)
     base/<generation>/part-00000.parquet           compacted base: every row once, split
                                                    into parts of at most ~1M rows
+    base/<generation>/b0003-part-00000.parquet     the same, bucketed: bucket 3's rows
     delta/<run_date>/<generation>-part-00000.parquet   one daily sync's upserts
     delta/<run_date>/<generation>-deleted.parquet  primary keys deleted that day
 
-Partitioning is by *generation*, not by a data column: every reader of the lake
-(features, metrics) reads whole tables, so date partitions would only multiply files.
-A generation is a fresh unique id per write, so a new file never overwrites one a reader
-may be reading.
+Partitioning is by *generation* and, for the tables with customers' rows, by
+**customer-hash bucket** (``seglift.lake.buckets``): compaction writes each bucket's rows
+to its own files, recorded in the manifest per file (``bucket`` of ``buckets``), so the
+day-run's shard of a shop reads only its customers' files (``LakeReader.read_shard``)
+while every other reader reads the whole table as before. Deltas are not bucketed (a
+day's changes are small: a shard reads them whole and keeps its rows). A generation
+is a fresh unique id per write, so a new file never overwrites one a reader may be
+reading.
 
 Atomic switch-over: data files are uploaded first, then ``manifest.json`` is replaced
 by one PUT (atomic in S3). A reader loads the manifest and then exactly the files it
@@ -51,6 +56,10 @@ def base_file_key(shop: str, table: str, generation: str, part: int) -> str:
     return f"{lake_prefix(shop, table)}base/{generation}/part-{part:05d}.parquet"
 
 
+def bucket_file_key(shop: str, table: str, generation: str, bucket: int, part: int) -> str:
+    return f"{lake_prefix(shop, table)}base/{generation}/b{bucket:04d}-part-{part:05d}.parquet"
+
+
 def delta_file_key(shop: str, table: str, run_date: str, generation: str, part: int) -> str:
     return f"{lake_prefix(shop, table)}delta/{run_date}/{generation}-part-{part:05d}.parquet"
 
@@ -61,13 +70,17 @@ def deleted_file_key(shop: str, table: str, run_date: str, generation: str) -> s
 
 @dataclass(frozen=True)
 class DataFile:
-    """One Parquet file of a table. ``kind``: base | delta | deleted."""
+    """One Parquet file of a table. ``kind``: base | delta | deleted. A bucketed base
+    file holds exactly the rows of bucket ``bucket`` of ``buckets``
+    (``seglift.lake.buckets``); None: any customer's rows."""
 
     key: str
     rows: int
     kind: str = "base"
     run_date: str | None = None
     size: int = 0
+    bucket: int | None = None
+    buckets: int | None = None
 
 
 @dataclass
@@ -83,6 +96,16 @@ class Manifest:
     @property
     def delta_files(self) -> list[DataFile]:
         return [f for f in self.files if f.kind != "base"]
+
+    @property
+    def base_buckets(self) -> int | None:
+        """The bucket count every base file was compacted with; None when the base is
+        not (entirely) bucketed or has no files."""
+        counts = {f.buckets for f in self.files if f.kind == "base"}
+        if len(counts) != 1:
+            return None
+        (count,) = counts
+        return count
 
     @property
     def keys(self) -> set[str]:

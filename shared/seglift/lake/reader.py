@@ -4,6 +4,10 @@ The segment and metrics functions call ``LakeReader(s3, bucket, shop).read_table
 and rely on two promises: the schema is always the contract's (even for a shop with no
 data yet: an empty table), and the rows are the table's merged current state (see
 ``seglift.lake.layout``), never a half-written sync.
+
+``read_shard`` reads the rows of one customer shard (the day-run's shard ``k`` of ``n``):
+only the base files of the buckets that can hold it, plus every delta (small), merged,
+then cut to the shard; its result is ``read_table``'s rows of that shard.
 """
 
 from __future__ import annotations
@@ -15,6 +19,12 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from seglift.keys import validate_shop_domain
+from seglift.lake.buckets import (
+    BUCKET_COLUMNS,
+    bucket_is_within,
+    bucket_may_hold,
+    in_bucket,
+)
 from seglift.lake.layout import DataFile, Manifest, manifest_key
 from seglift.lake.merge import merge_versions
 from seglift.lake.schema import TABLES, schema_of
@@ -82,6 +92,36 @@ class LakeReader:
         parts = upserts or [schema.empty_table().select(read_columns)]
         merged = merge_versions(parts, primary_key, deleted_keys)
         return merged.select(wanted)
+
+    def read_shard(self, table: str, shard: int, shards: int,
+                   columns: list[str] | None = None, *,
+                   manifest: Manifest | None = None) -> pa.Table:
+        """The rows of ``read_table`` whose customer is in shard ``shard`` of ``shards``
+        (``seglift.lake.buckets``: by the table's bucket column; a table without one,
+        products, is read whole). Reads only the base files of the buckets that can hold
+        the shard, and every delta: memory follows the shard's size, not the shop's."""
+        if not 0 <= shard < shards:
+            raise ValueError(f"shard {shard} is not one of {shards} shards")
+        column = BUCKET_COLUMNS.get(table)
+        if column is None or shards == 1:
+            return self.read_table(table, columns, manifest=manifest)
+        schema = schema_of(table)
+        wanted = self._check_columns(table, schema, columns)
+        if manifest is None:
+            manifest = self.manifest(table)
+        if manifest is None or not manifest.files:
+            return schema.empty_table().select(wanted)
+        chosen = [f for f in manifest.files if f.kind != "base" or f.buckets is None
+                  or f.bucket is None or bucket_may_hold(f.bucket, f.buckets, shard, shards)]
+        # Exact without a filter: only bucketed base files, each wholly inside the shard.
+        exact = all(f.kind == "base" and f.buckets is not None and f.bucket is not None
+                    and bucket_is_within(f.buckets, shards) for f in chosen)
+        read_columns = list(dict.fromkeys([*wanted, column]))
+        rows = self.read_table(table, read_columns,
+                               manifest=Manifest(table=table, files=chosen))
+        if not exact:
+            rows = rows.filter(in_bucket(rows[column], shard, shards))
+        return rows.select(wanted)
 
     def read_file(self, data_file: DataFile, columns: list[str] | None = None) -> pa.Table:
         """One data file as stored (for compaction and tests)."""

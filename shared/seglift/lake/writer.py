@@ -9,6 +9,12 @@ A write may span several invocations (a large export is converted a bounded piec
 time): ``TableWrite.suspend`` uploads what it has and returns its files, and
 ``LakeWriter.resume`` carries on with the same generation and the next part number.
 
+Compaction (``compact``) folds the deltas into a new base, split into customer-hash
+buckets (``seglift.lake.buckets``) when the sync asks for them: one base file at a time
+is read, its superseded and deleted rows dropped and the rest appended to its bucket's
+file, then the deltas' merged rows, so compacting needs one base file and the deltas in
+memory, not the table.
+
 The manifest switch is a conditional PUT (``If-Match`` on the manifest's ETag, or
 ``If-None-Match: *`` for a new table): two writers that both read one manifest cannot
 both replace it; the second gets ``ManifestConflict`` and nothing it wrote is visible.
@@ -22,20 +28,24 @@ from collections.abc import Iterable
 from types import TracebackType
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from seglift.keys import validate_shop_domain
+from seglift.lake.buckets import BUCKET_COLUMNS, bucket_of
 from seglift.lake.layout import (
     DataFile,
     Manifest,
     base_file_key,
+    bucket_file_key,
     deleted_file_key,
     delta_file_key,
     manifest_key,
     new_generation,
 )
+from seglift.lake.merge import merge_versions
 from seglift.lake.reader import LakeReader, ManifestConflict
 from seglift.lake.schema import TABLES, schema_of
 
@@ -101,8 +111,10 @@ class _PartedUpload:
 
     def __init__(self, s3: Any, bucket: str, schema: pa.Schema, key_for_part: Any,
                  kind: str, run_date: str | None, rows_per_file: int,
-                 first_part: int = 0) -> None:
+                 first_part: int = 0, hash_bucket: int | None = None,
+                 hash_buckets: int | None = None) -> None:
         self._s3, self._bucket, self._schema = s3, bucket, schema
+        self._hash_bucket, self._hash_buckets = hash_bucket, hash_buckets
         self._key_for_part, self._kind, self._run_date = key_for_part, kind, run_date
         self._rows_per_file = rows_per_file
         self._first_part = first_part
@@ -127,7 +139,7 @@ class _PartedUpload:
             current, self._current = self._current, None
             size = current.close()
             self.files.append(DataFile(current.key, current.rows, self._kind, self._run_date,
-                                       size))
+                                       size, self._hash_bucket, self._hash_buckets))
 
     def close(self) -> list[DataFile]:
         self._finish()
@@ -227,8 +239,14 @@ class LakeWriter:
                 write.write(batch)
             return write.commit(deleted_keys)
 
-    def needs_compaction(self, manifest: Manifest) -> bool:
+    def needs_compaction(self, manifest: Manifest, buckets: int | None = None) -> bool:
+        """Are the table's deltas many or large, or (``buckets``: the bucket count the
+        shop's size asks for) is its base not yet split into at least that many?"""
         deltas = manifest.delta_files
+        if buckets is not None and manifest.table in BUCKET_COLUMNS and manifest.files:
+            current = manifest.base_buckets
+            if buckets > 1 and (current is None or current < buckets):
+                return True
         if not deltas:
             return False
         base_rows = sum(f.rows for f in manifest.files if f.kind == "base")
@@ -236,18 +254,85 @@ class LakeWriter:
         return (len(deltas) >= COMPACT_AFTER_DELTAS
                 or delta_rows > COMPACT_DELTA_ROW_SHARE * max(base_rows, 1))
 
-    def compact(self, table: str) -> Manifest | None:
-        """Fold base and deltas into a new base (same content, fewer files)."""
+    def compact(self, table: str, buckets: int | None = None) -> Manifest | None:
+        """Fold base and deltas into a new base (same content, fewer files). ``buckets``
+        (tables with customers' rows): split the new base into that many customer-hash
+        buckets; None keeps the base's current bucket count. Streamed: one base file at
+        a time, plus the table's deltas merged."""
         current, etag = self.reader.manifest_and_etag(table)
-        if current is None or not current.delta_files:
+        if current is None or not current.files:
             return current
-        merged = self.reader.read_table(table, manifest=current)
+        if buckets is None:
+            buckets = current.base_buckets
+        column = BUCKET_COLUMNS.get(table)
+        if column is None or buckets is None or buckets < 1:
+            buckets = None
+        if not current.delta_files and (buckets is None or current.base_buckets == buckets):
+            return current
         generation = new_generation()
-        files = self._upload(
-            schema_of(table), merged.to_batches(max_chunksize=ROW_GROUP_ROWS),
-            lambda part: base_file_key(self.shop, table, generation, part), "base", None,
-        )
+        if buckets is None:
+            merged = self.reader.read_table(table, manifest=current)
+            files = self._upload(
+                schema_of(table), merged.to_batches(max_chunksize=ROW_GROUP_ROWS),
+                lambda part: base_file_key(self.shop, table, generation, part), "base", None,
+            )
+        else:
+            assert column is not None
+            files = self._compact_bucketed(table, current, generation, column, buckets)
         return self._switch(table, generation, files, current, etag)
+
+    def _compact_bucketed(self, table: str, current: Manifest, generation: str,
+                          column: str, buckets: int) -> list[DataFile]:
+        schema = schema_of(table)
+        key_name = TABLES[table][1][0]
+        upserts = [self.reader.read_file(f) for f in current.files if f.kind == "delta"]
+        deleted = [self.reader.read_file(f, [key_name]).column(0)
+                   for f in current.files if f.kind == "deleted"]
+        deleted_keys = (pa.chunked_array([c for col in deleted for c in col.chunks],
+                                         schema.field(key_name).type).combine_chunks()
+                        if deleted else None)
+        changed = (merge_versions([t.cast(schema) for t in upserts], (key_name,), deleted_keys)
+                   if upserts else schema.empty_table())
+        # Keys a base row loses to: a newer version in a delta, or a deletion.
+        drop = pa.chunked_array(
+            [*changed[key_name].chunks, *([deleted_keys] if deleted_keys is not None else [])],
+            schema.field(key_name).type).combine_chunks()
+        outputs = [_PartedUpload(self._s3, self.bucket, schema,
+                                 self._bucket_key(table, generation, b), "base", None,
+                                 self.rows_per_file, hash_bucket=b, hash_buckets=buckets)
+                   for b in range(buckets)]
+        try:
+            for data_file in current.files:
+                if data_file.kind != "base":
+                    continue
+                rows = self.reader.read_file(data_file).cast(schema)
+                if len(drop):
+                    rows = rows.filter(pc.invert(pc.is_in(rows[key_name], value_set=drop)))
+                self._write_buckets(outputs, rows, column, buckets)
+            self._write_buckets(outputs, changed, column, buckets)
+        except BaseException:
+            for output in outputs:
+                output.abort()
+            raise
+        return [f for output in outputs for f in output.close()]
+
+    @staticmethod
+    def _write_buckets(outputs: list[_PartedUpload], rows: pa.Table, column: str,
+                       buckets: int) -> None:
+        """Append each row to its bucket's file (vectorised: one sort by bucket, then a
+        slice per bucket)."""
+        if not rows.num_rows:
+            return
+        of = bucket_of(rows[column], buckets)
+        order = np.argsort(of, kind="stable")
+        rows = rows.take(pa.array(order))
+        bounds = np.searchsorted(of[order], np.arange(buckets + 1))
+        for b in range(buckets):
+            if bounds[b + 1] > bounds[b]:
+                outputs[b].write(rows.slice(int(bounds[b]), int(bounds[b + 1] - bounds[b])))
+
+    def _bucket_key(self, table: str, generation: str, bucket: int) -> Any:
+        return lambda part: bucket_file_key(self.shop, table, generation, bucket, part)
 
     # -- internals ---------------------------------------------------------------------
 

@@ -190,7 +190,7 @@ def _validate_comparison(node: Condition, path: str) -> None:
             "the list.", f"{path}.feature")
     op = node.get("op")
     allowed = OPERATORS_BY_KIND[spec.kind] | NULL_OPERATORS
-    if op not in allowed:
+    if not isinstance(op, str) or op not in allowed:  # a list or an object is no operator
         choices = ", ".join(f"“{operator_words(o, spec.kind)}”" for o in sorted(allowed))
         raise ConditionError(
             f"“{operator_words(str(op), spec.kind)}” does not apply to {spec.label}: "
