@@ -18,6 +18,7 @@ from api.fields import EmailOrEmpty, Flag, IsoDate
 from api.schema_rules import at_least_one_of, exactly_one_of
 from seglift.exports.columns import EXPORTABLE_METRICS
 from seglift.segments.templates import TEMPLATES
+from seglift.tagging.validation import TAG_PATTERN
 
 SegmentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
@@ -245,7 +246,9 @@ def _keep_in_sync_adds(schema: dict[str, Any]) -> None:
 class TagJobCreate(RequestBody):
     model_config = ConfigDict(json_schema_extra=_keep_in_sync_adds)
 
-    tag: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    # The pattern documents Shopify's tag rules; validate_tag enforces them in words.
+    tag: Annotated[str, StringConstraints(min_length=1, max_length=255),
+                   Field(json_schema_extra={"pattern": TAG_PATTERN})]
     action: Literal["add", "remove"]
     keep_in_sync: Flag = Field(
         default=False,

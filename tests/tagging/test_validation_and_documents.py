@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from devkit.shopify_emulator.schema import validate_document
 from seglift.tagging import documents
 from seglift.tagging.validation import (
     MAX_TAG_LENGTH,
+    TAG_PATTERN,
     TagError,
     has_tag,
     validate_action,
@@ -67,3 +70,17 @@ def test_aliased_batches_are_valid_against_the_admin_schema(action: str, count: 
     variables = documents.mutation_variables("VIP", [documents.customer_gid(i)
                                                      for i in range(count)])
     assert len(variables) == count + 1 and variables["tags"] == ["VIP"]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("ab ,\t\r\n\x00\x1c\x85\u00a0\u3000é")),
+               max_size=12))
+def test_the_documented_tag_pattern_accepts_exactly_what_validate_tag_accepts(tag: str):
+    """The API document's pattern and the check that answers in words agree on every tag,
+    so a client following the document is never refused and never misled."""
+    try:
+        validate_tag(tag)
+        accepted = True
+    except TagError:
+        accepted = False
+    assert (re.fullmatch(TAG_PATTERN, tag) is not None) == accepted, repr(tag)

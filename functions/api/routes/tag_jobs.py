@@ -22,12 +22,14 @@ from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, 
 from api.presenters import tag_job_out
 from api.routes.responses import BODY_ERRORS, responses
 from api.routes.segments import SegmentId, get_segment_or_404
-from seglift.tagging.validation import TagError, validate_tag
+from seglift.tagging.validation import TAG_PATTERN, TagError, validate_tag
 
 router = APIGatewayRouter()
 
 JobId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
-TagQuery = Annotated[str, Query(min_length=1, max_length=255)]
+# The pattern documents Shopify's tag rules; validate_tag enforces them in words.
+TagQuery = Annotated[str, Query(min_length=1, max_length=255,
+                                json_schema_extra={"pattern": TAG_PATTERN})]
 
 
 @router.post(

@@ -21,6 +21,13 @@ MAX_TAGS_PER_CUSTOMER = 250
 TAG_ACTIONS = ("add", "remove")
 
 
+# The same rules as ``validate_tag``, as a JSON Schema pattern for the API's document (with
+# maxLength 255): around the whitespace ``str.strip`` removes (Python's ``\s``), a tag
+# that starts and ends with neither whitespace, a comma nor NUL and holds no comma, line
+# break, tab or NUL.
+TAG_PATTERN = r"^\s*[^,\s\x00](?:[^,\r\n\t\x00]*[^,\s\x00])?\s*$"
+
+
 class TagError(ValueError):
     """A tag or tag action Shopify would reject; the message says what to change."""
 
