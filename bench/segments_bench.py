@@ -73,11 +73,28 @@ def _most_common(values: pa.ChunkedArray | pa.Array, n: int = 1) -> list[Any]:
     return counts.take(order[:n]).field("values").to_pylist()
 
 
+def _most_bought_collection(tables: LakeTables) -> int:
+    """The collection whose products were bought most (line items), ties to the lowest id:
+    a real collection of the store that selects real customers."""
+    bought = pc.value_counts(tables.line_items["product_id"].drop_null())
+    per_product = pa.table({"product_id": bought.field("values"),
+                            "items": bought.field("counts")})
+    per_collection = (tables.collection_products.select(["collection_id", "product_id"])
+                      .join(per_product, "product_id")
+                      .group_by("collection_id").aggregate([("items", "sum")]))
+    if per_collection.num_rows == 0:
+        raise ValueError("the benchmark store has no collection holding a bought product")
+    ranked = per_collection.sort_by([("items_sum", "descending"),
+                                     ("collection_id", "ascending")])
+    return int(ranked["collection_id"][0].as_py())
+
+
 def template_parameters(tables: LakeTables, features: pa.Table) -> dict[str, Any]:
     """Parameter values that select real customers of this store."""
     products = _most_common(tables.line_items["product_id"], 2)
     campaigns = _most_common(features["first_order_utm_campaign"])
     return {
+        "collection_id": _most_bought_collection(tables),
         "product_id": products[0], "first_product_id": products[0],
         "second_product_id": products[1], "other_product_id": products[1],
         "variant_id": _most_common(tables.line_items["variant_id"])[0],
@@ -108,7 +125,8 @@ class SqlCompiler:
     """Condition JSON -> a DuckDB boolean expression over ``f`` (the features file).
 
     Purchase conditions use the table ``ci`` (counted orders' line items with order day,
-    order index and lower-case product type) and ``co`` (counted orders). Every leaf is
+    order index and lower-case product type), ``co`` (counted orders) and ``cp`` (which
+    product is in which collection, as of the last sync). Every leaf is
     wrapped in COALESCE(..., FALSE): a comparison on NULL is false, as in the engine.
     """
 
@@ -149,6 +167,11 @@ class SqlCompiler:
             if key in spec:
                 ids = spec[key] if isinstance(spec[key], list) else [spec[key]]
                 return f"{key} IN ({', '.join(map(str, ids))})"
+        if "collection_id" in spec:
+            ids = spec["collection_id"] if isinstance(spec["collection_id"], list) else [
+                spec["collection_id"]]
+            return (f"product_id IN (SELECT product_id FROM cp WHERE collection_id IN "
+                    f"({', '.join(map(str, ids))}))")
         if "product_type" in spec:
             names = spec["product_type"] if isinstance(spec["product_type"], list) else [
                 spec["product_type"]]
@@ -167,7 +190,8 @@ class SqlCompiler:
         return "TRUE"
 
     def bought(self, spec: dict[str, Any]) -> str:
-        source = "ci" if any(k in spec for k in ("product_id", "variant_id", "product_type")) \
+        source = "ci" if any(k in spec for k in ("product_id", "variant_id", "collection_id",
+                                                  "product_type")) \
             else "co"
         count = (f"COALESCE((SELECT count(DISTINCT order_id) FROM {source} "
                  f"WHERE {source}.customer_id = f.customer_id AND {self.item(spec)} "
@@ -213,12 +237,14 @@ def duckdb_connection(features: Path, lake: dict[str, Path], as_of: date,
                       tz: str) -> duckdb.DuckDBPyConnection:
     """DuckDB with views over the Parquet files: features ``f``, counted orders
     ``co_view`` and their items ``ci_view`` (the conditions read tables ``co``/``ci``,
-    materialised from the views once per run)."""
+    materialised from the views once per run), collections' products ``cp``."""
     con = duckdb.connect()
     con.execute("SET enable_progress_bar = false")
     con.execute(f"SET TimeZone = '{tz}'")
     cutoff = end_of_day_utc(as_of, tz).strftime("%Y-%m-%d %H:%M:%S+00")
     con.execute(f"CREATE VIEW f AS SELECT * FROM read_parquet('{features}')")
+    con.execute(f"CREATE VIEW cp AS SELECT collection_id, product_id "
+                f"FROM read_parquet('{lake['collection_products']}')")
     con.execute(f"""
         CREATE VIEW co_view AS
         SELECT order_id, customer_id,

@@ -11,11 +11,15 @@ Two forms of the same store:
 The shape is the one the issues specify for benchmarks: about 3 orders per customer and
 2-3 line items per order (``BENCH_SHAPE``; the generator's default shop is lighter).
 Generation is never timed; a cache folder is only used once complete (written under a
-temporary name, renamed at the end).
+temporary name, renamed at the end). The folder's name carries a fingerprint of what the
+store is made of (the resources and the sync's bulk queries for them, the lake tables and
+their schemas), so a cache written before a table or a field was added is never read:
+the next run builds the store again under the new name.
 """
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import sys
 import time
@@ -32,8 +36,9 @@ from seglift.shopify.bulk import iter_jsonl_blocks
 
 CACHE = Path(".bench/store")
 SEED = 2026
-RESOURCES = ("customers", "products", "orders")
-LAKE_TABLES = ("customers", "orders", "line_items", "refunds", "products")
+RESOURCES = ("customers", "products", "orders", "collections")
+LAKE_TABLES = ("customers", "orders", "line_items", "refunds", "products", "collections",
+               "collection_products")
 # About 3.0 orders per customer and 2.4 line items per order (measured on 10,000).
 BENCH_SHAPE = {"repeat_scale": 1.75, "extra_line_probability": 0.45}
 
@@ -43,9 +48,20 @@ def bench_spec(customers: int) -> StoreSpec:
                      **BENCH_SHAPE)
 
 
+def store_fingerprint() -> str:
+    """A short digest of what the cached store holds: the resources with the sync's bulk
+    query for each, and the lake tables with their schemas. Adding a resource, a table
+    or a field changes it, so a stale cache is rebuilt rather than read."""
+    from sync.queries import bulk_query
+
+    parts = [f"{r}:{bulk_query(r)}" for r in RESOURCES]
+    parts += [f"{t}:{schema_of(t)}" for t in LAKE_TABLES]
+    return hashlib.blake2b("\n".join(parts).encode(), digest_size=4).hexdigest()
+
+
 def _folder(customers: int) -> Path:
     shape = "-".join(f"{v:g}" for v in BENCH_SHAPE.values())
-    return CACHE / f"{customers}-seed{SEED}-shape{shape}"
+    return CACHE / f"{customers}-seed{SEED}-shape{shape}-{store_fingerprint()}"
 
 
 def _build_once(final: Path, build: Callable[[Path], None], what: str) -> Path:
