@@ -37,6 +37,8 @@ from seglift.segments.conditions import referenced_segments
 from seglift.segments.dependencies import evaluation_order
 from seglift.segments.snapshots import read_members
 from seglift.segments.tables import LakeTables
+from seglift.storage.segment_repository import SegmentNotFound
+from segments.backfill_job import BackfillJob
 from segments.dayrun import AnalyticsStore, DayStores, snapshot_or_none, store_segment_day
 from segments.logic import SegmentEvaluationError, Segments, Storage
 
@@ -100,42 +102,67 @@ def _latest_snapshot(shop: str, record: Any, storage: Storage) -> pa.Array:
 def backfill(
     shop: str, run_date: date, segment_id: str, days: int, *, reader: Any, storage: Storage,
     segments: Segments, metrics: MetricsStore, analytics: AnalyticsStore | None = None,
-    tz: str = "UTC",
+    tz: str = "UTC", job: BackfillJob | None = None,
 ) -> dict[str, Any]:
     """Evaluate ``segment_id`` and store its day (snapshot, metrics and, with ``analytics``,
     profile and revenue) for the ``days`` days ending on ``run_date`` (inclusive, oldest
-    first); returns the days and member counts."""
+    first); returns the days and member counts. With ``job`` (the backfill's job record,
+    ``segments.backfill_job``), each day is reported as it is stored, a day that fails is
+    recorded with its reason and the next days are still computed; without one, the first
+    failing day stops the backfill."""
     if not 1 <= days <= MAX_BACKFILL_DAYS:
         raise SegmentEvaluationError(
             f"days must be between 1 and {MAX_BACKFILL_DAYS}, got {days}"
         )
-    plan = _plan(shop, segment_id, segments, storage)
-    tables = LakeTables.from_reader(reader)
     first = run_date - timedelta(days=days - 1)
+    done = {"segment_id": segment_id, "first_day": first.isoformat(),
+            "last_day": run_date.isoformat()}
+    if job is not None and not job.started(first, run_date):
+        return {**done, "days": 0, "member_counts": {}, "skipped": "the job is finished"}
+    try:
+        plan = _plan(shop, segment_id, segments, storage)
+    except (SegmentEvaluationError, SegmentNotFound) as error:
+        if job is None:
+            raise
+        reason = (str(error) if isinstance(error, SegmentEvaluationError) else
+                  "the segment does not exist any more (it was deleted): nothing to compute")
+        job.abort(reason)
+        return {**done, "days": 0, "member_counts": {}, "skipped": reason}
+    tables = LakeTables.from_reader(reader)
     if tables.customers.num_rows == 0:
         # Not synced yet: a month of zeros would be a false history. The first daily run
         # after the sync starts the trend instead.
-        return {"segment_id": segment_id, "first_day": first.isoformat(),
-                "last_day": run_date.isoformat(), "days": 0, "member_counts": {},
-                "skipped": "the shop has no synced customers yet"}
+        reason = "the shop has no synced customers yet"
+        if job is not None:
+            job.skipped(reason)
+        return {**done, "days": 0, "member_counts": {}, "skipped": reason}
     stores = DayStores(storage, segments, metrics, analytics)
     previous = snapshot_or_none(shop, segment_id, first - timedelta(days=1), storage)
     conditions = {s: plan.conditions[s] for s in plan.order}
     counts: dict[str, int] = {}
+    failed: dict[str, str] = {}
     for offset in range(days):
         day = first + timedelta(days=offset)
         result = compute_day(tables, day, conditions, tz=tz, fixed_members=plan.fixed_members,
                              previous={segment_id: previous}, report={segment_id},
                              analytics=analytics is not None)
         if segment_id in result.failures:
-            raise result.failures[segment_id]
+            if job is None:
+                raise result.failures[segment_id]
+            failed[day.isoformat()] = str(result.failures[segment_id])
+            job.day(day, failed[day.isoformat()])
+            previous = None  # the next day's entered/left are unknown, not made up
+            continue
         outcome = result.segments[segment_id]
         store_segment_day(shop, day, segment_id, outcome, stores)
         counts[day.isoformat()] = len(outcome.members)
         previous = outcome.members
-    _record_latest(shop, segment_id, run_date, counts[run_date.isoformat()], segments)
-    return {"segment_id": segment_id, "first_day": first.isoformat(),
-            "last_day": run_date.isoformat(), "days": days, "member_counts": counts}
+        if job is not None:
+            job.day(day)
+    if counts:
+        last = max(counts)
+        _record_latest(shop, segment_id, date.fromisoformat(last), counts[last], segments)
+    return {**done, "days": days, "member_counts": counts, "failed_days": failed}
 
 
 def _record_latest(shop: str, segment_id: str, day: date, count: int,
