@@ -7,8 +7,19 @@ as of each of the last ``days`` days (the lake keeps every order's creation, can
 and refund times, so features of a past day are what a daily run on that day would have
 computed, except attributes Shopify keeps no history of: see
 ``seglift.segments.engine.evaluate_as_of``) and stores that day's membership snapshot,
-metrics, profile and revenue months with the daily run's own ``store_segment_day``, so
-``entered``/``left`` are known from the second day on.
+metrics (and, for the newest day, profile and revenue months) with the daily run's own
+``store_segment_day``, so ``entered``/``left`` are known from the second day on.
+
+The newest day is computed first, complete: members, metrics, the profile (features) and
+the revenue of every month of the shop's history (one pass over the members' orders, from
+the shop's first order, any year; ``stage_segment_day`` writes the months not stored yet).
+A new segment's page is then whole after one day's computation (about 5 s at 100,000
+customers, ``bench/backfill_bench.py``) while the older trend points follow, oldest first,
+members and metrics only (about 40% cheaper a day than with the profile). The newest day's
+metrics are written again at the end, once the day before it is known (entered/left).
+
+A list segment (fixed members) has no past to evaluate: a backfill of one day computes its
+figures (metrics, profile, revenue months) of the day it was made, the list's creation.
 
 ``member_of`` dependencies are evaluated as of the same day in the same batch (condition
 segments, dependencies first) rather than read from snapshots they may not have for past
@@ -32,7 +43,7 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 from seglift import keys
-from seglift.dayrun.compute import compute_day
+from seglift.dayrun.compute import SegmentDay, compute_day
 from seglift.segments.conditions import referenced_segments
 from seglift.segments.dependencies import evaluation_order
 from seglift.segments.snapshots import read_members
@@ -109,6 +120,10 @@ def backfill(
         raise SegmentEvaluationError(
             f"days must be between 1 and {MAX_BACKFILL_DAYS}, got {days}"
         )
+    target = segments.require(shop, segment_id)
+    if target.kind != "condition" and days == 1 and target.last_evaluated_on:
+        return _list_day(shop, target, reader=reader, storage=storage, segments=segments,
+                         metrics=metrics, analytics=analytics, tz=tz)
     plan = _plan(shop, segment_id, segments, storage)
     tables = LakeTables.from_reader(reader)
     first = run_date - timedelta(days=days - 1)
@@ -119,23 +134,59 @@ def backfill(
                 "last_day": run_date.isoformat(), "days": 0, "member_counts": {},
                 "skipped": "the shop has no synced customers yet"}
     stores = DayStores(storage, segments, metrics, analytics)
-    previous = snapshot_or_none(shop, segment_id, first - timedelta(days=1), storage)
     conditions = {s: plan.conditions[s] for s in plan.order}
-    counts: dict[str, int] = {}
-    for offset in range(days):
-        day = first + timedelta(days=offset)
+
+    def day_of(day: date, previous: pa.Array | None, with_analytics: bool) -> SegmentDay:
         result = compute_day(tables, day, conditions, tz=tz, fixed_members=plan.fixed_members,
                              previous={segment_id: previous}, report={segment_id},
-                             analytics=analytics is not None)
+                             analytics=with_analytics)
         if segment_id in result.failures:
             raise result.failures[segment_id]
         outcome = result.segments[segment_id]
         store_segment_day(shop, day, segment_id, outcome, stores)
-        counts[day.isoformat()] = len(outcome.members)
-        previous = outcome.members
-    _record_latest(shop, segment_id, run_date, counts[run_date.isoformat()], segments)
+        return outcome
+
+    # 1. The newest day complete first (members, metrics, profile and the revenue of every
+    # month of the shop's history in one pass over the members' orders), so the segment's
+    # page has everything but the older trend points within one day's computation.
+    before_newest = snapshot_or_none(shop, segment_id, run_date - timedelta(days=1), storage)
+    newest = day_of(run_date, before_newest, analytics is not None)
+    _record_latest(shop, segment_id, run_date, len(newest.members), segments)
+    counts: dict[str, int] = {run_date.isoformat(): len(newest.members)}
+    # 2. The older days, oldest first, members and metrics only: a day's profile and
+    # revenue describe the segment as of that day, and the page shows the newest.
+    previous = snapshot_or_none(shop, segment_id, first - timedelta(days=1), storage)
+    for offset in range(days - 1):
+        day = first + timedelta(days=offset)
+        previous = day_of(day, previous, False).members
+        counts[day.isoformat()] = len(previous)
+    # 3. The newest day's entered/left need the day before, unknown in step 1 until now.
+    if days > 1 and before_newest is None:
+        day_of(run_date, previous, False)
+    counts = dict(sorted(counts.items()))
     return {"segment_id": segment_id, "first_day": first.isoformat(),
             "last_day": run_date.isoformat(), "days": days, "member_counts": counts}
+
+
+def _list_day(shop: str, record: Any, *, reader: Any, storage: Storage, segments: Segments,
+              metrics: MetricsStore, analytics: AnalyticsStore | None, tz: str
+              ) -> dict[str, Any]:
+    """A new list segment's figures of the day its members were fixed: metrics, profile
+    and the revenue of every month of the shop's history (the list's page complete at
+    creation; a list has no history before the day it was made)."""
+    day = date.fromisoformat(record.last_evaluated_on)
+    segment_id = record.segment_id
+    members = _latest_snapshot(shop, record, storage)
+    tables = LakeTables.from_reader(reader)
+    result = compute_day(tables, day, {}, tz=tz, members={segment_id: members},
+                         report={segment_id}, analytics=analytics is not None)
+    if segment_id in result.failures:
+        raise result.failures[segment_id]
+    store_segment_day(shop, day, segment_id, result.segments[segment_id],
+                      DayStores(storage, segments, metrics, analytics))
+    return {"segment_id": segment_id, "first_day": day.isoformat(),
+            "last_day": day.isoformat(), "days": 1,
+            "member_counts": {day.isoformat(): len(members)}}
 
 
 def _record_latest(shop: str, segment_id: str, day: date, count: int,
