@@ -216,9 +216,11 @@ class SegmentEngine(Protocol):
         ...
 
     def predictions(self, shop: str, *, run_date: date, sort: str, descending: bool,
-                    offset: int, limit: int) -> dict[str, Any]:
+                    offset: int, limit: int, compute: bool = False) -> dict[str, Any]:
         """{as_of, total, offset, items}: a page of the day's per-customer predictions,
-        as ``segments.predictions.predictions_of_day`` reads them."""
+        as ``segments.predictions.predictions_of_day`` reads them; with ``compute``, of a
+        day the daily run did not store, computed as of it with the model's status,
+        reason and warnings (``predictions_as_of``)."""
         ...
 
 
@@ -287,6 +289,13 @@ class CohortsOnDemand(Protocol):
     def cohorts(self, shop: str, day: date) -> dict[str, Any]:
         """{"cohorts": payload, "time_to_next_order": payload} as of ``day``, computed from
         the shop's lake (the daily run stores them only for the days it ran)."""
+        ...
+
+
+class ClvOnDemand(Protocol):
+    def clv(self, shop: str, day: date) -> dict[str, Any]:
+        """The CLV payload as of ``day`` (the model fitted on the history up to that day),
+        computed from the shop's lake for a day the daily run did not store."""
         ...
 
 
@@ -376,6 +385,7 @@ class ApiContext:
     journey_transitions: TransitionsService | None = None
     # Cohorts as of a day the daily run did not store (None: only stored days are served).
     cohorts_on_demand: CohortsOnDemand | None = None
+    clv_on_demand: ClvOnDemand | None = None
     # None only in contexts built for routes that never evaluate conditions.
     segment_engine: SegmentEngine | None = None
     uploads: UploadStore | None = None

@@ -73,9 +73,9 @@ class LambdaSegmentEngine:
         return self._call("catalog", shop, run_date)
 
     def predictions(self, shop: str, *, run_date: date, sort: str, descending: bool,
-                    offset: int, limit: int) -> dict[str, Any]:
+                    offset: int, limit: int, compute: bool = False) -> dict[str, Any]:
         return self._call("predictions", shop, run_date, sort=sort, descending=descending,
-                          offset=offset, limit=limit)
+                          offset=offset, limit=limit, compute=compute)
 
     def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int
                        ) -> None:

@@ -17,8 +17,9 @@ The API (which has no pyarrow) invokes the segment editor's actions:
   unsaved condition (``segments.editor.preview_condition``).
 - ``explain`` {condition, customer_id, segment_id?}: the pass/fail tree of a condition for
   one customer (``segments.editor.explain_customer``).
-- ``predictions`` {sort, descending?, offset?, limit?}: a page of the day's per-customer
-  predictions from its features file (``segments.predictions``).
+- ``predictions`` {sort, descending?, offset?, limit?, compute?}: a page of the day's
+  per-customer predictions from its features file (``segments.predictions``); with
+  ``compute``, of a day the daily run did not store, computed as of that day.
 - ``catalog`` {}: the shop's products (id, title, type), product types, customer tags and
   order sources/UTM values, for the dashboard's pickers (``segments.catalog``).
 - ``backfill`` {segment_id, days?}: a new segment's past days evaluated point in time,
@@ -140,10 +141,14 @@ def _answer(event: dict[str, Any], action: str, context: LambdaContext) -> dict[
         sort = require(event, "sort")
         if sort not in predictions.SORTABLE:
             raise BadEvent(f"sort must be one of {list(predictions.SORTABLE)}, got {sort!r}")
-        return predictions.predictions_of_day(
-            shop, run_date, storage=storage, reader=reader, sort=sort,
-            descending=bool(event.get("descending", True)),
-            offset=_integer(event, "offset", 0), limit=_integer(event, "limit", 25))
+        page = {"sort": sort, "descending": bool(event.get("descending", True)),
+                "offset": _integer(event, "offset", 0), "limit": _integer(event, "limit", 25)}
+        if event.get("compute"):  # a day the daily run did not store: as of that day
+            return predictions.predictions_as_of(
+                shop, run_date, storage=storage, reader=reader, **page,
+                tz=wiring.shop_timezone(config, shop), cache=_feature_cache(context))
+        return predictions.predictions_of_day(shop, run_date, storage=storage, reader=reader,
+                                              **page)
     tz = wiring.shop_timezone(config, shop)
     if action == "preview":
         return editor.preview_condition(
