@@ -176,6 +176,9 @@ def test_a_list_from_a_snapshot_is_created_with_its_member_count(client, api, en
     assert (body["kind"], body["member_count"], body["condition"]) == ("list", 3, None)
     assert body["upload"] is None
     assert engine.calls[0][1]["source"] == {"snapshot_of": source.segment_id}
+    # Its figures, features and revenue of the day are started at once (one day: a list
+    # has no past), so its page is complete within one day's computation.
+    assert [(b["segment_id"], b["days"]) for b in engine.backfills] == [(body["id"], 1)]
 
 
 def test_a_list_from_a_set_operation_names_every_segment(client, api, engine):

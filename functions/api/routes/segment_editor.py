@@ -32,6 +32,7 @@ from api.segment_editor import (
     BACKFILL_DAYS_ON_CREATE,
     MAX_BACKFILL_RANGE_DAYS,
     as_of_day,
+    backfill_new_segment,
     backfill_parts,
     call_engine,
     check_backfill_days,
@@ -186,6 +187,8 @@ def create_list_segment(ctx: Ctx, shop: Shop, body: ListSegmentCreate) -> ListSe
     result = call_engine(lambda: engine(ctx).create_list(
         shop, run_date=shop_today(ctx, shop), name=body.name, description=body.description,
         source=source), field=field)
+    # Its figures, features and revenue of the day, computed asynchronously.
+    backfill_new_segment(ctx, shop, result["segment_id"], days=1)
     record = get_segment_or_404(ctx, shop, result["segment_id"])
     report = None
     if "upload_key" in source:
