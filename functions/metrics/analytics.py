@@ -86,6 +86,26 @@ class ObjectWriter:
 # ---------------------------------------------------------------- per shop
 
 
+def clv_of_day(orders: pa.Table, refunds: pa.Table, as_of: date, tz: str,
+               model: ClvModel | NotEnoughHistory | None,
+               keep: Callable[[pa.Table], None] = lambda predictions: None,
+               predictions_key: str | None = None) -> dict[str, Any]:
+    """The CLV payload of ``as_of``: the model fitted on the history up to that day (or
+    ``model``, the one the day-run fitted that day), a summary of its predictions (handed
+    to ``keep`` first) and the calibration-holdout check ending that day."""
+    forecast = forecast_clv(orders, refunds, as_of, tz, model=model)
+    keep(forecast.predictions)
+    if isinstance(forecast.model, NotEnoughHistory):
+        payload = reports.clv_not_fitted_payload(as_of, forecast.model.reason,
+                                                 predictions_key, forecast.predictions)
+    else:
+        payload = reports.clv_payload(forecast.model, forecast.predictions, as_of,
+                                      predictions_key)
+    # Whether to trust it: fit on all but the last 90 days, predict them, compare.
+    payload["holdout"] = holdout_check(orders, refunds, as_of, tz)
+    return payload
+
+
 def compute_shop_analytics(
     shop: str,
     run_date: date,
@@ -123,16 +143,9 @@ def compute_shop_analytics(
     def clv_part() -> None:
         # A shop too young for the model still gets the day's predictions file, its CLV
         # columns null, so nobody reads an older day's numbers as today's.
-        forecast = forecast_clv(orders, refunds, run_date, tz, model=day_model())
         key = keys.clv_predictions_key(shop, run_date)
-        writer.write_parquet(key, forecast.predictions)
-        if isinstance(forecast.model, NotEnoughHistory):
-            payload = reports.clv_not_fitted_payload(run_date, forecast.model.reason, key,
-                                                     forecast.predictions)
-        else:
-            payload = reports.clv_payload(forecast.model, forecast.predictions, run_date, key)
-        # Whether to trust it: fit on all but the last 90 days, predict them, compare.
-        payload["holdout"] = holdout_check(orders, refunds, run_date, tz)
+        payload = clv_of_day(orders, refunds, run_date, tz, day_model(),
+                             lambda predictions: writer.write_parquet(key, predictions), key)
         store.put(shop, SHOP_SUBJECT, "clv", day, payload)
 
     def overlap_part() -> None:
@@ -188,6 +201,18 @@ def journey_transitions(shop: str, stages: Sequence[str], start: date, end: date
         reader.read_table("refunds", columns=REFUND_COLUMNS),
         start, end, tz=tz,
     )
+
+
+def clv_as_of(day: date, *, reader: LakeTableReader, tz: str = "UTC",
+              day_model: Callable[[], ClvModel | NotEnoughHistory | None] = lambda: None
+              ) -> dict[str, Any]:
+    """The shop's CLV model as of any past ``day`` (the daily run stores it only for the
+    days it ran): fitted on the history up to that day, so a merchant looking at a past
+    day sees the model and predictions of that day, not of a later run. ``day_model``:
+    the model a daily run or backfill fitted that day, if one was stored."""
+    orders = reader.read_table("orders", columns=ORDER_COLUMNS)
+    refunds = reader.read_table("refunds", columns=REFUND_COLUMNS)
+    return clv_of_day(orders, refunds, day, tz, day_model())
 
 
 def cohorts_as_of(day: date, *, reader: LakeTableReader, tz: str = "UTC") -> dict[str, Any]:

@@ -227,7 +227,7 @@ def history_warnings(predictions: pa.Table, as_of: date) -> list[str]:
 
 
 def clv_payload(model: clv.ClvModel, predictions: pa.Table, as_of: date,
-                predictions_key: str) -> dict[str, Any]:
+                predictions_key: str | None) -> dict[str, Any]:
     """Fitted parameters and a summary of the per-customer predictions (stored on S3)."""
     p_alive = predictions["p_alive"].to_numpy(zero_copy_only=False)
     horizons = sorted(int(n[len("clv_"):-1]) for n in predictions.column_names
