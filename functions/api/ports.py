@@ -210,15 +210,18 @@ class SegmentEngine(Protocol):
         order sources and UTM values, as ``segments.catalog.shop_catalog`` lists them."""
         ...
 
-    def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int
-                       ) -> None:
-        """Start (without waiting) evaluating the segment's past ``days`` days."""
+    def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int,
+                       job_id: str | None = None) -> None:
+        """Start (without waiting) evaluating the segment's past ``days`` days, reporting
+        each day to the job ``job_id`` when given."""
         ...
 
     def predictions(self, shop: str, *, run_date: date, sort: str, descending: bool,
-                    offset: int, limit: int) -> dict[str, Any]:
+                    offset: int, limit: int, compute: bool = False) -> dict[str, Any]:
         """{as_of, total, offset, items}: a page of the day's per-customer predictions,
-        as ``segments.predictions.predictions_of_day`` reads them."""
+        as ``segments.predictions.predictions_of_day`` reads them; with ``compute``, of a
+        day the daily run did not store, computed as of it with the model's status,
+        reason and warnings (``predictions_as_of``)."""
         ...
 
 
@@ -290,6 +293,13 @@ class CohortsOnDemand(Protocol):
         ...
 
 
+class ClvOnDemand(Protocol):
+    def clv(self, shop: str, day: date) -> dict[str, Any]:
+        """The CLV payload as of ``day`` (the model fitted on the history up to that day),
+        computed from the shop's lake for a day the daily run did not store."""
+        ...
+
+
 @dataclass(frozen=True)
 class MeasurementDeps:
     """What the measurement routes need: the store and seglift.measurements.service's
@@ -313,7 +323,8 @@ class SegmentExports(Protocol):
 class JobStore(Protocol):
     """Jobs the dashboard follows (seglift.storage.job_repository)."""
 
-    def create(self, shop: str, kind: str, *, progress: str, now: datetime) -> Any: ...
+    def create(self, shop: str, kind: str, *, progress: str, now: datetime,
+               total: int | None = None) -> Any: ...
 
     def get(self, shop: str, job_id: str) -> Any | None: ...
 
@@ -376,6 +387,7 @@ class ApiContext:
     journey_transitions: TransitionsService | None = None
     # Cohorts as of a day the daily run did not store (None: only stored days are served).
     cohorts_on_demand: CohortsOnDemand | None = None
+    clv_on_demand: ClvOnDemand | None = None
     # None only in contexts built for routes that never evaluate conditions.
     segment_engine: SegmentEngine | None = None
     uploads: UploadStore | None = None

@@ -129,8 +129,8 @@ class WorkflowSyncTrigger:
 
 
 class LambdaCohorts:
-    """Cohorts as of a past day computed by the metrics function, invoked synchronously
-    (they read the lake's Parquet; the API carries no pyarrow)."""
+    """Cohorts and the CLV model as of a past day computed by the metrics function,
+    invoked synchronously (they read the lake's Parquet; the API carries no pyarrow)."""
 
     def __init__(self, lambda_client: Callable[[], Any], function_name: str) -> None:
         self._lambda = lambda_client
@@ -146,6 +146,18 @@ class LambdaCohorts:
                                    invocation.CohortsRequest(shop=shop, day=day))
         return {"cohorts": answer["cohorts"],
                 "time_to_next_order": answer["time_to_next_order"]}
+
+    def clv(self, shop: str, day: date) -> dict[str, Any]:
+        """The purchase model as of ``day``, fitted by the metrics function on the
+        history up to that day."""
+        if not self._function:
+            raise ConfigurationError(
+                "missing environment variable METRICS_FUNCTION_NAME (CLV as of a day): "
+                "set it in template.yaml"
+            )
+        answer = invocation.invoke(self._lambda, self._function,
+                                   invocation.ClvRequest(shop=shop, day=day))
+        return dict(answer)
 
 
 class LambdaJourneyTransitions:
@@ -358,8 +370,9 @@ class LazyJobs:
                 "template.yaml")
         return JobRepository(self._clients.dynamodb, self._table)
 
-    def create(self, shop: str, kind: str, *, progress: str, now: datetime) -> Job:
-        return self._repository().create(shop, kind, progress=progress, now=now)
+    def create(self, shop: str, kind: str, *, progress: str, now: datetime,
+               total: int | None = None) -> Job:
+        return self._repository().create(shop, kind, progress=progress, now=now, total=total)
 
     def get(self, shop: str, job_id: str) -> Job | None:
         return self._repository().get(shop, job_id)
@@ -446,6 +459,7 @@ def build_api_context(config: RuntimeConfig, session: Any = None) -> ApiContext:
         journey_transitions=LambdaJourneyTransitions(lambda: clients.lambda_,
                                                      config.metrics_function_name),
         cohorts_on_demand=LambdaCohorts(lambda: clients.lambda_, config.metrics_function_name),
+        clv_on_demand=LambdaCohorts(lambda: clients.lambda_, config.metrics_function_name),
         measurements=measurement_deps(config, clients),
         exports=export_deps(config, lambda: clients.lambda_),
         jobs=LazyJobs(clients, config.idempotency_table),

@@ -126,6 +126,28 @@ class WholeShop:
         self.writer.write_parquet(key, self.part.predictions)
 
 
+def clv_of_day(orders: pa.Table, refunds: pa.Table, as_of: date, tz: str,
+               model: ClvModel | NotEnoughHistory | None,
+               keep: Callable[[pa.Table], None] = lambda predictions: None,
+               predictions_key: str | None = None) -> dict[str, Any]:
+    """The CLV payload of ``as_of`` from the whole history in this process: the model
+    fitted on the history up to that day (or ``model``, the one the day-run fitted that
+    day), a summary of its predictions (handed to ``keep`` first) and the
+    calibration-holdout check ending that day; the same sums and payload as the daily
+    run's shards merged (``seglift.analytics.shop``)."""
+    inputs = rfm_summary(orders, refunds, as_of, tz)
+    if model is None:
+        model = fit_clv_model(*summary_numbers(inputs))
+    part = shop_shard(orders, refunds, {}, as_of, tz, model=model, inputs=inputs)
+    if part.predictions is not None:
+        keep(part.predictions)
+    payload = shop_payloads.clv_payload(model, shop_payloads.clv_sums_of([part]), as_of,
+                                        predictions_key)
+    # Whether to trust it: fit on all but the last 90 days, predict them, compare.
+    payload["holdout"] = shop_payloads.holdout_payload([part], as_of)
+    return payload
+
+
 def compute_shop_analytics(
     shop: str,
     run_date: date,
@@ -261,6 +283,18 @@ def journey_transitions(shop: str, stages: Sequence[str], start: date, end: date
         reader.read_table("refunds", columns=REFUND_COLUMNS),
         start, end, tz=tz,
     )
+
+
+def clv_as_of(day: date, *, reader: LakeTableReader, tz: str = "UTC",
+              day_model: Callable[[], ClvModel | NotEnoughHistory | None] = lambda: None
+              ) -> dict[str, Any]:
+    """The shop's CLV model as of any past ``day`` (the daily run stores it only for the
+    days it ran): fitted on the history up to that day, so a merchant looking at a past
+    day sees the model and predictions of that day, not of a later run. ``day_model``:
+    the model a daily run or backfill fitted that day, if one was stored."""
+    orders = reader.read_table("orders", columns=ORDER_COLUMNS)
+    refunds = reader.read_table("refunds", columns=REFUND_COLUMNS)
+    return clv_of_day(orders, refunds, day, tz, day_model())
 
 
 def cohorts_as_of(day: date, *, reader: LakeTableReader, tz: str = "UTC") -> dict[str, Any]:

@@ -7,9 +7,12 @@ Events (the first from ``infra/statemachine/pipeline.asl.json``)::
      "plan"?: PlanDay's ShardPlan}
     {"action": "journey_transitions", "shop", "stages": [ids], "from", "to"}
     {"action": "cohorts", "shop", "day"}
+    {"action": "clv", "shop", "day"}
 
 ``cohorts`` answers ``{"ok": true, "result": {"cohorts": ..., "time_to_next_order": ...}}``:
 the shop's cohorts as of a day the daily run did not store (any past day of its history).
+``clv`` answers ``{"ok": true, "result": <the CLV payload>}``: the purchase model of such a
+day, fitted on the history up to it (the model a daily run stored that day, if any).
 
 Each segment's metrics, profile and revenue are the day-run's (``segments.dayrun``),
 computed with every other segment of the day; ``shop`` stores what needs every customer
@@ -45,7 +48,7 @@ logger = Logger(service="metrics")
 tracer = observability.tracer_for("metrics")
 
 
-ACTIONS = ("shop", "journey_transitions", "cohorts")
+ACTIONS = ("shop", "journey_transitions", "cohorts", "clv")
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
@@ -60,6 +63,8 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
         return _journey_transitions(event)
     if action == "cohorts":
         return _cohorts(event)
+    if action == "clv":
+        return _clv(event)
     raise BadEvent(f"unknown action {action!r}; use one of {list(ACTIONS)}")
 
 
@@ -137,3 +142,18 @@ def _cohorts(event: dict[str, Any]) -> dict[str, Any]:
         request.day, reader=wiring.lake_reader(s3, config.data_bucket, request.shop),
         tz=wiring.shop_timezone(config, request.shop))
     return invocation.succeeded(payloads)
+
+
+def _clv(event: dict[str, Any]) -> dict[str, Any]:
+    try:
+        request = invocation.ClvRequest.model_validate(event)
+    except ValidationError as error:
+        raise BadEvent(f"a clv request needs shop and day (an ISO date): {error}") from None
+    config = RuntimeConfig.from_environ(os.environ).require("data_bucket")
+    s3 = wiring.s3_client()
+    payload = analytics.clv_as_of(
+        request.day, reader=wiring.lake_reader(s3, config.data_bucket, request.shop),
+        tz=wiring.shop_timezone(config, request.shop),
+        day_model=lambda: logic.DayModels(s3, config.data_bucket).read(request.shop,
+                                                                       request.day))
+    return invocation.succeeded(payload)

@@ -17,11 +17,13 @@ The API (which has no pyarrow) invokes the segment editor's actions:
   unsaved condition (``segments.editor.preview_condition``).
 - ``explain`` {condition, customer_id, segment_id?}: the pass/fail tree of a condition for
   one customer (``segments.editor.explain_customer``).
-- ``predictions`` {sort, descending?, offset?, limit?}: a page of the day's per-customer
-  predictions from its features file (``segments.predictions``).
+- ``predictions`` {sort, descending?, offset?, limit?, compute?}: a page of the day's
+  per-customer predictions from its features file (``segments.predictions``); with
+  ``compute``, of a day the daily run did not store, computed as of that day.
 - ``catalog`` {}: the shop's products (id, title, type), product types, customer tags and
   order sources/UTM values, for the dashboard's pickers (``segments.catalog``).
-- ``backfill`` {segment_id, days?}: a new segment's past days evaluated point in time,
+- ``backfill`` {segment_id, days?, job_id?}: a segment's past days evaluated point in time
+  (reporting each day to the backfill's job when ``job_id`` names one),
   with their snapshots and metrics (``segments.backfill.backfill``); invoked
   asynchronously so creating a segment stays fast.
 
@@ -140,10 +142,14 @@ def _answer(event: dict[str, Any], action: str, context: LambdaContext) -> dict[
         sort = require(event, "sort")
         if sort not in predictions.SORTABLE:
             raise BadEvent(f"sort must be one of {list(predictions.SORTABLE)}, got {sort!r}")
-        return predictions.predictions_of_day(
-            shop, run_date, storage=storage, reader=reader, sort=sort,
-            descending=bool(event.get("descending", True)),
-            offset=_integer(event, "offset", 0), limit=_integer(event, "limit", 25))
+        page = {"sort": sort, "descending": bool(event.get("descending", True)),
+                "offset": _integer(event, "offset", 0), "limit": _integer(event, "limit", 25)}
+        if event.get("compute"):  # a day the daily run did not store: as of that day
+            return predictions.predictions_as_of(
+                shop, run_date, storage=storage, reader=reader, **page,
+                tz=wiring.shop_timezone(config, shop), cache=_feature_cache(context))
+        return predictions.predictions_of_day(shop, run_date, storage=storage, reader=reader,
+                                              **page)
     tz = wiring.shop_timezone(config, shop)
     if action == "preview":
         return editor.preview_condition(
@@ -156,11 +162,15 @@ def _answer(event: dict[str, Any], action: str, context: LambdaContext) -> dict[
             reader=reader, storage=storage, segments=segments, tz=tz,
             segment_id=event.get("segment_id"), cache=_feature_cache(context))
     if action == "backfill":
+        job_id = event.get("job_id")
+        if job_id is not None and not isinstance(job_id, str):
+            raise BadEvent("job_id must be the backfill's job id (a string)")
         result = backfill.backfill(
             shop, run_date, require(event, "segment_id"),
             _integer(event, "days", backfill.DEFAULT_BACKFILL_DAYS), reader=reader,
             storage=storage, segments=segments, metrics=wiring.metrics_repository(config),
-            analytics=wiring.analytics_repository(config), tz=tz)
+            analytics=wiring.analytics_repository(config), tz=tz,
+            job=wiring.backfill_job(config, shop, job_id) if job_id else None)
         logger.info("segment backfilled", extra={"days": result["days"]})
         return result
     if action == "create_list":

@@ -2,7 +2,8 @@
 
 The daily run stores every customer's features, predictions included
 (``seglift.segments.predictions``), in the day's features file; a page is read from that
-file, so the API shows exactly the values conditions were evaluated with that day.
+file, so the API shows exactly the values conditions were evaluated with that day. A day
+the daily run did not store is computed as of that day (``predictions_as_of``).
 Customers without predictions (no orders, or no model) are not listed. Rows are sorted by
 the asked column, ties (and unknown values, last) by customer id, so pages never overlap
 or skip a customer.
@@ -23,7 +24,9 @@ from botocore.exceptions import ClientError
 from seglift import keys
 from seglift.analytics.reports import json_value
 from seglift.segments.features import PREDICTION_FEATURES
-from segments.editor import sample_customers
+from seglift.segments.predictions import model_note
+from segments.editor import sample_customers, stored_model
+from segments.feature_cache import FeatureCache, uncached_day_features
 from segments.logic import Storage
 
 SORTABLE = PREDICTION_FEATURES
@@ -64,6 +67,30 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Decimal):
         return format(value.quantize(CENT), "f")
     return json_value(value)
+
+
+def predictions_as_of(shop: str, as_of: date, *, storage: Storage, reader: Any, sort: str,
+                      descending: bool, offset: int, limit: int, tz: str = "UTC",
+                      cache: FeatureCache | None = None) -> dict[str, Any]:
+    """A page of the customers' predictions as of a day the daily run did not store (a
+    past day of an imported history, a day before the first run): every customer's
+    features as of that day with the model of that day (the one a run stored that day,
+    if any, else fitted now on the history up to that day, as the daily run would have),
+    and the model's status, reason and warnings, so a past day never shows a later
+    day's predictions."""
+    def stored() -> Any:
+        return stored_model(storage, shop, as_of)
+
+    day = (cache.day_features(shop, as_of, tz, reader, True, stored) if cache is not None
+           else uncached_day_features(as_of, tz, reader, True, stored))
+    note = model_note(day.features) or {}
+    fitted = bool(note.get("fitted"))
+    page = (prediction_page(day.features, day.tables.customers, sort=sort,
+                            descending=descending, offset=offset, limit=limit)
+            if fitted else {"total": 0, "offset": max(0, int(offset)), "items": []})
+    return {"as_of": as_of.isoformat(), "status": "fitted" if fitted else "insufficient_data",
+            "reason": note.get("reason"), "warnings": list(note.get("warnings") or []),
+            **page}
 
 
 def predictions_of_day(shop: str, as_of: date, *, storage: Storage, reader: Any, sort: str,

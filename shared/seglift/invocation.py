@@ -105,6 +105,15 @@ class CohortsRequest(FunctionRequest):
     day: date
 
 
+class ClvRequest(FunctionRequest):
+    """API -> metrics function: the shop's CLV model and its check as of ``day`` (a day
+    the daily run did not store), fitted on the history up to that day."""
+
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["clv"] = "clv"
+    day: date
+
+
 class StrataRequest(FunctionRequest):
     """API -> measurements function: the stratum of each customer on ``as_of``."""
 

@@ -39,20 +39,30 @@ class FakeSegmentEngine:
     # day -> (features, customers) tables the ``predictions`` action pages through with
     # the segments function's own logic (segments.predictions.prediction_page).
     prediction_days: dict[date, tuple[Any, Any]] = field(default_factory=dict)
+    # day -> (features, customers) the action computes as of a day no run stored
+    # (``compute``): the features' model note gives the status, reason and warnings.
+    computed_days: dict[date, tuple[Any, Any]] = field(default_factory=dict)
 
     def predictions(self, shop: str, *, run_date: date, sort: str, descending: bool,
-                    offset: int, limit: int) -> dict[str, Any]:
+                    offset: int, limit: int, compute: bool = False) -> dict[str, Any]:
+        from seglift.segments.predictions import model_note
         from segments.predictions import prediction_page
 
         self._record("predictions", shop=shop, run_date=run_date, sort=sort,
-                     descending=descending, offset=offset, limit=limit)
-        if run_date not in self.prediction_days:
+                     descending=descending, offset=offset, limit=limit, compute=compute)
+        days = self.computed_days if compute else self.prediction_days
+        if run_date not in days:
             raise EngineRejected("PredictionsNotComputed",
                                  f"no predictions were stored for {run_date.isoformat()}")
-        features, customers = self.prediction_days[run_date]
-        return {"as_of": run_date.isoformat(), **prediction_page(
+        features, customers = days[run_date]
+        page = {"as_of": run_date.isoformat(), **prediction_page(
             features, customers, sort=sort, descending=descending, offset=offset,
             limit=limit)}
+        if compute:
+            note = model_note(features) or {}
+            page.update(status="fitted" if note.get("fitted") else "insufficient_data",
+                        reason=note.get("reason"), warnings=note.get("warnings") or [])
+        return page
 
     def _record(self, action: str, **fields: Any) -> None:
         self.calls.append((action, fields))
@@ -106,10 +116,10 @@ class FakeSegmentEngine:
         self._record("catalog", shop=shop, run_date=run_date)
         return self.catalog_result
 
-    def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int
-                       ) -> None:
+    def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int,
+                       job_id: str | None = None) -> None:
         self.backfills.append({"shop": shop, "run_date": run_date, "segment_id": segment_id,
-                               "days": days})
+                               "days": days, **({"job_id": job_id} if job_id else {})})
 
 
 @dataclass

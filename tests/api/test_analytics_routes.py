@@ -383,3 +383,36 @@ def test_without_the_on_demand_service_a_past_day_serves_the_latest_stored_befor
     stores.analytics.put(SHOP_A, "shop", "cohorts", "2026-11-01", COHORTS)
     assert client.get("/cohorts?day=2026-11-10").json["as_of"] == "2026-11-01"
     assert client.get("/cohorts?day=2026-10-10").status == 404
+
+
+class FakeClv:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, date]] = []
+
+    def clv(self, shop: str, day: date) -> dict:
+        self.calls.append((shop, day))
+        return {"as_of": day.isoformat(), "status": "insufficient_data",
+                "reason": "only 4 customers had ordered by then", "bgnbd": None,
+                "gamma_gamma": None, "summary": None, "predictions_key": None,
+                "warnings": [], "holdout": None}
+
+
+def test_the_clv_model_of_a_day_the_run_did_not_store_is_fitted_as_of_that_day(client, stores):
+    """A past day never shows a later run's model: without a run stored that day, the
+    metrics function fits it on the history up to the day."""
+    stores.analytics.put(SHOP_A, "shop", "clv", "2026-11-19", {
+        "as_of": "2026-11-19", "status": "fitted", "reason": None, "summary": None,
+        "bgnbd": {"r": 0.24, "alpha": 4.41, "a": 0.79, "b": 2.43, "log_likelihood": -9.5},
+        "gamma_gamma": None})
+    stores.clv_on_demand = FakeClv()
+    assert client.get("/clv?day=2026-11-19").json["bgnbd"]["r"] == 0.24
+    assert client.get("/clv").json["as_of"] == "2026-11-19"
+    assert stores.clv_on_demand.calls == []              # stored days are read
+    past = client.get("/clv?day=2025-03-02").json
+    assert (past["as_of"], past["status"]) == ("2025-03-02", "insufficient_data")
+    assert "only 4 customers" in past["reason"] and past["bgnbd"] is None
+    later = client.get("/clv?day=2026-11-20").json       # after the last run, up to today
+    assert later["as_of"] == "2026-11-20"
+    assert stores.clv_on_demand.calls == [(SHOP_A, date(2025, 3, 2)), (SHOP_A, date(2026, 11, 20))]
+    future = client.get("/clv?day=2099-01-01")
+    assert (future.status, future.error["field"]) == (400, "day")

@@ -123,8 +123,9 @@ def test_a_shop_without_a_model_is_told_why_and_the_engine_is_not_asked(client, 
 
 def test_missing_days_other_shops_and_bad_sorts_are_refused(client, client_b, engine):
     assert _get(client_b).status == 404  # shop B has no model stored
-    early = _get(client, {"day": "2025-01-01"})
+    early = _get(client, {"day": "2025-01-01"})  # computed as of the day, and refused
     assert early.status == 404 and early.json["error"]["code"] == "not_computed"
+    assert engine.calls[-1][1]["compute"] is True
     client.api.analytics.put(SHOP_A, "shop", "clv", "2026-03-01", {
         "as_of": "2026-03-01", "status": "fitted", "warnings": []})
     gone = _get(client)  # the model is stored, the features file is not
@@ -145,3 +146,30 @@ def test_a_preview_on_predictions_passes_the_models_warnings_on(client, api):
     assert reply.json["warnings"] == [note] and reply.json["member_count"] == 0
     sent = api.segment_engine.calls[-1][1]["condition"]
     assert {"feature": "chance_active", "op": "<", "value": 30} in sent["and"]
+
+
+PAST = date(2025, 6, 30)
+
+
+def test_a_past_day_no_run_stored_is_computed_as_of_that_day(client, engine):
+    """Asked for a day without a stored run, the route does not fall back on an earlier
+    or later run's predictions: the segments function computes that day's (its model
+    fitted on the history up to it) and the page says so, token included."""
+    tables = modelled_store().tables()
+    past = day_features(tables, PAST)
+    engine.computed_days[PAST] = (past, tables.customers)
+    body, items, _ = _all_pages(client, day=PAST.isoformat(), sort="chance_active",
+                                order="asc", limit=60)
+    assert body["as_of"] == PAST.isoformat() and body["status"] == "fitted"
+    assert [i["customer_id"] for i in items] == _expected_order(past, "chance_active", False)
+    asked = [c[1] for c in engine.calls if c[0] == "predictions"]
+    assert asked and all(c["run_date"] == PAST and c["compute"] for c in asked)
+    # The stored day is still read from the run, not computed again.
+    stored = _get(client, {"day": DAY}).json
+    assert stored["as_of"] == DAY and engine.calls[-1][1]["compute"] is False
+    # Fewer customers had ordered by then, and their chances differ from the later day's.
+    later = {i["customer_id"]: i for i in _all_pages(client, day=DAY, limit=100)[1]}
+    assert len(items) < len(later)
+    assert any(i["chance_active"] != later[i["customer_id"]]["chance_active"] for i in items)
+    future = _get(client, {"day": "2099-01-01"})
+    assert (future.status, future.json["error"]["field"]) == (400, "day")

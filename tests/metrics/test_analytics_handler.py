@@ -191,3 +191,43 @@ def test_predictions_table_columns_are_what_the_key_documents():
     assert {"customer_id", "p_alive", "clv_90d", "clv_365d", "next_order_date"} <= set(
         table.column_names)
     assert table.schema.field("customer_id").type == pa.int64()
+
+
+def _cut(table: pa.Table, day: date) -> pa.Table:
+    """Rows created by the end of ``day`` (UTC): the history as it stood that day."""
+    import pyarrow.compute as pc
+
+    end = pa.scalar(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp() + 86400)
+    created = pc.cast(table["created_at"], pa.timestamp("s", tz="UTC"))
+    return table.filter(pc.less(pc.cast(created, pa.int64()), pc.cast(end, pa.int64())))
+
+
+def test_the_clv_model_of_any_past_day_is_fitted_on_the_history_up_to_it(aws, analytics_table):
+    import json
+
+    from metrics.analytics import clv_of_day
+    from seglift.segments.predictions import FittedBgNbd, PredictionModel
+
+    store = shop_store(regulars=True)
+    orders, refunds = store.orders_table(), store.refunds_table()
+    past = date(2025, 3, 15)
+    answer = _invoke({"action": "clv", "shop": SHOP, "day": past.isoformat()})
+    assert answer["ok"] is True
+    got = answer["result"]
+    assert got["as_of"] == past.isoformat() and got["predictions_key"] is None
+    # The lake holds orders up to June: the answer is the model of the history cut at the
+    # day (what a daily run on that day would have fitted), not of the whole lake.
+    reference = clv_of_day(_cut(orders, past), _cut(refunds, past), past, "UTC", None)
+    assert json.dumps(got, default=str, sort_keys=True) == json.dumps(
+        reference, default=str, sort_keys=True)
+    later = _invoke({"action": "clv", "shop": SHOP, "day": RUN_DATE.isoformat()})["result"]
+    assert later["holdout"] != got["holdout"] and later != got
+    # A model a daily run (or backfill) stored that day is the one served.
+    stored = PredictionModel(bgnbd=FittedBgNbd(r=0.5, alpha=3.0, a=0.7, b=2.1,
+                                               log_likelihood=-12.5), customers=30)
+    aws[0].put_object(Bucket=BUCKET, Key=keys.prediction_model_key(SHOP, past),
+                      Body=stored.model_dump_json().encode())
+    again = _invoke({"action": "clv", "shop": SHOP, "day": past.isoformat()})["result"]
+    assert again["status"] == "fitted" and again["bgnbd"]["r"] == 0.5
+    with pytest.raises(ValueError, match="day"):
+        _invoke({"action": "clv", "shop": SHOP})

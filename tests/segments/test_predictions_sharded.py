@@ -92,3 +92,40 @@ def test_a_day_without_features_is_refused_in_words(cloud):
     assert answer["error"]["errorType"] == "PredictionsNotComputed"
     assert "daily run" in answer["error"]["errorMessage"]
 
+
+
+def test_a_past_day_no_run_stored_gets_the_predictions_a_run_that_day_would_have_made(
+        cloud, monkeypatch):
+    """Asked with ``compute`` for a day without a stored run, the action evaluates every
+    customer as of that day with the model fitted on the history up to it: the figures of
+    the in-process day-run of that day, not of the lake's latest day."""
+    from datetime import date
+
+    from segments import wiring
+
+    store = modelled_store()
+    monkeypatch.setattr(wiring, "lake_reader", lambda s3, bucket, shop: FakeReader(store))
+    past = date(2025, 6, 30)
+    ask = {"action": "predictions", "shop": SHOP, "run_date": past.isoformat(),
+           "sort": "predicted_value_365d", "descending": True, "limit": 100, "compute": True}
+    pages, offset = [], 0
+    while True:
+        page = _invoke({**ask, "offset": offset})
+        pages.extend(page["items"])
+        offset += len(page["items"])
+        if offset >= page["total"]:
+            break
+    assert page["as_of"] == past.isoformat() and page["status"] == "fitted"
+    churn = {"churn": instantiate_template("predicted-likely-to-churn", {}).condition}
+    day_run = compute_day(store.tables(), past, churn, shards=1).features.to_pylist()
+    expected = {str(r["customer_id"]): r for r in day_run if r["chance_active"] is not None}
+    assert {i["customer_id"] for i in pages} == set(expected)
+    for item in pages:
+        assert item["chance_active"] == expected[item["customer_id"]]["chance_active"]
+        assert item["last_order_date"] == str(expected[item["customer_id"]]["last_order_date"])
+    latest = compute_day(store.tables(), AS_OF, churn, shards=1).features.to_pylist()
+    assert len(expected) < sum(r["chance_active"] is not None for r in latest)
+    # Before any order: no model, and the reason in words rather than an empty list.
+    early = _invoke({**ask, "run_date": "2023-12-15", "offset": 0})
+    assert (early["status"], early["total"], early["items"]) == ("insufficient_data", 0, [])
+    assert early["reason"]

@@ -87,7 +87,7 @@ export async function render(container, params, ctx, day = "") {
 export async function renderClv(area, { api, fmt }, day) {
   let clv;
   try {
-    // The model of the latest run on or before the day (it is fitted by the daily run only).
+    // The model of that day: the daily run's, or fitted on the history up to the day.
     clv = await api.get(day ? `/clv?day=${encodeURIComponent(day)}` : "/clv");
   } catch (error) {
     replace(area, error.status === 404 ? empty("Not computed yet: the daily run fits the model.") : errorMessage(error));

@@ -24,7 +24,10 @@ export async function render(container, params, ctx) {
   const listArea = h("div", {}, loading("Loading customers…"));
   const choice = h("select", { name: "predictions_order" },
     ORDERS.map(([, , words], index) => h("option", { value: String(index) }, words)));
-  const form = h("form", { class: "inline-form" }, field("Order", choice), h("button", { type: "submit", class: "secondary" }, "Show"));
+  // As of any past day: the predictions a daily run that day made, or computed on the
+  // history up to it (never a later run's).
+  const asOf = h("input", { name: "predictions_as_of", type: "date", max: ctx.fmt.today() });
+  const form = h("form", { class: "inline-form" }, field("Order", choice), field("As of", asOf), h("button", { type: "submit", class: "secondary" }, "Show"));
   const more = h("button", { type: "button", class: "secondary", hidden: true }, "Next customers");
   replace(container, h("h1", {}, "Predictions"),
     h("p", { class: "muted" }, "What the shop's purchase model expects of each customer who has ordered. Use them in segments: the “Predictions” templates, or any prediction in the condition builder."),
@@ -43,6 +46,7 @@ export async function render(container, params, ctx) {
     }
     const query = new URLSearchParams({ sort, order, limit: String(PAGE_SIZE) });
     if (token) query.set("next_token", token);
+    else if (asOf.value) query.set("day", asOf.value);
     let page;
     try {
       page = await ctx.api.get(`/predictions?${query}`);
@@ -58,7 +62,16 @@ export async function render(container, params, ctx) {
       ? empty(`No predictions as of ${ctx.fmt.day(page.as_of)}: ${page.reason || "the model could not be fitted."}`)
       : customersTable(rows, page, ctx));
   };
-  form.addEventListener("submit", (event) => { event.preventDefault(); load(true); });
+  let shownDay = "";
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (asOf.value !== shownDay) {
+      shownDay = asOf.value;
+      replace(modelArea, loading("Loading the model…"));
+      renderClv(modelArea, ctx, shownDay);
+    }
+    load(true);
+  });
   more.addEventListener("click", () => load(false));
   await load(true);
 }

@@ -1,19 +1,21 @@
 """Segment and shop analytics, read from what the daily run stored (never computed here:
 the API carries no pyarrow). A figure not computed yet is a 404 that says when it will be.
-Cohorts as of a day the daily run did not store are computed by the metrics function.
+Cohorts and the CLV model as of a day the daily run did not store are computed by the
+metrics function (the model fitted on the history up to that day).
 
 - GET /segments/{id}/profile?day=   traits with share and lift (latest on or before day)
 - GET /segments/{id}/revenue        monthly new/returning orders and net sales
 - GET /segments/overlap?ids=a,b     pairwise member overlap of the latest day
 - GET /cohorts?day=                 cohorts by first-order month, LTV triangle, re-orders
                                     (as of any past day)
-- GET /clv                          the fitted CLV model and a summary of its predictions
+- GET /clv?day=                     the fitted CLV model and a summary of its predictions
+                                    (as of any past day)
 """
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NamedTuple
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
@@ -218,14 +220,36 @@ def cohorts(
 
 @router.get(
     "/clv",
-    summary="Predicted customer lifetime value: BG/NBD and Gamma-Gamma parameters, summary",
+    summary="Predicted customer lifetime value: BG/NBD and Gamma-Gamma parameters, summary, "
+            "as of the latest run or any past day",
     tags=["analytics"],
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(200, "The shop's CLV model", 400, 404),
+    responses=responses(200, "The shop's CLV model", 400, 404, *SYNC_CALL_ERRORS),
 )
 def clv(ctx: Ctx, shop: Shop, day: DayQuery = None) -> ClvOut:
-    item = analytics_reader(ctx).latest(shop, SHOP_SUBJECT, "clv",
-                                        day.isoformat() if day else None)
+    if day is not None:
+        day = as_of_day(ctx, shop, day, field="day")
+    item = stored_or_computed_clv(ctx, shop, day)
     if item is None:
         raise not_computed("CLV model", day)
     return clv_out(item, shop_currency(ctx, shop))
+
+
+class ComputedItem(NamedTuple):
+    """A payload computed on demand, shaped as a stored analytics item."""
+
+    sort_key: str
+    payload: dict[str, Any]
+
+
+def stored_or_computed_clv(ctx: Ctx, shop: str, day: date | None) -> Any | None:
+    """The CLV model of ``day``: the one the daily run stored that day, else (a past day
+    it did not store: an imported history, a day before the first run) the model fitted
+    now on the history up to that day, so a past day never shows a later day's model.
+    Without ``day``, the latest stored; None when there is none to show."""
+    item = analytics_reader(ctx).latest(shop, SHOP_SUBJECT, "clv",
+                                        day.isoformat() if day else None)
+    if day is None or (item is not None and item.sort_key == day.isoformat()) \
+            or ctx.clv_on_demand is None:
+        return item
+    return ComputedItem(day.isoformat(), ctx.clv_on_demand.clv(shop, day))

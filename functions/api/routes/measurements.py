@@ -41,7 +41,7 @@ from api.routes.measurement_models import (
 )
 from api.routes.responses import BODY_ERRORS, SYNC_CALL_ERRORS, responses
 from api.routes.segments import get_segment_or_404, shop_today
-from api.segment_editor import call_engine, engine
+from api.segment_editor import backfill_new_segment, call_engine, engine
 from seglift.measurements.report import experiment_report
 from seglift.measurements.service import (
     ExperimentRequest,
@@ -241,6 +241,7 @@ def post_experiment(ctx: Ctx, shop: Shop, body: ExperimentCreate) -> ExperimentO
             shop, run_date=run_date, name=name, source={"measurement_id": measurement_id},
             description=f"A group of the experiment “{body.name}” on “{segment.name}”."),
             field="group_names")
+        backfill_new_segment(ctx, shop, str(created["segment_id"]), days=1)  # its figures
         return str(created["segment_id"])
 
     try:

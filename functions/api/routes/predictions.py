@@ -7,6 +7,11 @@ pages through the day's rows (read by the segments function: the API has no pyar
 sorted by any prediction, with the model's status, reason and warnings of the same day,
 so the merchant sees the figures and how far to trust them side by side.
 
+A day the daily run did not store (a past day of an imported history, a day before the
+first run) is computed as of that day by the segments function: the model fitted on the
+history up to that day, with its own status and warnings, so a past day never shows a
+later day's predictions.
+
 Page tokens carry the day, the sort and the position: a page asked for with a token
 continues that day's list even after the next daily run.
 """
@@ -30,7 +35,7 @@ from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, 
 from api.routes.analytics import SHOP_SUBJECT, analytics_reader, not_computed
 from api.routes.responses import responses
 from api.routes.segments import shop_currency
-from api.segment_editor import call_engine, engine
+from api.segment_editor import as_of_day, call_engine, engine
 
 router = APIGatewayRouter()
 
@@ -107,8 +112,9 @@ def customer_predictions(
     ctx: Ctx,
     shop: Shop,
     day: Annotated[IsoDate | None, Query(
-        description="ISO date: the predictions of the latest daily run on or before it "
-                    "(default: the latest).")] = None,
+        description="ISO date: the predictions as of that day (the daily run's of that "
+                    "day, or computed on the history up to it; default: the latest run's).")
+    ] = None,
     sort: Annotated[Sort, Query(description="The prediction to sort by.")] =
         "predicted_value_365d",
     order: Annotated[Literal["desc", "asc"], Query()] = "desc",
@@ -116,9 +122,15 @@ def customer_predictions(
     next_token: Annotated[str | None, Query(max_length=512)] = None,
 ) -> PredictionPage:
     resumed, offset = _resume(next_token, sort, order)
+    if day is not None and resumed is None:
+        day = as_of_day(ctx, shop, day, field="day")
     wanted = resumed or day
     item = analytics_reader(ctx).latest(shop, SHOP_SUBJECT, "clv",
                                         wanted.isoformat() if wanted else None)
+    if wanted is not None and (item is None or item.sort_key != wanted.isoformat()):
+        # A day the daily run did not store: the predictions of that day, the model
+        # fitted on the history up to it (never a later or earlier run's).
+        return _computed_page(ctx, shop, wanted, sort, order, offset, limit)
     if item is None:
         raise not_computed("predictions", wanted)
     model = item.payload
@@ -136,6 +148,21 @@ def customer_predictions(
     more = following < int(page["total"])
     return PredictionPage(**base, total=int(page["total"]), items=items,
                           next_token=_token(as_of, sort, order, following) if more else None)
+
+
+def _computed_page(ctx: Ctx, shop: str, day: date, sort: str, order: str, offset: int,
+                   limit: int) -> PredictionPage:
+    page = call_engine(lambda: engine(ctx).predictions(
+        shop, run_date=day, sort=sort, descending=order == "desc", offset=offset,
+        limit=limit, compute=True))
+    currency = shop_currency(ctx, shop)
+    items = [_row(r, currency) for r in page["items"]]
+    following = offset + len(items)
+    more = following < int(page["total"])
+    return PredictionPage(as_of=day, status=page["status"], reason=page.get("reason"),
+                          warnings=list(page.get("warnings") or []),
+                          total=int(page["total"]), items=items,
+                          next_token=_token(day, sort, order, following) if more else None)
 
 
 _MONEY = ("predicted_order_value", "predicted_value_90d", "predicted_value_365d")

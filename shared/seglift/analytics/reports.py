@@ -240,7 +240,7 @@ def history_warnings_of(customers: int, repeat: int, least_silence: int | None,
 
 
 def clv_fitted_payload(model: clv.ClvModel, summary: dict[str, Any], as_of: date,
-                       predictions_key: str, warnings: list[str]) -> dict[str, Any]:
+                       predictions_key: str | None, warnings: list[str]) -> dict[str, Any]:
     """The stored document of a fitted model: its parameters, the predictions' summary."""
     gamma = model.gamma_gamma
     problem = model.gamma_gamma_problem

@@ -200,7 +200,7 @@ def _decimal_mean(total: Decimal | None, count: int) -> Decimal | None:
 
 
 def clv_payload(model: ClvModel | NotEnoughHistory, sums: ClvSums, as_of: date,
-                predictions_key: str) -> dict[str, Any]:
+                predictions_key: str | None) -> dict[str, Any]:
     """The stored CLV document (``reports.clv_fitted_payload``, or why there is no model)
     from the shards' added sums."""
     warnings = reports.history_warnings_of(sums.customers, sums.repeat_buyers,

@@ -241,6 +241,13 @@ def with_model_note(features: pa.Table, model: PredictionModel, inputs: pa.Table
     return features.replace_schema_metadata(metadata)
 
 
+def model_note(features: pa.Table) -> dict[str, Any] | None:
+    """The note ``with_model_note`` left: ``{"fitted", "reason", "warnings"}`` (None:
+    the prediction features were not filled)."""
+    raw = (features.schema.metadata or {}).get(NOTE_KEY)
+    return None if raw is None else dict(json.loads(raw))
+
+
 def prediction_notes(features: pa.Table) -> list[str]:
     """What a merchant should know before trusting a count of a condition on predictions,
     in words: the model is missing (and why), or its history is stale or thin."""
