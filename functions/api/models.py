@@ -339,16 +339,29 @@ class JobError(ApiModel):
                                      "words.")
 
 
+class JobFailure(ApiModel):
+    item: str = Field(description="The unit that failed (a backfill's day).")
+    message: str = Field(description="Why, in the merchant's words.")
+
+
 class JobOut(ApiModel):
     """Work a request started and did not wait for (it can outlast API Gateway's 29 s):
     follow it with GET /jobs/{job_id} until its status is succeeded or failed."""
 
     id: str
-    kind: Literal["export"] = Field(description="What the job does.")
+    kind: Literal["export", "backfill"] = Field(
+        description="What the job does: a segment's CSV export, or a backfill of its past "
+                    "days (counted in days).")
     status: Literal["queued", "running", "succeeded", "failed"]
     progress: str = Field(description="Where the job is, in the merchant's words.")
     created_at: datetime
     updated_at: datetime
+    done: int | None = Field(default=None, description="Units done so far, failed ones "
+                             "included (a backfill's days); absent for a job not counted.")
+    total: int | None = Field(default=None, description="Units the job has in all.")
+    failures: list[JobFailure] = Field(
+        default_factory=list, description="The units that failed so far, oldest first, "
+        "each with why (a backfill's other days are still computed).")
     result: ExportOut | None = Field(
         default=None, description="When succeeded: the job's outcome (an export's link).")
     error: JobError | None = Field(default=None, description="When failed: why.")

@@ -210,9 +210,10 @@ class SegmentEngine(Protocol):
         order sources and UTM values, as ``segments.catalog.shop_catalog`` lists them."""
         ...
 
-    def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int
-                       ) -> None:
-        """Start (without waiting) evaluating the segment's past ``days`` days."""
+    def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int,
+                       job_id: str | None = None) -> None:
+        """Start (without waiting) evaluating the segment's past ``days`` days, reporting
+        each day to the job ``job_id`` when given."""
         ...
 
     def predictions(self, shop: str, *, run_date: date, sort: str, descending: bool,
@@ -322,7 +323,8 @@ class SegmentExports(Protocol):
 class JobStore(Protocol):
     """Jobs the dashboard follows (seglift.storage.job_repository)."""
 
-    def create(self, shop: str, kind: str, *, progress: str, now: datetime) -> Any: ...
+    def create(self, shop: str, kind: str, *, progress: str, now: datetime,
+               total: int | None = None) -> Any: ...
 
     def get(self, shop: str, job_id: str) -> Any | None: ...
 

@@ -14,6 +14,7 @@ from typing import Any
 from api.models import (
     ExportOut,
     JobError,
+    JobFailure,
     JobOut,
     MetricsPoint,
     Money,
@@ -162,6 +163,11 @@ def job_out(job: Any) -> JobOut:
              if job.status == "failed" else None)
     result = (ExportOut.model_validate(job.result)
               if job.status == "succeeded" and job.kind == "export" and job.result else None)
+    total = getattr(job, "total", None)
+    failures = getattr(job, "failures", None) or {}
     return JobOut(id=job.job_id, kind=job.kind, status=job.status, progress=job.progress,
                   created_at=job.created_at, updated_at=job.updated_at, result=result,
-                  error=error)
+                  error=error, total=total,
+                  done=len(getattr(job, "done", ())) if total is not None else None,
+                  failures=[JobFailure(item=unit, message=failures[unit])
+                            for unit in sorted(failures)])

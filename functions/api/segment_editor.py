@@ -127,21 +127,26 @@ def backfill_parts(first: date, last: date) -> list[tuple[date, date]]:
     return parts
 
 
-def start_backfill(ctx: ApiContext, shop: str, segment_id: str,
-                   days: int = BACKFILL_DAYS_ON_CREATE, *, last: date | None = None
-                   ) -> tuple[date, date]:
-    """Start evaluating the segment's ``days`` days ending on ``last`` (default today),
-    asynchronously, one evaluation run per part; returns the first and last day."""
+def check_backfill_days(days: int) -> None:
     if days > MAX_BACKFILL_RANGE_DAYS:
         raise BadRequest(
             f"a backfill covers at most {MAX_BACKFILL_RANGE_DAYS} days per request (each "
             f"day re-reads the shop's whole history); {days} days asked for: split the "
             "range into several requests", field="start", code="invalid_range")
+
+
+def start_backfill(ctx: ApiContext, shop: str, segment_id: str,
+                   days: int = BACKFILL_DAYS_ON_CREATE, *, last: date | None = None,
+                   job_id: str | None = None) -> tuple[date, date]:
+    """Start evaluating the segment's ``days`` days ending on ``last`` (default today),
+    asynchronously, one evaluation run per part (each reporting its days to the job
+    ``job_id`` when given); returns the first and last day."""
+    check_backfill_days(days)
     last = last or shop_today(ctx, shop)
     first = date.fromordinal(last.toordinal() - days + 1)
     for part_first, part_last in backfill_parts(first, last):
         engine(ctx).start_backfill(shop, run_date=part_last, segment_id=segment_id,
-                                   days=(part_last - part_first).days + 1)
+                                   days=(part_last - part_first).days + 1, job_id=job_id)
     return first, last
 
 

@@ -13,6 +13,7 @@ from api.api_model import ApiModel
 from api.fields import WHOLE_NUMBER, IsoDate, WholeNumber
 from api.models import (
     Description,
+    JobOut,
     RequestBody,
     SegmentName,
     SegmentOut,
@@ -209,6 +210,9 @@ class BackfillStarted(ApiModel):
                        "each, newest first).")
     progress: str = Field(default="", description="Where to follow it: the days appear in "
                           "the segment's metrics as each is evaluated.")
+    job: JobOut | None = Field(default=None, description="The backfill's job: follow it "
+                               "with GET /jobs/{job_id} (days done of the total, and the "
+                               "days that failed with why).")
 
 
 class BackfillProgress(ApiModel):

@@ -77,10 +77,13 @@ class LambdaSegmentEngine:
         return self._call("predictions", shop, run_date, sort=sort, descending=descending,
                           offset=offset, limit=limit, compute=compute)
 
-    def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int
-                       ) -> None:
+    def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int,
+                       job_id: str | None = None) -> None:
+        fields: dict[str, Any] = {"segment_id": segment_id, "days": days}
+        if job_id is not None:
+            fields["job_id"] = job_id
         invocation.invoke_async(self._lambda, self._name(), self._request(
-            "backfill", shop, run_date, {"segment_id": segment_id, "days": days}))
+            "backfill", shop, run_date, fields))
 
 
 # A POST form carries object tags as XML (a PUT would take ``retention=short``); the

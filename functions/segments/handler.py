@@ -22,7 +22,8 @@ The API (which has no pyarrow) invokes the segment editor's actions:
   ``compute``, of a day the daily run did not store, computed as of that day.
 - ``catalog`` {}: the shop's products (id, title, type), product types, customer tags and
   order sources/UTM values, for the dashboard's pickers (``segments.catalog``).
-- ``backfill`` {segment_id, days?}: a new segment's past days evaluated point in time,
+- ``backfill`` {segment_id, days?, job_id?}: a segment's past days evaluated point in time
+  (reporting each day to the backfill's job when ``job_id`` names one),
   with their snapshots and metrics (``segments.backfill.backfill``); invoked
   asynchronously so creating a segment stays fast.
 
@@ -161,11 +162,15 @@ def _answer(event: dict[str, Any], action: str, context: LambdaContext) -> dict[
             reader=reader, storage=storage, segments=segments, tz=tz,
             segment_id=event.get("segment_id"), cache=_feature_cache(context))
     if action == "backfill":
+        job_id = event.get("job_id")
+        if job_id is not None and not isinstance(job_id, str):
+            raise BadEvent("job_id must be the backfill's job id (a string)")
         result = backfill.backfill(
             shop, run_date, require(event, "segment_id"),
             _integer(event, "days", backfill.DEFAULT_BACKFILL_DAYS), reader=reader,
             storage=storage, segments=segments, metrics=wiring.metrics_repository(config),
-            analytics=wiring.analytics_repository(config), tz=tz)
+            analytics=wiring.analytics_repository(config), tz=tz,
+            job=wiring.backfill_job(config, shop, job_id) if job_id else None)
         logger.info("segment backfilled", extra={"days": result["days"]})
         return result
     if action == "create_list":

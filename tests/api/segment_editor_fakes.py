@@ -116,10 +116,10 @@ class FakeSegmentEngine:
         self._record("catalog", shop=shop, run_date=run_date)
         return self.catalog_result
 
-    def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int
-                       ) -> None:
+    def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int,
+                       job_id: str | None = None) -> None:
         self.backfills.append({"shop": shop, "run_date": run_date, "segment_id": segment_id,
-                               "days": days})
+                               "days": days, **({"job_id": job_id} if job_id else {})})
 
 
 @dataclass

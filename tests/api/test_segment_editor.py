@@ -432,3 +432,60 @@ def test_a_backfills_progress_counts_the_days_of_its_range_stored_so_far(client,
     assert (too_long.status, too_long.error["field"], too_long.error["code"]) == (
         400, "start", "invalid_range")
     assert client_b.get(path).status == 404
+
+
+def test_a_backfill_is_a_job_the_dashboard_follows_day_by_day(client, client_b, api, engine):
+    """POST .../backfill records a ``backfill`` job counted in days and hands its id to
+    every part; GET /jobs/{id} shows the days done of the total and each failed day with
+    why, as the parts record them (the job repository on moto's DynamoDB)."""
+    from datetime import UTC, datetime
+
+    with _moto_jobs(api) as jobs:
+        segment = evaluated(api, SHOP_A)
+        reply = client.post(f"/segments/{segment.segment_id}/backfill",
+                            {"start": "2026-01-01", "end": "2026-11-20"})
+        assert reply.status == 202
+        job = reply.json["job"]
+        assert (job["kind"], job["status"], job["done"], job["total"]) == (
+            "backfill", "queued", 0, 324)
+        assert job["id"] in reply.json["progress"]
+        assert {b["job_id"] for b in engine.backfills} == {job["id"]}
+        assert len(engine.backfills) == 2                # two parts, one job
+        now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+        jobs.record_unit(SHOP_A, job["id"], "2026-11-20", failure=None, now=now)
+        jobs.record_unit(SHOP_A, job["id"], "2026-11-19", now=now,
+                         failure="the condition names a product that no longer exists")
+        followed = client.get(f"/jobs/{job['id']}").json
+        assert (followed["status"], followed["done"], followed["total"]) == (
+            "running", 2, 324)
+        assert followed["failures"] == [{
+            "item": "2026-11-19",
+            "message": "the condition names a product that no longer exists"}]
+        assert client_b.get(f"/jobs/{job['id']}").status == 404
+        # A range refused before anything starts leaves no job behind.
+        before = len(engine.backfills)
+        too_long = client.post(f"/segments/{segment.segment_id}/backfill",
+                               {"start": "2010-01-01"})
+        assert too_long.status == 400 and len(engine.backfills) == before
+
+
+def _moto_jobs(api):
+    from contextlib import contextmanager
+
+    import boto3
+    from moto import mock_aws
+
+    from seglift.storage.job_repository import JobRepository
+
+    @contextmanager
+    def run():
+        with mock_aws():
+            dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+            dynamodb.create_table(TableName="idem", BillingMode="PAY_PER_REQUEST",
+                                  KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                                  AttributeDefinitions=[{"AttributeName": "id",
+                                                         "AttributeType": "S"}])
+            api.jobs = JobRepository(dynamodb, "idem")
+            yield api.jobs
+
+    return run()

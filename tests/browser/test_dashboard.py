@@ -934,3 +934,53 @@ def test_a_new_segments_page_follows_its_history_and_ends_complete(
     page.wait_for_function(r"() => /\(1[2-9]\d days\)/.test(document.body.innerText)",
                            timeout=10_000)
     page.screenshot(path=str(artifacts / "new-segment-earlier-days.png"), full_page=True)
+
+def test_predictions_as_of_a_past_day_are_that_days(page: Any, dashboard_run: DashboardRun
+                                                    ) -> None:
+    """The Predictions page's "As of" day: the customers and the model of that day (no
+    run stored it: computed on the history up to it), not the latest run's."""
+    from datetime import date, timedelta
+
+    latest = dashboard_run.api.get("/predictions?limit=25")
+    past = (date.fromisoformat(latest["as_of"]) - timedelta(days=200)).isoformat()
+    expected = dashboard_run.api.get(f"/predictions?limit=25&day={past}")
+    clv = dashboard_run.api.get(f"/clv?day={past}")
+    assert expected["as_of"] == past == clv["as_of"]
+    open_page(page, dashboard_run, "predictions")
+    page.locator("[data-predictions-count]").wait_for()
+    page.fill("input[name=predictions_as_of]", past)
+    page.get_by_role("button", name="Show").click()
+    if expected["status"] == "fitted":
+        page.wait_for_function(
+            "n => document.querySelector('[data-predictions-count]')?.dataset.predictionsCount"
+            " === String(n)", arg=expected["total"])
+        links = page.locator("[data-customer]")
+        assert [links.nth(i).get_attribute("data-customer") for i in range(links.count())] == [
+            c["customer_id"] for c in expected["items"]]
+    else:
+        page.get_by_text("No predictions as of", exact=False).wait_for()
+    model = "Fitted as of" if clv["status"] == "fitted" else "No model as of"
+    page.get_by_text(model, exact=False).wait_for()
+
+
+def test_past_days_are_computed_as_a_job_followed_on_the_segment_page(
+    page: Any, dashboard_run: DashboardRun
+) -> None:
+    """Compute past days: a backfill of a chosen range, followed day by day (GET
+    /jobs/{id}) until every day is computed, and the days stored in the metrics."""
+    from datetime import date, timedelta
+
+    segment = dashboard_run.api.get(f"/segments/{dashboard_run.segments['repeat']['id']}")
+    end = date.fromisoformat(segment["last_evaluated_on"]) - timedelta(days=300)
+    start = end - timedelta(days=2)
+    open_page(page, dashboard_run, f"segments/{segment['id']}")
+    page.fill("input[name=backfill_start]", start.isoformat())
+    page.fill("input[name=backfill_end]", end.isoformat())
+    page.get_by_role("button", name="Compute these days").click()
+    status = page.locator("[data-backfill] p.ok")
+    status.wait_for(timeout=120_000)
+    assert status.inner_text() == "All 3 days computed"
+    assert page.locator("[data-backfill] progress").get_attribute("value") == "3"
+    progress = dashboard_run.api.get(
+        f"/segments/{segment['id']}/backfill?start={start}&end={end}")
+    assert (progress["days_done"], progress["status"]) == (3, "done")

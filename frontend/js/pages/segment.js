@@ -69,7 +69,8 @@ export async function render(container, { id }, ctx) {
     section("Features (share and lift against all customers)", profileSlot),
     segment.kind === "condition"
       ? [section("Condition", conditionEditor(segment, path, ctx, vocabulary, (updated) => renderHeader(headerArea, updated, ctx))),
-        section("Members preview", membersPreview(segment, ctx))]
+        section("Members preview", membersPreview(segment, ctx)),
+        section("Compute past days", backfillForm(segment, path, ctx))]
       : section("Members", h("p", {}, `A ${segment.kind} segment: its members are fixed; ${ctx.fmt.integer(segment.member_count)} customers.`)),
     section("Explain one customer", explainForm(path, ctx, vocabulary)),
     section("Tag members in Shopify", tagJobForm(ctx, { segment, onStarted: () => ctx.navigate("#/tag-jobs") })),
@@ -391,6 +392,75 @@ function conditionEditor(segment, path, ctx, vocabulary, onSaved) {
     replace(area, form);
   })();
   return area;
+}
+
+// The last backfill started from this browser, per segment: followed again on return.
+const backfillKey = (segment) => `seglift.backfill.${segment.id}`;
+
+/**
+ * Compute past days: a backfill of any range of the shop's history, followed as a job
+ * (GET /jobs/{id}): days done of the total, and each failed day with why.
+ */
+export function backfillForm(segment, path, ctx) {
+  const { fmt } = ctx;
+  const start = h("input", { type: "date", name: "backfill_start", required: true, max: fmt.today() });
+  const end = h("input", { type: "date", name: "backfill_end", max: fmt.today() });
+  const status = h("div", { "aria-live": "polite", "data-backfill": "" });
+  const form = h("form", { class: "inline-form" },
+    field("From", start), field("To (default today)", end),
+    h("button", { type: "submit", class: "secondary" }, "Compute these days"), status);
+  const show = (job) => replace(status, backfillStatus(job, fmt));
+  const follow = async (job) => {
+    try {
+      await followJob(ctx.api, job, { onProgress: show, intervalMs: 2000, maxWaitMs: 60 * 60 * 1000 });
+    } catch (error) {
+      if (error.code === "still_running") replace(status, errorMessage(error));
+    }
+    const final = await ctx.api.get(`/jobs/${encodeURIComponent(job.id)}`).catch(() => null);
+    if (final) show(final);
+  };
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    replace(status, loading("Starting…"));
+    try {
+      const started = await ctx.api.post(`${path}/backfill`, { start: start.value, ...(end.value ? { end: end.value } : {}) });
+      if (!started.job) {
+        replace(status, h("p", {}, `${fmt.integer(started.days)} days are being computed.`));
+        return;
+      }
+      localStorage.setItem(backfillKey(segment), started.job.id);
+      await follow(started.job);
+    } catch (error) {
+      replace(status, errorMessage(error, "The days could not be computed"));
+    }
+  });
+  const last = localStorage.getItem(backfillKey(segment));
+  if (last) {
+    ctx.api.get(`/jobs/${encodeURIComponent(last)}`).then(
+      (job) => (job.status === "succeeded" || job.status === "failed" ? show(job) : follow(job)),
+      () => localStorage.removeItem(backfillKey(segment)));
+  }
+  return form;
+}
+
+export function backfillStatus(job, fmt) {
+  const parts = [];
+  const total = job.total || 0;
+  if (total) {
+    parts.push(h("p", {}, h("progress", { max: String(total), value: String(job.done || 0) }),
+      ` ${fmt.integer(job.done || 0)} of ${fmt.integer(total)} days`));
+  }
+  if (job.status === "succeeded") parts.push(h("p", { class: "ok" }, job.progress));
+  else if (job.status === "failed") parts.push(h("p", { class: "error", role: "alert" }, job.error?.message || job.progress));
+  else parts.push(h("p", {}, `${job.progress}…`));
+  const failures = job.failures || [];
+  if (failures.length) {
+    parts.push(table([
+      { label: "Day", value: (f) => fmt.day(f.item) },
+      { label: "Why it failed", value: (f) => f.message },
+    ], failures, { caption: "Days that could not be computed" }));
+  }
+  return h("div", {}, parts);
 }
 
 function exportForm(path, ctx) {

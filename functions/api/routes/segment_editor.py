@@ -24,7 +24,7 @@ from api.fair_use import spend
 from api.fields import MAX_EXACT_INTEGER, IsoDate
 from api.models import SegmentCreate
 from api.ports import ApiContext
-from api.presenters import segment_out
+from api.presenters import job_out, segment_out
 from api.routes.responses import BODY_ERRORS, SYNC_CALL_ERRORS, responses
 from api.routes.segments import SegmentId, get_segment_or_404, shop_currency
 from api.segment_definitions import condition_error, define_segment
@@ -35,6 +35,7 @@ from api.segment_editor import (
     backfill_new_segment,
     backfill_parts,
     call_engine,
+    check_backfill_days,
     engine,
     shop_catalog_reader,
     shop_today,
@@ -58,6 +59,8 @@ from seglift.segments.conditions import ConditionError
 from seglift.segments.lists import MAX_CSV_BYTES
 
 router = APIGatewayRouter()
+
+BACKFILL_JOB = "backfill"  # the job kind (seglift.storage.job_repository)
 
 # Long enough to pick a file and send 20 MB on a slow line; short enough not to linger.
 UPLOAD_URL_SECONDS = 900
@@ -234,12 +237,27 @@ def backfill_segment(ctx: Ctx, shop: Shop, segment_id: SegmentId,
         days = (end - request.start).days + 1
     else:
         end, days = shop_today(ctx, shop), request.days or BACKFILL_DAYS_ON_CREATE
-    first, last = start_backfill(ctx, shop, segment_id, days, last=end)
+    check_backfill_days(days)
+    # The job the dashboard follows (GET /jobs/{id}): each day is recorded as it is
+    # stored, or with why it failed.
+    job = (ctx.jobs.create(shop, BACKFILL_JOB, progress=f"Queued: {days} days to compute",
+                           now=ctx.clock(), total=days) if ctx.jobs is not None else None)
+    try:
+        first, last = start_backfill(ctx, shop, segment_id, days, last=end,
+                                     job_id=job.job_id if job is not None else None)
+    except Exception:
+        if job is not None and ctx.jobs is not None:  # never leave a job queued for ever
+            ctx.jobs.fail(shop, job.job_id, code="not_started", now=ctx.clock(),
+                          message="The computation could not be started: try again in a "
+                                  "few minutes.")
+        raise
     return BackfillStarted(
         segment_id=segment_id, first_day=first, last_day=last, days=days,
         parts=len(backfill_parts(first, last)),
-        progress=f"GET /segments/{segment_id}/backfill?start={first}&end={last} counts "
-                 "the days evaluated so far")
+        job=job_out(job) if job is not None else None,
+        progress=(f"GET /jobs/{job.job_id} follows it day by day" if job is not None else
+                  f"GET /segments/{segment_id}/backfill?start={first}&end={last} counts "
+                  "the days evaluated so far"))
 
 
 @router.get(
