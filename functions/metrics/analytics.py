@@ -58,6 +58,9 @@ class AnalyticsStore(Protocol):
 
     def sort_keys(self, shop: str, subject: str, kind: str) -> set[str]: ...
 
+    def put_items(self, shop: str,
+                  items: Sequence[tuple[str, str, str, Mapping[str, Any]]]) -> Any: ...
+
 
 class JourneyLister(Protocol):
     def all(self, shop: str) -> Sequence[Any]:
@@ -240,8 +243,15 @@ def store_shop_analytics(
                 store.put(shop, journey.journey_id, "funnel", day,
                           shop_payloads.funnel_payload(patterns, stages, run_date))
 
+    def revenue_part() -> None:
+        # The store's revenue by month over its whole history, every month rewritten (a
+        # refund can change an old month), in batches.
+        months = shop_payloads.revenue_month_payloads(shards(), run_date)
+        store.put_items(shop, [(SHOP_SUBJECT, "revenue_month", label, payload)
+                               for label, payload in months.items()])
+
     named = {"cohorts": cohorts_part, "time_to_next_order": curve_part, "clv": clv_part,
-             "overlap": overlap_part, "funnels": funnels_part}
+             "overlap": overlap_part, "funnels": funnels_part, "revenue": revenue_part}
     stored, failed = [], {}
     for name, part in named.items():
         try:

@@ -202,7 +202,7 @@ def _write_shop_part(storage: Storage, item: ShardItem, tables: LakeTables,
     model = context.predictions.clv_model() if context.predictions is not None else None
     try:
         part = shop_shard(tables.orders, tables.refunds, members, item.run_date, tz,
-                          model=model, inputs=inputs)
+                          model=model, inputs=inputs, first_order=context.first_order)
     except Exception as error:  # the segments' day stands without the shop's analytics
         _put_json(storage, shop_files.sums_key(item.prefix, item.shard), ShopShardFile(
             error=f"{type(error).__name__}: {error}").model_dump_json())

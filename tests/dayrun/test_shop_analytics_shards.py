@@ -1,5 +1,6 @@
 """One shard and many give the same shop analytics: cohorts, the re-order curve, the CLV
-summary and holdout check, the overlap and the journeys' funnels, to the cent and the
+summary and holdout check, the overlap, the journeys' funnels and the store's revenue by
+month, to the cent and the
 count (and the same float, for the CLV's means), and the same per-customer predictions.
 
 The ComputeShopAnalytics step merges the parts each SegmentShards invocation leaves
@@ -43,11 +44,12 @@ def _payloads(tables: LakeTables, members: dict[str, pa.Array], as_of: date, sha
               ) -> dict[str, Any]:
     """Every stored payload of the shop step, merged from ``shards`` shards' parts."""
     parts = []
+    first_order = reports.first_order_day(tables.orders)  # the day-run context's
     for k in range(shards):
         part = shard_tables(tables, k, shards)
         cut = {s: shard_ids(ids, k, shards) for s, ids in members.items()}
         parts.append(shop_analytics.shop_shard(part.orders, part.refunds, cut, as_of,
-                                               model=model))
+                                               model=model, first_order=first_order))
     patterns = [p.pattern_part() for p in parts]
     predictions = pa.concat_tables([p.predictions for p in parts]).sort_by("customer_id")
     return {
@@ -60,6 +62,7 @@ def _payloads(tables: LakeTables, members: dict[str, pa.Array], as_of: date, sha
         "funnels": [shop_analytics.funnel_payload(patterns, stages, as_of)
                     for stages in journeys],
         "predictions": predictions.to_pylist(),
+        "revenue": shop_analytics.revenue_month_payloads(parts, as_of),
     }
 
 
@@ -85,6 +88,7 @@ def test_one_shard_and_many_give_the_same_shop_analytics(store, segments, shards
     orders, refunds = tables.orders, tables.refunds
     assert many["cohorts"] == reports.cohorts_payload(orders, refunds, as_of)
     assert many["curve"] == reports.time_to_next_order_payload(orders, refunds, as_of)
+    assert many["revenue"] == reports.shop_revenue_month_payloads(orders, refunds, as_of)
     snapshots = {s: pa.table({"customer_id": m}) for s, m in members.items()}
     if snapshots:
         matrix = journey.overlap_matrix(snapshots)

@@ -17,6 +17,8 @@ shards' added (each customer's orders and memberships are in exactly one shard,
   sums (exact) and float sums kept exactly (``ExactSum``, so a mean is the same float
   whatever the shard count); the holdout check's calibration value counts
   (``clv_holdout.holdout_sums``);
+- the store's revenue by month: exact month sums of new and returning orders and net
+  sales (``revenue.revenue_sums_of_counted``);
 - overlap and funnels: the value counts of customers' membership *patterns* (which of
   the day's segments each customer is in): every intersection and every journey's
   furthest stage is a function of them, for any set of segments.
@@ -55,6 +57,11 @@ from seglift.analytics.clv_holdout import (
     add_holdout_sums,
     holdout_of_sums,
     holdout_sums,
+)
+from seglift.analytics.revenue import (
+    REVENUE_SUMS_SCHEMA,
+    add_revenue_sums,
+    revenue_sums_of_counted,
 )
 from seglift.metrics.orders import counted_orders
 
@@ -347,6 +354,17 @@ class CurveCounts(BaseModel):
     reordered: list[int]
 
 
+class RevenueMonths(BaseModel):
+    """``revenue.REVENUE_SUMS_SCHEMA``'s columns: exact month sums of counted orders."""
+
+    period: list[str]
+    new: list[int]
+    returning: list[int]
+    new_net: list[Decimal]
+    returning_net: list[Decimal]
+    net: list[Decimal]
+
+
 class ShopSums(BaseModel):
     """One shard's small sums (JSON between invocations; exact: ints and decimals)."""
 
@@ -355,6 +373,7 @@ class ShopSums(BaseModel):
     curve: CurveCounts
     clv: ClvSums | None = None  # None: no model for the day
     holdout_actual: list[int]
+    revenue: RevenueMonths  # the store's revenue month sums (whole history)
     segments: list[str]  # bit order of the shard's membership patterns
 
 
@@ -375,12 +394,19 @@ def shop_shard(orders: pa.Table, refunds: pa.Table, members: Mapping[str, pa.Arr
                as_of: date, tz: str = "UTC",
                model: ClvModel | NotEnoughHistory | None = None,
                inputs: pa.Table | None = None,
-               horizons: tuple[int, ...] = DEFAULT_HORIZONS) -> ShopShard:
+               horizons: tuple[int, ...] = DEFAULT_HORIZONS,
+               first_order: date | None = None) -> ShopShard:
     """The part of one shard (or of the whole shop): ``orders`` and ``refunds`` are its
     customers', ``members`` its part of each segment of the day. ``model``: the day's
     purchase model (None: no CLV part); ``inputs``: the shard's ``rfm_summary`` as of the
-    day (the day-run's model inputs, computed here when absent)."""
+    day (the day-run's model inputs, computed here when absent); ``first_order``: the
+    shop's first order day (the day-run's context; ``orders``' own when absent), where the
+    store's revenue by month starts."""
     counted = counted_orders(None, orders, refunds, as_of, tz)
+    if first_order is None:
+        first_order = reports.first_order_day(orders, tz)
+    revenue = revenue_sums_of_counted(counted, reports.revenue_start(first_order, as_of),
+                                      as_of, "month")
     sizes, cells = cohorts.cohort_sums(counted)
     curve = cohorts.curve_counts(counted, as_of)
     calibration, actual = holdout_sums(orders, refunds, as_of, tz, HOLDOUT_DAYS)
@@ -392,7 +418,8 @@ def shop_shard(orders: pa.Table, refunds: pa.Table, members: Mapping[str, pa.Arr
     sums = ShopSums(cohort_sizes=CohortSizes.model_validate(sizes.to_pydict()),
                     cohort_cells=CohortCells.model_validate(cells.to_pydict()),
                     curve=CurveCounts.model_validate(curve.to_pydict()), clv=clv,
-                    holdout_actual=actual, segments=list(members))
+                    holdout_actual=actual, segments=list(members),
+                    revenue=RevenueMonths.model_validate(revenue.to_pydict()))
     return ShopShard(sums, calibration, membership_patterns(members), predictions)
 
 
@@ -423,6 +450,14 @@ def holdout_payload(parts: Sequence[ShopShard], as_of: date) -> dict[str, Any]:
     calibration, actual = add_holdout_sums([(p.calibration.cast(CALIBRATION_SCHEMA),
                                              p.sums.holdout_actual) for p in parts])
     return holdout_of_sums(calibration, actual, as_of, HOLDOUT_DAYS)
+
+
+def revenue_month_payloads(parts: Sequence[ShopShard], as_of: date
+                           ) -> dict[str, dict[str, Any]]:
+    """``reports.shop_revenue_month_payloads`` from the shards' exact month sums."""
+    sums = add_revenue_sums([pa.table(p.sums.revenue.model_dump(), schema=REVENUE_SUMS_SCHEMA)
+                             for p in parts])
+    return reports.revenue_month_payloads_of_sums(sums.cast(REVENUE_SUMS_SCHEMA), as_of)
 
 
 def clv_sums_of(parts: Sequence[ShopShard]) -> ClvSums:
