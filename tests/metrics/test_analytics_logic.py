@@ -378,7 +378,7 @@ def test_a_shard_without_its_part_fails_the_shop_analytics_by_its_error():
         on_error=lambda part, error: errors.append(part))
     assert summary["stored"] == [] and out.items == {}
     assert set(summary["failed"]) == {"cohorts", "time_to_next_order", "clv", "overlap",
-                                      "funnels"}
+                                      "funnels", "revenue"}
     assert "shard 2" in summary["failed"]["cohorts"]
     assert "stored no purchase model" in summary["failed"]["clv"]
 
