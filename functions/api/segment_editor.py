@@ -176,12 +176,14 @@ def start_backfill(ctx: ApiContext, shop: str, segment_id: str,
 
 
 def backfill_new_segment(ctx: ApiContext, shop: str, segment_id: str,
-                         as_of: date | None = None) -> None:
-    """Give a just-created segment its history (the month ending ``as_of``, default
-    today). Never fails the creation: the segment is saved, and without a backfill its
-    trend simply starts with the next daily run."""
+                         as_of: date | None = None, *, days: int = BACKFILL_DAYS_ON_CREATE
+                         ) -> None:
+    """Give a just-created segment its history (the ``days`` ending ``as_of``, default
+    today; a list segment: ``days=1``, its figures of the day it was made). Never fails
+    the creation: the segment is saved, and without a backfill its trend simply starts
+    with the next daily run."""
     try:
-        start_backfill(ctx, shop, segment_id, last=as_of)
+        start_backfill(ctx, shop, segment_id, days, last=as_of)
     except Exception:
         logger.exception("could not start the backfill of a new segment",
                          extra={"segment_id": segment_id})

@@ -137,7 +137,24 @@ def _as_job(event: dict[str, Any], action: str, context: LambdaContext) -> dict[
     if result is None:
         logger.info("job already finished (a retried invocation)")
         return {"job_id": job_id, "already_finished": True}
+    if action == "create_list":
+        _list_figures(event, str(result["segment_id"]), context)
     return result
+
+
+def _list_figures(event: dict[str, Any], segment_id: str, context: LambdaContext) -> None:
+    """A new list's figures, features and revenue of the day it was made (its one-day
+    backfill), computed in the same invocation once the job says the list exists (the API
+    no longer waits for the list, so it cannot start that backfill itself). Never fails
+    the list: without them the list's page fills in at the next daily run."""
+    figures = {k: v for k, v in event.items() if k not in ("job_id", "name", "source",
+                                                           "description")}
+    try:
+        _answer({**figures, "action": "backfill", "segment_id": segment_id, "days": 1},
+                "backfill", context)
+    except Exception:
+        logger.exception("could not compute a new list's figures",
+                         extra={"segment_id": segment_id})
 
 
 def _answer(event: dict[str, Any], action: str, context: LambdaContext) -> dict[str, Any]:

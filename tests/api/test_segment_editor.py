@@ -202,6 +202,10 @@ def test_a_list_from_a_snapshot_is_created_with_its_member_count(client, api, en
     assert client.get(f"/segments/{body['id']}").json["name"] == "Repeat, frozen"
     assert body["upload"] is None
     assert engine.calls[0][1]["source"] == {"snapshot_of": source.segment_id}
+    # Its figures, features and revenue of the day are computed by the segments function
+    # right after it makes the list under the job (tests/segments/test_handler_editor.py):
+    # the API answered before the list existed, so it starts no backfill itself.
+    assert engine.backfills == []
 
 
 def test_a_list_from_a_set_operation_names_every_segment(client, api, engine, lists):

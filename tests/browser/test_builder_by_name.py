@@ -165,7 +165,7 @@ def test_lists_are_listed_and_made_from_segments_by_name(
     form = page.locator("form[data-form=make-list]")
     # A snapshot of a segment, "the most commonly used" list in the seeds.
     form.get_by_label("The list holds").select_option(
-        label="A snapshot of one segment (its members today, fixed)")
+        label="A snapshot of one segment or list (its members today, fixed)")
     assert form.get_by_label("Second segment").is_hidden()
     form.get_by_label("First segment").select_option(label=repeat["name"])
     form.get_by_label("List name").fill("Repeat buyers, frozen")
@@ -183,7 +183,7 @@ def test_lists_are_listed_and_made_from_segments_by_name(
     assert f"with {repeat['member_count']} customers" in made
     lists.get_by_role("link", name="Repeat buyers, frozen").wait_for()
     # Combining: everyone in either segment, and the first minus the second.
-    form.get_by_label("The list holds").select_option(label="Customers in either segment")
+    form.get_by_label("The list holds").select_option(label="Customers in either")
     form.get_by_label("First segment").select_option(label=repeat["name"])
     form.get_by_label("Second segment").select_option(label=one["name"])
     form.get_by_label("List name").fill("Bought at all")
@@ -192,7 +192,7 @@ def test_lists_are_listed_and_made_from_segments_by_name(
     union = next(s for s in api.get("/segments?limit=100")["items"] if s["name"] == "Bought at all")
     assert union["member_count"] == repeat["member_count"] + one["member_count"]
     form.get_by_label("The list holds").select_option(
-        label="Customers in the first segment but not the second")
+        label="Customers in the first but not the second (e.g. without those who opted out)")
     form.get_by_label("First segment").select_option(label="Bought at all")
     form.get_by_label("Second segment").select_option(label=one["name"])
     form.get_by_label("List name").fill("Bought twice or more")
@@ -201,6 +201,37 @@ def test_lists_are_listed_and_made_from_segments_by_name(
     result.wait_for()
     assert f"with {repeat['member_count']} customers" in result.inner_text()
     lists.get_by_role("link", name="Bought twice or more").wait_for()
+
+    # A list from conditions, built with the visual builder by clicks (no JSON): the live
+    # count, then the customers who match today saved as a list.
+    page.get_by_role("button", name="Build a list from conditions").click()
+    rules = page.locator("form[data-form=condition-list]")
+    rules.get_by_label("List name").fill("Two orders or more, today")
+    first_rule = rules.locator(".builder-rule").first
+    assert first_rule.get_by_label("Field").locator("option:checked").inner_text() == \
+        "Number of orders"
+    count = rules.locator(".preview-count .ok")
+    count.wait_for()
+    assert f"{repeat['member_count']:,} of" in count.inner_text()
+    rules.screenshot(path=str(artifacts / "list-from-conditions.png"))
+    rules.get_by_role("button", name="Make the list").click()
+    made = rules.locator("[data-list-result]")
+    made.wait_for()
+    assert f"with {repeat['member_count']:,} customers" in made.inner_text()
+    lists.get_by_role("link", name="Two orders or more, today").wait_for()
+    # Lists combine like segments: both operands here are lists, picked in their group.
+    form.get_by_label("The list holds").select_option(
+        label="Customers in the first but not the second (e.g. without those who opted out)")
+    form.get_by_label("First segment or list").select_option(label="Bought at all")
+    second = form.get_by_label("Second segment or list")
+    offered = second.locator("optgroup[label=Lists] option")
+    assert "Two orders or more, today" in offered.all_inner_texts()
+    second.select_option(label="Two orders or more, today")
+    form.get_by_label("List name").fill("One order only, frozen")
+    form.get_by_role("button", name="Make the list").click()
+    result = form.locator("[data-list-result]:has-text('One order only, frozen')")
+    result.wait_for()
+    assert f"with {one['member_count']:,} customers" in result.inner_text()
     page.screenshot(path=str(artifacts / "lists.png"), full_page=True)
 
 

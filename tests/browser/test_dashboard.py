@@ -854,8 +854,13 @@ def test_a_new_segments_page_follows_its_history_and_ends_complete(
     deadline = time.monotonic() + 180
     stored: list[int] = []  # days stored, as the API counts them while the page polls
 
+    partial: list[list[str]] = []  # the days stored while the history was incomplete
+
     def points() -> int:
-        stored.append(len(api.get(f"/segments/{segment['id']}/metrics")["points"]))
+        days = [p["day"] for p in api.get(f"/segments/{segment['id']}/metrics")["points"]]
+        if 0 < len(days) < 30:
+            partial.append(days)
+        stored.append(len(days))
         return stored[-1]
 
     while not (points() >= 30 and revenue.count() and not progress.count()):
@@ -879,10 +884,35 @@ def test_a_new_segments_page_follows_its_history_and_ends_complete(
     assert sold and sold[0][:4] < str(today.year)  # older years too, not this year only
     (new, _returning) = chart_series(page, "revenue")
     assert len(new["data"]) == len(months) - [p["period"] for p in months].index(sold[0])
+    # The newest day comes first, complete (features and revenue), the trend after it.
+    assert all(days[-1] == str(today) for days in partial), partial[:3]
+    assert page.get_by_text("computed by the daily run").count() == 0  # features are there
     print(f"\nnew segment page complete {seconds:.1f} s after creation; progress seen "
           f"{seen}; days stored as polled {sorted(set(stored))}")
     page.screenshot(path=str(artifacts / "new-segment-complete.png"), full_page=True)
 
+    # What exists before the trend's first day is said plainly, and 90 more days can be
+    # computed from the page; the trend then starts 90 days earlier.
+    before = page.locator("[data-history-before]")
+    first_day = api.get(f"/segments/{segment['id']}/metrics")["points"][0]["day"]
+    assert "the segment's days before it were not computed" in before.inner_text()
+    before.get_by_role("button", name=re.compile("Compute the 90 days before")).click()
+    earlier = str(date.fromisoformat(first_day) - timedelta(days=90))
+    deadline = time.monotonic() + 240
+    while True:
+        text = page.locator("[data-history-before]").inner_text()
+        stored_days = len(api.get(f"/segments/{segment['id']}/metrics?start={earlier}"
+                                  f"&end={today}")["points"])
+        periods = page.locator('select[name="period"]').inner_text()
+        if stored_days >= 120 and re.search(r"All history \(1[2-9]\d days\)", periods):
+            break
+        assert time.monotonic() < deadline, f"90 earlier days not computed: {stored_days}"
+        page.wait_for_timeout(500)
+    assert "The trend starts on" in text
+    page.locator('select[name="period"]').select_option("all")
+    page.wait_for_function(r"() => /\(1[2-9]\d days\)/.test(document.body.innerText)",
+                           timeout=10_000)
+    page.screenshot(path=str(artifacts / "new-segment-earlier-days.png"), full_page=True)
 
 def test_predictions_as_of_a_past_day_are_that_days(page: Any, dashboard_run: DashboardRun
                                                     ) -> None:
