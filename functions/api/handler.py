@@ -86,7 +86,7 @@ ROUTE_MODULES: dict[str, tuple[str, ...]] = {
     "segments": ("segments",),
     "tag_jobs": ("segments", "tag-jobs"),
     "webhooks": ("webhooks",),
-    "analytics": ("segments", "cohorts", "clv"),
+    "analytics": ("segments", "cohorts", "clv", "revenue"),
     "journeys": ("journeys",),
     "measurements": ("measurements", "experiments"),
     "segment_editor": ("segments", "uploads"),

@@ -47,6 +47,9 @@ class AnalyticsStore(Protocol):
 
     def sort_keys(self, shop: str, subject: str, kind: str) -> set[str]: ...
 
+    def put_items(self, shop: str,
+                  items: Sequence[tuple[str, str, str, Mapping[str, Any]]]) -> Any: ...
+
 
 class JourneyLister(Protocol):
     def all(self, shop: str) -> Sequence[Any]:
@@ -158,8 +161,15 @@ def compute_shop_analytics(
                 store.put(shop, journey.journey_id, "funnel", day,
                           reports.funnel_payload(stages, [today[s] for s in stages], run_date))
 
+    def revenue_part() -> None:
+        # The store's revenue by month over its whole history, every month rewritten (a
+        # refund can change an old month), in batches.
+        months = reports.shop_revenue_month_payloads(orders, refunds, run_date, tz)
+        store.put_items(shop, [(SHOP_SUBJECT, "revenue_month", label, payload)
+                               for label, payload in months.items()])
+
     parts = {"cohorts": cohorts_part, "time_to_next_order": curve_part, "clv": clv_part,
-             "overlap": overlap_part, "funnels": funnels_part}
+             "overlap": overlap_part, "funnels": funnels_part, "revenue": revenue_part}
     stored, failed = [], {}
     for name, part in parts.items():
         try:

@@ -360,3 +360,51 @@ def test_collection_and_variant_segments_are_made_by_their_names(
     body = page.inner_text("body")
     assert f"Bought variant {variant}" in body and "SKU" not in body
     page.screenshot(path=str(artifacts / "segment-by-variant.png"), full_page=True)
+
+
+def test_several_values_are_chips_added_and_removed_by_name(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    """"Customer tags contains any of": each tag a chip added from the store's tags (Enter
+    or picking a suggestion), removed with its button; the live count follows."""
+    api = dashboard_run.api
+    tags = api.get("/catalog")["tags"][:2]
+    assert len(tags) == 2, tags
+    open_page(page, dashboard_run, "segments")
+    page.get_by_role("button", name="Build a condition").click()
+    form = page.locator("form[data-condition-form]")
+    rule = form.locator(".builder-rule").first
+    rule.get_by_label("Field").select_option(label="Customer tags")
+    rule.get_by_label("Operator").select_option(label="contains any of")
+    adder = rule.get_by_label("Add a value")
+    for tag in tags:
+        adder.fill(tag)
+        adder.press("Enter")
+    chips = rule.locator("[data-chip]")
+    assert [c.get_attribute("data-chip") for c in chips.all()] == tags
+    count = form.locator(".preview-count .ok")
+
+    def shown() -> int:
+        count.wait_for()
+        return int(re.search(r"([\d,]+) of", count.inner_text()).group(1).replace(",", ""))
+
+    def expected(values: list[str]) -> int:
+        return api.post("/segments/preview", {"condition": {
+            "feature": "tags", "op": "contains any", "value": values}})["member_count"]
+
+    both = expected(tags)
+    page.wait_for_function(
+        "(n) => (document.querySelector('.preview-count .ok')?.innerText || '')"
+        ".replace(/,/g, '').startsWith(String(n) + ' of')", arg=both, timeout=30_000)
+    assert shown() == both
+    form.screenshot(path=str(artifacts / "condition-chips.png"))
+    rule.get_by_role("button", name=f"Remove {tags[1]}").click()
+    assert [c.get_attribute("data-chip") for c in chips.all()] == tags[:1]
+    one = expected(tags[:1])
+    page.wait_for_function(
+        "(n) => (document.querySelector('.preview-count .ok')?.innerText || '')"
+        ".replace(/,/g, '').startsWith(String(n) + ' of')", arg=one, timeout=30_000)
+    # The JSON view holds the chips' values.
+    form.get_by_role("tab", name="Advanced (JSON)").click()
+    assert f'"{tags[0]}"' in form.get_by_label("Condition as JSON").input_value()
+    assert f'"{tags[1]}"' not in form.get_by_label("Condition as JSON").input_value()

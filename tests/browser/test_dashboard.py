@@ -107,6 +107,16 @@ def test_the_home_page_shows_the_store_at_a_glance(
     assert sum(bars["data"]) == customers
     assert [round(v, 2) for v in ltv["data"]] == [float(c["ltv"]["amount"]) for c in
                                                   sorted(cohorts, key=lambda c: c["cohort"])]
+    # The store's revenue by month over its whole history (from the first month with a
+    # sale, any year), new and returning stacked: its total is every order's net sales.
+    page.wait_for_selector('[data-chart="home-revenue"] canvas')
+    (new, returning) = chart_series(page, "home-revenue")
+    months = dashboard_run.api.get("/revenue?start=2022-01-01")["points"]
+    sold = [p for p in months if float(p["total"]["net_sales"]["amount"])]
+    assert len(new["data"]) == len(months) - months.index(sold[0])
+    assert sold[0]["period"][:4] < months[-1]["period"][:4]  # older years too
+    assert round(sum(new["data"]) + sum(returning["data"]), 2) == round(
+        sum(float(p["total"]["net_sales"]["amount"]) for p in months), 2)
     journey = page.locator("section", has=page.get_by_role("heading", name="Journey at a glance"))
     journey.get_by_role("link", name="One order to repeat").wait_for()
     assert "Repeat buyers" in journey.inner_text()
@@ -476,6 +486,17 @@ def test_an_ab_test_in_one_button_makes_a_named_list_per_group_with_a_goal(
     page.get_by_role("button", name="Review tag job").wait_for()
     assert not page.get_by_label("Keep in sync daily", exact=False).is_visible()
     page.get_by_role("button", name="Export CSV").wait_for()
+    # The comparison weighs every metric the groups report, each with its interval and
+    # its p-value adjusted for every metric and group of the experiment.
+    wait_for_results(api, {"Gets the winter email", "No winter email"})
+    open_page(page, dashboard_run, "measurements")
+    compared = page.locator(f'[data-comparison="{experiment["comparisons"][0]["group"]}"]')
+    compared.locator("[data-verdict]").wait_for()
+    rows = compared.locator("tbody tr td:first-child").all_inner_texts()
+    assert rows == ["Conversion rate", "Revenue per customer", "Orders per customer",
+                    "Average order value"][:len(rows)] and len(rows) >= 2, rows
+    assert "adjusted for every metric and group" in compared.locator("caption").inner_text()
+    compared.screenshot(path=str(artifacts / "experiment-comparison.png"))
 
 
 def test_an_api_error_on_a_missing_segment_is_shown_in_words(

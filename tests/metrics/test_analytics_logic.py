@@ -259,6 +259,25 @@ def test_the_shop_step_stores_cohorts_curve_clv_overlap_and_funnels():
     assert funnel["stages"][1]["conversion"] == pytest.approx(1 / 3)
 
 
+def test_the_shop_step_stores_the_whole_stores_revenue_by_month():
+    """The home page's store-wide revenue: every month from the first order, each equal
+    to walking every order of every customer."""
+    store = shop_store(regulars=True)
+    summary, out = _shop_run(store=store)
+    assert "revenue" in summary["stored"]
+    months = sorted(k[3] for k in out.items if k[:3] == (SHOP, "shop", "revenue_month"))
+    first = min(o["created_at"] for o in store.orders).date()
+    assert months[0] == period_label(first, "month") and months[-1] == "2025-06"
+    everyone = {o["customer_id"] for o in store.orders}
+    expected = brute_force_months(store, everyone, months)
+    for month in months:
+        stored = out.items[(SHOP, "shop", "revenue_month", month)]
+        assert stored["new_orders"] == expected[month]["new_orders"]
+        assert stored["returning_orders"] == expected[month]["returning_orders"]
+        assert Decimal(stored["new_net_sales"]) == expected[month]["new"]
+        assert Decimal(stored["returning_net_sales"]) == expected[month]["returning"]
+
+
 def test_a_failing_part_is_recorded_and_the_others_are_still_stored():
     summary, out = _shop_run(writer=FakeWriter(fail=True))
     assert set(summary["failed"]) == {"clv"} and "S3 is unreachable" in summary["failed"]["clv"]

@@ -10,7 +10,7 @@ import { chartBox, dayTooltip, draw, truthfulAxis } from "../charts.js";
 import { empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
 import { followJob } from "../jobs.js";
 import { s3Url } from "../s3.js";
-import { allSegments, formatMetric, METRICS, metricValue } from "./common.js";
+import { allSegments, formatMetric, METRICS, metricValue, revenueByMonth } from "./common.js";
 import { conditionEditorPanel, loadVocabulary } from "./builder.js";
 import { explainForm, membersPreview } from "./members.js";
 import { stopSyncButton, tagJobForm } from "./tagging.js";
@@ -321,44 +321,9 @@ function historyBefore(first, segment, path, ctx, timers, reload) {
     h("div", { class: "controls" }, button), area);
 }
 
-// The API's limit per request: five years of months.
-const REVENUE_MONTHS = 60;
-
+/** The segment's revenue per month over the whole history (any year). */
 function revenueArea(path, ctx) {
-  const { fmt } = ctx;
-  const area = h("div", {}, loading("Loading revenue…"));
-  (async () => {
-    try {
-      const today = fmt.today();
-      const first = `${Number(today.slice(0, 4)) - Math.floor((REVENUE_MONTHS - 1) / 12)}-${today.slice(5, 7)}-01`;
-      const revenue = await ctx.api.get(`${path}/revenue${query({ period: "month", start: first, end: today })}`);
-      // The whole history by month, from the first month with revenue (any year).
-      const firstSale = revenue.points.findIndex((p) => Number(p.new.net_sales.amount) || Number(p.returning.net_sales.amount));
-      const points = firstSale < 0 ? [] : revenue.points.slice(firstSale);
-      if (!points.length) {
-        replace(area, empty("No revenue recorded for this segment yet."));
-        return;
-      }
-      const month = new Intl.DateTimeFormat(navigator.language || "en-US", { month: "short", year: "numeric", timeZone: "UTC" });
-      const label = (period) => month.format(new Date(`${period}-01T00:00:00Z`));
-      const box = chartBox("revenue", "Revenue per month, new and returning orders");
-      replace(area, h("p", { class: "muted" }, `${label(points[0].period)} – ${label(points[points.length - 1].period)} (${fmt.integer(points.length)} months)`), box);
-      draw(box, {
-        grid: { left: 90, right: 24, top: 30, bottom: 40 },
-        legend: { top: 0 },
-        tooltip: { trigger: "axis", formatter: (items) => [label(items[0].axisValue), ...items.map((i) => `${i.marker}${i.seriesName}: ${fmt.money(i.value)}`)].join("<br>") },
-        xAxis: { type: "category", data: points.map((p) => p.period), axisLabel: { formatter: label, hideOverlap: true } },
-        yAxis: truthfulAxis("money", (v) => fmt.money(v)),
-        series: [
-          { name: "New", type: "bar", stack: "revenue", data: points.map((p) => Number(p.new.net_sales.amount)) },
-          { name: "Returning", type: "bar", stack: "revenue", data: points.map((p) => Number(p.returning.net_sales.amount)) },
-        ],
-      });
-    } catch (error) {
-      replace(area, error.code === "not_computed" ? empty(error.message) : errorMessage(error, "Revenue could not be loaded"));
-    }
-  })();
-  return area;
+  return revenueByMonth(`${path}/revenue`, ctx, { chart: "revenue", what: "Revenue", none: "No revenue recorded for this segment yet." });
 }
 
 function profileArea(path, ctx) {

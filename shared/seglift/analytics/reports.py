@@ -152,6 +152,15 @@ def revenue_month_payloads(members: pa.Table, orders: pa.Table, refunds: pa.Tabl
     return _month_payloads(table, run_date)
 
 
+def shop_revenue_month_payloads(orders: pa.Table, refunds: pa.Table, run_date: date,
+                                tz: str = "UTC") -> dict[str, dict[str, Any]]:
+    """Month label -> the whole store's new/returning orders and net sales of that month,
+    counted as of ``run_date``, from the shop's first order's month (any year)."""
+    start = revenue_start(first_order_day(orders, tz), run_date)
+    table = revenue.revenue_by_period(orders, refunds, start, run_date, tz=tz, period="month")
+    return _month_payloads(table, run_date)
+
+
 def revenue_month_payloads_of(member_orders: pa.Table, run_date: date,
                               first_order: date | None, months: int | None = None
                               ) -> dict[str, dict[str, Any]]:
