@@ -330,6 +330,30 @@ class ExportOut(ApiModel):
     expires_at: datetime = Field(description="When the URL stops working.")
 
 
+# ------------------------------------------------------------------ list segments
+
+
+class CsvRowOut(ApiModel):
+    line: int = Field(description="1-based line number in the file.")
+    value: str
+    reason: str
+
+
+class UploadReport(ApiModel):
+    matched: int
+    unmatched: int = Field(description="Well-formed values that are no customer of the shop.")
+    malformed: int = Field(description="Values that are neither an email nor a customer id.")
+    duplicates: int
+    unmatched_rows: list[CsvRowOut] = Field(description="The first 100 unmatched rows.")
+    malformed_rows: list[CsvRowOut] = Field(description="The first 100 malformed rows.")
+
+
+class ListSegmentOut(SegmentOut):
+    upload: UploadReport | None = Field(
+        default=None, description="What the uploaded CSV held (only for upload sources).")
+
+
+
 # ------------------------------------------------------------------ jobs
 
 
@@ -349,9 +373,9 @@ class JobOut(ApiModel):
     follow it with GET /jobs/{job_id} until its status is succeeded or failed."""
 
     id: str
-    kind: Literal["export", "backfill"] = Field(
-        description="What the job does: a segment's CSV export, or a backfill of its past "
-                    "days (counted in days).")
+    kind: Literal["export", "backfill", "list"] = Field(
+        description="What the job does: a segment's CSV export, a backfill of its past "
+                    "days (counted in days), or making a list segment (POST /segments/lists).")
     status: Literal["queued", "running", "succeeded", "failed"]
     progress: str = Field(description="Where the job is, in the merchant's words.")
     created_at: datetime
@@ -362,6 +386,8 @@ class JobOut(ApiModel):
     failures: list[JobFailure] = Field(
         default_factory=list, description="The units that failed so far, oldest first, "
         "each with why (a backfill's other days are still computed).")
-    result: ExportOut | None = Field(
-        default=None, description="When succeeded: the job's outcome (an export's link).")
+    result: ExportOut | ListSegmentOut | None = Field(
+        default=None, description="When succeeded: the job's outcome (an export's link; the "
+        "list segment made, with its upload's report; null for a backfill, or a list "
+        "deleted since).")
     error: JobError | None = Field(default=None, description="When failed: why.")

@@ -205,6 +205,13 @@ class SegmentEngine(Protocol):
         """Create a list segment; {segment_id, member_count, matched?, ...}."""
         ...
 
+    def start_list(self, shop: str, *, run_date: date, name: str, description: str | None,
+                   source: dict[str, Any], job_id: str) -> None:
+        """Start (without waiting) ``create_list`` as the job ``job_id``: the segments
+        function records the list it made (the same answer as ``create_list``) or why not
+        on the job (``segments.editor_job``)."""
+        ...
+
     def catalog(self, shop: str, *, run_date: date) -> dict[str, Any]:
         """The shop's products ({id, title, product_type}), product types, customer tags,
         order sources and UTM values, as ``segments.catalog.shop_catalog`` lists them."""

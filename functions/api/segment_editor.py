@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aws_lambda_powertools import Logger
 
 from api.errors import ApiError, BadRequest, Conflict, NotFound
-from api.ports import ApiContext, EngineRejected, SegmentEngine, UploadStore
+from api.ports import ApiContext, EngineRejected, JobStore, SegmentEngine, UploadStore
 from seglift.config import ConfigurationError
 
 logger = Logger(service="api", child=True)
@@ -28,6 +28,31 @@ BACKFILL_PART_DAYS = 180
 # The cost bound of one backfill request: every day is a full feature computation over
 # the shop's history, so a request covers at most ten years of days (21 parts).
 MAX_BACKFILL_RANGE_DAYS = 3660
+
+
+# Making a list segment is a job of this kind (seglift.storage.job_repository).
+LIST_JOB = "list"
+LIST_QUEUED = "Waiting to start"
+LIST_NOT_STARTED = "The list could not be started: try again in a minute."
+# The code the segments function records for a failure that is no refusal
+# (segments.editor_job.CRASH_CODE): its message is already the merchant's.
+ENGINE_JOB_CRASHED = "failed"
+
+
+def job_store(ctx: ApiContext) -> JobStore:
+    if ctx.jobs is None:
+        raise ApiError("jobs are not configured on this deployment", code="not_configured",
+                       status=500)
+    return ctx.jobs
+
+
+def engine_job_error(error_type: str, message: str, field: str | None) -> ApiError | None:
+    """The API error a job run by the segments function failed with, worded as the same
+    refusal of a synchronous call (``engine_error``); None for a failure that is no
+    refusal (its message is already the merchant's)."""
+    if error_type == ENGINE_JOB_CRASHED:
+        return None
+    return engine_error(EngineRejected(error_type, message), field=field)
 
 
 def shop_today(ctx: ApiContext, shop: str) -> date:

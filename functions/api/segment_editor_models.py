@@ -11,14 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from api.api_model import ApiModel
 from api.fields import WHOLE_NUMBER, IsoDate, WholeNumber
-from api.models import (
+from api.models import (  # noqa: F401 (the list models are re-exported: routes import them here)
+    CsvRowOut,
     Description,
     JobOut,
+    ListSegmentOut,
     RequestBody,
     SegmentName,
     SegmentOut,
     ShopifyQuery,
     TemplateChoice,
+    UploadReport,
 )
 from api.schema_rules import NULL, exactly_one_of, non_null
 
@@ -131,26 +134,6 @@ class ListSegmentCreate(RequestBody):
         if (self.set_operation is None) != (self.segment_ids is None):
             raise ValueError("set_operation and segment_ids go together: give both or neither")
         return self
-
-
-class CsvRowOut(ApiModel):
-    line: int = Field(description="1-based line number in the file.")
-    value: str
-    reason: str
-
-
-class UploadReport(ApiModel):
-    matched: int
-    unmatched: int = Field(description="Well-formed values that are no customer of the shop.")
-    malformed: int = Field(description="Values that are neither an email nor a customer id.")
-    duplicates: int
-    unmatched_rows: list[CsvRowOut] = Field(description="The first 100 unmatched rows.")
-    malformed_rows: list[CsvRowOut] = Field(description="The first 100 malformed rows.")
-
-
-class ListSegmentOut(SegmentOut):
-    upload: UploadReport | None = Field(
-        default=None, description="What the uploaded CSV held (only for upload sources).")
 
 
 class UploadCreated(ApiModel):

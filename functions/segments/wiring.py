@@ -66,6 +66,11 @@ def backfill_job(config: RuntimeConfig, shop: str, job_id: str) -> BackfillJob:
                        lambda: datetime.now(UTC))
 
 
+def job_repository(config: RuntimeConfig) -> JobRepository:
+    """The jobs the API's asynchronous editor calls report to (the idempotency table)."""
+    return JobRepository(client("dynamodb"), config.require("idempotency_table").idempotency_table)
+
+
 def shop_timezone(config: RuntimeConfig, shop: str) -> str:
     """The shop's IANA time zone (UTC when the shop record is missing or has none)."""
     if not config.shops_table:

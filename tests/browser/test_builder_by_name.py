@@ -169,7 +169,15 @@ def test_lists_are_listed_and_made_from_segments_by_name(
     assert form.get_by_label("Second segment").is_hidden()
     form.get_by_label("First segment").select_option(label=repeat["name"])
     form.get_by_label("List name").fill("Repeat buyers, frozen")
-    form.get_by_role("button", name="Make the list").click()
+    # Making a list is a job (it can outlast a request at a large shop): the API answers
+    # 202 and the page follows GET /jobs/{id} to the list, with nothing more to click.
+    with page.expect_response(lambda r: r.url.endswith("/segments/lists")
+                              and r.request.method == "POST") as posted, \
+            page.expect_response(lambda r: "/jobs/job_" in r.url) as followed:
+        form.get_by_role("button", name="Make the list").click()
+    assert posted.value.status == 202
+    assert posted.value.headers["location"] == f"/jobs/{posted.value.json()['id']}"
+    assert followed.value.json()["kind"] == "list"
     form.locator("[data-list-result]").wait_for()
     made = form.locator("[data-list-result]").inner_text()
     assert f"with {repeat['member_count']} customers" in made

@@ -333,8 +333,8 @@ def test_keep_in_sync_is_offered_only_where_it_applies_and_stops_from_the_dashbo
 ) -> None:
     api = dashboard_run.api
     segment = dashboard_run.segments["one-order"]
-    frozen = api.post("/segments/lists", {"name": "One order, frozen",
-                                          "snapshot_of": segment["id"]})
+    frozen = api.follow(api.post("/segments/lists", {"name": "One order, frozen",
+                                                     "snapshot_of": segment["id"]}))
     open_page(page, dashboard_run, "segments")
     page.get_by_role("link", name="One order, frozen").click()
     page.get_by_role("heading", name="One order, frozen", level=1).wait_for()

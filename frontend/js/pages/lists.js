@@ -1,7 +1,8 @@
 /**
  * Lists and exports. Upload a CSV of customers (numeric Shopify ids or email addresses) to
  * make a list segment: the API returns a presigned upload URL, the browser sends the file
- * straight to storage, then the list is created and the rows that did not match are shown.
+ * straight to storage, then the list is made (a job the page follows: a large shop's list
+ * can take longer than a request may wait) and the rows that did not match are shown.
  * Export any segment's members as a CSV download. The lists the shop has are listed first,
  * and a list can be made from conditions picked in the visual condition builder (evaluated
  * once, the members fixed), as a snapshot of a segment, or by combining segments and lists
@@ -99,7 +100,8 @@ function conditionListForm(ctx, refresh) {
       event.preventDefault();
       replace(feedback, loading("Making the list…"));
       try {
-        const list = await ctx.api.post("/segments/lists", { name: name.value.trim(), condition: panel.condition() });
+        const job = await ctx.api.post("/segments/lists", { name: name.value.trim(), condition: panel.condition() });
+        const list = await followJob(ctx.api, job, { onProgress: (now) => replace(feedback, loading(`${now.progress}…`)) });
         replace(feedback, h("p", { class: "ok", "data-list-result": "" }, `List “${list.name}” made with ${ctx.fmt.integer(list.member_count)} customers. `,
           h("a", { href: `#/segments/${encodeURIComponent(list.id)}` }, "Open the list")));
         await refresh();
@@ -150,7 +152,8 @@ function makeListForm(segments, ctx, refresh, onLists) {
     }
     replace(feedback, loading("Making the list…"));
     try {
-      const list = await ctx.api.post("/segments/lists", body);
+      const job = await ctx.api.post("/segments/lists", body);
+      const list = await followJob(ctx.api, job, { onProgress: (now) => replace(feedback, loading(`${now.progress}…`)) });
       replace(feedback, h("p", { class: "ok", "data-list-result": "" }, `List “${list.name}” made with ${ctx.fmt.integer(list.member_count)} customers. `,
         h("a", { href: `#/segments/${encodeURIComponent(list.id)}` }, "Open the list")));
       await refresh();
@@ -183,7 +186,8 @@ function uploadForm(ctx) {
       replace(feedback, loading("Sending the file…"));
       await postToPresignedForm(upload, chosen);
       replace(feedback, loading("Matching customers…"));
-      const list = await api.post("/segments/lists", { name: name.value.trim(), upload_id: upload.upload_id });
+      const job = await api.post("/segments/lists", { name: name.value.trim(), upload_id: upload.upload_id });
+      const list = await followJob(api, job, { onProgress: (now) => replace(feedback, loading(now.status === "queued" ? "Matching customers…" : `${now.progress}…`)) });
       const report = list.upload;
       const problems = [...(report?.unmatched_rows || []).map((r) => ({ ...r, kind: "not a customer" })), ...(report?.malformed_rows || []).map((r) => ({ ...r, kind: "malformed" }))];
       replace(feedback,
