@@ -169,13 +169,13 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
     # Cut to the shard as each is read: the shard keeps its part of every segment only.
     previous = {sid: shard_ids(snapshot_or_none(item.shop, sid, yesterday, storage),
                                item.shard, item.shards)
-                for sid in plan.conditions}
+                for sid in plan.segment_ids}
     inputs = read_parquet(storage.s3, storage.bucket, base + "model-inputs.parquet")
     tables = _shard_lake(reader, item)
     day = shard_day(tables, features, context, item.run_date,
                     plan.conditions, shard=item.shard, shards=item.shards, tz=tz,
                     fixed_members=plan.fixed_members, previous=previous, analytics=analytics,
-                    inputs=inputs)
+                    inputs=inputs, members=plan.lists)
     _put_parquet(storage, base + "features.parquet", day.features)
     segment_ids = [sid for sid, ids in day.members.items() for _ in range(len(ids))]
     ids = [pa.array(a, pa.int64()) for a in day.members.values() if len(a)]
@@ -260,7 +260,7 @@ def reduce_shards(plan: ShardPlan, *, reader: Any, stores: DayStores) -> DayRunR
     days = [_load_shard_day(storage, plan.prefix, k) for k in range(plan.shards)]
     day_plan = plan_day(plan.shop, stores.segments, storage)
     products = reader.read_table("products", columns=None)
-    results, failures = reduce_day(days, list(day_plan.conditions), plan.run_date, products)
+    results, failures = reduce_day(days, day_plan.segment_ids, plan.run_date, products)
     _write_features(storage, plan)
     return store_day(plan.shop, plan.run_date, day_plan, results, failures, stores,
                      customers=plan.customers)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 from datetime import date
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from seglift import keys
@@ -189,3 +190,34 @@ def test_shards_reading_their_buckets_of_the_lake_store_the_same_day(cloud, monk
     assert len(files) >= 2
     assert sorted(k for k in read if "/customers/" in k) == sorted(
         [f.key for f in files] * 3)
+
+
+def test_a_list_segment_keeps_its_members_and_gets_the_days_figures_every_day(cloud):
+    """A list's members are fixed, but what they buy is not: every daily run (sharded or
+    in process) stores the list's snapshot with the same ids, even one no longer in the
+    lake (customer 99), and its metrics of the day, so its trend grows after creation; a
+    condition naming the list sees those members."""
+    from seglift.segments.snapshots import write_members
+
+    s3, repo = cloud
+    made = repo.create(SHOP, name="Newsletter winners", condition=None, kind="list")
+    write_members(s3, BUCKET, SHOP, made.segment_id, date(2024, 6, 1),
+                  pa.array([1, 2, 99], pa.int64()))
+    repo.record_evaluation(SHOP, made.segment_id, date(2024, 6, 1), 3)
+    repo.create(SHOP, name="Tagged winners", segment_id="tagged-winners",
+                condition={"and": [{"member_of": made.segment_id}, {"has_tag": "vip"}]})
+    whole = _run_day()
+    expected = _stored(s3, [made.segment_id, "tagged-winners"])
+
+    _, sharded = _sharded_day(per_shard=1)
+
+    assert sharded == whole
+    assert _stored(s3, [made.segment_id, "tagged-winners"]) == expected
+    stored, _ = expected
+    members, metrics, profile = stored[made.segment_id]
+    assert members == [1, 2, 99]
+    assert metrics is not None and metrics["member_count"] == 3 and profile is not None
+    assert stored["tagged-winners"][0] == [1]  # of the list, customer 1 is tagged vip
+    outcomes = {o["segment_id"]: o for o in sharded["segments"]}
+    assert outcomes[made.segment_id]["status"] == "succeeded"
+    assert repo.get(SHOP, made.segment_id).last_evaluated_on == RUN_DATE

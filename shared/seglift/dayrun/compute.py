@@ -232,6 +232,12 @@ class ShardDay:
     profile_error: str | None = None
 
 
+def day_order(conditions: Mapping[str, Any], members: Mapping[str, Any] | None) -> list[str]:
+    """The segments of a day in the order their outcomes are reported: the conditions
+    (dependencies first), then the lists whose given members are reported."""
+    return list(conditions) + [s for s in (members or {}) if s not in conditions]
+
+
 def shard_day(
     tables: LakeTables,
     features: pa.Table,
@@ -251,24 +257,23 @@ def shard_day(
 ) -> ShardDay:
     """Phase 3 of shard ``shard`` of ``shards``: ``tables`` and ``features`` are that
     shard's; ``previous`` (yesterday's members, whole or the shard's part) is cut to it.
-    ``members``: given memberships (segment -> ids) to compute the figures of, instead of
-    evaluating ``conditions``. ``inputs``: the shard's phase-1 model inputs (computed
-    again when absent); the shop's model fills the prediction features before any
-    condition is evaluated, so conditions may name them."""
+    ``members``: given memberships (segment -> ids, list segments) whose figures are
+    computed beside those of the evaluated ``conditions`` (a list keeps every id it was
+    given, whether or not the customer is in today's lake). ``inputs``: the shard's
+    phase-1 model inputs (computed again when absent); the shop's model fills the
+    prediction features before any condition is evaluated, so conditions may name them."""
     features = with_rfm(features, context.thresholds())
     if context.predictions is not None:
         if inputs is None:
             inputs = model_inputs(tables, as_of, tz)
         features = with_predictions(features, inputs, context.predictions, as_of)
     errors: dict[str, Exception] = {}
-    if members is None:
-        members = evaluate_many(conditions, features, tables, as_of, tz, fixed_members,
-                                errors)
-        order = list(conditions)
-    else:
-        members = {s: _sorted_concat([_shard_part(ids, shard, shards)])
-                   for s, ids in members.items()}
-        order = list(members)
+    given = {s: _sorted_concat([_shard_part(ids, shard, shards)])
+             for s, ids in (members or {}).items()}
+    evaluated = evaluate_many(conditions, features, tables, as_of, tz, fixed_members,
+                              errors) if conditions else {}
+    members = {**evaluated, **given}
+    order = day_order(conditions, given)
     wanted = [s for s in order if s in members and (report is None or s in report)]
     partials: dict[str, SegmentPartial] = {}
     everyone: ProfilePartial | None = None
@@ -415,13 +420,13 @@ def compute_day(
     ``left`` are None). ``report``: the segments whose metrics (and, with ``analytics``,
     profile and revenue) are computed; all by default. Others only get members (a
     backfill evaluates a segment's dependencies but reports only the segment).
-    ``members``: segment -> given member ids, whose figures are computed instead of
-    evaluating ``conditions`` (a list segment's day). ``predictions``: fit the shop's
+    ``members``: segment -> given member ids, whose figures are computed beside the
+    evaluated ``conditions`` (list segments). ``predictions``: fit the shop's
     model and fill the prediction features (the daily run always does); None: only when a
     condition names a prediction feature (a backfill of other segments skips the fit).
     """
     if predictions is None:
-        predictions = members is None and names_prediction_feature(list(conditions.values()))
+        predictions = names_prediction_feature(list(conditions.values()))
     count = shards or shard_count(tables.customers.num_rows)
     slices = [shard_tables(tables, k, count) for k in range(count)]
     firsts = [shard_features(s, as_of, tz, predictions) for s in slices]
@@ -431,8 +436,8 @@ def compute_day(
                       report=report, analytics=analytics, members=members,
                       inputs=firsts[k].stats.model_inputs)
             for k in range(count)]
-    order = list(members) if members is not None else list(conditions)
-    results, failures = reduce_day(days, order, as_of, tables.products)
+    results, failures = reduce_day(days, day_order(conditions, members), as_of,
+                                   tables.products)
     features = pa.concat_tables([d.features for d in days]) if len(days) > 1 \
         else days[0].features
     return DayResult(results, failures, features)
