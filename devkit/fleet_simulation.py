@@ -21,6 +21,7 @@ records its figures. Both use ``simulate`` so they run the same scenario.
 from __future__ import annotations
 
 import json
+import statistics
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -76,7 +77,52 @@ class FleetRun:
             "failures": failed,
             "workflow_seconds_waited": self.stack.cloud.stepfunctions.waited_seconds,
             "failed_map_runs": self.stack.cloud.stepfunctions.failed_map_runs,
+            **per_shop_medians(invocations),
         }
+
+
+def shop_of_event(event: Any, depth: int = 4) -> str | None:
+    """The shop an invocation worked for: the first ``shop`` named in its event (the
+    workflow's tasks pass it at the top or one level down, e.g. a shard item); None for
+    the fleet's own steps (listing the shops)."""
+    if depth < 0 or not isinstance(event, dict):
+        return None
+    shop = event.get("shop")
+    if isinstance(shop, str):
+        return shop
+    for value in event.values():
+        found = shop_of_event(value, depth - 1)
+        if found is not None:
+            return found
+    return None
+
+
+def per_shop_medians(invocations: list[Any]) -> dict[str, Any]:
+    """Each shop's own cost, the median over shops: its invocations, its summed handler
+    seconds, and its span (its first invocation's start to its last one's end, which on the
+    local cloud includes waiting for the interpreter behind other shops). The 1,000-shop
+    projection in README scales these."""
+    by_shop: dict[str, list[Any]] = {}
+    fleet_steps = 0
+    for invocation in invocations:
+        shop = shop_of_event(invocation.event)
+        if shop is None:
+            fleet_steps += 1
+        else:
+            by_shop.setdefault(shop, []).append(invocation)
+    if not by_shop:
+        return {"fleet_invocations": fleet_steps}
+    counts = [len(calls) for calls in by_shop.values()]
+    seconds = [sum(c.duration_s for c in calls) for calls in by_shop.values()]
+    spans = [max(c.started_at + c.duration_s for c in calls) - min(c.started_at for c in calls)
+             for calls in by_shop.values()]
+    return {
+        "fleet_invocations": fleet_steps,  # not for any one shop (listing the shops)
+        "shop_invocations_median": statistics.median(counts),
+        "shop_invocations_max": max(counts),
+        "shop_lambda_seconds_median": round(statistics.median(seconds), 3),
+        "shop_span_seconds_median": round(statistics.median(spans), 1),
+    }
 
 
 @contextmanager
