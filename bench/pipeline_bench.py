@@ -24,7 +24,8 @@ last day (an ordinary day, the figures below). Reported:
   process that imported the function's handler (a Lambda's cold start). The local
   cloud's own memory (moto holds the bucket's objects) is left out that way. Also per
   step (``plan_shards``, ``shard_features``, ``shard_day``, ``reduce_day``, the shop
-  analytics...): its largest peak and its longest invocation, and the shard count.
+  analytics...): its largest peak and its longest invocation, its summed Lambda seconds
+  and invocations on the ordinary day, and the shard count.
 
 ``SEGLIFT_BENCH_CUSTOMERS_PER_SHARD`` deploys the template with that ``CustomersPerShard``
 (the sync buckets the lake to match), to see a shard's bound at a size where the default
@@ -189,16 +190,26 @@ def run_pipeline(customers: int, conditions: dict[str, dict[str, Any]],
         if isinstance(item, dict) and "shards" in item:
             shards = max(shards, int(item["shards"]))
     seconds_by_function: dict[str, float] = {}
+    # The ordinary day's seconds and invocations per step: with S shards, a sharded step's
+    # per-shard figure is its seconds / S (what README's projections are built from).
+    seconds_by_step: dict[str, float] = {}
+    invocations_by_step: dict[str, int] = {}
     for invocation in invocations:
         logical = logical_of.get(invocation.function_name, invocation.function_name)
         seconds_by_function[logical] = (seconds_by_function.get(logical, 0.0)
                                         + invocation.duration_s)
+        event = invocation.event if isinstance(invocation.event, dict) else {}
+        step = str(event.get("action") or logical)
+        seconds_by_step[step] = seconds_by_step.get(step, 0.0) + invocation.duration_s
+        invocations_by_step[step] = invocations_by_step.get(step, 0) + 1
     return {
         "wall": wall,
         "lambda_seconds": sum(i.duration_s for i in invocations),
         "invocations": len(invocations),
         "by_function": sorted(seconds_by_function),
         "seconds_by_function": seconds_by_function,
+        "seconds_by_step": seconds_by_step,
+        "invocations_by_step": invocations_by_step,
         "gb_seconds": sum(i.duration_s * memory_gb[i.function_name] for i in invocations),
         "first_day_lambda_seconds": sum(i.duration_s for i in first_day),
         "growth_mb": max((i.peak_rss_mb or 0.0) - (i.rss_start_mb or 0.0)
@@ -288,6 +299,9 @@ def _measure(customers: int, customers_per_shard: int | None = None) -> list[Ben
                 for step, growth in sorted(ours["growth_by_step"].items())]
     per_step += [BenchRecord(f"{label} longest invocation {step}", seconds, "s")
                  for step, seconds in sorted(ours["longest_by_step"].items())]
+    per_step += [BenchRecord(f"{label} {n} segments Lambda s step {step}", seconds,
+                             f"Lambda s in {ours['invocations_by_step'][step]}")
+                 for step, seconds in sorted(ours["seconds_by_step"].items())]
     return [
         BenchRecord.against(f"{label} {n} segments", ours["lambda_seconds"], "Lambda s",
                             "duckdb one process", peer["seconds"]),

@@ -73,6 +73,20 @@ class SegmentRevenueOut(ApiModel):
     note: str | None = Field(default=None, description="Says why months are missing.")
 
 
+class ShopRevenueOut(ApiModel):
+    """The whole store's revenue per month (every customer), from the latest daily run."""
+
+    period: Literal["month"]
+    start: date
+    end: date
+    points: list[RevenuePoint] = Field(description="Computed months, oldest first.")
+    missing_months: list[str] = Field(
+        default_factory=list,
+        description="Months of start..end with nothing stored (YYYY-MM): before the shop's "
+        "first order, or not reached by a daily run yet. Never silently left out.")
+    note: str | None = Field(default=None, description="Says why months are missing.")
+
+
 # ------------------------------------------------------------------ cohorts
 
 

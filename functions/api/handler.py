@@ -86,7 +86,7 @@ ROUTE_MODULES: dict[str, tuple[str, ...]] = {
     "segments": ("segments",),
     "tag_jobs": ("segments", "tag-jobs"),
     "webhooks": ("webhooks",),
-    "analytics": ("segments", "cohorts", "clv"),
+    "analytics": ("segments", "cohorts", "clv", "revenue"),
     "journeys": ("journeys",),
     "measurements": ("measurements", "experiments"),
     "segment_editor": ("segments", "uploads"),
@@ -162,6 +162,8 @@ def _json_error(status: int, code: str, message: str, field: str | None = None) 
 def _api_error(error: ApiError) -> Response:
     response = _json_error(error.status, error.code, error.message, error.field)
     retry_after = getattr(error, "retry_after", None)
+    if retry_after is None and error.status == 503:  # busy (Shopify): try again shortly
+        retry_after = BUSY_RETRY_AFTER_SECONDS
     if retry_after is not None:  # 429: when the shop's budget reopens
         response.headers["Retry-After"] = str(retry_after)
     return response

@@ -330,6 +330,30 @@ class ExportOut(ApiModel):
     expires_at: datetime = Field(description="When the URL stops working.")
 
 
+# ------------------------------------------------------------------ list segments
+
+
+class CsvRowOut(ApiModel):
+    line: int = Field(description="1-based line number in the file.")
+    value: str
+    reason: str
+
+
+class UploadReport(ApiModel):
+    matched: int
+    unmatched: int = Field(description="Well-formed values that are no customer of the shop.")
+    malformed: int = Field(description="Values that are neither an email nor a customer id.")
+    duplicates: int
+    unmatched_rows: list[CsvRowOut] = Field(description="The first 100 unmatched rows.")
+    malformed_rows: list[CsvRowOut] = Field(description="The first 100 malformed rows.")
+
+
+class ListSegmentOut(SegmentOut):
+    upload: UploadReport | None = Field(
+        default=None, description="What the uploaded CSV held (only for upload sources).")
+
+
+
 # ------------------------------------------------------------------ jobs
 
 
@@ -339,16 +363,31 @@ class JobError(ApiModel):
                                      "words.")
 
 
+class JobFailure(ApiModel):
+    item: str = Field(description="The unit that failed (a backfill's day).")
+    message: str = Field(description="Why, in the merchant's words.")
+
+
 class JobOut(ApiModel):
     """Work a request started and did not wait for (it can outlast API Gateway's 29 s):
     follow it with GET /jobs/{job_id} until its status is succeeded or failed."""
 
     id: str
-    kind: Literal["export"] = Field(description="What the job does.")
+    kind: Literal["export", "backfill", "list"] = Field(
+        description="What the job does: a segment's CSV export, a backfill of its past "
+                    "days (counted in days), or making a list segment (POST /segments/lists).")
     status: Literal["queued", "running", "succeeded", "failed"]
     progress: str = Field(description="Where the job is, in the merchant's words.")
     created_at: datetime
     updated_at: datetime
-    result: ExportOut | None = Field(
-        default=None, description="When succeeded: the job's outcome (an export's link).")
+    done: int | None = Field(default=None, description="Units done so far, failed ones "
+                             "included (a backfill's days); absent for a job not counted.")
+    total: int | None = Field(default=None, description="Units the job has in all.")
+    failures: list[JobFailure] = Field(
+        default_factory=list, description="The units that failed so far, oldest first, "
+        "each with why (a backfill's other days are still computed).")
+    result: ExportOut | ListSegmentOut | None = Field(
+        default=None, description="When succeeded: the job's outcome (an export's link; the "
+        "list segment made, with its upload's report; null for a backfill, or a list "
+        "deleted since).")
     error: JobError | None = Field(default=None, description="When failed: why.")

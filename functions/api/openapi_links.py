@@ -64,7 +64,10 @@ def _links_from(pointer: str) -> dict[tuple[str, str], dict[str, Any]]:
 # (method, path, status) of a response -> {(method, path) of the target: link fields}.
 LINKS: dict[tuple[str, str, str], dict[tuple[str, str], dict[str, Any]]] = {
     ("post", "/segments", "201"): _links_from("/id"),
-    ("post", "/segments/lists", "201"): _links_from("/id"),
+    ("post", "/segments/lists", "202"): _path_links(
+        "/id", "job_id", (("get", "/jobs/{job_id}"),)),
+    ("post", "/segments/{segment_id}/backfill", "202"): _path_links(
+        "/job/id", "job_id", (("get", "/jobs/{job_id}"),)),
     ("get", "/segments", "200"): {
         **_links_from("/items/0/id"),
         ("get", "/segments"): {"parameters": {"next_token": "$response.body#/next_token"}},

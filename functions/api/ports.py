@@ -205,14 +205,22 @@ class SegmentEngine(Protocol):
         """Create a list segment; {segment_id, member_count, matched?, ...}."""
         ...
 
+    def start_list(self, shop: str, *, run_date: date, name: str, description: str | None,
+                   source: dict[str, Any], job_id: str) -> None:
+        """Start (without waiting) ``create_list`` as the job ``job_id``: the segments
+        function records the list it made (the same answer as ``create_list``) or why not
+        on the job (``segments.editor_job``)."""
+        ...
+
     def catalog(self, shop: str, *, run_date: date) -> dict[str, Any]:
         """The shop's products ({id, title, product_type}), product types, customer tags,
         order sources and UTM values, as ``segments.catalog.shop_catalog`` lists them."""
         ...
 
-    def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int
-                       ) -> None:
-        """Start (without waiting) evaluating the segment's past ``days`` days."""
+    def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int,
+                       job_id: str | None = None) -> None:
+        """Start (without waiting) evaluating the segment's past ``days`` days, reporting
+        each day to the job ``job_id`` when given."""
         ...
 
     def predictions(self, shop: str, *, run_date: date, sort: str, descending: bool,
@@ -322,7 +330,8 @@ class SegmentExports(Protocol):
 class JobStore(Protocol):
     """Jobs the dashboard follows (seglift.storage.job_repository)."""
 
-    def create(self, shop: str, kind: str, *, progress: str, now: datetime) -> Any: ...
+    def create(self, shop: str, kind: str, *, progress: str, now: datetime,
+               total: int | None = None) -> Any: ...
 
     def get(self, shop: str, job_id: str) -> Any | None: ...
 

@@ -14,6 +14,7 @@ from typing import Any
 from api.models import (
     ExportOut,
     JobError,
+    JobFailure,
     JobOut,
     MetricsPoint,
     Money,
@@ -156,12 +157,18 @@ def _as_date(value: date | datetime | str) -> date:
     return date.fromisoformat(value)
 
 
-def job_out(job: Any) -> JobOut:
-    """A job (seglift.storage.job_repository.Job) as GET /jobs/{id} shows it."""
-    error = (JobError(code=job.error_code or "failed", message=job.error_message or "")
-             if job.status == "failed" else None)
-    result = (ExportOut.model_validate(job.result)
-              if job.status == "succeeded" and job.kind == "export" and job.result else None)
+def job_out(job: Any, *, result: Any = None, error: JobError | None = None) -> JobOut:
+    """A job (seglift.storage.job_repository.Job) as GET /jobs/{id} shows it; ``result``
+    and ``error`` as the job's kind presents them (a list job's: ``api.routes.jobs``)."""
+    if error is None and job.status == "failed":
+        error = JobError(code=job.error_code or "failed", message=job.error_message or "")
+    if result is None and job.status == "succeeded" and job.kind == "export" and job.result:
+        result = ExportOut.model_validate(job.result)
+    total = getattr(job, "total", None)
+    failures = getattr(job, "failures", None) or {}
     return JobOut(id=job.job_id, kind=job.kind, status=job.status, progress=job.progress,
                   created_at=job.created_at, updated_at=job.updated_at, result=result,
-                  error=error)
+                  error=error, total=total,
+                  done=len(getattr(job, "done", ())) if total is not None else None,
+                  failures=[JobFailure(item=unit, message=failures[unit])
+                            for unit in sorted(failures)])

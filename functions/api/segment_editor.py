@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from aws_lambda_powertools import Logger
 
 from api.errors import ApiError, BadRequest, Conflict, NotFound
-from api.ports import ApiContext, EngineRejected, SegmentEngine, UploadStore
+from api.ports import ApiContext, EngineRejected, JobStore, SegmentEngine, UploadStore
 from seglift.config import ConfigurationError
 
 logger = Logger(service="api", child=True)
@@ -28,6 +28,31 @@ BACKFILL_PART_DAYS = 180
 # The cost bound of one backfill request: every day is a full feature computation over
 # the shop's history, so a request covers at most ten years of days (21 parts).
 MAX_BACKFILL_RANGE_DAYS = 3660
+
+
+# Making a list segment is a job of this kind (seglift.storage.job_repository).
+LIST_JOB = "list"
+LIST_QUEUED = "Waiting to start"
+LIST_NOT_STARTED = "The list could not be started: try again in a minute."
+# The code the segments function records for a failure that is no refusal
+# (segments.editor_job.CRASH_CODE): its message is already the merchant's.
+ENGINE_JOB_CRASHED = "failed"
+
+
+def job_store(ctx: ApiContext) -> JobStore:
+    if ctx.jobs is None:
+        raise ApiError("jobs are not configured on this deployment", code="not_configured",
+                       status=500)
+    return ctx.jobs
+
+
+def engine_job_error(error_type: str, message: str, field: str | None) -> ApiError | None:
+    """The API error a job run by the segments function failed with, worded as the same
+    refusal of a synchronous call (``engine_error``); None for a failure that is no
+    refusal (its message is already the merchant's)."""
+    if error_type == ENGINE_JOB_CRASHED:
+        return None
+    return engine_error(EngineRejected(error_type, message), field=field)
 
 
 def shop_today(ctx: ApiContext, shop: str) -> date:
@@ -127,31 +152,38 @@ def backfill_parts(first: date, last: date) -> list[tuple[date, date]]:
     return parts
 
 
-def start_backfill(ctx: ApiContext, shop: str, segment_id: str,
-                   days: int = BACKFILL_DAYS_ON_CREATE, *, last: date | None = None
-                   ) -> tuple[date, date]:
-    """Start evaluating the segment's ``days`` days ending on ``last`` (default today),
-    asynchronously, one evaluation run per part; returns the first and last day."""
+def check_backfill_days(days: int) -> None:
     if days > MAX_BACKFILL_RANGE_DAYS:
         raise BadRequest(
             f"a backfill covers at most {MAX_BACKFILL_RANGE_DAYS} days per request (each "
             f"day re-reads the shop's whole history); {days} days asked for: split the "
             "range into several requests", field="start", code="invalid_range")
+
+
+def start_backfill(ctx: ApiContext, shop: str, segment_id: str,
+                   days: int = BACKFILL_DAYS_ON_CREATE, *, last: date | None = None,
+                   job_id: str | None = None) -> tuple[date, date]:
+    """Start evaluating the segment's ``days`` days ending on ``last`` (default today),
+    asynchronously, one evaluation run per part (each reporting its days to the job
+    ``job_id`` when given); returns the first and last day."""
+    check_backfill_days(days)
     last = last or shop_today(ctx, shop)
     first = date.fromordinal(last.toordinal() - days + 1)
     for part_first, part_last in backfill_parts(first, last):
         engine(ctx).start_backfill(shop, run_date=part_last, segment_id=segment_id,
-                                   days=(part_last - part_first).days + 1)
+                                   days=(part_last - part_first).days + 1, job_id=job_id)
     return first, last
 
 
 def backfill_new_segment(ctx: ApiContext, shop: str, segment_id: str,
-                         as_of: date | None = None) -> None:
-    """Give a just-created segment its history (the month ending ``as_of``, default
-    today). Never fails the creation: the segment is saved, and without a backfill its
-    trend simply starts with the next daily run."""
+                         as_of: date | None = None, *, days: int = BACKFILL_DAYS_ON_CREATE
+                         ) -> None:
+    """Give a just-created segment its history (the ``days`` ending ``as_of``, default
+    today; a list segment: ``days=1``, its figures of the day it was made). Never fails
+    the creation: the segment is saved, and without a backfill its trend simply starts
+    with the next daily run."""
     try:
-        start_backfill(ctx, shop, segment_id, last=as_of)
+        start_backfill(ctx, shop, segment_id, days, last=as_of)
     except Exception:
         logger.exception("could not start the backfill of a new segment",
                          extra={"segment_id": segment_id})

@@ -11,13 +11,17 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from api.api_model import ApiModel
 from api.fields import WHOLE_NUMBER, IsoDate, WholeNumber
-from api.models import (
+from api.models import (  # noqa: F401 (the list models are re-exported: routes import them here)
+    CsvRowOut,
     Description,
+    JobOut,
+    ListSegmentOut,
     RequestBody,
     SegmentName,
     SegmentOut,
     ShopifyQuery,
     TemplateChoice,
+    UploadReport,
 )
 from api.schema_rules import NULL, exactly_one_of, non_null
 
@@ -132,26 +136,6 @@ class ListSegmentCreate(RequestBody):
         return self
 
 
-class CsvRowOut(ApiModel):
-    line: int = Field(description="1-based line number in the file.")
-    value: str
-    reason: str
-
-
-class UploadReport(ApiModel):
-    matched: int
-    unmatched: int = Field(description="Well-formed values that are no customer of the shop.")
-    malformed: int = Field(description="Values that are neither an email nor a customer id.")
-    duplicates: int
-    unmatched_rows: list[CsvRowOut] = Field(description="The first 100 unmatched rows.")
-    malformed_rows: list[CsvRowOut] = Field(description="The first 100 malformed rows.")
-
-
-class ListSegmentOut(SegmentOut):
-    upload: UploadReport | None = Field(
-        default=None, description="What the uploaded CSV held (only for upload sources).")
-
-
 class UploadCreated(ApiModel):
     upload_id: str
     url: str = Field(description="POST the CSV here as multipart/form-data (no Authorization "
@@ -209,6 +193,9 @@ class BackfillStarted(ApiModel):
                        "each, newest first).")
     progress: str = Field(default="", description="Where to follow it: the days appear in "
                           "the segment's metrics as each is evaluated.")
+    job: JobOut | None = Field(default=None, description="The backfill's job: follow it "
+                               "with GET /jobs/{job_id} (days done of the total, and the "
+                               "days that failed with why).")
 
 
 class BackfillProgress(ApiModel):

@@ -22,9 +22,10 @@ from seglift.keys import upload_key
 class LambdaSegmentEngine:
     """SegmentEngine over the segments function (it has pyarrow; the API has not).
 
-    Questions the editor waits for (preview, explain, list creation) are synchronous
-    invocations; a backfill is started asynchronously (an Event invocation) so creating a
-    segment returns at once. Requests and replies are ``seglift.invocation``'s envelope; a
+    Questions the editor waits for (preview, explain, the catalogue) are synchronous
+    invocations; making a list and a backfill are started asynchronously (an Event
+    invocation) as jobs the dashboard follows, since both can outlast API Gateway's 29 s
+    at a large shop. Requests and replies are ``seglift.invocation``'s envelope; a
     refusal or a crash comes back as ``EngineRejected`` carrying its ``errorType`` (the
     exception's class) and ``errorMessage``.
     """
@@ -69,6 +70,12 @@ class LambdaSegmentEngine:
         return self._call("create_list", shop, run_date, name=name, description=description,
                           source=source)
 
+    def start_list(self, shop: str, *, run_date: date, name: str, description: str | None,
+                   source: dict[str, Any], job_id: str) -> None:
+        invocation.invoke_async(self._lambda, self._name(), self._request(
+            "create_list", shop, run_date, {"name": name, "description": description,
+                                            "source": source, "job_id": job_id}))
+
     def catalog(self, shop: str, *, run_date: date) -> dict[str, Any]:
         return self._call("catalog", shop, run_date)
 
@@ -77,10 +84,13 @@ class LambdaSegmentEngine:
         return self._call("predictions", shop, run_date, sort=sort, descending=descending,
                           offset=offset, limit=limit, compute=compute)
 
-    def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int
-                       ) -> None:
+    def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int,
+                       job_id: str | None = None) -> None:
+        fields: dict[str, Any] = {"segment_id": segment_id, "days": days}
+        if job_id is not None:
+            fields["job_id"] = job_id
         invocation.invoke_async(self._lambda, self._name(), self._request(
-            "backfill", shop, run_date, {"segment_id": segment_id, "days": days}))
+            "backfill", shop, run_date, fields))
 
 
 # A POST form carries object tags as XML (a PUT would take ``retention=short``); the

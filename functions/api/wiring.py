@@ -370,8 +370,9 @@ class LazyJobs:
                 "template.yaml")
         return JobRepository(self._clients.dynamodb, self._table)
 
-    def create(self, shop: str, kind: str, *, progress: str, now: datetime) -> Job:
-        return self._repository().create(shop, kind, progress=progress, now=now)
+    def create(self, shop: str, kind: str, *, progress: str, now: datetime,
+               total: int | None = None) -> Job:
+        return self._repository().create(shop, kind, progress=progress, now=now, total=total)
 
     def get(self, shop: str, job_id: str) -> Job | None:
         return self._repository().get(shop, job_id)

@@ -1,13 +1,16 @@
 """Segment and shop analytics of the daily run, and on-demand journey transitions.
 
-Two entry points, each called by ``metrics.handler`` (each segment's profile and monthly
+Entry points, each called by ``metrics.handler`` (each segment's profile and monthly
 revenue are the day-run's, ``segments.dayrun``):
 
-- ``compute_shop_analytics`` (ComputeShopAnalytics, after RunDay): cohorts, the re-order
-  curve, the CLV model (parameters stored, per-customer predictions on S3 under
-  ``keys.clv_predictions_key``), the overlap of every evaluated segment, and each
-  journey's funnel of the day. Each part is independent: one failing (say, too little
-  data for CLV) is recorded in the summary and the others are still stored;
+- ``store_shop_analytics`` (ComputeShopAnalytics, after ReduceDay): cohorts, the re-order
+  curve, the CLV model (the day's, parameters stored, per-customer predictions on S3
+  under ``keys.clv_predictions_key``), the overlap of every evaluated segment, and each
+  journey's funnel of the day, merged exactly from the parts every SegmentShards
+  invocation left (``seglift.analytics.shop``), so no invocation holds the whole shop.
+  Each part is independent: one failing (say, too little data for CLV) is recorded in
+  the summary and the others are still stored. ``compute_shop_analytics`` does the same
+  over the whole shop in one process (one part);
 - ``journey_transitions`` (invoked synchronously by the API): the transition matrix of a
   journey between two days, read from the two days' snapshots. Computed on demand
   rather than precomputed because any pair of days may be asked for and the snapshots
@@ -29,8 +32,16 @@ import pyarrow.parquet as pq
 
 from seglift import keys
 from seglift.analytics import reports
-from seglift.analytics.clv import ClvModel, NotEnoughHistory, forecast_clv
-from seglift.analytics.clv_holdout import holdout_check
+from seglift.analytics import shop as shop_payloads
+from seglift.analytics.clv import (
+    ClvModel,
+    NotEnoughHistory,
+    fit_clv_model,
+    rfm_summary,
+    summary_numbers,
+)
+from seglift.analytics.shop import ShopShard, shop_shard
+from seglift.metrics.orders import member_ids
 from seglift.storage.analytics_repository import SHOP_SUBJECT
 
 ORDER_COLUMNS = ["order_id", "customer_id", "created_at", "cancelled_at", "total_price"]
@@ -46,6 +57,9 @@ class AnalyticsStore(Protocol):
             payload: Mapping[str, Any]) -> Any: ...
 
     def sort_keys(self, shop: str, subject: str, kind: str) -> set[str]: ...
+
+    def put_items(self, shop: str,
+                  items: Sequence[tuple[str, str, str, Mapping[str, Any]]]) -> Any: ...
 
 
 class JourneyLister(Protocol):
@@ -86,23 +100,54 @@ class ObjectWriter:
 # ---------------------------------------------------------------- per shop
 
 
+class ShardParts(Protocol):
+    """The day-run shards' parts of the shop's analytics (``metrics.logic.ShardFiles``)."""
+
+    def load(self) -> list[ShopShard]:
+        """Every shard's part, without its predictions (a few KB to MB each)."""
+        ...
+
+    def write_predictions(self, key: str) -> None:
+        """Every shard's CLV predictions, one shard after another, into one file."""
+        ...
+
+
+@dataclass(frozen=True)
+class WholeShop:
+    """The shop in one process as a single part (tests and a day stored without shards):
+    the same sums and payloads as the sharded day, over every customer at once."""
+
+    part: ShopShard
+    writer: ObjectWriter
+
+    def load(self) -> list[ShopShard]:
+        return [self.part]
+
+    def write_predictions(self, key: str) -> None:
+        if self.part.predictions is None:
+            raise LookupError("no predictions were computed")
+        self.writer.write_parquet(key, self.part.predictions)
+
+
 def clv_of_day(orders: pa.Table, refunds: pa.Table, as_of: date, tz: str,
                model: ClvModel | NotEnoughHistory | None,
                keep: Callable[[pa.Table], None] = lambda predictions: None,
                predictions_key: str | None = None) -> dict[str, Any]:
-    """The CLV payload of ``as_of``: the model fitted on the history up to that day (or
-    ``model``, the one the day-run fitted that day), a summary of its predictions (handed
-    to ``keep`` first) and the calibration-holdout check ending that day."""
-    forecast = forecast_clv(orders, refunds, as_of, tz, model=model)
-    keep(forecast.predictions)
-    if isinstance(forecast.model, NotEnoughHistory):
-        payload = reports.clv_not_fitted_payload(as_of, forecast.model.reason,
-                                                 predictions_key, forecast.predictions)
-    else:
-        payload = reports.clv_payload(forecast.model, forecast.predictions, as_of,
-                                      predictions_key)
+    """The CLV payload of ``as_of`` from the whole history in this process: the model
+    fitted on the history up to that day (or ``model``, the one the day-run fitted that
+    day), a summary of its predictions (handed to ``keep`` first) and the
+    calibration-holdout check ending that day; the same sums and payload as the daily
+    run's shards merged (``seglift.analytics.shop``)."""
+    inputs = rfm_summary(orders, refunds, as_of, tz)
+    if model is None:
+        model = fit_clv_model(*summary_numbers(inputs))
+    part = shop_shard(orders, refunds, {}, as_of, tz, model=model, inputs=inputs)
+    if part.predictions is not None:
+        keep(part.predictions)
+    payload = shop_payloads.clv_payload(model, shop_payloads.clv_sums_of([part]), as_of,
+                                        predictions_key)
     # Whether to trust it: fit on all but the last 90 days, predict them, compare.
-    payload["holdout"] = holdout_check(orders, refunds, as_of, tz)
+    payload["holdout"] = shop_payloads.holdout_payload([part], as_of)
     return payload
 
 
@@ -120,48 +165,95 @@ def compute_shop_analytics(
     on_error: Callable[[str, Exception], None] = lambda part, error: None,
     day_model: Callable[[], ClvModel | NotEnoughHistory | None] = lambda: None,
 ) -> dict[str, Any]:
-    """Store the shop's analytics of ``run_date``; returns which parts were stored.
+    """The shop's analytics of ``run_date`` from the whole shop read in this process (the
+    segments' snapshots for overlap and funnels); returns which parts were stored.
     ``day_model``: the purchase model the day-run fitted that day (None: fit it here),
     so the CLV served is the model the day's prediction features were made with."""
     orders = reader.read_table("orders", columns=ORDER_COLUMNS)
     refunds = reader.read_table("refunds", columns=REFUND_COLUMNS)
-    day = run_date.isoformat()
-    today: dict[str, pa.Table] = {}
+    today: dict[str, pa.Array] = {}
     for segment_id in segment_ids:  # one snapshot per evaluated segment
         table = snapshots.read(keys.members_key(shop, segment_id, run_date))
         if table is not None:
-            today[segment_id] = table
+            today[segment_id] = member_ids(table)
+    model = day_model()
+    inputs = rfm_summary(orders, refunds, run_date, tz)
+    if model is None:
+        model = fit_clv_model(*summary_numbers(inputs))
+    part = shop_shard(orders, refunds, today, run_date, tz, model=model, inputs=inputs)
+    return store_shop_analytics(shop, run_date, list(today), WholeShop(part, writer),
+                                model, store=store, journeys=journeys, on_error=on_error)
+
+
+def store_shop_analytics(
+    shop: str,
+    run_date: date,
+    segment_ids: Sequence[str],
+    parts: ShardParts,
+    model: ClvModel | NotEnoughHistory | None,
+    *,
+    store: AnalyticsStore,
+    journeys: JourneyLister,
+    on_error: Callable[[str, Exception], None] = lambda part, error: None,
+) -> dict[str, Any]:
+    """Store the shop's analytics of ``run_date`` merged from its shards' parts
+    (``seglift.analytics.shop``); returns which parts were stored. Each part is
+    independent: one failing (say, a shard without its part) is recorded in the summary
+    and the others are still stored. ``segment_ids``: the day's stored segments, in the
+    order the overlap lists them. ``model``: the day's purchase model (None: the day-run
+    stored none, so no CLV)."""
+    day = run_date.isoformat()
+    loaded: list[ShopShard] = []
+
+    def shards() -> list[ShopShard]:
+        if not loaded:
+            loaded.extend(parts.load())
+        return loaded
 
     def cohorts_part() -> None:
-        store.put(shop, SHOP_SUBJECT, "cohorts", day,
-                  reports.cohorts_payload(orders, refunds, run_date, tz))
+        store.put(shop, SHOP_SUBJECT, "cohorts", day, shop_payloads.cohorts_payload(
+            shards(), run_date))
 
     def curve_part() -> None:
         store.put(shop, SHOP_SUBJECT, "time_to_next_order", day,
-                  reports.time_to_next_order_payload(orders, refunds, run_date, tz))
+                  shop_payloads.time_to_next_order_payload(shards(), run_date))
 
     def clv_part() -> None:
+        if model is None:
+            raise LookupError("the day-run stored no purchase model for the day")
         # A shop too young for the model still gets the day's predictions file, its CLV
         # columns null, so nobody reads an older day's numbers as today's.
+        sums = shop_payloads.clv_sums_of(shards())
         key = keys.clv_predictions_key(shop, run_date)
-        payload = clv_of_day(orders, refunds, run_date, tz, day_model(),
-                             lambda predictions: writer.write_parquet(key, predictions), key)
+        parts.write_predictions(key)
+        payload = shop_payloads.clv_payload(model, sums, run_date, key)
+        # Whether to trust it: fit on all but the last 90 days, predict them, compare.
+        payload["holdout"] = shop_payloads.holdout_payload(shards(), run_date)
         store.put(shop, SHOP_SUBJECT, "clv", day, payload)
 
     def overlap_part() -> None:
-        store.put(shop, SHOP_SUBJECT, "overlap", day, reports.overlap_payload(today, run_date))
+        store.put(shop, SHOP_SUBJECT, "overlap", day, shop_payloads.overlap_payload(
+            [p.pattern_part() for p in shards()], segment_ids, run_date))
 
     def funnels_part() -> None:
+        patterns = [p.pattern_part() for p in shards()]
         for journey in journeys.all(shop):  # a shop has a handful of journeys
             stages = list(journey.stages)
-            if all(s in today for s in stages):
+            if all(s in segment_ids for s in stages):
                 store.put(shop, journey.journey_id, "funnel", day,
-                          reports.funnel_payload(stages, [today[s] for s in stages], run_date))
+                          shop_payloads.funnel_payload(patterns, stages, run_date))
 
-    parts = {"cohorts": cohorts_part, "time_to_next_order": curve_part, "clv": clv_part,
-             "overlap": overlap_part, "funnels": funnels_part}
+    def revenue_part() -> None:
+        # The store's revenue by month over its whole history, every month rewritten (a
+        # refund can change an old month), in batches.
+        months = shop_payloads.revenue_month_payloads(shards(), run_date)
+        store.put_items(shop, [(SHOP_SUBJECT, "revenue_month", label, payload)
+                               for label, payload in months.items()])
+
+    named = {"cohorts": cohorts_part, "time_to_next_order": curve_part, "clv": clv_part,
+             "overlap": overlap_part, "funnels": funnels_part, "revenue": revenue_part}
     stored, failed = [], {}
-    for name, part in parts.items():
+    for name, part in named.items():
         try:
             part()
             stored.append(name)
@@ -169,7 +261,7 @@ def compute_shop_analytics(
             on_error(name, error)
             failed[name] = f"{type(error).__name__}: {error}"
     return {"shop": shop, "day": day, "stored": stored, "failed": failed,
-            "segments": len(today)}
+            "segments": len(segment_ids)}
 
 
 # ---------------------------------------------------------------- on demand

@@ -3,7 +3,8 @@ transitions for the API.
 
 Events (the first from ``infra/statemachine/pipeline.asl.json``)::
 
-    {"action": "shop", "shop", "run_date", "segments"?: [RunDay's segment outcomes]}
+    {"action": "shop", "shop", "run_date", "segments"?: [ReduceDay's segment outcomes],
+     "plan"?: PlanDay's ShardPlan}
     {"action": "journey_transitions", "shop", "stages": [ids], "from", "to"}
     {"action": "cohorts", "shop", "day"}
     {"action": "clv", "shop", "day"}
@@ -13,9 +14,11 @@ the shop's cohorts as of a day the daily run did not store (any past day of its 
 ``clv`` answers ``{"ok": true, "result": <the CLV payload>}``: the purchase model of such a
 day, fitted on the history up to it (the model a daily run stored that day, if any).
 
-Each segment's metrics, profile and revenue are the RunDay step's (``segments.dayrun``),
-computed with every other segment of the day; this function does what needs the whole
-shop after them (cohorts, CLV, overlap, funnels).
+Each segment's metrics, profile and revenue are the day-run's (``segments.dayrun``),
+computed with every other segment of the day; ``shop`` stores what needs every customer
+after them (cohorts, CLV, overlap, funnels), merged from the parts the day-run's shards
+left under the plan's prefix (``metrics.analytics.store_shop_analytics``); without a plan,
+from the whole shop read in one process.
 
 ``journey_transitions`` answers in ``seglift.invocation``'s envelope:
 ``{"ok": true, "result": {"transitions": ...}}`` or, when a stage has no snapshot on a day,
@@ -38,7 +41,7 @@ from pydantic import ValidationError
 from metrics import analytics, logic, wiring
 from seglift import invocation, keys, observability
 from seglift.config import RuntimeConfig
-from seglift.dayrun.contracts import SegmentOutcome
+from seglift.dayrun.contracts import ShopAnalyticsRequest
 from seglift.events import BadEvent, require, require_date
 
 logger = Logger(service="metrics")
@@ -65,21 +68,17 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     raise BadEvent(f"unknown action {action!r}; use one of {list(ACTIONS)}")
 
 
-def _succeeded_segments(event: dict[str, Any]) -> list[str]:
-    """Segment ids the RunDay step stored (its outcomes, as the ASL passes them)."""
-    results = event.get("segments") or []
-    if not isinstance(results, list):
-        raise BadEvent("segments must be the RunDay step's list of segment outcomes")
+def _shop_request(event: dict[str, Any]) -> ShopAnalyticsRequest:
     try:
-        outcomes = [SegmentOutcome.model_validate(r) for r in results]
+        return ShopAnalyticsRequest.model_validate(event)
     except ValidationError as error:
-        raise BadEvent(f"segments holds a malformed outcome: {error}") from None
-    return [o.segment_id for o in outcomes if o.status == "succeeded"]
+        raise BadEvent(f"a shop analytics request needs shop, run_date (an ISO date), the "
+                       f"day-run's segment outcomes and its shard plan: {error}") from None
 
 
 def _shop_analytics(event: dict[str, Any]) -> dict[str, Any]:
-    shop = keys.validate_shop_domain(require(event, "shop"))
-    run_date = require_date(event)
+    request = _shop_request(event)
+    shop, run_date = request.shop, request.run_date
     observability.bind(logger, shop=shop, run_date=run_date.isoformat())
     config = RuntimeConfig.from_environ(os.environ).require("data_bucket", "analytics_table")
     s3 = wiring.s3_client()
@@ -87,19 +86,25 @@ def _shop_analytics(event: dict[str, Any]) -> dict[str, Any]:
     def on_error(part: str, error: Exception) -> None:
         logger.exception("shop analytics part failed", extra={"part": part})
 
-    summary = analytics.compute_shop_analytics(
-        shop,
-        run_date,
-        _succeeded_segments(event),
-        reader=wiring.lake_reader(s3, config.data_bucket, shop),
-        snapshots=logic.Snapshots(s3, config.data_bucket),
-        store=wiring.analytics_repository(config),
-        journeys=wiring.journey_repository(config),
-        writer=analytics.ObjectWriter(s3, config.data_bucket),
-        tz=wiring.shop_timezone(config, shop),
-        on_error=on_error,
-        day_model=lambda: logic.DayModels(s3, config.data_bucket).read(shop, run_date),
-    )
+    def day_model() -> Any:
+        return logic.DayModels(s3, config.data_bucket).read(shop, run_date)
+
+    if request.plan is None:  # a day stored without shards: the shop read whole
+        summary = analytics.compute_shop_analytics(
+            shop, run_date, request.succeeded(),
+            reader=wiring.lake_reader(s3, config.data_bucket, shop),
+            snapshots=logic.Snapshots(s3, config.data_bucket),
+            store=wiring.analytics_repository(config),
+            journeys=wiring.journey_repository(config),
+            writer=analytics.ObjectWriter(s3, config.data_bucket),
+            tz=wiring.shop_timezone(config, shop), on_error=on_error, day_model=day_model)
+    else:  # the day-run's shards' parts merged: no invocation holds the whole shop
+        plan = request.plan
+        summary = analytics.store_shop_analytics(
+            shop, run_date, request.succeeded(),
+            logic.ShardFiles(s3, plan.bucket, plan.prefix, plan.shards), day_model(),
+            store=wiring.analytics_repository(config),
+            journeys=wiring.journey_repository(config), on_error=on_error)
     logger.info("shop analytics stored", extra=summary)
     return summary
 

@@ -1,4 +1,5 @@
-"""Membership snapshots as the shop analytics and journey transitions read them.
+"""What the shop analytics and journey transitions read: membership snapshots, the day's
+purchase model, and the day-run shards' parts of the shop's analytics.
 
 Each segment's daily metrics are computed and stored by the day-run (``segments.dayrun``
 with ``seglift.metrics.daily``'s formulas); this function only reads the snapshots it
@@ -7,14 +8,20 @@ wrote.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from seglift import keys
 from seglift.analytics.clv import ClvModel, NotEnoughHistory
+from seglift.analytics.shop import ShopShard
+from seglift.dayrun import shop_files
+from seglift.dayrun.shop_files import ShopShardFile
 from seglift.segments.predictions import PredictionModel
 from seglift.segments.snapshots import read_parquet
 
@@ -49,3 +56,56 @@ class Snapshots:
             return read_parquet(self.s3, self.bucket, key)
         except self.s3.exceptions.NoSuchKey:
             return None
+
+
+@dataclass(frozen=True)
+class ShardFiles:
+    """The parts of the shop's analytics the day-run's SegmentShards invocations left
+    under the run's prefix (``seglift.dayrun.shop_files``): ``analytics.ShardParts``."""
+
+    s3: Any
+    bucket: str
+    prefix: str
+    shards: int
+
+    def load(self) -> list[ShopShard]:
+        """Every shard's sums, calibration counts and membership patterns (small); a
+        shard that could not compute its part fails the load with its error."""
+        parts = []
+        for k in range(self.shards):
+            body = self.s3.get_object(Bucket=self.bucket,
+                                      Key=shop_files.sums_key(self.prefix, k))["Body"]
+            saved = ShopShardFile.model_validate_json(body.read())
+            if saved.sums is None:
+                raise ShardPartMissing(f"shard {k} has no part of the shop's analytics: "
+                                       f"{saved.error or 'not computed'}")
+            parts.append(ShopShard(
+                saved.sums,
+                read_parquet(self.s3, self.bucket, shop_files.calibration_key(self.prefix, k)),
+                read_parquet(self.s3, self.bucket, shop_files.patterns_key(self.prefix, k))))
+        return parts
+
+    def write_predictions(self, key: str) -> None:
+        """Every shard's CLV predictions into one Parquet file at ``key``, streamed through
+        a temporary file (one shard in memory at a time; the upload is multipart above
+        8 MB), so the whole shop's predictions never are. Rows are grouped by shard."""
+        fd, path = tempfile.mkstemp(suffix=".parquet", prefix="seglift-clv-")
+        os.close(fd)
+        try:
+            writer: pq.ParquetWriter | None = None
+            for k in range(self.shards):
+                part = read_parquet(self.s3, self.bucket,
+                                    shop_files.predictions_key(self.prefix, k))
+                if writer is None:
+                    writer = pq.ParquetWriter(path, part.schema, compression="zstd")
+                writer.write_table(part.cast(writer.schema))
+                del part
+            if writer is not None:
+                writer.close()
+            self.s3.upload_file(path, self.bucket, key)
+        finally:
+            os.unlink(path)
+
+
+class ShardPartMissing(LookupError):
+    """A shard left no part of the shop's analytics (its error says why)."""

@@ -11,8 +11,9 @@
 
 The API (which has no pyarrow) invokes the segment editor's actions:
 
-- ``create_list`` {name, source, description?}: a list segment; see
-  ``segments.logic.create_list`` for its ``source``.
+- ``create_list`` {name, source, description?, job_id?}: a list segment; see
+  ``segments.logic.create_list`` for its ``source``. With ``job_id`` (the API's
+  asynchronous call) it runs as that job (``segments.editor_job``).
 - ``preview`` {condition, sample_size?}: member count, customer count and a sample of an
   unsaved condition (``segments.editor.preview_condition``).
 - ``explain`` {condition, customer_id, segment_id?}: the pass/fail tree of a condition for
@@ -22,7 +23,8 @@ The API (which has no pyarrow) invokes the segment editor's actions:
   ``compute``, of a day the daily run did not store, computed as of that day.
 - ``catalog`` {}: the shop's products (id, title, type), product types, customer tags and
   order sources/UTM values, for the dashboard's pickers (``segments.catalog``).
-- ``backfill`` {segment_id, days?}: a new segment's past days evaluated point in time,
+- ``backfill`` {segment_id, days?, job_id?}: a segment's past days evaluated point in time
+  (reporting each day to the backfill's job when ``job_id`` names one),
   with their snapshots and metrics (``segments.backfill.backfill``); invoked
   asynchronously so creating a segment stays fast.
 
@@ -39,6 +41,7 @@ that names no known action, or lacks a field, fails with a message naming it.
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools import Logger
@@ -56,6 +59,7 @@ from segments import (
     catalog,
     dayrun,
     editor,
+    editor_job,
     logic,
     predictions,
     shard_failures,
@@ -109,10 +113,48 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if action not in ENVELOPED:
         return _answer(event, action, context)
     try:
+        if event.get("job_id") is not None:
+            return invocation.succeeded(_as_job(event, action, context))
         return invocation.succeeded(_answer(event, action, context))
     except REFUSALS as refusal:
         logger.info("request refused", extra={"reason": str(refusal)})
         return invocation.refused(refusal)
+
+
+def _as_job(event: dict[str, Any], action: str, context: LambdaContext) -> dict[str, Any]:
+    """An editor action the API handed over as a job (``segments.editor_job``): run once,
+    its outcome recorded on the job the dashboard follows."""
+    job_id = event["job_id"]
+    if action not in editor_job.JOB_KINDS or not isinstance(job_id, str):
+        raise BadEvent(f"job_id must be a job's id (a string), for one of "
+                       f"{list(editor_job.JOB_KINDS)}; got {job_id!r} for {action!r}")
+    shop = keys.validate_shop_domain(require(event, "shop"))
+    config = RuntimeConfig.from_environ(os.environ).require("idempotency_table")
+    observability.bind(logger, job_id=job_id)
+    result = editor_job.run_action_job(
+        wiring.job_repository(config), shop, job_id, action,
+        lambda: _answer(event, action, context), REFUSALS, lambda: datetime.now(UTC))
+    if result is None:
+        logger.info("job already finished (a retried invocation)")
+        return {"job_id": job_id, "already_finished": True}
+    if action == "create_list":
+        _list_figures(event, str(result["segment_id"]), context)
+    return result
+
+
+def _list_figures(event: dict[str, Any], segment_id: str, context: LambdaContext) -> None:
+    """A new list's figures, features and revenue of the day it was made (its one-day
+    backfill), computed in the same invocation once the job says the list exists (the API
+    no longer waits for the list, so it cannot start that backfill itself). Never fails
+    the list: without them the list's page fills in at the next daily run."""
+    figures = {k: v for k, v in event.items() if k not in ("job_id", "name", "source",
+                                                           "description")}
+    try:
+        _answer({**figures, "action": "backfill", "segment_id": segment_id, "days": 1},
+                "backfill", context)
+    except Exception:
+        logger.exception("could not compute a new list's figures",
+                         extra={"segment_id": segment_id})
 
 
 def _answer(event: dict[str, Any], action: str, context: LambdaContext) -> dict[str, Any]:
@@ -161,11 +203,15 @@ def _answer(event: dict[str, Any], action: str, context: LambdaContext) -> dict[
             reader=reader, storage=storage, segments=segments, tz=tz,
             segment_id=event.get("segment_id"), cache=_feature_cache(context))
     if action == "backfill":
+        job_id = event.get("job_id")
+        if job_id is not None and not isinstance(job_id, str):
+            raise BadEvent("job_id must be the backfill's job id (a string)")
         result = backfill.backfill(
             shop, run_date, require(event, "segment_id"),
             _integer(event, "days", backfill.DEFAULT_BACKFILL_DAYS), reader=reader,
             storage=storage, segments=segments, metrics=wiring.metrics_repository(config),
-            analytics=wiring.analytics_repository(config), tz=tz)
+            analytics=wiring.analytics_repository(config), tz=tz,
+            job=wiring.backfill_job(config, shop, job_id) if job_id else None)
         logger.info("segment backfilled", extra={"days": result["days"]})
         return result
     if action == "create_list":

@@ -10,7 +10,9 @@ The pipeline state machine runs ``seglift.dayrun.compute``'s phases as its own s
   boundaries and first order day, and the shop's prediction model fitted once on every
   shard's model inputs, to S3;
 - ``run_shard_day`` (SegmentShards, one per shard): the shard's memberships of every
-  segment and their exact partial figures, to S3;
+  segment and their exact partial figures, and its part of the shop's analytics
+  (``seglift.analytics.shop``: cohort and curve sums, CLV predictions and sums, the
+  holdout's calibration counts, membership patterns; ``seglift.dayrun.shop_files``), to S3;
 - ``reduce_shards`` (ReduceDay): everything merged and stored exactly as the
   in-process day-run stores it (``dayrun.store_day``), answering ``DayRunResult``.
 
@@ -35,6 +37,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from seglift import keys
+from seglift.analytics.shop import shop_shard
+from seglift.dayrun import shop_files
 from seglift.dayrun.compute import (
     DayContext,
     ReducedDay,
@@ -52,6 +56,7 @@ from seglift.dayrun.contracts import (
     ShardPlan,
 )
 from seglift.dayrun.shards import read_shard_tables, shard_count, shard_ids
+from seglift.dayrun.shop_files import ShopShardFile
 from seglift.segments.snapshots import read_parquet
 from seglift.segments.tables import LakeTables
 from segments.dayrun import DayStores, plan_day, snapshot_or_none, store_day
@@ -166,7 +171,8 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
                                item.shard, item.shards)
                 for sid in plan.conditions}
     inputs = read_parquet(storage.s3, storage.bucket, base + "model-inputs.parquet")
-    day = shard_day(_shard_lake(reader, item), features, context, item.run_date,
+    tables = _shard_lake(reader, item)
+    day = shard_day(tables, features, context, item.run_date,
                     plan.conditions, shard=item.shard, shards=item.shards, tz=tz,
                     fixed_members=plan.fixed_members, previous=previous, analytics=analytics,
                     inputs=inputs)
@@ -182,6 +188,8 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
                         str(e)) for sid, e in day.failures.items()},
         profile_error=day.profile_error)
     _put_json(storage, base + "partials.json", partials.model_dump_json())
+    if analytics:
+        _write_shop_part(storage, item, tables, day.members, context, inputs, tz)
     return {"shard": item.shard, "segments": len(day.members), "failed": len(day.failures)}
 
 
@@ -210,6 +218,30 @@ class _ShardMembers(Mapping[str, pa.Array]):
 
     def __len__(self) -> int:
         return len(self._index)
+
+
+def _write_shop_part(storage: Storage, item: ShardItem, tables: LakeTables,
+                     members: dict[str, pa.Array], context: DayContext, inputs: pa.Table,
+                     tz: str) -> None:
+    """The shard's part of the shop's analytics (``seglift.analytics.shop``), for the
+    ComputeShopAnalytics step. A part that cannot be computed is written as its error:
+    the day's segments stand, the shop's analytics of the day are recorded as failed."""
+    model = context.predictions.clv_model() if context.predictions is not None else None
+    try:
+        part = shop_shard(tables.orders, tables.refunds, members, item.run_date, tz,
+                          model=model, inputs=inputs, first_order=context.first_order)
+    except Exception as error:  # the segments' day stands without the shop's analytics
+        _put_json(storage, shop_files.sums_key(item.prefix, item.shard), ShopShardFile(
+            error=f"{type(error).__name__}: {error}").model_dump_json())
+        return
+    _put_parquet(storage, shop_files.calibration_key(item.prefix, item.shard),
+                 part.calibration)
+    _put_parquet(storage, shop_files.patterns_key(item.prefix, item.shard), part.patterns)
+    if part.predictions is not None:
+        _put_parquet(storage, shop_files.predictions_key(item.prefix, item.shard),
+                     part.predictions)
+    _put_json(storage, shop_files.sums_key(item.prefix, item.shard), ShopShardFile(
+        sums=part.sums, predictions=part.predictions is not None).model_dump_json())
 
 
 def _load_shard_day(storage: Storage, prefix: str, shard: int) -> ShardDay:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from datetime import UTC, datetime
 from functools import cache
 from typing import Any
 
@@ -10,11 +11,13 @@ import boto3
 
 from seglift.config import RuntimeConfig
 from seglift.storage.analytics_repository import AnalyticsRepository
+from seglift.storage.job_repository import JobRepository
 from seglift.storage.metrics_repository import MetricsRepository
 from seglift.storage.segment_repository import SegmentRepository
 from seglift.storage.shop_repository import ShopRepository
 from seglift.storage.tag_job_repository import TagJobRepository
 from seglift.tagging.adapters import SqsQueue
+from segments.backfill_job import BackfillJob
 from segments.tag_sync import KeepInSyncTagger
 
 
@@ -54,6 +57,18 @@ def metrics_repository(config: RuntimeConfig) -> MetricsRepository:
 def analytics_repository(config: RuntimeConfig) -> AnalyticsRepository | None:
     """Where the day-run stores profiles and revenue months; None without the table."""
     return AnalyticsRepository(config.analytics_table) if config.analytics_table else None
+
+
+def backfill_job(config: RuntimeConfig, shop: str, job_id: str) -> BackfillJob:
+    """The job record a backfill reports to (jobs live in the idempotency table)."""
+    table = config.require("idempotency_table").idempotency_table
+    return BackfillJob(JobRepository(client("dynamodb"), table), shop, job_id,
+                       lambda: datetime.now(UTC))
+
+
+def job_repository(config: RuntimeConfig) -> JobRepository:
+    """The jobs the API's asynchronous editor calls report to (the idempotency table)."""
+    return JobRepository(client("dynamodb"), config.require("idempotency_table").idempotency_table)
 
 
 def shop_timezone(config: RuntimeConfig, shop: str) -> str:

@@ -9,13 +9,18 @@ customer directory the test sets.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
 from api.ports import EngineRejected
 from seglift.segments.lists import CustomerDirectory, CustomerListError, parse_customer_list_csv
-from tests.api.fakes import FakeSegments
+from tests.api.fakes import NOW, FakeSegments
+
+
+class Refused(Exception):
+    """A refusal of the segments function (subclassed by its exception's class name)."""
 
 
 @dataclass
@@ -35,6 +40,9 @@ class FakeSegmentEngine:
         "products": [], "product_types": [], "tags": []})
     # (shop, measurement id) -> the customers it froze (a list made of an experiment group).
     measurement_customers: Any = None
+    # The job store lists are made under (started_lists: their job ids, in order).
+    jobs: Any = None
+    started_lists: list[str] = field(default_factory=list)
 
     # day -> (features, customers) tables the ``predictions`` action pages through with
     # the segments function's own logic (segments.predictions.prediction_page).
@@ -112,14 +120,38 @@ class FakeSegmentEngine:
             member_count=len(ids), last_evaluated_on=run_date.isoformat())
         return {"segment_id": record.segment_id, "member_count": len(ids), **report}
 
+    def start_list(self, shop: str, *, run_date: date, name: str, description: str | None,
+                   source: dict[str, Any], job_id: str) -> None:
+        """As the segments function does with the asynchronous call, at once: the list
+        made under the job by ``segments.editor_job``, a refusal recorded by its class
+        name (``jobs``: the store the API's context holds; None leaves the job queued,
+        as an invocation not run yet)."""
+        from segments.editor_job import run_action_job
+
+        self.started_lists.append(job_id)
+        if self.jobs is None:
+            return
+
+        def answer() -> dict[str, Any]:
+            try:
+                return self.create_list(shop, run_date=run_date, name=name,
+                                        description=description, source=source)
+            except EngineRejected as error:  # raised again as the function's own class
+                raise type(error.error_type, (Refused,), {})(error.message) from error
+
+        # The segments function answers a refusal as such (no retry): nothing raised here.
+        with contextlib.suppress(Refused):
+            run_action_job(self.jobs, shop, job_id, "create_list", answer, (Refused,),
+                           lambda: NOW)
+
     def catalog(self, shop: str, *, run_date: date) -> dict[str, Any]:
         self._record("catalog", shop=shop, run_date=run_date)
         return self.catalog_result
 
-    def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int
-                       ) -> None:
+    def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int,
+                       job_id: str | None = None) -> None:
         self.backfills.append({"shop": shop, "run_date": run_date, "segment_id": segment_id,
-                               "days": days})
+                               "days": days, **({"job_id": job_id} if job_id else {})})
 
 
 @dataclass

@@ -163,6 +163,18 @@ def test_a_long_range_serves_every_stored_month(client, stores):
     assert body["missing_months"] == [] and body["note"] is None
 
 
+def test_the_whole_stores_revenue_by_month_is_served_for_its_own_shop_only(client, stores):
+    for month, new, net in (("2022-03", 4, "40.00"), ("2026-11", 2, "20.50")):
+        stores.analytics.put(SHOP_A, "shop", "revenue_month", month, revenue(month, new, net))
+    stores.analytics.put(SHOP_B, "shop", "revenue_month", "2026-10", revenue("2026-10", 9, "9"))
+    body = client.get("/revenue?start=2022-01-01&end=2026-11-20").json
+    assert [p["period"] for p in body["points"]] == ["2022-03", "2026-11"]  # any year
+    assert body["points"][0]["new"] == {"orders": 4,
+                                        "net_sales": {"amount": "40.00", "currency": "EUR"}}
+    assert "2026-10" in body["missing_months"]  # shop B's month is not shop A's
+    assert client.get("/revenue?start=2026-11-02&end=2026-11-01").error["field"] == "start"
+
+
 @pytest.mark.parametrize(("query", "field"), [
     ("period=week", "period"), ("start=2026-11-02&end=2026-11-01", "start"),
     ("start=2020-01-01&end=2026-11-01", "start"), ("start=yesterday", "start"),

@@ -274,7 +274,14 @@ def test_experiment_statistics_and_verdicts(client, api, deps):
     assert comparison["revenue_per_customer"]["difference"] == pytest.approx(5.0)
     assert comparison["incremental_revenue"]["estimate"] == {"amount": "5000.00",
                                                              "currency": "EUR"}
-    assert comparison["verdict"].startswith("A did better on both conversion and revenue")
+    # Every metric the results report is compared and weighed, adjusted together.
+    assert comparison["orders_per_customer"]["difference"] == pytest.approx(0.1)
+    assert comparison["orders_per_customer"]["p_adjusted"] < 0.05
+    assert comparison["aov"]["difference"] == pytest.approx(0.0)  # every order is 50
+    assert comparison["cvr"]["p_adjusted"] >= comparison["cvr"]["p_value"]
+    assert comparison["verdict"].startswith(
+        "A did better on conversion, revenue per customer and orders per customer")
+    assert "average order value does not differ detectably" in comparison["verdict"]
 
 
 def test_small_experiments_are_called_too_small(client, api, deps):

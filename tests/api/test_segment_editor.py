@@ -16,6 +16,7 @@ from seglift import invocation
 from seglift.keys import upload_key
 from seglift.segments.lists import CustomerDirectory
 from tests.api.conftest import SHOP_A, SHOP_B, evaluated
+from tests.api.fakes import NOW
 from tests.api.segment_editor_fakes import FakeSegmentEngine, FakeUploads
 
 REPEAT = {"feature": "order_count", "op": ">=", "value": 2}
@@ -166,36 +167,118 @@ def test_explaining_another_shops_segment_is_404(client_b, api, engine):
 # ------------------------------------------------------------------ list segments
 
 
-def test_a_list_from_a_snapshot_is_created_with_its_member_count(client, api, engine):
+@pytest.fixture
+def lists(api, engine):
+    """Jobs in the real repository (moto): a list is made as a job the fake engine runs
+    at once, as the segments function does when its asynchronous invocation arrives."""
+    with _moto_jobs(api) as jobs:
+        engine.jobs = jobs
+        yield jobs
+
+
+def make_list(client, body):
+    """POST /segments/lists as the dashboard does: 202 with the job, then the job."""
+    reply = client.post("/segments/lists", body)
+    assert reply.status == 202, reply.text
+    assert reply.headers["Location"] == f"/jobs/{reply.json['id']}"
+    assert (reply.json["kind"], reply.json["status"]) == ("list", "queued")
+    return client.get(reply.headers["Location"]).json
+
+
+def made_list(client, body):
+    job = make_list(client, body)
+    assert job["status"] == "succeeded", job
+    return job["result"]
+
+
+def test_a_list_from_a_snapshot_is_created_with_its_member_count(client, api, engine,
+                                                                  lists):
     source = evaluated(api, SHOP_A, name="Repeat")
     engine.members[source.segment_id] = [3, 5, 8]
-    reply = client.post("/segments/lists", {"name": "Repeat, frozen",
-                                            "snapshot_of": source.segment_id})
-    assert reply.status == 201
-    body = reply.json
+    job = make_list(client, {"name": "Repeat, frozen", "snapshot_of": source.segment_id})
+    assert (job["status"], job["progress"]) == ("succeeded", "Done: 3 customers in the list")
+    body = job["result"]
     assert (body["kind"], body["member_count"], body["condition"]) == ("list", 3, None)
+    assert client.get(f"/segments/{body['id']}").json["name"] == "Repeat, frozen"
     assert body["upload"] is None
     assert engine.calls[0][1]["source"] == {"snapshot_of": source.segment_id}
+    # Its figures, features and revenue of the day are computed by the segments function
+    # right after it makes the list under the job (tests/segments/test_handler_editor.py):
+    # the API answered before the list existed, so it starts no backfill itself.
+    assert engine.backfills == []
 
 
-def test_a_list_from_a_set_operation_names_every_segment(client, api, engine):
+def test_a_list_from_a_set_operation_names_every_segment(client, api, engine, lists):
     a, b = evaluated(api, SHOP_A, name="A"), evaluated(api, SHOP_A, name="B")
     engine.members.update({a.segment_id: [1, 2, 3], b.segment_id: [2, 3, 4]})
-    reply = client.post("/segments/lists", {
+    made = made_list(client, {
         "name": "Both", "set_operation": "intersection",
         "segment_ids": [a.segment_id, b.segment_id]})
-    assert (reply.status, reply.json["member_count"]) == (201, 2)
+    assert made["member_count"] == 2
     assert engine.calls[0][1]["source"] == {"set_operation": "intersection",
                                             "segment_ids": [a.segment_id, b.segment_id]}
 
 
-def test_a_list_from_a_condition_is_validated_first(client, engine):
+def test_a_list_from_a_condition_is_validated_first(client, engine, lists):
     engine.members["condition"] = [9]
-    made = client.post("/segments/lists", {"name": "Now", "condition": REPEAT})
-    assert (made.status, made.json["member_count"]) == (201, 1)
+    made = made_list(client, {"name": "Now", "condition": REPEAT})
+    assert made["member_count"] == 1
     bad = client.post("/segments/lists", {"name": "Bad", "condition": {"has_tag": 5}})
     assert (bad.status, bad.error["code"]) == (400, "invalid_condition")
-    assert len(engine.calls) == 1
+    assert len(engine.calls) == 1 and len(engine.started_lists) == 1
+
+
+def test_a_list_is_a_job_queued_until_the_segments_function_runs_it(client, api, engine,
+                                                                   lists):
+    """The route never waits for the list (it can outlast API Gateway's 29 s at a large
+    shop): it answers 202 with the job, hands the segments function the job's id, and
+    the job stays queued until the function runs; another shop cannot read it."""
+    engine.jobs = None  # the asynchronous invocation has not run yet
+    source = evaluated(api, SHOP_A, name="Repeat")
+    reply = client.post("/segments/lists", {"name": "Later", "snapshot_of": source.segment_id})
+    assert reply.status == 202
+    job = client.get(reply.headers["Location"]).json
+    assert (job["status"], job["progress"], job["result"]) == ("queued", "Waiting to start",
+                                                               None)
+    assert engine.started_lists == [job["id"]] and engine.calls == []
+    assert [s for s in api.segments.records.values() if s.kind == "list"] == []
+
+
+def test_a_list_job_that_cannot_start_is_failed_not_left_queued(client, api, engine, lists):
+    source = evaluated(api, SHOP_A, name="Repeat")
+
+    def unreachable(*args, **kwargs):
+        raise RuntimeError("lambda unreachable")
+
+    engine.start_list = unreachable
+    reply = client.post("/segments/lists", {"name": "x", "snapshot_of": source.segment_id})
+    assert reply.status == 500
+    (key,) = [k for k in lists._dynamodb.scan(TableName="idem")["Items"]]
+    assert (key["status"]["S"], key["error_code"]["S"]) == ("failed", "not_started")
+
+
+def test_a_list_job_of_a_crash_says_so_in_words_and_a_retry_does_nothing(client, api,
+                                                                         engine, lists):
+    """A crash of the segments function fails the job in our words (and is raised again
+    for Lambda's metrics); Lambda's retry finds the job final and makes no second list."""
+    from segments.editor_job import CRASHED, run_action_job
+
+    engine.jobs = None
+    source = evaluated(api, SHOP_A, name="Repeat")
+    job = client.post("/segments/lists", {"name": "x", "snapshot_of": source.segment_id}).json
+
+    def crash():
+        raise MemoryError("out of memory")
+
+    with pytest.raises(MemoryError):
+        run_action_job(lists, SHOP_A, job["id"], "create_list", crash, (), lambda: NOW)
+    failed = client.get(f"/jobs/{job['id']}").json
+    assert failed["status"] == "failed"
+    assert failed["error"] == {"code": "failed", "message": CRASHED}
+    ran = []
+    assert run_action_job(lists, SHOP_A, job["id"], "create_list",
+                          lambda: ran.append(1) or {}, (), lambda: NOW) is None
+    assert ran == []
 
 
 @pytest.mark.parametrize("body, field", [
@@ -250,15 +333,13 @@ def test_an_upload_url_is_for_a_key_under_the_shops_own_prefix(client, engine):
     assert client.post("/uploads").json["upload_id"] != body["upload_id"]
 
 
-def test_a_csv_upload_becomes_a_list_with_a_report_of_what_did_not_match(client, engine):
+def test_a_csv_upload_becomes_a_list_with_a_report_of_what_did_not_match(client, engine,
+                                                                         lists):
     engine.directory = CustomerDirectory.from_rows([(1, "ann@example.com"), (2, None)])
     upload = client.post("/uploads").json
     engine.uploads.put(SHOP_A, upload["upload_id"],
                        b"email\nANN@example.com\nzoe@example.com\nnot an email\n")
-    reply = client.post("/segments/lists", {"name": "Imported",
-                                            "upload_id": upload["upload_id"]})
-    assert reply.status == 201
-    body = reply.json
+    body = made_list(client, {"name": "Imported", "upload_id": upload["upload_id"]})
     assert (body["kind"], body["member_count"]) == ("list", 1)
     assert body["upload"] == {
         "matched": 1, "unmatched": 1, "malformed": 1, "duplicates": 0,
@@ -271,13 +352,16 @@ def test_a_csv_upload_becomes_a_list_with_a_report_of_what_did_not_match(client,
         "upload_key": upload_key(SHOP_A, upload["upload_id"])}
 
 
-def test_a_file_that_is_not_a_csv_is_400_with_a_clear_message(client, api, engine):
+def test_a_file_that_is_not_a_csv_fails_the_job_with_a_clear_message(client, api, engine,
+                                                                      lists):
+    """Only the segments function reads the file: its refusal is the job's error, in the
+    words and code a synchronous answer had (invalid_upload)."""
     upload = client.post("/uploads").json
     engine.uploads.put(SHOP_A, upload["upload_id"], b"PK\x03\x04\x00\x00\x08xlsx-bytes")
-    reply = client.post("/segments/lists", {"name": "Sheet", "upload_id": upload["upload_id"]})
-    assert (reply.status, reply.error["code"], reply.error["field"]) == (
-        400, "invalid_upload", "upload_id")
-    assert "not a CSV text file" in reply.error["message"]
+    job = make_list(client, {"name": "Sheet", "upload_id": upload["upload_id"]})
+    assert (job["status"], job["error"]["code"]) == ("failed", "invalid_upload")
+    assert "not a CSV text file" in job["error"]["message"]
+    assert job["result"] is None
     assert [s for s in api.segments.records.values() if s.kind == "list"] == []
 
 
@@ -429,3 +513,60 @@ def test_a_backfills_progress_counts_the_days_of_its_range_stored_so_far(client,
     assert (too_long.status, too_long.error["field"], too_long.error["code"]) == (
         400, "start", "invalid_range")
     assert client_b.get(path).status == 404
+
+
+def test_a_backfill_is_a_job_the_dashboard_follows_day_by_day(client, client_b, api, engine):
+    """POST .../backfill records a ``backfill`` job counted in days and hands its id to
+    every part; GET /jobs/{id} shows the days done of the total and each failed day with
+    why, as the parts record them (the job repository on moto's DynamoDB)."""
+    from datetime import UTC, datetime
+
+    with _moto_jobs(api) as jobs:
+        segment = evaluated(api, SHOP_A)
+        reply = client.post(f"/segments/{segment.segment_id}/backfill",
+                            {"start": "2026-01-01", "end": "2026-11-20"})
+        assert reply.status == 202
+        job = reply.json["job"]
+        assert (job["kind"], job["status"], job["done"], job["total"]) == (
+            "backfill", "queued", 0, 324)
+        assert job["id"] in reply.json["progress"]
+        assert {b["job_id"] for b in engine.backfills} == {job["id"]}
+        assert len(engine.backfills) == 2                # two parts, one job
+        now = datetime(2026, 11, 20, 12, tzinfo=UTC)
+        jobs.record_unit(SHOP_A, job["id"], "2026-11-20", failure=None, now=now)
+        jobs.record_unit(SHOP_A, job["id"], "2026-11-19", now=now,
+                         failure="the condition names a product that no longer exists")
+        followed = client.get(f"/jobs/{job['id']}").json
+        assert (followed["status"], followed["done"], followed["total"]) == (
+            "running", 2, 324)
+        assert followed["failures"] == [{
+            "item": "2026-11-19",
+            "message": "the condition names a product that no longer exists"}]
+        assert client_b.get(f"/jobs/{job['id']}").status == 404
+        # A range refused before anything starts leaves no job behind.
+        before = len(engine.backfills)
+        too_long = client.post(f"/segments/{segment.segment_id}/backfill",
+                               {"start": "2010-01-01"})
+        assert too_long.status == 400 and len(engine.backfills) == before
+
+
+def _moto_jobs(api):
+    from contextlib import contextmanager
+
+    import boto3
+    from moto import mock_aws
+
+    from seglift.storage.job_repository import JobRepository
+
+    @contextmanager
+    def run():
+        with mock_aws():
+            dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+            dynamodb.create_table(TableName="idem", BillingMode="PAY_PER_REQUEST",
+                                  KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                                  AttributeDefinitions=[{"AttributeName": "id",
+                                                         "AttributeType": "S"}])
+            api.jobs = JobRepository(dynamodb, "idem")
+            yield api.jobs
+
+    return run()

@@ -13,7 +13,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from devkit.api_client import ApiError
+from devkit.api_client import ApiError, JobFailed
 from devkit.local_stack import local_stack
 from devkit.store.generator import StoreSpec, generate_store
 from devkit.store.model import numeric_id
@@ -121,14 +121,16 @@ def test_a_csv_upload_becomes_a_list_segment(stack):
     s3.put_object(Bucket=bucket, Key=keys.upload_key(SHOP, upload["upload_id"]),
                   Body=csv.encode())
 
-    made = api.post("/segments/lists", {"name": "Imported", "upload_id": upload["upload_id"]})
+    job = api.post("/segments/lists", {"name": "Imported", "upload_id": upload["upload_id"]})
+    assert (job["kind"], job["status"]) == ("list", "queued")
+    made = api.follow(job)  # the segments function, invoked asynchronously, made it
 
     assert (made["kind"], made["member_count"]) == ("list", 2)
     report = made["upload"]
     assert (report["matched"], report["unmatched"], report["malformed"]) == (2, 1, 1)
     assert report["unmatched_rows"][0]["value"] == "nobody@nowhere.example"
-    frozen = api.post("/segments/lists", {"name": "Imported, again",
-                                          "snapshot_of": made["id"]})
+    frozen = api.follow(api.post("/segments/lists", {"name": "Imported, again",
+                                                     "snapshot_of": made["id"]}))
     assert frozen["member_count"] == 2
 
 
@@ -139,7 +141,8 @@ def test_a_file_that_is_not_a_csv_is_refused_with_a_clear_message(stack):
     s3, bucket = running.cloud.client("s3"), running.cloud.physical("DataBucket")
     s3.put_object(Bucket=bucket, Key=keys.upload_key(SHOP, upload["upload_id"]),
                   Body=b"PK\x03\x04\x14\x00\x06\x00\x08\x00\x00\x00!\x00binary workbook")
-    with pytest.raises(ApiError) as refused:
-        api.post("/segments/lists", {"name": "Sheet", "upload_id": upload["upload_id"]})
-    assert (refused.value.status, refused.value.code) == (400, "invalid_upload")
+    job = api.post("/segments/lists", {"name": "Sheet", "upload_id": upload["upload_id"]})
+    with pytest.raises(JobFailed) as refused:  # only the segments function reads the file
+        api.follow(job)
+    assert refused.value.code == "invalid_upload"
     assert "not a CSV" in str(refused.value)

@@ -165,17 +165,25 @@ def test_lists_are_listed_and_made_from_segments_by_name(
     form = page.locator("form[data-form=make-list]")
     # A snapshot of a segment, "the most commonly used" list in the seeds.
     form.get_by_label("The list holds").select_option(
-        label="A snapshot of one segment (its members today, fixed)")
+        label="A snapshot of one segment or list (its members today, fixed)")
     assert form.get_by_label("Second segment").is_hidden()
     form.get_by_label("First segment").select_option(label=repeat["name"])
     form.get_by_label("List name").fill("Repeat buyers, frozen")
-    form.get_by_role("button", name="Make the list").click()
+    # Making a list is a job (it can outlast a request at a large shop): the API answers
+    # 202 and the page follows GET /jobs/{id} to the list, with nothing more to click.
+    with page.expect_response(lambda r: r.url.endswith("/segments/lists")
+                              and r.request.method == "POST") as posted, \
+            page.expect_response(lambda r: "/jobs/job_" in r.url) as followed:
+        form.get_by_role("button", name="Make the list").click()
+    assert posted.value.status == 202
+    assert posted.value.headers["location"] == f"/jobs/{posted.value.json()['id']}"
+    assert followed.value.json()["kind"] == "list"
     form.locator("[data-list-result]").wait_for()
     made = form.locator("[data-list-result]").inner_text()
     assert f"with {repeat['member_count']} customers" in made
     lists.get_by_role("link", name="Repeat buyers, frozen").wait_for()
     # Combining: everyone in either segment, and the first minus the second.
-    form.get_by_label("The list holds").select_option(label="Customers in either segment")
+    form.get_by_label("The list holds").select_option(label="Customers in either")
     form.get_by_label("First segment").select_option(label=repeat["name"])
     form.get_by_label("Second segment").select_option(label=one["name"])
     form.get_by_label("List name").fill("Bought at all")
@@ -184,7 +192,7 @@ def test_lists_are_listed_and_made_from_segments_by_name(
     union = next(s for s in api.get("/segments?limit=100")["items"] if s["name"] == "Bought at all")
     assert union["member_count"] == repeat["member_count"] + one["member_count"]
     form.get_by_label("The list holds").select_option(
-        label="Customers in the first segment but not the second")
+        label="Customers in the first but not the second (e.g. without those who opted out)")
     form.get_by_label("First segment").select_option(label="Bought at all")
     form.get_by_label("Second segment").select_option(label=one["name"])
     form.get_by_label("List name").fill("Bought twice or more")
@@ -193,6 +201,37 @@ def test_lists_are_listed_and_made_from_segments_by_name(
     result.wait_for()
     assert f"with {repeat['member_count']} customers" in result.inner_text()
     lists.get_by_role("link", name="Bought twice or more").wait_for()
+
+    # A list from conditions, built with the visual builder by clicks (no JSON): the live
+    # count, then the customers who match today saved as a list.
+    page.get_by_role("button", name="Build a list from conditions").click()
+    rules = page.locator("form[data-form=condition-list]")
+    rules.get_by_label("List name").fill("Two orders or more, today")
+    first_rule = rules.locator(".builder-rule").first
+    assert first_rule.get_by_label("Field").locator("option:checked").inner_text() == \
+        "Number of orders"
+    count = rules.locator(".preview-count .ok")
+    count.wait_for()
+    assert f"{repeat['member_count']:,} of" in count.inner_text()
+    rules.screenshot(path=str(artifacts / "list-from-conditions.png"))
+    rules.get_by_role("button", name="Make the list").click()
+    made = rules.locator("[data-list-result]")
+    made.wait_for()
+    assert f"with {repeat['member_count']:,} customers" in made.inner_text()
+    lists.get_by_role("link", name="Two orders or more, today").wait_for()
+    # Lists combine like segments: both operands here are lists, picked in their group.
+    form.get_by_label("The list holds").select_option(
+        label="Customers in the first but not the second (e.g. without those who opted out)")
+    form.get_by_label("First segment or list").select_option(label="Bought at all")
+    second = form.get_by_label("Second segment or list")
+    offered = second.locator("optgroup[label=Lists] option")
+    assert "Two orders or more, today" in offered.all_inner_texts()
+    second.select_option(label="Two orders or more, today")
+    form.get_by_label("List name").fill("One order only, frozen")
+    form.get_by_role("button", name="Make the list").click()
+    result = form.locator("[data-list-result]:has-text('One order only, frozen')")
+    result.wait_for()
+    assert f"with {one['member_count']:,} customers" in result.inner_text()
     page.screenshot(path=str(artifacts / "lists.png"), full_page=True)
 
 
@@ -321,3 +360,51 @@ def test_collection_and_variant_segments_are_made_by_their_names(
     body = page.inner_text("body")
     assert f"Bought variant {variant}" in body and "SKU" not in body
     page.screenshot(path=str(artifacts / "segment-by-variant.png"), full_page=True)
+
+
+def test_several_values_are_chips_added_and_removed_by_name(
+    page: Any, dashboard_run: DashboardRun, artifacts: Path
+) -> None:
+    """"Customer tags contains any of": each tag a chip added from the store's tags (Enter
+    or picking a suggestion), removed with its button; the live count follows."""
+    api = dashboard_run.api
+    tags = api.get("/catalog")["tags"][:2]
+    assert len(tags) == 2, tags
+    open_page(page, dashboard_run, "segments")
+    page.get_by_role("button", name="Build a condition").click()
+    form = page.locator("form[data-condition-form]")
+    rule = form.locator(".builder-rule").first
+    rule.get_by_label("Field").select_option(label="Customer tags")
+    rule.get_by_label("Operator").select_option(label="contains any of")
+    adder = rule.get_by_label("Add a value")
+    for tag in tags:
+        adder.fill(tag)
+        adder.press("Enter")
+    chips = rule.locator("[data-chip]")
+    assert [c.get_attribute("data-chip") for c in chips.all()] == tags
+    count = form.locator(".preview-count .ok")
+
+    def shown() -> int:
+        count.wait_for()
+        return int(re.search(r"([\d,]+) of", count.inner_text()).group(1).replace(",", ""))
+
+    def expected(values: list[str]) -> int:
+        return api.post("/segments/preview", {"condition": {
+            "feature": "tags", "op": "contains any", "value": values}})["member_count"]
+
+    both = expected(tags)
+    page.wait_for_function(
+        "(n) => (document.querySelector('.preview-count .ok')?.innerText || '')"
+        ".replace(/,/g, '').startsWith(String(n) + ' of')", arg=both, timeout=30_000)
+    assert shown() == both
+    form.screenshot(path=str(artifacts / "condition-chips.png"))
+    rule.get_by_role("button", name=f"Remove {tags[1]}").click()
+    assert [c.get_attribute("data-chip") for c in chips.all()] == tags[:1]
+    one = expected(tags[:1])
+    page.wait_for_function(
+        "(n) => (document.querySelector('.preview-count .ok')?.innerText || '')"
+        ".replace(/,/g, '').startsWith(String(n) + ' of')", arg=one, timeout=30_000)
+    # The JSON view holds the chips' values.
+    form.get_by_role("tab", name="Advanced (JSON)").click()
+    assert f'"{tags[0]}"' in form.get_by_label("Condition as JSON").input_value()
+    assert f'"{tags[1]}"' not in form.get_by_label("Condition as JSON").input_value()

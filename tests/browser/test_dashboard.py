@@ -107,6 +107,16 @@ def test_the_home_page_shows_the_store_at_a_glance(
     assert sum(bars["data"]) == customers
     assert [round(v, 2) for v in ltv["data"]] == [float(c["ltv"]["amount"]) for c in
                                                   sorted(cohorts, key=lambda c: c["cohort"])]
+    # The store's revenue by month over its whole history (from the first month with a
+    # sale, any year), new and returning stacked: its total is every order's net sales.
+    page.wait_for_selector('[data-chart="home-revenue"] canvas')
+    (new, returning) = chart_series(page, "home-revenue")
+    months = dashboard_run.api.get("/revenue?start=2022-01-01")["points"]
+    sold = [p for p in months if float(p["total"]["net_sales"]["amount"])]
+    assert len(new["data"]) == len(months) - months.index(sold[0])
+    assert sold[0]["period"][:4] < months[-1]["period"][:4]  # older years too
+    assert round(sum(new["data"]) + sum(returning["data"]), 2) == round(
+        sum(float(p["total"]["net_sales"]["amount"]) for p in months), 2)
     journey = page.locator("section", has=page.get_by_role("heading", name="Journey at a glance"))
     journey.get_by_role("link", name="One order to repeat").wait_for()
     assert "Repeat buyers" in journey.inner_text()
@@ -323,8 +333,8 @@ def test_keep_in_sync_is_offered_only_where_it_applies_and_stops_from_the_dashbo
 ) -> None:
     api = dashboard_run.api
     segment = dashboard_run.segments["one-order"]
-    frozen = api.post("/segments/lists", {"name": "One order, frozen",
-                                          "snapshot_of": segment["id"]})
+    frozen = api.follow(api.post("/segments/lists", {"name": "One order, frozen",
+                                                     "snapshot_of": segment["id"]}))
     open_page(page, dashboard_run, "segments")
     page.get_by_role("link", name="One order, frozen").click()
     page.get_by_role("heading", name="One order, frozen", level=1).wait_for()
@@ -476,6 +486,17 @@ def test_an_ab_test_in_one_button_makes_a_named_list_per_group_with_a_goal(
     page.get_by_role("button", name="Review tag job").wait_for()
     assert not page.get_by_label("Keep in sync daily", exact=False).is_visible()
     page.get_by_role("button", name="Export CSV").wait_for()
+    # The comparison weighs every metric the groups report, each with its interval and
+    # its p-value adjusted for every metric and group of the experiment.
+    wait_for_results(api, {"Gets the winter email", "No winter email"})
+    open_page(page, dashboard_run, "measurements")
+    compared = page.locator(f'[data-comparison="{experiment["comparisons"][0]["group"]}"]')
+    compared.locator("[data-verdict]").wait_for()
+    rows = compared.locator("tbody tr td:first-child").all_inner_texts()
+    assert rows == ["Conversion rate", "Revenue per customer", "Orders per customer",
+                    "Average order value"][:len(rows)] and len(rows) >= 2, rows
+    assert "adjusted for every metric and group" in compared.locator("caption").inner_text()
+    compared.screenshot(path=str(artifacts / "experiment-comparison.png"))
 
 
 def test_an_api_error_on_a_missing_segment_is_shown_in_words(
@@ -854,8 +875,13 @@ def test_a_new_segments_page_follows_its_history_and_ends_complete(
     deadline = time.monotonic() + 180
     stored: list[int] = []  # days stored, as the API counts them while the page polls
 
+    partial: list[list[str]] = []  # the days stored while the history was incomplete
+
     def points() -> int:
-        stored.append(len(api.get(f"/segments/{segment['id']}/metrics")["points"]))
+        days = [p["day"] for p in api.get(f"/segments/{segment['id']}/metrics")["points"]]
+        if 0 < len(days) < 30:
+            partial.append(days)
+        stored.append(len(days))
         return stored[-1]
 
     while not (points() >= 30 and revenue.count() and not progress.count()):
@@ -879,6 +905,82 @@ def test_a_new_segments_page_follows_its_history_and_ends_complete(
     assert sold and sold[0][:4] < str(today.year)  # older years too, not this year only
     (new, _returning) = chart_series(page, "revenue")
     assert len(new["data"]) == len(months) - [p["period"] for p in months].index(sold[0])
+    # The newest day comes first, complete (features and revenue), the trend after it.
+    assert all(days[-1] == str(today) for days in partial), partial[:3]
+    assert page.get_by_text("computed by the daily run").count() == 0  # features are there
     print(f"\nnew segment page complete {seconds:.1f} s after creation; progress seen "
           f"{seen}; days stored as polled {sorted(set(stored))}")
     page.screenshot(path=str(artifacts / "new-segment-complete.png"), full_page=True)
+
+    # What exists before the trend's first day is said plainly, and 90 more days can be
+    # computed from the page; the trend then starts 90 days earlier.
+    before = page.locator("[data-history-before]")
+    first_day = api.get(f"/segments/{segment['id']}/metrics")["points"][0]["day"]
+    assert "the segment's days before it were not computed" in before.inner_text()
+    before.get_by_role("button", name=re.compile("Compute the 90 days before")).click()
+    earlier = str(date.fromisoformat(first_day) - timedelta(days=90))
+    deadline = time.monotonic() + 240
+    while True:
+        text = page.locator("[data-history-before]").inner_text()
+        stored_days = len(api.get(f"/segments/{segment['id']}/metrics?start={earlier}"
+                                  f"&end={today}")["points"])
+        periods = page.locator('select[name="period"]').inner_text()
+        if stored_days >= 120 and re.search(r"All history \(1[2-9]\d days\)", periods):
+            break
+        assert time.monotonic() < deadline, f"90 earlier days not computed: {stored_days}"
+        page.wait_for_timeout(500)
+    assert "The trend starts on" in text
+    page.locator('select[name="period"]').select_option("all")
+    page.wait_for_function(r"() => /\(1[2-9]\d days\)/.test(document.body.innerText)",
+                           timeout=10_000)
+    page.screenshot(path=str(artifacts / "new-segment-earlier-days.png"), full_page=True)
+
+def test_predictions_as_of_a_past_day_are_that_days(page: Any, dashboard_run: DashboardRun
+                                                    ) -> None:
+    """The Predictions page's "As of" day: the customers and the model of that day (no
+    run stored it: computed on the history up to it), not the latest run's."""
+    from datetime import date, timedelta
+
+    latest = dashboard_run.api.get("/predictions?limit=25")
+    past = (date.fromisoformat(latest["as_of"]) - timedelta(days=200)).isoformat()
+    expected = dashboard_run.api.get(f"/predictions?limit=25&day={past}")
+    clv = dashboard_run.api.get(f"/clv?day={past}")
+    assert expected["as_of"] == past == clv["as_of"]
+    open_page(page, dashboard_run, "predictions")
+    page.locator("[data-predictions-count]").wait_for()
+    page.fill("input[name=predictions_as_of]", past)
+    page.get_by_role("button", name="Show").click()
+    if expected["status"] == "fitted":
+        page.wait_for_function(
+            "n => document.querySelector('[data-predictions-count]')?.dataset.predictionsCount"
+            " === String(n)", arg=expected["total"])
+        links = page.locator("[data-customer]")
+        assert [links.nth(i).get_attribute("data-customer") for i in range(links.count())] == [
+            c["customer_id"] for c in expected["items"]]
+    else:
+        page.get_by_text("No predictions as of", exact=False).wait_for()
+    model = "Fitted as of" if clv["status"] == "fitted" else "No model as of"
+    page.get_by_text(model, exact=False).wait_for()
+
+
+def test_past_days_are_computed_as_a_job_followed_on_the_segment_page(
+    page: Any, dashboard_run: DashboardRun
+) -> None:
+    """Compute past days: a backfill of a chosen range, followed day by day (GET
+    /jobs/{id}) until every day is computed, and the days stored in the metrics."""
+    from datetime import date, timedelta
+
+    segment = dashboard_run.api.get(f"/segments/{dashboard_run.segments['repeat']['id']}")
+    end = date.fromisoformat(segment["last_evaluated_on"]) - timedelta(days=300)
+    start = end - timedelta(days=2)
+    open_page(page, dashboard_run, f"segments/{segment['id']}")
+    page.fill("input[name=backfill_start]", start.isoformat())
+    page.fill("input[name=backfill_end]", end.isoformat())
+    page.get_by_role("button", name="Compute these days").click()
+    status = page.locator("[data-backfill] p.ok")
+    status.wait_for(timeout=120_000)
+    assert status.inner_text() == "All 3 days computed"
+    assert page.locator("[data-backfill] progress").get_attribute("value") == "3"
+    progress = dashboard_run.api.get(
+        f"/segments/{segment['id']}/backfill?start={start}&end={end}")
+    assert (progress["days_done"], progress["status"]) == (3, "done")

@@ -86,7 +86,8 @@ def audited():
         refused_was_stored = bool(cloud.client("s3").list_objects_v2(
             Bucket=cloud.physical("DataBucket"),
             Prefix=upload_key(SHOP, too_big["upload_id"])).get("KeyCount"))
-        api.post("/segments/lists", {"name": "Uploaded", "upload_id": upload["upload_id"]})
+        api.follow(api.post("/segments/lists", {"name": "Uploaded",
+                                                "upload_id": upload["upload_id"]}))
         stored = cloud.client("s3").get_object_tagging(
             Bucket=cloud.physical("DataBucket"), Key=upload_key(SHOP, upload["upload_id"]))
 

@@ -64,6 +64,9 @@ def test_final_results_on_the_hand_checked_store():
     assert results["aov"] == "84.00"
     assert results["revenue_per_customer"] == "84.00"  # 420 / 5, customer 5 counts as 0
     assert results["revenue_sum_squares"] == pytest.approx(130**2 + 80**2 + 170**2 + 40**2)
+    # Per customer (revenue, orders): 1 (130, 2), 2 (80, 1), 3 (170, 1), 4 (40, 1), 5 none.
+    assert results["orders_sum_squares"] == pytest.approx(2**2 + 1 + 1 + 1)
+    assert results["revenue_orders_sum"] == pytest.approx(130 * 2 + 80 + 170 + 40)
 
 
 def test_daily_series_is_cumulative_in_shop_days():

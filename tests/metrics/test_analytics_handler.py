@@ -86,7 +86,7 @@ def test_the_shop_action_stores_analytics_and_the_clv_predictions(aws, analytics
                        "segments": results})
     assert summary["failed"] == {}
     assert set(summary["stored"]) == {"cohorts", "time_to_next_order", "clv", "overlap",
-                                      "funnels"}
+                                      "funnels", "revenue"}
     repository = AnalyticsRepository(analytics_table)
     clv = repository.latest(SHOP, "shop", "clv")
     body = s3.get_object(Bucket=BUCKET, Key=clv.payload["predictions_key"])["Body"].read()

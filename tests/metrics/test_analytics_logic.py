@@ -259,6 +259,25 @@ def test_the_shop_step_stores_cohorts_curve_clv_overlap_and_funnels():
     assert funnel["stages"][1]["conversion"] == pytest.approx(1 / 3)
 
 
+def test_the_shop_step_stores_the_whole_stores_revenue_by_month():
+    """The home page's store-wide revenue: every month from the first order, each equal
+    to walking every order of every customer."""
+    store = shop_store(regulars=True)
+    summary, out = _shop_run(store=store)
+    assert "revenue" in summary["stored"]
+    months = sorted(k[3] for k in out.items if k[:3] == (SHOP, "shop", "revenue_month"))
+    first = min(o["created_at"] for o in store.orders).date()
+    assert months[0] == period_label(first, "month") and months[-1] == "2025-06"
+    everyone = {o["customer_id"] for o in store.orders}
+    expected = brute_force_months(store, everyone, months)
+    for month in months:
+        stored = out.items[(SHOP, "shop", "revenue_month", month)]
+        assert stored["new_orders"] == expected[month]["new_orders"]
+        assert stored["returning_orders"] == expected[month]["returning_orders"]
+        assert Decimal(stored["new_net_sales"]) == expected[month]["new"]
+        assert Decimal(stored["returning_net_sales"]) == expected[month]["returning"]
+
+
 def test_a_failing_part_is_recorded_and_the_others_are_still_stored():
     summary, out = _shop_run(writer=FakeWriter(fail=True))
     assert set(summary["failed"]) == {"clv"} and "S3 is unreachable" in summary["failed"]["clv"]
@@ -336,3 +355,71 @@ def test_transitions_name_the_stage_and_day_without_a_snapshot():
     with pytest.raises(ValueError, match="before"):
         analytics.journey_transitions(SHOP, ["buyers"], date(2025, 1, 31), date(2025, 1, 15),
                                       reader=TablesReader(shop_store()), snapshots=snapshots)
+
+
+class _MissingShard:
+    """A run whose shard could not compute its part of the shop's analytics."""
+
+    def load(self) -> list[Any]:
+        from metrics.logic import ShardPartMissing
+
+        raise ShardPartMissing("shard 2 has no part of the shop's analytics: "
+                               "MemoryError: out of memory")
+
+    def write_predictions(self, key: str) -> None:
+        raise AssertionError("no predictions without the shards' parts")
+
+
+def test_a_shard_without_its_part_fails_the_shop_analytics_by_its_error():
+    out, errors = FakeAnalytics(), []
+    summary = analytics.store_shop_analytics(
+        SHOP, RUN_DATE, ["everyone"], _MissingShard(), None, store=out,
+        journeys=FakeJourneys(Journey("jrn-1", ["everyone"])),
+        on_error=lambda part, error: errors.append(part))
+    assert summary["stored"] == [] and out.items == {}
+    assert set(summary["failed"]) == {"cohorts", "time_to_next_order", "clv", "overlap",
+                                      "funnels", "revenue"}
+    assert "shard 2" in summary["failed"]["cohorts"]
+    assert "stored no purchase model" in summary["failed"]["clv"]
+
+
+def test_the_sharded_shop_step_stores_what_the_whole_shop_step_stores():
+    """The same shop in 3 shards' parts (as SegmentShards leaves them) and read whole:
+    every stored item and the predictions' rows are the same."""
+    from seglift.analytics.shop import shop_shard
+    from seglift.dayrun.shards import shard_ids, shard_tables
+    from seglift.segments.tables import LakeTables
+
+    store = shop_store(regulars=True)
+    whole_writer = FakeWriter()
+    _, whole = _shop_run(writer=whole_writer, store=store)
+    # The model the whole-shop run fitted, as the day's model of the sharded run.
+    model = analytics.fit_clv_model(*analytics.summary_numbers(analytics.rfm_summary(
+        store.orders_table(), store.refunds_table(), RUN_DATE)))
+    tables = LakeTables.of(orders=store.orders_table(), refunds=store.refunds_table())
+    members = {"everyone": pa.array(CUSTOMER_IDS, pa.int64()),
+               "repeaters": pa.array(REPEATERS, pa.int64())}
+    parts = []
+    for k in range(3):
+        part = shard_tables(tables, k, 3)
+        parts.append(shop_shard(part.orders, part.refunds,
+                                {s: shard_ids(m, k, 3) for s, m in members.items()},
+                                RUN_DATE, model=model))
+    sharded_writer = FakeWriter()
+
+    class Parts:
+        def load(self) -> list[Any]:
+            return parts
+
+        def write_predictions(self, key: str) -> None:
+            sharded_writer.write_parquet(key, pa.concat_tables([p.predictions for p in parts]))
+
+    out = FakeAnalytics()
+    summary = analytics.store_shop_analytics(
+        SHOP, RUN_DATE, ["everyone", "repeaters"], Parts(), model, store=out,
+        journeys=FakeJourneys(Journey("jrn-1", ["everyone", "repeaters"])))
+    assert summary["failed"] == {}
+    assert out.items == whole.items
+    key = keys.clv_predictions_key(SHOP, RUN_DATE)
+    assert sharded_writer.written[key].sort_by("customer_id").equals(
+        whole_writer.written[key].sort_by("customer_id"))

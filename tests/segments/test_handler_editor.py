@@ -176,6 +176,47 @@ def test_backfill_writes_a_snapshot_and_the_daily_metrics_of_each_past_day(cloud
     assert (segment.member_count, segment.last_evaluated_on) == (2, RUN_DATE)
 
 
+def test_backfill_completes_the_newest_day_first_with_the_whole_revenue_history(
+        cloud, monkeypatch):
+    """A new segment's page: the newest day's profile and the revenue of every month of
+    the shop's history (March, before the 5-day window) in one computation; older days
+    carry members and metrics only; the newest day's entered/left are known."""
+    from seglift.storage.analytics_repository import AnalyticsRepository
+
+    _, repo, metrics = cloud
+    table = "analytics-newest-first"
+    _create_table(boto3.client("dynamodb", region_name="us-east-1"), table, "series",
+                  "sort_key")
+    monkeypatch.setenv("ANALYTICS_TABLE", table)
+    analytics = AnalyticsRepository(table)
+    repo.create(SHOP, name="Repeat", segment_id="repeat", condition=REPEAT)
+    written: list[str] = []
+    put_days = MetricsRepository.put_days
+
+    def recording(self, shop, day, values):
+        written.append(day.isoformat())
+        return put_days(self, shop, day, values)
+
+    monkeypatch.setattr(MetricsRepository, "put_days", recording)
+
+    _invoke({"action": "backfill", "segment_id": "repeat", "days": 5})
+
+    months = {i.sort_key: i.payload for i in
+              analytics.between(SHOP, "repeat", "revenue_month", "2024-01", "2024-12")}
+    assert sorted(months) == ["2024-03", "2024-04", "2024-05", "2024-06"]
+    assert (months["2024-03"]["new_net_sales"], months["2024-03"]["as_of"]) == ("20.00", RUN_DATE)
+    profiles = analytics.between(SHOP, "repeat", "profile", "2024-06-01", "2024-06-30")
+    assert [p.sort_key for p in profiles] == [RUN_DATE]
+    series = {d.day.isoformat(): d.values
+              for d in metrics.series(SHOP, "repeat", date(2024, 6, 1), date(2024, 6, 30))}
+    assert (series[RUN_DATE]["entered"], series[RUN_DATE]["left"]) == (0, 0)
+    # Stored newest first (the page is complete), then oldest first, then the newest's
+    # entered/left again.
+    assert written == [RUN_DATE, "2024-06-26", "2024-06-27", "2024-06-28", "2024-06-29",
+                       RUN_DATE]
+    assert (series["2024-06-29"]["entered"], series["2024-06-29"]["left"]) == (1, 0)
+
+
 def test_backfill_evaluates_member_of_dependencies_as_of_each_day(cloud):
     s3, repo, _ = cloud
     repo.create(SHOP, name="Repeat", segment_id="repeat", condition=REPEAT)
@@ -241,3 +282,68 @@ def test_backfill_before_the_first_sync_writes_no_false_history(cloud, monkeypat
     assert metrics.series(SHOP, "repeat") == []
     assert "Contents" not in s3.list_objects_v2(Bucket=BUCKET)
     assert repo.get(SHOP, "repeat").last_evaluated_on is None
+
+
+# ------------------------------------------------------------------ lists as jobs
+
+
+@pytest.fixture
+def jobs(cloud, monkeypatch):
+    from seglift.storage.job_repository import JobRepository
+
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", "idem-editor")
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(TableName="idem-editor", BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    return JobRepository(dynamodb, "idem-editor")
+
+
+def _queued(jobs) -> str:
+    from datetime import UTC, datetime
+
+    return jobs.create(SHOP, "list", progress="Waiting to start",
+                       now=datetime(2024, 6, 30, tzinfo=UTC)).job_id
+
+
+def test_a_list_made_as_a_job_records_the_list_once_even_when_invoked_again(cloud, jobs):
+    """The API's asynchronous call carries the job's id: the list is made under the job
+    (its result the action's own answer); Lambda invoking it again (a retry) finds the
+    job final and makes no second list."""
+    s3, repo, metrics = cloud
+    job_id = _queued(jobs)
+    event = {"action": "create_list", "name": "Repeat, now", "source": {"condition": REPEAT},
+             "job_id": job_id}
+    answer = _invoke(event)
+    job = jobs.get(SHOP, job_id)
+    assert (job.status, job.progress) == ("succeeded", "Done: 2 customers in the list")
+    assert job.result == answer and answer["member_count"] == 2
+    assert [s.name for s in repo.list(SHOP)] == ["Repeat, now"]
+    assert _ids(s3, answer["segment_id"], RUN_DATE) == [1, 2]
+    # Its figures of the day it was made, computed in the same invocation (the API no
+    # longer waits for the list, so it cannot start that backfill itself).
+    assert [d.day.isoformat() for d in metrics.series(
+        SHOP, answer["segment_id"], date(2024, 6, 1), date(2024, 6, 30))] == [RUN_DATE]
+    assert _invoke(event) == {"job_id": job_id, "already_finished": True}
+    assert len(repo.list(SHOP)) == 1
+
+
+def test_a_list_job_refused_records_the_refusal_by_its_class(cloud, jobs):
+    s3, repo, _ = cloud
+    key = keys.upload_key(SHOP, "upl_binary")
+    s3.put_object(Bucket=BUCKET, Key=key, Body=b"PK\x03\x04\x00\x00binary-spreadsheet")
+    job_id = _queued(jobs)
+    with pytest.raises(FunctionRefused, match="CustomerListError"):
+        _invoke({"action": "create_list", "name": "Bad", "source": {"upload_key": key},
+                 "job_id": job_id})
+    job = jobs.get(SHOP, job_id)
+    assert (job.status, job.error_code) == ("failed", "CustomerListError")
+    assert "not a CSV text file" in (job.error_message or "")
+    assert repo.list(SHOP) == []
+
+
+def test_only_list_creation_runs_as_a_job(cloud, jobs):
+    from seglift.events import BadEvent
+
+    with pytest.raises(BadEvent, match="job_id"):
+        _invoke({"action": "preview", "condition": REPEAT, "job_id": _queued(jobs)})

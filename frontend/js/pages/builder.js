@@ -337,15 +337,54 @@ export function conditionBuilder(ctx, vocab, { condition, onChange = () => {} } 
         multi.addEventListener("change", () => { rule.value = [...multi.selectedOptions].map((o) => o.value); changed(); });
         return [multi];
       }
-      const shown = (rule.value || []).map((v) => (spec.kind === "id_list" ? productTitle(vocab, v) : v)).join(", ");
       const options = spec.kind === "id_list" ? (vocab.catalog.products || []).map((p) => p.title) : listFor(spec);
-      const [input, list] = suggest(shown, options, "Values, separated by commas", "Values, separated by commas");
-      on(input, "input", (v) => {
-        rule.value = v.split(",").map((x) => x.trim()).filter(Boolean).map((x) => parseValue(spec, x));
-      });
-      return [input, list];
+      return [chipsInput(rule, spec, options)];
     }
     return scalarInput(spec, rule.value, (v) => { rule.value = v; }, "Value", on);
+  }
+
+  /**
+   * Several values as chips: each value a chip with a remove button, and one field to
+   * add the next (picked from the store's values, or typed; Enter, a comma or picking a
+   * suggestion adds it; Backspace in the empty field removes the last chip).
+   */
+  function chipsInput(rule, spec, options) {
+    if (!Array.isArray(rule.value)) rule.value = [];
+    const shownOf = (v) => (spec.kind === "id_list" ? productTitle(vocab, v) : String(v));
+    const chips = h("ul", { class: "chips", "aria-label": "Values" });
+    const [input, list] = suggest("", options, "Add a value", rule.value.length ? "Add another" : "Type to search, Enter to add");
+    const draw = () => {
+      replace(chips, rule.value.map((v, i) => h("li", { class: "chip", "data-chip": shownOf(v) }, shownOf(v),
+        h("button", { type: "button", class: "chip-remove", "aria-label": `Remove ${shownOf(v)}`, onclick: () => {
+          rule.value.splice(i, 1);
+          draw(); changed();
+          input.focus();
+        } }, "×"))));
+      input.placeholder = rule.value.length ? "Add another" : "Type to search, Enter to add";
+    };
+    const add = (text) => {
+      const values = text.split(",").map((x) => x.trim()).filter(Boolean).map((x) => parseValue(spec, x));
+      const fresh = values.filter((v) => !rule.value.some((w) => String(w) === String(v)));
+      if (!fresh.length) return false;
+      rule.value.push(...fresh);
+      input.value = "";
+      draw(); changed();
+      return true;
+    };
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" || event.key === ",") {
+        event.preventDefault();
+        add(input.value);
+      } else if (event.key === "Backspace" && !input.value && rule.value.length) {
+        rule.value.pop();
+        draw(); changed();
+      }
+    });
+    // Picking a suggestion from the list fills the field with a whole known value.
+    input.addEventListener("input", () => { if ((options || []).includes(input.value)) add(input.value); });
+    input.addEventListener("blur", () => { if (input.value.trim()) add(input.value); });
+    draw();
+    return h("div", { class: "chips-input" }, chips, input, list);
   }
 
   function listFor(spec) {

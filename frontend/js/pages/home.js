@@ -1,13 +1,15 @@
 /**
  * The store at a glance, the app's home: customers, repeat rate, lifetime value and how
  * they trend by month of first order (GET /cohorts), the first journey's stages on its
- * latest day (GET /journeys/<id>/funnel), and the predicted value and churn risk of the
+ * latest day (GET /journeys/<id>/funnel), the store's revenue by month over its whole
+ * history, new and returning orders (GET /revenue), and the predicted value and churn risk of the
  * CLV model (GET /clv) only where the model says it has enough history; otherwise its reason.
  */
 
 import { query } from "../api.js";
 import { chartBox, draw, truthfulAxis } from "../charts.js";
 import { empty, errorMessage, h, loading, replace, section, table } from "../dom.js";
+import { revenueByMonth } from "./common.js";
 
 export async function render(container, _params, ctx) {
   const kpis = h("div", {}, loading("Loading your store…"));
@@ -16,7 +18,8 @@ export async function render(container, _params, ctx) {
   const model = h("div", {}, loading("Loading the prediction…"));
   replace(container, h("h1", {}, "Home"),
     h("p", { class: "muted" }, "Your store at a glance. Every figure links to the page that explains it."),
-    kpis, section("Customers and lifetime value by month of first order", trend),
+    kpis, section("Revenue by month (the whole store)", revenueByMonth("/revenue", ctx, { chart: "home-revenue", what: "The store's net sales", none: "No revenue yet: it is computed by the daily run after the first sync." })),
+    section("Customers and lifetime value by month of first order", trend),
     h("div", { class: "two-col" }, section("Journey at a glance", journey), section("Predicted value and churn risk", model)));
   await Promise.all([renderCohorts(kpis, trend, ctx), renderJourney(journey, ctx), renderModel(model, ctx)]);
 }

@@ -1,16 +1,19 @@
 /**
  * Lists and exports. Upload a CSV of customers (numeric Shopify ids or email addresses) to
  * make a list segment: the API returns a presigned upload URL, the browser sends the file
- * straight to storage, then the list is created and the rows that did not match are shown.
+ * straight to storage, then the list is made (a job the page follows: a large shop's list
+ * can take longer than a request may wait) and the rows that did not match are shown.
  * Export any segment's members as a CSV download. The lists the shop has are listed first,
- * and a list can be made as a snapshot of a segment or by combining segments (in any, in
- * all, in the first but not the second).
+ * and a list can be made from conditions picked in the visual condition builder (evaluated
+ * once, the members fixed), as a snapshot of a segment, or by combining segments and lists
+ * (in either, in both, in the first but not the second).
  */
 
 import { empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
 import { followJob } from "../jobs.js";
 import { postToPresignedForm, s3Url } from "../s3.js";
 import { allSegments, segmentSelect } from "./common.js";
+import { conditionEditorPanel, loadVocabulary } from "./builder.js";
 
 export async function render(container, _params, ctx) {
   let segments = [];
@@ -21,10 +24,13 @@ export async function render(container, _params, ctx) {
     segmentsError = error;
   }
   const listArea = h("div", {}, segmentsError ? errorMessage(segmentsError, "Lists could not be loaded") : listTable(segments, ctx));
+  // Whatever makes a list calls this: the table and every picker offer the new list.
+  const onLists = [];
   const refreshLists = async () => {
     try {
       const latest = await allSegments(ctx.api);
       replace(listArea, listTable(latest, ctx));
+      onLists.forEach((offer) => offer(latest));
       return latest;
     } catch (error) {
       replace(listArea, errorMessage(error, "Lists could not be loaded"));
@@ -33,7 +39,8 @@ export async function render(container, _params, ctx) {
   };
   replace(container, h("h1", {}, "Lists & exports"),
     section("Your lists", listArea),
-    section("Make a list from your segments", segmentsError ? null : segments.length ? makeListForm(segments, ctx, refreshLists) : empty("No segments yet: create a segment first.")),
+    section("Make a list from conditions", conditionListForm(ctx, refreshLists)),
+    section("Make a list from your segments and lists", segmentsError ? null : segments.length ? makeListForm(segments, ctx, refreshLists, onLists) : empty("No segments yet: create a segment first.")),
     section("Upload a customer list (CSV)", uploadForm(ctx)),
     section("Export a segment (CSV)", segmentsError ? errorMessage(segmentsError) : segments.length ? exportForm(segments, ctx) : empty("No segments to export yet.")));
 }
@@ -50,25 +57,86 @@ function listTable(segments, ctx) {
 }
 
 const OPERATIONS = {
-  snapshot: "A snapshot of one segment (its members today, fixed)",
-  union: "Customers in either segment",
-  intersection: "Customers in both segments",
-  difference: "Customers in the first segment but not the second",
+  snapshot: "A snapshot of one segment or list (its members today, fixed)",
+  union: "Customers in either",
+  intersection: "Customers in both",
+  difference: "Customers in the first but not the second (e.g. without those who opted out)",
 };
 
-function makeListForm(segments, ctx, refresh) {
+/** Segments and lists in one picker, each kind in its own group. */
+function operandSelect(segments, { name, selected = null }) {
+  const group = (label, kind) => {
+    const members = segments.filter((s) => (kind === "list" ? s.kind === "list" : s.kind !== "list"));
+    return members.length ? h("optgroup", { label }, members.map((s) => h("option", { value: s.id, selected: s.id === selected }, s.name))) : null;
+  };
+  return h("select", { name, required: true }, group("Segments", "condition"), group("Lists", "list"));
+}
+
+/**
+ * A list from rules picked in the visual builder (no JSON, no ids): the live count as
+ * the rules change, errors on their row, and the customers who match today saved as a
+ * list (fixed members).
+ */
+function conditionListForm(ctx, refresh) {
+  const area = h("div");
+  const start = h("button", { type: "button", class: "secondary", onclick: () => open() }, "Build a list from conditions");
+  replace(area, h("p", { class: "muted" }, "Pick rules on your customers' orders, products, tags, sources and locations; the customers who match today become a fixed list."), start);
+  async function open() {
+    replace(area, loading("Loading your store's fields and values…"));
+    let vocab;
+    try {
+      vocab = await loadVocabulary(ctx.api);
+    } catch (error) {
+      replace(area, errorMessage(error, "The condition builder could not be loaded"));
+      return;
+    }
+    const name = h("input", { name: "name", type: "text", required: true, maxlength: 255, placeholder: "e.g. VIPs on 1 December" });
+    const panel = conditionEditorPanel(ctx, vocab, { condition: { feature: "order_count", op: ">=", value: 2 } });
+    const feedback = h("div", { "aria-live": "polite" });
+    const form = h("form", { class: "condition-form", "data-form": "condition-list" }, field("List name", name), panel.element,
+      h("div", { class: "actions" }, h("button", { type: "submit" }, "Make the list"),
+        h("button", { type: "button", class: "secondary", onclick: () => area.replaceWith(conditionListForm(ctx, refresh)) }, "Cancel")), feedback);
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      replace(feedback, loading("Making the list…"));
+      try {
+        const job = await ctx.api.post("/segments/lists", { name: name.value.trim(), condition: panel.condition() });
+        const list = await followJob(ctx.api, job, { onProgress: (now) => replace(feedback, loading(`${now.progress}…`)) });
+        replace(feedback, h("p", { class: "ok", "data-list-result": "" }, `List “${list.name}” made with ${ctx.fmt.integer(list.member_count)} customers. `,
+          h("a", { href: `#/segments/${encodeURIComponent(list.id)}` }, "Open the list")));
+        await refresh();
+      } catch (error) {
+        replace(feedback, panel.showError(error) ? h("p", { class: "error" }, "Not made: fix the rule marked above.") : errorMessage(error, "The list was not made"));
+      }
+    });
+    replace(area, form);
+    name.focus();
+  }
+  return area;
+}
+
+function makeListForm(segments, ctx, refresh, onLists) {
   const how = h("select", { name: "how", "aria-label": "What the list holds" },
     Object.entries(OPERATIONS).map(([key, label]) => h("option", { value: key }, label)));
   const name = h("input", { type: "text", name: "name", required: true, maxlength: 255, placeholder: "e.g. Black Friday buyers, frozen" });
-  const first = segmentSelect(segments, { name: "first" });
-  const second = segmentSelect(segments, { name: "second", selected: segments[1]?.id });
-  const secondField = field("Second segment", second);
+  let first = operandSelect(segments, { name: "first" });
+  let second = operandSelect(segments, { name: "second", selected: segments[1]?.id });
+  const secondField = field("Second segment or list", second);
   const feedback = h("div", { "aria-live": "polite" });
+  // The new list can be combined in turn: both pickers offer it.
+  onLists.push((latest) => {
+    const offer = (select) => {
+      const next = operandSelect(latest, { name: select.name, selected: select.value });
+      select.replaceWith(next);
+      return next;
+    };
+    [first, second] = [offer(first), offer(second)];
+  });
   const showSecond = () => { secondField.style.display = how.value === "snapshot" ? "none" : ""; };
   how.addEventListener("change", showSecond);
   showSecond();
   const form = h("form", { class: "inline-form", "data-form": "make-list" },
-    field("The list holds", how), field("First segment", first), secondField, field("List name", name),
+    field("The list holds", how), field("First segment or list", first), secondField, field("List name", name),
     h("button", { type: "submit" }, "Make the list"), feedback);
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
@@ -76,7 +144,7 @@ function makeListForm(segments, ctx, refresh) {
     if (how.value === "snapshot") body.snapshot_of = first.value;
     else {
       if (first.value === second.value) {
-        replace(feedback, errorMessage(new Error("Pick two different segments.")));
+        replace(feedback, errorMessage(new Error("Pick two different segments or lists.")));
         return;
       }
       body.set_operation = how.value;
@@ -84,15 +152,11 @@ function makeListForm(segments, ctx, refresh) {
     }
     replace(feedback, loading("Making the list…"));
     try {
-      const list = await ctx.api.post("/segments/lists", body);
+      const job = await ctx.api.post("/segments/lists", body);
+      const list = await followJob(ctx.api, job, { onProgress: (now) => replace(feedback, loading(`${now.progress}…`)) });
       replace(feedback, h("p", { class: "ok", "data-list-result": "" }, `List “${list.name}” made with ${ctx.fmt.integer(list.member_count)} customers. `,
         h("a", { href: `#/segments/${encodeURIComponent(list.id)}` }, "Open the list")));
-      // The new list can be combined in turn: offer it in both pickers.
-      const latest = await refresh();
-      for (const select of latest ? [first, second] : []) {
-        const kept = select.value;
-        replace(select, latest.map((s) => h("option", { value: s.id, selected: s.id === kept }, s.name)));
-      }
+      await refresh();
     } catch (error) {
       replace(feedback, errorMessage(error, "The list was not made"));
     }
@@ -122,7 +186,8 @@ function uploadForm(ctx) {
       replace(feedback, loading("Sending the file…"));
       await postToPresignedForm(upload, chosen);
       replace(feedback, loading("Matching customers…"));
-      const list = await api.post("/segments/lists", { name: name.value.trim(), upload_id: upload.upload_id });
+      const job = await api.post("/segments/lists", { name: name.value.trim(), upload_id: upload.upload_id });
+      const list = await followJob(api, job, { onProgress: (now) => replace(feedback, loading(now.status === "queued" ? "Matching customers…" : `${now.progress}…`)) });
       const report = list.upload;
       const problems = [...(report?.unmatched_rows || []).map((r) => ({ ...r, kind: "not a customer" })), ...(report?.malformed_rows || []).map((r) => ({ ...r, kind: "malformed" }))];
       replace(feedback,

@@ -190,13 +190,24 @@ async function renderExperiments(area, measurements, ctx) {
       { label: "CVR", numeric: true, value: (g) => fmt.percent(g.results?.cvr) },
       { label: "Revenue per customer", numeric: true, value: (g) => fmt.money(g.results?.revenue_per_customer) },
     ], experiment.groups),
-    table([
-      { label: "Group vs control", value: (c) => `${groupName(experiment, c.group)} vs ${groupName(experiment, c.control)}` },
-      { label: "CVR difference [95% CI]", value: (c) => estimate(c.cvr, points) },
-      { label: "Revenue per customer difference [95% CI]", value: (c) => estimate(c.revenue_per_customer, (v) => fmt.money(v)) },
-      { label: "Verdict", value: (c) => c.verdict },
-    ], experiment.comparisons))));
+    experiment.comparisons.map((c) => h("div", { class: "comparison", "data-comparison": c.group },
+      h("h4", {}, `${groupName(experiment, c.group)} vs ${groupName(experiment, c.control)}`),
+      c.cvr ? table([
+        { label: "Metric", value: (row) => row.label },
+        { label: "Difference [95% CI]", value: (row) => estimate(c[row.key], row.format) },
+        { label: "Adjusted p", numeric: true, value: (row) => (c[row.key]?.p_adjusted ?? null) === null ? "–" : fmt.decimal(c[row.key].p_adjusted) },
+      ], COMPARED.map((row) => ({ ...row, format: row.kind === "points" ? points : row.kind === "money" ? (v) => fmt.money(v) : (v) => fmt.decimal(v) }))
+        .filter((row) => c[row.key]), { caption: "Each difference with its interval; a difference counts when its p-value, adjusted for every metric and group of the experiment (Holm), is below 0.05." }) : null,
+      h("p", { class: "verdict", "data-verdict": "" }, c.verdict))))));
 }
+
+// What an experiment compares between each group and the control (the API's fields).
+const COMPARED = [
+  { key: "cvr", label: "Conversion rate", kind: "points" },
+  { key: "revenue_per_customer", label: "Revenue per customer", kind: "money" },
+  { key: "orders_per_customer", label: "Orders per customer", kind: "decimal" },
+  { key: "aov", label: "Average order value", kind: "money" },
+];
 
 function groupName(experiment, label) {
   if (!label) return "–";

@@ -10,7 +10,7 @@ import { chartBox, dayTooltip, draw, truthfulAxis } from "../charts.js";
 import { empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
 import { followJob } from "../jobs.js";
 import { s3Url } from "../s3.js";
-import { allSegments, formatMetric, METRICS, metricValue } from "./common.js";
+import { allSegments, formatMetric, METRICS, metricValue, revenueByMonth } from "./common.js";
 import { conditionEditorPanel, loadVocabulary } from "./builder.js";
 import { explainForm, membersPreview } from "./members.js";
 import { stopSyncButton, tagJobForm } from "./tagging.js";
@@ -55,6 +55,8 @@ export async function render(container, { id }, ctx) {
   const headerArea = h("div");
   const progressArea = h("div", { "aria-live": "polite" });
   const trendArea = h("div");
+  const revenueSlot = h("div", {}, revenueArea(path, ctx));
+  const profileSlot = h("div", {}, profileArea(path, ctx));
   // The builder's vocabulary (fields, the store's values, segments), loaded once on demand.
   let vocabularyLoad = null;
   const vocabulary = () => (vocabularyLoad ??= loadVocabulary(api).catch((error) => { vocabularyLoad = null; throw error; }));
@@ -63,18 +65,27 @@ export async function render(container, { id }, ctx) {
     headerArea,
     progressArea,
     section("Metric trends", trendArea),
-    section("Revenue per month", revenueArea(path, ctx)),
-    section("Features (share and lift against all customers)", profileArea(path, ctx)),
+    section("Revenue per month", revenueSlot),
+    section("Features (share and lift against all customers)", profileSlot),
     segment.kind === "condition"
       ? [section("Condition", conditionEditor(segment, path, ctx, vocabulary, (updated) => renderHeader(headerArea, updated, ctx))),
-        section("Members preview", membersPreview(segment, ctx))]
+        section("Members preview", membersPreview(segment, ctx)),
+        section("Compute past days", backfillForm(segment, path, ctx))]
       : section("Members", h("p", {}, `A ${segment.kind} segment: its members are fixed; ${ctx.fmt.integer(segment.member_count)} customers.`)),
     section("Explain one customer", explainForm(path, ctx, vocabulary)),
     section("Tag members in Shopify", tagJobForm(ctx, { segment, onStarted: () => ctx.navigate("#/tag-jobs") })),
     section("Export members as CSV", exportForm(path, ctx)));
   renderHeader(headerArea, segment, ctx);
-  renderTrend(trendArea, path, ctx, timers);
-  followHistory(progressArea, segment, path, ctx, timers);
+  renderTrend(trendArea, path, ctx, timers, segment);
+  followHistory(progressArea, segment, path, ctx, timers, {
+    // The newest day is computed first, complete: members, figures, features, revenue.
+    newest: async () => {
+      replace(revenueSlot, revenueArea(path, ctx));
+      replace(profileSlot, profileArea(path, ctx));
+      try { renderHeader(headerArea, await api.get(path), ctx); } catch { /* keeps the first header */ }
+    },
+    trend: () => renderTrend(trendArea, path, ctx, timers, segment),
+  });
   return () => timers.forEach((t) => clearTimeout(t.id));
 }
 
@@ -96,23 +107,30 @@ function renderHeader(area, segment, ctx) {
 }
 
 // A new segment's past month is computed on creation (api.segment_editor
-// BACKFILL_DAYS_ON_CREATE); its page follows that work until it is done.
+// BACKFILL_DAYS_ON_CREATE), newest day first and complete (segments.backfill); its page
+// follows that work until it is done.
 const HISTORY_ON_CREATE_DAYS = 30;
 const NEW_SEGMENT_MINUTES = 15;
 const STALLED_MS = 90_000;
 
 /**
- * A progress bar over the days of history computed so far, polled every 2 s; when every
- * day is there the page is drawn again, complete (trend, revenue, features). It stops and
- * says so when nothing has moved for 90 s.
+ * The state of a new segment's computation, polled every 2 s from the days stored: first
+ * its newest day (members, figures, features and revenue of the whole history; the page's
+ * revenue, features and header are drawn again as soon as it is there), then the days of
+ * its trend, one progress bar step a day; the trend is drawn again when every day is
+ * there. It stops and says so when nothing has moved for 90 s.
  */
-function followHistory(area, segment, path, ctx, timers) {
+function followHistory(area, segment, path, ctx, timers, redraw) {
   const created = Date.parse(segment.created_at);
   if (!(Date.now() - created < NEW_SEGMENT_MINUTES * 60_000)) return;
+  // A list has no past (fixed members): only its day of creation is computed.
+  const target = segment.kind === "condition" ? HISTORY_ON_CREATE_DAYS : 1;
   const timer = { id: null };
   timers.push(timer);
   let seen = -1;
+  let newestShown = false;
   let movedAt = Date.now();
+  const step = (done, text) => h("li", { class: done ? "ok" : "muted" }, done ? "✓ " : "… ", text);
   const poll = async () => {
     let days = 0;
     try {
@@ -122,22 +140,28 @@ function followHistory(area, segment, path, ctx, timers) {
       // Try again at the next tick.
     }
     if (!area.isConnected) return;
-    if (days >= HISTORY_ON_CREATE_DAYS) {
+    if (days >= 1 && !newestShown) {
+      newestShown = true;
+      if (seen >= 0) redraw.newest();
+    }
+    if (days >= target) {
       if (seen >= 0) {
-        replace(area, h("p", { class: "ok", role: "status" }, "History computed: showing the complete page."));
-        window.dispatchEvent(new HashChangeEvent("hashchange"));
+        replace(area, h("p", { class: "ok", role: "status" }, "History computed: members, features, revenue and the daily trend are complete."));
+        redraw.trend();
       }
       return;
     }
     if (days !== seen) { seen = days; movedAt = Date.now(); }
     if (Date.now() - movedAt > STALLED_MS) {
-      replace(area, h("p", { class: "error", role: "alert" }, `Computing this segment's history stopped at ${ctx.fmt.integer(days)} of ${HISTORY_ON_CREATE_DAYS} days: the next daily run adds today; reload the page to check again.`));
+      replace(area, h("p", { class: "error", role: "alert" }, `Computing this segment's history stopped at ${ctx.fmt.integer(days)} of ${target} days: the next daily run adds today; reload the page to check again.`));
       return;
     }
     replace(area, h("section", { class: "card", "data-history-progress": String(days) },
-      h("h2", {}, "Computing this segment's history"),
-      h("progress", { max: HISTORY_ON_CREATE_DAYS, value: days, "aria-label": `${days} of ${HISTORY_ON_CREATE_DAYS} days computed` }),
-      h("p", { class: "muted" }, `${ctx.fmt.integer(days)} of ${HISTORY_ON_CREATE_DAYS} days computed: the trends, revenue and features fill in when it is done.`)));
+      h("h2", {}, "Computing this segment"),
+      h("ul", { class: "steps" },
+        step(days >= 1, days >= 1 ? "Members, figures, features and revenue by month (the whole history)" : "Members, figures, features and revenue by month (the whole history): computing…"),
+        target > 1 ? step(false, `Daily trend: ${ctx.fmt.integer(days)} of ${target} days`) : null),
+      h("progress", { max: target, value: days, "aria-label": `${days} of ${target} days computed` })));
     timer.id = setTimeout(poll, 2000);
   };
   poll();
@@ -146,14 +170,15 @@ function followHistory(area, segment, path, ctx, timers) {
 // The longest history one request reads (the API's limit is 731 days).
 const HISTORY_DAYS = 730;
 
-function renderTrend(area, path, ctx, timers) {
+function renderTrend(area, path, ctx, timers, segment) {
   const { api, fmt } = ctx;
   const metricSelect = h("select", { name: "metric" }, METRICS.map((m) => h("option", { value: m.key }, m.label)));
   const periodSelect = h("select", { name: "period" });
   const compareSelect = h("select", { name: "compare" }, h("option", { value: "" }, "Nothing"), h("option", { value: "previous" }, "The previous period"));
   const status = h("div", { "aria-live": "polite" });
   const box = chartBox("trend", "Daily trend of the selected metric");
-  replace(area, h("div", { class: "controls" }, field("Metric", metricSelect), field("Period", periodSelect), field("Compare with", compareSelect)), status, box);
+  const before = h("div", { "data-history-before": "" });
+  replace(area, h("div", { class: "controls" }, field("Metric", metricSelect), field("Period", periodSelect), field("Compare with", compareSelect)), status, box, before);
   let retries = 0;
   const timer = { id: null };
   timers.push(timer);
@@ -201,7 +226,10 @@ function renderTrend(area, path, ctx, timers) {
       if (retries++ < NO_TREND_RETRIES) timer.id = setTimeout(load, 3000);
       return;
     }
-    if (!periodSelect.options.length) offerPeriods(all);
+    if (!periodSelect.options.length) {
+      offerPeriods(all);
+      replace(before, historyBefore(all[0].day, segment, path, ctx, timers, () => { histories.delete(path); replace(periodSelect); load(); }));
+    }
     const days = periodSelect.value === "all" ? null : Number(periodSelect.value);
     const first = days ? fmt.daysBefore(all[all.length - 1].day, days - 1) : all[0].day;
     const points = all.filter((p) => p.day >= first);
@@ -246,44 +274,56 @@ function renderTrend(area, path, ctx, timers) {
   load();
 }
 
-// The API's limit per request: five years of months.
-const REVENUE_MONTHS = 60;
-
-function revenueArea(path, ctx) {
+/**
+ * What exists before the first day of the trend, said plainly: the days before it were
+ * not computed (a segment's history starts with the month computed at its creation, a
+ * list's with the day it was made). A condition segment offers to compute 90 more days
+ * (POST /segments/{id}/backfill), followed with the API's day count until done.
+ */
+function historyBefore(first, segment, path, ctx, timers, reload) {
   const { fmt } = ctx;
-  const area = h("div", {}, loading("Loading revenue…"));
-  (async () => {
+  if (segment.kind !== "condition") {
+    return h("p", { class: "muted" }, `The trend starts on ${fmt.day(first)}, the day this list's members were fixed: a list has no days before it.`);
+  }
+  const start = fmt.daysBefore(first, 90);
+  const end = fmt.daysBefore(first, 1);
+  if (Date.parse(fmt.today()) - Date.parse(start) > HISTORY_DAYS * 86400000) {
+    return h("p", { class: "muted" }, `The trend starts on ${fmt.day(first)}; the chart shows at most ${fmt.integer(HISTORY_DAYS)} days.`);
+  }
+  const area = h("div", { "aria-live": "polite" });
+  const button = h("button", { type: "button", class: "secondary" }, `Compute the 90 days before ${fmt.day(first)}`);
+  const timer = { id: null };
+  timers.push(timer);
+  button.addEventListener("click", async () => {
+    button.disabled = true;
     try {
-      const today = fmt.today();
-      const first = `${Number(today.slice(0, 4)) - Math.floor((REVENUE_MONTHS - 1) / 12)}-${today.slice(5, 7)}-01`;
-      const revenue = await ctx.api.get(`${path}/revenue${query({ period: "month", start: first, end: today })}`);
-      // The whole history by month, from the first month with revenue (any year).
-      const firstSale = revenue.points.findIndex((p) => Number(p.new.net_sales.amount) || Number(p.returning.net_sales.amount));
-      const points = firstSale < 0 ? [] : revenue.points.slice(firstSale);
-      if (!points.length) {
-        replace(area, empty("No revenue recorded for this segment yet."));
-        return;
-      }
-      const month = new Intl.DateTimeFormat(navigator.language || "en-US", { month: "short", year: "numeric", timeZone: "UTC" });
-      const label = (period) => month.format(new Date(`${period}-01T00:00:00Z`));
-      const box = chartBox("revenue", "Revenue per month, new and returning orders");
-      replace(area, h("p", { class: "muted" }, `${label(points[0].period)} – ${label(points[points.length - 1].period)} (${fmt.integer(points.length)} months)`), box);
-      draw(box, {
-        grid: { left: 90, right: 24, top: 30, bottom: 40 },
-        legend: { top: 0 },
-        tooltip: { trigger: "axis", formatter: (items) => [label(items[0].axisValue), ...items.map((i) => `${i.marker}${i.seriesName}: ${fmt.money(i.value)}`)].join("<br>") },
-        xAxis: { type: "category", data: points.map((p) => p.period), axisLabel: { formatter: label, hideOverlap: true } },
-        yAxis: truthfulAxis("money", (v) => fmt.money(v)),
-        series: [
-          { name: "New", type: "bar", stack: "revenue", data: points.map((p) => Number(p.new.net_sales.amount)) },
-          { name: "Returning", type: "bar", stack: "revenue", data: points.map((p) => Number(p.returning.net_sales.amount)) },
-        ],
-      });
+      await ctx.api.post(`${path}/backfill`, { start, end });
     } catch (error) {
-      replace(area, error.code === "not_computed" ? empty(error.message) : errorMessage(error, "Revenue could not be loaded"));
+      button.disabled = false;
+      replace(area, errorMessage(error, "The earlier days could not be started"));
+      return;
     }
-  })();
-  return area;
+    const poll = async () => {
+      let progress = null;
+      try {
+        progress = await ctx.api.get(`${path}/backfill${query({ start, end })}`);
+      } catch { /* the next tick */ }
+      if (!area.isConnected) return;
+      if (progress && progress.status === "done") { reload(); return; }
+      const done = progress ? progress.days_done : 0;
+      replace(area, h("p", { class: "muted" }, h("progress", { max: 90, value: done, "aria-label": `${done} of 90 earlier days computed` }), ` ${fmt.integer(done)} of 90 earlier days computed…`));
+      timer.id = setTimeout(poll, 2000);
+    };
+    poll();
+  });
+  return h("div", {},
+    h("p", { class: "muted" }, `The trend starts on ${fmt.day(first)}: the segment's days before it were not computed (its first month of history was computed when it was created).`),
+    h("div", { class: "controls" }, button), area);
+}
+
+/** The segment's revenue per month over the whole history (any year). */
+function revenueArea(path, ctx) {
+  return revenueByMonth(`${path}/revenue`, ctx, { chart: "revenue", what: "Revenue", none: "No revenue recorded for this segment yet." });
 }
 
 function profileArea(path, ctx) {
@@ -352,6 +392,75 @@ function conditionEditor(segment, path, ctx, vocabulary, onSaved) {
     replace(area, form);
   })();
   return area;
+}
+
+// The last backfill started from this browser, per segment: followed again on return.
+const backfillKey = (segment) => `seglift.backfill.${segment.id}`;
+
+/**
+ * Compute past days: a backfill of any range of the shop's history, followed as a job
+ * (GET /jobs/{id}): days done of the total, and each failed day with why.
+ */
+export function backfillForm(segment, path, ctx) {
+  const { fmt } = ctx;
+  const start = h("input", { type: "date", name: "backfill_start", required: true, max: fmt.today() });
+  const end = h("input", { type: "date", name: "backfill_end", max: fmt.today() });
+  const status = h("div", { "aria-live": "polite", "data-backfill": "" });
+  const form = h("form", { class: "inline-form" },
+    field("From", start), field("To (default today)", end),
+    h("button", { type: "submit", class: "secondary" }, "Compute these days"), status);
+  const show = (job) => replace(status, backfillStatus(job, fmt));
+  const follow = async (job) => {
+    try {
+      await followJob(ctx.api, job, { onProgress: show, intervalMs: 2000, maxWaitMs: 60 * 60 * 1000 });
+    } catch (error) {
+      if (error.code === "still_running") replace(status, errorMessage(error));
+    }
+    const final = await ctx.api.get(`/jobs/${encodeURIComponent(job.id)}`).catch(() => null);
+    if (final) show(final);
+  };
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    replace(status, loading("Starting…"));
+    try {
+      const started = await ctx.api.post(`${path}/backfill`, { start: start.value, ...(end.value ? { end: end.value } : {}) });
+      if (!started.job) {
+        replace(status, h("p", {}, `${fmt.integer(started.days)} days are being computed.`));
+        return;
+      }
+      localStorage.setItem(backfillKey(segment), started.job.id);
+      await follow(started.job);
+    } catch (error) {
+      replace(status, errorMessage(error, "The days could not be computed"));
+    }
+  });
+  const last = localStorage.getItem(backfillKey(segment));
+  if (last) {
+    ctx.api.get(`/jobs/${encodeURIComponent(last)}`).then(
+      (job) => (job.status === "succeeded" || job.status === "failed" ? show(job) : follow(job)),
+      () => localStorage.removeItem(backfillKey(segment)));
+  }
+  return form;
+}
+
+export function backfillStatus(job, fmt) {
+  const parts = [];
+  const total = job.total || 0;
+  if (total) {
+    parts.push(h("p", {}, h("progress", { max: String(total), value: String(job.done || 0) }),
+      ` ${fmt.integer(job.done || 0)} of ${fmt.integer(total)} days`));
+  }
+  if (job.status === "succeeded") parts.push(h("p", { class: "ok" }, job.progress));
+  else if (job.status === "failed") parts.push(h("p", { class: "error", role: "alert" }, job.error?.message || job.progress));
+  else parts.push(h("p", {}, `${job.progress}…`));
+  const failures = job.failures || [];
+  if (failures.length) {
+    parts.push(table([
+      { label: "Day", value: (f) => fmt.day(f.item) },
+      { label: "Why it failed", value: (f) => f.message },
+    ], failures, { caption: "Days that could not be computed" }));
+  }
+  return h("div", {}, parts);
 }
 
 function exportForm(path, ctx) {

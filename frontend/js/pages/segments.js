@@ -7,6 +7,7 @@
 import { query } from "../api.js";
 import { chartBox, draw, sparklineOption } from "../charts.js";
 import { empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
+import { followJob } from "../jobs.js";
 import { conditionEditorPanel, loadVocabulary } from "./builder.js";
 import { allSegments, formatMetric, METRICS, metricValue } from "./common.js";
 
@@ -120,7 +121,11 @@ async function renderList(area, ctx) {
     const duplicate = async () => {
       const name = `Copy of ${segment.name}`;
       try {
-        if (segment.kind === "list") await api.post("/segments/lists", { name, snapshot_of: segment.id });
+        if (segment.kind === "list") {
+          // Making a list is a job: followed here until the copy exists.
+          const job = await api.post("/segments/lists", { name, snapshot_of: segment.id });
+          await followJob(api, job, { onProgress: (now) => replace(feedback, loading(`${now.progress}…`)) });
+        }
         else await api.post("/segments", { name, description: segment.description || undefined, condition: segment.condition });
         replace(feedback, h("p", { class: "ok" }, `“${name}” created.`));
         reload();

@@ -5,6 +5,7 @@ metrics function (the model fitted on the history up to that day).
 
 - GET /segments/{id}/profile?day=   traits with share and lift (latest on or before day)
 - GET /segments/{id}/revenue        monthly new/returning orders and net sales
+- GET /revenue                      the whole store's monthly revenue (new/returning)
 - GET /segments/overlap?ids=a,b     pairwise member overlap of the latest day
 - GET /cohorts?day=                 cohorts by first-order month, LTV triangle, re-orders
                                     (as of any past day)
@@ -26,6 +27,7 @@ from api.analytics_models import (
     OverlapOut,
     SegmentProfileOut,
     SegmentRevenueOut,
+    ShopRevenueOut,
 )
 from api.analytics_presenters import (
     clv_out,
@@ -142,6 +144,34 @@ def segment_revenue(
     end: Annotated[IsoDate | None, Query(description="A day of the last month")] = None,
 ) -> SegmentRevenueOut:
     get_segment_or_404(ctx, shop, segment_id)
+    first, last, points, missing, note = _revenue_months(ctx, shop, segment_id, start, end)
+    return SegmentRevenueOut(segment_id=segment_id, period="month", start=first, end=last,
+                             points=points, missing_months=missing, note=note)
+
+
+@router.get(
+    "/revenue",
+    summary="The whole store's revenue per month, split into new and returning orders",
+    tags=["analytics"],
+    security=SESSION_TOKEN_SECURITY,
+    responses=responses(200, "The store's monthly revenue", 400),
+)
+def shop_revenue(
+    ctx: Ctx,
+    shop: Shop,
+    period: Annotated[Literal["month"], Query(description="Only 'month' is stored.")] = "month",
+    start: Annotated[IsoDate | None, Query(description="A day of the first month")] = None,
+    end: Annotated[IsoDate | None, Query(description="A day of the last month")] = None,
+) -> ShopRevenueOut:
+    first, last, points, missing, note = _revenue_months(ctx, shop, SHOP_SUBJECT, start, end)
+    return ShopRevenueOut(period="month", start=first, end=last, points=points,
+                          missing_months=missing, note=note)
+
+
+def _revenue_months(ctx: Ctx, shop: str, subject: str, start: date | None, end: date | None
+                    ) -> tuple[date, date, list[Any], list[str], str | None]:
+    """The stored revenue months of ``subject`` (a segment, or the whole store) between
+    ``start`` and ``end``'s months, and those missing, said in words."""
     last = end or shop_today(ctx, shop)
     first = start or _months_before(last, DEFAULT_REVENUE_MONTHS - 1)
     if first > last:
@@ -151,7 +181,7 @@ def segment_revenue(
         raise BadRequest(f"at most {MAX_REVENUE_MONTHS} months per request: narrow start..end",
                          field="start", code="invalid_range")
     currency = shop_currency(ctx, shop)
-    items = analytics_reader(ctx).between(shop, segment_id, "revenue_month", _month(first),
+    items = analytics_reader(ctx).between(shop, subject, "revenue_month", _month(first),
                                           _month(last))
     points = [revenue_point(i, currency) for i in items]
     missing = sorted(set(_months_between(first, last)) - {p.period for p in points})
@@ -160,8 +190,7 @@ def segment_revenue(
         note = (f"{len(missing)} of the months asked for have no revenue stored "
                 f"({missing[0]}..{missing[-1]}): they are before the shop's first order or "
                 "after the latest daily run")
-    return SegmentRevenueOut(segment_id=segment_id, period="month", start=first, end=last,
-                             points=points, missing_months=missing, note=note)
+    return first, last, points, missing, note
 
 
 def _months_between(first: date, last: date) -> list[str]:
@@ -185,6 +214,10 @@ def cohorts(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     next_token: Annotated[str | None, Query(max_length=512)] = None,
 ) -> CohortPage:
+    """A stored day is a DynamoDB read. A day the daily run did not store is computed by
+    the metrics function synchronously (grouping every order by its customer's first
+    month, vectorised): bounded by the orders' rows, not measured at 1,000,000 customers;
+    a late answer is 504 took_too_long. Not a job yet."""
     after = decode_page_token(next_token)
     if day is not None:
         day = as_of_day(ctx, shop, day, field="day")
@@ -227,6 +260,10 @@ def cohorts(
     responses=responses(200, "The shop's CLV model", 400, 404, *SYNC_CALL_ERRORS),
 )
 def clv(ctx: Ctx, shop: Shop, day: DayQuery = None) -> ClvOut:
+    """A stored day is a DynamoDB read. A day the daily run did not store is fitted by the
+    metrics function synchronously: the BG/NBD and Gamma-Gamma fit took 47 s at 1,000,000
+    customers (bench), so at that size this outlasts API Gateway's 29 s and answers 504
+    took_too_long. It should be a job (or the fit stored per day); NOT done yet."""
     if day is not None:
         day = as_of_day(ctx, shop, day, field="day")
     item = stored_or_computed_clv(ctx, shop, day)

@@ -77,6 +77,11 @@ def get_catalog(
     q: Annotated[str | None, Query(max_length=255)] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_PRODUCTS)] = MAX_PRODUCTS,
 ) -> CatalogOut:
+    """Synchronous: the pickers need it at once, and it computes nothing per customer:
+    the segments function reads only the columns it lists (products, collections, the
+    variant ids of line items, customers' country and province, orders' source and UTM
+    columns) and takes their distinct values, vectorised. Its cost grows with the lake's
+    rows, not with any feature; it has not been measured at 1,000,000 customers."""
     found = call_engine(lambda: engine(ctx).catalog(shop, run_date=shop_today(ctx, shop)))
     products = found.get("products") or []
     variants = found.get("variants") or []

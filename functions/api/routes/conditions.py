@@ -128,6 +128,8 @@ class TranslateOut(ApiModel):
     responses=responses(200, "The condition in both forms", *BODY_ERRORS),
 )
 def translate(ctx: Ctx, shop: Shop, body: TranslateRequest) -> TranslateOut:
+    """Synchronous and bounded: pure logic in the API (no other function is called), over
+    a condition or query whose size and depth the request model and the parsers bound."""
     if body.shopify_query is not None:
         try:
             condition = ctx.definitions.from_shopify_query(body.shopify_query)

@@ -16,7 +16,7 @@ from api.errors import ApiError, Conflict
 from api.fair_use import spend
 from api.models import ExportCreate, JobOut
 from api.presenters import job_out
-from api.routes.responses import BODY_ERRORS, responses
+from api.routes.responses import BODY_ERRORS, JOB_LOCATION, responses
 from api.routes.segments import SegmentId, get_segment_or_404
 
 router = APIGatewayRouter()
@@ -34,7 +34,8 @@ NOT_STARTED = ("The export could not be started: try again in a minute.")
     tags=["exports"],
     status_code=202,
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(202, "The export's job (queued)", *BODY_ERRORS, 404, 409, 429),
+    responses=responses(202, "The export's job (queued)", *BODY_ERRORS, 404, 409, 429,
+                        location=JOB_LOCATION),
 )
 def create_export(ctx: Ctx, shop: Shop, segment_id: SegmentId,
                   body: ExportCreate) -> Response[JobOut]:

@@ -1,22 +1,59 @@
-"""GET /jobs/{job_id}: where work a request started is (an export, for now), in the
-merchant's words, and its result or the reason it failed. The dashboard polls it."""
+"""GET /jobs/{job_id}: where work a request started is (an export, a backfill, a list
+segment being made), in the merchant's words, and its result or the reason it failed. The
+dashboard polls it.
+
+A job run by the segments function (a list) records that function's own answer or
+refusal; this route presents it as the synchronous call would have been answered: the
+list segment as GET /segments/{id} shows it (with an upload's report), a refusal with the
+same code and words (``api.segment_editor.engine_error``).
+"""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
-from api.errors import ApiError, NotFound
-from api.models import JobOut
-from api.presenters import job_out
+from api.errors import NotFound
+from api.models import JobError, JobOut, ListSegmentOut, UploadReport
+from api.ports import ApiContext
+from api.presenters import job_out, segment_out
 from api.routes.responses import responses
+from api.routes.segments import shop_currency
+from api.segment_editor import LIST_JOB, engine_job_error, job_store
 
 router = APIGatewayRouter()
 
 JobId = Annotated[str, Path(pattern=r"^job_[a-f0-9]{16}$")]
+
+
+def list_job_result(ctx: ApiContext, shop: str, answer: dict[str, Any]
+                    ) -> ListSegmentOut | None:
+    """The list a succeeded job made, as it is now (None: deleted since)."""
+    record = ctx.segments.get(shop, str(answer.get("segment_id")))
+    if record is None:
+        return None
+    report = None
+    if "matched" in answer:  # made from an uploaded CSV
+        report = UploadReport(**{k: answer[k] for k in UploadReport.model_fields})
+    out = segment_out(record, None, shop_currency(ctx, shop))
+    return ListSegmentOut(**out.model_dump(), upload=report)
+
+
+def present_job(ctx: ApiContext, shop: str, job: Any) -> JobOut:
+    """The job as GET /jobs/{id} shows it, a list job's outcome in the API's words."""
+    if job.kind != LIST_JOB:
+        return job_out(job)
+    result = error = None
+    if job.status == "succeeded" and job.result:
+        result = list_job_result(ctx, shop, job.result)
+    if job.status == "failed":
+        refusal = engine_job_error(job.error_code or "", job.error_message or "", None)
+        error = (JobError(code=refusal.code, message=refusal.message) if refusal is not None
+                 else None)
+    return job_out(job, result=result, error=error)
 
 
 @router.get(
@@ -27,11 +64,8 @@ JobId = Annotated[str, Path(pattern=r"^job_[a-f0-9]{16}$")]
     responses=responses(200, "The job", 400, 404),
 )
 def get_job(ctx: Ctx, shop: Shop, job_id: JobId) -> JobOut:
-    if ctx.jobs is None:
-        raise ApiError("jobs are not configured on this deployment", code="not_configured",
-                       status=500)
-    job = ctx.jobs.get(shop, job_id)
+    job = job_store(ctx).get(shop, job_id)
     if job is None:
         raise NotFound("There is no such job in this shop (jobs are kept for a week).",
                        code="job_not_found", field="job_id")
-    return job_out(job)
+    return present_job(ctx, shop, job)

@@ -120,6 +120,10 @@ def journey_transitions(
     to_day: Annotated[IsoDate | None, Query(alias="to", description="ISO date; default: "
                                          "today in the shop's time zone")] = None,
 ) -> TransitionsOut:
+    """Synchronous and bounded by the members, not the history: the metrics function reads
+    two days' member-id snapshots of the journey's stages (at most one id per customer per
+    stage) and counts the moves with vectorised joins; no features are computed. Not
+    measured at 1,000,000 customers."""
     journey = get_journey_or_404(ctx, shop, journey_id)
     end = to_day or shop_today(ctx, shop)
     start = from_day or end - timedelta(days=1)

@@ -159,6 +159,9 @@ class Estimate(ApiModel):
     ci_low: float | None = None
     ci_high: float | None = None
     p_value: float | None = None
+    p_adjusted: float | None = Field(
+        default=None, description="Holm-adjusted over every metric and group of the "
+                                  "experiment: a difference counts when below 0.05.")
     ci_spans_zero: bool
 
 
@@ -173,6 +176,10 @@ class GroupComparison(ApiModel):
     control: str
     cvr: Estimate | None = Field(default=None, description="Two-proportion z-test.")
     revenue_per_customer: Estimate | None = Field(default=None, description="Welch's t.")
+    orders_per_customer: Estimate | None = Field(
+        default=None, description="Welch's t on each customer's orders (0 when none).")
+    aov: Estimate | None = Field(
+        default=None, description="Average order value: delta method, each customer one unit.")
     incremental_revenue: Incremental | None = Field(
         default=None, description="Against the holdout: (RPC group - RPC holdout) x customers.")
     verdict: str

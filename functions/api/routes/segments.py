@@ -65,6 +65,10 @@ def get_segment_or_404(ctx: ApiContext, shop: str, segment_id: str) -> Any:
     responses=responses(201, "The created segment", *BODY_ERRORS, *SYNC_CALL_ERRORS),
 )
 def create_segment(ctx: Ctx, shop: Shop, body: SegmentCreate) -> SegmentOut:
+    """Synchronous: saving evaluates nothing (the first evaluation is the backfill of its
+    first month, started asynchronously as a job). The only call to another function is
+    the catalogue, when a template's parameters or the condition's values name the shop's
+    products, countries or sources (``GET /catalog``'s cost: column reads, no features)."""
     as_of = as_of_day(ctx, shop, body.as_of) if body.as_of else None
     definition = define_segment(body, ctx.definitions, ctx.segments.conditions(shop),
                                 shop_catalog_reader(ctx, shop))

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
@@ -82,9 +83,10 @@ def update_shop(ctx: Ctx, shop: Shop, body: ShopSettingsUpdate) -> ShopOut:
     tags=["shop"],
     status_code=202,
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(202, "Sync requested", 404, 409, 429),
+    responses=responses(202, "Sync requested", 404, 409, 429,
+                        location="/shop: the shop, whose sync status follows the sync"),
 )
-def request_sync(ctx: Ctx, shop: Shop) -> SyncRequested:
+def request_sync(ctx: Ctx, shop: Shop) -> Response[SyncRequested]:
     record = _installed_shop(ctx, shop)
     if not record.installed:
         raise Conflict(
@@ -99,4 +101,5 @@ def request_sync(ctx: Ctx, shop: Shop) -> SyncRequested:
         )
     spend(ctx, shop, "sync")
     ctx.sync.request_sync(shop)
-    return SyncRequested(shop=shop)
+    return Response(status_code=202, content_type="application/json",
+                    body=SyncRequested(shop=shop), headers={"Location": "/shop"})

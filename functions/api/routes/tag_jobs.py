@@ -38,11 +38,13 @@ TagQuery = Annotated[str, Query(min_length=1, max_length=255,
     tags=["tag-jobs"],
     status_code=202,
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(202, "The queued tag job", *BODY_ERRORS, 404, 409),
+    responses=responses(202, "The queued tag job", *BODY_ERRORS, 404, 409,
+                        location="/tag-jobs/{job_id}: the tag job, to follow until it is "
+                                 "done"),
 )
 def start_tag_job(
     ctx: Ctx, shop: Shop, user: User, segment_id: SegmentId, body: TagJobCreate
-) -> TagJobOut:
+) -> Response[TagJobOut]:
     try:
         tag = validate_tag(body.tag)
     except TagError as error:
@@ -70,7 +72,8 @@ def start_tag_job(
     job = ctx.tag_jobs.start(shop, segment, tag=tag, action=body.action, requested_by=user)
     if body.keep_in_sync:
         ctx.segments.set_keep_in_sync_tag(shop, segment_id, tag)
-    return tag_job_out(job)
+    return Response(status_code=202, content_type="application/json", body=tag_job_out(job),
+                    headers={"Location": f"/tag-jobs/{job.job_id}"})
 
 
 @router.get(
@@ -85,6 +88,9 @@ def preview_tag_job(
     ctx: Ctx, shop: Shop, segment_id: SegmentId, tag: TagQuery,
     action: Annotated[Literal["add", "remove"], Query()] = "add",
 ) -> TagJobPreviewOut:
+    """Synchronous and bounded: no other function is called; the members' current tags
+    are read from Shopify for at most a fixed sample of members (the counts are scaled up
+    beyond it: ``exact`` says so), each request with an 8 s timeout and 2 attempts."""
     try:
         clean_tag = validate_tag(tag)
     except TagError as error:

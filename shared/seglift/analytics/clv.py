@@ -214,6 +214,32 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbdParams:
     scale = max(float(T.max()), 1e-9) / 10.0
     rows, weights = np.unique(np.column_stack([x, t_x / scale, T / scale]), axis=0,
                               return_counts=True)
+    return _fit_bgnbd_rows(rows, weights, scale, float(np.sum(x)),
+                           (len(x), int(np.count_nonzero(x > 0))))
+
+
+def fit_bgnbd_counts(x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
+                     customers: np.ndarray) -> BgNbdParams:
+    """``fit_bgnbd`` from value counts: distinct (x, t_x, T) rows, sorted, each shared by
+    ``customers`` customers (the sufficient statistics of the fit, added over shards).
+    The rows are the ones ``fit_bgnbd`` weights itself, so the fit is the same function
+    of the counts whatever the shard count."""
+    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    weights = np.asarray(customers, dtype=np.int64)
+    _check_inputs(x, t_x, T)
+    problem = history_problem(x, t_x, T, weights)
+    if problem is not None:
+        raise InsufficientData(problem)
+    scale = max(float(T.max()), 1e-9) / 10.0
+    rows = np.column_stack([x, t_x / scale, T / scale])
+    return _fit_bgnbd_rows(rows, weights, scale, float(np.sum(weights * x)),
+                           (int(weights.sum()), int(weights[x > 0].sum())))
+
+
+def _fit_bgnbd_rows(rows: np.ndarray, weights: np.ndarray, scale: float, total_x: float,
+                    counts: tuple[int, int]) -> BgNbdParams:
+    """The fit on distinct rows (x, t_x / scale, T / scale) shared by ``weights``
+    customers; ``total_x``: the customers' repeat purchases in all."""
     distinct, where = np.unique(rows[:, 0], return_inverse=True)
     # Contiguous columns, and a weighted sum without BLAS: a dot product hands each of
     # the optimizer's ~1,200 evaluations to BLAS threads, which cost more than the sum
@@ -228,7 +254,6 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbdParams:
 
     best = nelder_mead(negative_ll, np.zeros(4), max_iterations=MAX_OPTIMIZER_ITERATIONS,
                        abandon=_runaway)
-    counts = (len(x), int(np.count_nonzero(x > 0)))
     _refuse_unsettled("BG/NBD", best.converged, dict(zip(
         ("r", "alpha (time-scaled)", "a", "b"), np.exp(best.x), strict=True)), *counts)
     r, alpha, a, b = np.exp(best.x)
@@ -236,34 +261,40 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbdParams:
     # factor 1/time, so rescaling time by `scale` shifts it by sum(x) * log(scale). Report
     # it in the unit of t_x and T (days in the product), as Gamma-Gamma's is reported in
     # the unit of the money.
-    ll = -best.value - float(np.sum(x)) * float(np.log(scale))
+    ll = -best.value - total_x * float(np.log(scale))
     return BgNbdParams(float(r), float(alpha * scale), float(a), float(b), ll)
 
 
-def history_problem(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> NotEnoughHistory | None:
+def history_problem(x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
+                    customers: np.ndarray | None = None) -> NotEnoughHistory | None:
     """Whether (frequency, recency, age) can identify the BG/NBD model, decided before any
     fitting (see MIN_REPEAT_BUYERS and MIN_LONG_SILENCE_SHARE for the thresholds' reasons).
-    None when it can; otherwise the reason. Units of t_x and T do not matter (ratios)."""
+    None when it can; otherwise the reason. Units of t_x and T do not matter (ratios).
+    ``customers``: how many customers share each row (value counts; default one each)."""
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
-    customers, repeat = len(x), x > 0
-    repeat_buyers = int(np.count_nonzero(repeat))
-    if customers < MIN_CUSTOMERS:
+    weights = np.ones(len(x), np.int64) if customers is None else np.asarray(customers,
+                                                                             np.int64)
+    repeat = x > 0
+    customers_count, repeat_buyers = int(weights.sum()), int(weights[repeat].sum())
+    if customers_count < MIN_CUSTOMERS:
         return NotEnoughHistory(
-            f"only {customers} customer(s) have ordered; the model needs at least "
-            f"{MIN_CUSTOMERS} customers with orders", customers, repeat_buyers)
+            f"only {customers_count} customer(s) have ordered; the model needs at least "
+            f"{MIN_CUSTOMERS} customers with orders", customers_count, repeat_buyers)
     if repeat_buyers < MIN_REPEAT_BUYERS:
         return NotEnoughHistory(
             f"only {repeat_buyers} customers have ordered on two different days; the model "
-            f"needs at least {MIN_REPEAT_BUYERS} repeat buyers", customers, repeat_buyers)
+            f"needs at least {MIN_REPEAT_BUYERS} repeat buyers", customers_count,
+            repeat_buyers)
     mean_gap = t_x[repeat] / x[repeat]
     long_silence = (T[repeat] - t_x[repeat]) > LONG_SILENCE_GAPS * mean_gap
-    share = float(np.mean(long_silence))
+    # An integer count over an integer count: the same float as a per-customer mean.
+    share = int(weights[repeat][long_silence].sum()) / repeat_buyers
     if share < MIN_LONG_SILENCE_SHARE:
         return NotEnoughHistory(
             f"the order history is too short to tell customers who stopped buying from slow "
             f"buyers: only {share:.0%} of the {repeat_buyers} repeat buyers have been silent "
             f"for more than twice their usual gap between orders; the model needs at least "
-            f"{MIN_LONG_SILENCE_SHARE:.0%} (a longer history)", customers, repeat_buyers)
+            f"{MIN_LONG_SILENCE_SHARE:.0%} (a longer history)", customers_count, repeat_buyers)
     return None
 
 
@@ -446,22 +477,34 @@ def forecast_clv(
     ``model``: the models already fitted on the same history (the day-run fits them once
     a day), applied instead of fitting again."""
     summary = rfm_summary(orders, refunds, as_of, tz)
-    x = summary["frequency"].to_numpy().astype(float)
-    t_x = summary["recency"].to_numpy().astype(float)
-    T = summary["age"].to_numpy().astype(float)
-    m = summary["monetary"].to_numpy(zero_copy_only=False).astype(float)
     if model is None:
-        model = fit_clv_model(x, t_x, T, m)
+        model = fit_clv_model(*summary_numbers(summary))
     if customer_ids is not None:
-        keep = pc.is_in(summary["customer_id"], value_set=customer_ids).to_numpy(
-            zero_copy_only=False)
-        summary, x, t_x, T, m = summary.filter(keep), x[keep], t_x[keep], T[keep], m[keep]
+        summary = summary.filter(pc.is_in(summary["customer_id"], value_set=customer_ids))
+    return ClvForecast(model, predictions_of(summary, model, as_of, horizons))
+
+
+def summary_numbers(summary: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray,
+                                                   np.ndarray]:
+    """(frequency, recency, age, monetary) of an ``rfm_summary`` as float arrays."""
+    return (summary["frequency"].to_numpy().astype(float),
+            summary["recency"].to_numpy().astype(float),
+            summary["age"].to_numpy().astype(float),
+            summary["monetary"].to_numpy(zero_copy_only=False).astype(float))
+
+
+def predictions_of(summary: pa.Table, model: ClvModel | NotEnoughHistory, as_of: date,
+                   horizons: tuple[int, ...] = DEFAULT_HORIZONS) -> pa.Table:
+    """The per-customer predictions of ``summary``'s customers (an ``rfm_summary`` of the
+    shop or of one shard: each row is computed from its own customer alone), their
+    prediction columns null when ``model`` is why there is none."""
+    x, t_x, T, m = summary_numbers(summary)
     columns: dict[str, pa.Array] = {
         name: summary[name].combine_chunks()
         for name in ("customer_id", "frequency", "recency", "age")
     }
     if isinstance(model, NotEnoughHistory):
-        return ClvForecast(model, pa.table({**columns, **_null_predictions(len(x), horizons)}))
+        return pa.table({**columns, **_null_predictions(len(x), horizons)})
     bg, gg = model.bgnbd, model.gamma_gamma
     value = expected_order_value(gg, x, m) if gg is not None else np.full(len(x), np.nan)
     columns["p_alive"] = pa.array(p_alive(bg, x, t_x, T))
@@ -472,7 +515,7 @@ def forecast_clv(
         columns[f"clv_{h}d"] = _cents(purchases * value)
     wait = np.rint(median_days_to_next_order(bg, x, T)).astype("int64")
     columns["next_order_date"] = pc.cast(_add_days(as_of, wait), pa.date32())
-    return ClvForecast(model, pa.table(columns))
+    return pa.table(columns)
 
 
 def predict_clv(

@@ -14,6 +14,7 @@ no longer counted either way).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -21,55 +22,107 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from seglift.analytics.clv import InsufficientData, expected_purchases, fit_bgnbd, rfm_summary
+from seglift.analytics.clv import (
+    InsufficientData,
+    expected_purchases,
+    fit_bgnbd_counts,
+    rfm_summary,
+)
 
 HOLDOUT_DAYS = 90
 # The calibration period must be at least this much longer than the holdout for the fit
 # to mean anything (FHL: 39 weeks of calibration, 39 of holdout).
 MIN_CALIBRATION_DAYS = 90
 TOP_FREQUENCY = 7  # the last group is "7+"
+GROUPS = TOP_FREQUENCY + 1
+
+# The check's sufficient statistics, added over shards (each customer's orders are in
+# one shard): the value counts of the calibration (frequency, recency, age), which the
+# fit and the predictions need, and per calibration-frequency group the purchases the
+# customers actually made in the holdout (integers).
+CALIBRATION_SCHEMA = pa.schema([
+    pa.field("frequency", pa.int64()), pa.field("recency", pa.int64()),
+    pa.field("age", pa.int64()), pa.field("customers", pa.int64())])
 
 
 def holdout_check(orders: pa.Table, refunds: pa.Table, as_of: date, tz: str = "UTC",
                   holdout_days: int = HOLDOUT_DAYS) -> dict[str, Any]:
     """The check as a small JSON document: ``status`` "checked" with predicted and actual
     holdout purchases per calibration frequency, or "not_checked" with the reason."""
+    calibration, actual = holdout_sums(orders, refunds, as_of, tz, holdout_days)
+    return holdout_of_sums(calibration, actual, as_of, holdout_days)
+
+
+def holdout_sums(orders: pa.Table, refunds: pa.Table, as_of: date, tz: str = "UTC",
+                 holdout_days: int = HOLDOUT_DAYS) -> tuple[pa.Table, list[int]]:
+    """The check's statistics of the customers of ``orders`` (a shop or one shard): the
+    calibration value counts (``CALIBRATION_SCHEMA``) and the actual holdout purchases per
+    group (``GROUPS`` integers)."""
+    calibration = rfm_summary(orders, refunds, as_of - timedelta(days=holdout_days), tz)
+    later = rfm_summary(orders, refunds, as_of, tz, customer_ids=calibration["customer_id"])
+    position = pc.index_in(calibration["customer_id"], value_set=later["customer_id"])
+    # A customer without counted orders any more (orders cancelled since) made none.
+    frequency_now = pc.fill_null(pc.take(later["frequency"], position), 0)
+    x = calibration["frequency"].to_numpy().astype(np.int64)
+    actual = np.maximum(frequency_now.to_numpy(zero_copy_only=False).astype(np.int64) - x, 0)
+    group = np.minimum(x, TOP_FREQUENCY)
+    actual_sum = np.bincount(group, weights=actual, minlength=GROUPS)  # exact: < 2**53
+    counts = calibration.group_by(["frequency", "recency", "age"]).aggregate(
+        [("customer_id", "count")])
+    counts = pa.Table.from_arrays(
+        [pc.cast(counts[c], pa.int64()) for c in ("frequency", "recency", "age",
+                                                  "customer_id_count")],
+        schema=CALIBRATION_SCHEMA)
+    return counts, [int(v) for v in actual_sum]
+
+
+def add_holdout_sums(parts: Sequence[tuple[pa.Table, Sequence[int]]]
+                     ) -> tuple[pa.Table, list[int]]:
+    """Shards' ``holdout_sums`` added."""
+    actual = [sum(p[1][k] for p in parts) for k in range(GROUPS)]
+    if not parts:
+        return CALIBRATION_SCHEMA.empty_table(), actual
+    added = pa.concat_tables([p[0].cast(CALIBRATION_SCHEMA) for p in parts]).group_by(
+        ["frequency", "recency", "age"]).aggregate([("customers", "sum")])
+    return pa.Table.from_arrays([added["frequency"], added["recency"], added["age"],
+                                 added["customers_sum"]], schema=CALIBRATION_SCHEMA), actual
+
+
+def holdout_of_sums(calibration: pa.Table, actual_by_group: Sequence[int], as_of: date,
+                    holdout_days: int = HOLDOUT_DAYS) -> dict[str, Any]:
+    """The check from (added) ``holdout_sums``: the fit and the predictions are made from
+    the distinct calibration rows in sorted order, so the answer is a function of the
+    counts alone, the same whatever the shard count."""
     calibration_end = as_of - timedelta(days=holdout_days)
     base = {"calibration_end": calibration_end.isoformat(), "holdout_days": holdout_days}
-    calibration = rfm_summary(orders, refunds, calibration_end, tz)
     if calibration.num_rows == 0 or int(pc.max(calibration["age"]).as_py()) < (
             MIN_CALIBRATION_DAYS):
         return {**base, "status": "not_checked",
                 "reason": f"the history before {calibration_end} is shorter than "
                           f"{MIN_CALIBRATION_DAYS} days: the check needs a calibration "
                           f"period and then {holdout_days} days to compare with"}
-    x = calibration["frequency"].to_numpy().astype(float)
-    t_x = calibration["recency"].to_numpy().astype(float)
-    T = calibration["age"].to_numpy().astype(float)
+    rows = calibration.sort_by([("frequency", "ascending"), ("recency", "ascending"),
+                                ("age", "ascending")])
+    x, t_x, T = (rows[c].to_numpy().astype(float) for c in ("frequency", "recency", "age"))
+    weights = rows["customers"].to_numpy().astype(np.int64)
     try:
-        params = fit_bgnbd(x, t_x, T)
+        params = fit_bgnbd_counts(x, t_x, T, weights)
     except InsufficientData as refused:
         return {**base, "status": "not_checked",
                 "reason": f"the calibration period cannot be fitted: {refused}"}
-    predicted = expected_purchases(params, float(holdout_days), x, t_x, T)
-    later = rfm_summary(orders, refunds, as_of, tz, customer_ids=calibration["customer_id"])
-    position = pc.index_in(calibration["customer_id"], value_set=later["customer_id"])
-    frequency_then = pc.take(later["frequency"], pc.fill_null(position, 0))
-    actual = np.maximum(
-        pc.if_else(pc.is_valid(position), frequency_then, 0).to_numpy(zero_copy_only=False)
-        - x, 0.0)
+    predicted = expected_purchases(params, float(holdout_days), x, t_x, T) * weights
     group = np.minimum(x, TOP_FREQUENCY).astype(int)
-    customers = np.bincount(group, minlength=TOP_FREQUENCY + 1)
-    predicted_sum = np.bincount(group, weights=predicted, minlength=TOP_FREQUENCY + 1)
-    actual_sum = np.bincount(group, weights=actual, minlength=TOP_FREQUENCY + 1)
-    rows = [{
+    customers = np.bincount(group, weights=weights, minlength=GROUPS).astype(np.int64)
+    predicted_sum = np.bincount(group, weights=predicted, minlength=GROUPS)
+    actual_sum = [int(v) for v in actual_by_group]
+    groups = [{
         "frequency": f"{k}+" if k == TOP_FREQUENCY else str(k),
         "customers": int(customers[k]),
         "mean_predicted": float(predicted_sum[k] / customers[k]),
-        "mean_actual": float(actual_sum[k] / customers[k]),
-    } for k in range(TOP_FREQUENCY + 1) if customers[k]]
-    total_predicted, total_actual = float(predicted.sum()), float(actual.sum())
-    return {**base, "status": "checked", "customers": len(x), "groups": rows,
-            "total_predicted": total_predicted, "total_actual": total_actual,
+        "mean_actual": actual_sum[k] / int(customers[k]),
+    } for k in range(GROUPS) if customers[k]]
+    total_predicted, total_actual = float(predicted.sum()), sum(actual_sum)
+    return {**base, "status": "checked", "customers": int(weights.sum()), "groups": groups,
+            "total_predicted": total_predicted, "total_actual": float(total_actual),
             "error_share": (abs(total_predicted - total_actual) / total_actual
                             if total_actual else None)}

@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -152,6 +151,15 @@ def revenue_month_payloads(members: pa.Table, orders: pa.Table, refunds: pa.Tabl
     return _month_payloads(table, run_date)
 
 
+def shop_revenue_month_payloads(orders: pa.Table, refunds: pa.Table, run_date: date,
+                                tz: str = "UTC") -> dict[str, dict[str, Any]]:
+    """Month label -> the whole store's new/returning orders and net sales of that month,
+    counted as of ``run_date``, from the shop's first order's month (any year)."""
+    start = revenue_start(first_order_day(orders, tz), run_date)
+    table = revenue.revenue_by_period(orders, refunds, start, run_date, tz=tz, period="month")
+    return _month_payloads(table, run_date)
+
+
 def revenue_month_payloads_of(member_orders: pa.Table, run_date: date,
                               first_order: date | None, months: int | None = None
                               ) -> dict[str, dict[str, Any]]:
@@ -181,8 +189,12 @@ def _month_payloads(table: pa.Table, run_date: date) -> dict[str, dict[str, Any]
 def cohorts_payload(orders: pa.Table, refunds: pa.Table, as_of: date,
                     tz: str = "UTC") -> dict[str, Any]:
     """Cohort summary (every first-order month) and the newest cohorts' LTV triangle."""
-    summary = cohorts.cohort_summary(orders, refunds, as_of, tz)
-    triangle = cohorts.cohort_ltv_by_month(orders, refunds, as_of, tz)
+    return cohorts_payload_of(cohorts.cohort_summary(orders, refunds, as_of, tz),
+                              cohorts.cohort_ltv_by_month(orders, refunds, as_of, tz), as_of)
+
+
+def cohorts_payload_of(summary: pa.Table, triangle: pa.Table, as_of: date) -> dict[str, Any]:
+    """``cohorts_payload`` of a cohort summary and LTV triangle (``cohorts``' tables)."""
     newest = summary["cohort"].to_pylist()[-LTV_TRIANGLE_COHORTS:]
     triangle = triangle.filter(pc.is_in(triangle["cohort"], value_set=pa.array(newest,
                                                                                pa.string())))
@@ -209,10 +221,20 @@ def history_warnings(predictions: pa.Table, as_of: date) -> list[str]:
     frequency, recency and age (days) of the predictions table."""
     if predictions.num_rows == 0:
         return []
-    age = predictions["age"].to_numpy(zero_copy_only=False).astype(float)
-    silence = age - predictions["recency"].to_numpy(zero_copy_only=False).astype(float)
+    silence = pc.subtract(predictions["age"], predictions["recency"])
     repeat = int(pc.sum(pc.greater(predictions["frequency"], 0)).as_py() or 0)
-    gap, span = int(silence.min()), int(age.max())
+    return history_warnings_of(predictions.num_rows, repeat, pc.min(silence).as_py(),
+                               pc.max(predictions["age"]).as_py(), as_of)
+
+
+def history_warnings_of(customers: int, repeat: int, least_silence: int | None,
+                        longest_age: int | None, as_of: date) -> list[str]:
+    """``history_warnings`` from its figures: customers with orders, repeat buyers, the
+    shortest silence since a last order and the longest history (days); each a sum, a
+    minimum or a maximum over customers, so a shop's are its shards' merged."""
+    if customers == 0 or least_silence is None or longest_age is None:
+        return []
+    gap, span = int(least_silence), int(longest_age)
     warnings = []
     if gap > STALE_HISTORY_DAYS:
         warnings.append(
@@ -226,27 +248,9 @@ def history_warnings(predictions: pa.Table, as_of: date) -> list[str]:
     return warnings
 
 
-def clv_payload(model: clv.ClvModel, predictions: pa.Table, as_of: date,
-                predictions_key: str | None) -> dict[str, Any]:
-    """Fitted parameters and a summary of the per-customer predictions (stored on S3)."""
-    p_alive = predictions["p_alive"].to_numpy(zero_copy_only=False)
-    horizons = sorted(int(n[len("clv_"):-1]) for n in predictions.column_names
-                      if n.startswith("clv_") and n.endswith("d"))
-    summary: dict[str, Any] = {
-        "customers": predictions.num_rows,
-        "mean_p_alive": _mean(p_alive),
-        "likely_alive": int(np.count_nonzero(p_alive >= 0.5)),
-        "mean_expected_order_value": json_value(
-            _decimal_mean(predictions["expected_order_value"])),
-        "horizons": [{
-            "days": h,
-            "mean_expected_purchases": _mean(
-                predictions[f"expected_purchases_{h}d"].to_numpy(zero_copy_only=False)),
-            # Null when the model gives no finite value for anyone (a degenerate fit).
-            "total_clv": json_value(pc.sum(predictions[f"clv_{h}d"]).as_py()),
-            "mean_clv": json_value(_decimal_mean(predictions[f"clv_{h}d"])),
-        } for h in horizons],
-    }
+def clv_fitted_payload(model: clv.ClvModel, summary: dict[str, Any], as_of: date,
+                       predictions_key: str | None, warnings: list[str]) -> dict[str, Any]:
+    """The stored document of a fitted model: its parameters, the predictions' summary."""
     gamma = model.gamma_gamma
     problem = model.gamma_gamma_problem
     return {
@@ -260,7 +264,7 @@ def clv_payload(model: clv.ClvModel, predictions: pa.Table, as_of: date,
             k: json_value(getattr(gamma, k)) for k in ("p", "q", "v", "log_likelihood")},
         "summary": summary,
         "predictions_key": predictions_key,
-        "warnings": history_warnings(predictions, as_of),
+        "warnings": warnings,
     }
 
 
@@ -273,19 +277,6 @@ def clv_not_fitted_payload(as_of: date, reason: str,
             "bgnbd": None, "gamma_gamma": None, "summary": None,
             "predictions_key": predictions_key,
             "warnings": [] if predictions is None else history_warnings(predictions, as_of)}
-
-
-def _mean(values: np.ndarray) -> float | None:
-    finite = values[np.isfinite(values)] if len(values) else values
-    return float(finite.mean()) if len(finite) else None
-
-
-def _decimal_mean(column: pa.ChunkedArray) -> Decimal | None:
-    valid = pc.count(column).as_py()
-    if not valid:
-        return None
-    total = pc.sum(column).as_py()
-    return (Decimal(total) / valid).quantize(Decimal("0.01"))
 
 
 def overlap_payload(snapshots: Mapping[str, pa.Table], as_of: date) -> dict[str, Any]:

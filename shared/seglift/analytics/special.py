@@ -57,20 +57,36 @@ def scaled_hyp2f1(a: np.ndarray | float, b: np.ndarray | float, c: np.ndarray | 
     largest term so far (a running log-scale per element), and the scale is applied in
     log space at the end: the product is finite whenever the answer is.
     """
-    a, b, c, z, log_scale = np.broadcast_arrays(
+    arrays = np.broadcast_arrays(
         *(np.asarray(v, dtype=float) for v in (a, b, c, z, log_scale)))
-    term = np.ones_like(z)  # the current term divided by exp(shift)
-    total = np.ones_like(z)  # the partial sum divided by exp(shift)
-    shift = np.zeros_like(z)
+    shape = arrays[0].shape
+    # Each element's series stops at its own convergence and is then left alone, so an
+    # element's value never depends on which other elements it was computed with (one
+    # shard of customers or the whole shop give the same bits).
+    pa_, pb, pc_, pz, scale = (np.ravel(v).astype(float) for v in arrays)
+    result = np.empty(pz.size)
+    at = np.arange(pz.size)
+    term = np.ones(pz.size)  # the current term divided by exp(shift)
+    total = np.ones(pz.size)  # the partial sum divided by exp(shift)
+    shift = np.zeros(pz.size)
     for n in range(max_terms):
-        term = term * (a + n) * (b + n) / ((c + n) * (n + 1)) * z
+        if at.size == 0:
+            return result.reshape(shape)
+        term = term * (pa_ + n) * (pb + n) / ((pc_ + n) * (n + 1)) * pz
         big = np.abs(term) > 1e100
         if np.any(big):
             factor = np.where(big, np.abs(term), 1.0)
             term, total = term / factor, total / factor
             shift = shift + np.log(factor)
         total = total + term
-        if np.all(np.abs(term) <= tol * np.abs(total)):
+        done = np.abs(term) <= tol * np.abs(total)
+        if np.any(done):
             with np.errstate(over="ignore"):
-                return total * np.exp(shift + log_scale)
+                result[at[done]] = total[done] * np.exp(shift[done] + scale[done])
+            keep = ~done
+            at = at[keep]
+            pa_, pb, pc_, pz, scale = pa_[keep], pb[keep], pc_[keep], pz[keep], scale[keep]
+            term, total, shift = term[keep], total[keep], shift[keep]
+    if at.size == 0:
+        return result.reshape(shape)
     raise ArithmeticError("hypergeometric series did not converge; z too close to 1")

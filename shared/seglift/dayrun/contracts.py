@@ -118,3 +118,31 @@ class ShardPartials(BaseModel):
     everyone: ProfilePartial | None = None
     failures: dict[str, tuple[str, str]] = {}
     profile_error: str | None = None
+
+
+class ShopAnalyticsRequest(BaseModel):
+    """The ComputeShopAnalytics step's input: the day, ReduceDay's outcomes and the plan
+    whose shards left their parts of the shop's analytics (``seglift.dayrun.shop_files``).
+    Without a plan the shop is read whole in one process (a day stored without shards)."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    shop: str
+    run_date: date
+    segments: list[SegmentOutcome] = []
+    plan: ShardPlan | None = None
+
+    @field_validator("shop")
+    @classmethod
+    def _shop_domain(cls, value: str) -> str:
+        return keys.validate_shop_domain(value)
+
+    @model_validator(mode="after")
+    def _plan_of_the_day(self) -> ShopAnalyticsRequest:
+        if self.plan is not None and (self.plan.shop, self.plan.run_date) != (
+                self.shop, self.run_date):
+            raise ValueError("the plan is of another shop or day")
+        return self
+
+    def succeeded(self) -> list[str]:
+        return [s.segment_id for s in self.segments if s.status == "succeeded"]

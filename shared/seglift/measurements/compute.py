@@ -109,11 +109,16 @@ def measurement_results(
         converting = converting_orders(ids, period, goal, as_of, orders, refunds, line_items, tz)
     revenue = _sum(converting["net"])
     per_customer = converting.group_by("customer_id").aggregate(
-        [("net", "sum"), ("order_day", "min")]
+        [("net", "sum"), ("order_day", "min"), ("order_id", "count")]
     )
     converted = per_customer.num_rows
     revenue_float = pc.cast(per_customer["net_sum"], pa.float64())
-    squares = pc.sum(pc.multiply(revenue_float, revenue_float)).as_py() if converted else 0.0
+    orders_float = pc.cast(per_customer["order_id_count"], pa.float64())
+
+    def total(values: pa.Array | pa.ChunkedArray) -> float:
+        return float(pc.sum(values).as_py() or 0.0) if converted else 0.0
+
+    squares = total(pc.multiply(revenue_float, revenue_float))
     return {
         **base,
         "converted": converted,
@@ -123,7 +128,12 @@ def measurement_results(
         "aov": _text(ratio(revenue, converting.num_rows, CENTS)),
         "revenue_per_customer": _text(ratio(revenue, customers, CENTS)),
         # For Welch's interval on revenue per customer (non-converted customers are 0).
-        "revenue_sum_squares": float(squares or 0.0),
+        "revenue_sum_squares": squares,
+        # For Welch's interval on orders per customer and the delta method's on AOV
+        # (revenue / orders, each customer one unit): sums over customers of orders^2 and
+        # revenue x orders.
+        "orders_sum_squares": total(pc.multiply(orders_float, orders_float)),
+        "revenue_orders_sum": total(pc.multiply(revenue_float, orders_float)),
         "series": _daily_series(converting, per_customer, period.start, as_of)
         if run_date >= period.start else [],
         "products": _product_breakdown(converting, line_items),

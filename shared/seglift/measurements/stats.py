@@ -9,6 +9,12 @@ distributions needed (normal, Student's t) are short, well-known numerical recip
 - ``welch_test``: difference of two means (b minus a) from summary statistics, Welch's
   standard error and Welch-Satterthwaite degrees of freedom, a 95% t interval and the
   two-sided p-value.
+- ``ratio_test``: difference of two ratios of sums (b minus a), e.g. the average order
+  value (revenue / orders over a group's customers), with the delta method's standard
+  error treating each customer as one unit (their revenue and orders vary together), a
+  95% normal interval and the two-sided p-value.
+- ``holm``: Holm's step-down adjustment of a family of p-values, so an experiment that
+  compares several metrics (and groups) does not find differences by looking many times.
 """
 
 from __future__ import annotations
@@ -175,3 +181,65 @@ def welch_test(a: Sample, b: Sample) -> Comparison:
     t = difference / se
     p_value = 2.0 * (1.0 - t_cdf(abs(t), df))
     return Comparison(difference, difference - t_crit * se, difference + t_crit * se, p_value)
+
+
+@dataclass(frozen=True)
+class RatioSample:
+    """One group's per-customer sums for a ratio of totals (numerator y, denominator x):
+    customers, sum y, sum x, sum y^2, sum x^2 and sum x*y."""
+
+    n: int
+    y: float
+    x: float
+    yy: float
+    xx: float
+    xy: float
+
+    @property
+    def ratio(self) -> float | None:
+        return self.y / self.x if self.x else None
+
+    def ratio_variance(self) -> float | None:
+        """Var(sum y / sum x) by the delta method over customers (None when undefined)."""
+        ratio = self.ratio
+        if ratio is None or self.n < 2:
+            return None
+        mean_x = self.x / self.n
+        mean_y = self.y / self.n
+        var_y = (self.yy - self.n * mean_y**2) / (self.n - 1)
+        var_x = (self.xx - self.n * mean_x**2) / (self.n - 1)
+        cov = (self.xy - self.n * mean_x * mean_y) / (self.n - 1)
+        linearised = var_y - 2.0 * ratio * cov + ratio**2 * var_x
+        return max(linearised, 0.0) / (self.n * mean_x**2)
+
+
+def ratio_test(a: RatioSample, b: RatioSample) -> Comparison | None:
+    """Difference of ratios b - a (e.g. AOV) with a 95% normal interval and two-sided
+    p-value; None when a group has no denominator (nobody ordered)."""
+    if a.ratio is None or b.ratio is None:
+        return None
+    difference = b.ratio - a.ratio
+    va, vb = a.ratio_variance(), b.ratio_variance()
+    if va is None or vb is None:
+        return Comparison(difference, None, None, None)
+    se = math.sqrt(va + vb)
+    if se == 0.0:
+        return Comparison(difference, difference, difference, None)
+    z_crit = normal_quantile(0.5 + CONFIDENCE / 2.0)
+    p_value = math.erfc(abs(difference / se) / math.sqrt(2.0))
+    return Comparison(difference, difference - z_crit * se, difference + z_crit * se, p_value)
+
+
+def holm(p_values: list[float | None]) -> list[float | None]:
+    """Holm-adjusted p-values in the given order (None stays None and is not counted):
+    the k-th smallest of m is multiplied by m - k + 1, made monotone, capped at 1. A
+    difference is shown at level alpha when its adjusted p-value is below alpha; the
+    chance of any false finding in the family is then at most alpha."""
+    known = sorted((p, i) for i, p in enumerate(p_values) if p is not None)
+    m = len(known)
+    adjusted: list[float | None] = [None] * len(p_values)
+    running = 0.0
+    for rank, (p, index) in enumerate(known):
+        running = max(running, min(1.0, (m - rank) * p))
+        adjusted[index] = running
+    return adjusted

@@ -1,0 +1,72 @@
+"""An editor action run as a job (seglift.storage.job_repository): the segments side.
+
+Some of the API's questions to this function can outlast API Gateway's 29 s at a large
+shop: making a list segment from a condition reads the whole lake and computes every
+customer's features (12 s of features alone at 1,000,000 customers, before the lake is
+read and the snapshot written). The API then records a job, invokes this function
+asynchronously with the job's id and answers 202; this runs the action under the job:
+
+- ``queued -> running`` first; a job already final (Lambda retrying an invocation that
+  crashed after recording its outcome) is left alone and the action is not run again, so a
+  retry never makes a second list;
+- the action's answer is the job's result, as the synchronous call would have answered it
+  (the API presents it when the dashboard reads the job);
+- a refusal the merchant can fix (a condition the shop cannot evaluate, a CSV without a
+  customer column...) fails the job with the refusal's class as its code and its message;
+  the API words it exactly as it words the synchronous refusal (``api.segment_editor``);
+- anything else fails the job in our words and is re-raised, so Lambda's error metric and
+  alarms still see it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+# The job kinds this function runs, by action: what the job's ``kind`` says to the API.
+JOB_KINDS = {"create_list": "list"}
+PROGRESS = {"create_list": "Finding the list's customers"}
+CRASHED = ("This stopped because of an error on our side. Start it again; if it keeps "
+           "failing, contact support.")
+# The code of a failure that is not a refusal (the API shows CRASHED as it is).
+CRASH_CODE = "failed"
+
+
+class Jobs(Protocol):
+    def start(self, shop: str, job_id: str, *, progress: str, now: datetime) -> bool: ...
+
+    def succeed(self, shop: str, job_id: str, result: dict[str, Any], *, progress: str,
+                now: datetime) -> bool: ...
+
+    def fail(self, shop: str, job_id: str, *, code: str, message: str,
+             now: datetime) -> bool: ...
+
+
+def done_line(action: str, result: dict[str, Any]) -> str:
+    """The job's last progress line, in the merchant's words."""
+    count = result.get("member_count")
+    if action == "create_list" and isinstance(count, int):
+        return f"Done: {count:,} customer{'s' if count != 1 else ''} in the list"
+    return "Done"
+
+
+def run_action_job(jobs: Jobs, shop: str, job_id: str, action: str,
+                   answer: Callable[[], dict[str, Any]], refusals: tuple[type[Exception], ...],
+                   clock: Callable[[], datetime]) -> dict[str, Any] | None:
+    """Run ``answer`` under the job; its result, or None when the job was already final.
+    A refusal (one of ``refusals``) is recorded and re-raised for the caller's refusal
+    reply; anything else is recorded as a failure and re-raised."""
+    if not jobs.start(shop, job_id, progress=PROGRESS.get(action, "Working"), now=clock()):
+        return None
+    try:
+        result = answer()
+    except refusals as refused:
+        jobs.fail(shop, job_id, code=type(refused).__name__, message=str(refused),
+                  now=clock())
+        raise
+    except Exception:
+        jobs.fail(shop, job_id, code=CRASH_CODE, message=CRASHED, now=clock())
+        raise
+    jobs.succeed(shop, job_id, result, progress=done_line(action, result), now=clock())
+    return result
