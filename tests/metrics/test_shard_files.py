@@ -82,7 +82,7 @@ def test_a_shard_that_could_not_compute_its_part_fails_the_load_with_its_error(s
     _write_parts(s3, 2)
     s3.put_object(Bucket=BUCKET, Key=shop_files.sums_key(PREFIX, 1), Body=ShopShardFile(
         error="MemoryError: out of memory").model_dump_json().encode())
-    with pytest.raises(ShardPartMissing, match="shard 1 .*MemoryError: out of memory"):
+    with pytest.raises(ShardPartMissing, match=r"shard 1 .*MemoryError: out of memory"):
         ShardFiles(s3, BUCKET, PREFIX, 2).load()
 
 
