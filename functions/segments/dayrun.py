@@ -164,12 +164,15 @@ def store_day(shop: str, run_date: date, plan: DayPlan, results: Mapping[str, Se
               errors: Mapping[str, Exception], stores: DayStores, *, customers: int
               ) -> DayRunResult:
     """Every segment's outputs of the day stored (the in-process run and the sharded
-    workflow's ReduceDay both end here); failures recorded on their segments."""
+    workflow's ReduceDay both end here); failures recorded on their segments.
+
+    ``results`` may compute each segment when asked (``ReducedDay``, adding to ``errors``
+    what fails then): each segment's members are written and let go before the next is
+    asked for, and ``errors`` is read once every segment has been."""
     failures: dict[str, tuple[str, str]] = {
         sid: ("SegmentEvaluationError", message) for sid, message in plan.problems.items()}
-    failures.update({sid: (failure_kind(e), str(e)) for sid, e in errors.items()})
     outcomes: list[SegmentOutcome] = []
-    staged: dict[str, SegmentDay] = {}
+    staged: dict[str, tuple[int, str | None]] = {}  # segment -> (members, analytics error)
     writes = DayWrites()
     for segment_id in plan.segment_ids:
         result = results.get(segment_id)
@@ -180,23 +183,24 @@ def store_day(shop: str, run_date: date, plan: DayPlan, results: Mapping[str, Se
         except Exception as error:  # this segment is not stored; the others go on
             failures[segment_id] = (type(error).__name__, f"storing the day failed: {error}")
             continue
-        staged[segment_id] = result
+        staged[segment_id] = (len(result.members), result.analytics_error)
+        del result
+    failures.update({sid: (failure_kind(e), str(e)) for sid, e in errors.items()})
     try:
         writes.flush(shop, run_date, stores)
         batched = True
     except Exception:  # find the segment at fault: each one's items on their own
         batched = False
-    for segment_id, result in staged.items():
+    for segment_id, (count, analytics_error) in staged.items():
         try:
             if not batched:
                 writes.of_segment(segment_id).flush(shop, run_date, stores)
-            stores.segments.record_evaluation(shop, segment_id, run_date, len(result.members))
+            stores.segments.record_evaluation(shop, segment_id, run_date, count)
         except Exception as error:
             failures[segment_id] = (type(error).__name__, f"storing the day failed: {error}")
             continue
         outcomes.append(SegmentOutcome(segment_id=segment_id, status="succeeded",
-                                       member_count=len(result.members),
-                                       analytics_error=result.analytics_error))
+                                       member_count=count, analytics_error=analytics_error))
     for segment_id, (kind, message) in sorted(failures.items()):
         stores.segments.record_error(shop, segment_id, f"{kind}: {message}")
         outcomes.append(SegmentOutcome(segment_id=segment_id, status="failed", error=kind,

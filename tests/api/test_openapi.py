@@ -36,6 +36,23 @@ def test_every_error_response_uses_the_one_error_shape():
             assert "422" not in operation["responses"]
 
 
+def test_every_202_states_its_location_and_every_429_and_503_their_retry_after():
+    """What the routes send beside the body is in the document, required, so a client
+    (and schemathesis' header check) knows every 202 says where to follow the work."""
+    document = json.loads(openapi_json())
+    accepted = []
+    for path, operations in document["paths"].items():
+        for method, operation in operations.items():
+            for status, response in operation["responses"].items():
+                headers = response.get("headers", {})
+                if status == "202":
+                    accepted.append((method, path))
+                    assert headers["Location"]["required"] is True, (method, path)
+                if status in ("429", "503"):
+                    assert headers["Retry-After"]["required"] is True, (method, path, status)
+    assert ("post", "/segments/lists") in accepted and len(accepted) == 5
+
+
 def test_money_is_a_decimal_string_with_a_currency():
     money = json.loads(openapi_json())["components"]["schemas"]["Money"]
     assert money["properties"]["amount"]["type"] == "string"

@@ -11,6 +11,8 @@ def test_start_a_tag_job_returns_202_and_the_queued_job(client, api):
                         {"tag": "  VIP  ", "action": "add"})
     assert reply.status == 202
     job = reply.json
+    assert reply.headers["Location"] == f"/tag-jobs/{job['id']}"  # stated in the document
+    assert client.get(reply.headers["Location"]).json["id"] == job["id"]
     assert (job["segment_id"], job["tag"], job["action"], job["status"]) == (
         segment.segment_id, "VIP", "add", "queued")
     assert job["total"] == 12
@@ -89,6 +91,7 @@ def test_a_shop_without_a_record_is_403_install_again(client, api):
 def test_sync_on_demand_asks_the_sync_function(client, api):
     reply = client.post("/shop/sync")
     assert reply.status == 202
+    assert reply.headers["Location"] == "/shop"  # where the sync's status shows
     assert reply.json == {"shop": SHOP_A, "status": "requested"}
     assert api.sync.requested == [SHOP_A]
 

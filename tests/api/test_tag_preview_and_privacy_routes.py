@@ -58,6 +58,7 @@ def test_what_the_merchant_must_fix_or_retry_comes_back_in_the_error_shape(clien
     busy = client.get(url)
     assert (not_taggable.status, not_taggable.error["code"]) == (409, "segment_not_taggable")
     assert (busy.status, busy.error["code"]) == (503, "shopify_unavailable")
+    assert busy.headers["Retry-After"] == "30"  # every 503 says when to try again
     assert "try the preview again" in busy.error["message"]
 
 
