@@ -221,7 +221,7 @@ class _ShardMembers(Mapping[str, pa.Array]):
 
 
 def _write_shop_part(storage: Storage, item: ShardItem, tables: LakeTables,
-                     members: dict[str, pa.Array], context: DayContext, inputs: pa.Table,
+                     members: Mapping[str, pa.Array], context: DayContext, inputs: pa.Table,
                      tz: str) -> None:
     """The shard's part of the shop's analytics (``seglift.analytics.shop``), for the
     ComputeShopAnalytics step. A part that cannot be computed is written as its error:

@@ -277,9 +277,9 @@ def shard_day(
              for s, ids in (members or {}).items()}
     evaluated = evaluate_many(conditions, features, tables, as_of, tz, fixed_members,
                               errors) if conditions else {}
-    members = {**evaluated, **given}
+    day_members: dict[str, pa.Array] = {**evaluated, **given}
     order = day_order(conditions, given)
-    wanted = [s for s in order if s in members and (report is None or s in report)]
+    wanted = [s for s in order if s in day_members and (report is None or s in report)]
     partials: dict[str, SegmentPartial] = {}
     everyone: ProfilePartial | None = None
     profile_error: str | None = None
@@ -295,14 +295,14 @@ def shard_day(
                 profile_error = f"{type(error).__name__}: {error}"
         start = revenue_start(context.first_order, as_of)
         for segment_id in wanted:
-            ids = members[segment_id]
+            ids = day_members[segment_id]
             previous_ids = shard_ids((previous or {}).get(segment_id), shard, shards)
             try:
                 partials[segment_id] = _segment_partial(
                     ids, counted, base, as_of, previous_ids, start, analytics, profile_error)
             except Exception as error:
                 errors[segment_id] = error
-    return ShardDay(members, partials, errors, everyone, features, profile_error)
+    return ShardDay(day_members, partials, errors, everyone, features, profile_error)
 
 
 def _segment_partial(ids: pa.Array, counted: pa.Table, base: ProfileBase | None, as_of: date,
