@@ -64,7 +64,7 @@ test: lint typecheck browser package
 bench: $(STAMP) package
 	$(BIN)/python -m bench $(ARGS)
 
-# The issue's fleet simulation alone (bench/fleet_bench.py: 300 shops, about half an hour
+# The issue's fleet simulation alone (bench/fleet_bench.py: 300 shops, about 10 minutes
 # here; `make simulate ARGS=--quick` runs 12). `make bench` runs it with the rest.
 simulate: $(STAMP)
 	$(BIN)/python -m bench fleet $(ARGS)

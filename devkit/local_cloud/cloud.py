@@ -480,9 +480,11 @@ class LocalCloud:
                 results.append(self.invoke(logical, payload))
         return results
 
-    def executions(self, status: str | None = None) -> list[dict[str, Any]]:
-        """Every execution of every state machine (all pages; ``status`` filters)."""
-        pages = self.client("stepfunctions").get_paginator("list_executions")
+    def executions(self, status: str | None = None, sfn: Any = None) -> list[dict[str, Any]]:
+        """Every execution of every state machine (all pages; ``status`` filters).
+        ``sfn``: a Step Functions client to list with (a poll reuses one: making a client
+        costs more than the listing)."""
+        pages = (sfn or self.client("stepfunctions")).get_paginator("list_executions")
         found = []
         for arn in self.state_machine_arns.values():
             for page in pages.paginate(stateMachineArn=arn,
@@ -497,12 +499,12 @@ class LocalCloud:
         if not self._mock or not self.state_machine_arns:
             return
         sfn = self.client("stepfunctions")
-        for execution in self.executions(status="RUNNING"):
+        for execution in self.executions(status="RUNNING", sfn=sfn):
             with contextlib.suppress(ClientError):  # it ended meanwhile
                 sfn.stop_execution(executionArn=execution["executionArn"],
                                    cause="the local cloud stopped")
         deadline = time.monotonic() + timeout_s
-        while self.executions(status="RUNNING"):
+        while self.executions(status="RUNNING", sfn=sfn):
             if time.monotonic() > deadline:
                 return
             time.sleep(0.1)
@@ -515,15 +517,15 @@ class LocalCloud:
         execution: with hundreds of shops the poll itself would otherwise compete with
         the workflow for the interpreter (it was most of a 300-shop run's time)."""
         deadline = time.monotonic() + timeout_s
-        while self.executions(status="RUNNING"):
+        sfn = self.client("stepfunctions")
+        while self.executions(status="RUNNING", sfn=sfn):
             if time.monotonic() > deadline:
                 raise TimeoutError(
                     f"Step Functions executions still running after {timeout_s:.0f}s"
                 )
             time.sleep(poll_s)
-        sfn = self.client("stepfunctions")
         return [sfn.describe_execution(executionArn=e["executionArn"])
-                for e in self.executions()]
+                for e in self.executions(sfn=sfn)]
 
     def drain_queues(self, timeout_s: float = 120.0) -> None:
         assert self.poller is not None

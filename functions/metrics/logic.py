@@ -8,8 +8,6 @@ wrote.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -22,6 +20,7 @@ from seglift.analytics.clv import ClvModel, NotEnoughHistory
 from seglift.analytics.shop import ShopShard
 from seglift.dayrun import shop_files
 from seglift.dayrun.shop_files import ShopShardFile
+from seglift.exports.multipart import S3MultipartWriter
 from seglift.segments.predictions import PredictionModel
 from seglift.segments.snapshots import read_parquet
 
@@ -86,25 +85,22 @@ class ShardFiles:
         return parts
 
     def write_predictions(self, key: str) -> None:
-        """Every shard's CLV predictions into one Parquet file at ``key``, streamed through
-        a temporary file (one shard in memory at a time; the upload is multipart above
-        8 MB), so the whole shop's predictions never are. Rows are grouped by shard."""
-        fd, path = tempfile.mkstemp(suffix=".parquet", prefix="seglift-clv-")
-        os.close(fd)
-        try:
+        """Every shard's CLV predictions into one Parquet file at ``key``, streamed as a
+        multipart upload (one shard and one 8 MB part in memory at a time, nothing on the
+        function's disk), so the whole shop's predictions never are; a failure aborts the
+        upload, so no half file appears. Rows are grouped by shard."""
+        with S3MultipartWriter(self.s3, self.bucket, key,
+                               content_type="application/vnd.apache.parquet") as sink:
             writer: pq.ParquetWriter | None = None
             for k in range(self.shards):
                 part = read_parquet(self.s3, self.bucket,
                                     shop_files.predictions_key(self.prefix, k))
                 if writer is None:
-                    writer = pq.ParquetWriter(path, part.schema, compression="zstd")
+                    writer = pq.ParquetWriter(sink, part.schema, compression="zstd")
                 writer.write_table(part.cast(writer.schema))
                 del part
             if writer is not None:
                 writer.close()
-            self.s3.upload_file(path, self.bucket, key)
-        finally:
-            os.unlink(path)
 
 
 class ShardPartMissing(LookupError):

@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from seglift import keys
 from seglift.analytics.revenue import period_label
-from seglift.dayrun.compute import SegmentDay, compute_day, failure_kind
+from seglift.dayrun.compute import SegmentDay, compute_day, day_order, failure_kind
 from seglift.dayrun.contracts import DayRunResult, SegmentOutcome
 from seglift.segments.conditions import ConditionError, referenced_segments, validate_condition
 from seglift.segments.dependencies import evaluation_order, find_cycle
@@ -82,11 +82,20 @@ class DayWrites:
 
 @dataclass(frozen=True)
 class DayPlan:
-    """The shop's condition segments in dependency order, and the fixed lists they name."""
+    """The shop's condition segments in dependency order, the fixed lists they name, and
+    the list segments whose figures the day reports (a list's members are fixed, but what
+    they buy is not: its metrics, profile and revenue move every day, as its trend shows).
+    """
 
     conditions: dict[str, Any]
     fixed_members: dict[str, pa.Array]
     problems: dict[str, str]  # segment id -> why it cannot be evaluated today
+    lists: dict[str, pa.Array] = field(default_factory=dict)
+
+    @property
+    def segment_ids(self) -> list[str]:
+        """Every segment the day stores, in the order their outcomes are reported."""
+        return day_order(self.conditions, self.lists)
 
 
 def plan_day(shop: str, segments: Segments, storage: Storage) -> DayPlan:
@@ -109,17 +118,21 @@ def plan_day(shop: str, segments: Segments, storage: Storage) -> DayPlan:
             problems[segment_id] = (f"Its condition cannot be evaluated: {error.message} "
                                     "Edit the segment's condition.")
             conditions.pop(segment_id)
+    # A list is carried from its latest snapshot: the same ids, day after day.
+    lists = {sid: read_members(storage.s3, storage.bucket, keys.members_key(
+                 shop, sid, date.fromisoformat(record.last_evaluated_on)))
+             for sid, record in records.items()
+             if record.kind != "condition" and record.last_evaluated_on}
     fixed: dict[str, pa.Array] = {}
     for condition in conditions.values():
         for dependency in referenced_segments(condition):
             record = records.get(dependency)
             if record is None or dependency in conditions or dependency in fixed:
                 continue
-            if record.kind != "condition" and record.last_evaluated_on:
-                fixed[dependency] = read_members(storage.s3, storage.bucket, keys.members_key(
-                    shop, dependency, date.fromisoformat(record.last_evaluated_on)))
+            if dependency in lists:
+                fixed[dependency] = lists[dependency]
     order = evaluation_order(conditions)
-    return DayPlan({sid: conditions[sid] for sid in order}, fixed, problems)
+    return DayPlan({sid: conditions[sid] for sid in order}, fixed, problems, lists)
 
 
 def snapshot_or_none(shop: str, segment_id: str, day: date, storage: Storage
@@ -138,10 +151,10 @@ def run_day(shop: str, run_date: date, *, reader: Any, stores: DayStores,
     tables = LakeTables.from_reader(reader)
     yesterday = run_date - timedelta(days=1)
     previous = {sid: snapshot_or_none(shop, sid, yesterday, stores.storage)
-                for sid in plan.conditions}
+                for sid in plan.segment_ids}
     day = compute_day(tables, run_date, plan.conditions, tz=tz,
                       fixed_members=plan.fixed_members, previous=previous,
-                      analytics=stores.analytics is not None)
+                      analytics=stores.analytics is not None, members=plan.lists)
     write_features(stores.storage.s3, stores.storage.bucket, shop, run_date, day.features)
     return store_day(shop, run_date, plan, day.segments, day.failures, stores,
                      customers=day.features.num_rows)
@@ -151,14 +164,17 @@ def store_day(shop: str, run_date: date, plan: DayPlan, results: Mapping[str, Se
               errors: Mapping[str, Exception], stores: DayStores, *, customers: int
               ) -> DayRunResult:
     """Every segment's outputs of the day stored (the in-process run and the sharded
-    workflow's ReduceDay both end here); failures recorded on their segments."""
+    workflow's ReduceDay both end here); failures recorded on their segments.
+
+    ``results`` may compute each segment when asked (``ReducedDay``, adding to ``errors``
+    what fails then): each segment's members are written and let go before the next is
+    asked for, and ``errors`` is read once every segment has been."""
     failures: dict[str, tuple[str, str]] = {
         sid: ("SegmentEvaluationError", message) for sid, message in plan.problems.items()}
-    failures.update({sid: (failure_kind(e), str(e)) for sid, e in errors.items()})
     outcomes: list[SegmentOutcome] = []
-    staged: dict[str, SegmentDay] = {}
+    staged: dict[str, tuple[int, str | None]] = {}  # segment -> (members, analytics error)
     writes = DayWrites()
-    for segment_id in plan.conditions:
+    for segment_id in plan.segment_ids:
         result = results.get(segment_id)
         if result is None:
             continue
@@ -167,23 +183,24 @@ def store_day(shop: str, run_date: date, plan: DayPlan, results: Mapping[str, Se
         except Exception as error:  # this segment is not stored; the others go on
             failures[segment_id] = (type(error).__name__, f"storing the day failed: {error}")
             continue
-        staged[segment_id] = result
+        staged[segment_id] = (len(result.members), result.analytics_error)
+        del result
+    failures.update({sid: (failure_kind(e), str(e)) for sid, e in errors.items()})
     try:
         writes.flush(shop, run_date, stores)
         batched = True
     except Exception:  # find the segment at fault: each one's items on their own
         batched = False
-    for segment_id, result in staged.items():
+    for segment_id, (count, analytics_error) in staged.items():
         try:
             if not batched:
                 writes.of_segment(segment_id).flush(shop, run_date, stores)
-            stores.segments.record_evaluation(shop, segment_id, run_date, len(result.members))
+            stores.segments.record_evaluation(shop, segment_id, run_date, count)
         except Exception as error:
             failures[segment_id] = (type(error).__name__, f"storing the day failed: {error}")
             continue
         outcomes.append(SegmentOutcome(segment_id=segment_id, status="succeeded",
-                                       member_count=len(result.members),
-                                       analytics_error=result.analytics_error))
+                                       member_count=count, analytics_error=analytics_error))
     for segment_id, (kind, message) in sorted(failures.items()):
         stores.segments.record_error(shop, segment_id, f"{kind}: {message}")
         outcomes.append(SegmentOutcome(segment_id=segment_id, status="failed", error=kind,

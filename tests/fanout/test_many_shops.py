@@ -109,3 +109,15 @@ def test_an_export_that_takes_hours_is_awaited_by_the_workflow_and_completes(run
     # Workflow time spent in Wait states (compressed on the local cloud): hours, which no
     # Lambda spent waiting.
     assert stack.cloud.stepfunctions.waited_seconds >= 2 * 3600
+
+
+def test_each_shop_awaits_its_day_run_without_polling_it(run: FleetRun) -> None:
+    """A shop's child execution awaits its day-run (``startExecution.sync:2``) as Step
+    Functions does, told when it ends: one DescribeExecution per day-run, for its outcome.
+    moto's own loop described the child every 0.5 s through botocore, which with 40 shops
+    awaiting at once was most of a 300-shop run's time (devkit.local_cloud.state_machine_calls)."""
+    cloud = run.stack.cloud
+    daily = cloud.state_machine_arns["DailyStateMachine"]
+    describes = [c for c in list(cloud.runtime.aws_calls)
+                 if c.function == daily and c.operation == "DescribeExecution"]
+    assert len(describes) == len(pipelines_by_shop(run))

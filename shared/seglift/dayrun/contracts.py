@@ -113,7 +113,7 @@ class ShardPartials(BaseModel):
     every segment's exact partial figures, the shard's all-customer profile counts and
     its failures (segment -> [error class, message])."""
 
-    segments: list[str]  # segments evaluated in this shard (members file has their rows)
+    segments: list[str]  # segments evaluated in this shard (members/<index>.parquet each)
     partials: dict[str, SegmentPartial]
     everyone: ProfilePartial | None = None
     failures: dict[str, tuple[str, str]] = {}
