@@ -22,7 +22,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
+
+from seglift.job_updates import JobUpdates
 
 # The job kinds this function runs, by action: what the job's ``kind`` says to the API.
 JOB_KINDS = {"create_list": "list"}
@@ -33,16 +35,6 @@ CRASHED = ("This stopped because of an error on our side. Start it again; if it 
 CRASH_CODE = "failed"
 
 
-class Jobs(Protocol):
-    def start(self, shop: str, job_id: str, *, progress: str, now: datetime) -> bool: ...
-
-    def succeed(self, shop: str, job_id: str, result: dict[str, Any], *, progress: str,
-                now: datetime) -> bool: ...
-
-    def fail(self, shop: str, job_id: str, *, code: str, message: str,
-             now: datetime) -> bool: ...
-
-
 def done_line(action: str, result: dict[str, Any]) -> str:
     """The job's last progress line, in the merchant's words."""
     count = result.get("member_count")
@@ -51,7 +43,7 @@ def done_line(action: str, result: dict[str, Any]) -> str:
     return "Done"
 
 
-def run_action_job(jobs: Jobs, shop: str, job_id: str, action: str,
+def run_action_job(jobs: JobUpdates, shop: str, job_id: str, action: str,
                    answer: Callable[[], dict[str, Any]], refusals: tuple[type[Exception], ...],
                    clock: Callable[[], datetime]) -> dict[str, Any] | None:
     """Run ``answer`` under the job; its result, or None when the job was already final.

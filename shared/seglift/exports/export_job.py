@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
 from seglift.exports.segment_export import ExportError, ExportResult
+from seglift.job_updates import JobUpdates
 
 # How long the download link of a finished export works (the export's presigned URL).
 EXPORT_URL_SECONDS = 3600
@@ -21,17 +21,7 @@ CRASHED = ("The export stopped because of an error on our side. Start it again; 
            "keeps failing, contact support.")
 
 
-class Jobs(Protocol):
-    def start(self, shop: str, job_id: str, *, progress: str, now: datetime) -> bool: ...
-
-    def succeed(self, shop: str, job_id: str, result: dict[str, Any], *, progress: str,
-                now: datetime) -> bool: ...
-
-    def fail(self, shop: str, job_id: str, *, code: str, message: str,
-             now: datetime) -> bool: ...
-
-
-def run_export_job(jobs: Jobs, shop: str, job_id: str, export: Callable[[], ExportResult],
+def run_export_job(jobs: JobUpdates, shop: str, job_id: str, export: Callable[[], ExportResult],
                    clock: Callable[[], datetime]) -> ExportResult | None:
     """Run ``export`` under the job; its result, or None when the job was already final
     (a retried invocation). ExportError (recorded as the job's failure) is re-raised for
