@@ -12,9 +12,11 @@ gaps. Periods: ``day`` (ISO date), ``week`` (ISO date of its Monday), ``month``
 from __future__ import annotations
 
 from datetime import date, timedelta
+from decimal import Decimal
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import BaseModel
 
 from seglift.metrics.orders import NET, counted_orders
 
@@ -40,6 +42,21 @@ REVENUE_SUMS_SCHEMA = pa.schema([
     pa.field("returning_net", SUM_NET),
     pa.field("net", SUM_NET),
 ])
+
+
+class RevenueSums(BaseModel):
+    """Exact month sums of counted orders (``REVENUE_SUMS_SCHEMA``'s columns) as they
+    travel between a day-run's steps: a segment's in one shard, the store's in one shard."""
+
+    period: list[str]
+    new: list[int]
+    returning: list[int]
+    new_net: list[Decimal]
+    returning_net: list[Decimal]
+    net: list[Decimal]
+
+    def table(self) -> pa.Table:
+        return pa.table(self.model_dump(), schema=REVENUE_SUMS_SCHEMA)
 
 
 def period_label(day: date, period: str) -> str:

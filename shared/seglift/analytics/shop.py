@@ -60,6 +60,7 @@ from seglift.analytics.clv_holdout import (
 )
 from seglift.analytics.revenue import (
     REVENUE_SUMS_SCHEMA,
+    RevenueSums,
     add_revenue_sums,
     revenue_sums_of_counted,
 )
@@ -354,17 +355,6 @@ class CurveCounts(BaseModel):
     reordered: list[int]
 
 
-class RevenueMonths(BaseModel):
-    """``revenue.REVENUE_SUMS_SCHEMA``'s columns: exact month sums of counted orders."""
-
-    period: list[str]
-    new: list[int]
-    returning: list[int]
-    new_net: list[Decimal]
-    returning_net: list[Decimal]
-    net: list[Decimal]
-
-
 class ShopSums(BaseModel):
     """One shard's small sums (JSON between invocations; exact: ints and decimals)."""
 
@@ -373,7 +363,7 @@ class ShopSums(BaseModel):
     curve: CurveCounts
     clv: ClvSums | None = None  # None: no model for the day
     holdout_actual: list[int]
-    revenue: RevenueMonths  # the store's revenue month sums (whole history)
+    revenue: RevenueSums  # the store's revenue month sums (whole history)
     segments: list[str]  # bit order of the shard's membership patterns
 
 
@@ -419,7 +409,7 @@ def shop_shard(orders: pa.Table, refunds: pa.Table, members: Mapping[str, pa.Arr
                     cohort_cells=CohortCells.model_validate(cells.to_pydict()),
                     curve=CurveCounts.model_validate(curve.to_pydict()), clv=clv,
                     holdout_actual=actual, segments=list(members),
-                    revenue=RevenueMonths.model_validate(revenue.to_pydict()))
+                    revenue=RevenueSums.model_validate(revenue.to_pydict()))
     return ShopShard(sums, calibration, membership_patterns(members), predictions)
 
 
@@ -455,7 +445,7 @@ def holdout_payload(parts: Sequence[ShopShard], as_of: date) -> dict[str, Any]:
 def revenue_month_payloads(parts: Sequence[ShopShard], as_of: date
                            ) -> dict[str, dict[str, Any]]:
     """``reports.shop_revenue_month_payloads`` from the shards' exact month sums."""
-    sums = add_revenue_sums([pa.table(p.sums.revenue.model_dump(), schema=REVENUE_SUMS_SCHEMA)
+    sums = add_revenue_sums([p.sums.revenue.table()
                              for p in parts])
     return reports.revenue_month_payloads_of_sums(sums.cast(REVENUE_SUMS_SCHEMA), as_of)
 

@@ -65,6 +65,7 @@ from seglift.analytics.reports import (
 )
 from seglift.analytics.revenue import (
     REVENUE_SUMS_SCHEMA,
+    RevenueSums,
     add_revenue_sums,
     revenue_sums_of_counted,
 )
@@ -199,20 +200,6 @@ def day_context(stats: Sequence[ShardStats]) -> DayContext:
 
 
 # ------------------------------------------------------------------ phase 3
-
-
-class RevenueSums(BaseModel):
-    """A segment's exact month sums in one shard (``REVENUE_SUMS_SCHEMA`` columns)."""
-
-    period: list[str]
-    new: list[int]
-    returning: list[int]
-    new_net: list[Decimal]
-    returning_net: list[Decimal]
-    net: list[Decimal]
-
-    def table(self) -> pa.Table:
-        return pa.table(self.model_dump(), schema=REVENUE_SUMS_SCHEMA)
 
 
 class SegmentPartial(BaseModel):
