@@ -29,8 +29,9 @@ tests and benchmarks:
    after the merge, so one shard and many give the same members and the same figures,
    to the cent (tests/dayrun property test). ``ReducedDay`` merges a segment only when
    it is asked for and keeps nothing, so the workflow's ReduceDay (which reads each
-   shard's members of a segment as it merges that segment) holds one segment's members
-   at a time, not every segment's: at 10,000,000 customers the 50 template segments
+   shard's members of a segment as it merges that segment, the next one read ahead)
+   holds a few segments' members at a time, not every segment's: at 10,000,000
+   customers the 50 template segments
    hold about 110 million memberships, 0.9 GB a copy.
 
 A segment that fails in any shard (an invalid condition, a failing dependency, a metric
