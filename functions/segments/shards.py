@@ -4,11 +4,12 @@ The pipeline state machine runs ``seglift.dayrun.compute``'s phases as its own s
 
 - ``plan_shards`` (PlanDay): the shard count from the shop's size, and the shard
   manifest on S3 that the Distributed Maps' ItemReader reads;
-- ``run_shard_features`` (FeatureShards, one per shard): the shard's features and
-  statistics, to S3;
-- ``merge_context`` (DayContext): every shard's statistics merged into the shop's RFM
-  boundaries and first order day, and the shop's prediction model fitted once on every
-  shard's model inputs, to S3;
+- ``run_shard_features`` (FeatureShards, one per shard): the shard's features, its
+  prediction model inputs and its statistics (RFM value counts, the model fit's value
+  counts), to S3;
+- ``merge_context`` (DayContext): every shard's statistics merged, one shard after
+  another, into the shop's RFM boundaries and first order day, and the shop's
+  prediction model fitted once on the added counts, to S3;
 - ``run_shard_day`` (SegmentShards, one per shard): the shard's memberships of every
   segment and their exact partial figures, and its part of the shop's analytics
   (``seglift.analytics.shop``: cohort and curve sums, CLV predictions and sums, the
@@ -59,6 +60,7 @@ from seglift.dayrun.contracts import (
 )
 from seglift.dayrun.shards import read_shard_tables, shard_count, shard_ids
 from seglift.dayrun.shop_files import ShopShardFile
+from seglift.segments.predictions import ModelCounts
 from seglift.segments.snapshots import read_parquet
 from seglift.segments.tables import LakeTables
 from segments.dayrun import DayStores, plan_day, snapshot_or_none, store_day
@@ -126,8 +128,12 @@ def run_shard_features(item: ShardItem, *, reader: Any, storage: Storage, tz: st
     _put_parquet(storage, base + "features-1.parquet", result.features)
     for name, counts in result.stats.rfm.items():
         _put_parquet(storage, base + f"rfm-{name}.parquet", counts)
-    if result.stats.model_inputs is not None:
-        _put_parquet(storage, base + "model-inputs.parquet", result.stats.model_inputs)
+    if result.inputs is not None:  # SegmentShards applies the model to them
+        _put_parquet(storage, base + "model-inputs.parquet", result.inputs)
+    counts = result.stats.model_counts
+    if counts is not None:  # DayContext fits the model on every shard's
+        _put_parquet(storage, base + "model-purchases.parquet", counts.purchases)
+        _put_parquet(storage, base + "model-order-values.parquet", counts.order_values)
     _put_json(storage, base + "stats.json", json.dumps({
         "first_order": result.stats.first_order.isoformat() if result.stats.first_order
         else None, "customers": result.stats.customers}))
@@ -135,19 +141,10 @@ def run_shard_features(item: ShardItem, *, reader: Any, storage: Storage, tz: st
 
 
 def merge_context(plan: ShardPlan, *, storage: Storage) -> dict[str, Any]:
-    """DayContext: every shard's statistics merged into the shop's, written to S3."""
-    stats = []
-    for k in range(plan.shards):
-        base = f"{plan.prefix}shard-{k}/"
-        scalars = json.loads(_get(storage, base + "stats.json"))
-        rfm = {name: read_parquet(storage.s3, storage.bucket, base + f"rfm-{name}.parquet")
-               for name in ("recency", "frequency", "monetary")}
-        first = scalars["first_order"]
-        stats.append(ShardStats(rfm, date.fromisoformat(first) if first else None,
-                                scalars["customers"],
-                                read_parquet(storage.s3, storage.bucket,
-                                             base + "model-inputs.parquet")))
-    context = day_context(stats)
+    """DayContext: every shard's statistics merged into the shop's, written to S3. The
+    shards' files are read one after another as they are added (``day_context`` takes
+    them from a generator), so the step holds the merged counts and one shard's."""
+    context = day_context(_shard_stats(plan, storage))
     _put_json(storage, plan.prefix + "context.json", context.model_dump_json())
     model = context.predictions
     if model is not None:  # the editor applies the day's model instead of refitting it
@@ -158,6 +155,24 @@ def merge_context(plan: ShardPlan, *, storage: Storage) -> dict[str, Any]:
                               ContentType="application/json")
     return {"customers": context.customers,
             "predictions": "fitted" if model is not None and model.bgnbd else "not_fitted"}
+
+
+def _shard_stats(plan: ShardPlan, storage: Storage) -> Iterator[ShardStats]:
+    """Each shard's statistics, read from S3 when the previous shard's are added."""
+    for k in range(plan.shards):
+        base = f"{plan.prefix}shard-{k}/"
+        scalars = json.loads(_get(storage, base + "stats.json"))
+
+        def read(name: str, base: str = base) -> pa.Table:
+            return read_parquet(storage.s3, storage.bucket, base + name)
+
+        rfm = {name: read(f"rfm-{name}.parquet") for name in ("recency", "frequency",
+                                                              "monetary")}
+        first = scalars["first_order"]
+        yield ShardStats(rfm, date.fromisoformat(first) if first else None,
+                         scalars["customers"],
+                         ModelCounts(read("model-purchases.parquet"),
+                                     read("model-order-values.parquet")))
 
 
 def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: Any,
