@@ -70,14 +70,14 @@ class FakeS3:
         self.requests = 0
         self.written = 0
 
-    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:  # noqa: N803
+    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
         body = self.objects[Key]
         data = body() if callable(body) else body
         self.requests += 1
         _wait(len(data))
         return {"Body": io.BytesIO(data)}
 
-    def put_object(self, Bucket: str, Key: str, Body: bytes, **_: Any) -> dict[str, Any]:  # noqa: N803
+    def put_object(self, Bucket: str, Key: str, Body: bytes, **_: Any) -> dict[str, Any]:
         self.requests += 1
         self.written += len(Body)
         _wait(len(Body))
