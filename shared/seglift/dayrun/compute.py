@@ -12,8 +12,11 @@ tests and benchmarks:
    order day. Exact: a boundary is the value whose count of smaller values crosses a
    quintile (``seglift.segments.rfm.QuintileBounds``), so a customer's score is the one
    a whole-shop ranking gives. And the shop's prediction model, fitted once on every
-   shard's model inputs (``seglift.segments.predictions``: merged in customer order, so
-   the parameters are the same whatever the shard count).
+   shard's sufficient statistics for it (``seglift.segments.predictions.ModelCounts``:
+   value counts, added; the fit is a function of the added counts alone, so the
+   parameters are the same whatever the shard count, and the step never holds every
+   customer's inputs). Each shard's statistics are added as they come
+   (``ContextSums``), so the step holds the shop's merged counts, not every shard's.
 3. ``shard_day``, per shard: the features re-scored against the shop's boundaries and
    their prediction columns filled from the shop's model, every
    condition evaluated in dependency order by ``evaluate_many`` (a segment naming
@@ -26,8 +29,9 @@ tests and benchmarks:
    after the merge, so one shard and many give the same members and the same figures,
    to the cent (tests/dayrun property test). ``ReducedDay`` merges a segment only when
    it is asked for and keeps nothing, so the workflow's ReduceDay (which reads each
-   shard's members of a segment as it merges that segment) holds one segment's members
-   at a time, not every segment's: at 10,000,000 customers the 50 template segments
+   shard's members of a segment as it merges that segment, the next one read ahead)
+   holds a few segments' members at a time, not every segment's: at 10,000,000
+   customers the 50 template segments
    hold about 110 million memberships, 0.9 GB a copy.
 
 A segment that fails in any shard (an invalid condition, a failing dependency, a metric
@@ -38,7 +42,7 @@ profile or revenue failure leaves the segment's members and metrics standing
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -78,11 +82,16 @@ from seglift.metrics.daily import (
     metrics_of_partials,
 )
 from seglift.metrics.orders import counted_orders
+from seglift.segments.arrowutil import CountsAdder
 from seglift.segments.compiler import evaluate_many
 from seglift.segments.features import compute_features, rfm_counts, with_rfm
 from seglift.segments.predictions import (
+    ModelCounts,
+    ModelCountsAdder,
     PredictionModel,
+    fit_model_counts,
     fit_predictions,
+    model_counts,
     model_inputs,
     names_prediction_feature,
     with_model_note,
@@ -143,26 +152,30 @@ class ShardStats:
     rfm: dict[str, pa.Table]  # "recency" | "frequency" | "monetary" -> (value, count)
     first_order: date | None  # the shard's first order day (any order, in the shop zone)
     customers: int
-    # The prediction model's inputs of the shard's customers with orders
-    # (``predictions.model_inputs``); None: the day fits no model.
-    model_inputs: pa.Table | None = None
+    # The prediction model's sufficient statistics over the shard's customers
+    # (``predictions.model_counts``); None: the day fits no model.
+    model_counts: ModelCounts | None = None
 
 
 @dataclass(frozen=True)
 class ShardFeatures:
     features: pa.Table  # the shard's customers; RFM scored within the shard (phase 3 redoes it)
     stats: ShardStats
+    # The model's inputs of the shard's customers with orders (``predictions.model_inputs``,
+    # phase 3 applies the model to them); None: the day fits no model.
+    inputs: pa.Table | None = None
 
 
 def shard_features(tables: LakeTables, as_of: date, tz: str = "UTC",
                    predictions: bool = True) -> ShardFeatures:
     """Phase 1 of one shard: its customers' features and its statistics (with the
-    prediction model's inputs unless ``predictions`` is False)."""
+    prediction model's inputs and their counts unless ``predictions`` is False)."""
     features = compute_features(tables, as_of, tz)
     inputs = model_inputs(tables, as_of, tz) if predictions else None
+    counts = model_counts(inputs) if inputs is not None else None
     return ShardFeatures(features, ShardStats(rfm_counts(features),
                                               first_order_day(tables.orders, tz),
-                                              features.num_rows, inputs))
+                                              features.num_rows, counts), inputs)
 
 
 # ------------------------------------------------------------------ phase 2
@@ -187,16 +200,51 @@ class DayContext(BaseModel):
             QuintileBounds(tuple(self.monetary), RFM_TYPES["monetary"]))
 
 
-def day_context(stats: Sequence[ShardStats]) -> DayContext:
-    """Phase 2: every shard's statistics merged (exactly) into the shop's."""
-    bounds = {name: QuintileBounds.of([s.rfm[name] for s in stats], kind).bounds
-              for name, kind in RFM_TYPES.items()}
-    firsts = [s.first_order for s in stats if s.first_order is not None]
-    inputs = [s.model_inputs for s in stats if s.model_inputs is not None]
-    model = fit_predictions(inputs) if stats and len(inputs) == len(stats) else None
-    return DayContext(recency=list(bounds["recency"]), frequency=list(bounds["frequency"]),
-                      monetary=list(bounds["monetary"]), first_order=min(firsts, default=None),
-                      customers=sum(s.customers for s in stats), predictions=model)
+RFM_COUNTS_SCHEMAS = {name: pa.schema([("value", kind), ("count", pa.int64())])
+                      for name, kind in RFM_TYPES.items()}
+
+
+class ContextSums:
+    """Phase 2 as the shards' statistics come: each shard's added to the running sums
+    (value counts merged by ``CountsAdder``) and let go, so the context step holds about
+    twice the shop's merged counts plus one shard's, never every shard's at once."""
+
+    def __init__(self) -> None:
+        self._rfm = {name: CountsAdder(["value"], "count", schema)
+                     for name, schema in RFM_COUNTS_SCHEMAS.items()}
+        self._model = ModelCountsAdder()
+        self._first: date | None = None
+        self._customers = self._shards = self._fitted_shards = 0
+
+    def add(self, stats: ShardStats) -> None:
+        for name, adder in self._rfm.items():
+            adder.add(stats.rfm[name])
+        if stats.first_order is not None:
+            self._first = min(self._first or stats.first_order, stats.first_order)
+        self._customers += stats.customers
+        self._shards += 1
+        if stats.model_counts is not None:
+            self._fitted_shards += 1
+            self._model.add(stats.model_counts)
+
+    def context(self) -> DayContext:
+        bounds = {name: QuintileBounds.of([self._rfm[name].total()], kind).bounds
+                  for name, kind in RFM_TYPES.items()}
+        fit = self._shards and self._fitted_shards == self._shards
+        model = fit_model_counts(self._model.total()) if fit else None
+        return DayContext(recency=list(bounds["recency"]),
+                          frequency=list(bounds["frequency"]),
+                          monetary=list(bounds["monetary"]), first_order=self._first,
+                          customers=self._customers, predictions=model)
+
+
+def day_context(stats: Iterable[ShardStats]) -> DayContext:
+    """Phase 2: every shard's statistics merged (exactly) into the shop's, one shard at
+    a time (``stats`` may be a generator reading them)."""
+    sums = ContextSums()
+    for shard in stats:
+        sums.add(shard)
+    return sums.context()
 
 
 # ------------------------------------------------------------------ phase 3
@@ -480,7 +528,7 @@ def compute_day(
     days = [shard_day(slices[k], firsts[k].features, context, as_of, conditions, shard=k,
                       shards=count, tz=tz, fixed_members=fixed_members, previous=previous,
                       report=report, analytics=analytics, members=members,
-                      inputs=firsts[k].stats.model_inputs)
+                      inputs=firsts[k].inputs)
             for k in range(count)]
     results, failures = reduce_day(days, day_order(conditions, members), as_of,
                                    tables.products)
