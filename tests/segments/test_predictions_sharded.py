@@ -84,6 +84,34 @@ def test_sharded_invocations_store_the_in_process_predictions_and_members(cloud,
     assert preview["member_count"] == len(members)
 
 
+def test_the_context_step_fits_on_the_shards_counts_alone(cloud, monkeypatch):
+    """DayContext merges the shards' value counts, never their customers' inputs: with
+    every shard's per-customer inputs gone it fits the one-shard model, to the bit."""
+    from seglift.dayrun.compute import day_context, shard_features
+    from seglift.segments.predictions import PredictionModel
+    from segments import wiring
+
+    s3, _ = cloud
+    store = modelled_store()
+    monkeypatch.setattr(wiring, "lake_reader", lambda s3, bucket, shop: FakeReader(store))
+    base = {"shop": SHOP, "run_date": DAY, "execution_id": "arn:exec:counts"}
+    plan = _invoke({**base, "action": "plan_shards", "customers_per_shard": 90})
+    for k in range(plan["shards"]):
+        _invoke({**base, "action": "shard_features", "item": {
+            "shop": SHOP, "run_date": DAY, "prefix": plan["prefix"], "shard": k,
+            "shards": plan["shards"]}})
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=plan["prefix"])["Contents"]
+    inputs = [o["Key"] for o in listed if o["Key"].endswith("model-inputs.parquet")]
+    assert len(inputs) == plan["shards"] == 4
+    for key in inputs:
+        s3.delete_object(Bucket=BUCKET, Key=key)
+    assert _invoke({**base, "action": "day_context", "plan": plan})["predictions"] == "fitted"
+    stored = PredictionModel.model_validate_json(s3.get_object(
+        Bucket=BUCKET, Key=keys.prediction_model_key(SHOP, AS_OF))["Body"].read())
+    whole = day_context([shard_features(store.tables(), AS_OF).stats]).predictions
+    assert stored == whole and stored.gamma_gamma is not None
+
+
 def test_a_day_without_features_is_refused_in_words(cloud):
     from segments.handler import lambda_handler
     from tests.lambda_context import lambda_context
