@@ -39,6 +39,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from seglift import keys
+from seglift.analytics.clv import CustomerScores
 from seglift.analytics.shop import shop_shard
 from seglift.concurrency import DEFAULT_WORKERS, IoPool
 from seglift.dayrun import shop_files
@@ -60,7 +61,8 @@ from seglift.dayrun.contracts import (
 )
 from seglift.dayrun.shards import read_shard_tables, shard_count, shard_ids
 from seglift.dayrun.shop_files import ShopShardFile
-from seglift.segments.predictions import ModelCounts
+from seglift.metrics.orders import counted_orders
+from seglift.segments.predictions import ModelCounts, model_scores
 from seglift.segments.snapshots import read_parquet
 from seglift.segments.tables import LakeTables
 from segments.dayrun import DayStores, plan_day, snapshot_or_none, store_day
@@ -189,10 +191,14 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
                 for sid in plan.segment_ids}
     inputs = read_parquet(storage.s3, storage.bucket, base + "model-inputs.parquet")
     tables = _shard_lake(reader, item)
+    # Computed once, read by the segments' figures and the shop's part alike.
+    counted = counted_orders(None, tables.orders, tables.refunds, item.run_date, tz)
+    scores = (model_scores(inputs, context.predictions)
+              if context.predictions is not None else None)
     day = shard_day(tables, features, context, item.run_date,
                     plan.conditions, shard=item.shard, shards=item.shards, tz=tz,
                     fixed_members=plan.fixed_members, previous=previous, analytics=analytics,
-                    inputs=inputs, members=plan.lists)
+                    inputs=inputs, members=plan.lists, counted=counted, scores=scores)
     _put_parquet(storage, base + "features.parquet", day.features)
     # One file per segment (named by its place in ``segments``), so that ReduceDay reads
     # a segment's parts as it merges that segment and never holds every segment's.
@@ -206,7 +212,8 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
         profile_error=day.profile_error)
     _put_json(storage, base + "partials.json", partials.model_dump_json())
     if analytics:
-        _write_shop_part(storage, item, tables, day.members, context, inputs, tz)
+        _write_shop_part(storage, item, tables, day.members, context, inputs, tz,
+                         counted, scores)
     return {"shard": item.shard, "segments": len(day.members), "failed": len(day.failures)}
 
 
@@ -280,14 +287,15 @@ class _ShardMembers(Mapping[str, pa.Array]):
 
 def _write_shop_part(storage: Storage, item: ShardItem, tables: LakeTables,
                      members: Mapping[str, pa.Array], context: DayContext, inputs: pa.Table,
-                     tz: str) -> None:
+                     tz: str, counted: pa.Table, scores: CustomerScores | None) -> None:
     """The shard's part of the shop's analytics (``seglift.analytics.shop``), for the
     ComputeShopAnalytics step. A part that cannot be computed is written as its error:
     the day's segments stand, the shop's analytics of the day are recorded as failed."""
     model = context.predictions.clv_model() if context.predictions is not None else None
     try:
         part = shop_shard(tables.orders, tables.refunds, members, item.run_date, tz,
-                          model=model, inputs=inputs, first_order=context.first_order)
+                          model=model, inputs=inputs, first_order=context.first_order,
+                          counted=counted, scores=scores)
     except Exception as error:  # the segments' day stands without the shop's analytics
         _put_json(storage, shop_files.sums_key(item.prefix, item.shard), ShopShardFile(
             error=f"{type(error).__name__}: {error}").model_dump_json())

@@ -707,11 +707,38 @@ def summary_numbers(summary: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarr
             summary["monetary"].to_numpy(zero_copy_only=False).astype(float))
 
 
+@dataclass(frozen=True)
+class CustomerScores:
+    """The fitted model applied to customers (one value per customer, in their row
+    order): what both the prediction features of segments and the CLV predictions are
+    made of. A day's shard computes them once and both read them (the hypergeometric
+    function behind expected purchases is the costliest part)."""
+
+    p_alive: np.ndarray
+    purchases: dict[int, np.ndarray]  # horizon (days) -> expected purchases
+    order_value: np.ndarray  # expected order value; nan without a gamma-gamma model
+    wait: np.ndarray  # median days to the next order (unrounded)
+
+    @classmethod
+    def of(cls, bg: BgNbdParams, gg: GammaGammaParams | None, x: np.ndarray,
+           t_x: np.ndarray, T: np.ndarray, m: np.ndarray, horizons: Sequence[int]
+           ) -> CustomerScores:
+        return cls(
+            p_alive=p_alive(bg, x, t_x, T),
+            purchases={h: expected_purchases(bg, float(h), x, t_x, T)
+                       for h in dict.fromkeys(horizons)},
+            order_value=(expected_order_value(gg, x, m) if gg is not None
+                         else np.full(len(x), np.nan)),
+            wait=median_days_to_next_order(bg, x, T))
+
+
 def predictions_of(summary: pa.Table, model: ClvModel | NotEnoughHistory, as_of: date,
-                   horizons: tuple[int, ...] = DEFAULT_HORIZONS) -> pa.Table:
+                   horizons: tuple[int, ...] = DEFAULT_HORIZONS,
+                   scores: CustomerScores | None = None) -> pa.Table:
     """The per-customer predictions of ``summary``'s customers (an ``rfm_summary`` of the
     shop or of one shard: each row is computed from its own customer alone), their
-    prediction columns null when ``model`` is why there is none."""
+    prediction columns null when ``model`` is why there is none. ``scores``: ``model``
+    already applied to the same rows (computed here when absent)."""
     x, t_x, T, m = summary_numbers(summary)
     columns: dict[str, pa.Array] = {
         name: summary[name].combine_chunks()
@@ -719,15 +746,16 @@ def predictions_of(summary: pa.Table, model: ClvModel | NotEnoughHistory, as_of:
     }
     if isinstance(model, NotEnoughHistory):
         return pa.table({**columns, **_null_predictions(len(x), horizons)})
-    bg, gg = model.bgnbd, model.gamma_gamma
-    value = expected_order_value(gg, x, m) if gg is not None else np.full(len(x), np.nan)
-    columns["p_alive"] = pa.array(p_alive(bg, x, t_x, T))
+    if scores is None or any(h not in scores.purchases for h in horizons):
+        scores = CustomerScores.of(model.bgnbd, model.gamma_gamma, x, t_x, T, m, horizons)
+    value = scores.order_value
+    columns["p_alive"] = pa.array(scores.p_alive)
     columns["expected_order_value"] = _cents(value)
     for h in horizons:
-        purchases = expected_purchases(bg, float(h), x, t_x, T)
+        purchases = scores.purchases[h]
         columns[f"expected_purchases_{h}d"] = pa.array(purchases)
         columns[f"clv_{h}d"] = _cents(purchases * value)
-    wait = np.rint(median_days_to_next_order(bg, x, T)).astype("int64")
+    wait = np.rint(scores.wait).astype("int64")
     columns["next_order_date"] = pc.cast(_add_days(as_of, wait), pa.date32())
     return pa.table(columns)
 

@@ -44,15 +44,13 @@ import pyarrow.compute as pc
 from pydantic import BaseModel
 
 from seglift.analytics.clv import (
+    DEFAULT_HORIZONS,
     BgNbdParams,
     ClvModel,
+    CustomerScores,
     GammaGammaParams,
     NotEnoughHistory,
-    expected_order_value,
-    expected_purchases,
     fit_clv_counts,
-    median_days_to_next_order,
-    p_alive,
     rfm_summary,
 )
 from seglift.analytics.reports import history_warnings
@@ -61,6 +59,8 @@ from seglift.segments.tables import LakeTables
 
 PURCHASE_HORIZONS = (30, 90, 365)
 VALUE_HORIZONS = (90, 365)
+# Every horizon a day's shard scores once: the features' and the CLV predictions'.
+SCORE_HORIZONS = tuple(sorted({*PURCHASE_HORIZONS, *DEFAULT_HORIZONS}))
 INPUT_COLUMNS = ("customer_id", "frequency", "recency", "age", "monetary")
 INPUTS_SCHEMA = pa.schema([
     pa.field("customer_id", pa.int64()), pa.field("frequency", pa.int64()),
@@ -243,28 +243,40 @@ def _numbers(inputs: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     return column("frequency"), column("recency"), column("age"), m
 
 
-def prediction_columns(inputs: pa.Table, model: PredictionModel, as_of: date
-                       ) -> dict[str, pa.Array]:
-    """Each prediction column for the customers of ``inputs`` (in its row order)."""
+def model_scores(inputs: pa.Table, model: PredictionModel,
+                 horizons: Sequence[int] = SCORE_HORIZONS) -> CustomerScores | None:
+    """``model`` applied to the customers of ``inputs`` (None: no model), for the
+    prediction features and the CLV predictions of the same customers alike."""
+    bg = model.bgnbd_params()
+    if bg is None:
+        return None
+    x, t_x, T, m = _numbers(inputs)
+    return CustomerScores.of(bg, model.gamma_gamma_params(), x, t_x, T, m, horizons)
+
+
+def prediction_columns(inputs: pa.Table, model: PredictionModel, as_of: date,
+                       scores: CustomerScores | None = None) -> dict[str, pa.Array]:
+    """Each prediction column for the customers of ``inputs`` (in its row order);
+    ``scores``: ``model_scores`` of the same, when the caller has them."""
     rows = inputs.num_rows
     nulls = {name: pa.nulls(rows, FEATURES_SCHEMA.field(name).type)
              for name in PREDICTION_FEATURES}
-    bg = model.bgnbd_params()
-    if bg is None or rows == 0:
+    if model.bgnbd_params() is None or rows == 0:
         return nulls
-    x, t_x, T, m = _numbers(inputs)
+    if scores is None or any(h not in scores.purchases for h in PURCHASE_HORIZONS):
+        scores = model_scores(inputs, model, PURCHASE_HORIZONS)
+    assert scores is not None  # the model has its BG/NBD part
     columns: dict[str, pa.Array] = dict(nulls)
-    columns["chance_active"] = pa.array(np.round(100.0 * p_alive(bg, x, t_x, T), 2))
-    purchases = {h: expected_purchases(bg, float(h), x, t_x, T) for h in PURCHASE_HORIZONS}
+    columns["chance_active"] = pa.array(np.round(100.0 * scores.p_alive, 2))
+    purchases = {h: scores.purchases[h] for h in PURCHASE_HORIZONS}
     for h, values in purchases.items():
         columns[f"predicted_purchases_{h}d"] = pa.array(np.round(values, 3))
-    gg = model.gamma_gamma_params()
-    if gg is not None:
-        value = expected_order_value(gg, x, m)
+    if model.gamma_gamma_params() is not None:
+        value = scores.order_value
         columns["predicted_order_value"] = _money(value)
         for h in VALUE_HORIZONS:
             columns[f"predicted_value_{h}d"] = _money(purchases[h] * value)
-    wait = np.rint(median_days_to_next_order(bg, x, T))
+    wait = np.rint(scores.wait)
     finite = np.isfinite(wait)
     days = pa.array(np.where(finite, wait, 0).astype("int64"), mask=~finite)
     columns["days_to_expected_order"] = days
@@ -275,10 +287,11 @@ def prediction_columns(inputs: pa.Table, model: PredictionModel, as_of: date
 
 
 def with_predictions(features: pa.Table, inputs: pa.Table, model: PredictionModel,
-                     as_of: date) -> pa.Table:
+                     as_of: date, scores: CustomerScores | None = None) -> pa.Table:
     """``features`` (one shard's or the shop's) with its prediction columns filled from
-    ``model`` and the same customers' ``model_inputs``; customers without orders stay null."""
-    columns = prediction_columns(inputs, model, as_of)
+    ``model`` and the same customers' ``model_inputs``; customers without orders stay null.
+    ``scores``: ``model_scores(inputs, model)`` when the caller has them."""
+    columns = prediction_columns(inputs, model, as_of, scores)
     position = pc.index_in(features["customer_id"], value_set=inputs["customer_id"]
                            .combine_chunks())
     for name in PREDICTION_FEATURES:
