@@ -35,6 +35,9 @@ BUDGETS = {
     "experiment": Budget(20, 3600, "new experiments"),
     # Each new segment starts a 30-day backfill (api.segment_editor.backfill_new_segment).
     "segment": Budget(120, 3600, "new segments"),
+    # A past day's CLV model, cohorts or predictions, each a job of up to a minute or two
+    # over the whole history (api.past_day_jobs).
+    "past_day": Budget(30, 3600, "computations of a past day's figures"),
 }
 
 

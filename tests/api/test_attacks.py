@@ -394,10 +394,11 @@ def test_every_route_that_starts_expensive_work_spends_a_budget():
     limit on paper only."""
     import inspect
 
+    from api import past_day_jobs
     from api.fair_use import BUDGETS
     from api.routes import exports, measurements, segment_editor, segments, shops
 
-    sources = "".join(inspect.getsource(m)
-                      for m in (exports, measurements, segment_editor, segments, shops))
+    sources = "".join(inspect.getsource(m) for m in (
+        exports, measurements, segment_editor, segments, shops, past_day_jobs))
     for action in BUDGETS:
         assert f'spend(ctx, shop, "{action}")' in sources, action
