@@ -368,14 +368,23 @@ class JobFailure(ApiModel):
     message: str = Field(description="Why, in the merchant's words.")
 
 
+class PastDayOut(ApiModel):
+    """The outcome of a past day's figures computed as a job: they are stored, and the
+    request that started the job now answers them."""
+
+    as_of: date = Field(description="The day the figures are as of.")
+
+
 class JobOut(ApiModel):
     """Work a request started and did not wait for (it can outlast API Gateway's 29 s):
     follow it with GET /jobs/{job_id} until its status is succeeded or failed."""
 
     id: str
-    kind: Literal["export", "backfill", "list"] = Field(
+    kind: Literal["export", "backfill", "list", "clv", "cohorts", "predictions"] = Field(
         description="What the job does: a segment's CSV export, a backfill of its past "
-                    "days (counted in days), or making a list segment (POST /segments/lists).")
+                    "days (counted in days), making a list segment (POST /segments/lists), "
+                    "or a past day's figures the daily run did not store (the CLV model, "
+                    "the cohorts, the customers' predictions).")
     status: Literal["queued", "running", "succeeded", "failed"]
     progress: str = Field(description="Where the job is, in the merchant's words.")
     created_at: datetime
@@ -386,8 +395,9 @@ class JobOut(ApiModel):
     failures: list[JobFailure] = Field(
         default_factory=list, description="The units that failed so far, oldest first, "
         "each with why (a backfill's other days are still computed).")
-    result: ExportOut | ListSegmentOut | None = Field(
+    result: ExportOut | ListSegmentOut | PastDayOut | None = Field(
         default=None, description="When succeeded: the job's outcome (an export's link; the "
-        "list segment made, with its upload's report; null for a backfill, or a list "
-        "deleted since).")
+        "list segment made, with its upload's report; a past day's figures: the day they "
+        "are stored for, asked again with the same request; null for a backfill, or a "
+        "list deleted since).")
     error: JobError | None = Field(default=None, description="When failed: why.")

@@ -53,6 +53,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel
 
+from seglift.analytics.clv import CustomerScores
 from seglift.analytics.profile import (
     ProfileBase,
     ProfilePartial,
@@ -71,14 +72,13 @@ from seglift.analytics.revenue import (
     REVENUE_SUMS_SCHEMA,
     RevenueSums,
     add_revenue_sums,
-    revenue_sums_of_counted,
 )
+from seglift.dayrun.segment_sums import OrderIndex
 from seglift.dayrun.shards import shard_count, shard_ids, shard_tables
 from seglift.lake.schema import MONEY
 from seglift.metrics.daily import (
     DEFAULT_CONVERSION_WINDOW_DAYS,
     DailyPartial,
-    daily_partial,
     metrics_of_partials,
 )
 from seglift.metrics.orders import counted_orders
@@ -294,6 +294,8 @@ def shard_day(
     analytics: bool = True,
     members: Mapping[str, pa.Array] | None = None,
     inputs: pa.Table | None = None,
+    counted: pa.Table | None = None,
+    scores: CustomerScores | None = None,
 ) -> ShardDay:
     """Phase 3 of shard ``shard`` of ``shards``: ``tables`` and ``features`` are that
     shard's; ``previous`` (yesterday's members, whole or the shard's part) is cut to it.
@@ -301,12 +303,15 @@ def shard_day(
     computed beside those of the evaluated ``conditions`` (a list keeps every id it was
     given, whether or not the customer is in today's lake). ``inputs``: the shard's
     phase-1 model inputs (computed again when absent); the shop's model fills the
-    prediction features before any condition is evaluated, so conditions may name them."""
+    prediction features before any condition is evaluated, so conditions may name them.
+    ``counted`` (the shard's ``counted_orders(None, ...)`` as of the day) and ``scores``
+    (``predictions.model_scores`` of ``inputs``): given by a caller that shares them with
+    the shard's part of the shop's analytics, computed here otherwise."""
     features = with_rfm(features, context.thresholds())
     if context.predictions is not None:
         if inputs is None:
             inputs = model_inputs(tables, as_of, tz)
-        features = with_predictions(features, inputs, context.predictions, as_of)
+        features = with_predictions(features, inputs, context.predictions, as_of, scores)
     errors: dict[str, Exception] = {}
     given = {s: _sorted_concat([_shard_part(ids, shard, shards)])
              for s, ids in (members or {}).items()}
@@ -319,7 +324,8 @@ def shard_day(
     everyone: ProfilePartial | None = None
     profile_error: str | None = None
     if wanted:
-        counted = counted_orders(None, tables.orders, tables.refunds, as_of, tz)
+        if counted is None:
+            counted = counted_orders(None, tables.orders, tables.refunds, as_of, tz)
         base: ProfileBase | None = None
         if analytics:
             try:
@@ -328,38 +334,58 @@ def shard_day(
                 everyone = profile_partial(base)
             except Exception as error:  # the metrics stand without profiles
                 profile_error = f"{type(error).__name__}: {error}"
-        start = revenue_start(context.first_order, as_of)
+        index = OrderIndex.of(counted, as_of, revenue_start(context.first_order, as_of),
+                              DEFAULT_CONVERSION_WINDOW_DAYS)
+        rows = _RowFlags(base.everyone) if base is not None else None
         for segment_id in wanted:
             ids = day_members[segment_id]
             previous_ids = shard_ids((previous or {}).get(segment_id), shard, shards)
             try:
                 partials[segment_id] = _segment_partial(
-                    ids, counted, base, as_of, previous_ids, start, analytics, profile_error)
+                    ids, index, base, rows, previous_ids, analytics, profile_error)
             except Exception as error:
                 errors[segment_id] = error
     return ShardDay(day_members, partials, errors, everyone, features, profile_error)
 
 
-def _segment_partial(ids: pa.Array, counted: pa.Table, base: ProfileBase | None, as_of: date,
-                     previous: pa.Array | None, revenue_from: date, analytics: bool,
+class _RowFlags:
+    """Membership flags over a profile base's customers (``ProfileBase.everyone``, in
+    its own order) by binary search in a sorted copy made once per shard."""
+
+    def __init__(self, everyone: pa.Array) -> None:
+        values = pa.array(everyone, pa.int64()).to_numpy(zero_copy_only=False)
+        self._order = np.argsort(values, kind="stable")
+        self._sorted = values[self._order]
+
+    def __call__(self, ids: pa.Array) -> np.ndarray:
+        values = pa.array(ids, pa.int64()).to_numpy(zero_copy_only=False)
+        member = np.zeros(len(self._sorted), bool)
+        if len(values) and len(self._sorted):
+            at = np.searchsorted(self._sorted, values)
+            inside = at < len(self._sorted)
+            hit = at[inside][self._sorted[at[inside]] == values[inside]]
+            member[self._order[hit]] = True
+        return member
+
+
+def _segment_partial(ids: pa.Array, index: OrderIndex, base: ProfileBase | None,
+                     rows: _RowFlags | None, previous: pa.Array | None, analytics: bool,
                      profile_error: str | None) -> SegmentPartial:
-    member_orders = counted.filter(pc.is_in(counted["customer_id"], value_set=ids))
-    metrics = daily_partial(ids, member_orders, as_of, previous,
-                            DEFAULT_CONVERSION_WINDOW_DAYS)
+    ids = pa.array(ids, pa.int64())
+    member_of_index = index.flags(ids)
+    metrics = index.daily_partial(ids, member_of_index, previous)
     if not analytics:
         return SegmentPartial(metrics=metrics)
-    if base is None:
+    if base is None or rows is None:
         return SegmentPartial(metrics=metrics, analytics_error=profile_error or
                               "the day's profile base was not built")
     try:
-        member = pc.is_in(base.everyone, value_set=ids).to_numpy(zero_copy_only=False)
-        profile = profile_partial(base, member)
-        sums = revenue_sums_of_counted(member_orders, revenue_from, as_of, "month")
+        profile = profile_partial(base, rows(ids))
+        revenue = index.revenue_sums(member_of_index)
     except Exception as error:  # members and metrics stand
         return SegmentPartial(metrics=metrics,
                               analytics_error=f"{type(error).__name__}: {error}")
-    return SegmentPartial(metrics=metrics, profile=profile,
-                          revenue=RevenueSums.model_validate(sums.to_pydict()))
+    return SegmentPartial(metrics=metrics, profile=profile, revenue=revenue)
 
 
 # ------------------------------------------------------------------ phase 4
