@@ -18,6 +18,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import ApiError, BadRequest, NotFound
+from api.fair_use import spend
 from api.models import Money
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, encode_page_token
 from api.ports import ApiContext, MeasurementDeps
@@ -221,7 +222,7 @@ def compare_measurements(ctx: Ctx, shop: Shop, body: CompareRequest) -> Comparis
     summary="Split a segment at random into groups (optionally stratified, with a holdout), "
             "one measurement per group",
     tags=["experiments"], status_code=201, security=SESSION_TOKEN_SECURITY,
-    responses=responses(201, "The experiment and its groups", *BODY_ERRORS, 404,
+    responses=responses(201, "The experiment and its groups", *BODY_ERRORS, 404, 429,
                         *SYNC_CALL_ERRORS),
 )
 def post_experiment(ctx: Ctx, shop: Shop, body: ExperimentCreate) -> ExperimentOut:
@@ -236,6 +237,7 @@ def post_experiment(ctx: Ctx, shop: Shop, body: ExperimentCreate) -> ExperimentO
     period, goal = _period(body.period, ctx.clock().date()), _goal(body.goal)
     segment = get_segment_or_404(ctx, shop, body.segment_id)
     timezone, currency = _shop_settings(ctx, shop)
+    spend(ctx, shop, "experiment")
     seed = body.seed if body.seed is not None else secrets.randbelow(2**31)
     request = ExperimentRequest(body.name, segment, period, goal, body.groups, body.holdout,
                                 seed, body.stratify_by, body.notes,
