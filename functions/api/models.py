@@ -366,28 +366,3 @@ class JobError(ApiModel):
 class JobFailure(ApiModel):
     item: str = Field(description="The unit that failed (a backfill's day).")
     message: str = Field(description="Why, in the merchant's words.")
-
-
-class JobOut(ApiModel):
-    """Work a request started and did not wait for (it can outlast API Gateway's 29 s):
-    follow it with GET /jobs/{job_id} until its status is succeeded or failed."""
-
-    id: str
-    kind: Literal["export", "backfill", "list"] = Field(
-        description="What the job does: a segment's CSV export, a backfill of its past "
-                    "days (counted in days), or making a list segment (POST /segments/lists).")
-    status: Literal["queued", "running", "succeeded", "failed"]
-    progress: str = Field(description="Where the job is, in the merchant's words.")
-    created_at: datetime
-    updated_at: datetime
-    done: int | None = Field(default=None, description="Units done so far, failed ones "
-                             "included (a backfill's days); absent for a job not counted.")
-    total: int | None = Field(default=None, description="Units the job has in all.")
-    failures: list[JobFailure] = Field(
-        default_factory=list, description="The units that failed so far, oldest first, "
-        "each with why (a backfill's other days are still computed).")
-    result: ExportOut | ListSegmentOut | None = Field(
-        default=None, description="When succeeded: the job's outcome (an export's link; the "
-        "list segment made, with its upload's report; null for a backfill, or a list "
-        "deleted since).")
-    error: JobError | None = Field(default=None, description="When failed: why.")

@@ -208,6 +208,13 @@ class ExperimentOut(ApiModel):
     period: PeriodOut
     goal: GoalOut
     created_at: datetime
+    status: Literal["creating", "ready", "failed"] = Field(
+        default="ready", description="creating: its job (job_id) is splitting the "
+        "customers, groups follow; ready: every group is stored; failed: see error.")
+    job_id: str | None = Field(default=None, description="The job that makes its groups "
+                               "(GET /jobs/{job_id}).")
+    error: str | None = Field(default=None, description="Why it could not be made, in the "
+                              "merchant's words (status failed).")
     groups: list[ExperimentGroupOut]
     control: str | None = None
     comparisons: list[GroupComparison] = Field(default_factory=list)
