@@ -14,16 +14,18 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from api.api_model import ApiModel
-from api.fields import EmailOrEmpty, Flag, IsoDate
+from api.fields import NOT_BLANK, EmailOrEmpty, Flag, IsoDate
 from api.schema_rules import at_least_one_of, exactly_one_of
 from seglift.exports.columns import EXPORTABLE_METRICS
 from seglift.segments.templates import TEMPLATES
 from seglift.tagging.validation import TAG_PATTERN
 
-SegmentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+SegmentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                               max_length=255, pattern=NOT_BLANK)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 ShopifyQuery = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000,
+                           pattern=NOT_BLANK)
 ]
 # The templates' ids as an enum, so the OpenAPI document (and any client generated from
 # it) names exactly the templates that exist (GET /templates describes them).

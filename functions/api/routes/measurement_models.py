@@ -10,10 +10,18 @@ from annotated_types import Interval
 from pydantic import Field, StringConstraints
 
 from api.api_model import ApiModel
-from api.fields import MAX_EXACT_INTEGER, WHOLE_NUMBER, Flag, IsoDate, WholeNumber
+from api.fields import (
+    MAX_EXACT_INTEGER,
+    NOT_BLANK,
+    WHOLE_NUMBER,
+    Flag,
+    IsoDate,
+    WholeNumber,
+)
 from api.models import Money, RequestBody
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255,
+                                        pattern=NOT_BLANK)]
 Notes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 # A product id within int64 (at most 18 digits), bare or as a Shopify GID.
 ProductRef = Annotated[str, StringConstraints(
