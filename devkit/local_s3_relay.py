@@ -11,6 +11,8 @@ moto's own POST handling drops. Only S3 hosts are relayed: this is not a general
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from datetime import UTC, datetime, timedelta
 from email.parser import BytesParser
@@ -24,7 +26,7 @@ from botocore.config import Config
 
 from devkit.dashboard_server import RelayResponse
 from devkit.local_cloud.cloud import LOCAL_ACCESS_KEY_ID, LOCAL_SECRET_ACCESS_KEY
-from devkit.s3_post_policy import PostRefused, check_post_form, tags_from_xml
+from devkit.s3_post_policy import PostRefused, check_post_form, signing_key, tags_from_xml
 
 _S3_HOST = re.compile(r"^([a-z0-9.-]+\.)?s3([.-][a-z0-9-]+)*\.amazonaws\.com$")
 RELAY_TIMEOUT_SECONDS = 60.0
@@ -44,23 +46,50 @@ _SIGNED_QUERY = {"X-Amz-Algorithm", "X-Amz-Credential", "X-Amz-Date", "X-Amz-Exp
                  "X-Amz-SignedHeaders", "X-Amz-Signature"}
 
 
-def _local_access_key_ids() -> set[str]:
-    """The keys this process signs with: the local cloud's, and whatever boto3's default
-    session resolved (functions that build clients with ``boto3.client`` share it, and it
-    keeps the credentials it found first, moto's own fake ones included)."""
-    keys = {LOCAL_ACCESS_KEY_ID}
+def _local_credentials() -> dict[str, str]:
+    """Access key id -> secret of the keys this process signs with: the local cloud's, and
+    whatever boto3's default session resolved (functions that build clients with
+    ``boto3.client`` share it, and it keeps the credentials it found first, moto's own fake
+    ones included)."""
+    keys = {LOCAL_ACCESS_KEY_ID: LOCAL_SECRET_ACCESS_KEY}
     session = boto3.DEFAULT_SESSION
     credentials = session.get_credentials() if session is not None else None
     if credentials is not None:
-        keys.add(credentials.access_key)
+        frozen = credentials.get_frozen_credentials()
+        keys.setdefault(frozen.access_key, frozen.secret_key)
     return keys
 
 
-def check_presigned_object_url(url: str, now: datetime | None = None) -> str:
-    """The URL if it is a SigV4-presigned URL of one object that has not expired, else
-    ValueError. moto checks no signature, so without this the relay would answer an
-    unsigned ``GET https://<bucket>.s3.amazonaws.com/`` with a listing of the whole bucket
-    (every shop's lake) to anyone who can reach the dashboard server."""
+def _query_signature(method: str, url: str, headers: dict[str, str], secret: str) -> str:
+    """The SigV4 signature S3 computes for a presigned ``url`` (query authentication, the
+    payload unsigned): the canonical request over the URL's path and its query without
+    X-Amz-Signature, the signed headers (host from the URL, the rest from ``headers``)."""
+    parts = urlsplit(url)
+    pairs = [pair.partition("=") for pair in parts.query.split("&") if pair]
+    query = "&".join(f"{k}={v}" for k, _, v in sorted(pairs) if k != "X-Amz-Signature")
+    values = dict(parse_qsl(parts.query, keep_blank_values=True))
+    given = {name.lower(): value for name, value in headers.items()}
+    given["host"] = parts.netloc
+    signed = values["X-Amz-SignedHeaders"]
+    canonical_headers = "".join(f"{name}:{' '.join(given.get(name, '').split())}\n"
+                                for name in signed.split(";"))
+    canonical = "\n".join([method, parts.path or "/", query, canonical_headers, signed,
+                           "UNSIGNED-PAYLOAD"])
+    _, day, region, service, _ = values["X-Amz-Credential"].split("/")
+    scope = values["X-Amz-Credential"].split("/", 1)[1]
+    to_sign = "\n".join(["AWS4-HMAC-SHA256", values["X-Amz-Date"], scope,
+                         hashlib.sha256(canonical.encode()).hexdigest()])
+    key = signing_key(secret, day, region, service)
+    return hmac.new(key, to_sign.encode(), hashlib.sha256).hexdigest()
+
+
+def check_presigned_object_url(url: str, now: datetime | None = None, *, method: str = "GET",
+                               headers: dict[str, str] | None = None) -> str:
+    """The URL if it is a SigV4-presigned URL of one object, signed by the local cloud for
+    ``method`` (and the signed ``headers``), that has not expired; else ValueError. moto
+    checks no signature, so without this the relay would answer an unsigned or forged
+    ``GET https://<bucket>.s3.amazonaws.com/<any key>`` (every shop's lake) to anyone who
+    can reach the dashboard server, and store any PUT."""
     check_s3_url(url)
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
@@ -76,8 +105,16 @@ def check_presigned_object_url(url: str, now: datetime | None = None) -> str:
     # (file name, content type) are part of the signature like the rest.
     if set(query) - _SIGNED_QUERY - _ALLOWED_SIGNED_PARAMETERS:
         raise ValueError("a presigned object URL carries no other query parameters")
-    if query["X-Amz-Credential"].split("/", 1)[0] not in _local_access_key_ids():
+    secret = _local_credentials().get(query["X-Amz-Credential"].split("/", 1)[0])
+    if secret is None:
         raise ValueError("the URL was not signed by the local cloud's credentials")
+    try:
+        expected = _query_signature(method, url, headers or {}, secret)
+    except ValueError:
+        raise ValueError("the URL's X-Amz-Credential is malformed") from None
+    if not hmac.compare_digest(expected, query["X-Amz-Signature"]):
+        raise ValueError("the URL's signature does not match: only URLs the API presigned "
+                         "are relayed")
     try:
         signed = datetime.strptime(query["X-Amz-Date"], "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
         expires = signed + timedelta(seconds=int(query["X-Amz-Expires"]))
@@ -146,7 +183,7 @@ def relay_to_s3(method: str, url: str, body: bytes, headers: dict[str, str]) -> 
         return post_to_s3(url, body, headers)
     if method not in ("GET", "PUT"):
         raise ValueError(f"the S3 relay passes GET, PUT and POST uploads, not {method}")
-    check_presigned_object_url(url)
+    check_presigned_object_url(url, method=method, headers=headers)
     headers = dict(headers) if method == "PUT" else {}
     with requests.Session() as session:
         # No proxy look-up in os.environ: the in-process Lambda runtime swaps the

@@ -32,7 +32,7 @@ class PostRefused(ValueError):
         self.status = status
 
 
-def _signing_key(secret: str, day: str, region: str, service: str) -> bytes:
+def signing_key(secret: str, day: str, region: str, service: str) -> bytes:
     key = f"AWS4{secret}".encode()
     for part in (day, region, service, "aws4_request"):
         key = hmac.new(key, part.encode(), hashlib.sha256).digest()
@@ -53,7 +53,7 @@ def _check_signature(fields: dict[str, str], secret: str) -> None:
         _, day, region, service, _ = fields["x-amz-credential"].split("/")
     except (KeyError, ValueError) as bad:
         raise PostRefused("InvalidArgument", "x-amz-credential is malformed", 400) from bad
-    expected = hmac.new(_signing_key(secret, day, region, service),
+    expected = hmac.new(signing_key(secret, day, region, service),
                         fields["policy"].encode(), hashlib.sha256).hexdigest()
     if not hmac.compare_digest(expected, fields.get("x-amz-signature", "")):
         raise PostRefused("SignatureDoesNotMatch", "the policy's signature does not match")

@@ -7,8 +7,11 @@ it makes is recorded here as the IAM actions and resource ARNs AWS would check, 
 ``devkit.local_cloud.iam`` checks them against the function's role in the transformed
 template.
 
-How calls are attributed: the runtime pushes the function onto a per-thread stack for the
-length of an invocation (``acting_as``); a nested synchronous invocation pushes the callee.
+How calls are attributed: the runtime pushes the function onto a stack for the length of
+an invocation (``acting_as``); a nested synchronous invocation pushes the callee. The stack
+is a context variable: a thread starts without it, and a task a function hands to worker
+threads in a copy of its context (``seglift.concurrency``) carries it, so the function's
+concurrent S3 calls are checked against its role like the others.
 A client can instead be bound to an actor for its whole life (``bind``): the state
 machines' interpreter makes its calls through clients bound to the executing state machine
 (``devkit.local_cloud.state_machine_calls``), whatever thread runs them. Calls on a thread
@@ -24,6 +27,7 @@ special rule map to ``<prefix>:<OperationName>``.
 
 from __future__ import annotations
 
+import contextvars
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -49,28 +53,25 @@ class AwsCall:
     presigned: bool = False
 
 
-_local = threading.local()
+_actors: contextvars.ContextVar[tuple[tuple[list[AwsCall], str], ...]] = \
+    contextvars.ContextVar("seglift_aws_actors", default=())
 _installed = False
 _install_lock = threading.Lock()
 
 
-def _stack() -> list[tuple[list[AwsCall], str]]:
-    if not hasattr(_local, "stack"):
-        _local.stack = []
-    stack: list[tuple[list[AwsCall], str]] = _local.stack
-    return stack
+def _stack() -> tuple[tuple[list[AwsCall], str], ...]:
+    return _actors.get()
 
 
 @contextmanager
 def acting_as(sink: list[AwsCall], function_name: str) -> Iterator[None]:
-    """Record this thread's AWS calls into ``sink`` as made by ``function_name``."""
+    """Record this context's AWS calls into ``sink`` as made by ``function_name``."""
     install()
-    stack = _stack()
-    stack.append((sink, function_name))
+    token = _actors.set((*_stack(), (sink, function_name)))
     try:
         yield
     finally:
-        stack.pop()
+        _actors.reset(token)
 
 
 _ACTOR = "_seglift_aws_actor"

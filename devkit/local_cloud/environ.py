@@ -8,15 +8,17 @@ the process environment with ``env`` laid over it, and every other thread keeps 
 process environment unchanged. Writes inside an overlay stay in it; writes outside go to the
 real environment (and to the C environment, as ``os.environ`` does).
 
-Threads a handler starts itself do not inherit its overlay (no handler here starts any).
+The overlay is a context variable: a thread a handler starts itself does not inherit it
+(a new thread starts in an empty context), but a task it runs in a copy of its context
+does, as ``seglift.concurrency``'s pool runs every task (ReduceDay's S3 reads and writes).
 ``os.getenv`` reads ``os.environ`` at call time, so it sees the overlay too; code that kept
 a reference to the original mapping at import time does not.
 """
 
 from __future__ import annotations
 
+import contextvars
 import os
-import threading
 from collections.abc import Iterator, Mapping, MutableMapping
 from contextlib import contextmanager
 
@@ -26,10 +28,13 @@ _REMOVED = object()
 class ThreadEnviron(MutableMapping[str, str]):
     def __init__(self, real: MutableMapping[str, str]) -> None:
         self.real = real
-        self._local = threading.local()
+        # A context variable, not a thread-local: a task the function hands to a worker
+        # thread in a copy of its context (``seglift.concurrency``) sees its environment.
+        self._layer_var: contextvars.ContextVar[dict[str, object] | None] = \
+            contextvars.ContextVar("seglift_environ_layer", default=None)
 
     def _layer(self) -> dict[str, object] | None:
-        return getattr(self._local, "layer", None)
+        return self._layer_var.get()
 
     # -- the mapping ---------------------------------------------------------------------
     def __getitem__(self, key: str) -> str:
@@ -90,11 +95,11 @@ class ThreadEnviron(MutableMapping[str, str]):
     def overlay(self, environment: Mapping[str, str]) -> Iterator[None]:
         """This thread sees ``environment`` over the process environment until the exit."""
         saved = self._layer()
-        self._local.layer = {**(saved or {}), **environment}
+        token = self._layer_var.set({**(saved or {}), **environment})
         try:
             yield
         finally:
-            self._local.layer = saved
+            self._layer_var.reset(token)
 
 
 def install() -> ThreadEnviron:

@@ -27,3 +27,26 @@ export async function followJob(api, job, { onProgress = () => {}, intervalMs = 
   }
   return current.result;
 }
+
+/**
+ * A job is what a 202 answers (its id is "job_…"): figures the API had to start computing.
+ */
+export function isJob(answer) {
+  return typeof answer?.id === "string" && answer.id.startsWith("job_") && typeof answer.progress === "string";
+}
+
+/**
+ * GET figures that may have to be computed first (a past day the daily run did not store):
+ * when the API answers 202 with a job, follow it (reporting its progress), then ask again:
+ * the figures are stored by then. Resolves with the figures.
+ */
+export async function getFigures(api, path, { onProgress = () => {}, intervalMs = 1000 } = {}) {
+  const answer = await api.get(path);
+  if (!isJob(answer)) return answer;
+  await followJob(api, answer, { onProgress, intervalMs });
+  const figures = await api.get(path);
+  if (isJob(figures)) {
+    throw new ApiError("The figures were computed but could not be read yet: try again in a minute.", { code: "not_ready" });
+  }
+  return figures;
+}

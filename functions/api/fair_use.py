@@ -28,6 +28,9 @@ BUDGETS = {
     "export": Budget(20, 3600, "exports"),
     "backfill": Budget(6, 3600, "backfills"),
     "sync": Budget(6, 3600, "syncs on demand"),
+    # A past day's CLV model, cohorts or predictions, each a job of up to a minute or two
+    # over the whole history (api.past_day_jobs).
+    "past_day": Budget(30, 3600, "computations of a past day's figures"),
 }
 
 

@@ -368,3 +368,10 @@ class JobError(ApiModel):
 class JobFailure(ApiModel):
     item: str = Field(description="The unit that failed (a backfill's day).")
     message: str = Field(description="Why, in the merchant's words.")
+
+
+class PastDayOut(ApiModel):
+    """The outcome of a past day's figures computed as a job: they are stored, and the
+    request that started the job now answers them."""
+
+    as_of: date = Field(description="The day the figures are as of.")

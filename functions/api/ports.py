@@ -224,11 +224,18 @@ class SegmentEngine(Protocol):
         ...
 
     def predictions(self, shop: str, *, run_date: date, sort: str, descending: bool,
-                    offset: int, limit: int, compute: bool = False) -> dict[str, Any]:
+                    offset: int, limit: int, computed: bool = False) -> dict[str, Any]:
         """{as_of, total, offset, items}: a page of the day's per-customer predictions,
-        as ``segments.predictions.predictions_of_day`` reads them; with ``compute``, of a
-        day the daily run did not store, computed as of it with the model's status,
-        reason and warnings (``predictions_as_of``)."""
+        as ``segments.predictions.predictions_of_day`` reads them; with ``computed``, of a
+        day the daily run did not store, from what ``start_predictions``'s job stored,
+        with the model's status, reason and warnings (``predictions_computed``; refused
+        with ``PredictionsNotComputed`` before that job has stored them)."""
+        ...
+
+    def start_predictions(self, shop: str, *, run_date: date, job_id: str) -> None:
+        """Start (without waiting) computing and storing every customer's predictions as
+        of ``run_date`` (a day the daily run did not store) as the job ``job_id``
+        (``segments.predictions.store_predictions_as_of``)."""
         ...
 
 
@@ -293,18 +300,18 @@ class TransitionsService(Protocol):
         ...
 
 
-class CohortsOnDemand(Protocol):
-    def cohorts(self, shop: str, day: date) -> dict[str, Any]:
-        """{"cohorts": payload, "time_to_next_order": payload} as of ``day``, computed from
-        the shop's lake (the daily run stores them only for the days it ran)."""
-        ...
+class PastDayFigures(Protocol):
+    """A past day's shop figures the daily run did not store (a day of an imported
+    history, a day before the first run), computed from the lake by the metrics function
+    as a job: fitting the CLV model takes over a minute at 1,000,000 customers and the
+    cohorts about ten seconds, more than a request can wait. Each call starts (without
+    waiting) the computation as the job ``job_id``; the metrics function stores the
+    figures (``AnalyticsReader``: kinds ``clv_of_day``, ``cohorts_of_day`` and
+    ``time_to_next_order_of_day``) and records the job's outcome."""
 
+    def start_clv(self, shop: str, day: date, job_id: str) -> None: ...
 
-class ClvOnDemand(Protocol):
-    def clv(self, shop: str, day: date) -> dict[str, Any]:
-        """The CLV payload as of ``day`` (the model fitted on the history up to that day),
-        computed from the shop's lake for a day the daily run did not store."""
-        ...
+    def start_cohorts(self, shop: str, day: date, job_id: str) -> None: ...
 
 
 class ExperimentJobs(Protocol):
@@ -401,9 +408,9 @@ class ApiContext:
     analytics: AnalyticsReader | None = None
     journeys: JourneyStore | None = None
     journey_transitions: TransitionsService | None = None
-    # Cohorts as of a day the daily run did not store (None: only stored days are served).
-    cohorts_on_demand: CohortsOnDemand | None = None
-    clv_on_demand: ClvOnDemand | None = None
+    # Cohorts and the CLV model as of a day the daily run did not store, computed as jobs
+    # (None: only stored days are served).
+    past_days: PastDayFigures | None = None
     # None only in contexts built for routes that never evaluate conditions.
     segment_engine: SegmentEngine | None = None
     uploads: UploadStore | None = None

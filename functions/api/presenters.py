@@ -18,6 +18,7 @@ from api.models import (
     JobFailure,
     MetricsPoint,
     Money,
+    PastDayOut,
     SegmentOut,
     ShopOut,
     SyncStatus,
@@ -157,6 +158,11 @@ def _as_date(value: date | datetime | str) -> date:
     return date.fromisoformat(value)
 
 
+# Job kinds that compute a past day's figures (``api.past_day_jobs``): their result is
+# the day, whose figures the request that started the job now answers.
+PAST_DAY_KINDS = ("clv", "cohorts", "predictions")
+
+
 def job_out(job: Any, *, result: Any = None, error: JobError | None = None) -> JobOut:
     """A job (seglift.storage.job_repository.Job) as GET /jobs/{id} shows it; ``result``
     and ``error`` as the job's kind presents them (a list job's: ``api.routes.jobs``)."""
@@ -164,6 +170,9 @@ def job_out(job: Any, *, result: Any = None, error: JobError | None = None) -> J
         error = JobError(code=job.error_code or "failed", message=job.error_message or "")
     if result is None and job.status == "succeeded" and job.kind == "export" and job.result:
         result = ExportOut.model_validate(job.result)
+    if result is None and job.status == "succeeded" and job.kind in PAST_DAY_KINDS \
+            and job.result:
+        result = PastDayOut(as_of=job.result["as_of"])
     total = getattr(job, "total", None)
     failures = getattr(job, "failures", None) or {}
     return JobOut(id=job.job_id, kind=job.kind, status=job.status, progress=job.progress,

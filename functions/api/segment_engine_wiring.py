@@ -80,9 +80,13 @@ class LambdaSegmentEngine:
         return self._call("catalog", shop, run_date)
 
     def predictions(self, shop: str, *, run_date: date, sort: str, descending: bool,
-                    offset: int, limit: int, compute: bool = False) -> dict[str, Any]:
+                    offset: int, limit: int, computed: bool = False) -> dict[str, Any]:
         return self._call("predictions", shop, run_date, sort=sort, descending=descending,
-                          offset=offset, limit=limit, compute=compute)
+                          offset=offset, limit=limit, computed=computed)
+
+    def start_predictions(self, shop: str, *, run_date: date, job_id: str) -> None:
+        invocation.invoke_async(self._lambda, self._name(), self._request(
+            "predictions", shop, run_date, {"job_id": job_id}))
 
     def start_backfill(self, shop: str, *, run_date: date, segment_id: str, days: int,
                        job_id: str | None = None) -> None:

@@ -128,36 +128,30 @@ class WorkflowSyncTrigger:
         )
 
 
-class LambdaCohorts:
-    """Cohorts and the CLV model as of a past day computed by the metrics function,
-    invoked synchronously (they read the lake's Parquet; the API carries no pyarrow)."""
+class LambdaPastDays:
+    """A past day's CLV model and cohorts computed by the metrics function (they read the
+    lake's Parquet; the API carries no pyarrow), started asynchronously as jobs: the CLV
+    fit alone outlasts API Gateway's 29 s at a large shop."""
 
     def __init__(self, lambda_client: Callable[[], Any], function_name: str) -> None:
         self._lambda = lambda_client
         self._function = function_name
 
-    def cohorts(self, shop: str, day: date) -> dict[str, Any]:
+    def _name(self) -> str:
         if not self._function:
             raise ConfigurationError(
-                "missing environment variable METRICS_FUNCTION_NAME (cohorts as of a day): "
+                "missing environment variable METRICS_FUNCTION_NAME (a past day's figures): "
                 "set it in template.yaml"
             )
-        answer = invocation.invoke(self._lambda, self._function,
-                                   invocation.CohortsRequest(shop=shop, day=day))
-        return {"cohorts": answer["cohorts"],
-                "time_to_next_order": answer["time_to_next_order"]}
+        return self._function
 
-    def clv(self, shop: str, day: date) -> dict[str, Any]:
-        """The purchase model as of ``day``, fitted by the metrics function on the
-        history up to that day."""
-        if not self._function:
-            raise ConfigurationError(
-                "missing environment variable METRICS_FUNCTION_NAME (CLV as of a day): "
-                "set it in template.yaml"
-            )
-        answer = invocation.invoke(self._lambda, self._function,
-                                   invocation.ClvRequest(shop=shop, day=day))
-        return dict(answer)
+    def start_clv(self, shop: str, day: date, job_id: str) -> None:
+        invocation.invoke_async(self._lambda, self._name(),
+                                invocation.ClvRequest(shop=shop, day=day, job_id=job_id))
+
+    def start_cohorts(self, shop: str, day: date, job_id: str) -> None:
+        invocation.invoke_async(self._lambda, self._name(),
+                                invocation.CohortsRequest(shop=shop, day=day, job_id=job_id))
 
 
 class LambdaJourneyTransitions:
@@ -458,8 +452,7 @@ def build_api_context(config: RuntimeConfig, session: Any = None) -> ApiContext:
         journeys=JourneysAdapter(config.analytics_table),
         journey_transitions=LambdaJourneyTransitions(lambda: clients.lambda_,
                                                      config.metrics_function_name),
-        cohorts_on_demand=LambdaCohorts(lambda: clients.lambda_, config.metrics_function_name),
-        clv_on_demand=LambdaCohorts(lambda: clients.lambda_, config.metrics_function_name),
+        past_days=LambdaPastDays(lambda: clients.lambda_, config.metrics_function_name),
         measurements=measurement_deps(config, clients),
         exports=export_deps(config, lambda: clients.lambda_),
         jobs=LazyJobs(clients, config.idempotency_table),

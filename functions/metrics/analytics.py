@@ -42,7 +42,12 @@ from seglift.analytics.clv import (
 )
 from seglift.analytics.shop import ShopShard, shop_shard
 from seglift.metrics.orders import member_ids
-from seglift.storage.analytics_repository import SHOP_SUBJECT
+from seglift.storage.analytics_repository import (
+    CLV_OF_DAY,
+    COHORTS_OF_DAY,
+    CURVE_OF_DAY,
+    SHOP_SUBJECT,
+)
 
 ORDER_COLUMNS = ["order_id", "customer_id", "created_at", "cancelled_at", "total_price"]
 REFUND_COLUMNS = ["refund_id", "order_id", "created_at", "amount"]
@@ -314,3 +319,36 @@ def cohorts_as_of(day: date, *, reader: LakeTableReader, tz: str = "UTC") -> dic
     refunds = reader.read_table("refunds", columns=REFUND_COLUMNS)
     return {"cohorts": reports.cohorts_payload(orders, refunds, day, tz),
             "time_to_next_order": reports.time_to_next_order_payload(orders, refunds, day, tz)}
+
+
+# ---------------------------------------------------------------- a past day, as a job
+
+class FigureStore(Protocol):
+    def put(self, shop: str, subject: str, kind: str, sort_key: str,
+            payload: Mapping[str, Any]) -> Any: ...
+
+
+def store_clv_of_day(shop: str, day: date, *, reader: LakeTableReader, store: FigureStore,
+                     tz: str = "UTC",
+                     day_model: Callable[[], ClvModel | NotEnoughHistory | None] = lambda: None
+                     ) -> dict[str, Any]:
+    """The CLV model as of a day the daily run did not store (``clv_as_of``), kept for the
+    API to serve. Run as a job the merchant started: the fit takes tens of seconds at a
+    million customers, more than a request can wait. Answers the job's result."""
+    payload = clv_as_of(day, reader=reader, tz=tz, day_model=day_model)
+    store.put(shop, SHOP_SUBJECT, CLV_OF_DAY, day.isoformat(), payload)
+    return {"as_of": day.isoformat(), "status": payload.get("status")}
+
+
+def store_cohorts_of_day(shop: str, day: date, *, reader: LakeTableReader,
+                         store: FigureStore, tz: str = "UTC") -> dict[str, Any]:
+    """The cohorts and re-order curve as of a day the daily run did not store
+    (``cohorts_as_of``), kept for the API to serve; run as a job (every order grouped by
+    its customer's first month: about ten seconds at a million customers)."""
+    payloads = cohorts_as_of(day, reader=reader, tz=tz)
+    store.put(shop, SHOP_SUBJECT, CURVE_OF_DAY, day.isoformat(),
+              payloads["time_to_next_order"])
+    # The cohorts last: the API serves the day once they are there.
+    store.put(shop, SHOP_SUBJECT, COHORTS_OF_DAY, day.isoformat(), payloads["cohorts"])
+    return {"as_of": day.isoformat(),
+            "cohorts": len(payloads["cohorts"].get("cohorts", []))}

@@ -11,6 +11,7 @@ from pynamodb.exceptions import DoesNotExist
 
 from seglift.config import RuntimeConfig
 from seglift.storage.analytics_repository import AnalyticsRepository, JourneyRepository
+from seglift.storage.job_repository import JobRepository
 from seglift.storage.metrics_repository import MetricsRepository
 from seglift.storage.models import ShopModel, bind
 
@@ -67,6 +68,13 @@ class CachingReader:
 
 def analytics_repository(config: RuntimeConfig) -> AnalyticsRepository:
     return AnalyticsRepository(config.analytics_table)
+
+
+def job_repository(config: RuntimeConfig) -> JobRepository:
+    """The jobs the API's asynchronous requests of a past day's figures report to (the
+    idempotency table)."""
+    table = config.require("idempotency_table").idempotency_table
+    return JobRepository(client("dynamodb"), table)
 
 
 def journey_repository(config: RuntimeConfig) -> JourneyRepository:

@@ -16,6 +16,7 @@ as the daily run stores today.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any, Protocol
@@ -25,6 +26,7 @@ from botocore.exceptions import ClientError
 
 from seglift import keys
 from seglift.analytics.revenue import period_label
+from seglift.concurrency import IoPool
 from seglift.dayrun.compute import SegmentDay, compute_day, day_order, failure_kind
 from seglift.dayrun.contracts import DayRunResult, SegmentOutcome
 from seglift.segments.conditions import ConditionError, referenced_segments, validate_condition
@@ -160,44 +162,89 @@ def run_day(shop: str, run_date: date, *, reader: Any, stores: DayStores,
                      customers=day.features.num_rows)
 
 
+# Segments whose snapshot is being written while the next is merged (``store_day`` with
+# a pool): each holds its members, so a few bound the memory.
+STAGING_AHEAD = 2
+
+
 def store_day(shop: str, run_date: date, plan: DayPlan, results: Mapping[str, SegmentDay],
-              errors: Mapping[str, Exception], stores: DayStores, *, customers: int
-              ) -> DayRunResult:
+              errors: Mapping[str, Exception], stores: DayStores, *, customers: int,
+              pool: IoPool | None = None) -> DayRunResult:
     """Every segment's outputs of the day stored (the in-process run and the sharded
     workflow's ReduceDay both end here); failures recorded on their segments.
 
     ``results`` may compute each segment when asked (``ReducedDay``, adding to ``errors``
     what fails then): each segment's members are written and let go before the next is
-    asked for, and ``errors`` is read once every segment has been."""
+    asked for (with a ``pool``: while the next is computed, ``STAGING_AHEAD`` segments
+    at most), and ``errors`` is read once every segment has been. With a ``pool`` the
+    segments' records are also updated concurrently; the outcome is the same."""
     failures: dict[str, tuple[str, str]] = {
         sid: ("SegmentEvaluationError", message) for sid, message in plan.problems.items()}
     outcomes: list[SegmentOutcome] = []
     staged: dict[str, tuple[int, str | None]] = {}  # segment -> (members, analytics error)
     writes = DayWrites()
+    # segment -> (its members, analytics error, its staging: its items, or why it failed)
+    staging: list[tuple[str, int, str | None, Future[DayWrites] | DayWrites | Exception]] = []
+
+    def stage(segment_id: str, result: SegmentDay) -> DayWrites:
+        own = DayWrites()
+        stage_segment_day(shop, run_date, segment_id, result, stores, own)
+        return own
+
+    def settle(entry: tuple[str, int, str | None, Future[DayWrites] | DayWrites | Exception]
+               ) -> None:
+        segment_id, count, analytics_error, outcome = entry
+        try:
+            done = outcome.result() if isinstance(outcome, Future) else outcome
+            if isinstance(done, Exception):
+                raise done
+        except Exception as error:  # this segment is not stored; the others go on
+            failures[segment_id] = (type(error).__name__, f"storing the day failed: {error}")
+            return
+        writes.metrics.update(done.metrics)
+        writes.analytics.extend(done.analytics)
+        staged[segment_id] = (count, analytics_error)
+
     for segment_id in plan.segment_ids:
         result = results.get(segment_id)
         if result is None:
             continue
-        try:
-            stage_segment_day(shop, run_date, segment_id, result, stores, writes)
-        except Exception as error:  # this segment is not stored; the others go on
-            failures[segment_id] = (type(error).__name__, f"storing the day failed: {error}")
-            continue
-        staged[segment_id] = (len(result.members), result.analytics_error)
+        outcome: Future[DayWrites] | DayWrites | Exception
+        if pool is not None:
+            outcome = pool.submit(stage, segment_id, result)
+        else:
+            try:
+                outcome = stage(segment_id, result)
+            except Exception as error:
+                outcome = error
+        staging.append((segment_id, len(result.members), result.analytics_error, outcome))
         del result
+        while len(staging) > (STAGING_AHEAD if pool is not None else 0):
+            settle(staging.pop(0))
+    for entry in staging:
+        settle(entry)
     failures.update({sid: (failure_kind(e), str(e)) for sid, e in errors.items()})
     try:
         writes.flush(shop, run_date, stores)
         batched = True
     except Exception:  # find the segment at fault: each one's items on their own
         batched = False
-    for segment_id, (count, analytics_error) in staged.items():
+
+    def record(segment_id: str) -> Exception | None:
         try:
             if not batched:
                 writes.of_segment(segment_id).flush(shop, run_date, stores)
-            stores.segments.record_evaluation(shop, segment_id, run_date, count)
+            stores.segments.record_evaluation(shop, segment_id, run_date,
+                                              staged[segment_id][0])
         except Exception as error:
-            failures[segment_id] = (type(error).__name__, f"storing the day failed: {error}")
+            return error
+        return None
+
+    recorded = pool.ordered(record, list(staged)) if pool is not None else map(record, staged)
+    for segment_id, fault in zip(list(staged), recorded, strict=True):
+        count, analytics_error = staged[segment_id]
+        if fault is not None:
+            failures[segment_id] = (type(fault).__name__, f"storing the day failed: {fault}")
             continue
         outcomes.append(SegmentOutcome(segment_id=segment_id, status="succeeded",
                                        member_count=count, analytics_error=analytics_error))

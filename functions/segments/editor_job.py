@@ -24,15 +24,13 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from seglift.job_updates import JobUpdates
+from seglift.job_updates import CRASH_CODE, CRASHED, JobUpdates, run_job
 
 # The job kinds this function runs, by action: what the job's ``kind`` says to the API.
-JOB_KINDS = {"create_list": "list"}
-PROGRESS = {"create_list": "Finding the list's customers"}
-CRASHED = ("This stopped because of an error on our side. Start it again; if it keeps "
-           "failing, contact support.")
-# The code of a failure that is not a refusal (the API shows CRASHED as it is).
-CRASH_CODE = "failed"
+JOB_KINDS = {"create_list": "list", "predictions": "predictions"}
+PROGRESS = {"create_list": "Finding the list's customers",
+            "predictions": "Predicting every customer's purchases as of that day"}
+__all__ = ["CRASHED", "CRASH_CODE", "JOB_KINDS", "done_line", "run_action_job"]
 
 
 def done_line(action: str, result: dict[str, Any]) -> str:
@@ -40,25 +38,19 @@ def done_line(action: str, result: dict[str, Any]) -> str:
     count = result.get("member_count")
     if action == "create_list" and isinstance(count, int):
         return f"Done: {count:,} customer{'s' if count != 1 else ''} in the list"
+    total = result.get("total")
+    if action == "predictions" and isinstance(total, int):
+        return f"Done: predictions for {total:,} customer{'s' if total != 1 else ''}"
     return "Done"
 
 
 def run_action_job(jobs: JobUpdates, shop: str, job_id: str, action: str,
                    answer: Callable[[], dict[str, Any]], refusals: tuple[type[Exception], ...],
                    clock: Callable[[], datetime]) -> dict[str, Any] | None:
-    """Run ``answer`` under the job; its result, or None when the job was already final.
-    A refusal (one of ``refusals``) is recorded and re-raised for the caller's refusal
-    reply; anything else is recorded as a failure and re-raised."""
-    if not jobs.start(shop, job_id, progress=PROGRESS.get(action, "Working"), now=clock()):
-        return None
-    try:
-        result = answer()
-    except refusals as refused:
-        jobs.fail(shop, job_id, code=type(refused).__name__, message=str(refused),
-                  now=clock())
-        raise
-    except Exception:
-        jobs.fail(shop, job_id, code=CRASH_CODE, message=CRASHED, now=clock())
-        raise
-    jobs.succeed(shop, job_id, result, progress=done_line(action, result), now=clock())
-    return result
+    """Run ``answer`` under the job (``seglift.job_updates.run_job``); its result, or None
+    when the job was already final. A refusal (one of ``refusals``) is recorded and
+    re-raised for the caller's refusal reply; anything else is recorded as a failure and
+    re-raised."""
+    return run_job(jobs, shop, job_id, progress=PROGRESS.get(action, "Working"),
+                   work=answer, done=lambda result: done_line(action, result),
+                   refusals=refusals, clock=clock)

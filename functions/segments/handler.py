@@ -18,9 +18,11 @@ The API (which has no pyarrow) invokes the segment editor's actions:
   unsaved condition (``segments.editor.preview_condition``).
 - ``explain`` {condition, customer_id, segment_id?}: the pass/fail tree of a condition for
   one customer (``segments.editor.explain_customer``).
-- ``predictions`` {sort, descending?, offset?, limit?, compute?}: a page of the day's
+- ``predictions`` {sort, descending?, offset?, limit?, computed?}: a page of the day's
   per-customer predictions from its features file (``segments.predictions``); with
-  ``compute``, of a day the daily run did not store, computed as of that day.
+  ``computed``, of a day the daily run did not store, from what the job below stored.
+  With ``job_id`` instead (the API's asynchronous call), every customer's predictions as
+  of that day computed and stored as that job (``store_predictions_as_of``).
 - ``catalog`` {}: the shop's products (id, title, type), product types, customer tags and
   order sources/UTM values, for the dashboard's pickers (``segments.catalog``).
 - ``backfill`` {segment_id, days?, job_id?}: a segment's past days evaluated point in time
@@ -180,17 +182,18 @@ def _answer(event: dict[str, Any], action: str, context: LambdaContext) -> dict[
     if action == "catalog":
         return catalog.shop_catalog(reader)
     if action == "predictions":
+        if event.get("job_id") is not None:  # a day the daily run did not store, as a job
+            return predictions.store_predictions_as_of(
+                shop, run_date, storage=storage, reader=reader,
+                tz=wiring.shop_timezone(config, shop), cache=_feature_cache(context))
         sort = require(event, "sort")
         if sort not in predictions.SORTABLE:
             raise BadEvent(f"sort must be one of {list(predictions.SORTABLE)}, got {sort!r}")
         page = {"sort": sort, "descending": bool(event.get("descending", True)),
                 "offset": _integer(event, "offset", 0), "limit": _integer(event, "limit", 25)}
-        if event.get("compute"):  # a day the daily run did not store: as of that day
-            return predictions.predictions_as_of(
-                shop, run_date, storage=storage, reader=reader, **page,
-                tz=wiring.shop_timezone(config, shop), cache=_feature_cache(context))
-        return predictions.predictions_of_day(shop, run_date, storage=storage, reader=reader,
-                                              **page)
+        read = (predictions.predictions_computed if event.get("computed")
+                else predictions.predictions_of_day)
+        return read(shop, run_date, storage=storage, reader=reader, **page)
     tz = wiring.shop_timezone(config, shop)
     if action == "preview":
         return editor.preview_condition(

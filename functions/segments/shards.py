@@ -4,11 +4,12 @@ The pipeline state machine runs ``seglift.dayrun.compute``'s phases as its own s
 
 - ``plan_shards`` (PlanDay): the shard count from the shop's size, and the shard
   manifest on S3 that the Distributed Maps' ItemReader reads;
-- ``run_shard_features`` (FeatureShards, one per shard): the shard's features and
-  statistics, to S3;
-- ``merge_context`` (DayContext): every shard's statistics merged into the shop's RFM
-  boundaries and first order day, and the shop's prediction model fitted once on every
-  shard's model inputs, to S3;
+- ``run_shard_features`` (FeatureShards, one per shard): the shard's features, its
+  prediction model inputs and its statistics (RFM value counts, the model fit's value
+  counts), to S3;
+- ``merge_context`` (DayContext): every shard's statistics merged, one shard after
+  another, into the shop's RFM boundaries and first order day, and the shop's
+  prediction model fitted once on the added counts, to S3;
 - ``run_shard_day`` (SegmentShards, one per shard): the shard's memberships of every
   segment and their exact partial figures, and its part of the shop's analytics
   (``seglift.analytics.shop``: cohort and curve sums, CLV predictions and sums, the
@@ -29,7 +30,8 @@ import io
 import json
 import os
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import Future
 from datetime import date, timedelta
 from typing import Any
 
@@ -37,7 +39,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from seglift import keys
+from seglift.analytics.clv import CustomerScores
 from seglift.analytics.shop import shop_shard
+from seglift.concurrency import DEFAULT_WORKERS, IoPool
 from seglift.dayrun import shop_files
 from seglift.dayrun.compute import (
     DayContext,
@@ -57,6 +61,8 @@ from seglift.dayrun.contracts import (
 )
 from seglift.dayrun.shards import read_shard_tables, shard_count, shard_ids
 from seglift.dayrun.shop_files import ShopShardFile
+from seglift.metrics.orders import counted_orders
+from seglift.segments.predictions import ModelCounts, model_scores
 from seglift.segments.snapshots import read_parquet
 from seglift.segments.tables import LakeTables
 from segments.dayrun import DayStores, plan_day, snapshot_or_none, store_day
@@ -124,8 +130,12 @@ def run_shard_features(item: ShardItem, *, reader: Any, storage: Storage, tz: st
     _put_parquet(storage, base + "features-1.parquet", result.features)
     for name, counts in result.stats.rfm.items():
         _put_parquet(storage, base + f"rfm-{name}.parquet", counts)
-    if result.stats.model_inputs is not None:
-        _put_parquet(storage, base + "model-inputs.parquet", result.stats.model_inputs)
+    if result.inputs is not None:  # SegmentShards applies the model to them
+        _put_parquet(storage, base + "model-inputs.parquet", result.inputs)
+    counts = result.stats.model_counts
+    if counts is not None:  # DayContext fits the model on every shard's
+        _put_parquet(storage, base + "model-purchases.parquet", counts.purchases)
+        _put_parquet(storage, base + "model-order-values.parquet", counts.order_values)
     _put_json(storage, base + "stats.json", json.dumps({
         "first_order": result.stats.first_order.isoformat() if result.stats.first_order
         else None, "customers": result.stats.customers}))
@@ -133,19 +143,10 @@ def run_shard_features(item: ShardItem, *, reader: Any, storage: Storage, tz: st
 
 
 def merge_context(plan: ShardPlan, *, storage: Storage) -> dict[str, Any]:
-    """DayContext: every shard's statistics merged into the shop's, written to S3."""
-    stats = []
-    for k in range(plan.shards):
-        base = f"{plan.prefix}shard-{k}/"
-        scalars = json.loads(_get(storage, base + "stats.json"))
-        rfm = {name: read_parquet(storage.s3, storage.bucket, base + f"rfm-{name}.parquet")
-               for name in ("recency", "frequency", "monetary")}
-        first = scalars["first_order"]
-        stats.append(ShardStats(rfm, date.fromisoformat(first) if first else None,
-                                scalars["customers"],
-                                read_parquet(storage.s3, storage.bucket,
-                                             base + "model-inputs.parquet")))
-    context = day_context(stats)
+    """DayContext: every shard's statistics merged into the shop's, written to S3. The
+    shards' files are read one after another as they are added (``day_context`` takes
+    them from a generator), so the step holds the merged counts and one shard's."""
+    context = day_context(_shard_stats(plan, storage))
     _put_json(storage, plan.prefix + "context.json", context.model_dump_json())
     model = context.predictions
     if model is not None:  # the editor applies the day's model instead of refitting it
@@ -156,6 +157,24 @@ def merge_context(plan: ShardPlan, *, storage: Storage) -> dict[str, Any]:
                               ContentType="application/json")
     return {"customers": context.customers,
             "predictions": "fitted" if model is not None and model.bgnbd else "not_fitted"}
+
+
+def _shard_stats(plan: ShardPlan, storage: Storage) -> Iterator[ShardStats]:
+    """Each shard's statistics, read from S3 when the previous shard's are added."""
+    for k in range(plan.shards):
+        base = f"{plan.prefix}shard-{k}/"
+        scalars = json.loads(_get(storage, base + "stats.json"))
+
+        def read(name: str, base: str = base) -> pa.Table:
+            return read_parquet(storage.s3, storage.bucket, base + name)
+
+        rfm = {name: read(f"rfm-{name}.parquet") for name in ("recency", "frequency",
+                                                              "monetary")}
+        first = scalars["first_order"]
+        yield ShardStats(rfm, date.fromisoformat(first) if first else None,
+                         scalars["customers"],
+                         ModelCounts(read("model-purchases.parquet"),
+                                     read("model-order-values.parquet")))
 
 
 def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: Any,
@@ -172,10 +191,14 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
                 for sid in plan.segment_ids}
     inputs = read_parquet(storage.s3, storage.bucket, base + "model-inputs.parquet")
     tables = _shard_lake(reader, item)
+    # Computed once, read by the segments' figures and the shop's part alike.
+    counted = counted_orders(None, tables.orders, tables.refunds, item.run_date, tz)
+    scores = (model_scores(inputs, context.predictions)
+              if context.predictions is not None else None)
     day = shard_day(tables, features, context, item.run_date,
                     plan.conditions, shard=item.shard, shards=item.shards, tz=tz,
                     fixed_members=plan.fixed_members, previous=previous, analytics=analytics,
-                    inputs=inputs, members=plan.lists)
+                    inputs=inputs, members=plan.lists, counted=counted, scores=scores)
     _put_parquet(storage, base + "features.parquet", day.features)
     # One file per segment (named by its place in ``segments``), so that ReduceDay reads
     # a segment's parts as it merges that segment and never holds every segment's.
@@ -189,7 +212,8 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
         profile_error=day.profile_error)
     _put_json(storage, base + "partials.json", partials.model_dump_json())
     if analytics:
-        _write_shop_part(storage, item, tables, day.members, context, inputs, tz)
+        _write_shop_part(storage, item, tables, day.members, context, inputs, tz,
+                         counted, scores)
     return {"shard": item.shard, "segments": len(day.members), "failed": len(day.failures)}
 
 
@@ -197,18 +221,59 @@ def _members_key(base: str, index: int) -> str:
     return f"{base}members/{index}.parquet"
 
 
-class _ShardMembers(Mapping[str, pa.Array]):
-    """A shard's members of each segment it evaluated, read from S3 when asked for and
-    not kept (ReduceDay asks for one segment at a time)."""
+class _MemberReads:
+    """Every shard's members of the day's segments, read from S3 concurrently and a
+    segment ahead: asked for a segment's part in one shard, it reads that segment's part
+    in every shard at once (``IoPool``) and starts reading the next segment's (in
+    ``order``, the order ``store_day`` asks for them) while the caller merges this one.
+    It forgets a segment's parts when a later segment is asked for, so memory holds about
+    two segments' parts (plus what the caller keeps), never every segment's."""
 
-    def __init__(self, storage: Storage, base: str, segments: list[str]) -> None:
-        self._storage, self._base = storage, base
+    def __init__(self, storage: Storage, prefix: str, indexes: Sequence[Mapping[str, int]],
+                 order: Sequence[str], pool: IoPool) -> None:
+        self._storage, self._prefix, self._indexes, self._pool = storage, prefix, indexes, pool
+        self._order = list(order)
+        self._place = {sid: i for i, sid in enumerate(order)}
+        self._reads: dict[str, list[Future[pa.Array] | None]] = {}
+
+    def _read(self, shard: int, segment_id: str) -> pa.Array:
+        key = _members_key(f"{self._prefix}shard-{shard}/", self._indexes[shard][segment_id])
+        return read_parquet(self._storage.s3, self._storage.bucket, key)[
+            "customer_id"].combine_chunks()
+
+    def _start(self, segment_id: str) -> list[Future[pa.Array] | None]:
+        if segment_id not in self._reads:
+            self._reads[segment_id] = [
+                self._pool.submit(self._read, k, segment_id) if segment_id in index else None
+                for k, index in enumerate(self._indexes)]
+        return self._reads[segment_id]
+
+    def part(self, shard: int, segment_id: str) -> pa.Array:
+        reads = self._start(segment_id)
+        place = self._place.get(segment_id)
+        if place is not None:
+            for earlier in [s for s in self._reads if self._place.get(s, place) < place]:
+                del self._reads[earlier]  # merged and stored: let go
+            if place + 1 < len(self._order):
+                self._start(self._order[place + 1])
+        future = reads[shard]
+        if future is None:
+            raise KeyError(segment_id)
+        return future.result()
+
+
+class _ShardMembers(Mapping[str, pa.Array]):
+    """A shard's members of each segment it evaluated, read from S3 when asked for
+    (``_MemberReads``) and not kept (ReduceDay asks for one segment at a time)."""
+
+    def __init__(self, reads: _MemberReads, shard: int, segments: list[str]) -> None:
+        self._reads, self._shard = reads, shard
         self._index = {sid: i for i, sid in enumerate(segments)}
 
     def __getitem__(self, segment_id: str) -> pa.Array:
-        key = _members_key(self._base, self._index[segment_id])
-        return read_parquet(self._storage.s3, self._storage.bucket, key)[
-            "customer_id"].combine_chunks()
+        if segment_id not in self._index:
+            raise KeyError(segment_id)
+        return self._reads.part(self._shard, segment_id)
 
     def __contains__(self, segment_id: object) -> bool:  # Mapping's would read the file
         return segment_id in self._index
@@ -222,14 +287,15 @@ class _ShardMembers(Mapping[str, pa.Array]):
 
 def _write_shop_part(storage: Storage, item: ShardItem, tables: LakeTables,
                      members: Mapping[str, pa.Array], context: DayContext, inputs: pa.Table,
-                     tz: str) -> None:
+                     tz: str, counted: pa.Table, scores: CustomerScores | None) -> None:
     """The shard's part of the shop's analytics (``seglift.analytics.shop``), for the
     ComputeShopAnalytics step. A part that cannot be computed is written as its error:
     the day's segments stand, the shop's analytics of the day are recorded as failed."""
     model = context.predictions.clv_model() if context.predictions is not None else None
     try:
         part = shop_shard(tables.orders, tables.refunds, members, item.run_date, tz,
-                          model=model, inputs=inputs, first_order=context.first_order)
+                          model=model, inputs=inputs, first_order=context.first_order,
+                          counted=counted, scores=scores)
     except Exception as error:  # the segments' day stands without the shop's analytics
         _put_json(storage, shop_files.sums_key(item.prefix, item.shard), ShopShardFile(
             error=f"{type(error).__name__}: {error}").model_dump_json())
@@ -244,10 +310,11 @@ def _write_shop_part(storage: Storage, item: ShardItem, tables: LakeTables,
         sums=part.sums, predictions=part.predictions is not None).model_dump_json())
 
 
-def _load_shard_day(storage: Storage, prefix: str, shard: int) -> ShardDay:
-    base = f"{prefix}shard-{shard}/"
-    saved = ShardPartials.model_validate_json(_get(storage, base + "partials.json"))
-    members = _ShardMembers(storage, base, saved.segments)
+def _load_partials(storage: Storage, prefix: str, shard: int) -> ShardPartials:
+    return ShardPartials.model_validate_json(_get(storage, f"{prefix}shard-{shard}/partials.json"))
+
+
+def _shard_day(saved: ShardPartials, members: Mapping[str, pa.Array]) -> ShardDay:
     failures: dict[str, Exception] = {
         sid: SegmentFailure(kind, message) for sid, (kind, message) in saved.failures.items()}
     return ShardDay(members, dict(saved.partials), failures, saved.everyone,
@@ -256,19 +323,23 @@ def _load_shard_day(storage: Storage, prefix: str, shard: int) -> ShardDay:
 
 def _write_features(storage: Storage, plan: ShardPlan) -> None:
     """The day's features file: every shard's, one after another, at the key exports and
-    measurements read. Streamed through a temporary file (one shard in memory at a time;
-    the upload is multipart above 8 MB), so the whole shop's features never are."""
+    measurements read. Streamed through a temporary file (the next shard's part read while
+    this one is written, so two shards in memory at a time; the upload is multipart above
+    8 MB), so the whole shop's features never are."""
     fd, path = tempfile.mkstemp(suffix=".parquet", prefix="seglift-features-")
     os.close(fd)
+
+    def read(k: int) -> pa.Table:
+        return read_parquet(storage.s3, storage.bucket, f"{plan.prefix}shard-{k}/features.parquet")
+
     try:
         writer: pq.ParquetWriter | None = None
-        for k in range(plan.shards):
-            part = read_parquet(storage.s3, storage.bucket,
-                                f"{plan.prefix}shard-{k}/features.parquet")
-            if writer is None:
-                writer = pq.ParquetWriter(path, part.schema, compression="zstd")
-            writer.write_table(part)
-            del part
+        with IoPool(1) as ahead:
+            for part in ahead.ordered(read, range(plan.shards), ahead=1):
+                if writer is None:
+                    writer = pq.ParquetWriter(path, part.schema, compression="zstd")
+                writer.write_table(part)
+                del part
         if writer is not None:
             writer.close()
         storage.s3.upload_file(path, storage.bucket,
@@ -277,22 +348,33 @@ def _write_features(storage: Storage, plan: ShardPlan) -> None:
         os.unlink(path)
 
 
-def reduce_shards(plan: ShardPlan, *, reader: Any, stores: DayStores) -> DayRunResult:
+def reduce_shards(plan: ShardPlan, *, reader: Any, stores: DayStores,
+                  workers: int = DEFAULT_WORKERS) -> DayRunResult:
     """ReduceDay: every shard's part merged, then stored as the day-run stores a day.
 
     One segment at a time (``ReducedDay``): its parts read from every shard, merged,
     stored, let go; what stays in memory for the whole run is every shard's partial
-    figures, not its members. The price is one S3 read per segment and shard (50 segments
-    over 128 shards at 10,000,000 customers: 6,400 small reads, about a minute at S3's
-    10-20 ms each), read one after another: threads started here would leave the
-    function's identity behind on the local cloud (its IAM check and environment are per
-    thread)."""
+    figures, not its members. The S3 calls are concurrent (``IoPool``, ``workers`` in
+    flight): every shard's partials at the start; each segment's parts in every shard,
+    the next segment's read while this one is merged (``_MemberReads``); the snapshots
+    written and the segments' records updated while the next segment is merged
+    (``store_day``); and the day's features file written beside all of it, on its own
+    thread. One after another, the reads were one S3 round trip per segment and shard
+    (6,400 at 128 shards, about two minutes at S3's 10-20 ms each)."""
     storage = stores.storage
-    days = [_load_shard_day(storage, plan.prefix, k) for k in range(plan.shards)]
     day_plan = plan_day(plan.shop, stores.segments, storage)
     products = reader.read_table("products", columns=None)
-    _write_features(storage, plan)
-    reduced = ReducedDay(days, day_plan.segment_ids, plan.run_date, products)
-    return store_day(plan.shop, plan.run_date, day_plan, reduced, reduced.failures, stores,
-                     customers=plan.customers)
-
+    with IoPool(workers) as pool, IoPool(1) as background:
+        features = background.submit(_write_features, storage, plan)
+        saved = list(pool.ordered(lambda k: _load_partials(storage, plan.prefix, k),
+                                  range(plan.shards)))
+        reads = _MemberReads(storage, plan.prefix,
+                             [{sid: i for i, sid in enumerate(s.segments)} for s in saved],
+                             day_plan.segment_ids, pool)
+        days = [_shard_day(s, _ShardMembers(reads, k, s.segments)) for k, s in enumerate(saved)]
+        del saved
+        reduced = ReducedDay(days, day_plan.segment_ids, plan.run_date, products)
+        result = store_day(plan.shop, plan.run_date, day_plan, reduced, reduced.failures,
+                           stores, customers=plan.customers, pool=pool)
+        features.result()  # a failed features file fails the step (the workflow retries)
+    return result

@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any
 
 import boto3
+from botocore.config import Config
 
 from seglift.config import RuntimeConfig
 from seglift.storage.analytics_repository import AnalyticsRepository
@@ -20,10 +21,15 @@ from seglift.tagging.adapters import SqsQueue
 from segments.backfill_job import BackfillJob
 from segments.tag_sync import KeepInSyncTagger
 
+# Connections a client keeps: enough for ReduceDay's pool of concurrent S3 calls
+# (``seglift.concurrency``; botocore's default of 10 would queue the rest).
+MAX_POOL_CONNECTIONS = 32
+
 
 @cache
 def _client(service: str, region: str) -> Any:
-    return boto3.session.Session(region_name=region or None).client(service)
+    return boto3.session.Session(region_name=region or None).client(
+        service, config=Config(max_pool_connections=MAX_POOL_CONNECTIONS))
 
 
 def client(service: str) -> Any:

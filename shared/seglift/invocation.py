@@ -98,20 +98,25 @@ class JourneyTransitionsRequest(FunctionRequest):
 
 class CohortsRequest(FunctionRequest):
     """API -> metrics function: the shop's cohorts and re-order curve as of ``day`` (a day
-    the daily run did not store)."""
+    the daily run did not store), computed and stored as the job ``job_id``."""
 
     model_config = ConfigDict(extra="forbid")
     action: Literal["cohorts"] = "cohorts"
     day: date
+    # An asynchronous call: computed and stored as that job, which the dashboard follows
+    # (seglift.storage.job_repository).
+    job_id: str = Field(pattern=r"^job_[a-f0-9]{16}$")
 
 
 class ClvRequest(FunctionRequest):
     """API -> metrics function: the shop's CLV model and its check as of ``day`` (a day
-    the daily run did not store), fitted on the history up to that day."""
+    the daily run did not store), fitted on the history up to that day and stored as the
+    job ``job_id``."""
 
     model_config = ConfigDict(extra="forbid")
     action: Literal["clv"] = "clv"
     day: date
+    job_id: str = Field(pattern=r"^job_[a-f0-9]{16}$")
 
 
 class CreateExperimentRequest(FunctionRequest):

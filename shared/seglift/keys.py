@@ -70,6 +70,13 @@ def prediction_model_key(shop: str, as_of: date) -> str:
     return f"{shop_prefix(shop)}features/{as_of.isoformat()}.model.json"
 
 
+def predictions_of_day_key(shop: str, as_of: date) -> str:
+    """Every customer's predictions as of a day the daily run did not store, computed as
+    a job the merchant started (``segments.predictions.store_predictions_as_of``): the
+    prediction columns of the day's features, the model's notes in the schema metadata."""
+    return f"{shop_prefix(shop)}predictions/{as_of.isoformat()}.parquet"
+
+
 def segment_prefix(shop: str, segment_id: str) -> str:
     return f"{shop_prefix(shop)}segments/{_safe_id('segment id', segment_id)}/"
 

@@ -47,18 +47,21 @@ class FakeSegmentEngine:
     # day -> (features, customers) tables the ``predictions`` action pages through with
     # the segments function's own logic (segments.predictions.prediction_page).
     prediction_days: dict[date, tuple[Any, Any]] = field(default_factory=dict)
-    # day -> (features, customers) the action computes as of a day no run stored
-    # (``compute``): the features' model note gives the status, reason and warnings.
+    # day -> (features, customers) a predictions job computes as of a day no run stored
+    # (``start_predictions``), then read (``computed``) from ``computed_days``: the
+    # features' model note gives the status, reason and warnings.
+    computable_days: dict[date, tuple[Any, Any]] = field(default_factory=dict)
     computed_days: dict[date, tuple[Any, Any]] = field(default_factory=dict)
+    started_predictions: list[tuple[str, date, str]] = field(default_factory=list)
 
     def predictions(self, shop: str, *, run_date: date, sort: str, descending: bool,
-                    offset: int, limit: int, compute: bool = False) -> dict[str, Any]:
+                    offset: int, limit: int, computed: bool = False) -> dict[str, Any]:
         from seglift.segments.predictions import model_note
         from segments.predictions import prediction_page
 
         self._record("predictions", shop=shop, run_date=run_date, sort=sort,
-                     descending=descending, offset=offset, limit=limit, compute=compute)
-        days = self.computed_days if compute else self.prediction_days
+                     descending=descending, offset=offset, limit=limit, computed=computed)
+        days = self.computed_days if computed else self.prediction_days
         if run_date not in days:
             raise EngineRejected("PredictionsNotComputed",
                                  f"no predictions were stored for {run_date.isoformat()}")
@@ -66,7 +69,7 @@ class FakeSegmentEngine:
         page = {"as_of": run_date.isoformat(), **prediction_page(
             features, customers, sort=sort, descending=descending, offset=offset,
             limit=limit)}
-        if compute:
+        if computed:
             note = model_note(features) or {}
             page.update(status="fitted" if note.get("fitted") else "insufficient_data",
                         reason=note.get("reason"), warnings=note.get("warnings") or [])
@@ -143,6 +146,24 @@ class FakeSegmentEngine:
         with contextlib.suppress(Refused):
             run_action_job(self.jobs, shop, job_id, "create_list", answer, (Refused,),
                            lambda: NOW)
+
+    def start_predictions(self, shop: str, *, run_date: date, job_id: str) -> None:
+        """As the segments function's asynchronous call does, at once when ``jobs`` is
+        set: the day's predictions stored (``computable_days`` -> ``computed_days``)
+        under the job by ``segments.editor_job``."""
+        from segments.editor_job import run_action_job
+
+        self.started_predictions.append((shop, run_date, job_id))
+        if self.jobs is None or run_date not in self.computable_days:
+            return  # left queued, as an invocation not run yet
+
+        def answer() -> dict[str, Any]:
+            features, customers = self.computable_days[run_date]
+            self.computed_days[run_date] = (features, customers)
+            return {"as_of": run_date.isoformat(), "status": "fitted",
+                    "total": features.num_rows}
+
+        run_action_job(self.jobs, shop, job_id, "predictions", answer, (), lambda: NOW)
 
     def catalog(self, shop: str, *, run_date: date) -> dict[str, Any]:
         self._record("catalog", shop=shop, run_date=run_date)

@@ -5,12 +5,18 @@ API's conventions (ISO dates, money with the shop's currency, pages, one error s
 from __future__ import annotations
 
 import itertools
+from collections.abc import Iterator
 from datetime import date
 from typing import Any, NamedTuple
 
+import boto3
 import pytest
+from moto import mock_aws
 
+from api.fair_use import BUDGETS
 from api.ports import SnapshotNotFound
+from seglift.storage.analytics_repository import CLV_OF_DAY, COHORTS_OF_DAY, CURVE_OF_DAY
+from seglift.storage.job_repository import JobRepository
 from tests.api.conftest import SHOP_A, SHOP_B, Client, evaluated
 from tests.api.fakes import NOW
 
@@ -360,36 +366,6 @@ def test_default_days_are_the_shops_own_today_not_utcs(api, client, stores):
     assert (default["start"], default["end"]) == ("2026-11-20", "2026-11-21")
 
 
-class FakeCohorts:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, date]] = []
-
-    def cohorts(self, shop: str, day: date) -> dict:
-        self.calls.append((shop, day))
-        return {"cohorts": {"as_of": day.isoformat(), "cohorts": COHORTS["cohorts"][:2],
-                            "ltv_by_month": []},
-                "time_to_next_order": CURVE}
-
-
-def test_cohorts_as_of_a_day_the_run_did_not_store_are_computed_on_demand(client, stores):
-    stores.analytics.put(SHOP_A, "shop", "cohorts", "2026-11-19", COHORTS)
-    stores.cohorts_on_demand = FakeCohorts()
-    stored = client.get("/cohorts?day=2026-11-19").json
-    assert stored["as_of"] == "2026-11-19" and len(stored["items"]) == 5
-    assert stores.cohorts_on_demand.calls == []          # a stored day is read, not computed
-    past = client.get("/cohorts?day=2025-03-02&limit=1").json
-    assert past["as_of"] == "2025-03-02"
-    assert [c["cohort"] for c in past["items"]] == ["2026-01"]
-    assert past["time_to_next_order"][0]["days"] == 30
-    assert client.get(f"/cohorts?day=2025-03-02&next_token={past['next_token']}").json[
-        "items"][0]["cohort"] == "2026-02"
-    assert stores.cohorts_on_demand.calls == [(SHOP_A, date(2025, 3, 2))] * 2
-    latest = client.get("/cohorts").json                 # no day: the latest stored
-    assert latest["as_of"] == "2026-11-19"
-    future = client.get("/cohorts?day=2099-01-01")
-    assert (future.status, future.error["field"]) == (400, "day")
-
-
 def test_without_the_on_demand_service_a_past_day_serves_the_latest_stored_before(
         client, stores):
     stores.analytics.put(SHOP_A, "shop", "cohorts", "2026-11-01", COHORTS)
@@ -397,34 +373,139 @@ def test_without_the_on_demand_service_a_past_day_serves_the_latest_stored_befor
     assert client.get("/cohorts?day=2026-10-10").status == 404
 
 
-class FakeClv:
-    def __init__(self) -> None:
-        self.calls: list[tuple[str, date]] = []
-
-    def clv(self, shop: str, day: date) -> dict:
-        self.calls.append((shop, day))
-        return {"as_of": day.isoformat(), "status": "insufficient_data",
-                "reason": "only 4 customers had ordered by then", "bgnbd": None,
-                "gamma_gamma": None, "summary": None, "predictions_key": None,
-                "warnings": [], "holdout": None}
+PAST_CLV = {"as_of": "2025-03-02", "status": "insufficient_data",
+            "reason": "only 4 customers had ordered by then", "bgnbd": None,
+            "gamma_gamma": None, "summary": None, "predictions_key": None, "warnings": [],
+            "holdout": None}
+PAST_COHORTS = {"as_of": "2025-03-02", "cohorts": COHORTS["cohorts"][:2], "ltv_by_month": []}
 
 
-def test_the_clv_model_of_a_day_the_run_did_not_store_is_fitted_as_of_that_day(client, stores):
-    """A past day never shows a later run's model: without a run stored that day, the
-    metrics function fits it on the history up to the day."""
+@pytest.fixture
+def jobs(api) -> Iterator[JobRepository]:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(TableName="idem", BillingMode="PAY_PER_REQUEST",
+                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "id",
+                                                     "AttributeType": "S"}])
+        api.jobs = JobRepository(dynamodb, "idem")
+        yield api.jobs
+
+
+class FakePastDays:
+    """The metrics function's past-day jobs: each start is recorded; ``run`` does what its
+    asynchronous invocation does (the figures stored apart, then the job succeeded)."""
+
+    def __init__(self, analytics: FakeAnalytics, jobs: JobRepository) -> None:
+        self.analytics, self.jobs = analytics, jobs
+        self.started: list[tuple[str, str, date, str]] = []
+        self.broken = False
+
+    def start_clv(self, shop: str, day: date, job_id: str) -> None:
+        self._start("clv", shop, day, job_id)
+
+    def start_cohorts(self, shop: str, day: date, job_id: str) -> None:
+        self._start("cohorts", shop, day, job_id)
+
+    def _start(self, kind: str, shop: str, day: date, job_id: str) -> None:
+        if self.broken:
+            raise RuntimeError("lambda unreachable")
+        self.started.append((kind, shop, day, job_id))
+
+    def run(self) -> None:
+        for kind, shop, day, job_id in self.started:
+            self.jobs.start(shop, job_id, progress="Working", now=NOW)
+            if kind == "clv":
+                self.analytics.put(shop, "shop", CLV_OF_DAY, day.isoformat(),
+                                   {**PAST_CLV, "as_of": day.isoformat()})
+            else:
+                self.analytics.put(shop, "shop", CURVE_OF_DAY, day.isoformat(), CURVE)
+                self.analytics.put(shop, "shop", COHORTS_OF_DAY, day.isoformat(),
+                                   {**PAST_COHORTS, "as_of": day.isoformat()})
+            self.jobs.succeed(shop, job_id, {"as_of": day.isoformat()}, progress="Done",
+                              now=NOW)
+
+
+@pytest.fixture
+def past_days(stores, jobs) -> FakePastDays:
+    stores.past_days = FakePastDays(stores.analytics, jobs)
+    return stores.past_days
+
+
+def _job_then_figures(client: Client, past_days: FakePastDays, url: str, kind: str) -> Any:
+    """A past day as the dashboard asks for it: 202 with the job, the job followed to its
+    end, then the same request answered from what the job stored."""
+    started = client.get(url)
+    assert started.status == 202, started.text
+    job = started.json
+    assert (job["kind"], job["status"]) == (kind, "queued")
+    assert started.headers["Location"] == f"/jobs/{job['id']}"
+    past_days.run()
+    done = client.get(started.headers["Location"]).json
+    assert done["status"] == "succeeded" and done["result"] == {"as_of": "2025-03-02"}
+    served = client.get(url)
+    assert served.status == 200, served.text
+    return served.json
+
+
+def test_cohorts_of_a_day_the_run_did_not_store_are_a_job_then_served(client, stores,
+                                                                    past_days):
+    stores.analytics.put(SHOP_A, "shop", "cohorts", "2026-11-19", COHORTS)
+    stored = client.get("/cohorts?day=2026-11-19").json
+    assert stored["as_of"] == "2026-11-19" and len(stored["items"]) == 5
+    assert past_days.started == []                       # a stored day is read, not computed
+    past = _job_then_figures(client, past_days, "/cohorts?day=2025-03-02&limit=1", "cohorts")
+    assert past["as_of"] == "2025-03-02"
+    assert [c["cohort"] for c in past["items"]] == ["2026-01"]
+    assert past["time_to_next_order"][0]["days"] == 30
+    assert client.get(f"/cohorts?day=2025-03-02&next_token={past['next_token']}").json[
+        "items"][0]["cohort"] == "2026-02"
+    assert [(k, d) for k, _, d, _ in past_days.started] == [("cohorts", date(2025, 3, 2))]
+    latest = client.get("/cohorts").json                 # no day: the latest daily run's
+    assert latest["as_of"] == "2026-11-19"
+    future = client.get("/cohorts?day=2099-01-01")
+    assert (future.status, future.error["field"]) == (400, "day")
+
+
+def test_the_clv_model_of_a_day_the_run_did_not_store_is_a_job_then_served(client, stores,
+                                                                         past_days):
+    """A past day never shows a later run's model: without a run stored that day, a job
+    of the metrics function fits it on the history up to the day and stores it."""
     stores.analytics.put(SHOP_A, "shop", "clv", "2026-11-19", {
         "as_of": "2026-11-19", "status": "fitted", "reason": None, "summary": None,
         "bgnbd": {"r": 0.24, "alpha": 4.41, "a": 0.79, "b": 2.43, "log_likelihood": -9.5},
         "gamma_gamma": None})
-    stores.clv_on_demand = FakeClv()
     assert client.get("/clv?day=2026-11-19").json["bgnbd"]["r"] == 0.24
     assert client.get("/clv").json["as_of"] == "2026-11-19"
-    assert stores.clv_on_demand.calls == []              # stored days are read
-    past = client.get("/clv?day=2025-03-02").json
+    assert past_days.started == []                       # stored days are read
+    past = _job_then_figures(client, past_days, "/clv?day=2025-03-02", "clv")
     assert (past["as_of"], past["status"]) == ("2025-03-02", "insufficient_data")
     assert "only 4 customers" in past["reason"] and past["bgnbd"] is None
-    later = client.get("/clv?day=2026-11-20").json       # after the last run, up to today
-    assert later["as_of"] == "2026-11-20"
-    assert stores.clv_on_demand.calls == [(SHOP_A, date(2025, 3, 2)), (SHOP_A, date(2026, 11, 20))]
+    assert len(past_days.started) == 1                   # served stored from now on
+    assert client.get("/clv").json["as_of"] == "2026-11-19"  # the latest run's, still
+    later = client.get("/clv?day=2026-11-20")            # after the last run, up to today
+    assert (later.status, later.json["kind"]) == (202, "clv")
+    assert past_days.started[-1][1:3] == (SHOP_A, date(2026, 11, 20))
     future = client.get("/clv?day=2099-01-01")
     assert (future.status, future.error["field"]) == (400, "day")
+
+
+def test_a_past_day_job_of_another_shop_is_not_found_and_one_not_started_fails(
+        client, client_b, stores, past_days):
+    started = client.get("/clv?day=2025-03-02").json
+    assert client_b.get(f"/jobs/{started['id']}").status == 404
+    assert client_b.get("/clv?day=2025-03-02").json["id"] != started["id"]
+    past_days.broken = True
+    reply = client.get("/cohorts?day=2025-03-03")
+    assert reply.status == 500                           # never a job queued for ever:
+    items = stores.jobs._dynamodb.scan(TableName="idem")["Items"]
+    (failed,) = [i for i in items if i["kind"]["S"] == "cohorts"]
+    assert failed["status"]["S"] == "failed"
+    assert "try again in a minute" in failed["error_message"]["S"]
+
+
+def test_past_days_are_counted_against_the_shops_budget(client, stores, past_days):
+    for n in range(BUDGETS["past_day"].limit):
+        assert client.get(f"/clv?day=2025-01-{n % 28 + 1:02d}").status == 202
+    refused = client.get("/cohorts?day=2025-03-02")
+    assert refused.status == 429 and int(refused.headers["Retry-After"]) > 0

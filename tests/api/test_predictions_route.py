@@ -4,13 +4,17 @@ and warnings beside them, and bad tokens, other shops and missing days refused i
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from seglift.dayrun.compute import day_features
+from seglift.storage.job_repository import JobRepository
 from tests.api.conftest import SHOP_A
 from tests.api.segment_editor_fakes import FakeSegmentEngine
 from tests.api.test_analytics_routes import FakeAnalytics
@@ -123,9 +127,7 @@ def test_a_shop_without_a_model_is_told_why_and_the_engine_is_not_asked(client, 
 
 def test_missing_days_other_shops_and_bad_sorts_are_refused(client, client_b, engine):
     assert _get(client_b).status == 404  # shop B has no model stored
-    early = _get(client, {"day": "2025-01-01"})  # computed as of the day, and refused
-    assert early.status == 404 and early.json["error"]["code"] == "not_computed"
-    assert engine.calls[-1][1]["compute"] is True
+    assert engine.calls == []
     client.api.analytics.put(SHOP_A, "shop", "clv", "2026-03-01", {
         "as_of": "2026-03-01", "status": "fitted", "warnings": []})
     gone = _get(client)  # the model is stored, the features file is not
@@ -151,25 +153,53 @@ def test_a_preview_on_predictions_passes_the_models_warnings_on(client, api):
 PAST = date(2025, 6, 30)
 
 
-def test_a_past_day_no_run_stored_is_computed_as_of_that_day(client, engine):
+@pytest.fixture
+def jobs(api, engine) -> Iterator[JobRepository]:
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(TableName="idem", BillingMode="PAY_PER_REQUEST",
+                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "id",
+                                                     "AttributeType": "S"}])
+        api.jobs = engine.jobs = JobRepository(dynamodb, "idem")
+        yield api.jobs
+
+
+def test_a_past_day_no_run_stored_is_a_job_then_paged_as_of_that_day(client, engine, jobs):
     """Asked for a day without a stored run, the route does not fall back on an earlier
-    or later run's predictions: the segments function computes that day's (its model
-    fitted on the history up to it) and the page says so, token included."""
+    or later run's predictions: it starts a job of the segments function computing that
+    day's (its model fitted on the history up to it), then pages what the job stored,
+    token included."""
     tables = modelled_store().tables()
     past = day_features(tables, PAST)
-    engine.computed_days[PAST] = (past, tables.customers)
+    engine.computable_days[PAST] = (past, tables.customers)
+    started = _get(client, {"day": PAST.isoformat(), "sort": "chance_active",
+                            "order": "asc", "limit": 60})
+    assert started.status == 202, started.text
+    assert (started.json["kind"], started.json["status"]) == ("predictions", "queued")
+    assert engine.started_predictions == [(SHOP_A, PAST, started.json["id"])]
+    job = client.get(started.headers["Location"]).json
+    assert job["status"] == "succeeded" and job["result"] == {"as_of": PAST.isoformat()}
+    assert job["progress"] == f"Done: predictions for {past.num_rows} customers"
     body, items, _ = _all_pages(client, day=PAST.isoformat(), sort="chance_active",
                                 order="asc", limit=60)
     assert body["as_of"] == PAST.isoformat() and body["status"] == "fitted"
     assert [i["customer_id"] for i in items] == _expected_order(past, "chance_active", False)
+    assert len(engine.started_predictions) == 1          # stored: no second job
     asked = [c[1] for c in engine.calls if c[0] == "predictions"]
-    assert asked and all(c["run_date"] == PAST and c["compute"] for c in asked)
+    assert asked and all(c["run_date"] == PAST and c["computed"] for c in asked)
     # The stored day is still read from the run, not computed again.
     stored = _get(client, {"day": DAY}).json
-    assert stored["as_of"] == DAY and engine.calls[-1][1]["compute"] is False
+    assert stored["as_of"] == DAY and engine.calls[-1][1]["computed"] is False
     # Fewer customers had ordered by then, and their chances differ from the later day's.
     later = {i["customer_id"]: i for i in _all_pages(client, day=DAY, limit=100)[1]}
     assert len(items) < len(later)
     assert any(i["chance_active"] != later[i["customer_id"]]["chance_active"] for i in items)
     future = _get(client, {"day": "2099-01-01"})
     assert (future.status, future.json["error"]["field"]) == (400, "day")
+
+
+def test_a_predictions_job_another_shop_cannot_see(client, client_b, engine, jobs):
+    started = _get(client, {"day": PAST.isoformat()})
+    assert started.status == 202
+    assert client_b.get(started.headers["Location"]).status == 404

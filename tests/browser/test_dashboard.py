@@ -662,15 +662,21 @@ def test_cohorts_as_of_a_past_day_the_run_did_not_store(page: Any,
 
     stored = dashboard_run.api.get("/cohorts?limit=100")
     past = (date.fromisoformat(stored["as_of"]) - timedelta(days=200)).isoformat()
-    expected = dashboard_run.api.get(f"/cohorts?limit=100&day={past}")  # computed on demand
-    assert expected["as_of"] == past
-    assert 0 < len(expected["items"]) < len(stored["items"])  # fewer first-order months then
     open_page(page, dashboard_run, "cohorts")
     page.locator("table tbody tr").first.wait_for()
     page.fill("input[name=cohorts_as_of]", past)
     page.locator("input[name=cohorts_as_of]").press("Enter")
+    # No run stored that day: the page follows the job computing it, its progress shown.
+    working = "/Waiting to group the orders|Grouping every order/"
+    page.wait_for_function(f"() => {working}.test(document.body.innerText)", timeout=30_000)
+    page.wait_for_function(f"() => !{working}.test(document.body.innerText) && "
+                           "document.querySelector('table tbody') !== null", timeout=120_000)
+    expected = dashboard_run.api.get(f"/cohorts?limit=100&day={past}")  # stored by the job
+    assert expected["as_of"] == past
+    assert 0 < len(expected["items"]) < len(stored["items"])  # fewer first-order months then
     page.wait_for_function(
-        "n => document.querySelector('table tbody').rows.length === n", arg=len(expected["items"]))
+        "n => document.querySelector('table tbody')?.rows.length === n",
+        arg=len(expected["items"]))
     first_row = page.locator("table tbody tr").first.inner_text()
     assert expected["items"][0]["cohort"] in first_row
 
@@ -938,18 +944,26 @@ def test_a_new_segments_page_follows_its_history_and_ends_complete(
 def test_predictions_as_of_a_past_day_are_that_days(page: Any, dashboard_run: DashboardRun
                                                     ) -> None:
     """The Predictions page's "As of" day: the customers and the model of that day (no
-    run stored it: computed on the history up to it), not the latest run's."""
+    run stored it: computed on the history up to it, as jobs the page follows, their
+    progress shown), not the latest run's."""
     from datetime import date, timedelta
 
     latest = dashboard_run.api.get("/predictions?limit=25")
     past = (date.fromisoformat(latest["as_of"]) - timedelta(days=200)).isoformat()
-    expected = dashboard_run.api.get(f"/predictions?limit=25&day={past}")
-    clv = dashboard_run.api.get(f"/clv?day={past}")
-    assert expected["as_of"] == past == clv["as_of"]
     open_page(page, dashboard_run, "predictions")
     page.locator("[data-predictions-count]").wait_for()
     page.fill("input[name=predictions_as_of]", past)
     page.get_by_role("button", name="Show").click()
+    working = "/purchases as of that day/"
+    page.wait_for_function(f"() => {working}.test(document.body.innerText)", timeout=30_000)
+    page.wait_for_function(
+        f"() => !{working}.test(document.body.innerText) && (document.body"
+        ".innerText.includes('No predictions as of') || "
+        "document.querySelector('[data-predictions-count]') !== null)", timeout=120_000)
+    # The jobs stored the day's figures: the API now answers them at once.
+    expected = dashboard_run.api.get(f"/predictions?limit=25&day={past}")
+    clv = dashboard_run.api.get(f"/clv?day={past}")
+    assert expected["as_of"] == past == clv["as_of"]
     if expected["status"] == "fitted":
         page.wait_for_function(
             "n => document.querySelector('[data-predictions-count]')?.dataset.predictionsCount"
@@ -960,7 +974,7 @@ def test_predictions_as_of_a_past_day_are_that_days(page: Any, dashboard_run: Da
     else:
         page.get_by_text("No predictions as of", exact=False).wait_for()
     model = "Fitted as of" if clv["status"] == "fitted" else "No model as of"
-    page.get_by_text(model, exact=False).wait_for()
+    page.get_by_text(model, exact=False).wait_for(timeout=120_000)
 
 
 def test_past_days_are_computed_as_a_job_followed_on_the_segment_page(

@@ -16,9 +16,11 @@ import pyarrow as pa
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from seglift.dayrun.compute import compute_day
-from seglift.dayrun.shards import shard_of
-from seglift.segments.features import compute_features
+from seglift.dayrun.compute import compute_day, day_context, shard_features
+from seglift.dayrun.shards import shard_of, shard_tables
+from seglift.segments.features import PREDICTION_FEATURES, compute_features
+from seglift.segments.templates import instantiate_template
+from tests.segments import prediction_store
 from tests.segments.strategies import AS_OF, conditions, stores
 
 SETTINGS = settings(max_examples=30, deadline=None,
@@ -56,6 +58,33 @@ def test_one_shard_and_many_give_the_same_day(store, segments, shards, as_of_shi
         assert whole.revenue_months == sharded.revenue_months, segment_id
         assert whole.analytics_error == sharded.analytics_error
     assert _features(many.features) == _features(one.features)
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), shards=st.integers(2, 7), order=st.randoms())
+def test_the_prediction_model_and_features_are_the_same_from_any_number_of_shards(
+        seed, shards, order):
+    """The random stores above are too small to fit the purchase model (it needs 30
+    repeat buyers), so its predictions stay null there. A modelled shop of 320 customers
+    (a random seed) fits it: the context step's model from the shards' added counts, in
+    any order, is the one-shard model to the bit, and so are the prediction features and
+    the members of a segment on them."""
+    store = prediction_store.modelled_store(seed)
+    tables, as_of = store.tables(), prediction_store.AS_OF
+    whole = day_context([shard_features(tables, as_of).stats])
+    parts = [shard_features(shard_tables(tables, k, shards), as_of).stats
+             for k in range(shards)]
+    order.shuffle(parts)
+    assert whole.predictions is not None and whole.predictions.bgnbd is not None
+    assert whole.predictions.gamma_gamma is not None
+    assert day_context(parts) == whole
+    churn = {"churn": instantiate_template("predicted-likely-to-churn", {}).condition}
+    one = compute_day(tables, as_of, churn, shards=1)
+    many = compute_day(tables, as_of, churn, shards=shards)
+    assert _features(many.features) == _features(one.features)
+    assert sum(r["chance_active"] is not None for r in _features(one.features).values()) > 250
+    assert all(name in one.features.column_names for name in PREDICTION_FEATURES)
+    assert one.segments["churn"].members.to_pylist() == many.segments["churn"].members.to_pylist()
 
 
 def _features(table: pa.Table) -> dict[int, dict[str, Any]]:

@@ -125,3 +125,48 @@ def test_a_journeys_transitions_and_funnel_are_served(run):
     latest = funnel["points"][-1]
     assert latest["day"] == day.isoformat()
     assert [s["reached"] for s in latest["stages"]] == [buyers, repeaters]
+
+
+def test_a_past_days_figures_are_jobs_then_served_as_computed_in_process(run):
+    """A past day no run stored: each of its figures is a job of the function that
+    computes it (202, followed on GET /jobs/{id} to its end), then the same request
+    answers from what the job stored: the figures equal, to the cent, to the synchronous
+    computation the API used to wait for (here in this process, on the lake the local
+    cloud holds)."""
+    from api.analytics_presenters import clv_out
+    from metrics.analytics import clv_as_of, cohorts_as_of
+    from seglift.lake.reader import LakeReader
+    from segments.feature_cache import uncached_day_features
+    from segments.predictions import prediction_page
+
+    api, stack = run["api"], run["stack"]
+    past = run["day"] - timedelta(days=40)
+    shop = api.get("/shop")
+    tz = shop["timezone"] or "UTC"
+    urls = {"clv": f"/clv?day={past}", "cohorts": f"/cohorts?day={past}&limit=100",
+            "predictions": f"/predictions?day={past}&limit=100&sort=chance_active&order=asc"}
+    for kind, url in urls.items():
+        job = api.get(url)
+        assert (job["kind"], job["id"][:4]) == (kind, "job_"), job
+        assert api.follow(job, timeout_s=300) == {"as_of": past.isoformat()}
+    served = {kind: api.get(url) for kind, url in urls.items()}
+    assert all(figures["as_of"] == past.isoformat() for figures in served.values())
+
+    reader = LakeReader(stack.cloud.client("s3"), stack.cloud.physical("DataBucket"), SHOP)
+    expected_clv = clv_as_of(past, reader=reader, tz=tz)
+
+    class Item:
+        sort_key, payload = past.isoformat(), expected_clv
+
+    assert served["clv"] == json.loads(clv_out(Item(), shop["currency"]).model_dump_json())
+    expected_cohorts = cohorts_as_of(past, reader=reader, tz=tz)["cohorts"]["cohorts"]
+    assert [(c["cohort"], c["customers"]) for c in served["cohorts"]["items"]] == [
+        (c["cohort"], c["customers"]) for c in expected_cohorts]
+    day = uncached_day_features(past, tz, reader, predictions=True)
+    page = prediction_page(day.features, day.tables.customers, sort="chance_active",
+                           descending=False, offset=0, limit=100)
+    assert served["predictions"]["total"] == page["total"]
+    assert [(i["customer_id"], i["chance_active"]) for i in served["predictions"]["items"]] == [
+        (i["customer_id"], i["chance_active"]) for i in page["items"]]
+    # Stored now: asked again, each is answered at once, no second job.
+    assert all("kind" not in api.get(url) for url in urls.values())

@@ -116,22 +116,80 @@ def test_journey_transitions_answer_cells_or_the_missing_snapshot(aws, analytics
     assert missing["error"]["details"] == {"segment_id": "everyone", "day": "2025-06-01"}
 
 
-def test_cohorts_as_of_any_past_day_are_computed_from_the_lake(aws, analytics_table):
+@pytest.fixture
+def jobs(analytics_table, monkeypatch):
+    """Jobs in an idempotency table shaped like template.yaml's, as the API records them."""
+    import boto3
+
+    from seglift.storage.job_repository import JobRepository
+
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    dynamodb.create_table(TableName="idem-metrics", BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    monkeypatch.setenv("IDEMPOTENCY_TABLE", "idem-metrics")
+    return JobRepository(dynamodb, "idem-metrics")
+
+
+def _job(jobs, kind: str) -> str:
+    return jobs.create(SHOP, kind, progress="Waiting", now=datetime(2025, 7, 1, tzinfo=UTC)).job_id
+
+
+def _as_job(jobs, action: str, day: date) -> dict:
+    """The API's asynchronous call for a past day (``action``), run; the job after it."""
+    job_id = _job(jobs, action)
+    answer = _invoke({"action": action, "shop": SHOP, "day": day.isoformat(),
+                      "job_id": job_id})
+    job = jobs.get(SHOP, job_id)
+    assert (job.status, job.result, job.progress) == ("succeeded", answer, "Done")
+    assert answer["as_of"] == day.isoformat()
+    # Lambda retrying the invocation finds the job final: nothing computed again.
+    assert _invoke({"action": action, "shop": SHOP, "day": day.isoformat(),
+                    "job_id": job_id}) == {"job_id": job_id, "already_finished": True}
+    return answer
+
+
+def test_cohorts_as_of_any_past_day_are_a_job_storing_them_from_the_lake(aws, analytics_table,
+                                                                       jobs):
     from seglift.analytics import reports
+    from seglift.storage.analytics_repository import COHORTS_OF_DAY, CURVE_OF_DAY
 
     store = shop_store(regulars=True)
     orders, refunds = store.orders_table(), store.refunds_table()
-    answers = [_invoke({"action": "cohorts", "shop": SHOP, "day": day.isoformat()})
-               for day in (RUN_DATE, date(2025, 1, 15))]
-    assert all(answer["ok"] for answer in answers)
-    (today, past), past_day = [answer["result"] for answer in answers], date(2025, 1, 15)
-    assert sum(c["customers"] for c in today["cohorts"]["cohorts"]) == 90
+    repository = AnalyticsRepository(analytics_table)
+    past_day = date(2025, 1, 15)
+    for day in (RUN_DATE, past_day):
+        _as_job(jobs, "cohorts", day)
+    today, past = (repository.latest(SHOP, "shop", COHORTS_OF_DAY, d.isoformat())
+                   for d in (RUN_DATE, past_day))
+    assert past.sort_key == past_day.isoformat()
+    assert sum(c["customers"] for c in today.payload["cohorts"]) == 90
     # As of the past day: the lake read back gives what the report computes on the store's
-    # own tables for that day, and fewer customers had ordered by then.
-    assert past["cohorts"] == reports.cohorts_payload(orders, refunds, past_day)
-    assert past["time_to_next_order"] == reports.time_to_next_order_payload(orders, refunds,
-                                                                          past_day)
-    assert sum(c["customers"] for c in past["cohorts"]["cohorts"]) == 45
+    # own tables for that day (what the synchronous call answered), and fewer customers
+    # had ordered by then.
+    assert past.payload == reports.cohorts_payload(orders, refunds, past_day)
+    assert repository.latest(SHOP, "shop", CURVE_OF_DAY, past_day.isoformat()).payload == (
+        reports.time_to_next_order_payload(orders, refunds, past_day))
+    assert sum(c["customers"] for c in past.payload["cohorts"]) == 45
+    # Kept apart from the daily run's own: "the latest cohorts" are still the run's.
+    assert repository.latest(SHOP, "shop", "cohorts") is None
+
+
+def test_a_past_day_job_that_crashes_is_failed_in_words_and_raised(aws, analytics_table, jobs,
+                                                                 monkeypatch):
+    from metrics import analytics
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(analytics, "cohorts_as_of", broken)
+    job_id = _job(jobs, "cohorts")
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        _invoke({"action": "cohorts", "shop": SHOP, "day": "2025-01-15", "job_id": job_id})
+    job = jobs.get(SHOP, job_id)
+    assert (job.status, job.error_code) == ("failed", "failed")
+    assert "error on our side" in (job.error_message or "")
+    assert "disk" not in (job.error_message or "")
 
 
 @pytest.mark.parametrize(("event", "message"), [
@@ -140,6 +198,7 @@ def test_cohorts_as_of_any_past_day_are_computed_from_the_lake(aws, analytics_ta
     ({"action": "journey_transitions", "shop": SHOP, "stages": [], "from": "2025-06-01",
       "to": "2025-06-02"}, "stages"),
     ({"action": "cohorts", "shop": SHOP}, "day"),
+    ({"action": "clv", "shop": SHOP, "day": "2025-01-15"}, "job_id"),
 ])
 def test_bad_analytics_events_say_what_to_fix(aws, analytics_table, event, message):
     with pytest.raises(ValueError, match=message):
@@ -202,32 +261,42 @@ def _cut(table: pa.Table, day: date) -> pa.Table:
     return table.filter(pc.less(pc.cast(created, pa.int64()), pc.cast(end, pa.int64())))
 
 
-def test_the_clv_model_of_any_past_day_is_fitted_on_the_history_up_to_it(aws, analytics_table):
+def test_the_clv_model_of_any_past_day_is_a_job_fitting_it_on_the_history_up_to_it(
+        aws, analytics_table, jobs):
     import json
 
     from metrics.analytics import clv_of_day
     from seglift.segments.predictions import FittedBgNbd, PredictionModel
+    from seglift.storage.analytics_repository import CLV_OF_DAY
 
     store = shop_store(regulars=True)
     orders, refunds = store.orders_table(), store.refunds_table()
+    repository = AnalyticsRepository(analytics_table)
     past = date(2025, 3, 15)
-    answer = _invoke({"action": "clv", "shop": SHOP, "day": past.isoformat()})
-    assert answer["ok"] is True
-    got = answer["result"]
+
+    def stored(day: date) -> dict:
+        return repository.latest(SHOP, "shop", CLV_OF_DAY, day.isoformat()).payload
+
+    _as_job(jobs, "clv", past)
+    got = stored(past)
     assert got["as_of"] == past.isoformat() and got["predictions_key"] is None
-    # The lake holds orders up to June: the answer is the model of the history cut at the
-    # day (what a daily run on that day would have fitted), not of the whole lake.
+    # The lake holds orders up to June: the stored model is the one of the history cut at
+    # the day (what a daily run on that day would have fitted, and what the synchronous
+    # call answered), not of the whole lake.
     reference = clv_of_day(_cut(orders, past), _cut(refunds, past), past, "UTC", None)
     assert json.dumps(got, default=str, sort_keys=True) == json.dumps(
         reference, default=str, sort_keys=True)
-    later = _invoke({"action": "clv", "shop": SHOP, "day": RUN_DATE.isoformat()})["result"]
+    _as_job(jobs, "clv", RUN_DATE)
+    later = stored(RUN_DATE)
     assert later["holdout"] != got["holdout"] and later != got
+    assert repository.latest(SHOP, "shop", "clv") is None  # the daily run's kind untouched
     # A model a daily run (or backfill) stored that day is the one served.
-    stored = PredictionModel(bgnbd=FittedBgNbd(r=0.5, alpha=3.0, a=0.7, b=2.1,
-                                               log_likelihood=-12.5), customers=30)
+    model = PredictionModel(bgnbd=FittedBgNbd(r=0.5, alpha=3.0, a=0.7, b=2.1,
+                                              log_likelihood=-12.5), customers=30)
     aws[0].put_object(Bucket=BUCKET, Key=keys.prediction_model_key(SHOP, past),
-                      Body=stored.model_dump_json().encode())
-    again = _invoke({"action": "clv", "shop": SHOP, "day": past.isoformat()})["result"]
+                      Body=model.model_dump_json().encode())
+    _as_job(jobs, "clv", past)
+    again = stored(past)
     assert again["status"] == "fitted" and again["bgnbd"]["r"] == 0.5
     with pytest.raises(ValueError, match="day"):
         _invoke({"action": "clv", "shop": SHOP})

@@ -299,10 +299,10 @@ def jobs(cloud, monkeypatch):
     return JobRepository(dynamodb, "idem-editor")
 
 
-def _queued(jobs) -> str:
+def _queued(jobs, kind: str = "list", shop: str = SHOP) -> str:
     from datetime import UTC, datetime
 
-    return jobs.create(SHOP, "list", progress="Waiting to start",
+    return jobs.create(shop, kind, progress="Waiting to start",
                        now=datetime(2024, 6, 30, tzinfo=UTC)).job_id
 
 
@@ -342,7 +342,7 @@ def test_a_list_job_refused_records_the_refusal_by_its_class(cloud, jobs):
     assert repo.list(SHOP) == []
 
 
-def test_only_list_creation_runs_as_a_job(cloud, jobs):
+def test_only_lists_and_a_past_days_predictions_run_as_jobs(cloud, jobs):
     from seglift.events import BadEvent
 
     with pytest.raises(BadEvent, match="job_id"):

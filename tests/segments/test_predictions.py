@@ -56,8 +56,8 @@ def _expected_purchases(r, alpha, a, b, x, t_x, T, t):
 def test_the_model_is_fitted_on_the_shops_inputs_as_the_analytics_step_fits_it(shop):
     store, tables, _ = shop
     reference = reference_inputs(store, AS_OF)
-    stats = shard_features(tables, AS_OF).stats
-    inputs = {r["customer_id"]: r for r in stats.model_inputs.to_pylist()}
+    first = shard_features(tables, AS_OF)
+    inputs = {r["customer_id"]: r for r in first.inputs.to_pylist()}
     assert set(inputs) == set(reference)
     for customer, want in reference.items():
         got = inputs[customer]

@@ -8,15 +8,17 @@ from __future__ import annotations
 import io
 
 import pyarrow.parquet as pq
+import pytest
 
 from seglift import keys
 from seglift.dayrun.compute import compute_day
+from seglift.invocation import FunctionRefused
 from seglift.segments.templates import instantiate_template
 from tests.segments.prediction_store import AS_OF, modelled_store
 from tests.segments.test_handler import BUCKET, SHOP, _invoke, cloud
-from tests.segments.test_handler_editor import FakeReader
+from tests.segments.test_handler_editor import FakeReader, _queued, jobs
 
-__all__ = ["cloud"]
+__all__ = ["cloud", "jobs"]
 DAY = AS_OF.isoformat()
 
 
@@ -82,6 +84,34 @@ def test_sharded_invocations_store_the_in_process_predictions_and_members(cloud,
     assert preview["member_count"] == len(members)
 
 
+def test_the_context_step_fits_on_the_shards_counts_alone(cloud, monkeypatch):
+    """DayContext merges the shards' value counts, never their customers' inputs: with
+    every shard's per-customer inputs gone it fits the one-shard model, to the bit."""
+    from seglift.dayrun.compute import day_context, shard_features
+    from seglift.segments.predictions import PredictionModel
+    from segments import wiring
+
+    s3, _ = cloud
+    store = modelled_store()
+    monkeypatch.setattr(wiring, "lake_reader", lambda s3, bucket, shop: FakeReader(store))
+    base = {"shop": SHOP, "run_date": DAY, "execution_id": "arn:exec:counts"}
+    plan = _invoke({**base, "action": "plan_shards", "customers_per_shard": 90})
+    for k in range(plan["shards"]):
+        _invoke({**base, "action": "shard_features", "item": {
+            "shop": SHOP, "run_date": DAY, "prefix": plan["prefix"], "shard": k,
+            "shards": plan["shards"]}})
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=plan["prefix"])["Contents"]
+    inputs = [o["Key"] for o in listed if o["Key"].endswith("model-inputs.parquet")]
+    assert len(inputs) == plan["shards"] == 4
+    for key in inputs:
+        s3.delete_object(Bucket=BUCKET, Key=key)
+    assert _invoke({**base, "action": "day_context", "plan": plan})["predictions"] == "fitted"
+    stored = PredictionModel.model_validate_json(s3.get_object(
+        Bucket=BUCKET, Key=keys.prediction_model_key(SHOP, AS_OF))["Body"].read())
+    whole = day_context([shard_features(store.tables(), AS_OF).stats]).predictions
+    assert stored == whole and stored.gamma_gamma is not None
+
+
 def test_a_day_without_features_is_refused_in_words(cloud):
     from segments.handler import lambda_handler
     from tests.lambda_context import lambda_context
@@ -94,11 +124,13 @@ def test_a_day_without_features_is_refused_in_words(cloud):
 
 
 
-def test_a_past_day_no_run_stored_gets_the_predictions_a_run_that_day_would_have_made(
-        cloud, monkeypatch):
-    """Asked with ``compute`` for a day without a stored run, the action evaluates every
-    customer as of that day with the model fitted on the history up to it: the figures of
-    the in-process day-run of that day, not of the lake's latest day."""
+def test_a_past_day_no_run_stored_is_a_job_storing_what_a_run_that_day_would_have_made(
+        cloud, jobs, monkeypatch):
+    """Asked as a job for a day without a stored run, the action evaluates every customer
+    as of that day with the model fitted on the history up to it and stores the
+    predictions; the pages read from them are the figures of the in-process day-run of
+    that day (what the synchronous computation answered before), not of the lake's
+    latest day. A retried invocation finds the job final and computes nothing again."""
     from datetime import date
 
     from segments import wiring
@@ -106,11 +138,20 @@ def test_a_past_day_no_run_stored_gets_the_predictions_a_run_that_day_would_have
     store = modelled_store()
     monkeypatch.setattr(wiring, "lake_reader", lambda s3, bucket, shop: FakeReader(store))
     past = date(2025, 6, 30)
-    ask = {"action": "predictions", "shop": SHOP, "run_date": past.isoformat(),
-           "sort": "predicted_value_365d", "descending": True, "limit": 100, "compute": True}
+    job_id = _queued(jobs, "predictions", SHOP)
+    ask = {"action": "predictions", "shop": SHOP, "run_date": past.isoformat()}
+    page_ask = {**ask, "sort": "predicted_value_365d", "descending": True, "limit": 100,
+                "computed": True}
+    with pytest.raises(FunctionRefused, match="PredictionsNotComputed"):
+        _invoke({**page_ask, "offset": 0})  # before the job: nothing stored
+    done = _invoke({**ask, "job_id": job_id})
+    job = jobs.get(SHOP, job_id)
+    assert (job.status, job.result) == ("succeeded", done)
+    assert done["status"] == "fitted" and job.progress == (
+        f"Done: predictions for {done['total']:,} customers")
     pages, offset = [], 0
     while True:
-        page = _invoke({**ask, "offset": offset})
+        page = _invoke({**page_ask, "offset": offset})
         pages.extend(page["items"])
         offset += len(page["items"])
         if offset >= page["total"]:
@@ -119,13 +160,17 @@ def test_a_past_day_no_run_stored_gets_the_predictions_a_run_that_day_would_have
     churn = {"churn": instantiate_template("predicted-likely-to-churn", {}).condition}
     day_run = compute_day(store.tables(), past, churn, shards=1).features.to_pylist()
     expected = {str(r["customer_id"]): r for r in day_run if r["chance_active"] is not None}
-    assert {i["customer_id"] for i in pages} == set(expected)
+    assert {i["customer_id"] for i in pages} == set(expected) and done["total"] == len(expected)
     for item in pages:
         assert item["chance_active"] == expected[item["customer_id"]]["chance_active"]
         assert item["last_order_date"] == str(expected[item["customer_id"]]["last_order_date"])
     latest = compute_day(store.tables(), AS_OF, churn, shards=1).features.to_pylist()
     assert len(expected) < sum(r["chance_active"] is not None for r in latest)
+    assert _invoke({**ask, "job_id": job_id}) == {"job_id": job_id, "already_finished": True}
     # Before any order: no model, and the reason in words rather than an empty list.
-    early = _invoke({**ask, "run_date": "2023-12-15", "offset": 0})
+    early_job = _queued(jobs, "predictions", SHOP)
+    early_day = {**ask, "run_date": "2023-12-15"}
+    assert _invoke({**early_day, "job_id": early_job})["status"] == "insufficient_data"
+    early = _invoke({**page_ask, **early_day, "offset": 0})
     assert (early["status"], early["total"], early["items"]) == ("insufficient_data", 0, [])
     assert early["reason"]

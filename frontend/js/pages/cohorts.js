@@ -7,7 +7,8 @@
  */
 
 import { chartBox, draw } from "../charts.js";
-import { empty, errorMessage, h, replace, section, table } from "../dom.js";
+import { empty, errorMessage, h, loading, replace, section, table } from "../dom.js";
+import { getFigures } from "../jobs.js";
 
 export async function render(container, params, ctx, day = "") {
   const { api, fmt } = ctx;
@@ -21,7 +22,10 @@ export async function render(container, params, ctx, day = "") {
   const dayQuery = day ? `&day=${encodeURIComponent(day)}` : "";
   let page;
   try {
-    page = await api.get(`/cohorts?limit=100${dayQuery}`);
+    // A past day the daily run did not store is computed first (a job): its progress shows.
+    page = await getFigures(api, `/cohorts?limit=100${dayQuery}`, {
+      onProgress: (job) => replace(container, h("h1", {}, "Cohorts"), dayForm, loading(`${job.progress}…`)),
+    });
   } catch (error) {
     replace(container, h("h1", {}, "Cohorts"), dayForm, errorMessage(error, "Cohorts could not be loaded"));
     return;
@@ -88,7 +92,10 @@ export async function renderClv(area, { api, fmt }, day) {
   let clv;
   try {
     // The model of that day: the daily run's, or fitted on the history up to the day.
-    clv = await api.get(day ? `/clv?day=${encodeURIComponent(day)}` : "/clv");
+    // A past day no run stored is fitted first (a job): its progress shows meanwhile.
+    clv = await getFigures(api, day ? `/clv?day=${encodeURIComponent(day)}` : "/clv", {
+      onProgress: (job) => replace(area, loading(`${job.progress}…`)),
+    });
   } catch (error) {
     replace(area, error.status === 404 ? empty("Not computed yet: the daily run fits the model.") : errorMessage(error));
     return;

@@ -6,6 +6,7 @@
  */
 
 import { empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
+import { getFigures } from "../jobs.js";
 import { renderClv } from "./cohorts.js";
 import { adminCustomerUrl } from "./members.js";
 
@@ -49,7 +50,10 @@ export async function render(container, params, ctx) {
     else if (asOf.value) query.set("day", asOf.value);
     let page;
     try {
-      page = await ctx.api.get(`/predictions?${query}`);
+      // A past day no run stored is computed first (a job): its progress shows meanwhile.
+      page = await getFigures(ctx.api, `/predictions?${query}`, {
+        onProgress: (job) => replace(listArea, loading(`${job.progress}…`)),
+      });
     } catch (error) {
       more.hidden = true;
       replace(listArea, error.status === 404 ? empty(error.message) : errorMessage(error, "The predictions could not be loaded"));

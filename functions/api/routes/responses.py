@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from api.job_models import JobOut
 from api.models import ErrorResponse
 
 _DESCRIPTIONS = {
@@ -60,3 +61,17 @@ def responses(ok: int, description: str, *errors: int, session: bool = True,
             **({"headers": _ERROR_HEADERS[status]} if status in _ERROR_HEADERS else {}),
         }
     return entries
+
+
+def responses_or_job(ok_model: Any, description: str, job: str, *errors: int
+                     ) -> dict[int, Any]:
+    """``responses(200, ...)`` of a route that answers ``ok_model`` when its figures are
+    stored and otherwise starts computing them: 202 with the job (``JobOut``, what it
+    computes: ``job``) and its Location. The 200's schema is ``ok_model``'s (the route's
+    return type names both)."""
+    entries = responses(200, description, *errors)
+    entries[200]["content"] = {"application/json": {"model": ok_model}}
+    entries[202] = {"description": job, "content": {"application/json": {"model": JobOut}},
+                    "headers": {"Location": {"description": JOB_LOCATION, "required": True,
+                                             "schema": _STRING}}}
+    return dict(sorted(entries.items()))

@@ -29,7 +29,16 @@ Predictions per customer:
   together with ``p_alive``.
 
 Fitting maximises the log-likelihoods with ``seglift.analytics.optimize.nelder_mead`` over
-log-parameters (numpy only; no scipy in the Lambda package).
+log-parameters (numpy only; no scipy in the Lambda package). Both fits are made from value
+counts, their sufficient statistics (``fit_clv_counts``): the distinct (x, t_x, T) rows
+with the customers sharing each, and the repeat buyers' distinct (x, m) rows, put in one
+canonical order (``value_counts``). One row per customer (``fit_clv_model``) is the
+special case of counts of one, so a shop's model is the same to the bit whether it is
+fitted from its customers in one process or from its shards' counts added in any order,
+and the day-run's context step holds counts, not every customer's history. The summed
+log-likelihoods are rearranged so that an evaluation costs one pass over the distinct
+rows with one or two transcendental functions a row (``_BgNbdRows``,
+``_GammaGammaRows``).
 
 Thin histories. On a young shop (a calibration window of a few weeks, or a few dozen repeat
 buyers) the BG/NBD likelihood is flat along the dropout parameters: the optimiser wanders for
@@ -42,6 +51,7 @@ optimiser's work is capped, and a fit that does not converge or whose parameters
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -80,6 +90,8 @@ ABANDON_LOG = float(np.log(3e3))
 # Each Nelder-Mead run stops after this many iterations (CDNOW needs ~320 in all); a run
 # that has not converged by then is treated as "cannot be fitted", not as an answer.
 MAX_OPTIMIZER_ITERATIONS = 2_000
+# log(1 + e^d) rounds to d above this (e^-36 is below half a float's resolution at 36).
+SOFTPLUS_CAP = 36.0
 
 
 @dataclass(frozen=True)
@@ -139,19 +151,22 @@ def rfm_summary(
     """
     counted = counted_orders(customer_ids, orders, refunds, as_of, tz)
     days = counted.group_by(["customer_id", "order_day"]).aggregate([("net", "sum")])
-    days = days.append_column("value", pc.cast(days["net_sum"], pa.float64())).sort_by(
-        [("customer_id", "ascending"), ("order_day", "ascending")]
-    )
+    days = days.sort_by([("customer_id", "ascending"), ("order_day", "ascending")])
+    # Decimal sums (exact whatever the order rows are added in, unlike a float sum over
+    # a multi-threaded group-by), so a customer's monetary is the same float in a shard
+    # and in the whole shop, and the model's value counts are too.
     per = days.group_by("customer_id").aggregate(
-        [("order_day", "count"), ("order_day", "min"), ("order_day", "max"), ("value", "sum")]
+        [("order_day", "count"), ("order_day", "min"), ("order_day", "max"), ("net_sum", "sum")]
     )
     firsts = days.take(_first_rows(days["customer_id"]))
     first_value = pc.take(
-        firsts["value"].combine_chunks(),
+        firsts["net_sum"].combine_chunks(),
         pc.index_in(per["customer_id"], value_set=firsts["customer_id"].combine_chunks()),
     )
     frequency = pc.subtract(per["order_day_count"], 1)
-    repeat_value = pc.subtract(per["value_sum"], first_value)
+    # (A narrower decimal first: a difference of two 38-digit decimals needs 39.)
+    repeat_value = pc.cast(pc.subtract(pc.cast(per["net_sum_sum"], _SUM),
+                                       pc.cast(first_value, _SUM)), pa.float64())
     monetary = pc.if_else(
         pc.greater(frequency, 0),
         pc.divide(repeat_value, pc.cast(pc.max_element_wise(frequency, 1), pa.float64())),
@@ -168,6 +183,9 @@ def rfm_summary(
     return summary.sort_by("customer_id")
 
 
+_SUM = pa.decimal128(30, 3)  # a customer's net sales: up to 10^27, to the tenth of a cent
+
+
 def _first_rows(sorted_keys: pa.ChunkedArray) -> pa.Array:
     """Row positions where each run of equal sorted keys starts."""
     keys = sorted_keys.combine_chunks()
@@ -175,6 +193,41 @@ def _first_rows(sorted_keys: pa.ChunkedArray) -> pa.Array:
         return pa.array([], pa.int64())
     starts = pa.concat_arrays([pa.array([True]), pc.not_equal(keys[1:], keys[:-1])])
     return pc.indices_nonzero(starts)
+
+
+# ---------------------------------------------------------------- value counts
+
+
+def value_counts(columns: Sequence[np.ndarray], customers: np.ndarray
+                 ) -> tuple[list[np.ndarray], np.ndarray]:
+    """The distinct rows of ``columns`` (aligned float arrays) in ascending lexicographic
+    order, and the customers of each (``customers`` per input row added; rows of none
+    dropped).
+
+    Why: the fits are functions of these alone, the canonical form of their inputs. One
+    row per customer, one shard's counts or many shards' counts added in any order give
+    the same canonical rows, so the same parameters, to the bit."""
+    cols = [np.asarray(c, dtype=float) for c in columns]
+    weights = _weights(customers, len(cols[0]))
+    if not len(weights):
+        return [c[:0] for c in cols], weights
+    order = np.lexsort(cols[::-1])  # lexsort's last key is the primary one
+    cols = [c[order] for c in cols]
+    starts = np.zeros(len(order), dtype=bool)
+    starts[0] = True
+    for c in cols:
+        starts[1:] |= c[1:] != c[:-1]
+    at = np.flatnonzero(starts)
+    totals = np.add.reduceat(weights[order], at)
+    some = totals > 0
+    return [c[at][some] for c in cols], totals[some]
+
+
+def _weights(customers: np.ndarray, rows: int) -> np.ndarray:
+    weights = np.asarray(customers, dtype=np.int64)
+    if weights.shape != (rows,) or np.any(weights < 0):
+        raise ValueError("customer counts must be one non-negative integer per row")
+    return weights
 
 
 # ---------------------------------------------------------------- BG/NBD
@@ -203,57 +256,38 @@ def _bgnbd_ll(params: tuple[float, float, float, float], distinct_x: np.ndarray,
 
 
 def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbdParams:
-    """Maximum-likelihood BG/NBD parameters (alpha in the unit of t_x and T)."""
-    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
-    _check_inputs(x, t_x, T)
-    problem = history_problem(x, t_x, T)
-    if problem is not None:
-        raise InsufficientData(problem)
-    # Fit on a time scale where the longest age is 10 (alpha scales with time; r, a, b
-    # do not), and on distinct (x, t_x, T) rows weighted by how many customers share them.
-    scale = max(float(T.max()), 1e-9) / 10.0
-    rows, weights = np.unique(np.column_stack([x, t_x / scale, T / scale]), axis=0,
-                              return_counts=True)
-    return _fit_bgnbd_rows(rows, weights, scale, float(np.sum(x)),
-                           (len(x), int(np.count_nonzero(x > 0))))
+    """Maximum-likelihood BG/NBD parameters (alpha in the unit of t_x and T) from one row
+    per customer: ``fit_bgnbd_counts`` with one customer a row."""
+    x = np.asarray(x, dtype=float)
+    return fit_bgnbd_counts(x, t_x, T, np.ones(len(x), np.int64))
 
 
 def fit_bgnbd_counts(x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
                      customers: np.ndarray) -> BgNbdParams:
-    """``fit_bgnbd`` from value counts: distinct (x, t_x, T) rows, sorted, each shared by
-    ``customers`` customers (the sufficient statistics of the fit, added over shards).
-    The rows are the ones ``fit_bgnbd`` weights itself, so the fit is the same function
-    of the counts whatever the shard count."""
+    """``fit_bgnbd`` from value counts: (x, t_x, T) rows each shared by ``customers``
+    customers, in any order and with repeats (one shard's counts after another's). The
+    fit is made from their canonical form (``value_counts``), so it is the same function
+    of the counts, to the bit, whatever the shard count or the order they came in."""
     x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
-    weights = np.asarray(customers, dtype=np.int64)
     _check_inputs(x, t_x, T)
+    (x, t_x, T), weights = value_counts([x, t_x, T], customers)
     problem = history_problem(x, t_x, T, weights)
     if problem is not None:
         raise InsufficientData(problem)
+    # Fit on a time scale where the longest age is 10 (alpha scales with time; r, a, b
+    # do not).
     scale = max(float(T.max()), 1e-9) / 10.0
-    rows = np.column_stack([x, t_x / scale, T / scale])
-    return _fit_bgnbd_rows(rows, weights, scale, float(np.sum(weights * x)),
-                           (int(weights.sum()), int(weights[x > 0].sum())))
-
-
-def _fit_bgnbd_rows(rows: np.ndarray, weights: np.ndarray, scale: float, total_x: float,
-                    counts: tuple[int, int]) -> BgNbdParams:
-    """The fit on distinct rows (x, t_x / scale, T / scale) shared by ``weights``
-    customers; ``total_x``: the customers' repeat purchases in all."""
-    distinct, where = np.unique(rows[:, 0], return_inverse=True)
-    # Contiguous columns, and a weighted sum without BLAS: a dot product hands each of
-    # the optimizer's ~1,200 evaluations to BLAS threads, which cost more than the sum
-    # itself on a busy 2-core machine (and make the last bits depend on the thread count).
-    x_rows, t_rows, T_rows = (np.ascontiguousarray(rows[:, i]) for i in range(3))
+    rows = _BgNbdRows.of(x, t_x / scale, T / scale, weights)
 
     def negative_ll(log_params: np.ndarray) -> float:
         if np.max(np.abs(log_params)) > SEARCH_BOX_LOG:
             return np.inf
-        ll = _bgnbd_ll(tuple(np.exp(log_params)), distinct, where, x_rows, t_rows, T_rows)
-        return -float(np.sum(weights * ll))
+        r, alpha, a, b = np.exp(log_params)
+        return -rows.log_likelihood(r, alpha, a, b)
 
     best = nelder_mead(negative_ll, np.zeros(4), max_iterations=MAX_OPTIMIZER_ITERATIONS,
                        abandon=_runaway)
+    counts = (int(weights.sum()), int(weights[x > 0].sum()))
     _refuse_unsettled("BG/NBD", best.converged, dict(zip(
         ("r", "alpha (time-scaled)", "a", "b"), np.exp(best.x), strict=True)), *counts)
     r, alpha, a, b = np.exp(best.x)
@@ -261,8 +295,86 @@ def _fit_bgnbd_rows(rows: np.ndarray, weights: np.ndarray, scale: float, total_x
     # factor 1/time, so rescaling time by `scale` shifts it by sum(x) * log(scale). Report
     # it in the unit of t_x and T (days in the product), as Gamma-Gamma's is reported in
     # the unit of the money.
-    ll = -best.value - total_x * float(np.log(scale))
+    ll = -best.value - float(np.sum(weights * x)) * float(np.log(scale))
     return BgNbdParams(float(r), float(alpha * scale), float(a), float(b), ll)
+
+
+@dataclass(frozen=True)
+class _BgNbdRows:
+    """Distinct (x, t_x, T) rows arranged so that the weighted log-likelihood costs one
+    pass of a few cheap operations and one ``logaddexp`` over the repeat buyers' rows.
+
+    Per row the log-likelihood (FHL 2005, equation 6) is
+    G(x) - (r+x) log(alpha+T) + [x > 0] softplus(log a - log(b+x-1)
+    + (r+x) (log(alpha+T) - log(alpha+t_x))), where G(x) holds the gamma and beta
+    functions. Weighted and summed, the G terms are a sum over distinct x and the
+    -(r+x) log(alpha+T) terms one over distinct T (with each T's customers and their
+    repeat purchases), so only the softplus term is per row, and the logarithms in it
+    are taken once per distinct T and t_x. (A shop has tens of distinct x, about a
+    thousand distinct T, and hundreds of thousands of distinct rows per million
+    customers.)"""
+
+    xs: np.ndarray  # distinct x
+    x_weight: np.ndarray  # customers per distinct x
+    ages: np.ndarray  # distinct T
+    age_weight: np.ndarray  # customers per distinct T
+    age_purchases: np.ndarray  # their repeat purchases (sum of weight * x) per T
+    recencies: np.ndarray  # distinct t_x of the repeat rows
+    x: np.ndarray  # the repeat rows (x > 0): x,
+    weight: np.ndarray  # customers,
+    at_x: np.ndarray  # and positions in xs,
+    at_age: np.ndarray  # ages
+    at_recency: np.ndarray  # and recencies
+    work: tuple[np.ndarray, np.ndarray]  # two scratch arrays of the repeat rows' length
+
+    @classmethod
+    def of(cls, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarray
+           ) -> _BgNbdRows:
+        w = weights.astype(float)
+        xs, x_at = np.unique(x, return_inverse=True)
+        ages, age_at = np.unique(T, return_inverse=True)
+        repeat = x > 0
+        recencies, recency_at = np.unique(t_x[repeat], return_inverse=True)
+        return cls(
+            xs=xs, x_weight=np.bincount(x_at, weights=w, minlength=len(xs)),
+            ages=ages, age_weight=np.bincount(age_at, weights=w, minlength=len(ages)),
+            age_purchases=np.bincount(age_at, weights=w * x, minlength=len(ages)),
+            recencies=recencies, x=np.ascontiguousarray(x[repeat]),
+            weight=np.ascontiguousarray(w[repeat]), at_x=x_at[repeat],
+            at_age=age_at[repeat], at_recency=recency_at,
+            work=(np.empty(int(repeat.sum())), np.empty(int(repeat.sum()))))
+
+    def log_likelihood(self, r: float, alpha: float, a: float, b: float) -> float:
+        """The customers' summed log-likelihood. Sums without BLAS: a dot product hands
+        each of the optimizer's ~1,200 evaluations to BLAS threads, which cost more than
+        the sum itself on a busy 2-core machine (and make the last bits depend on the
+        thread count)."""
+        xs = self.xs
+        gammas = (log_gamma(r + xs) - log_gamma(r) + r * np.log(alpha)
+                  + log_beta(a, b + xs) - log_beta(a, b))
+        log_age = np.log(alpha + self.ages)
+        total = (np.sum(self.x_weight * gammas)
+                 - np.sum((r * self.age_weight + self.age_purchases) * log_age))
+        if len(self.x):
+            odds = np.log(a) - np.log(b + np.where(xs > 0, xs - 1, 0.0))
+            d, sp = self.work
+            np.take(log_age, self.at_age, out=d)
+            d -= np.take(np.log(alpha + self.recencies), self.at_recency)
+            d *= np.add(self.x, r, out=sp)
+            d += np.take(odds, self.at_x)
+            # softplus(d) = log(1 + e^d) as exp and log (numpy's logaddexp costs 30%
+            # more): exact to a float's resolution, with e^d capped where 1 + e^d
+            # would round to e^d anyway (d > 36) and the excess added back.
+            np.minimum(d, SOFTPLUS_CAP, out=sp)
+            np.exp(sp, out=sp)
+            sp += 1.0
+            np.log(sp, out=sp)
+            d -= SOFTPLUS_CAP
+            np.maximum(d, 0.0, out=d)
+            sp += d
+            sp *= self.weight
+            total += np.sum(sp)
+        return float(total)
 
 
 def history_problem(x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
@@ -382,37 +494,91 @@ def _gamma_gamma_ll(params: tuple[float, float, float], distinct_x: np.ndarray,
 
 
 def fit_gamma_gamma(x: np.ndarray, m: np.ndarray) -> GammaGammaParams:
-    """Maximum-likelihood Gamma-Gamma parameters from repeat customers (x > 0, m > 0)."""
+    """Maximum-likelihood Gamma-Gamma parameters from repeat customers (x > 0, m > 0),
+    one row per customer: ``fit_gamma_gamma_counts`` with one customer a row."""
+    x = np.asarray(x, dtype=float)
+    return fit_gamma_gamma_counts(x, m, np.ones(len(x), np.int64))
+
+
+def fit_gamma_gamma_counts(x: np.ndarray, m: np.ndarray, customers: np.ndarray,
+                           everyone: int | None = None) -> GammaGammaParams:
+    """``fit_gamma_gamma`` from value counts: (x, m) rows each shared by ``customers``
+    customers, in any order and with repeats; only repeat buyers with a positive m are
+    fitted. Made from the counts' canonical form (``value_counts``), so the parameters
+    are the same whatever the shard count. ``everyone``: the customers the model is for,
+    said in a refusal (default: the rows' customers)."""
     x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
+    weights = _weights(customers, len(x))
+    everyone = int(weights.sum()) if everyone is None else everyone
     keep = (x > 0) & np.isfinite(m) & (m > 0)
-    x, m = x[keep], m[keep]
-    if len(x) < MIN_REPEAT_BUYERS:
+    (x, m), weights = value_counts([x[keep], m[keep]], weights[keep])
+    buyers = int(weights.sum())
+    if buyers < MIN_REPEAT_BUYERS:
         raise InsufficientData(NotEnoughHistory(
-            f"only {len(x)} repeat buyers have a positive repeat order value; the order-value "
-            f"model needs at least {MIN_REPEAT_BUYERS}", len(keep), len(x)))
-    scale = float(np.mean(m))
-    distinct, where = np.unique(x, return_inverse=True)
-    scaled = m / scale
+            f"only {buyers} repeat buyers have a positive repeat order value; the order-value "
+            f"model needs at least {MIN_REPEAT_BUYERS}", everyone, buyers))
+    scale = float(np.sum(weights * m)) / buyers  # the customers' mean m
+    rows = _GammaGammaRows.of(x, m / scale, weights)
 
     def negative_ll(log_params: np.ndarray) -> float:
         if np.max(np.abs(log_params)) > SEARCH_BOX_LOG:
             return np.inf
-        return -float(np.sum(_gamma_gamma_ll(tuple(np.exp(log_params)), distinct, where, x,
-                                             scaled)))
+        p, q, v = np.exp(log_params)
+        return -rows.log_likelihood(p, q, v)
 
     best = nelder_mead(negative_ll, np.zeros(3), max_iterations=MAX_OPTIMIZER_ITERATIONS,
                        abandon=_runaway)
     _refuse_unsettled("Gamma-Gamma", best.converged, dict(zip(
-        ("p", "q", "v"), np.exp(best.x), strict=True)), len(keep), len(x))
+        ("p", "q", "v"), np.exp(best.x), strict=True)), everyone, buyers)
     p, q, v = np.exp(best.x)
     if q <= 1:  # the population mean order value p v / (q - 1) would not exist
         raise InsufficientData(NotEnoughHistory(
             f"the order values are too dispersed for the order-value model (q = {q:.3g} <= 1)",
-            len(keep), len(x)))
+            everyone, buyers))
     # Rescaling m by `scale` rescales v by the same factor and shifts the likelihood by a
     # constant (the Jacobian), which the reported value includes.
-    ll = float(np.sum(gamma_gamma_log_likelihood((p, q, v * scale), x, m)))
+    ll = _GammaGammaRows.of(x, m, weights).log_likelihood(p, q, v * scale)
     return GammaGammaParams(float(p), float(q), float(v * scale), ll)
+
+
+@dataclass(frozen=True)
+class _GammaGammaRows:
+    """Distinct (x, m) rows arranged so that the weighted log-likelihood costs one
+    logarithm per row. Per customer it is G(x) + q log v + (p x - 1) log m + p x log x
+    - (p x + q) log(v + m x) (G: the gamma functions, per distinct x); weighted and
+    summed, every term but the last is a sum over distinct x or a constant times p."""
+
+    xs: np.ndarray  # distinct x
+    x_weight: np.ndarray  # customers per distinct x
+    customers: float
+    log_m: float  # sum of weight * log m
+    x_log_mx: float  # sum of weight * x * (log m + log x)
+    mx: np.ndarray  # per row: m * x,
+    weight: np.ndarray  # customers,
+    weight_x: np.ndarray  # and customers * x
+    work: tuple[np.ndarray, np.ndarray]  # two scratch arrays of the rows' length
+
+    @classmethod
+    def of(cls, x: np.ndarray, m: np.ndarray, weights: np.ndarray) -> _GammaGammaRows:
+        w = weights.astype(float)
+        xs, x_at = np.unique(x, return_inverse=True)
+        wx = w * x
+        return cls(xs=xs, x_weight=np.bincount(x_at, weights=w, minlength=len(xs)),
+                   customers=float(np.sum(w)), log_m=float(np.sum(w * np.log(m))),
+                   x_log_mx=float(np.sum(wx * (np.log(m) + np.log(x)))),
+                   mx=m * x, weight=w, weight_x=wx,
+                   work=(np.empty(len(x)), np.empty(len(x))))
+
+    def log_likelihood(self, p: float, q: float, v: float) -> float:
+        """The customers' summed log-likelihood (sums without BLAS, as BG/NBD's)."""
+        pxs = p * self.xs
+        gammas = log_gamma(pxs + q) - log_gamma(pxs) - log_gamma(q)
+        log_v_mx, product = self.work
+        np.log(np.add(self.mx, v, out=log_v_mx), out=log_v_mx)
+        by_x = np.sum(np.multiply(self.weight_x, log_v_mx, out=product))
+        by_customer = np.sum(np.multiply(self.weight, log_v_mx, out=product))
+        return float(np.sum(self.x_weight * gammas) + q * np.log(v) * self.customers
+                     + p * self.x_log_mx - self.log_m - p * by_x - q * by_customer)
 
 
 def expected_order_value(params: GammaGammaParams, x: np.ndarray, m: np.ndarray) -> np.ndarray:
@@ -452,13 +618,27 @@ def fit_clv_model(x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
                   m: np.ndarray) -> ClvModel | NotEnoughHistory:
     """Both models from per-customer (frequency, recency, age, monetary), or the typed
     reason they cannot be fitted: a thin history is an expected state of a young shop, not an
-    error, so it is a value here rather than an exception."""
+    error, so it is a value here rather than an exception. ``fit_clv_counts`` with one
+    customer a row: the same parameters as the shop's counts give."""
+    x = np.asarray(x, dtype=float)
+    ones = np.ones(len(x), np.int64)
+    return fit_clv_counts(x, t_x, T, ones, x, m, ones)
+
+
+def fit_clv_counts(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, customers: np.ndarray,
+                   repeat_x: np.ndarray, m: np.ndarray, repeat_customers: np.ndarray
+                   ) -> ClvModel | NotEnoughHistory:
+    """Both models from their sufficient statistics, the one definition of the shop's
+    model (the day-run's context step, the analytics step and a past day's refit all
+    come here): value counts of every customer's (x, t_x, T) (``customers`` of each),
+    and of the repeat buyers' (x, m) (``repeat_customers`` of each)."""
     try:
-        bg = fit_bgnbd(x, t_x, T)
+        bg = fit_bgnbd_counts(x, t_x, T, customers)
     except InsufficientData as refused:
         return refused.outcome
     try:
-        return ClvModel(bg, fit_gamma_gamma(x, m))
+        return ClvModel(bg, fit_gamma_gamma_counts(
+            repeat_x, m, repeat_customers, everyone=int(np.sum(customers))))
     except InsufficientData as refused:
         return ClvModel(bg, None, refused.outcome)
 
@@ -493,11 +673,38 @@ def summary_numbers(summary: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarr
             summary["monetary"].to_numpy(zero_copy_only=False).astype(float))
 
 
+@dataclass(frozen=True)
+class CustomerScores:
+    """The fitted model applied to customers (one value per customer, in their row
+    order): what both the prediction features of segments and the CLV predictions are
+    made of. A day's shard computes them once and both read them (the hypergeometric
+    function behind expected purchases is the costliest part)."""
+
+    p_alive: np.ndarray
+    purchases: dict[int, np.ndarray]  # horizon (days) -> expected purchases
+    order_value: np.ndarray  # expected order value; nan without a gamma-gamma model
+    wait: np.ndarray  # median days to the next order (unrounded)
+
+    @classmethod
+    def of(cls, bg: BgNbdParams, gg: GammaGammaParams | None, x: np.ndarray,
+           t_x: np.ndarray, T: np.ndarray, m: np.ndarray, horizons: Sequence[int]
+           ) -> CustomerScores:
+        return cls(
+            p_alive=p_alive(bg, x, t_x, T),
+            purchases={h: expected_purchases(bg, float(h), x, t_x, T)
+                       for h in dict.fromkeys(horizons)},
+            order_value=(expected_order_value(gg, x, m) if gg is not None
+                         else np.full(len(x), np.nan)),
+            wait=median_days_to_next_order(bg, x, T))
+
+
 def predictions_of(summary: pa.Table, model: ClvModel | NotEnoughHistory, as_of: date,
-                   horizons: tuple[int, ...] = DEFAULT_HORIZONS) -> pa.Table:
+                   horizons: tuple[int, ...] = DEFAULT_HORIZONS,
+                   scores: CustomerScores | None = None) -> pa.Table:
     """The per-customer predictions of ``summary``'s customers (an ``rfm_summary`` of the
     shop or of one shard: each row is computed from its own customer alone), their
-    prediction columns null when ``model`` is why there is none."""
+    prediction columns null when ``model`` is why there is none. ``scores``: ``model``
+    already applied to the same rows (computed here when absent)."""
     x, t_x, T, m = summary_numbers(summary)
     columns: dict[str, pa.Array] = {
         name: summary[name].combine_chunks()
@@ -505,15 +712,16 @@ def predictions_of(summary: pa.Table, model: ClvModel | NotEnoughHistory, as_of:
     }
     if isinstance(model, NotEnoughHistory):
         return pa.table({**columns, **_null_predictions(len(x), horizons)})
-    bg, gg = model.bgnbd, model.gamma_gamma
-    value = expected_order_value(gg, x, m) if gg is not None else np.full(len(x), np.nan)
-    columns["p_alive"] = pa.array(p_alive(bg, x, t_x, T))
+    if scores is None or any(h not in scores.purchases for h in horizons):
+        scores = CustomerScores.of(model.bgnbd, model.gamma_gamma, x, t_x, T, m, horizons)
+    value = scores.order_value
+    columns["p_alive"] = pa.array(scores.p_alive)
     columns["expected_order_value"] = _cents(value)
     for h in horizons:
-        purchases = expected_purchases(bg, float(h), x, t_x, T)
+        purchases = scores.purchases[h]
         columns[f"expected_purchases_{h}d"] = pa.array(purchases)
         columns[f"clv_{h}d"] = _cents(purchases * value)
-    wait = np.rint(median_days_to_next_order(bg, x, T)).astype("int64")
+    wait = np.rint(scores.wait).astype("int64")
     columns["next_order_date"] = pc.cast(_add_days(as_of, wait), pa.date32())
     return pa.table(columns)
 

@@ -54,12 +54,17 @@ def holdout_check(orders: pa.Table, refunds: pa.Table, as_of: date, tz: str = "U
 
 
 def holdout_sums(orders: pa.Table, refunds: pa.Table, as_of: date, tz: str = "UTC",
-                 holdout_days: int = HOLDOUT_DAYS) -> tuple[pa.Table, list[int]]:
+                 holdout_days: int = HOLDOUT_DAYS, now: pa.Table | None = None
+                 ) -> tuple[pa.Table, list[int]]:
     """The check's statistics of the customers of ``orders`` (a shop or one shard): the
     calibration value counts (``CALIBRATION_SCHEMA``) and the actual holdout purchases per
-    group (``GROUPS`` integers)."""
+    group (``GROUPS`` integers). ``now``: the same customers' ``rfm_summary`` as of
+    ``as_of`` when the caller has it (the day-run's model inputs; each customer's row is
+    their own, so the calibration customers' rows of it are what is computed here
+    otherwise)."""
     calibration = rfm_summary(orders, refunds, as_of - timedelta(days=holdout_days), tz)
-    later = rfm_summary(orders, refunds, as_of, tz, customer_ids=calibration["customer_id"])
+    later = now if now is not None else rfm_summary(
+        orders, refunds, as_of, tz, customer_ids=calibration["customer_id"])
     position = pc.index_in(calibration["customer_id"], value_set=later["customer_id"])
     # A customer without counted orders any more (orders cancelled since) made none.
     frequency_now = pc.fill_null(pc.take(later["frequency"], position), 0)

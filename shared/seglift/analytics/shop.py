@@ -47,6 +47,7 @@ from seglift.analytics import cohorts, reports
 from seglift.analytics.clv import (
     DEFAULT_HORIZONS,
     ClvModel,
+    CustomerScores,
     NotEnoughHistory,
     predictions_of,
     rfm_summary,
@@ -250,9 +251,9 @@ def membership_patterns(members: Mapping[str, pa.Array]) -> pa.Table:
     width = (len(names) + 7) // 8
     bits = np.zeros((len(everyone), width), np.uint8)
     for j, segment in enumerate(ids):
-        at = np.searchsorted(everyone, np.unique(segment))
+        at = np.searchsorted(everyone, segment)  # a repeated id sets its bit again
         bits[at, j // 8] |= np.uint8(1 << (j % 8))
-    rows, counts = np.unique(bits, axis=0, return_counts=True)
+    rows, counts = _unique_rows(bits)
     data = np.ascontiguousarray(rows).tobytes()
     offsets = np.arange(len(rows) + 1, dtype=np.int32) * width
     patterns = pa.Array.from_buffers(pa.binary(), len(rows),
@@ -260,6 +261,23 @@ def membership_patterns(members: Mapping[str, pa.Array]) -> pa.Table:
                                       pa.py_buffer(data)])
     return pa.Table.from_arrays([patterns, pa.array(counts, pa.int64())],
                                 schema=PATTERNS_SCHEMA)
+
+
+def _unique_rows(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(bits, axis=0, return_counts=True)`` (rows in the same, lexicographic
+    order) without its row-by-row comparisons: up to 64 segments a row is one
+    big-endian integer, whose order is the rows' byte order; wider rows compare as
+    opaque bytes (``memcmp``, the same order)."""
+    count, width = bits.shape
+    if width <= 8:
+        padded = np.zeros((count, 8), np.uint8)
+        padded[:, :width] = bits
+        keys, counts = np.unique(padded.view(">u8").ravel(), return_counts=True)
+        rows = keys.astype(">u8").view(np.uint8).reshape(-1, 8)[:, :width]
+        return np.ascontiguousarray(rows), counts
+    keys, counts = np.unique(np.ascontiguousarray(bits).view(f"V{width}").ravel(),
+                             return_counts=True)
+    return keys.view(np.uint8).reshape(-1, width), counts
 
 
 def _pattern_bits(patterns: pa.Table, positions: Sequence[int]) -> np.ndarray:
@@ -385,25 +403,31 @@ def shop_shard(orders: pa.Table, refunds: pa.Table, members: Mapping[str, pa.Arr
                model: ClvModel | NotEnoughHistory | None = None,
                inputs: pa.Table | None = None,
                horizons: tuple[int, ...] = DEFAULT_HORIZONS,
-               first_order: date | None = None) -> ShopShard:
+               first_order: date | None = None,
+               counted: pa.Table | None = None,
+               scores: CustomerScores | None = None) -> ShopShard:
     """The part of one shard (or of the whole shop): ``orders`` and ``refunds`` are its
     customers', ``members`` its part of each segment of the day. ``model``: the day's
     purchase model (None: no CLV part); ``inputs``: the shard's ``rfm_summary`` as of the
     day (the day-run's model inputs, computed here when absent); ``first_order``: the
     shop's first order day (the day-run's context; ``orders``' own when absent), where the
-    store's revenue by month starts."""
-    counted = counted_orders(None, orders, refunds, as_of, tz)
+    store's revenue by month starts. ``counted`` (``counted_orders(None, ...)`` as of the
+    day) and ``scores`` (``model`` applied to ``inputs``' rows): what the day-run's
+    SegmentShards has already computed for the same customers."""
+    if counted is None:
+        counted = counted_orders(None, orders, refunds, as_of, tz)
     if first_order is None:
         first_order = reports.first_order_day(orders, tz)
     revenue = revenue_sums_of_counted(counted, reports.revenue_start(first_order, as_of),
                                       as_of, "month")
     sizes, cells = cohorts.cohort_sums(counted)
     curve = cohorts.curve_counts(counted, as_of)
-    calibration, actual = holdout_sums(orders, refunds, as_of, tz, HOLDOUT_DAYS)
+    calibration, actual = holdout_sums(orders, refunds, as_of, tz, HOLDOUT_DAYS, now=inputs)
     predictions, clv = None, None
     if model is not None:
         summary = rfm_summary(orders, refunds, as_of, tz) if inputs is None else inputs
-        predictions = predictions_of(summary, model, as_of, horizons)
+        predictions = predictions_of(summary, model, as_of, horizons,
+                                     scores if inputs is not None else None)
         clv = clv_sums(predictions, not isinstance(model, NotEnoughHistory))
     sums = ShopSums(cohort_sizes=CohortSizes.model_validate(sizes.to_pydict()),
                     cohort_cells=CohortCells.model_validate(cells.to_pydict()),

@@ -12,8 +12,11 @@ tests and benchmarks:
    order day. Exact: a boundary is the value whose count of smaller values crosses a
    quintile (``seglift.segments.rfm.QuintileBounds``), so a customer's score is the one
    a whole-shop ranking gives. And the shop's prediction model, fitted once on every
-   shard's model inputs (``seglift.segments.predictions``: merged in customer order, so
-   the parameters are the same whatever the shard count).
+   shard's sufficient statistics for it (``seglift.segments.predictions.ModelCounts``:
+   value counts, added; the fit is a function of the added counts alone, so the
+   parameters are the same whatever the shard count, and the step never holds every
+   customer's inputs). Each shard's statistics are added as they come
+   (``ContextSums``), so the step holds the shop's merged counts, not every shard's.
 3. ``shard_day``, per shard: the features re-scored against the shop's boundaries and
    their prediction columns filled from the shop's model, every
    condition evaluated in dependency order by ``evaluate_many`` (a segment naming
@@ -26,8 +29,9 @@ tests and benchmarks:
    after the merge, so one shard and many give the same members and the same figures,
    to the cent (tests/dayrun property test). ``ReducedDay`` merges a segment only when
    it is asked for and keeps nothing, so the workflow's ReduceDay (which reads each
-   shard's members of a segment as it merges that segment) holds one segment's members
-   at a time, not every segment's: at 10,000,000 customers the 50 template segments
+   shard's members of a segment as it merges that segment, the next one read ahead)
+   holds a few segments' members at a time, not every segment's: at 10,000,000
+   customers the 50 template segments
    hold about 110 million memberships, 0.9 GB a copy.
 
 A segment that fails in any shard (an invalid condition, a failing dependency, a metric
@@ -38,7 +42,7 @@ profile or revenue failure leaves the segment's members and metrics standing
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -49,6 +53,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel
 
+from seglift.analytics.clv import CustomerScores
 from seglift.analytics.profile import (
     ProfileBase,
     ProfilePartial,
@@ -67,22 +72,26 @@ from seglift.analytics.revenue import (
     REVENUE_SUMS_SCHEMA,
     RevenueSums,
     add_revenue_sums,
-    revenue_sums_of_counted,
 )
+from seglift.dayrun.segment_sums import OrderIndex
 from seglift.dayrun.shards import shard_count, shard_ids, shard_tables
 from seglift.lake.schema import MONEY
 from seglift.metrics.daily import (
     DEFAULT_CONVERSION_WINDOW_DAYS,
     DailyPartial,
-    daily_partial,
     metrics_of_partials,
 )
 from seglift.metrics.orders import counted_orders
+from seglift.segments.arrowutil import CountsAdder
 from seglift.segments.compiler import evaluate_many
 from seglift.segments.features import compute_features, rfm_counts, with_rfm
 from seglift.segments.predictions import (
+    ModelCounts,
+    ModelCountsAdder,
     PredictionModel,
+    fit_model_counts,
     fit_predictions,
+    model_counts,
     model_inputs,
     names_prediction_feature,
     with_model_note,
@@ -143,26 +152,30 @@ class ShardStats:
     rfm: dict[str, pa.Table]  # "recency" | "frequency" | "monetary" -> (value, count)
     first_order: date | None  # the shard's first order day (any order, in the shop zone)
     customers: int
-    # The prediction model's inputs of the shard's customers with orders
-    # (``predictions.model_inputs``); None: the day fits no model.
-    model_inputs: pa.Table | None = None
+    # The prediction model's sufficient statistics over the shard's customers
+    # (``predictions.model_counts``); None: the day fits no model.
+    model_counts: ModelCounts | None = None
 
 
 @dataclass(frozen=True)
 class ShardFeatures:
     features: pa.Table  # the shard's customers; RFM scored within the shard (phase 3 redoes it)
     stats: ShardStats
+    # The model's inputs of the shard's customers with orders (``predictions.model_inputs``,
+    # phase 3 applies the model to them); None: the day fits no model.
+    inputs: pa.Table | None = None
 
 
 def shard_features(tables: LakeTables, as_of: date, tz: str = "UTC",
                    predictions: bool = True) -> ShardFeatures:
     """Phase 1 of one shard: its customers' features and its statistics (with the
-    prediction model's inputs unless ``predictions`` is False)."""
+    prediction model's inputs and their counts unless ``predictions`` is False)."""
     features = compute_features(tables, as_of, tz)
     inputs = model_inputs(tables, as_of, tz) if predictions else None
+    counts = model_counts(inputs) if inputs is not None else None
     return ShardFeatures(features, ShardStats(rfm_counts(features),
                                               first_order_day(tables.orders, tz),
-                                              features.num_rows, inputs))
+                                              features.num_rows, counts), inputs)
 
 
 # ------------------------------------------------------------------ phase 2
@@ -187,16 +200,51 @@ class DayContext(BaseModel):
             QuintileBounds(tuple(self.monetary), RFM_TYPES["monetary"]))
 
 
-def day_context(stats: Sequence[ShardStats]) -> DayContext:
-    """Phase 2: every shard's statistics merged (exactly) into the shop's."""
-    bounds = {name: QuintileBounds.of([s.rfm[name] for s in stats], kind).bounds
-              for name, kind in RFM_TYPES.items()}
-    firsts = [s.first_order for s in stats if s.first_order is not None]
-    inputs = [s.model_inputs for s in stats if s.model_inputs is not None]
-    model = fit_predictions(inputs) if stats and len(inputs) == len(stats) else None
-    return DayContext(recency=list(bounds["recency"]), frequency=list(bounds["frequency"]),
-                      monetary=list(bounds["monetary"]), first_order=min(firsts, default=None),
-                      customers=sum(s.customers for s in stats), predictions=model)
+RFM_COUNTS_SCHEMAS = {name: pa.schema([("value", kind), ("count", pa.int64())])
+                      for name, kind in RFM_TYPES.items()}
+
+
+class ContextSums:
+    """Phase 2 as the shards' statistics come: each shard's added to the running sums
+    (value counts merged by ``CountsAdder``) and let go, so the context step holds about
+    twice the shop's merged counts plus one shard's, never every shard's at once."""
+
+    def __init__(self) -> None:
+        self._rfm = {name: CountsAdder(["value"], "count", schema)
+                     for name, schema in RFM_COUNTS_SCHEMAS.items()}
+        self._model = ModelCountsAdder()
+        self._first: date | None = None
+        self._customers = self._shards = self._fitted_shards = 0
+
+    def add(self, stats: ShardStats) -> None:
+        for name, adder in self._rfm.items():
+            adder.add(stats.rfm[name])
+        if stats.first_order is not None:
+            self._first = min(self._first or stats.first_order, stats.first_order)
+        self._customers += stats.customers
+        self._shards += 1
+        if stats.model_counts is not None:
+            self._fitted_shards += 1
+            self._model.add(stats.model_counts)
+
+    def context(self) -> DayContext:
+        bounds = {name: QuintileBounds.of([self._rfm[name].total()], kind).bounds
+                  for name, kind in RFM_TYPES.items()}
+        fit = self._shards and self._fitted_shards == self._shards
+        model = fit_model_counts(self._model.total()) if fit else None
+        return DayContext(recency=list(bounds["recency"]),
+                          frequency=list(bounds["frequency"]),
+                          monetary=list(bounds["monetary"]), first_order=self._first,
+                          customers=self._customers, predictions=model)
+
+
+def day_context(stats: Iterable[ShardStats]) -> DayContext:
+    """Phase 2: every shard's statistics merged (exactly) into the shop's, one shard at
+    a time (``stats`` may be a generator reading them)."""
+    sums = ContextSums()
+    for shard in stats:
+        sums.add(shard)
+    return sums.context()
 
 
 # ------------------------------------------------------------------ phase 3
@@ -246,6 +294,8 @@ def shard_day(
     analytics: bool = True,
     members: Mapping[str, pa.Array] | None = None,
     inputs: pa.Table | None = None,
+    counted: pa.Table | None = None,
+    scores: CustomerScores | None = None,
 ) -> ShardDay:
     """Phase 3 of shard ``shard`` of ``shards``: ``tables`` and ``features`` are that
     shard's; ``previous`` (yesterday's members, whole or the shard's part) is cut to it.
@@ -253,12 +303,15 @@ def shard_day(
     computed beside those of the evaluated ``conditions`` (a list keeps every id it was
     given, whether or not the customer is in today's lake). ``inputs``: the shard's
     phase-1 model inputs (computed again when absent); the shop's model fills the
-    prediction features before any condition is evaluated, so conditions may name them."""
+    prediction features before any condition is evaluated, so conditions may name them.
+    ``counted`` (the shard's ``counted_orders(None, ...)`` as of the day) and ``scores``
+    (``predictions.model_scores`` of ``inputs``): given by a caller that shares them with
+    the shard's part of the shop's analytics, computed here otherwise."""
     features = with_rfm(features, context.thresholds())
     if context.predictions is not None:
         if inputs is None:
             inputs = model_inputs(tables, as_of, tz)
-        features = with_predictions(features, inputs, context.predictions, as_of)
+        features = with_predictions(features, inputs, context.predictions, as_of, scores)
     errors: dict[str, Exception] = {}
     given = {s: _sorted_concat([_shard_part(ids, shard, shards)])
              for s, ids in (members or {}).items()}
@@ -271,7 +324,8 @@ def shard_day(
     everyone: ProfilePartial | None = None
     profile_error: str | None = None
     if wanted:
-        counted = counted_orders(None, tables.orders, tables.refunds, as_of, tz)
+        if counted is None:
+            counted = counted_orders(None, tables.orders, tables.refunds, as_of, tz)
         base: ProfileBase | None = None
         if analytics:
             try:
@@ -280,38 +334,58 @@ def shard_day(
                 everyone = profile_partial(base)
             except Exception as error:  # the metrics stand without profiles
                 profile_error = f"{type(error).__name__}: {error}"
-        start = revenue_start(context.first_order, as_of)
+        index = OrderIndex.of(counted, as_of, revenue_start(context.first_order, as_of),
+                              DEFAULT_CONVERSION_WINDOW_DAYS)
+        rows = _RowFlags(base.everyone) if base is not None else None
         for segment_id in wanted:
             ids = day_members[segment_id]
             previous_ids = shard_ids((previous or {}).get(segment_id), shard, shards)
             try:
                 partials[segment_id] = _segment_partial(
-                    ids, counted, base, as_of, previous_ids, start, analytics, profile_error)
+                    ids, index, base, rows, previous_ids, analytics, profile_error)
             except Exception as error:
                 errors[segment_id] = error
     return ShardDay(day_members, partials, errors, everyone, features, profile_error)
 
 
-def _segment_partial(ids: pa.Array, counted: pa.Table, base: ProfileBase | None, as_of: date,
-                     previous: pa.Array | None, revenue_from: date, analytics: bool,
+class _RowFlags:
+    """Membership flags over a profile base's customers (``ProfileBase.everyone``, in
+    its own order) by binary search in a sorted copy made once per shard."""
+
+    def __init__(self, everyone: pa.Array) -> None:
+        values = pa.array(everyone, pa.int64()).to_numpy(zero_copy_only=False)
+        self._order = np.argsort(values, kind="stable")
+        self._sorted = values[self._order]
+
+    def __call__(self, ids: pa.Array) -> np.ndarray:
+        values = pa.array(ids, pa.int64()).to_numpy(zero_copy_only=False)
+        member = np.zeros(len(self._sorted), bool)
+        if len(values) and len(self._sorted):
+            at = np.searchsorted(self._sorted, values)
+            inside = at < len(self._sorted)
+            hit = at[inside][self._sorted[at[inside]] == values[inside]]
+            member[self._order[hit]] = True
+        return member
+
+
+def _segment_partial(ids: pa.Array, index: OrderIndex, base: ProfileBase | None,
+                     rows: _RowFlags | None, previous: pa.Array | None, analytics: bool,
                      profile_error: str | None) -> SegmentPartial:
-    member_orders = counted.filter(pc.is_in(counted["customer_id"], value_set=ids))
-    metrics = daily_partial(ids, member_orders, as_of, previous,
-                            DEFAULT_CONVERSION_WINDOW_DAYS)
+    ids = pa.array(ids, pa.int64())
+    member_of_index = index.flags(ids)
+    metrics = index.daily_partial(ids, member_of_index, previous)
     if not analytics:
         return SegmentPartial(metrics=metrics)
-    if base is None:
+    if base is None or rows is None:
         return SegmentPartial(metrics=metrics, analytics_error=profile_error or
                               "the day's profile base was not built")
     try:
-        member = pc.is_in(base.everyone, value_set=ids).to_numpy(zero_copy_only=False)
-        profile = profile_partial(base, member)
-        sums = revenue_sums_of_counted(member_orders, revenue_from, as_of, "month")
+        profile = profile_partial(base, rows(ids))
+        revenue = index.revenue_sums(member_of_index)
     except Exception as error:  # members and metrics stand
         return SegmentPartial(metrics=metrics,
                               analytics_error=f"{type(error).__name__}: {error}")
-    return SegmentPartial(metrics=metrics, profile=profile,
-                          revenue=RevenueSums.model_validate(sums.to_pydict()))
+    return SegmentPartial(metrics=metrics, profile=profile, revenue=revenue)
 
 
 # ------------------------------------------------------------------ phase 4
@@ -454,7 +528,7 @@ def compute_day(
     days = [shard_day(slices[k], firsts[k].features, context, as_of, conditions, shard=k,
                       shards=count, tz=tz, fixed_members=fixed_members, previous=previous,
                       report=report, analytics=analytics, members=members,
-                      inputs=firsts[k].stats.model_inputs)
+                      inputs=firsts[k].inputs)
             for k in range(count)]
     results, failures = reduce_day(days, day_order(conditions, members), as_of,
                                    tables.products)

@@ -9,10 +9,14 @@ The fit is a whole-shop figure, the predictions are per customer. So, in the sha
 day-run (``seglift.dayrun.compute``):
 
 1. each shard computes its customers' model inputs (``model_inputs``: frequency, recency,
-   age and repeat order value, ``clv.rfm_summary``);
-2. the context step merges every shard's inputs in customer-id order, which is exactly
-   the whole-shop ``rfm_summary``, and fits once (``fit_predictions``): one shard and
-   many give the same parameters, to the bit;
+   age and repeat order value, ``clv.rfm_summary``) and from them the fit's sufficient
+   statistics (``model_counts``: the value counts of (frequency, recency, age) and of the
+   repeat buyers' (frequency, repeat order value));
+2. the context step adds every shard's counts (``add_model_counts``) and fits once
+   (``fit_model_counts``, ``clv.fit_clv_counts``): the fit is a function of the added
+   counts alone, so one shard and many give the same parameters, to the bit, and the
+   step holds counts (hundreds of thousands of rows per million customers), never every
+   customer's inputs;
 3. each shard applies them to its customers (``with_predictions``), elementwise.
 
 Columns (null for customers without counted orders, and for everyone while the shop's
@@ -29,7 +33,8 @@ history cannot support the model: ``PredictionModel.reason`` says why):
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -39,28 +44,40 @@ import pyarrow.compute as pc
 from pydantic import BaseModel
 
 from seglift.analytics.clv import (
+    DEFAULT_HORIZONS,
     BgNbdParams,
     ClvModel,
+    CustomerScores,
     GammaGammaParams,
     NotEnoughHistory,
-    expected_order_value,
-    expected_purchases,
-    fit_clv_model,
-    median_days_to_next_order,
-    p_alive,
+    fit_clv_counts,
     rfm_summary,
 )
 from seglift.analytics.reports import history_warnings
+from seglift.segments.arrowutil import CountsAdder
 from seglift.segments.features import FEATURES_SCHEMA, PREDICTION_FEATURES
 from seglift.segments.tables import LakeTables
 
 PURCHASE_HORIZONS = (30, 90, 365)
 VALUE_HORIZONS = (90, 365)
+# Every horizon a day's shard scores once: the features' and the CLV predictions'.
+SCORE_HORIZONS = tuple(sorted({*PURCHASE_HORIZONS, *DEFAULT_HORIZONS}))
 INPUT_COLUMNS = ("customer_id", "frequency", "recency", "age", "monetary")
 INPUTS_SCHEMA = pa.schema([
     pa.field("customer_id", pa.int64()), pa.field("frequency", pa.int64()),
     pa.field("recency", pa.int64()), pa.field("age", pa.int64()),
     pa.field("monetary", pa.float64()),
+])
+# The fit's sufficient statistics (``ModelCounts``).
+PURCHASE_KEYS = ("frequency", "recency", "age")
+PURCHASE_COUNTS_SCHEMA = pa.schema([
+    pa.field("frequency", pa.int64()), pa.field("recency", pa.int64()),
+    pa.field("age", pa.int64()), pa.field("customers", pa.int64()),
+])
+ORDER_VALUE_KEYS = ("frequency", "monetary")
+ORDER_VALUE_COUNTS_SCHEMA = pa.schema([
+    pa.field("frequency", pa.int64()), pa.field("monetary", pa.float64()),
+    pa.field("customers", pa.int64()),
 ])
 
 
@@ -132,13 +149,82 @@ def model_inputs(tables: LakeTables, as_of: date, tz: str = "UTC") -> pa.Table:
         schema=INPUTS_SCHEMA)
 
 
-def merge_inputs(parts: Sequence[pa.Table]) -> pa.Table:
-    """Every shard's inputs as the whole shop's: in customer-id order, so the fit sums
-    the same numbers in the same order whatever the shard count."""
-    tables = [p.cast(INPUTS_SCHEMA) for p in parts]
-    if not tables:
-        return INPUTS_SCHEMA.empty_table()
-    return pa.concat_tables(tables).sort_by("customer_id")
+@dataclass(frozen=True)
+class ModelCounts:
+    """The model fit's sufficient statistics over some customers (one shard's, or the
+    shop's once added): ``purchases``, the value counts of every customer's (frequency,
+    recency, age) (``PURCHASE_COUNTS_SCHEMA``), what BG/NBD is fitted on; and
+    ``order_values``, those of the repeat buyers' (frequency, monetary) where the repeat
+    order value is positive (``ORDER_VALUE_COUNTS_SCHEMA``), what Gamma-Gamma is fitted
+    on. A shop's are its shards' added: each customer is in exactly one shard."""
+
+    purchases: pa.Table
+    order_values: pa.Table
+
+
+def model_counts(inputs: pa.Table) -> ModelCounts:
+    """The sufficient statistics of ``model_inputs`` (a shard's or the shop's)."""
+    purchases = _counted(inputs, PURCHASE_KEYS, PURCHASE_COUNTS_SCHEMA)
+    monetary = inputs["monetary"]
+    repeat = pc.and_(pc.greater(inputs["frequency"], 0), pc.and_(
+        pc.is_finite(monetary), pc.greater(monetary, 0.0)))
+    values = _counted(inputs.filter(pc.fill_null(repeat, False)), ORDER_VALUE_KEYS,
+                      ORDER_VALUE_COUNTS_SCHEMA)
+    return ModelCounts(purchases, values)
+
+
+def _counted(rows: pa.Table, keys: Sequence[str], schema: pa.Schema) -> pa.Table:
+    counts = rows.group_by(list(keys)).aggregate([("customer_id", "count")])
+    return pa.Table.from_arrays([pc.cast(counts[k], schema.field(k).type) for k in keys]
+                                + [pc.cast(counts["customer_id_count"], pa.int64())],
+                                schema=schema)
+
+
+class ModelCountsAdder:
+    """Shards' ``ModelCounts`` added one part at a time (``CountsAdder``): the context
+    step reads a shard's counts as it adds them and holds about twice the shop's
+    counts, not every shard's. Rows come out in no particular order: the fit orders
+    them."""
+
+    def __init__(self) -> None:
+        self._purchases = CountsAdder(PURCHASE_KEYS, "customers", PURCHASE_COUNTS_SCHEMA)
+        self._values = CountsAdder(ORDER_VALUE_KEYS, "customers", ORDER_VALUE_COUNTS_SCHEMA)
+
+    def add(self, part: ModelCounts) -> None:
+        self._purchases.add(part.purchases)
+        self._values.add(part.order_values)
+
+    def total(self) -> ModelCounts:
+        return ModelCounts(self._purchases.total(), self._values.total())
+
+
+def add_model_counts(parts: Iterable[ModelCounts]) -> ModelCounts:
+    """Shards' ``ModelCounts`` added (``ModelCountsAdder``)."""
+    adder = ModelCountsAdder()
+    for part in parts:
+        adder.add(part)
+    return adder.total()
+
+
+def fit_model_counts(counts: ModelCounts) -> PredictionModel:
+    """The shop's model from its (added) ``ModelCounts``, or the reason there is none."""
+    def numbers(table: pa.Table, name: str) -> np.ndarray:
+        return table[name].to_numpy().astype(float)
+
+    bought, values = counts.purchases, counts.order_values
+    customers = bought["customers"].to_numpy().astype(np.int64)
+    x = numbers(bought, "frequency")
+    fitted = fit_clv_counts(
+        x, numbers(bought, "recency"), numbers(bought, "age"), customers,
+        numbers(values, "frequency"), numbers(values, "monetary"),
+        values["customers"].to_numpy().astype(np.int64))
+    return PredictionModel.of(fitted, int(customers.sum()), int(customers[x > 0].sum()))
+
+
+def fit_predictions(parts: Sequence[pa.Table]) -> PredictionModel:
+    """The shop's model from every shard's ``model_inputs`` (or the reason there is none):
+    their counts added and fitted, as the day-run's context step fits them."""
+    return fit_model_counts(add_model_counts(model_counts(p) for p in parts))
 
 
 def _numbers(inputs: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -150,36 +236,40 @@ def _numbers(inputs: pa.Table) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.n
     return column("frequency"), column("recency"), column("age"), m
 
 
-def fit_predictions(parts: Sequence[pa.Table]) -> PredictionModel:
-    """The shop's model from every shard's ``model_inputs`` (or the reason there is none)."""
-    inputs = merge_inputs(parts)
+def model_scores(inputs: pa.Table, model: PredictionModel,
+                 horizons: Sequence[int] = SCORE_HORIZONS) -> CustomerScores | None:
+    """``model`` applied to the customers of ``inputs`` (None: no model), for the
+    prediction features and the CLV predictions of the same customers alike."""
+    bg = model.bgnbd_params()
+    if bg is None:
+        return None
     x, t_x, T, m = _numbers(inputs)
-    fitted = fit_clv_model(x, t_x, T, m)
-    return PredictionModel.of(fitted, len(x), int(np.count_nonzero(x > 0)))
+    return CustomerScores.of(bg, model.gamma_gamma_params(), x, t_x, T, m, horizons)
 
 
-def prediction_columns(inputs: pa.Table, model: PredictionModel, as_of: date
-                       ) -> dict[str, pa.Array]:
-    """Each prediction column for the customers of ``inputs`` (in its row order)."""
+def prediction_columns(inputs: pa.Table, model: PredictionModel, as_of: date,
+                       scores: CustomerScores | None = None) -> dict[str, pa.Array]:
+    """Each prediction column for the customers of ``inputs`` (in its row order);
+    ``scores``: ``model_scores`` of the same, when the caller has them."""
     rows = inputs.num_rows
     nulls = {name: pa.nulls(rows, FEATURES_SCHEMA.field(name).type)
              for name in PREDICTION_FEATURES}
-    bg = model.bgnbd_params()
-    if bg is None or rows == 0:
+    if model.bgnbd_params() is None or rows == 0:
         return nulls
-    x, t_x, T, m = _numbers(inputs)
+    if scores is None or any(h not in scores.purchases for h in PURCHASE_HORIZONS):
+        scores = model_scores(inputs, model, PURCHASE_HORIZONS)
+    assert scores is not None  # the model has its BG/NBD part
     columns: dict[str, pa.Array] = dict(nulls)
-    columns["chance_active"] = pa.array(np.round(100.0 * p_alive(bg, x, t_x, T), 2))
-    purchases = {h: expected_purchases(bg, float(h), x, t_x, T) for h in PURCHASE_HORIZONS}
+    columns["chance_active"] = pa.array(np.round(100.0 * scores.p_alive, 2))
+    purchases = {h: scores.purchases[h] for h in PURCHASE_HORIZONS}
     for h, values in purchases.items():
         columns[f"predicted_purchases_{h}d"] = pa.array(np.round(values, 3))
-    gg = model.gamma_gamma_params()
-    if gg is not None:
-        value = expected_order_value(gg, x, m)
+    if model.gamma_gamma_params() is not None:
+        value = scores.order_value
         columns["predicted_order_value"] = _money(value)
         for h in VALUE_HORIZONS:
             columns[f"predicted_value_{h}d"] = _money(purchases[h] * value)
-    wait = np.rint(median_days_to_next_order(bg, x, T))
+    wait = np.rint(scores.wait)
     finite = np.isfinite(wait)
     days = pa.array(np.where(finite, wait, 0).astype("int64"), mask=~finite)
     columns["days_to_expected_order"] = days
@@ -190,10 +280,11 @@ def prediction_columns(inputs: pa.Table, model: PredictionModel, as_of: date
 
 
 def with_predictions(features: pa.Table, inputs: pa.Table, model: PredictionModel,
-                     as_of: date) -> pa.Table:
+                     as_of: date, scores: CustomerScores | None = None) -> pa.Table:
     """``features`` (one shard's or the shop's) with its prediction columns filled from
-    ``model`` and the same customers' ``model_inputs``; customers without orders stay null."""
-    columns = prediction_columns(inputs, model, as_of)
+    ``model`` and the same customers' ``model_inputs``; customers without orders stay null.
+    ``scores``: ``model_scores(inputs, model)`` when the caller has them."""
+    columns = prediction_columns(inputs, model, as_of, scores)
     position = pc.index_in(features["customer_id"], value_set=inputs["customer_id"]
                            .combine_chunks())
     for name in PREDICTION_FEATURES:

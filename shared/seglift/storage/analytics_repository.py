@@ -17,7 +17,14 @@ kind                        subject     sort key     payload
 ``overlap``                 shop        ISO day      segment ids and pairwise counts
 ``funnel``                  journey     ISO day      reached / conversion per stage
 ``journey``                 shop        journey id   name, stages (segment ids)
+``clv_of_day``              shop        ISO day      ``clv`` of a past day, fitted by a job
+``cohorts_of_day``          shop        ISO day      ``cohorts`` of a past day (a job)
+``time_to_next_order_of_day`` shop      ISO day      the re-order curve of a past day (a job)
 ==========================  ==========  ===========  ======================================
+
+The ``*_of_day`` kinds hold a past day the daily run did not store, computed as a job a
+merchant started (``api.past_day_jobs``): kept apart so "the latest stored" keeps meaning
+the latest daily run's.
 
 Payloads are JSON: money as decimal strings (exact), shares and lifts as numbers. They
 are kept small by the producers (top-N lists); ``put`` refuses a payload that would come
@@ -36,6 +43,9 @@ from typing import Any, NamedTuple
 from seglift.storage.models import AnalyticsModel, bind
 
 SHOP_SUBJECT = "shop"
+CLV_OF_DAY = "clv_of_day"
+COHORTS_OF_DAY = "cohorts_of_day"
+CURVE_OF_DAY = "time_to_next_order_of_day"
 JOURNEY_KIND = "journey"
 # DynamoDB's limit is 400 KB per item; keys and attribute names need some of it.
 MAX_PAYLOAD_BYTES = 350 * 1024
