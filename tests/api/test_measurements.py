@@ -511,3 +511,25 @@ def test_the_asynchronous_payload_does_not_grow_with_the_segment(client, api, de
     assert len(payload) < 300  # bytes, whatever the segment's size
     assert set(json.loads(payload)) == {"action", "shop", "experiment_id", "job_id"}
     assert deps.members.reads == 0
+
+
+def test_experiments_have_a_per_shop_budget(client, api, deps):
+    """Each experiment reads the segment's members and their strata and makes a list per
+    group: past the shop's budget, 429 with Retry-After (#17 fair use)."""
+    from api.fair_use import BUDGETS
+
+    segment = list_segment(api, deps, members=tuple(range(1, 11)))
+    body = {"name": "Coupon test", "segment_id": segment.segment_id, "period": PERIOD}
+    for _ in range(BUDGETS["experiment"].limit):
+        assert client.post("/experiments", body).status == 202
+    reply = client.post("/experiments", body)
+    assert reply.status == 429 and reply.error["code"] == "rate_limited"
+    assert int(reply.headers["Retry-After"]) >= 1
+    # The request is still checked first: a mistake answers 400 saying what to fix.
+    assert client.post("/experiments", {**body, "seed": False}).status == 400
+    # Another shop's budget is its own.
+    other = list_segment(api, deps, shop=SHOP_B, members=tuple(range(1, 11)))
+    from tests.api.conftest import Client
+
+    assert Client(api, SHOP_B).post("/experiments", {**body, "segment_id": other.segment_id}
+                                    ).status == 202

@@ -19,6 +19,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import ApiError, BadRequest, NotFound
+from api.fair_use import spend
 from api.job_models import JobOut
 from api.models import Money
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, encode_page_token
@@ -231,7 +232,7 @@ def compare_measurements(ctx: Ctx, shop: Shop, body: CompareRequest) -> Comparis
                 "(its result is the experiment with its groups) or failed (its error says "
                 "why, e.g. too few customers on the day before a past period).",
     tags=["experiments"], status_code=202, security=SESSION_TOKEN_SECURITY,
-    responses=responses(202, "The experiment's job (queued)", *BODY_ERRORS, 404,
+    responses=responses(202, "The experiment's job (queued)", *BODY_ERRORS, 404, 429,
                         location=JOB_LOCATION),
 )
 def post_experiment(ctx: Ctx, shop: Shop, body: ExperimentCreate) -> Response[JobOut]:
@@ -257,6 +258,7 @@ def post_experiment(ctx: Ctx, shop: Shop, body: ExperimentCreate) -> Response[Jo
                                 list_day=shop_today(ctx, shop), timezone=timezone)
     except MeasurementError as error:
         raise _bad(error) from error
+    spend(ctx, shop, "experiment")  # a refused request costs nothing of the budget
     jobs = job_store(ctx)
     job = jobs.create(shop, EXPERIMENT_JOB, progress=QUEUED, now=ctx.clock())
     experiment_id = new_experiment_id()

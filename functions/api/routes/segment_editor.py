@@ -196,7 +196,7 @@ def _list_source(ctx: ApiContext, shop: str, body: ListSegmentCreate) -> dict[st
     tags=["segment editor"],
     status_code=202,
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(202, "The list's job (queued)", *BODY_ERRORS, 404, 409,
+    responses=responses(202, "The list's job (queued)", *BODY_ERRORS, 404, 409, 429,
                         location=JOB_LOCATION),
 )
 def create_list_segment(ctx: Ctx, shop: Shop, body: ListSegmentCreate) -> Response[JobOut]:
@@ -208,6 +208,7 @@ def create_list_segment(ctx: Ctx, shop: Shop, body: ListSegmentCreate) -> Respon
     and values, every segment and upload named being this shop's) is checked here first,
     so those mistakes still answer 400/404/409 at once."""
     source = _list_source(ctx, shop, body)
+    spend(ctx, shop, "list")
     jobs = job_store(ctx)
     job = jobs.create(shop, LIST_JOB, progress=LIST_QUEUED, now=ctx.clock())
     try:
