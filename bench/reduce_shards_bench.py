@@ -154,12 +154,14 @@ def _parquet(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def _partials(segment_ids: list[str], products: list[int]) -> bytes:
-    """One shard's partials.json: every segment's metrics, profile and revenue counts."""
+def _partials(segment_ids: list[str], products: list[int]) -> tuple[bytes, bytes]:
+    """One shard's partials.json (every segment's metrics, profile and revenue counts)
+    and journeys.parquet."""
     from seglift.analytics.profile import JourneyCounts, ProfilePartial, TraitCounts
     from seglift.analytics.revenue import RevenueSums
     from seglift.dayrun.compute import SegmentPartial
     from seglift.dayrun.contracts import ShardPartials
+    from seglift.dayrun.journeys import EVERYONE, journeys_table, without_journeys
     from seglift.metrics.daily import DailyPartial
 
     rng = np.random.default_rng(7)
@@ -198,9 +200,16 @@ def _partials(segment_ids: list[str], products: list[int]) -> bytes:
                                 returning_net=[Decimal("300.10")] * 25,
                                 net=[Decimal("1300.11")] * 25))
 
-    return ShardPartials(segments=segment_ids,
-                         partials={sid: segment() for sid in segment_ids},
-                         everyone=profile()).model_dump_json().encode()
+    # As ``run_shard_day`` writes them: the journey counts as a Parquet table beside.
+    partials = {sid: segment() for sid in segment_ids}
+    everyone = profile()
+    journeys = journeys_table([(sid, p.profile) for sid, p in partials.items()]
+                              + [(EVERYONE, everyone)])
+    return ShardPartials(
+        segments=segment_ids,
+        partials={sid: p.model_copy(update={"profile": without_journeys(p.profile)})
+                  for sid, p in partials.items()},
+        everyone=without_journeys(everyone)).model_dump_json().encode(), _parquet(journeys)
 
 
 def _files(customers: int, shards: int, products: list[int]) -> dict[str, Any]:
@@ -209,7 +218,7 @@ def _files(customers: int, shards: int, products: list[int]) -> dict[str, Any]:
     prefix = dayrun_prefix(SHOP, DAY, "bench")
     shares = _shares()
     segment_ids = [f"s{i:02d}" for i in range(SEGMENTS)]
-    partials = _partials(segment_ids, products)
+    partials, journeys = _partials(segment_ids, products)
     rng = np.random.default_rng(3)
     per_shard = -(-customers // shards)
     features = _parquet(pa.table({f"f{c}": rng.random(per_shard)
@@ -218,6 +227,7 @@ def _files(customers: int, shards: int, products: list[int]) -> dict[str, Any]:
     for k in range(shards):
         base = f"{prefix}shard-{k}/"
         objects[base + "partials.json"] = partials
+        objects[base + "journeys.parquet"] = journeys
         objects[base + "features.parquet"] = features
         ids = np.arange(k, customers, shards, dtype=np.int64) * 7 + 6_000_000_000_000
         for s in range(SEGMENTS):

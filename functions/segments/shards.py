@@ -40,11 +40,13 @@ import pyarrow.parquet as pq
 
 from seglift import keys
 from seglift.analytics.clv import CustomerScores
+from seglift.analytics.profile import ProfilePartial
 from seglift.analytics.shop import shop_shard
 from seglift.concurrency import DEFAULT_WORKERS, IoPool
 from seglift.dayrun import shop_files
 from seglift.dayrun.compute import (
     DayContext,
+    MergedPartials,
     PartialsFold,
     ReducedDay,
     SegmentFailure,
@@ -60,6 +62,7 @@ from seglift.dayrun.contracts import (
     ShardPartials,
     ShardPlan,
 )
+from seglift.dayrun.journeys import EVERYONE, JourneysFold, journeys_table, without_journeys
 from seglift.dayrun.shards import read_shard_tables, shard_count, shard_ids
 from seglift.dayrun.shop_files import ShopShardFile
 from seglift.metrics.orders import counted_orders
@@ -222,8 +225,15 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
         for index, ids in enumerate(day.members.values()):
             uploads.parquet(_members_key(base, index),
                             pa.table({"customer_id": pa.array(ids, pa.int64())}))
+        # The journey counts (most of the partials' bytes) as one Parquet table beside
+        # them (``seglift.dayrun.journeys``).
+        uploads.parquet(base + "journeys.parquet", journeys_table(
+            [(sid, p.profile) for sid, p in day.partials.items()] + [(EVERYONE, day.everyone)]))
         partials = ShardPartials(
-            segments=list(day.members), partials=day.partials, everyone=day.everyone,
+            segments=list(day.members),
+            partials={sid: p.model_copy(update={"profile": without_journeys(p.profile)})
+                      for sid, p in day.partials.items()},
+            everyone=without_journeys(day.everyone),
             failures={sid: (type(e).__name__ if not isinstance(e, SegmentFailure)
                             else e.kind, str(e)) for sid, e in day.failures.items()},
             profile_error=day.profile_error)
@@ -354,6 +364,32 @@ def _write_shop_part(uploads: _Uploads, item: ShardItem, tables: LakeTables,
         sums=part.sums, predictions=part.predictions is not None).model_dump_json())
 
 
+def _shard_partials(storage: Storage, prefix: str, shard: int) -> tuple[bytes, pa.Table]:
+    """A shard's partials.json (bytes: parsed on the caller's thread) and its journey
+    counts (decoded here, into Arrow's memory)."""
+    base = f"{prefix}shard-{shard}/"
+    return (_get(storage, base + "partials.json"),
+            read_parquet(storage.s3, storage.bucket, base + "journeys.parquet"))
+
+
+def _with_journeys(merged: MergedPartials, journeys: JourneysFold) -> MergedPartials:
+    """The added partials with their profiles' journey counts put back, added."""
+    profiles: dict[str | None, ProfilePartial] = {
+        sid: p.profile for sid, p in merged.partials.items() if p.profile is not None}
+    if merged.everyone is not None:
+        profiles[EVERYONE] = merged.everyone
+    counts = journeys.counts({sid: p.journeys.type for sid, p in profiles.items()})
+
+    def put_back(profile: ProfilePartial, place: str | None) -> ProfilePartial:
+        return profile.model_copy(update={"journeys": counts[place]})
+
+    return MergedPartials(
+        {sid: p if p.profile is None else
+         p.model_copy(update={"profile": put_back(p.profile, sid)})
+         for sid, p in merged.partials.items()},
+        None if merged.everyone is None else put_back(merged.everyone, EVERYONE))
+
+
 def _shard_day(saved: ShardPartials, members: Mapping[str, pa.Array]) -> ShardDay:
     failures: dict[str, Exception] = {
         sid: SegmentFailure(kind, message) for sid, (kind, message) in saved.failures.items()}
@@ -417,13 +453,15 @@ def reduce_shards(plan: ShardPlan, *, reader: Any, stores: DayStores,
         # The pool's threads only fetch the bytes: parsing them into Python objects on
         # many threads spreads them over as many malloc arenas (5 GB peak instead of
         # 1.2 GB at 10,000,000 customers, reduce_shards_bench).
-        fold = PartialsFold()
+        fold, journeys = PartialsFold(), JourneysFold()
         saved = []
-        for body in pool.ordered(lambda k: _get(storage, f"{plan.prefix}shard-{k}/partials.json"),
-                                 range(plan.shards), ahead=PARTIALS_AHEAD):
+        for body, table in pool.ordered(lambda k: _shard_partials(storage, plan.prefix, k),
+                                        range(plan.shards), ahead=PARTIALS_AHEAD):
             partials = ShardPartials.model_validate_json(body)
             del body
             fold.add(partials.partials, partials.everyone)
+            journeys.add(table)
+            del table
             saved.append(partials.model_copy(update={"partials": {}, "everyone": None}))
             del partials
         reads = _MemberReads(storage, plan.prefix,
@@ -432,7 +470,7 @@ def reduce_shards(plan: ShardPlan, *, reader: Any, stores: DayStores,
         days = [_shard_day(s, _ShardMembers(reads, k, s.segments)) for k, s in enumerate(saved)]
         del saved
         reduced = ReducedDay(days, day_plan.segment_ids, plan.run_date, products,
-                             merged=fold.merged())
+                             merged=_with_journeys(fold.merged(), journeys))
         result = store_day(plan.shop, plan.run_date, day_plan, reduced, reduced.failures,
                            stores, customers=plan.customers, pool=pool)
         features.result()  # a failed features file fails the step (the workflow retries)
