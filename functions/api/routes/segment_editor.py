@@ -23,7 +23,8 @@ from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import BadRequest, Conflict, NotFound
 from api.fair_use import spend
 from api.fields import MAX_EXACT_INTEGER, IsoDate
-from api.models import JobOut, SegmentCreate
+from api.job_models import JobOut
+from api.models import SegmentCreate
 from api.ports import ApiContext
 from api.presenters import job_out
 from api.routes.responses import BODY_ERRORS, JOB_LOCATION, SYNC_CALL_ERRORS, responses
