@@ -368,6 +368,50 @@ class JobFailure(ApiModel):
     message: str = Field(description="Why, in the merchant's words.")
 
 
+# ------------------------------------------------------------------ preview and explain
+# (the segment editor's answers; api.segment_editor_models re-exports them)
+
+
+class SampleCustomer(ApiModel):
+    id: int
+    name: str | None = None
+    email: str | None = None
+
+
+class PreviewOut(ApiModel):
+    member_count: int = Field(description="Customers the condition selects today.")
+    customer_count: int = Field(description="All customers of the shop today.")
+    sample: list[int] = Field(description="The first member ids (ascending).")
+    customers: list[SampleCustomer] = Field(
+        default_factory=list, description="The sampled members' names and e-mails, in the "
+                                          "sample's order.")
+    as_of: date = Field(description="The shop's day the condition was evaluated on.")
+    condition: dict[str, Any] = Field(description="The condition evaluated (translated from "
+                                                  "a Shopify query or template if given).")
+    warnings: list[str] = Field(
+        default_factory=list, description="For a condition on predictions: why they are "
+        "unknown (no model yet) or to be read with care (a stale or thin history), in words.")
+
+
+class ExplainNode(ApiModel):
+    kind: str = Field(description="and | or | not, or the leaf's kind (feature, bought, ...)")
+    passed: bool
+    condition: dict[str, Any] | None = Field(default=None, description="A leaf's condition.")
+    value: Any = Field(default=None, description="A leaf's value for this customer: the "
+                       "feature's value, their tags, the number of matching orders, the "
+                       "n-th order's products or the first order's attribution.")
+    children: list[ExplainNode] = Field(default_factory=list,
+                                        description="A group's parts, in order.")
+
+
+class ExplainOut(ApiModel):
+    segment_id: str
+    customer_id: int
+    as_of: date
+    member: bool = Field(description="Whether the customer meets the whole condition today.")
+    tree: ExplainNode
+
+
 class PastDayOut(ApiModel):
     """The outcome of a past day's figures computed as a job: they are stored, and the
     request that started the job now answers them."""
@@ -380,11 +424,13 @@ class JobOut(ApiModel):
     follow it with GET /jobs/{job_id} until its status is succeeded or failed."""
 
     id: str
-    kind: Literal["export", "backfill", "list", "clv", "cohorts", "predictions"] = Field(
+    kind: Literal["export", "backfill", "list", "clv", "cohorts", "predictions", "preview",
+                  "explain"] = Field(
         description="What the job does: a segment's CSV export, a backfill of its past "
                     "days (counted in days), making a list segment (POST /segments/lists), "
-                    "or a past day's figures the daily run did not store (the CLV model, "
-                    "the cohorts, the customers' predictions).")
+                    "a past day's figures the daily run did not store (the CLV model, "
+                    "the cohorts, the customers' predictions), or a preview or an "
+                    "explanation that first reads the store's history.")
     status: Literal["queued", "running", "succeeded", "failed"]
     progress: str = Field(description="Where the job is, in the merchant's words.")
     created_at: datetime
@@ -395,9 +441,9 @@ class JobOut(ApiModel):
     failures: list[JobFailure] = Field(
         default_factory=list, description="The units that failed so far, oldest first, "
         "each with why (a backfill's other days are still computed).")
-    result: ExportOut | ListSegmentOut | PastDayOut | None = Field(
+    result: ExportOut | ListSegmentOut | PastDayOut | PreviewOut | ExplainOut | None = Field(
         default=None, description="When succeeded: the job's outcome (an export's link; the "
         "list segment made, with its upload's report; a past day's figures: the day they "
-        "are stored for, asked again with the same request; null for a backfill, or a "
-        "list deleted since).")
+        "are stored for, asked again with the same request; a preview's or an "
+        "explanation's answer; null for a backfill, or a list deleted since).")
     error: JobError | None = Field(default=None, description="When failed: why.")

@@ -27,9 +27,12 @@ from typing import Any
 from seglift.job_updates import CRASH_CODE, CRASHED, JobUpdates, run_job
 
 # The job kinds this function runs, by action: what the job's ``kind`` says to the API.
-JOB_KINDS = {"create_list": "list", "predictions": "predictions"}
+JOB_KINDS = {"create_list": "list", "predictions": "predictions", "preview": "preview",
+             "explain": "explain"}
 PROGRESS = {"create_list": "Finding the list's customers",
-            "predictions": "Predicting every customer's purchases as of that day"}
+            "predictions": "Predicting every customer's purchases as of that day",
+            "preview": "Reading the store's history and counting the customers",
+            "explain": "Reading the store's history and checking the customer"}
 __all__ = ["CRASHED", "CRASH_CODE", "JOB_KINDS", "done_line", "run_action_job"]
 
 
