@@ -11,12 +11,12 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from api.api_model import ApiModel
 from api.fields import WHOLE_NUMBER, IsoDate, WholeNumber
+from api.job_models import JobOut
 from api.models import (  # noqa: F401 (the list, preview and explain models are re-exported:
     CsvRowOut,  # routes import them here; a job's result can be one, so api.models has them)
     Description,
     ExplainNode,
     ExplainOut,
-    JobOut,
     ListSegmentOut,
     PreviewOut,
     RequestBody,

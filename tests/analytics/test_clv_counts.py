@@ -85,9 +85,14 @@ def test_the_rearranged_likelihoods_equal_the_per_customer_formulas():
         assert gg.log_likelihood(*params) == pytest.approx(direct, rel=1e-12, abs=1e-9)
 
 
-def test_value_counts_are_canonical_whatever_the_order_and_repeats():
+@pytest.mark.parametrize("kind", ["whole numbers (one packed key)", "fractions", "negative"])
+def test_value_counts_are_canonical_whatever_the_order_and_repeats(kind):
     rng = np.random.default_rng(3)
     a, b = rng.integers(0, 4, 200).astype(float), rng.integers(0, 3, 200).astype(float)
+    if kind == "fractions":
+        b = b / 3
+    elif kind == "negative":
+        a = a - 2
     once = value_counts([a, b], np.ones(200, np.int64))
     order = rng.permutation(200)
     twice = value_counts([np.concatenate([a[order], a]), np.concatenate([b[order], b])],

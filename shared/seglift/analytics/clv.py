@@ -200,27 +200,61 @@ def _first_rows(sorted_keys: pa.ChunkedArray) -> pa.Array:
 
 def value_counts(columns: Sequence[np.ndarray], customers: np.ndarray
                  ) -> tuple[list[np.ndarray], np.ndarray]:
-    """The distinct rows of ``columns`` (aligned float arrays) in ascending lexicographic
-    order, and the customers of each (``customers`` per input row added; rows of none
-    dropped).
+    """The distinct rows of ``columns`` (aligned numeric arrays) in ascending
+    lexicographic order, as floats, and the customers of each (``customers`` per input row
+    added; rows of none dropped).
 
     Why: the fits are functions of these alone, the canonical form of their inputs. One
     row per customer, one shard's counts or many shards' counts added in any order give
-    the same canonical rows, so the same parameters, to the bit."""
-    cols = [np.asarray(c, dtype=float) for c in columns]
+    the same canonical rows, so the same parameters, to the bit. Memory: the inputs are
+    read in their own types (the day-run's are 4-byte integers) and only the distinct rows
+    are gathered, so at 10,000,000 customers (about 5 million shard rows) the transient
+    arrays are a few 8-byte columns of the input's length."""
+    cols = [np.asarray(c) for c in columns]
     weights = _weights(customers, len(cols[0]))
     if not len(weights):
-        return [c[:0] for c in cols], weights
-    order = np.lexsort(cols[::-1])  # lexsort's last key is the primary one
-    cols = [c[order] for c in cols]
-    starts = np.zeros(len(order), dtype=bool)
+        return [c[:0].astype(float) for c in cols], weights
+    key = _packed_key(cols)
+    if key is not None:  # one integer key sorts several times faster than lexsort
+        order = np.argsort(key)
+        key = key[order]
+        starts = np.empty(len(key), dtype=bool)
+        np.not_equal(key[1:], key[:-1], out=starts[1:])
+        del key
+    else:
+        order = np.lexsort(cols[::-1])  # lexsort's last key is the primary one
+        starts = np.zeros(len(order), dtype=bool)
+        for c in cols:
+            ordered = c[order]
+            starts[1:] |= ordered[1:] != ordered[:-1]
+            del ordered
     starts[0] = True
-    for c in cols:
-        starts[1:] |= c[1:] != c[:-1]
     at = np.flatnonzero(starts)
     totals = np.add.reduceat(weights[order], at)
     some = totals > 0
-    return [c[at][some] for c in cols], totals[some]
+    first = order[at][some]
+    # Equal rows are equal values, so any of them stands for its group; + 0.0 makes a
+    # -0.0 (equal to 0.0) the same 0.0 whichever row came first.
+    return [c[first].astype(float) + 0.0 for c in cols], totals[some]
+
+
+def _packed_key(cols: Sequence[np.ndarray]) -> np.ndarray | None:
+    """One int64 per row ordered as the rows are lexicographically, when every column
+    holds non-negative whole numbers that fit 62 bits together (purchase counts and
+    days do: a few bits for x, 15 or so for each day count); None otherwise."""
+    key = np.zeros(len(cols[0]), np.int64)
+    bits = 0
+    for c in cols:
+        whole = np.issubdtype(c.dtype, np.integer) or bool(np.all(c == np.floor(c)))
+        if not whole or np.min(c) < 0:
+            return None
+        width = int(np.max(c)).bit_length()
+        bits += width
+        if bits > 62:
+            return None
+        key <<= width
+        key |= c.astype(np.int64)
+    return key
 
 
 def _weights(customers: np.ndarray, rows: int) -> np.ndarray:
@@ -268,7 +302,7 @@ def fit_bgnbd_counts(x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
     customers, in any order and with repeats (one shard's counts after another's). The
     fit is made from their canonical form (``value_counts``), so it is the same function
     of the counts, to the bit, whatever the shard count or the order they came in."""
-    x, t_x, T = (np.asarray(v, dtype=float) for v in (x, t_x, T))
+    x, t_x, T = (np.asarray(v) for v in (x, t_x, T))
     _check_inputs(x, t_x, T)
     (x, t_x, T), weights = value_counts([x, t_x, T], customers)
     problem = history_problem(x, t_x, T, weights)
@@ -507,7 +541,7 @@ def fit_gamma_gamma_counts(x: np.ndarray, m: np.ndarray, customers: np.ndarray,
     fitted. Made from the counts' canonical form (``value_counts``), so the parameters
     are the same whatever the shard count. ``everyone``: the customers the model is for,
     said in a refusal (default: the rows' customers)."""
-    x, m = np.asarray(x, dtype=float), np.asarray(m, dtype=float)
+    x, m = np.asarray(x), np.asarray(m, dtype=float)
     weights = _weights(customers, len(x))
     everyone = int(weights.sum()) if everyone is None else everyone
     keep = (x > 0) & np.isfinite(m) & (m > 0)
@@ -638,7 +672,7 @@ def fit_clv_counts(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, customers: np.
         return refused.outcome
     try:
         return ClvModel(bg, fit_gamma_gamma_counts(
-            repeat_x, m, repeat_customers, everyone=int(np.sum(customers))))
+            repeat_x, m, repeat_customers, everyone=int(np.sum(customers, dtype=np.int64))))
     except InsufficientData as refused:
         return ClvModel(bg, None, refused.outcome)
 

@@ -22,6 +22,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from seglift.concurrency import IoPool
 from seglift.lake.buckets import BUCKET_COLUMNS, bucket_of, next_power_of_two
 from seglift.segments.tables import TABLE_NAMES, LakeTables, conform
 
@@ -73,15 +74,19 @@ def shard_tables(tables: LakeTables, shard: int, count: int) -> LakeTables:
 def read_shard_tables(reader: Any, shard: int, count: int) -> LakeTables:
     """Shard ``shard`` of ``count`` read from the lake: ``shard_tables`` of the whole
     lake, reading only the shard's buckets (``LakeReader.read_shard``). A reader without
-    ``read_shard`` (a test's fake) is read whole and cut."""
+    ``read_shard`` (a test's fake) is read whole and cut. The tables are read at once
+    (``IoPool``: each is S3 GETs and Parquet decoding, which runs outside the GIL)."""
     read_shard = getattr(reader, "read_shard", None)
+
+    def read(name: str) -> pa.Table:
+        if (count == 1 or read_shard is None) or name not in BUCKET_COLUMNS:
+            return conform(reader.read_table(name, columns=None), name)
+        return conform(read_shard(name, shard, count), name)
+
+    with IoPool(len(TABLE_NAMES)) as pool:
+        tables = dict(zip(TABLE_NAMES, pool.ordered(read, TABLE_NAMES), strict=True))
     if count == 1 or read_shard is None:
-        return shard_tables(LakeTables.from_reader(reader), shard, count)
-    # Tables with customers' rows by the shard's buckets; the others (products,
-    # collections) whole.
-    tables = {name: conform(read_shard(name, shard, count) if name in BUCKET_COLUMNS
-                            else reader.read_table(name, columns=None), name)
-              for name in TABLE_NAMES}
+        return shard_tables(LakeTables(**tables), shard, count)
     orders = tables["orders"]
     order_ids = orders["order_id"].combine_chunks()
     # As ``shard_tables``: a shard's line items and refunds are those of its orders.

@@ -47,7 +47,9 @@ class CountsAdder:
     def _merge(self) -> None:
         both = pa.concat_tables([self._merged, *self._pending])
         self._pending, self._pending_rows = [], 0
-        summed = both.group_by(self._keys).aggregate([(self._count, "sum")])
+        # One thread: as fast here (a small group-by per merge) and the same rows out.
+        summed = both.group_by(self._keys, use_threads=False).aggregate(
+            [(self._count, "sum")])
         self._merged = pa.Table.from_arrays(
             [summed[k] for k in self._keys] + [summed[f"{self._count}_sum"]],
             schema=self._schema)

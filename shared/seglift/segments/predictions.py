@@ -54,7 +54,6 @@ from seglift.analytics.clv import (
     rfm_summary,
 )
 from seglift.analytics.reports import history_warnings
-from seglift.segments.arrowutil import CountsAdder
 from seglift.segments.features import FEATURES_SCHEMA, PREDICTION_FEATURES
 from seglift.segments.tables import LakeTables
 
@@ -70,14 +69,14 @@ INPUTS_SCHEMA = pa.schema([
 ])
 # The fit's sufficient statistics (``ModelCounts``).
 PURCHASE_KEYS = ("frequency", "recency", "age")
-PURCHASE_COUNTS_SCHEMA = pa.schema([
-    pa.field("frequency", pa.int64()), pa.field("recency", pa.int64()),
-    pa.field("age", pa.int64()), pa.field("customers", pa.int64()),
+PURCHASE_COUNTS_SCHEMA = pa.schema([  # int32: 16 bytes a row (counts, days: far below 2**31)
+    pa.field("frequency", pa.int32()), pa.field("recency", pa.int32()),
+    pa.field("age", pa.int32()), pa.field("customers", pa.int32()),
 ])
 ORDER_VALUE_KEYS = ("frequency", "monetary")
 ORDER_VALUE_COUNTS_SCHEMA = pa.schema([
-    pa.field("frequency", pa.int64()), pa.field("monetary", pa.float64()),
-    pa.field("customers", pa.int64()),
+    pa.field("frequency", pa.int32()), pa.field("monetary", pa.float64()),
+    pa.field("customers", pa.int32()),
 ])
 
 
@@ -156,7 +155,8 @@ class ModelCounts:
     recency, age) (``PURCHASE_COUNTS_SCHEMA``), what BG/NBD is fitted on; and
     ``order_values``, those of the repeat buyers' (frequency, monetary) where the repeat
     order value is positive (``ORDER_VALUE_COUNTS_SCHEMA``), what Gamma-Gamma is fitted
-    on. A shop's are its shards' added: each customer is in exactly one shard."""
+    on. A shop's are its shards' added (each customer is in exactly one shard); a row may
+    appear more than once (once per shard), the fit adds equal rows up."""
 
     purchases: pa.Table
     order_values: pa.Table
@@ -174,28 +174,35 @@ def model_counts(inputs: pa.Table) -> ModelCounts:
 
 
 def _counted(rows: pa.Table, keys: Sequence[str], schema: pa.Schema) -> pa.Table:
-    counts = rows.group_by(list(keys)).aggregate([("customer_id", "count")])
+    counts = rows.group_by(list(keys), use_threads=False).aggregate([("customer_id", "count")])
     return pa.Table.from_arrays([pc.cast(counts[k], schema.field(k).type) for k in keys]
                                 + [pc.cast(counts["customer_id_count"], pa.int64())],
                                 schema=schema)
 
 
 class ModelCountsAdder:
-    """Shards' ``ModelCounts`` added one part at a time (``CountsAdder``): the context
-    step reads a shard's counts as it adds them and holds about twice the shop's
-    counts, not every shard's. Rows come out in no particular order: the fit orders
-    them."""
+    """Shards' ``ModelCounts`` added one part at a time: their rows are kept side by side
+    (16 bytes a row) and the fit merges equal rows once, as it puts every row in its
+    canonical order (``clv.value_counts``). Merging here as the parts come would cost
+    more than it saves: one shard's rows are mostly distinct from another's (at
+    1,000,000 customers, 16 shards' 519,000 (frequency, recency, age) rows are 366,000
+    distinct ones, and the repeat buyers' 444,000 (frequency, monetary) rows 254,000)."""
 
     def __init__(self) -> None:
-        self._purchases = CountsAdder(PURCHASE_KEYS, "customers", PURCHASE_COUNTS_SCHEMA)
-        self._values = CountsAdder(ORDER_VALUE_KEYS, "customers", ORDER_VALUE_COUNTS_SCHEMA)
+        self._purchases: list[pa.Table] = []
+        self._values: list[pa.Table] = []
 
     def add(self, part: ModelCounts) -> None:
-        self._purchases.add(part.purchases)
-        self._values.add(part.order_values)
+        self._purchases.append(part.purchases.cast(PURCHASE_COUNTS_SCHEMA))
+        self._values.append(part.order_values.cast(ORDER_VALUE_COUNTS_SCHEMA))
 
     def total(self) -> ModelCounts:
-        return ModelCounts(self._purchases.total(), self._values.total())
+        return ModelCounts(_joined(self._purchases, PURCHASE_COUNTS_SCHEMA),
+                           _joined(self._values, ORDER_VALUE_COUNTS_SCHEMA))
+
+
+def _joined(parts: list[pa.Table], schema: pa.Schema) -> pa.Table:
+    return pa.concat_tables(parts).combine_chunks() if parts else schema.empty_table()
 
 
 def add_model_counts(parts: Iterable[ModelCounts]) -> ModelCounts:
@@ -209,16 +216,16 @@ def add_model_counts(parts: Iterable[ModelCounts]) -> ModelCounts:
 def fit_model_counts(counts: ModelCounts) -> PredictionModel:
     """The shop's model from its (added) ``ModelCounts``, or the reason there is none."""
     def numbers(table: pa.Table, name: str) -> np.ndarray:
-        return table[name].to_numpy().astype(float)
+        return table[name].to_numpy()  # in its own type (zero-copy): the fit converts rows
 
     bought, values = counts.purchases, counts.order_values
-    customers = bought["customers"].to_numpy().astype(np.int64)
-    x = numbers(bought, "frequency")
+    customers, x = numbers(bought, "customers"), numbers(bought, "frequency")
     fitted = fit_clv_counts(
         x, numbers(bought, "recency"), numbers(bought, "age"), customers,
         numbers(values, "frequency"), numbers(values, "monetary"),
-        values["customers"].to_numpy().astype(np.int64))
-    return PredictionModel.of(fitted, int(customers.sum()), int(customers[x > 0].sum()))
+        numbers(values, "customers"))
+    return PredictionModel.of(fitted, int(customers.sum(dtype=np.int64)),
+                              int(customers[x > 0].sum(dtype=np.int64)))
 
 
 def fit_predictions(parts: Sequence[pa.Table]) -> PredictionModel:
