@@ -13,7 +13,7 @@ them from storage, as it answers a day the daily run stored.
 Every such job is counted against the shop's ``past_day`` budget (``api.fair_use``), so one
 shop asking for day after day cannot take the capacity every shop shares.
 
-The segment editor's preview and explanation use the same start (``budget=None``: their
+The segment editor's preview and explanation use the same start (``past_day=False``: their
 own budgets were spent by the route): answered at once from the day's features a warm
 segments container holds, or else a job reading the day's lake and computing them (26 s
 at 1,000,000 customers, measured), whose result is the answer itself.
@@ -53,7 +53,7 @@ NOT_STARTED = "The computation could not be started: try again in a minute."
 
 
 def start_past_day_job(ctx: ApiContext, shop: str, kind: str,
-                       start: Callable[[str], None], *, budget: str | None = "past_day",
+                       start: Callable[[str], None], *, past_day: bool = True,
                        ttl_seconds: int = JOB_TTL_SECONDS) -> JobOut:
     """Record a ``kind`` job, ``start(job_id)`` its computation, and answer 202 with it.
     A computation that cannot be started fails its job at once (never queued for ever)
@@ -62,8 +62,8 @@ def start_past_day_job(ctx: ApiContext, shop: str, kind: str,
     The answer is a 202 ``Response`` (the handler sends it as it is, its body validated
     as a ``JobOut``), typed as the ``JobOut`` it carries: the routes declare "figures or a
     job" as their return type, which powertools validates and documents."""
-    if budget is not None:
-        spend(ctx, shop, budget)
+    if past_day:  # a preview or explanation spent its own budget already
+        spend(ctx, shop, "past_day")
     jobs = job_store(ctx)
     job = jobs.create(shop, kind, progress=QUEUED[kind], now=ctx.clock(),
                       ttl_seconds=ttl_seconds)

@@ -146,7 +146,7 @@ def preview_segment(ctx: Ctx, shop: Shop, body: PreviewRequest) -> PreviewOut | 
         return start_past_day_job(ctx, shop, PREVIEW_JOB, lambda job_id: (
             segment_engine.start_editor_job(shop, action="preview", run_date=day,
                                             job_id=job_id, fields=fields)),
-            budget=None, ttl_seconds=EDITOR_JOB_SECONDS)
+            past_day=False, ttl_seconds=EDITOR_JOB_SECONDS)
     return preview_out(result, definition.condition)
 
 
@@ -205,7 +205,7 @@ def explain_customer(
         return start_past_day_job(ctx, shop, EXPLAIN_JOB, lambda job_id: (
             segment_engine.start_editor_job(shop, action="explain", run_date=day,
                                             job_id=job_id, fields=fields)),
-            budget=None, ttl_seconds=EDITOR_JOB_SECONDS)
+            past_day=False, ttl_seconds=EDITOR_JOB_SECONDS)
     return ExplainOut(segment_id=segment_id, customer_id=result["customer_id"],
                       as_of=result["as_of"], member=result["member"], tree=result["tree"])
 
