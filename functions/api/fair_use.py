@@ -1,8 +1,11 @@
 """Fair use: per-shop budgets on the routes that start expensive work.
 
 Preview and explain evaluate a condition over the shop's whole lake, exports write a CSV
-of every member, backfills re-run past days and a sync pulls the shop from Shopify: one
-shop repeating them must not take the capacity every other shop shares. Past its budget a
+of every member, backfills re-run past days, a sync pulls the shop from Shopify, a list
+evaluates a condition (or reads a CSV) over the whole lake, an experiment reads a segment's
+members and their strata, and every new segment starts a backfill of its first month: one
+shop repeating them must not take the capacity every other shop shares (the segments,
+sync, export and measurements functions serve every shop). Past its budget a
 shop gets 429 with ``Retry-After`` (seconds until its window reopens).
 """
 
@@ -28,6 +31,10 @@ BUDGETS = {
     "export": Budget(20, 3600, "exports"),
     "backfill": Budget(6, 3600, "backfills"),
     "sync": Budget(6, 3600, "syncs on demand"),
+    "list": Budget(30, 3600, "new lists"),
+    "experiment": Budget(20, 3600, "new experiments"),
+    # Each new segment starts a 30-day backfill (api.segment_editor.backfill_new_segment).
+    "segment": Budget(120, 3600, "new segments"),
     # A past day's CLV model, cohorts or predictions, each a job of up to a minute or two
     # over the whole history (api.past_day_jobs).
     "past_day": Budget(30, 3600, "computations of a past day's figures"),

@@ -17,6 +17,13 @@ from pydantic import BeforeValidator, Field, StrictBool, WithJsonSchema
 from seglift.bounds import INT64_MAX, day_problem
 
 _ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+# A text that is not blank: it holds a character that is not Unicode White_Space, which is
+# what pydantic's ``strip_whitespace`` strips (Rust's ``trim``). Spelled out as a class, so
+# JSON Schema's regex (ECMA, whose ``\s`` also holds U+FEFF and not U+0085), pydantic's and
+# Python's read it alike: with ``min_length=1`` alone the document would accept "\f",
+# which the API strips to nothing and refuses.
+NOT_BLANK = (r"[^\t\n\x0b\x0c\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f"
+             r"\u3000]")
 
 
 def _iso_day(value: Any) -> date:

@@ -14,16 +14,18 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import ConfigDict, Field, StringConstraints, model_validator
 
 from api.api_model import ApiModel
-from api.fields import EmailOrEmpty, Flag, IsoDate
+from api.fields import NOT_BLANK, EmailOrEmpty, Flag, IsoDate
 from api.schema_rules import at_least_one_of, exactly_one_of
 from seglift.exports.columns import EXPORTABLE_METRICS
 from seglift.segments.templates import TEMPLATES
 from seglift.tagging.validation import TAG_PATTERN
 
-SegmentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+SegmentName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                               max_length=255, pattern=NOT_BLANK)]
 Description = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 ShopifyQuery = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000,
+                           pattern=NOT_BLANK)
 ]
 # The templates' ids as an enum, so the OpenAPI document (and any client generated from
 # it) names exactly the templates that exist (GET /templates describes them).
@@ -373,31 +375,3 @@ class PastDayOut(ApiModel):
     request that started the job now answers them."""
 
     as_of: date = Field(description="The day the figures are as of.")
-
-
-class JobOut(ApiModel):
-    """Work a request started and did not wait for (it can outlast API Gateway's 29 s):
-    follow it with GET /jobs/{job_id} until its status is succeeded or failed."""
-
-    id: str
-    kind: Literal["export", "backfill", "list", "clv", "cohorts", "predictions"] = Field(
-        description="What the job does: a segment's CSV export, a backfill of its past "
-                    "days (counted in days), making a list segment (POST /segments/lists), "
-                    "or a past day's figures the daily run did not store (the CLV model, "
-                    "the cohorts, the customers' predictions).")
-    status: Literal["queued", "running", "succeeded", "failed"]
-    progress: str = Field(description="Where the job is, in the merchant's words.")
-    created_at: datetime
-    updated_at: datetime
-    done: int | None = Field(default=None, description="Units done so far, failed ones "
-                             "included (a backfill's days); absent for a job not counted.")
-    total: int | None = Field(default=None, description="Units the job has in all.")
-    failures: list[JobFailure] = Field(
-        default_factory=list, description="The units that failed so far, oldest first, "
-        "each with why (a backfill's other days are still computed).")
-    result: ExportOut | ListSegmentOut | PastDayOut | None = Field(
-        default=None, description="When succeeded: the job's outcome (an export's link; the "
-        "list segment made, with its upload's report; a past day's figures: the day they "
-        "are stored for, asked again with the same request; null for a backfill, or a "
-        "list deleted since).")
-    error: JobError | None = Field(default=None, description="When failed: why.")

@@ -85,8 +85,12 @@ LINKS: dict[tuple[str, str, str], dict[tuple[str, str], dict[str, Any]]] = {
         "/id", "measurement_id", (("get", "/measurements/{measurement_id}"),)),
     ("get", "/measurements", "200"): _path_links(
         "/items/0/id", "measurement_id", (("get", "/measurements/{measurement_id}"),)),
-    ("post", "/experiments", "201"): _path_links(
-        "/id", "experiment_id", (("get", "/experiments/{experiment_id}"),)),
+    ("post", "/experiments", "202"): _path_links(
+        "/id", "job_id", (("get", "/jobs/{job_id}"),)),
+    # A succeeded experiment job's result is the experiment (another kind's result has
+    # another id, which GET /experiments answers 404).
+    ("get", "/jobs/{job_id}", "200"): _path_links(
+        "/result/id", "experiment_id", (("get", "/experiments/{experiment_id}"),)),
 }
 
 

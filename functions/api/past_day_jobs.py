@@ -22,7 +22,7 @@ from typing import cast
 from aws_lambda_powertools.event_handler import Response
 
 from api.fair_use import spend
-from api.models import JobOut
+from api.job_models import JobOut
 from api.ports import ApiContext
 from api.presenters import job_out
 from api.segment_editor import job_store

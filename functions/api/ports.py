@@ -314,16 +314,25 @@ class PastDayFigures(Protocol):
     def start_cohorts(self, shop: str, day: date, job_id: str) -> None: ...
 
 
+class ExperimentJobs(Protocol):
+    def start(self, shop: str, experiment_id: str, job_id: str) -> None:
+        """Hand the experiment recorded as ``creating`` to the measurements function
+        without waiting (ids only): it splits the members and records the outcome on the
+        job ``job_id`` (``seglift.measurements.experiment_job``)."""
+        ...
+
+
 @dataclass(frozen=True)
 class MeasurementDeps:
     """What the measurement routes need: the store and seglift.measurements.service's
-    collaborators (customer lists, segment members, strata, the recompute trigger)."""
+    collaborators (customer lists, segment members, the recompute trigger) and the
+    experiments' job starter."""
 
     store: Any
     lists: Any
     members: Any
-    strata: Any
     recompute: Any
+    experiments: ExperimentJobs
 
 
 class SegmentExports(Protocol):

@@ -11,11 +11,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from api.job_models import JobOut
 from api.models import (
     ExportOut,
     JobError,
     JobFailure,
-    JobOut,
     MetricsPoint,
     Money,
     PastDayOut,

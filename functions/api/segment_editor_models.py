@@ -11,10 +11,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from api.api_model import ApiModel
 from api.fields import WHOLE_NUMBER, IsoDate, WholeNumber
+from api.job_models import JobOut
 from api.models import (  # noqa: F401 (the list models are re-exported: routes import them here)
     CsvRowOut,
     Description,
-    JobOut,
     ListSegmentOut,
     RequestBody,
     SegmentName,

@@ -469,8 +469,8 @@ def measurement_deps(config: RuntimeConfig, clients: AwsClients) -> MeasurementD
     if not config.measurements_table:
         return None
     from seglift.measurements.adapters import (
+        LambdaExperiments,
         LambdaRecompute,
-        LambdaStrata,
         S3CustomerLists,
         SnapshotMembers,
     )
@@ -486,8 +486,8 @@ def measurement_deps(config: RuntimeConfig, clients: AwsClients) -> MeasurementD
         store=MeasurementRepository(config.measurements_table),
         lists=S3CustomerLists(s3, config.data_bucket),
         members=SnapshotMembers(s3, config.data_bucket),
-        strata=LambdaStrata(lambda_, config.measurements_function_name),
         recompute=LambdaRecompute(lambda_, config.measurements_function_name),
+        experiments=LambdaExperiments(lambda_, config.measurements_function_name),
     )
 
 

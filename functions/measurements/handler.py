@@ -1,4 +1,4 @@
-"""Measurements Lambda: computes measurement results and experiment strata (pyarrow).
+"""Measurements Lambda: computes measurement results and makes experiments (pyarrow).
 
 Events::
 
@@ -6,10 +6,13 @@ Events::
         from the daily pipeline (every open measurement of the shop) and from the API
         (a new measurement, asynchronously). ``run_date`` defaults to today in the shop's
         time zone. Returns {"shop", "run_date", "computed": [...], "failed": [...]}.
-    {"action": "strata", "shop", "by": "rfm_group"|"ltv_band", "as_of", "customer_ids"}
-        from the API creating a stratified experiment (synchronously). Answers in
-        ``seglift.invocation``'s envelope: {"ok": true, "result": {"strata": {stratum:
-        [customer ids]}}} from the features file of ``as_of``.
+    {"action": "create_experiment", "shop", "experiment_id", "job_id"}
+        from the API (asynchronously, ``seglift.invocation.CreateExperimentRequest``): an
+        experiment recorded as ``creating`` is split into its groups under the job
+        (``seglift.measurements.experiment_job``): members and strata read here, each
+        group's list and measurement stored, then each group's list figures (the
+        segments function, asynchronously) and results (here) started. A redelivery
+        converges; a refusal is recorded on the job in the merchant's words.
 
 Thin: parse, wire, call ``seglift.measurements``. A malformed event fails naming the field.
 """
@@ -17,7 +20,8 @@ Thin: parse, wire, call ``seglift.measurements``. A malformed event fails naming
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -32,7 +36,7 @@ from seglift.events import BadEvent, require, require_date
 logger = Logger(service="measurements")
 tracer = observability.tracer_for("measurements")
 metrics = observability.metrics_for("measurements")
-ACTIONS = ("recompute", "strata")
+ACTIONS = ("recompute", "create_experiment")
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
@@ -50,17 +54,23 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
                        execution_id=observability.execution_id(event))
     config = RuntimeConfig.from_environ(os.environ).require("data_bucket", "measurements_table")
     s3 = wiring.s3_client()
-    if action == "strata":
-        return invocation.succeeded(_strata(event, shop, s3, config))
-    from seglift.measurements.recompute import recompute_measurements
-
-    if event.get("run_date"):
-        run_date = require_date(event, "run_date")
-    else:
-        run_date = datetime.now(ZoneInfo(wiring.shop_timezone(config, shop))).date()
+    if action == "create_experiment":
+        return _create_experiment(event, shop, s3, config)
+    run_date = require_date(event, "run_date") if event.get("run_date") else _today(config, shop)
     ids = event.get("measurement_ids")
     if ids is not None and not (isinstance(ids, list) and all(isinstance(i, str) for i in ids)):
         raise BadEvent("measurement_ids must be a list of measurement ids")
+    return _recompute(shop, run_date, ids, s3, config)
+
+
+def _today(config: RuntimeConfig, shop: str) -> date:
+    return datetime.now(ZoneInfo(wiring.shop_timezone(config, shop))).date()
+
+
+def _recompute(shop: str, run_date: date, ids: list[str] | None, s3: Any,
+               config: RuntimeConfig) -> dict[str, Any]:
+    from seglift.measurements.recompute import recompute_measurements
+
     summary = recompute_measurements(
         shop, run_date, store=wiring.measurement_repository(config),
         lists=wiring.customer_lists(s3, config.data_bucket),
@@ -73,15 +83,49 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     return summary
 
 
-def _strata(event: dict[str, Any], shop: str, s3: Any, config: RuntimeConfig) -> dict[str, Any]:
-    from seglift.measurements.strata import strata_of
-    from seglift.segments.snapshots import read_parquet
+class _RecomputeHere:
+    """A new experiment's results, computed in this invocation once its groups exist."""
 
-    as_of = require_date(event, "as_of")
-    by = require(event, "by")
-    customer_ids = require(event, "customer_ids")
-    features = read_parquet(s3, config.data_bucket, keys.features_key(shop, as_of))
-    grouped: dict[str, list[int]] = {}
-    for customer, stratum in strata_of(features, customer_ids, by).items():
-        grouped.setdefault(stratum, []).append(customer)
-    return {"strata": grouped}
+    def __init__(self, s3: Any, config: RuntimeConfig) -> None:
+        self._s3 = s3
+        self._config = config
+
+    def request(self, shop: str, measurement_ids: Sequence[str]) -> None:
+        _recompute(shop, _today(self._config, shop), list(measurement_ids), self._s3,
+                   self._config)
+
+
+def _create_experiment(event: dict[str, Any], shop: str, s3: Any,
+                       config: RuntimeConfig) -> dict[str, Any]:
+    from pydantic import ValidationError
+
+    from seglift.measurements import experiment_job
+
+    try:
+        request = invocation.CreateExperimentRequest.model_validate(event)
+    except ValidationError as error:
+        raise BadEvent(f"a create_experiment event needs experiment_id and job_id: "
+                       f"{error.error_count()} problems") from error
+    config.require("idempotency_table", "segments_table")
+    observability.bind(logger, experiment_id=request.experiment_id, job_id=request.job_id)
+    store = wiring.measurement_repository(config)
+    experiment = experiment_job.run_experiment_job(
+        shop, request.experiment_id, request.job_id, jobs=wiring.job_repository(config),
+        store=store, clock=lambda: datetime.now(UTC),
+        build=lambda: experiment_job.build_experiment(
+            shop, request.experiment_id, store=store,
+            lists=wiring.customer_lists(s3, config.data_bucket),
+            members=wiring.snapshot_members(s3, config.data_bucket),
+            strata=wiring.feature_strata(s3, config.data_bucket),
+            group_lists=wiring.group_lists(s3, config)))
+    if experiment is None:
+        logger.info("experiment job already final or refused (see the job)")
+        return {"experiment_id": request.experiment_id, "ready": False}
+    experiment_job.start_results(
+        shop, experiment, figures=wiring.list_figures(config),
+        recompute=_RecomputeHere(s3, config),
+        on_error=lambda why: logger.warning("a new experiment's follow-up failed",
+                                            extra={"error": why}))
+    observability.count(metrics, {"ExperimentsCreated": 1})
+    logger.info("experiment made", extra={"groups": len(experiment.groups)})
+    return {"experiment_id": request.experiment_id, "ready": True}

@@ -53,3 +53,37 @@ def shop_timezone(config: RuntimeConfig, shop: str) -> str:
         return bind(ShopModel, config.shops_table).get(shop).timezone or "UTC"
     except DoesNotExist:
         return "UTC"
+
+
+def job_repository(config: RuntimeConfig) -> Any:
+    """The jobs the API's experiments report to (the idempotency table)."""
+    from seglift.storage.job_repository import JobRepository
+
+    return JobRepository(client("dynamodb"), config.idempotency_table)
+
+
+def snapshot_members(s3: Any, bucket: str) -> Any:
+    from seglift.measurements.adapters import SnapshotMembers
+
+    return SnapshotMembers(lambda: s3, bucket)
+
+
+def feature_strata(s3: Any, bucket: str) -> Any:
+    from seglift.measurements.adapters import FeatureStrata
+
+    return FeatureStrata(lambda: s3, bucket)
+
+
+def group_lists(s3: Any, config: RuntimeConfig) -> Any:
+    """Each experiment group's list segment, in the segments table and the data bucket."""
+    from seglift.measurements.group_lists import SegmentGroupLists
+    from seglift.storage.segment_repository import SegmentRepository
+
+    return SegmentGroupLists(SegmentRepository(config.segments_table), s3, config.data_bucket)
+
+
+def list_figures(config: RuntimeConfig) -> Any:
+    """A new list's figures of the day, computed by the segments function."""
+    from seglift.measurements.adapters import LambdaListFigures
+
+    return LambdaListFigures(lambda: client("lambda"), config.segments_function_name)

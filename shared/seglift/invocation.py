@@ -119,15 +119,18 @@ class ClvRequest(FunctionRequest):
     job_id: str = Field(pattern=r"^job_[a-f0-9]{16}$")
 
 
-class StrataRequest(FunctionRequest):
-    """API -> measurements function: the stratum of each customer on ``as_of``."""
+class CreateExperimentRequest(FunctionRequest):
+    """API -> measurements function, asynchronously: make the experiment recorded as
+    ``creating`` (its members split into groups, ``seglift.measurements.experiment_job``),
+    recording the outcome on the job ``job_id``. Ids only: what to split is read from the
+    experiment's record, so the payload is the same few hundred bytes at any segment size
+    (a synchronous payload is limited to 6 MB, an asynchronous one to 1 MB)."""
 
     model_config = ConfigDict(extra="forbid")
 
-    action: Literal["strata"] = "strata"
-    by: str
-    as_of: date
-    customer_ids: list[int]
+    action: Literal["create_experiment"] = "create_experiment"
+    experiment_id: str = Field(pattern=r"^exp_[A-Za-z0-9_-]{1,60}$")
+    job_id: str = Field(pattern=r"^job_[a-f0-9]{16}$")
 
 
 class RecomputeRequest(FunctionRequest):

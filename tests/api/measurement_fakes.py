@@ -1,6 +1,8 @@
 """In-memory measurement collaborators for API tests: records are the real PynamoDB model
 classes (never saved); the recompute trigger can run the real computation on a fixture
-lake, as the measurements function would."""
+lake, as the measurements function would; an experiment's job runs the real
+``seglift.measurements.experiment_job`` at once, as the measurements function does when
+the asynchronous invocation arrives (``FakeExperimentJobs``)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from typing import Any
 
 from api.ports import ApiContext, MeasurementDeps
 from seglift.storage.measurement_repository import MeasurementPage
-from seglift.storage.models import ExperimentModel, MeasurementModel
+from seglift.storage.models import ExperimentModel, MeasurementModel, SegmentModel
 from tests.api.fakes import NOW
 
 
@@ -57,6 +59,23 @@ class FakeMeasurementStore:
         record = self.records.get((shop, experiment_id))
         return record if isinstance(record, ExperimentModel) else None
 
+    def create_if_absent(self, shop: str, **attributes: Any) -> MeasurementModel:
+        return self.get(shop, attributes["record_id"]) or self.create(shop, **attributes)
+
+    def finish_experiment(self, shop: str, experiment_id: str, groups: list) -> bool:
+        record = self.get_experiment(shop, experiment_id)
+        if record is None or record.status != "creating":
+            return False
+        record.groups, record.status = groups, "ready"
+        return True
+
+    def fail_experiment(self, shop: str, experiment_id: str, message: str) -> bool:
+        record = self.get_experiment(shop, experiment_id)
+        if record is None or record.status != "creating":
+            return False
+        record.status, record.error = "failed", message
+        return True
+
 
 class FakeLists:
     def __init__(self) -> None:
@@ -70,21 +89,37 @@ class FakeLists:
 
 
 class FakeMembers:
-    """The latest members in ``ids``; daily snapshots of past days in ``days``."""
+    """The latest members in ``ids`` (of the day in ``latest``); daily snapshots of past
+    days in ``days``."""
 
     def __init__(self) -> None:
         self.ids: dict[tuple[str, str], list[int]] = {}
+        self.latest: dict[tuple[str, str], date] = {}
+        self.reads = 0  # member lists read (has_day reads none)
         self.days: dict[tuple[str, str, date], list[int]] = {}
 
     def member_ids(self, shop: str, segment: Any) -> list[int]:
+        self.reads += 1
         return self.ids.get((shop, segment.segment_id), [])
 
     def members_on(self, shop: str, segment: Any, day: date) -> list[int] | None:
-        return self.days.get((shop, segment.segment_id, day))
+        """The snapshot of ``day``: a past one from ``days``, the latest (``ids``) on the
+        day it was evaluated (``latest``)."""
+        self.reads += 1
+        return self._on(shop, segment, day)
+
+    def _on(self, shop: str, segment: Any, day: date) -> list[int] | None:
+        found = self.days.get((shop, segment.segment_id, day))
+        if found is None and self.latest.get((shop, segment.segment_id)) == day:
+            return self.ids.get((shop, segment.segment_id))
+        return found
 
     def first_day(self, shop: str, segment: Any) -> date | None:
         days = [d for (s, sid, d) in self.days if (s, sid) == (shop, segment.segment_id)]
         return min(days) if days else None
+
+    def has_day(self, shop: str, segment: Any, day: date) -> bool:
+        return self._on(shop, segment, day) is not None
 
 
 class FakeStrata:
@@ -118,10 +153,78 @@ class FakeRecompute:
 
 
 
+class FakeGroupLists:
+    """Each group's list segment in the API's fake segment store, under the job's id."""
+
+    def __init__(self, segments: Any) -> None:
+        self.segments = segments
+        self.made: list[str] = []
+
+    def make(self, shop: str, *, segment_id: str, name: str, description: str,
+             customer_ids: Sequence[int], day: date) -> str:
+        if self.segments.get(shop, segment_id) is None:
+            self.segments.records[(shop, segment_id)] = SegmentModel(
+                shop, segment_id, name=name, condition=None, description=description,
+                kind="list", created_at=NOW, updated_at=NOW)
+        record = self.segments.get(shop, segment_id)
+        record.member_count, record.last_evaluated_on = len(customer_ids), day.isoformat()
+        self.made.append(segment_id)
+        return segment_id
+
+
+class FakeListFigures:
+    def __init__(self) -> None:
+        self.started: list[tuple[str, str, date]] = []
+
+    def start(self, shop: str, segment_id: str, day: date) -> None:
+        self.started.append((shop, segment_id, day))
+
+
+class FakeExperimentJobs:
+    """Starting a job runs it at once with the real logic (``run``: False leaves it
+    queued, as an invocation not delivered yet); ``started`` keeps each payload."""
+
+    def __init__(self, api: ApiContext) -> None:
+        self.api = api
+        self.run = True
+        self.broken = False
+        self.started: list[tuple[str, str, str]] = []
+        self.strata = FakeStrata()
+        self.figures = FakeListFigures()
+        self.group_lists = FakeGroupLists(api.segments)
+
+    def start(self, shop: str, experiment_id: str, job_id: str) -> None:
+        if self.broken:
+            raise RuntimeError("lambda unreachable")
+        self.started.append((shop, experiment_id, job_id))
+        if self.run:
+            self.deliver(shop, experiment_id, job_id)
+
+    def deliver(self, shop: str, experiment_id: str, job_id: str) -> Any:
+        """One delivery of the asynchronous invocation, as the measurements function runs
+        it (``measurements.handler._create_experiment``)."""
+        from datetime import UTC, datetime
+
+        from seglift.measurements import experiment_job
+
+        deps = self.api.measurements
+        experiment = experiment_job.run_experiment_job(
+            shop, experiment_id, job_id, jobs=self.api.jobs, store=deps.store,
+            clock=lambda: datetime.now(UTC),
+            build=lambda: experiment_job.build_experiment(
+                shop, experiment_id, store=deps.store, lists=deps.lists,
+                members=deps.members, strata=self.strata, group_lists=self.group_lists))
+        if experiment is not None:
+            experiment_job.start_results(shop, experiment, figures=self.figures,
+                                         recompute=deps.recompute, on_error=print)
+        return experiment
+
+
 def install_measurements(api: ApiContext) -> MeasurementDeps:
     recompute = FakeRecompute()
     deps = MeasurementDeps(store=FakeMeasurementStore(), lists=FakeLists(),
-                           members=FakeMembers(), strata=FakeStrata(), recompute=recompute)
+                           members=FakeMembers(), recompute=recompute,
+                           experiments=FakeExperimentJobs(api))
     recompute.store, recompute.lists = deps.store, deps.lists
     api.measurements = deps
     return deps

@@ -108,6 +108,7 @@ def test_the_bearer_scheme_is_case_insensitive(header):
         {"dest": f"https://{SHOP_A}/admin"}, {"dest": f"https://{SHOP_A}?x=1"},
         {"iss": f"https://{SHOP_A}"}, {"iss": f"https://x@{SHOP_A}/admin"},
         {"iss": f"https://{SHOP_A}/admin/"}, {"dest": f" https://{SHOP_A}"},
+        {"aud": [API_KEY, "another-app"]}, {"aud": [API_KEY]},
     ],
     ids=str,
 )

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from datetime import date
 
+import boto3
 import pyarrow as pa
 import pytest
+from moto import mock_aws
 
 from seglift.measurements.compute import measurement_results  # noqa: F401 (the real thing)
-from seglift.measurements.service import customers_key
+from seglift.storage.job_repository import JobRepository
 from tests.api.conftest import SHOP_A, SHOP_B
 from tests.api.measurement_fakes import install_measurements
-from tests.api.segment_editor_fakes import FakeSegmentEngine
 from tests.measurements.lake import Lake
 
 PERIOD = {"start": "2026-03-01", "end": "2026-03-07"}
@@ -28,18 +29,35 @@ class LakeReader:
 
 @pytest.fixture
 def deps(api):
-    installed = install_measurements(api)
-    # Each experiment group becomes a list segment, made by the segments function.
-    api.segment_engine = FakeSegmentEngine(
-        api.segments,
-        measurement_customers=lambda shop, mid: installed.lists.read(customers_key(shop, mid)))
-    return installed
+    """Measurements in memory; jobs in the real repository (moto), an experiment's job
+    run at once by the real logic, as the measurements function runs it."""
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(TableName="idem", BillingMode="PAY_PER_REQUEST",
+                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "id",
+                                                     "AttributeType": "S"}])
+        api.jobs = JobRepository(dynamodb, "idem")
+        yield install_measurements(api)
+
+
+def create_experiment(client, body):
+    """POST /experiments as the dashboard does: 202 with the job, then the job followed
+    to its result (the experiment)."""
+    reply = client.post("/experiments", body)
+    assert reply.status == 202, reply.text
+    assert reply.headers["Location"] == f"/jobs/{reply.json['id']}"
+    assert (reply.json["kind"], reply.json["status"]) == ("experiment", "queued")
+    job = client.get(reply.headers["Location"]).json
+    assert job["status"] == "succeeded", job
+    return job["result"]
 
 
 def list_segment(api, deps, shop=SHOP_A, members=(1, 2, 3, 4), name="VIP list"):
     segment = api.segments.create(shop, name=name, condition=None, kind="list",
                                   member_count=len(members), last_evaluated_on="2026-02-28")
     deps.members.ids[(shop, segment.segment_id)] = list(members)
+    deps.members.latest[(shop, segment.segment_id)] = date(2026, 2, 28)
     return segment
 
 
@@ -72,6 +90,7 @@ def condition_segment(api, deps, members=(1, 2, 3, 4), evaluated="2026-03-12",
     segment = api.segments.create(SHOP_A, name=name, condition={"has_tag": "x"},
                                   member_count=len(members), last_evaluated_on=evaluated)
     deps.members.ids[(SHOP_A, segment.segment_id)] = list(members)
+    deps.members.latest[(SHOP_A, segment.segment_id)] = date.fromisoformat(evaluated)
     return segment
 
 
@@ -87,11 +106,10 @@ def test_a_past_period_measures_the_members_as_they_were_when_it_began(client, a
     stored = deps.store.get(SHOP_A, reply.json["id"])
     assert deps.lists.read(stored.customers_key) == [3, 4, 5]
     # An experiment over the past period splits those same customers.
-    experiment = client.post("/experiments", {
+    experiment = create_experiment(client, {
         "name": "Win-back test", "segment_id": segment.segment_id, "groups": 2,
         "holdout": False, "seed": 1, "period": PERIOD})
-    assert experiment.status == 201, experiment.text
-    assert sum(g["customers"] for g in experiment.json["groups"]) == 3
+    assert sum(g["customers"] for g in experiment["groups"]) == 3
 
 
 def test_a_period_starting_after_the_last_evaluation_measures_the_latest_members(
@@ -198,8 +216,8 @@ def test_another_shops_measurements_and_experiments_are_404(client, client_b, ap
     segment = list_segment(api, deps, members=tuple(range(1, 21)))
     measurement = client.post("/measurements", {"name": "m", "segment_id": segment.segment_id,
                                                  "period": PERIOD}).json["id"]
-    experiment = client.post("/experiments", {"name": "x", "segment_id": segment.segment_id,
-                                              "period": PERIOD, "seed": 1}).json["id"]
+    experiment = create_experiment(client, {"name": "x", "segment_id": segment.segment_id,
+                                            "period": PERIOD, "seed": 1})["id"]
     assert client_b.get(f"/measurements/{measurement}").error["code"] == "measurement_not_found"
     assert client_b.get(f"/experiments/{experiment}").error["code"] == "experiment_not_found"
     assert client_b.post("/measurements/compare",
@@ -214,16 +232,14 @@ def test_an_experiment_splits_reproducibly_with_a_holdout(client, api, deps):
     segment = list_segment(api, deps, members=tuple(range(1, 101)))
     body = {"name": "Coupon test", "segment_id": segment.segment_id, "groups": 3,
             "holdout": True, "seed": 42, "period": PERIOD}
-    reply = client.post("/experiments", body)
-    assert reply.status == 201, reply.text
-    experiment = reply.json
+    experiment = create_experiment(client, body)
     assert [g["label"] for g in experiment["groups"]] == ["A", "B", "holdout"]
     assert [g["customers"] for g in experiment["groups"]] == [34, 33, 33]
     assert experiment["seed"] == 42 and experiment["control"] == "holdout"
     members = [deps.lists.read(deps.store.get(SHOP_A, g["measurement_id"]).customers_key)
                for g in experiment["groups"]]
     assert sorted(c for m in members for c in m) == list(range(1, 101))
-    again = client.post("/experiments", body).json
+    again = create_experiment(client, body)
     assert [deps.lists.read(deps.store.get(SHOP_A, g["measurement_id"]).customers_key)
             for g in again["groups"]] == members
     one = client.get(f"/experiments/{experiment['id']}").json
@@ -233,21 +249,21 @@ def test_an_experiment_splits_reproducibly_with_a_holdout(client, api, deps):
 
 def test_an_experiment_without_seed_chooses_and_returns_one(client, api, deps):
     segment = list_segment(api, deps, members=tuple(range(1, 11)))
-    reply = client.post("/experiments", {"name": "x", "segment_id": segment.segment_id,
-                                         "period": PERIOD})
-    assert reply.status == 201 and isinstance(reply.json["seed"], int)
+    experiment = create_experiment(client, {"name": "x", "segment_id": segment.segment_id,
+                                            "period": PERIOD})
+    assert isinstance(experiment["seed"], int)
 
 
 def test_stratified_experiment_balances_the_strata(client, api, deps):
     segment = list_segment(api, deps, members=tuple(range(1, 41)))
-    deps.strata.of = {c: ("champions" if c <= 8 else "hibernating") for c in range(1, 41)}
-    reply = client.post("/experiments", {"name": "x", "segment_id": segment.segment_id,
-                                         "seed": 3, "stratify_by": "rfm_group",
-                                         "period": PERIOD})
-    assert reply.status == 201
-    assert [g["strata"] for g in reply.json["groups"]] == [
+    strata = deps.experiments.strata
+    strata.of = {c: ("champions" if c <= 8 else "hibernating") for c in range(1, 41)}
+    experiment = create_experiment(client, {"name": "x", "segment_id": segment.segment_id,
+                                            "seed": 3, "stratify_by": "rfm_group",
+                                            "period": PERIOD})
+    assert [g["strata"] for g in experiment["groups"]] == [
         {"champions": 4, "hibernating": 16}, {"champions": 4, "hibernating": 16}]
-    assert deps.strata.asked == [(SHOP_A, "rfm_group", date(2026, 2, 28))]
+    assert strata.asked == [(SHOP_A, "rfm_group", date(2026, 2, 28))]
     bad = client.post("/experiments", {"name": "x", "segment_id": segment.segment_id,
                                        "stratify_by": "zodiac", "period": PERIOD})
     assert (bad.status, bad.error["field"]) == (400, "stratify_by")
@@ -256,9 +272,8 @@ def test_stratified_experiment_balances_the_strata(client, api, deps):
 def test_experiment_statistics_and_verdicts(client, api, deps):
     segment = list_segment(api, deps, members=tuple(range(1, 2001)))
     lake = Lake()
-    created = client.post("/experiments", {"name": "x", "segment_id": segment.segment_id,
-                                           "holdout": True, "seed": 5,
-                                           "period": PERIOD}).json
+    created = create_experiment(client, {"name": "x", "segment_id": segment.segment_id,
+                                         "holdout": True, "seed": 5, "period": PERIOD})
     treated, holdout = (deps.lists.read(deps.store.get(SHOP_A, g["measurement_id"])
                                         .customers_key) for g in created["groups"])
     # 200 of 1000 treated customers buy for 50; 100 of 1000 in the holdout.
@@ -286,8 +301,8 @@ def test_experiment_statistics_and_verdicts(client, api, deps):
 
 def test_small_experiments_are_called_too_small(client, api, deps):
     segment = list_segment(api, deps, members=tuple(range(1, 21)))
-    created = client.post("/experiments", {"name": "x", "segment_id": segment.segment_id,
-                                           "seed": 5, "period": PERIOD}).json
+    created = create_experiment(client, {"name": "x", "segment_id": segment.segment_id,
+                                         "seed": 5, "period": PERIOD})
     group_a = deps.lists.read(deps.store.get(SHOP_A, created["groups"][0]["measurement_id"])
                               .customers_key)
     with_lake(deps, Lake().order(1, group_a[0], "2026-03-03T10:00:00Z", "50"))
@@ -312,6 +327,11 @@ class JsonClient:
         assert reply.status < 400, reply.text
         return reply.json
 
+    def follow(self, job):
+        reply = self.client.get(f"/jobs/{job['id']}")
+        assert reply.json["status"] == "succeeded", reply.text
+        return reply.json["result"]
+
 
 def test_the_demo_report_lines(client, api, deps):
     from seglift.measurements.report_lines import measurement_report_lines
@@ -329,11 +349,10 @@ def test_the_demo_report_lines(client, api, deps):
 
 def test_each_experiment_group_is_a_list_segment_named_by_the_merchant(client, api, deps):
     segment = list_segment(api, deps, members=tuple(range(1, 101)))
-    reply = client.post("/experiments", {
+    experiment = create_experiment(client, {
         "name": "Winter email", "segment_id": segment.segment_id, "holdout": True,
         "seed": 3, "period": PERIOD, "group_names": ["Gets the email", "Holdout, no email"]})
-    assert reply.status == 201, reply.text
-    groups = reply.json["groups"]
+    groups = experiment["groups"]
     assert [g["name"] for g in groups] == ["Gets the email", "Holdout, no email"]
     for group in groups:
         listed = api.segments.get(SHOP_A, group["segment_id"])
@@ -341,7 +360,7 @@ def test_each_experiment_group_is_a_list_segment_named_by_the_merchant(client, a
         assert listed.member_count == group["customers"]
         measured = deps.store.get(SHOP_A, group["measurement_id"])
         assert measured.name == group["name"]
-    read = client.get(f"/experiments/{reply.json['id']}").json
+    read = client.get(f"/experiments/{experiment['id']}").json
     assert [g["segment_id"] for g in read["groups"]] == [g["segment_id"] for g in groups]
 
 
@@ -356,3 +375,161 @@ def test_group_names_must_be_one_per_group_and_distinct(client, api, deps):
     assert "its own name" in same.error["message"]
     assert not [s for s in api.segments.records.values() if s.kind == "list"
                 and s.name in ("a", "Email")]
+
+
+# ------------------------------------------------------------ experiments are jobs
+
+
+def _started(deps):
+    """(shop, experiment id, job id) of the one job the request started."""
+    [started] = deps.experiments.started
+    return started
+
+
+def test_an_experiment_is_recorded_as_creating_and_followed_as_a_job(client, api, deps):
+    deps.experiments.run = False  # the asynchronous invocation has not arrived yet
+    segment = list_segment(api, deps, members=tuple(range(1, 21)))
+    reply = client.post("/experiments", {"name": "Spring test", "segment_id":
+                                         segment.segment_id, "seed": 4, "period": PERIOD})
+    assert reply.status == 202, reply.text
+    job = reply.json
+    assert (job["kind"], job["status"], job["progress"]) == ("experiment", "queued",
+                                                             "Waiting to start")
+    shop, experiment_id, job_id = _started(deps)
+    assert (shop, job_id) == (SHOP_A, job["id"])
+    assert deps.members.reads == 0  # nothing of the members read in the request
+    creating = client.get(f"/experiments/{experiment_id}").json
+    assert (creating["status"], creating["groups"], creating["job_id"]) == (
+        "creating", [], job["id"])
+    assert client.get(f"/jobs/{job['id']}").json["status"] == "queued"
+
+    deps.experiments.deliver(shop, experiment_id, job_id)
+
+    done = client.get(f"/jobs/{job['id']}").json
+    assert (done["status"], done["progress"]) == ("succeeded", "Done: 20 customers in 2 groups")
+    assert done["result"]["id"] == experiment_id and done["result"]["status"] == "ready"
+    assert [g["customers"] for g in done["result"]["groups"]] == [10, 10]
+    assert client.get(f"/experiments/{experiment_id}").json["groups"] == (
+        done["result"]["groups"])
+    # Each group's list gets its figures of the day, each measurement its results.
+    assert [s for _, s, _ in deps.experiments.figures.started] == [
+        g["segment_id"] for g in done["result"]["groups"]]
+    assert deps.recompute.requested == [
+        (SHOP_A, [g["measurement_id"] for g in done["result"]["groups"]])]
+
+
+def test_what_can_be_checked_without_the_members_is_refused_at_once(client, api, deps):
+    listed = list_segment(api, deps, members=(1,))
+    unevaluated = api.segments.create(SHOP_A, name="New", condition={"has_tag": "x"})
+    old = condition_segment(api, deps, name="Old")
+    cases = [
+        ({"segment_id": listed.segment_id}, "groups", "too few for 2 groups"),
+        ({"segment_id": unevaluated.segment_id}, "segment_id", "has not been evaluated"),
+        ({"segment_id": old.segment_id}, "period", "no record of its members"),
+        ({"segment_id": listed.segment_id, "group_names": ["a", "a"]}, "group_names",
+         "its own name"),
+        ({"segment_id": "seg_nope"}, "segment_id", "does not exist"),
+    ]
+    for fields, field, words in cases:
+        reply = client.post("/experiments", {"name": "x", "period": PERIOD, **fields})
+        assert reply.status in (400, 404) and reply.error["field"] == field, reply.text
+        assert words in reply.error["message"]
+    assert deps.experiments.started == []
+    assert not [r for r in deps.store.records.values() if hasattr(r, "seed")]
+
+
+def test_an_experiment_its_job_refuses_fails_in_words(client, api, deps):
+    """Too few members on the day before a past period: only the job reads them."""
+    segment = condition_segment(api, deps, members=(1, 2, 3))
+    deps.members.days[(SHOP_A, segment.segment_id, date(2026, 2, 28))] = [7]
+    reply = client.post("/experiments", {"name": "x", "segment_id": segment.segment_id,
+                                         "period": PERIOD, "seed": 1})
+    assert reply.status == 202, reply.text
+    job = client.get(f"/jobs/{reply.json['id']}").json
+    assert job["status"] == "failed" and job["result"] is None
+    assert job["error"] == {"code": "invalid_measurement", "message":
+                            "the segment has 1 customers: too few for 2 groups"}
+    _, experiment_id, _ = _started(deps)
+    failed = client.get(f"/experiments/{experiment_id}").json
+    assert (failed["status"], failed["error"]) == ("failed", job["error"]["message"])
+    assert deps.store.list_page(SHOP_A, limit=10, after=None).items == []
+
+
+def test_a_redelivered_job_changes_nothing(client, api, deps):
+    segment = list_segment(api, deps, members=tuple(range(1, 31)))
+    experiment = create_experiment(client, {"name": "x", "segment_id": segment.segment_id,
+                                            "period": PERIOD, "seed": 9})
+    shop, experiment_id, job_id = _started(deps)
+    assert deps.experiments.deliver(shop, experiment_id, job_id) is None
+    assert client.get(f"/experiments/{experiment_id}").json["groups"] == experiment["groups"]
+    measured = deps.store.list_page(SHOP_A, limit=100, after=None).items
+    assert sorted(m.record_id for m in measured) == sorted(
+        g["measurement_id"] for g in experiment["groups"])
+    assert len([s for s in api.segments.records.values() if s.kind == "list"]) == 3
+
+
+def test_a_job_that_cannot_be_started_is_failed_not_left_queued(client, api, deps):
+    deps.experiments.broken = True
+    segment = list_segment(api, deps, members=tuple(range(1, 11)))
+    reply = client.post("/experiments", {"name": "x", "segment_id": segment.segment_id,
+                                         "period": PERIOD})
+    assert reply.status == 500
+    experiment = next(r for r in deps.store.records.values() if hasattr(r, "seed"))
+    job = api.jobs.get(SHOP_A, experiment.job_id)
+    assert (job.status, job.error_code) == ("failed", "not_started")
+    assert experiment.status == "failed"
+
+
+@pytest.mark.parametrize("members", [10, 1_000_000])
+def test_the_asynchronous_payload_does_not_grow_with_the_segment(client, api, deps, members):
+    """The request invokes the measurements function once, asynchronously, with ids: the
+    same bytes for 10 members as for a million (Lambda allows 1 MB for an asynchronous
+    payload, 6 MB for a synchronous one; a million Shopify customer ids are about 14 MB)."""
+    import dataclasses
+    import io
+    import json
+
+    from seglift.measurements.adapters import LambdaExperiments
+
+    calls = []
+
+    class RecordingLambda:
+        def invoke(self, **kwargs):
+            calls.append(kwargs)
+            return {"StatusCode": 202, "Payload": io.BytesIO(b"")}
+
+    api.measurements = dataclasses.replace(
+        deps, experiments=LambdaExperiments(lambda: RecordingLambda(), "measurements-fn"))
+    segment = list_segment(api, deps, members=tuple(range(1, members + 1)))
+    reply = client.post("/experiments", {"name": "x", "segment_id": segment.segment_id,
+                                         "period": PERIOD, "seed": 1,
+                                         "stratify_by": "rfm_group"})
+    assert reply.status == 202, reply.text
+    [call] = calls
+    assert call["InvocationType"] == "Event"
+    payload = call["Payload"]
+    assert len(payload) < 300  # bytes, whatever the segment's size
+    assert set(json.loads(payload)) == {"action", "shop", "experiment_id", "job_id"}
+    assert deps.members.reads == 0
+
+
+def test_experiments_have_a_per_shop_budget(client, api, deps):
+    """Each experiment reads the segment's members and their strata and makes a list per
+    group: past the shop's budget, 429 with Retry-After (#17 fair use)."""
+    from api.fair_use import BUDGETS
+
+    segment = list_segment(api, deps, members=tuple(range(1, 11)))
+    body = {"name": "Coupon test", "segment_id": segment.segment_id, "period": PERIOD}
+    for _ in range(BUDGETS["experiment"].limit):
+        assert client.post("/experiments", body).status == 202
+    reply = client.post("/experiments", body)
+    assert reply.status == 429 and reply.error["code"] == "rate_limited"
+    assert int(reply.headers["Retry-After"]) >= 1
+    # The request is still checked first: a mistake answers 400 saying what to fix.
+    assert client.post("/experiments", {**body, "seed": False}).status == 400
+    # Another shop's budget is its own.
+    other = list_segment(api, deps, shop=SHOP_B, members=tuple(range(1, 11)))
+    from tests.api.conftest import Client
+
+    assert Client(api, SHOP_B).post("/experiments", {**body, "segment_id": other.segment_id}
+                                    ).status == 202

@@ -116,3 +116,44 @@ def test_shards_split_customers_evenly_and_stably():
     counts = [int((shard_of(ids, 8) == k).sum()) for k in range(8)]
     assert min(counts) > 12_000 and max(counts) < 13_000
     assert (shard_of(ids, 8) == shard_of(ids, 8)).all()
+
+
+@settings(SETTINGS, max_examples=15)
+@given(store=stores(max_customers=30), segments=st.lists(conditions(), min_size=1, max_size=3),
+       shards=st.integers(3, 7), batch=st.integers(2, 3))
+def test_partials_added_a_few_shards_at_a_time_give_the_figures_of_all_at_once(
+        store, segments, shards, batch):
+    """ReduceDay adds the shards' partial figures as it reads them (``PartialsFold``),
+    a few shards at a time, holding running sums, their journey counts apart as tables
+    (``seglift.dayrun.journeys``): the same figures, to the cent and the count, as every
+    shard's partials merged at once."""
+    from seglift.dayrun.compute import PartialsFold, ReducedDay, shard_day
+    from seglift.dayrun.journeys import EVERYONE, JourneysFold, journeys_table, without_journeys
+    from segments.shards import _with_journeys
+
+    tables = store.tables()
+    named = {f"s{i}": c for i, c in enumerate(segments)}
+    slices = [shard_tables(tables, k, shards) for k in range(shards)]
+    firsts = [shard_features(s, AS_OF, "UTC") for s in slices]
+    context = day_context([f.stats for f in firsts])
+    days = [shard_day(slices[k], firsts[k].features, context, AS_OF, named, shard=k,
+                      shards=shards, previous={}, inputs=firsts[k].inputs)
+            for k in range(shards)]
+    fold = PartialsFold(batch)
+    # As ReduceDay reads them: the journey counts apart, as a table (journeys.parquet).
+    apart, journeys = PartialsFold(batch), JourneysFold(batch)
+    for day in days:
+        fold.add(day.partials, day.everyone)
+        apart.add({sid: p.model_copy(update={"profile": without_journeys(p.profile)})
+                   for sid, p in day.partials.items()}, without_journeys(day.everyone))
+        journeys.add(journeys_table([(sid, p.profile) for sid, p in day.partials.items()]
+                                    + [(EVERYONE, day.everyone)]))
+    at_once = ReducedDay(days, list(named), AS_OF, tables.products)
+    folded = ReducedDay(days, list(named), AS_OF, tables.products, merged=fold.merged())
+    tabled = ReducedDay(days, list(named), AS_OF, tables.products,
+                        merged=_with_journeys(apart.merged(), journeys))
+    assert list(at_once) == list(folded) == list(tabled)
+    for segment_id in at_once:
+        whole = at_once.get(segment_id)
+        assert whole == folded.get(segment_id) == tabled.get(segment_id), segment_id
+    assert set(at_once.failures) == set(folded.failures) == set(tabled.failures)

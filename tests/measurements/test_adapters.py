@@ -1,5 +1,6 @@
-"""The API-side adapters: segment snapshots and lists on S3, the measurements function
-invoked for strata (synchronously) and results (asynchronously)."""
+"""The measurement adapters: segment snapshots and lists on S3, the measurements function
+invoked for an experiment's job and for results (both asynchronously, ids only), the
+segments function for a new list's figures."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from moto import mock_aws
 from seglift.config import ConfigurationError
 from seglift.keys import member_ids_key
 from seglift.measurements.adapters import (
+    LambdaExperiments,
+    LambdaListFigures,
     LambdaRecompute,
-    LambdaStrata,
     S3CustomerLists,
     SnapshotMembers,
 )
@@ -54,6 +56,8 @@ def test_snapshot_members_and_frozen_lists_on_s3(monkeypatch):
         members = SnapshotMembers(lambda: s3, BUCKET)
         assert members.members_on(SHOP, segment, date(2026, 2, 14)) == [7]
         assert members.members_on(SHOP, segment, date(2026, 2, 15)) is None
+        assert members.has_day(SHOP, segment, date(2026, 2, 14))
+        assert not members.has_day(SHOP, segment, date(2026, 2, 15))
         assert members.first_day(SHOP, segment) == date(2026, 2, 14)
         other = SimpleNamespace(segment_id="seg_10", last_evaluated_on="2026-03-01")
         assert members.first_day(SHOP, other) is None  # seg_1's prefix is not seg_10's
@@ -64,23 +68,24 @@ def test_snapshot_members_and_frozen_lists_on_s3(monkeypatch):
             lists.read("nope.ids.gz")
 
 
-def test_strata_are_asked_synchronously_and_ungrouped():
-    client = FakeLambda({"ok": True, "result": {"strata": {"champions": [1, 3],
-                                                           "unknown": [2]}}})
-    strata = LambdaStrata(lambda: client, "fn").strata(SHOP, [1, 2, 3], "rfm_group",
-                                                        date(2026, 3, 1))
-    assert strata == {1: "champions", 3: "champions", 2: "unknown"}
+def test_an_experiment_job_is_started_without_waiting_with_ids_only():
+    client = FakeLambda()
+    LambdaExperiments(lambda: client, "fn").start(SHOP, "exp_1a2b", "job_00112233aabbccdd")
     call = client.calls[0]
-    assert call["InvocationType"] == "RequestResponse"
-    assert call["Payload"] == {"action": "strata", "shop": SHOP, "by": "rfm_group",
-                               "as_of": "2026-03-01", "customer_ids": [1, 2, 3]}
+    assert (call["FunctionName"], call["InvocationType"]) == ("fn", "Event")
+    assert call["Payload"] == {"action": "create_experiment", "shop": SHOP,
+                               "experiment_id": "exp_1a2b", "job_id": "job_00112233aabbccdd"}
 
 
-def test_a_failed_strata_call_is_an_error_not_an_empty_answer():
-    client = FakeLambda({"errorType": "FileNotFoundError", "errorMessage": "no features"},
-                        error=True)
-    with pytest.raises(RuntimeError, match="no features"):
-        LambdaStrata(lambda: client, "fn").strata(SHOP, [1], "ltv_band", date(2026, 3, 1))
+def test_a_new_lists_figures_are_the_segments_functions_one_day_backfill():
+    client = FakeLambda()
+    LambdaListFigures(lambda: client, "segments-fn").start(SHOP, "seg_9", date(2026, 3, 1))
+    call = client.calls[0]
+    assert (call["FunctionName"], call["InvocationType"]) == ("segments-fn", "Event")
+    assert call["Payload"] == {"action": "backfill", "shop": SHOP, "run_date": "2026-03-01",
+                               "segment_id": "seg_9", "days": 1}
+    with pytest.raises(ConfigurationError, match="SEGMENTS_FUNCTION_NAME"):
+        LambdaListFigures(lambda: client, "").start(SHOP, "seg_9", date(2026, 3, 1))
 
 
 def test_recompute_is_asked_without_waiting():

@@ -17,7 +17,6 @@ from seglift.lake.writer import LakeWriter
 from seglift.measurements.adapters import S3CustomerLists
 from seglift.measurements.service import customers_key
 from seglift.storage.measurement_repository import MeasurementRepository
-from tests import envelope
 from tests.lambda_context import lambda_context
 from tests.measurements.lake import Lake
 
@@ -68,8 +67,7 @@ def _measurement(s3, repo, record_id, start, end, customers=(1, 2, 3), status="p
 def _invoke(event):
     from measurements.handler import lambda_handler
 
-    answer = lambda_handler(event, lambda_context("measurements"))
-    return envelope.read(answer) if event["action"] == "strata" else answer
+    return lambda_handler(event, lambda_context("measurements"))
 
 
 def test_the_daily_run_recomputes_open_measurements_and_freezes_ended_ones(aws):
@@ -108,7 +106,12 @@ def test_the_api_can_ask_for_one_measurement(aws):
 
 
 def test_strata_come_from_the_features_of_the_day(aws):
+    """Read in the measurements function by the experiment's job (``FeatureStrata``)."""
+    from seglift.measurements.adapters import FeatureStrata
+    from seglift.measurements.spec import MeasurementError
+
     s3, _ = aws
+    strata = FeatureStrata(lambda: s3, BUCKET)
     features = pa.table({"customer_id": pa.array([1, 2, 3], pa.int64()),
                          "rfm_group": ["champions", None, "at_risk"],
                          "total_spent": pa.array([100, 0, 50], pa.decimal128(18, 3)),
@@ -117,9 +120,8 @@ def test_strata_come_from_the_features_of_the_day(aws):
     pq.write_table(features, sink)
     s3.put_object(Bucket=BUCKET, Key=keys.features_key(SHOP, date(2026, 3, 1)),
                   Body=sink.getvalue())
-    answer = _invoke({"action": "strata", "shop": SHOP, "by": "rfm_group",
-                      "as_of": "2026-03-01", "customer_ids": [1, 2, 3, 4]})
-    assert answer == {"strata": {"champions": [1], "unknown": [2, 4], "at_risk": [3]}}
+    answer = strata.strata(SHOP, [1, 2, 3, 4], "rfm_group", date(2026, 3, 1))
+    assert answer == {1: "champions", 2: "unknown", 3: "at_risk", 4: "unknown"}
     spending = pa.table({"customer_id": pa.array([11, 12, 13, 14, 15], pa.int64()),
                          "rfm_group": ["x"] * 5,
                          "total_spent": pa.array([40, 10, 0, 30, 20], pa.decimal128(18, 3)),
@@ -128,10 +130,11 @@ def test_strata_come_from_the_features_of_the_day(aws):
     pq.write_table(spending, sink)
     s3.put_object(Bucket=BUCKET, Key=keys.features_key(SHOP, date(2026, 3, 2)),
                   Body=sink.getvalue())
-    bands = _invoke({"action": "strata", "shop": SHOP, "by": "ltv_band",
-                     "as_of": "2026-03-02", "customer_ids": [11, 12, 13, 14, 15]})
-    assert bands == {"strata": {"q4": [11], "q1": [12], "no_orders": [13], "q3": [14],
-                                "q2": [15]}}
+    bands = strata.strata(SHOP, [11, 12, 13, 14, 15], "ltv_band", date(2026, 3, 2))
+    assert bands == {11: "q4", 12: "q1", 13: "no_orders", 14: "q3", 15: "q2"}
+    # A day whose features are gone is a refusal in words, not a crash.
+    with pytest.raises(MeasurementError, match=r"March 3, 2026.*no longer stored"):
+        strata.strata(SHOP, [11], "ltv_band", date(2026, 3, 3))
 
 
 def test_a_malformed_event_names_what_is_wrong(aws):

@@ -6,8 +6,9 @@
  */
 
 import { chartBox, draw } from "../charts.js";
-import { empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
+import { empty, errorMessage, field, h, loading, replace, section, table, toast } from "../dom.js";
 import { wilsonInterval } from "../stats.js";
+import { followJob } from "../jobs.js";
 import { allSegments, segmentSelect } from "./common.js";
 
 const POLL_MS = 2000;
@@ -313,14 +314,20 @@ function experimentForm(segments, products, ctx) {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     const values = form.elements;
-    replace(feedback, loading("Splitting and making the lists…"));
+    replace(feedback, loading("Checking the experiment…"));
     try {
-      await ctx.api.post("/experiments", {
+      // The API checks the request, then splits the customers as a job (a large segment
+      // takes longer than a request may wait): follow it to the experiment or its failure.
+      const job = await ctx.api.post("/experiments", {
         name: values.name.value.trim(), segment_id: values.segment_id.value,
         groups: Number(values.groups.value), holdout: values.holdout.checked,
         group_names: [...form.querySelectorAll("input[name=group_name]")].map((input) => input.value.trim()),
         period: { start: values.start.value, end: values.end.value }, goal: goalOf(form),
       });
+      const experiment = await followJob(ctx.api, job, {
+        onProgress: (now) => replace(feedback, loading(now.status === "queued" ? "Splitting and making the lists…" : `${now.progress}…`)),
+      });
+      toast(experiment ? `Experiment “${experiment.name}” created: ${experiment.groups.length} groups` : "Experiment created");
       window.dispatchEvent(new HashChangeEvent("hashchange"));
     } catch (error) {
       replace(feedback, errorMessage(error, "The experiment was not created"));

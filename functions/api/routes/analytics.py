@@ -42,7 +42,7 @@ from api.analytics_presenters import (
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import ApiError, BadRequest, NotFound
 from api.fields import IsoDate
-from api.models import JobOut
+from api.job_models import JobOut
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, encode_page_token
 from api.past_day_jobs import CLV_JOB, COHORTS_JOB, start_past_day_job
 from api.ports import AnalyticsReader, ApiContext

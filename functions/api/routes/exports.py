@@ -14,7 +14,8 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import ApiError, Conflict
 from api.fair_use import spend
-from api.models import ExportCreate, JobOut
+from api.job_models import JobOut
+from api.models import ExportCreate
 from api.presenters import job_out
 from api.routes.responses import BODY_ERRORS, JOB_LOCATION, responses
 from api.routes.segments import SegmentId, get_segment_or_404

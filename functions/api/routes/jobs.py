@@ -1,6 +1,10 @@
 """GET /jobs/{job_id}: where work a request started is (an export, a backfill, a list
-segment being made), in the merchant's words, and its result or the reason it failed. The
-dashboard polls it.
+segment or an experiment being made), in the merchant's words, and its result or the
+reason it failed. The dashboard polls it.
+
+An experiment's job (run by the measurements function) records the experiment's id; this
+route presents the experiment as GET /experiments/{id} shows it, and a failure in the
+words the job recorded (a refusal such as too few customers, or our own failure).
 
 A job run by the segments function (a list) records that function's own answer or
 refusal; this route presents it as the synchronous call would have been answered: the
@@ -17,12 +21,15 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import NotFound
-from api.models import JobError, JobOut, ListSegmentOut, UploadReport
+from api.job_models import JobOut
+from api.models import JobError, ListSegmentOut, UploadReport
 from api.ports import ApiContext
 from api.presenters import job_out, segment_out
+from api.routes.measurement_models import ExperimentOut
 from api.routes.responses import responses
 from api.routes.segments import shop_currency
 from api.segment_editor import LIST_JOB, engine_job_error, job_store
+from seglift.measurements.experiment_job import EXPERIMENT_JOB
 
 router = APIGatewayRouter()
 
@@ -42,8 +49,22 @@ def list_job_result(ctx: ApiContext, shop: str, answer: dict[str, Any]
     return ListSegmentOut(**out.model_dump(), upload=report)
 
 
+def experiment_job_result(ctx: ApiContext, shop: str, answer: dict[str, Any]
+                          ) -> ExperimentOut | None:
+    """The experiment a succeeded job made, as it is now (None: not found)."""
+    from api.routes.measurements import read_experiment
+
+    if ctx.measurements is None:
+        return None
+    return read_experiment(ctx, shop, str(answer.get("experiment_id")))
+
+
 def present_job(ctx: ApiContext, shop: str, job: Any) -> JobOut:
     """The job as GET /jobs/{id} shows it, a list job's outcome in the API's words."""
+    if job.kind == EXPERIMENT_JOB:
+        made = (experiment_job_result(ctx, shop, job.result)
+                if job.status == "succeeded" and job.result else None)
+        return job_out(job, result=made)
     if job.kind != LIST_JOB:
         return job_out(job)
     result = error = None

@@ -10,10 +10,18 @@ from annotated_types import Interval
 from pydantic import Field, StringConstraints
 
 from api.api_model import ApiModel
-from api.fields import MAX_EXACT_INTEGER, WHOLE_NUMBER, Flag, IsoDate, WholeNumber
+from api.fields import (
+    MAX_EXACT_INTEGER,
+    NOT_BLANK,
+    WHOLE_NUMBER,
+    Flag,
+    IsoDate,
+    WholeNumber,
+)
 from api.models import Money, RequestBody
 
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255)]
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=255,
+                                        pattern=NOT_BLANK)]
 Notes = Annotated[str, StringConstraints(strip_whitespace=True, max_length=4000)]
 # A product id within int64 (at most 18 digits), bare or as a Shopify GID.
 ProductRef = Annotated[str, StringConstraints(
@@ -208,6 +216,13 @@ class ExperimentOut(ApiModel):
     period: PeriodOut
     goal: GoalOut
     created_at: datetime
+    status: Literal["creating", "ready", "failed"] = Field(
+        default="ready", description="creating: its job (job_id) is splitting the "
+        "customers, groups follow; ready: every group is stored; failed: see error.")
+    job_id: str | None = Field(default=None, description="The job that makes its groups "
+                               "(GET /jobs/{job_id}).")
+    error: str | None = Field(default=None, description="Why it could not be made, in the "
+                              "merchant's words (status failed).")
     groups: list[ExperimentGroupOut]
     control: str | None = None
     comparisons: list[GroupComparison] = Field(default_factory=list)

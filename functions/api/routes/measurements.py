@@ -13,14 +13,18 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Path, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import ApiError, BadRequest, NotFound
+from api.fair_use import spend
+from api.job_models import JobOut
 from api.models import Money
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, encode_page_token
 from api.ports import ApiContext, MeasurementDeps
+from api.presenters import job_out
 from api.routes.measurement_models import (
     CompareRequest,
     ComparisonOut,
@@ -39,15 +43,17 @@ from api.routes.measurement_models import (
     ProductLine,
     SeriesPoint,
 )
-from api.routes.responses import BODY_ERRORS, SYNC_CALL_ERRORS, responses
+from api.routes.responses import BODY_ERRORS, JOB_LOCATION, responses
 from api.routes.segments import get_segment_or_404, shop_today
-from api.segment_editor import backfill_new_segment, call_engine, engine
+from api.segment_editor import job_store
+from seglift.measurements.experiment_job import EXPERIMENT_JOB, QUEUED
 from seglift.measurements.report import experiment_report
 from seglift.measurements.service import (
     ExperimentRequest,
     MeasurementRequest,
-    create_experiment,
+    check_experiment,
     create_measurement,
+    record_experiment,
 )
 from seglift.measurements.spec import Goal, MeasurementError, Period
 from seglift.storage.measurement_repository import new_experiment_id, new_measurement_id
@@ -55,6 +61,7 @@ from seglift.storage.measurement_repository import new_experiment_id, new_measur
 router = APIGatewayRouter()
 
 CENTS = Decimal("0.01")
+NOT_STARTED = "The experiment could not be started: try again in a minute."
 RecordId = Annotated[str, Path(pattern=r"^[A-Za-z0-9_-]{1,64}$")]
 
 
@@ -219,48 +226,54 @@ def compare_measurements(ctx: Ctx, shop: Shop, body: CompareRequest) -> Comparis
 @router.post(
     "/experiments",
     summary="Split a segment at random into groups (optionally stratified, with a holdout), "
-            "one measurement per group",
-    tags=["experiments"], status_code=201, security=SESSION_TOKEN_SECURITY,
-    responses=responses(201, "The experiment and its groups", *BODY_ERRORS, 404,
-                        *SYNC_CALL_ERRORS),
+            "one measurement and one list segment per group",
+    description="Checks the request at once (400/404), then answers 202 with a job; follow "
+                "it with GET /jobs/{job_id} (the Location header) until it has succeeded "
+                "(its result is the experiment with its groups) or failed (its error says "
+                "why, e.g. too few customers on the day before a past period).",
+    tags=["experiments"], status_code=202, security=SESSION_TOKEN_SECURITY,
+    responses=responses(202, "The experiment's job (queued)", *BODY_ERRORS, 404, 429,
+                        location=JOB_LOCATION),
 )
-def post_experiment(ctx: Ctx, shop: Shop, body: ExperimentCreate) -> ExperimentOut:
-    """Synchronous, and NOT bounded at 1,000,000 customers: it reads the segment's members
-    in the API, asks the measurements function for every member's stratum when stratified
-    (a synchronous call whose payload lists every member id: about 14 MB at a million
-    members, over Lambda's 6 MB limit for a synchronous payload) and makes one list
-    segment per group (2 to 10 synchronous calls; each list's figures are then computed
-    asynchronously). It should run as a job in the measurements function; NOT done yet:
-    a large experiment answers 504 took_too_long or fails."""
+def post_experiment(ctx: Ctx, shop: Shop, body: ExperimentCreate) -> Response[JobOut]:
+    """A job, not a synchronous call: at 1,000,000 customers the split reads a million
+    member ids and their strata (the features of a million customers) and writes a list
+    and a list segment per group, which could outlast API Gateway's 29 s, and asking the
+    measurements function for the strata synchronously meant sending it every member id
+    (about 14 MB, past Lambda's 6 MB synchronous payload). What can be known without
+    reading the members is checked here first (``check_experiment``), so those mistakes
+    still answer 400/404 at once; the experiment is recorded as ``creating`` and the
+    measurements function is invoked asynchronously with its id and the job's
+    (``seglift.measurements.experiment_job``)."""
     deps = _deps(ctx)
     period, goal = _period(body.period, ctx.clock().date()), _goal(body.goal)
     segment = get_segment_or_404(ctx, shop, body.segment_id)
-    timezone, currency = _shop_settings(ctx, shop)
+    timezone, _ = _shop_settings(ctx, shop)
     seed = body.seed if body.seed is not None else secrets.randbelow(2**31)
     request = ExperimentRequest(body.name, segment, period, goal, body.groups, body.holdout,
                                 seed, body.stratify_by, body.notes,
                                 tuple(body.group_names) if body.group_names else None)
-    run_date = shop_today(ctx, shop)
-
-    def make_list(name: str, measurement_id: str) -> str:
-        """Each group as a list segment (the segments function copies its customers)."""
-        created = call_engine(lambda: engine(ctx).create_list(
-            shop, run_date=run_date, name=name, source={"measurement_id": measurement_id},
-            description=f"A group of the experiment “{body.name}” on “{segment.name}”."),
-            field="group_names")
-        backfill_new_segment(ctx, shop, str(created["segment_id"]), days=1)  # its figures
-        return str(created["segment_id"])
-
     try:
-        experiment, measurements = create_experiment(
-            shop, request, timezone=timezone, store=deps.store, lists=deps.lists,
-            members=deps.members, strata=deps.strata, recompute=deps.recompute,
-            new_measurement_id=new_measurement_id, new_experiment_id=new_experiment_id,
-            make_list=make_list,
-        )
+        spec = check_experiment(shop, request, members=deps.members,
+                                list_day=shop_today(ctx, shop), timezone=timezone)
     except MeasurementError as error:
         raise _bad(error) from error
-    return experiment_out(experiment, {m.record_id: m for m in measurements}, currency)
+    spend(ctx, shop, "experiment")  # a refused request costs nothing of the budget
+    jobs = job_store(ctx)
+    job = jobs.create(shop, EXPERIMENT_JOB, progress=QUEUED, now=ctx.clock())
+    experiment_id = new_experiment_id()
+    try:
+        record_experiment(shop, request, spec, store=deps.store, experiment_id=experiment_id,
+                          job_id=job.job_id)
+        deps.experiments.start(shop, experiment_id, job.job_id)
+    except Exception:
+        # Never leave a job queued for ever: it is failed, and the error answers (500).
+        jobs.fail(shop, job.job_id, code="not_started", message=NOT_STARTED, now=ctx.clock())
+        if deps.store.get_experiment(shop, experiment_id) is not None:
+            deps.store.fail_experiment(shop, experiment_id, NOT_STARTED)
+        raise
+    return Response(status_code=202, content_type="application/json", body=job_out(job),
+                    headers={"Location": f"/jobs/{job.job_id}"})
 
 
 @router.get(
@@ -270,14 +283,22 @@ def post_experiment(ctx: Ctx, shop: Shop, body: ExperimentCreate) -> ExperimentO
     responses=responses(200, "The experiment", 400, 404),
 )
 def get_experiment(ctx: Ctx, shop: Shop, experiment_id: RecordId) -> ExperimentOut:
-    deps = _deps(ctx)
-    experiment = deps.store.get_experiment(shop, experiment_id)
-    if experiment is None:
+    found = read_experiment(ctx, shop, experiment_id)
+    if found is None:
         raise NotFound(
             "This experiment does not exist in your store (it may have been deleted).",
             code="experiment_not_found",
             field="experiment_id",
         )
+    return found
+
+
+def read_experiment(ctx: ApiContext, shop: str, experiment_id: str) -> ExperimentOut | None:
+    """The experiment with its groups' latest results (None: not in this shop)."""
+    deps = _deps(ctx)
+    experiment = deps.store.get_experiment(shop, experiment_id)
+    if experiment is None:
+        return None
     records = {g["measurement_id"]: deps.store.get(shop, g["measurement_id"])
                for g in experiment.groups}
     _, currency = _shop_settings(ctx, shop)
@@ -313,5 +334,7 @@ def experiment_out(experiment: Any, measurements: dict[str, Any], currency: str
         period=PeriodOut(start=date.fromisoformat(experiment.period_start),
                          end=date.fromisoformat(experiment.period_end)),
         goal=goal_out(experiment.goal, currency), created_at=experiment.created_at,
+        status=getattr(experiment, "status", None) or "ready",
+        job_id=getattr(experiment, "job_id", None), error=getattr(experiment, "error", None),
         groups=groups, control=report["control"], comparisons=comparisons,
     )

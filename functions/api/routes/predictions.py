@@ -31,7 +31,8 @@ from api.api_model import ApiModel
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import BadRequest
 from api.fields import IsoDate
-from api.models import JobOut, Money
+from api.job_models import JobOut
+from api.models import Money
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, encode_page_token
 from api.past_day_jobs import PREDICTIONS_JOB, start_past_day_job
 from api.ports import EngineRejected

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from api.models import ErrorResponse, JobOut
+from api.job_models import JobOut
+from api.models import ErrorResponse
 
 _DESCRIPTIONS = {
     400: "Invalid request: the error names the field and what to fix",

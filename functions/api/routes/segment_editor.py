@@ -23,7 +23,8 @@ from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import BadRequest, Conflict, NotFound
 from api.fair_use import spend
 from api.fields import MAX_EXACT_INTEGER, IsoDate
-from api.models import JobOut, SegmentCreate
+from api.job_models import JobOut
+from api.models import SegmentCreate
 from api.ports import ApiContext
 from api.presenters import job_out
 from api.routes.responses import BODY_ERRORS, JOB_LOCATION, SYNC_CALL_ERRORS, responses
@@ -195,7 +196,7 @@ def _list_source(ctx: ApiContext, shop: str, body: ListSegmentCreate) -> dict[st
     tags=["segment editor"],
     status_code=202,
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(202, "The list's job (queued)", *BODY_ERRORS, 404, 409,
+    responses=responses(202, "The list's job (queued)", *BODY_ERRORS, 404, 409, 429,
                         location=JOB_LOCATION),
 )
 def create_list_segment(ctx: Ctx, shop: Shop, body: ListSegmentCreate) -> Response[JobOut]:
@@ -207,6 +208,7 @@ def create_list_segment(ctx: Ctx, shop: Shop, body: ListSegmentCreate) -> Respon
     and values, every segment and upload named being this shop's) is checked here first,
     so those mistakes still answer 400/404/409 at once."""
     source = _list_source(ctx, shop, body)
+    spend(ctx, shop, "list")
     jobs = job_store(ctx)
     job = jobs.create(shop, LIST_JOB, progress=LIST_QUEUED, now=ctx.clock())
     try:

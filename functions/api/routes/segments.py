@@ -13,6 +13,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayRouter
 from api.catalog import check_condition_values
 from api.deps import SESSION_TOKEN_SECURITY, Ctx, Shop
 from api.errors import BadRequest, Conflict, NotFound
+from api.fair_use import spend
 from api.fields import IsoDate
 from api.models import SegmentCreate, SegmentMetricsOut, SegmentOut, SegmentPage, SegmentPatch
 from api.pagination import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, decode_page_token, encode_page_token
@@ -62,7 +63,7 @@ def get_segment_or_404(ctx: ApiContext, shop: str, segment_id: str) -> Any:
     tags=["segments"],
     status_code=201,
     security=SESSION_TOKEN_SECURITY,
-    responses=responses(201, "The created segment", *BODY_ERRORS, *SYNC_CALL_ERRORS),
+    responses=responses(201, "The created segment", *BODY_ERRORS, 429, *SYNC_CALL_ERRORS),
 )
 def create_segment(ctx: Ctx, shop: Shop, body: SegmentCreate) -> SegmentOut:
     """Synchronous: saving evaluates nothing (the first evaluation is the backfill of its
@@ -72,6 +73,7 @@ def create_segment(ctx: Ctx, shop: Shop, body: SegmentCreate) -> SegmentOut:
     as_of = as_of_day(ctx, shop, body.as_of) if body.as_of else None
     definition = define_segment(body, ctx.definitions, ctx.segments.conditions(shop),
                                 shop_catalog_reader(ctx, shop))
+    spend(ctx, shop, "segment")  # each new segment starts a backfill
     record = ctx.segments.create(
         shop,
         name=definition.name,

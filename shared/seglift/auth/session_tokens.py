@@ -161,6 +161,8 @@ def _decode(token: str, api_key: str, secret: str, leeway: int, now: float) -> d
             "verify_iat": False,
         },
     )
+    if not isinstance(claims["aud"], str):  # Shopify's aud is the API key itself, no list
+        raise jwt.InvalidTokenError("aud must be the app's API key")
     expires, not_before = _epoch(claims, "exp"), _epoch(claims, "nbf")
     if "iat" in claims:
         _epoch(claims, "iat")

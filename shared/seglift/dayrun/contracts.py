@@ -114,6 +114,8 @@ class ShardPartials(BaseModel):
     its failures (segment -> [error class, message])."""
 
     segments: list[str]  # segments evaluated in this shard (members/<index>.parquet each)
+    # The profiles' journey counts travel in journeys.parquet (``seglift.dayrun.journeys``);
+    # the profiles here have them empty.
     partials: dict[str, SegmentPartial]
     everyone: ProfilePartial | None = None
     failures: dict[str, tuple[str, str]] = {}

@@ -3,12 +3,16 @@
 - ``S3CustomerLists``: a measurement's frozen list as ``.ids.gz`` (seglift.segments.member_ids);
 - ``SnapshotMembers``: a segment's members on its last evaluation or any stored day, from
   its daily ``.ids.gz`` snapshots;
-- ``LambdaStrata``: strata need the Parquet features, so the measurements function
-  computes them (synchronous invocation with the ids, in ``seglift.invocation``'s
-  envelope; result ``{"strata": {stratum: [ids]}}``). Lambda's 6 MB payload limit caps
-  this at roughly 400,000 customers;
+- ``LambdaExperiments``: hands an experiment to the measurements function as a job
+  (asynchronous invocation with ids only, ``seglift.invocation.CreateExperimentRequest``);
+  the split and its strata are computed there, so no member list travels between
+  functions (it once did, synchronously: about 14 MB at a million members);
+- ``FeatureStrata`` (in the measurements function, pyarrow): each customer's stratum from
+  the features file of a day;
 - ``LambdaRecompute``: asks the measurements function to compute results now
-  (asynchronous invocation); the daily pipeline recomputes them anyway.
+  (asynchronous invocation); the daily pipeline recomputes them anyway;
+- ``LambdaListFigures``: asks the segments function for a new list's figures of a day
+  (its one-day backfill, asynchronous).
 """
 
 from __future__ import annotations
@@ -17,8 +21,11 @@ from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from seglift import invocation, keys
 from seglift.config import ConfigurationError
+from seglift.measurements.spec import MeasurementError
 from seglift.segments.member_ids import decode_member_ids, encode_member_ids
 
 
@@ -57,6 +64,18 @@ class SnapshotMembers:
         except FileNotFoundError:
             return None
 
+    def has_day(self, shop: str, segment: Any, day: date) -> bool:
+        """One HEAD request: the snapshot's existence, none of its ids read."""
+        s3 = self._s3()
+        try:
+            s3.head_object(Bucket=self._bucket,
+                           Key=keys.member_ids_key(shop, segment.segment_id, day))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise
+        return True
+
     def first_day(self, shop: str, segment: Any) -> date | None:
         """One listing request: snapshot keys end in the ISO day, so S3's lexicographic
         order is day order and the first ``.ids.gz`` key is the oldest day."""
@@ -81,17 +100,60 @@ def _require(function_name: str, purpose: str) -> str:
     return function_name
 
 
-class LambdaStrata:
+class LambdaExperiments:
+    """Starts an experiment's job in the measurements function without waiting."""
+
     def __init__(self, lambda_client: Callable[[], Any], function_name: str) -> None:
         self._lambda = lambda_client
         self._function = function_name
 
+    def start(self, shop: str, experiment_id: str, job_id: str) -> None:
+        function = _require(self._function, "creating experiments")
+        invocation.invoke_async(self._lambda, function, invocation.CreateExperimentRequest(
+            shop=shop, experiment_id=experiment_id, job_id=job_id))
+
+
+class FeatureStrata:
+    """``StrataSource`` from the features file the daily run stored for a day (read in
+    the measurements function, which has pyarrow)."""
+
+    def __init__(self, s3: Callable[[], Any], bucket: str) -> None:
+        self._s3 = s3
+        self._bucket = bucket
+
     def strata(self, shop: str, customer_ids: Sequence[int], by: str,
                as_of: date) -> dict[int, str]:
-        function = _require(self._function, "experiment strata")
-        answer = invocation.invoke(self._lambda, function, invocation.StrataRequest(
-            shop=shop, by=by, as_of=as_of, customer_ids=list(customer_ids)))
-        return {int(c): stratum for stratum, ids in answer["strata"].items() for c in ids}
+        from seglift.measurements.strata import strata_of
+        from seglift.segments.snapshots import read_parquet
+
+        try:
+            features = read_parquet(self._s3(), self._bucket, keys.features_key(shop, as_of))
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") not in ("NoSuchKey", "404"):
+                raise
+            raise MeasurementError(
+                f"The customers' figures of {as_of:%B} {as_of.day}, {as_of.year}, which the "
+                "groups are balanced on, are no longer stored (a newer daily run replaced "
+                "them): create the experiment again.", "stratify_by") from None
+        return strata_of(features, customer_ids, by)
+
+
+class LambdaListFigures:
+    """``experiment_job.ListFigures``: the segments function's one-day backfill of a new
+    list, invoked asynchronously."""
+
+    def __init__(self, lambda_client: Callable[[], Any], function_name: str) -> None:
+        self._lambda = lambda_client
+        self._function = function_name
+
+    def start(self, shop: str, segment_id: str, day: date) -> None:
+        if not self._function:
+            raise ConfigurationError(
+                "missing environment variable SEGMENTS_FUNCTION_NAME (a new list's "
+                "figures): set it in template.yaml")
+        invocation.invoke_async(self._lambda, self._function, invocation.DayRequest.model_validate(
+            {"action": "backfill", "shop": shop, "run_date": day, "segment_id": segment_id,
+             "days": 1}))
 
 
 class LambdaRecompute:

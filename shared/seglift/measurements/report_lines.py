@@ -1,6 +1,7 @@
 """A few lines for the demo's report: one measurement and one experiment through the API.
 
-Duck-typed on the demo's API client (``get(path) -> dict``, ``post(path, body) -> dict``)
+Duck-typed on the demo's API client (``get(path) -> dict``, ``post(path, body) -> dict``,
+``follow(job) -> result`` following a 202's job to its result)
 so the demo can call it without this package knowing the devkit. No pyarrow.
 
 The demo's store is history, so the period is the 30 days up to the segment's last
@@ -81,10 +82,11 @@ def measurement_report_lines(api: Any, shop: str, wait_seconds: float = WAIT_SEC
             lines.append(f"    {product.get('title') or product['product_id']}: "
                          f"{product['quantity']} sold to {product['customers']} customers, "
                          f"{_money(product['sales'])}")
-    experiment = api.post("/experiments", {
+    # A job (the split can outlast a request at a large shop): followed to the experiment.
+    experiment = api.follow(api.post("/experiments", {
         "name": f"Demo A/B: {segment['name']}", "segment_id": segment["id"], "groups": 2,
         "holdout": True, "seed": 7, "stratify_by": "rfm_group", "period": period,
-    })
+    }))
     for group in experiment["groups"]:
         _wait_for_results(api, group["measurement_id"], wait_seconds)
     experiment = api.get(f"/experiments/{experiment['id']}")

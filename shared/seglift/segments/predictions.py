@@ -174,7 +174,7 @@ def model_counts(inputs: pa.Table) -> ModelCounts:
 
 
 def _counted(rows: pa.Table, keys: Sequence[str], schema: pa.Schema) -> pa.Table:
-    counts = rows.group_by(list(keys)).aggregate([("customer_id", "count")])
+    counts = rows.group_by(list(keys), use_threads=False).aggregate([("customer_id", "count")])
     return pa.Table.from_arrays([pc.cast(counts[k], schema.field(k).type) for k in keys]
                                 + [pc.cast(counts["customer_id_count"], pa.int64())],
                                 schema=schema)

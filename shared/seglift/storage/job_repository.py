@@ -4,6 +4,8 @@ API Gateway cuts every request at 29 s, and some work takes longer at a large sh
 export of a million customers). The API records a job, hands the work to its function
 asynchronously and answers 202 with the job; the function moves the job through
 ``queued -> running -> succeeded | failed`` and the dashboard polls ``GET /jobs/{id}``.
+Kinds: ``export`` (the export function), ``backfill`` and ``list`` (the segments
+function), ``experiment`` (the measurements function, ``seglift.measurements.experiment_job``).
 
 Items sit in the idempotency table (hash key ``id``, TTL ``expiration``), next to the
 webhook receipts, install nonces and rate-limit windows: short-lived records that expire on

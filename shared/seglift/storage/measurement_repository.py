@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from seglift.storage.models import ExperimentModel, MeasurementModel, bind
 
@@ -54,6 +54,21 @@ class MeasurementRepository:
         item = self.measurements(shop, record_id, created_at=now, updated_at=now, **attributes)
         item.save(condition=self.measurements.record_id.does_not_exist())
         return item
+
+    def create_if_absent(self, shop: str, **attributes: Any) -> MeasurementModel:
+        """Store the measurement ``record_id`` unless it exists; either way the stored one.
+        An experiment's job names its groups' measurements by the experiment, so a retried
+        job finds what its first run stored instead of measuring a group twice."""
+        record_id = attributes["record_id"]
+        try:
+            return self.create(shop, **attributes)
+        except PutError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+        existing = self.get(shop, record_id)
+        if existing is None:  # deleted between the two calls: nothing to converge on
+            raise LookupError(f"measurement {record_id} vanished while it was created")
+        return existing
 
     def get(self, shop: str, measurement_id: str) -> MeasurementModel | None:
         if not measurement_id.startswith(MEASUREMENT_PREFIX):
@@ -120,6 +135,35 @@ class MeasurementRepository:
             shop, self.experiments.record_id.startswith(EXPERIMENT_PREFIX),
             consistent_read=True,
         ))
+
+    def finish_experiment(self, shop: str, experiment_id: str,
+                          groups: list[dict[str, Any]]) -> bool:
+        """An experiment being created gets its groups and becomes ready; False when it is
+        not being created any more (failed, or finished by a concurrent delivery)."""
+        status = self.experiments.status
+        try:
+            self.experiments(shop, experiment_id).update(
+                actions=[self.experiments.groups.set(groups), status.set("ready")],
+                condition=self.experiments.record_id.exists() & (status == "creating"))
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
+
+    def fail_experiment(self, shop: str, experiment_id: str, message: str) -> bool:
+        """Why an experiment being created could not be (the merchant's words); False when
+        it is not being created any more (a ready experiment is never marked failed)."""
+        status = self.experiments.status
+        try:
+            self.experiments(shop, experiment_id).update(
+                actions=[status.set("failed"), self.experiments.error.set(message[:1000])],
+                condition=self.experiments.record_id.exists() & (status == "creating"))
+        except UpdateError as error:
+            if error.cause_response_code != "ConditionalCheckFailedException":
+                raise
+            return False
+        return True
 
     def set_customer_count(self, shop: str, measurement_id: str, count: int) -> None:
         """After the stored list changed (a customer redacted): the count follows the list."""

@@ -213,3 +213,11 @@ class ExperimentModel(Model):
     period_end = UnicodeAttribute()
     goal = JSONAttribute(default=dict)
     created_at = UTCDateTimeAttribute()
+    # Made as a job (seglift.measurements.experiment_job): "creating" while its job splits
+    # the members, "ready" once every group is stored, "failed" (with ``error``, in the
+    # merchant's words) otherwise. Null on experiments made before: ready.
+    status = UnicodeAttribute(null=True)
+    job_id = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    # What the job needs, fixed when the request was checked (ExperimentSpec.as_document).
+    spec = JSONAttribute(null=True)
