@@ -21,7 +21,9 @@ store and ``JOURNEY_PAIRS`` product-journey pairs (the 100,000-customer bench st
 shards hold about 5,000 a segment: partials.json is 8.9 MB at 100,000 customers a shard,
 almost all of it journeys), 25 revenue months.
 
-Records ``reduce shards N customers S shards W workers`` (s) and ``... peak RSS`` (MB).
+Records ``reduce shards N customers S shards W workers`` (s), ``... peak RSS`` (MB) and
+``... S3 requests``, with ``MALLOC_ARENA_MAX=2`` as template.yaml deploys the function.
+Run one configuration with ``python -m bench.reduce_shards_bench 10000000 128 16``.
 """
 
 from __future__ import annotations
@@ -282,8 +284,13 @@ def _rss_mb() -> float:
 
 
 def benchmarks(quick: bool) -> list[BenchRecord]:
+    import os
+
     from bench.pipeline_bench import cold_start_mb
 
+    # As template.yaml deploys the segments function (glibc reads it when a process
+    # starts, so the fresh processes below get it).
+    os.environ.setdefault("MALLOC_ARENA_MAX", "2")
     _, cold_mb, _ = run_isolated(cold_start_mb)
     records = []
     for customers, shards in QUICK_SIZES if quick else SIZES:

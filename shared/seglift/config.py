@@ -48,7 +48,8 @@ class RuntimeConfig:
     # The export function, invoked synchronously by the API (POST /segments/{id}/exports).
     export_function_name: str = ""
     # Measurements (seglift.measurements): their table, and the function that computes
-    # results (invoked by the API for a new measurement and for experiment strata).
+    # results and makes experiments (invoked asynchronously by the API: a new measurement's
+    # results, an experiment's job).
     measurements_table: str = ""
     measurements_function_name: str = ""
     # The segments function, invoked by the API for what needs pyarrow: previews, explain,
