@@ -52,6 +52,7 @@ from seglift.dayrun.compute import (
     SegmentFailure,
     ShardDay,
     ShardStats,
+    Yesterday,
     day_context,
     shard_day,
     shard_features,
@@ -63,7 +64,7 @@ from seglift.dayrun.contracts import (
     ShardPlan,
 )
 from seglift.dayrun.journeys import EVERYONE, JourneysFold, journeys_table, without_journeys
-from seglift.dayrun.shards import read_shard_tables, shard_count, shard_ids
+from seglift.dayrun.shards import read_shard_tables, shard_count
 from seglift.dayrun.shop_files import ShopShardFile
 from seglift.metrics.orders import counted_orders
 from seglift.segments.predictions import ModelCounts, model_scores
@@ -189,9 +190,11 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
                   tz: str = "UTC", analytics: bool = True) -> dict[str, Any]:
     """SegmentShards (one shard): its memberships and partial figures, written to S3.
 
-    Its S3 calls are concurrent (``IoPool``): the run's files and yesterday's snapshots
-    are read while the shard's lake is, and every file it writes (about 55: one per
-    segment's members) is written at once, all awaited before it answers."""
+    Its S3 calls are concurrent (``IoPool``): the run's files are read while the shard's
+    lake is, and every file it writes (about 55: one per segment's members) is written at
+    once, all awaited before it answers. Yesterday's snapshots are not read here:
+    ReduceDay counts who entered and left on each segment's merged members (one read of
+    each snapshot a day instead of one in every shard)."""
     base = f"{item.prefix}shard-{item.shard}/"
     with IoPool() as pool:
         context_body = pool.submit(_get, storage, item.prefix + "context.json")
@@ -200,21 +203,16 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
         inputs_file = pool.submit(read_parquet, storage.s3, storage.bucket,
                                   base + "model-inputs.parquet")
         plan = plan_day(item.shop, segments, storage)
-        yesterday = item.run_date - timedelta(days=1)
-        # Cut to the shard as each is read: the shard keeps its part of every segment only.
-        snapshots = {sid: pool.submit(_previous_part, storage, item, sid, yesterday)
-                     for sid in plan.segment_ids}
         tables = _shard_lake(reader, item)
         context = DayContext.model_validate_json(context_body.result())
         features, inputs = features_file.result(), inputs_file.result()
-        previous = {sid: future.result() for sid, future in snapshots.items()}
         # Computed once, read by the segments' figures and the shop's part alike.
         counted = counted_orders(None, tables.orders, tables.refunds, item.run_date, tz)
         scores = (model_scores(inputs, context.predictions)
                   if context.predictions is not None else None)
         day = shard_day(tables, features, context, item.run_date,
                         plan.conditions, shard=item.shard, shards=item.shards, tz=tz,
-                        fixed_members=plan.fixed_members, previous=previous,
+                        fixed_members=plan.fixed_members, previous=None,
                         analytics=analytics, inputs=inputs, members=plan.lists,
                         counted=counted, scores=scores)
         uploads = _Uploads(storage, pool)
@@ -243,13 +241,6 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
                              counted, scores)
         uploads.wait()
     return {"shard": item.shard, "segments": len(day.members), "failed": len(day.failures)}
-
-
-def _previous_part(storage: Storage, item: ShardItem, segment_id: str, day: date
-                   ) -> pa.Array | None:
-    """The shard's part of a segment's members on ``day`` (None: no snapshot)."""
-    return shard_ids(snapshot_or_none(item.shop, segment_id, day, storage), item.shard,
-                     item.shards)
 
 
 class _Uploads:
@@ -315,6 +306,35 @@ class _MemberReads:
         if future is None:
             raise KeyError(segment_id)
         return future.result()
+
+
+class _YesterdayReads:
+    """Each segment's snapshot of the day before (``Yesterday``), read a segment ahead
+    in ``order`` (the order ``ReducedDay`` is asked for them) and let go once given."""
+
+    def __init__(self, storage: Storage, shop: str, day: date, order: Sequence[str],
+                 pool: IoPool) -> None:
+        self._storage, self._shop, self._day, self._pool = storage, shop, day, pool
+        self._order = list(order)
+        self._place = {sid: i for i, sid in enumerate(order)}
+        self._reads: dict[str, Future[pa.Array | None]] = {}
+
+    def _start(self, segment_id: str) -> Future[pa.Array | None]:
+        if segment_id not in self._reads:
+            self._reads[segment_id] = self._pool.submit(
+                snapshot_or_none, self._shop, segment_id, self._day, self._storage)
+        return self._reads[segment_id]
+
+    def __call__(self, segment_id: str) -> Yesterday:
+        read = self._start(segment_id)
+        place = self._place.get(segment_id)
+        if place is not None:
+            for earlier in [s for s in self._reads if self._place.get(s, place) < place]:
+                del self._reads[earlier]  # a segment skipped (not reported): let go
+            if place + 1 < len(self._order):
+                self._start(self._order[place + 1])
+        del self._reads[segment_id]
+        return Yesterday(read.result())
 
 
 class _ShardMembers(Mapping[str, pa.Array]):
@@ -469,8 +489,11 @@ def reduce_shards(plan: ShardPlan, *, reader: Any, stores: DayStores,
                              day_plan.segment_ids, pool)
         days = [_shard_day(s, _ShardMembers(reads, k, s.segments)) for k, s in enumerate(saved)]
         del saved
+        yesterday = _YesterdayReads(storage, plan.shop, plan.run_date - timedelta(days=1),
+                                    day_plan.segment_ids, pool)
         reduced = ReducedDay(days, day_plan.segment_ids, plan.run_date, products,
-                             merged=_with_journeys(fold.merged(), journeys))
+                             merged=_with_journeys(fold.merged(), journeys),
+                             yesterday=yesterday)
         result = store_day(plan.shop, plan.run_date, day_plan, reduced, reduced.failures,
                            stores, customers=plan.customers, pool=pool)
         features.result()  # a failed features file fails the step (the workflow retries)

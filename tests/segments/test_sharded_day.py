@@ -269,3 +269,32 @@ def test_reduce_day_holds_a_few_segments_members_at_a_time(cloud, monkeypatch):
             place = int(name.split("/members/")[1].split(".")[0])
             done = sum(1 for k, _ in events[:at] if k == "write")
             assert done >= place - lag + 1, (name, events[:at])
+
+
+def test_entered_and_left_are_counted_against_yesterdays_snapshot_once_merged(cloud):
+    """SegmentShards reads no snapshot: ReduceDay counts who entered and left on the
+    merged members, the same counts the in-process run gives."""
+    from datetime import timedelta
+
+    from seglift.segments.snapshots import write_members
+
+    s3, repo = cloud
+    repo.create(SHOP, name="Buyers", segment_id="buyers",
+                condition={"feature": "order_count", "op": ">=", "value": 1})
+    repo.create(SHOP, name="Everyone", segment_id="everyone",
+                condition={"feature": "order_count", "op": ">=", "value": 0})
+    yesterday = DAY - timedelta(days=1)
+    # Yesterday: customer 1 and a customer gone since (99); "everyone" had no snapshot.
+    write_members(s3, BUCKET, SHOP, "buyers", yesterday, pa.array([1, 99], pa.int64()))
+    whole = _run_day()
+    expected = _stored(s3, ["buyers", "everyone"])
+    members = expected[0]["buyers"][0]
+    metrics = expected[0]["buyers"][1]
+    assert (metrics["entered"], metrics["left"]) == (len(set(members) - {1}), 1)
+    assert expected[0]["everyone"][1]["entered"] is None
+
+    plan, sharded = _sharded_day(per_shard=1)
+
+    assert plan["shards"] == 4
+    assert sharded == whole
+    assert _stored(s3, ["buyers", "everyone"]) == expected

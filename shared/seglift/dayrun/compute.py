@@ -42,7 +42,7 @@ profile or revenue failure leaves the segment's members and metrics standing
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -79,6 +79,7 @@ from seglift.lake.schema import MONEY
 from seglift.metrics.daily import (
     DEFAULT_CONVERSION_WINDOW_DAYS,
     DailyPartial,
+    membership_changes,
     metrics_of_partials,
 )
 from seglift.metrics.orders import counted_orders
@@ -391,15 +392,29 @@ def _segment_partial(ids: pa.Array, index: OrderIndex, base: ProfileBase | None,
 # ------------------------------------------------------------------ phase 4
 
 
+@dataclass(frozen=True)
+class Yesterday:
+    """A segment's members the day before (None: no snapshot that day), for its
+    ``entered`` and ``left`` counted once on the merged members rather than in every
+    shard: each shard would otherwise read the whole snapshot to keep its part of it."""
+
+    members: pa.Array | None
+
+
 def reduce_segment(segment_id: str, parts: Sequence[pa.Array],
                    partials: Sequence[SegmentPartial] | None, everyone: ProfilePartial | None,
-                   products: pa.Table, as_of: date) -> SegmentDay:
+                   products: pa.Table, as_of: date, yesterday: Yesterday | None = None
+                   ) -> SegmentDay:
     """One segment's outputs from every shard's members and partials (None: not
-    reported, members only). ``everyone``: the merged all-customer profile counts."""
+    reported, members only). ``everyone``: the merged all-customer profile counts.
+    ``yesterday``: the members ``entered`` and ``left`` are counted against (None: the
+    shards' partials counted them)."""
     members = _sorted_concat(parts)
     if partials is None:
         return SegmentDay(members, None)
     metrics = metrics_of_partials([p.metrics for p in partials]).as_values()
+    if yesterday is not None:  # the same counts as the shards' added (disjoint parts)
+        metrics["entered"], metrics["left"] = membership_changes(members, yesterday.members)
     broken = next((p.analytics_error for p in partials if p.analytics_error), None)
     if broken is not None:
         return SegmentDay(members, metrics, analytics_error=broken)
@@ -527,10 +542,14 @@ class ReducedDay(Mapping[str, SegmentDay]):
     segment's members at a time. Iterates the segments no shard failed, in ``order``; a
     segment that fails while merged is added to ``failures`` and is then missing (a
     ``KeyError``, so ``get`` answers None). ``merged``: the shards' partial figures
-    already added (``PartialsFold``, ReduceDay), the days' own then unused."""
+    already added (``PartialsFold``, ReduceDay), the days' own then unused.
+    ``yesterday``: each segment's members the day before, its ``entered`` and ``left``
+    counted on the merged members (ReduceDay; the shards then read no snapshot)."""
 
     def __init__(self, days: Sequence[ShardDay], order: Sequence[str], as_of: date,
-                 products: pa.Table, merged: MergedPartials | None = None) -> None:
+                 products: pa.Table, merged: MergedPartials | None = None,
+                 yesterday: Callable[[str], Yesterday] | None = None) -> None:
+        self._yesterday = yesterday
         self.failures: dict[str, Exception] = {}
         for day in days:
             for segment_id, error in day.failures.items():
@@ -566,9 +585,11 @@ class ReducedDay(Mapping[str, SegmentDay]):
         # Reading a shard's part (ReduceDay: from S3) is not the segment's failure: it
         # fails the step, which the workflow retries.
         parts = [d.members[segment_id] for d in days]
+        yesterday = (self._yesterday(segment_id)
+                     if self._yesterday is not None and partials is not None else None)
         try:
             return reduce_segment(segment_id, parts, partials, self._everyone, self._products,
-                                  self._as_of)
+                                  self._as_of, yesterday)
         except Exception as error:
             self.failures[segment_id] = error
             raise KeyError(segment_id) from error
