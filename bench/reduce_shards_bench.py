@@ -73,9 +73,14 @@ class FakeS3:
         self.written = 0
 
     def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+        self.requests += 1
+        if Key not in self.objects:  # as S3 answers (yesterday's snapshots: none here)
+            from botocore.exceptions import ClientError
+
+            _wait()
+            raise ClientError({"Error": {"Code": "NoSuchKey", "Message": Key}}, "GetObject")
         body = self.objects[Key]
         data = body() if callable(body) else body
-        self.requests += 1
         _wait(len(data))
         return {"Body": io.BytesIO(data)}
 

@@ -50,3 +50,12 @@ export async function getFigures(api, path, { onProgress = () => {}, intervalMs 
   }
   return figures;
 }
+
+/**
+ * An answer that may be a job (202: a preview or explanation of a day whose customers had
+ * to be read first): follow it, reporting its progress; resolves with the job's result,
+ * which is the answer itself. Any other answer is returned as it is.
+ */
+export async function answerOf(api, answer, { onProgress = () => {}, intervalMs = 1000 } = {}) {
+  return isJob(answer) ? followJob(api, answer, { onProgress, intervalMs }) : answer;
+}

@@ -13,7 +13,15 @@ from typing import Literal
 from pydantic import Field
 
 from api.api_model import ApiModel
-from api.models import ExportOut, JobError, JobFailure, ListSegmentOut, PastDayOut
+from api.models import (
+    ExplainOut,
+    ExportOut,
+    JobError,
+    JobFailure,
+    ListSegmentOut,
+    PastDayOut,
+    PreviewOut,
+)
 from api.routes.measurement_models import ExperimentOut
 
 
@@ -23,12 +31,13 @@ class JobOut(ApiModel):
 
     id: str
     kind: Literal["export", "backfill", "list", "clv", "cohorts", "predictions",
-                  "experiment"] = Field(
+                  "experiment", "preview", "explain"] = Field(
         description="What the job does: a segment's CSV export, a backfill of its past "
                     "days (counted in days), making a list segment (POST /segments/lists), "
                     "a past day's figures the daily run did not store (the CLV model, "
-                    "the cohorts, the customers' predictions), or an experiment's groups "
-                    "(POST /experiments).")
+                    "the cohorts, the customers' predictions), an experiment's groups "
+                    "(POST /experiments), or a preview or an explanation that first reads "
+                    "the store's history.")
     status: Literal["queued", "running", "succeeded", "failed"]
     progress: str = Field(description="Where the job is, in the merchant's words.")
     created_at: datetime
@@ -39,9 +48,11 @@ class JobOut(ApiModel):
     failures: list[JobFailure] = Field(
         default_factory=list, description="The units that failed so far, oldest first, "
         "each with why (a backfill's other days are still computed).")
-    result: ExportOut | ListSegmentOut | PastDayOut | ExperimentOut | None = Field(
+    result: (ExportOut | ListSegmentOut | PastDayOut | ExperimentOut | PreviewOut | ExplainOut
+             | None) = Field(
         default=None, description="When succeeded: the job's outcome (an export's link; the "
         "list segment made, with its upload's report; a past day's figures: the day they "
         "are stored for, asked again with the same request; the experiment with its "
-        "groups; null for a backfill, or a list or experiment deleted since).")
+        "groups; a preview's or an explanation's answer; null for a backfill, or a list "
+        "or experiment deleted since).")
     error: JobError | None = Field(default=None, description="When failed: why.")

@@ -370,6 +370,50 @@ class JobFailure(ApiModel):
     message: str = Field(description="Why, in the merchant's words.")
 
 
+# ------------------------------------------------------------------ preview and explain
+# (the segment editor's answers; api.segment_editor_models re-exports them)
+
+
+class SampleCustomer(ApiModel):
+    id: int
+    name: str | None = None
+    email: str | None = None
+
+
+class PreviewOut(ApiModel):
+    member_count: int = Field(description="Customers the condition selects today.")
+    customer_count: int = Field(description="All customers of the shop today.")
+    sample: list[int] = Field(description="The first member ids (ascending).")
+    customers: list[SampleCustomer] = Field(
+        default_factory=list, description="The sampled members' names and e-mails, in the "
+                                          "sample's order.")
+    as_of: date = Field(description="The shop's day the condition was evaluated on.")
+    condition: dict[str, Any] = Field(description="The condition evaluated (translated from "
+                                                  "a Shopify query or template if given).")
+    warnings: list[str] = Field(
+        default_factory=list, description="For a condition on predictions: why they are "
+        "unknown (no model yet) or to be read with care (a stale or thin history), in words.")
+
+
+class ExplainNode(ApiModel):
+    kind: str = Field(description="and | or | not, or the leaf's kind (feature, bought, ...)")
+    passed: bool
+    condition: dict[str, Any] | None = Field(default=None, description="A leaf's condition.")
+    value: Any = Field(default=None, description="A leaf's value for this customer: the "
+                       "feature's value, their tags, the number of matching orders, the "
+                       "n-th order's products or the first order's attribution.")
+    children: list[ExplainNode] = Field(default_factory=list,
+                                        description="A group's parts, in order.")
+
+
+class ExplainOut(ApiModel):
+    segment_id: str
+    customer_id: int
+    as_of: date
+    member: bool = Field(description="Whether the customer meets the whole condition today.")
+    tree: ExplainNode
+
+
 class PastDayOut(ApiModel):
     """The outcome of a past day's figures computed as a job: they are stored, and the
     request that started the job now answers them."""

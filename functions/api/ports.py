@@ -17,6 +17,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from seglift.storage.job_repository import JOB_TTL_SECONDS
+
 
 @dataclass(frozen=True)
 class AppCredentials:
@@ -191,13 +193,25 @@ class SegmentEngine(Protocol):
     function does it. Raises ``EngineRejected`` for a request it refuses."""
 
     def preview(self, shop: str, *, run_date: date, condition: dict[str, Any],
-                sample_size: int) -> dict[str, Any]:
-        """{member_count, customer_count, sample, as_of} of an unsaved condition."""
+                sample_size: int, if_ready: bool = False) -> dict[str, Any]:
+        """{member_count, customer_count, sample, as_of} of an unsaved condition; with
+        ``if_ready``, only from the day's features in memory, else refused at once with
+        ``FeaturesNotReady`` (``start_editor_job`` then computes them)."""
         ...
 
     def explain(self, shop: str, *, run_date: date, condition: dict[str, Any],
-                customer_id: int, segment_id: str | None) -> dict[str, Any]:
-        """{customer_id, as_of, member, tree}: the condition's pass/fail tree."""
+                customer_id: int, segment_id: str | None, if_ready: bool = False
+                ) -> dict[str, Any]:
+        """{customer_id, as_of, member, tree}: the condition's pass/fail tree
+        (``if_ready`` as for ``preview``)."""
+        ...
+
+    def start_editor_job(self, shop: str, *, action: str, run_date: date, job_id: str,
+                         fields: dict[str, Any]) -> None:
+        """Start (without waiting) ``preview`` or ``explain`` with ``fields`` as the job
+        ``job_id``: the segments function reads the day's lake, computes the features and
+        records its answer (with the condition previewed or the segment explained) or its
+        refusal on the job (``segments.editor_job``)."""
         ...
 
     def create_list(self, shop: str, *, run_date: date, name: str, description: str | None,
@@ -347,7 +361,7 @@ class JobStore(Protocol):
     """Jobs the dashboard follows (seglift.storage.job_repository)."""
 
     def create(self, shop: str, kind: str, *, progress: str, now: datetime,
-               total: int | None = None) -> Any: ...
+               total: int | None = None, ttl_seconds: int = JOB_TTL_SECONDS) -> Any: ...
 
     def get(self, shop: str, job_id: str) -> Any | None: ...
 

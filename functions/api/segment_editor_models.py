@@ -12,11 +12,15 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 from api.api_model import ApiModel
 from api.fields import WHOLE_NUMBER, IsoDate, WholeNumber
 from api.job_models import JobOut
-from api.models import (  # noqa: F401 (the list models are re-exported: routes import them here)
-    CsvRowOut,
+from api.models import (  # noqa: F401 (the list, preview and explain models are re-exported:
+    CsvRowOut,  # routes import them here; a job's result can be one, so api.models has them)
     Description,
+    ExplainNode,
+    ExplainOut,
     ListSegmentOut,
+    PreviewOut,
     RequestBody,
+    SampleCustomer,
     SegmentName,
     SegmentOut,
     ShopifyQuery,
@@ -63,47 +67,8 @@ class PreviewRequest(RequestBody):
         return self
 
 
-class SampleCustomer(ApiModel):
-    id: int
-    name: str | None = None
-    email: str | None = None
-
-
-class PreviewOut(ApiModel):
-    member_count: int = Field(description="Customers the condition selects today.")
-    customer_count: int = Field(description="All customers of the shop today.")
-    sample: list[int] = Field(description="The first member ids (ascending).")
-    customers: list[SampleCustomer] = Field(
-        default_factory=list, description="The sampled members' names and e-mails, in the "
-                                          "sample's order.")
-    as_of: date = Field(description="The shop's day the condition was evaluated on.")
-    condition: dict[str, Any] = Field(description="The condition evaluated (translated from "
-                                                  "a Shopify query or template if given).")
-    warnings: list[str] = Field(
-        default_factory=list, description="For a condition on predictions: why they are "
-        "unknown (no model yet) or to be read with care (a stale or thin history), in words.")
-
-
 # ------------------------------------------------------------------ explain
-
-
-class ExplainNode(ApiModel):
-    kind: str = Field(description="and | or | not, or the leaf's kind (feature, bought, ...)")
-    passed: bool
-    condition: dict[str, Any] | None = Field(default=None, description="A leaf's condition.")
-    value: Any = Field(default=None, description="A leaf's value for this customer: the "
-                       "feature's value, their tags, the number of matching orders, the "
-                       "n-th order's products or the first order's attribution.")
-    children: list[ExplainNode] = Field(default_factory=list,
-                                        description="A group's parts, in order.")
-
-
-class ExplainOut(ApiModel):
-    segment_id: str
-    customer_id: int
-    as_of: date
-    member: bool = Field(description="Whether the customer meets the whole condition today.")
-    tree: ExplainNode
+# ExplainNode and ExplainOut live in api.models (a job's result can be one).
 
 
 # ------------------------------------------------------------------ lists and uploads

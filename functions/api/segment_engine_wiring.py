@@ -56,14 +56,20 @@ class LambdaSegmentEngine:
             raise EngineRejected(error.error.error_type, error.error.error_message) from error
 
     def preview(self, shop: str, *, run_date: date, condition: dict[str, Any],
-                sample_size: int) -> dict[str, Any]:
+                sample_size: int, if_ready: bool = False) -> dict[str, Any]:
         return self._call("preview", shop, run_date, condition=condition,
-                          sample_size=sample_size)
+                          sample_size=sample_size, if_ready=if_ready)
 
     def explain(self, shop: str, *, run_date: date, condition: dict[str, Any],
-                customer_id: int, segment_id: str | None) -> dict[str, Any]:
+                customer_id: int, segment_id: str | None, if_ready: bool = False
+                ) -> dict[str, Any]:
         return self._call("explain", shop, run_date, condition=condition,
-                          customer_id=customer_id, segment_id=segment_id)
+                          customer_id=customer_id, segment_id=segment_id, if_ready=if_ready)
+
+    def start_editor_job(self, shop: str, *, action: str, run_date: date, job_id: str,
+                         fields: dict[str, Any]) -> None:
+        invocation.invoke_async(self._lambda, self._name(), self._request(
+            action, shop, run_date, {**fields, "job_id": job_id}))
 
     def create_list(self, shop: str, *, run_date: date, name: str, description: str | None,
                     source: dict[str, Any]) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from seglift import invocation
 from seglift.config import ConfigurationError, RuntimeConfig
 from seglift.segments.conditions import validate_condition
 from seglift.storage.analytics_repository import AnalyticsRepository, JourneyRepository
-from seglift.storage.job_repository import Job, JobRepository
+from seglift.storage.job_repository import JOB_TTL_SECONDS, Job, JobRepository
 from seglift.storage.metrics_repository import MetricsRepository
 from seglift.storage.privacy_request_repository import PrivacyRequestRepository
 from seglift.storage.rate_limit_repository import RateLimitRepository
@@ -365,8 +365,9 @@ class LazyJobs:
         return JobRepository(self._clients.dynamodb, self._table)
 
     def create(self, shop: str, kind: str, *, progress: str, now: datetime,
-               total: int | None = None) -> Job:
-        return self._repository().create(shop, kind, progress=progress, now=now, total=total)
+               total: int | None = None, ttl_seconds: int = JOB_TTL_SECONDS) -> Job:
+        return self._repository().create(shop, kind, progress=progress, now=now, total=total,
+                                         ttl_seconds=ttl_seconds)
 
     def get(self, shop: str, job_id: str) -> Job | None:
         return self._repository().get(shop, job_id)

@@ -43,6 +43,11 @@ class CustomerNotFound(LookupError):
     """The customer is not in the shop's lake (unknown id, or created after the day)."""
 
 
+class FeaturesNotReady(LookupError):
+    """Asked to answer only from memory (``if_ready``), the day's features are not in this
+    container's cache: the API then runs the request as a job (segments.editor_job)."""
+
+
 def _checked(condition: Any, shop: str, segments: Segments, segment_id: str | None
              ) -> Mapping[str, Any]:
     known = {s.segment_id for s in segments.list(shop)}
@@ -50,10 +55,16 @@ def _checked(condition: Any, shop: str, segments: Segments, segment_id: str | No
 
 
 def _day(shop: str, run_date: date, tz: str, reader: Any, cache: FeatureCache | None,
-         condition: Mapping[str, Any], storage: Storage | None) -> DayFeatures:
+         condition: Mapping[str, Any], storage: Storage | None,
+         if_ready: bool = False) -> DayFeatures:
     """The day's features; with predictions only for a condition that names one (by the
-    model the daily run stored that day when there is one: no fit in the preview)."""
+    model the daily run stored that day when there is one: no fit in the preview). With
+    ``if_ready``, only from the cache: FeaturesNotReady when they would be computed."""
     predictions = names_prediction_feature(dict(condition))
+    if if_ready and cache is not None and not cache.ready(shop, run_date, tz, reader,
+                                                          predictions):
+        raise FeaturesNotReady(
+            f"the customers' features of {run_date.isoformat()} are being computed")
 
     def stored() -> PredictionModel | None:
         return stored_model(storage, shop, run_date) if storage is not None else None
@@ -78,12 +89,13 @@ def stored_model(storage: Storage, shop: str, run_date: date) -> PredictionModel
 def preview_condition(
     shop: str, run_date: date, condition: Any, *, reader: Any, storage: Storage,
     segments: Segments, tz: str = "UTC", sample_size: int = DEFAULT_SAMPLE_SIZE,
-    cache: FeatureCache | None = None,
+    cache: FeatureCache | None = None, if_ready: bool = False,
 ) -> dict[str, Any]:
     """``{"member_count", "customer_count", "sample", "as_of"}`` of an unsaved condition.
-    With ``cache``, the day's lake and features come from it (segments.feature_cache)."""
+    With ``cache``, the day's lake and features come from it (segments.feature_cache);
+    with ``if_ready`` too, only when they are there already (else FeaturesNotReady)."""
     checked = _checked(condition, shop, segments, None)
-    day = _day(shop, run_date, tz, reader, cache, checked, storage)
+    day = _day(shop, run_date, tz, reader, cache, checked, storage, if_ready)
     tables, features = day.tables, day.features
     members = dependency_members_latest(shop, checked, segments, storage)
     size = max(0, min(int(sample_size), MAX_SAMPLE_SIZE))
@@ -118,11 +130,12 @@ def sample_customers(customers: pa.Table, ids: list[int]) -> list[dict[str, Any]
 def explain_customer(
     shop: str, run_date: date, condition: Any, customer_id: int, *, reader: Any,
     storage: Storage, segments: Segments, tz: str = "UTC", segment_id: str | None = None,
-    cache: FeatureCache | None = None,
+    cache: FeatureCache | None = None, if_ready: bool = False,
 ) -> dict[str, Any]:
-    """``{"customer_id", "as_of", "member", "tree"}``: why the customer is (not) a member."""
+    """``{"customer_id", "as_of", "member", "tree"}``: why the customer is (not) a member
+    (``if_ready``: only from the cache, as ``preview_condition``)."""
     checked = _checked(condition, shop, segments, segment_id)
-    day = _day(shop, run_date, tz, reader, cache, checked, storage)
+    day = _day(shop, run_date, tz, reader, cache, checked, storage, if_ready)
     tables, features = day.tables, day.features
     present = pc.any(pc.equal(features["customer_id"], int(customer_id))).as_py()
     if not present:

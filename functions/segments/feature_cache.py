@@ -96,6 +96,16 @@ class FeatureCache:
         self._keep(key, entry)
         return entry
 
+    def ready(self, shop: str, run_date: date, tz: str, reader: Any,
+              predictions: bool = False) -> bool:
+        """Whether ``day_features`` would answer from this container's memory (the lake's
+        current state kept, with its predictions when asked): the editor then answers at
+        once; otherwise its request is run as a job (reading the lake and computing the
+        features took 26 s at 1,000,000 customers, more than a request can wait)."""
+        manifests = [reader.manifest_and_etag(name) for name in TABLE_NAMES]
+        entry = self._entries.get((shop, run_date, tz, tuple(etag for _, etag in manifests)))
+        return entry is not None and (entry.predictions or not predictions)
+
     def _with_predictions(self, entry: DayFeatures, run_date: date, tz: str,
                           stored: StoredModel | None) -> DayFeatures:
         model = stored() if stored is not None else None

@@ -43,6 +43,13 @@ class FakeSegmentEngine:
     # The job store lists are made under (started_lists: their job ids, in order).
     jobs: Any = None
     started_lists: list[str] = field(default_factory=list)
+    # Previews and explanations: ``cold`` refuses questions asked ``if_ready`` until a job
+    # has warmed the (shop, day) (``warm``); ``started_editor_jobs`` records those jobs.
+    cold: bool = False
+    missing_customers: set[int] = field(default_factory=set)  # explain refuses them
+    warm: set[tuple[str, date]] = field(default_factory=set)
+    started_editor_jobs: list[tuple[str, str, date, str, dict[str, Any]]] = field(
+        default_factory=list)
 
     # day -> (features, customers) tables the ``predictions`` action pages through with
     # the segments function's own logic (segments.predictions.prediction_page).
@@ -81,17 +88,54 @@ class FakeSegmentEngine:
             raise self.refuse
 
     def preview(self, shop: str, *, run_date: date, condition: dict[str, Any],
-                sample_size: int) -> dict[str, Any]:
+                sample_size: int, if_ready: bool = False) -> dict[str, Any]:
         self._record("preview", shop=shop, run_date=run_date, condition=condition,
-                     sample_size=sample_size)
+                     sample_size=sample_size, if_ready=if_ready)
+        self._ready(shop, run_date, if_ready)
         return {"as_of": run_date.isoformat(), **self.preview_result}
 
     def explain(self, shop: str, *, run_date: date, condition: dict[str, Any],
-                customer_id: int, segment_id: str | None) -> dict[str, Any]:
+                customer_id: int, segment_id: str | None, if_ready: bool = False
+                ) -> dict[str, Any]:
         self._record("explain", shop=shop, run_date=run_date, condition=condition,
-                     customer_id=customer_id, segment_id=segment_id)
+                     customer_id=customer_id, segment_id=segment_id, if_ready=if_ready)
+        self._ready(shop, run_date, if_ready)
+        if customer_id in self.missing_customers:
+            raise EngineRejected("CustomerNotFound", f"customer {customer_id} is not a "
+                                 "customer of this shop: use a numeric Shopify customer id")
         return {"customer_id": customer_id, "as_of": run_date.isoformat(),
                 **self.explain_result}
+
+    def _ready(self, shop: str, run_date: date, if_ready: bool) -> None:
+        """As the segments function: asked ``if_ready`` for a day whose features its warm
+        container does not hold (``cold``, and not warmed by a job yet), it refuses."""
+        if if_ready and self.cold and (shop, run_date) not in self.warm:
+            raise EngineRejected("FeaturesNotReady", "the features are being computed")
+
+    def start_editor_job(self, shop: str, *, action: str, run_date: date, job_id: str,
+                         fields: dict[str, Any]) -> None:
+        """As the segments function's asynchronous call, at once when ``jobs`` is set: the
+        preview or explanation answered under the job by ``segments.editor_job`` (with
+        what the handler echoes), its container warm for the day from then on."""
+        from segments.editor_job import run_action_job
+
+        self.started_editor_jobs.append((action, shop, run_date, job_id, fields))
+        if self.jobs is None:
+            return
+
+        def answer() -> dict[str, Any]:
+            self.warm.add((shop, run_date))
+            try:
+                if action == "preview":
+                    return {**self.preview(shop, run_date=run_date, **fields),
+                            "condition": fields["condition"]}
+                return {**self.explain(shop, run_date=run_date, **fields),
+                        "segment_id": fields["segment_id"]}
+            except EngineRejected as error:  # raised again as the function's own class
+                raise type(error.error_type, (Refused,), {})(error.message) from error
+
+        with contextlib.suppress(Refused):
+            run_action_job(self.jobs, shop, job_id, action, answer, (Refused,), lambda: NOW)
 
     def create_list(self, shop: str, *, run_date: date, name: str, description: str | None,
                     source: dict[str, Any]) -> dict[str, Any]:

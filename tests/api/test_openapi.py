@@ -51,8 +51,9 @@ def test_every_202_states_its_location_and_every_429_and_503_their_retry_after()
                 if status in ("429", "503"):
                     assert headers["Retry-After"]["required"] is True, (method, path, status)
     assert {("post", "/segments/lists"), ("post", "/experiments"), ("get", "/clv"),
-            ("get", "/cohorts"), ("get", "/predictions")} <= set(accepted)
-    assert len(accepted) == 9
+            ("get", "/cohorts"), ("get", "/predictions"), ("post", "/segments/preview"),
+            ("get", "/segments/{segment_id}/explain")} <= set(accepted)
+    assert len(accepted) == 11
 
 
 def test_money_is_a_decimal_string_with_a_currency():

@@ -15,7 +15,7 @@ from api.ports import EngineRejected
 from seglift import invocation
 from seglift.keys import upload_key
 from seglift.segments.lists import CustomerDirectory
-from tests.api.conftest import SHOP_A, SHOP_B, evaluated
+from tests.api.conftest import SHOP_A, SHOP_B, Client, evaluated
 from tests.api.fakes import NOW
 from tests.api.segment_editor_fakes import FakeSegmentEngine, FakeUploads
 
@@ -46,7 +46,8 @@ def test_preview_answers_counts_and_a_sample_without_saving(client, api, engine)
                           "as_of": "2026-11-20", "condition": REPEAT,
                           "customers": engine.preview_result["customers"], "warnings": []}
     assert engine.calls == [("preview", {"shop": SHOP_A, "run_date": TODAY,
-                                         "condition": REPEAT, "sample_size": 5})]
+                                         "condition": REPEAT, "sample_size": 5,
+                                         "if_ready": True})]
     assert api.segments.conditions(SHOP_A) == {}
 
 
@@ -570,3 +571,79 @@ def _moto_jobs(api):
             yield api.jobs
 
     return run()
+
+
+# ------------------------------------------------------------------ cold days as jobs
+
+
+@pytest.fixture
+def editor_jobs(api, engine):
+    """A segments function whose warm containers do not hold the day's features yet: a
+    question asked ``if_ready`` is refused and the API runs it as a job (the fake runs it
+    at once, as the asynchronous invocation would)."""
+    engine.cold = True
+    with _moto_jobs(api) as jobs:
+        engine.jobs = jobs
+        yield jobs
+
+
+def test_a_preview_of_a_cold_day_is_a_job_whose_result_is_the_warm_answer(client, engine,
+                                                                         editor_jobs):
+    engine.preview_result = {"member_count": 2, "customer_count": 9, "sample": [4, 7],
+                             "customers": [{"id": 4, "name": "Ada Lovelace",
+                                            "email": "ada@example.com"}], "warnings": []}
+    body = {"condition": REPEAT, "sample_size": 5}
+    started = client.post("/segments/preview", body)
+    assert started.status == 202, started.text
+    assert (started.json["kind"], started.json["status"]) == ("preview", "queued")
+    assert started.headers["Location"] == f"/jobs/{started.json['id']}"
+    (action, shop, day, job_id, fields) = engine.started_editor_jobs[0]
+    assert (action, shop, day, job_id) == ("preview", SHOP_A, TODAY, started.json["id"])
+    assert fields == {"condition": REPEAT, "sample_size": 5}
+    job = client.get(started.headers["Location"]).json
+    assert job["status"] == "succeeded"
+    # The day is warm now: the same question is answered at once, as the job answered it.
+    warm = client.post("/segments/preview", body)
+    assert warm.status == 200 and job["result"] == warm.json
+    assert len(engine.started_editor_jobs) == 1
+    assert [c[1]["if_ready"] for c in engine.calls] == [True, False, True]
+    # Another shop cannot see the job (it names customers).
+    assert Client(client.api, SHOP_B).get(started.headers["Location"]).status == 404
+    stored = editor_jobs._dynamodb.scan(TableName="idem")["Items"][0]
+    assert int(stored["expiration"]["N"]) - int(NOW.timestamp()) == 3600  # kept an hour
+
+
+def test_an_explanation_of_a_cold_day_is_a_job_and_its_refusal_reads_as_the_sync_one(
+        client, api, engine, editor_jobs):
+    segment = evaluated(api, SHOP_A)
+    engine.explain_result = {"member": True, "tree": {"kind": "feature", "passed": True,
+                                                      "condition": REPEAT, "value": 3}}
+    url = f"/segments/{segment.segment_id}/explain?customer_id=42"
+    started = client.get(url)
+    assert (started.status, started.json["kind"]) == (202, "explain")
+    job = client.get(started.headers["Location"]).json
+    warm = client.get(url)
+    assert warm.status == 200 and job["result"] == warm.json
+    assert job["result"]["segment_id"] == segment.segment_id
+    # A customer the shop does not have: the job fails as the synchronous call refuses.
+    engine.warm.clear()
+    engine.missing_customers = {43}
+    missing = client.get(f"/segments/{segment.segment_id}/explain?customer_id=43")
+    assert missing.status == 202
+    failed = client.get(missing.headers["Location"]).json
+    refused = client.get(f"/segments/{segment.segment_id}/explain?customer_id=43")
+    assert failed["status"] == "failed" and refused.status == 404
+    assert failed["error"] == {"code": refused.error["code"],
+                               "message": refused.error["message"]}
+
+
+def test_a_cold_preview_whose_job_cannot_start_is_failed_never_left_queued(client, engine,
+                                                                         editor_jobs):
+    def unreachable(*args, **kwargs):
+        raise RuntimeError("lambda unreachable")
+
+    engine.start_editor_job = unreachable  # type: ignore[method-assign]
+    reply = client.post("/segments/preview", {"condition": REPEAT})
+    assert reply.status == 500
+    (item,) = editor_jobs._dynamodb.scan(TableName="idem")["Items"]
+    assert (item["kind"]["S"], item["status"]["S"]) == ("preview", "failed")

@@ -44,12 +44,31 @@ def test_questions_are_synchronous_invocations_with_the_shop_and_its_day():
     stub = StubLambda({"ok": True, "result": {"member_count": 3, "customer_count": 5,
                                               "sample": [1]}})
     engine = LambdaSegmentEngine(lambda: stub, "segments-fn")
-    answer = engine.preview(SHOP, run_date=DAY, condition={"has_tag": "vip"}, sample_size=1)
+    answer = engine.preview(SHOP, run_date=DAY, condition={"has_tag": "vip"}, sample_size=1,
+                            if_ready=True)
     assert answer["member_count"] == 3
     (call,) = stub.invocations
     assert (call["FunctionName"], call["InvocationType"]) == ("segments-fn", "RequestResponse")
     assert call["Payload"] == {"action": "preview", "shop": SHOP, "run_date": "2026-11-20",
-                               "condition": {"has_tag": "vip"}, "sample_size": 1}
+                               "condition": {"has_tag": "vip"}, "sample_size": 1,
+                               "if_ready": True}
+
+
+def test_a_cold_days_question_and_a_past_days_predictions_are_started_as_jobs():
+    stub = StubLambda(None)
+    engine = LambdaSegmentEngine(lambda: stub, "segments-fn")
+    engine.start_editor_job(SHOP, action="explain", run_date=DAY, job_id="job_0123456789abcdef",
+                            fields={"condition": {"has_tag": "vip"}, "customer_id": 7,
+                                    "segment_id": "seg_1"})
+    engine.start_predictions(SHOP, run_date=DAY, job_id="job_0123456789abcdef")
+    explain, predictions = stub.invocations
+    assert {explain["InvocationType"], predictions["InvocationType"]} == {"Event"}
+    assert explain["Payload"] == {"action": "explain", "shop": SHOP, "run_date": "2026-11-20",
+                                  "condition": {"has_tag": "vip"}, "customer_id": 7,
+                                  "segment_id": "seg_1", "job_id": "job_0123456789abcdef"}
+    assert predictions["Payload"] == {"action": "predictions", "shop": SHOP,
+                                      "run_date": "2026-11-20",
+                                      "job_id": "job_0123456789abcdef"}
 
 
 def test_a_backfill_is_started_without_waiting():

@@ -123,3 +123,11 @@ def artifacts() -> Path:
     shutil.rmtree(ARTIFACTS, ignore_errors=True)
     ARTIFACTS.mkdir(parents=True)
     return ARTIFACTS
+
+
+def answered(api: Any, answer: Any) -> Any:
+    """A preview's or an explanation's answer through the API: at once, or, for the first
+    question of a day whose customers the segments function had to read, its job's result."""
+    if str(answer.get("id", "")).startswith("job_"):
+        return api.follow(answer, timeout_s=300)
+    return answer

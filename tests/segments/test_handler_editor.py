@@ -342,8 +342,37 @@ def test_a_list_job_refused_records_the_refusal_by_its_class(cloud, jobs):
     assert repo.list(SHOP) == []
 
 
-def test_only_lists_and_a_past_days_predictions_run_as_jobs(cloud, jobs):
+def test_only_lists_previews_explanations_and_past_predictions_run_as_jobs(cloud, jobs):
     from seglift.events import BadEvent
 
     with pytest.raises(BadEvent, match="job_id"):
-        _invoke({"action": "preview", "condition": REPEAT, "job_id": _queued(jobs)})
+        _invoke({"action": "catalog", "job_id": _queued(jobs)})
+
+
+def test_a_preview_asked_if_ready_on_a_cold_day_is_refused_then_its_job_warms_the_day(
+        cloud, jobs, monkeypatch):
+    """The API's synchronous question (``if_ready``) is answered only from the warm
+    container's features: a cold day is refused at once (FeaturesNotReady), the job
+    computes the answer (the same as without ``if_ready``) and leaves the day warm."""
+    from segments import handler, wiring
+
+    monkeypatch.setattr(handler, "_feature_caches", [])
+    lake = FakeReader(_store())  # one lake state across the invocations
+    monkeypatch.setattr(wiring, "lake_reader", lambda s3, bucket, shop: lake)
+    ask = {"action": "preview", "condition": REPEAT, "sample_size": 5}
+    with pytest.raises(FunctionRefused, match="FeaturesNotReady"):
+        _invoke({**ask, "if_ready": True})
+    job_id = _queued(jobs, "preview")
+    answer = _invoke({**ask, "if_ready": True, "job_id": job_id})  # a job computes
+    job = jobs.get(SHOP, job_id)
+    assert job.status == "succeeded" and job.result == answer
+    assert answer["condition"] == REPEAT and answer["member_count"] == 2
+    warm = _invoke({**ask, "if_ready": True})
+    assert {**warm, "condition": REPEAT} == answer
+    explained = _invoke({"action": "explain", "condition": REPEAT, "customer_id": 1,
+                         "segment_id": "s1", "if_ready": True})
+    assert explained["member"] is True
+    # A condition on a prediction needs the day's predictions too: not in memory yet.
+    churn = {"feature": "chance_active", "op": "<", "value": 30}
+    with pytest.raises(FunctionRefused, match="FeaturesNotReady"):
+        _invoke({**ask, "condition": churn, "if_ready": True})

@@ -11,6 +11,7 @@
  */
 
 import { debounce, errorMessage, h, loading, replace } from "../dom.js";
+import { answerOf } from "../jobs.js";
 import { allSegments } from "./common.js";
 
 const RULE_KINDS = [
@@ -533,7 +534,10 @@ export function conditionEditorPanel(ctx, vocab, { condition } = {}) {
     const current = builder.condition();
     replace(count, loading("Counting…"));
     try {
-      const preview = await ctx.api.post("/segments/preview", { condition: current, sample_size: 0 });
+      // The first count of a day reads the store's history first (a job): its progress shows.
+      const preview = await answerOf(ctx.api, await ctx.api.post("/segments/preview", { condition: current, sample_size: 0 }), {
+        onProgress: (job) => { if (mine === sequence) replace(count, loading(`${job.progress}…`)); },
+      });
       if (mine !== sequence) return;
       builder.clearErrors();
       replace(count, h("p", { class: "ok" }, `${ctx.fmt.integer(preview.member_count)} of ${ctx.fmt.integer(preview.customer_count)} customers match today.`),

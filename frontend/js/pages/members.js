@@ -6,6 +6,7 @@
 
 import { query } from "../api.js";
 import { empty, errorMessage, field, h, loading, replace, table } from "../dom.js";
+import { answerOf } from "../jobs.js";
 import { describeRule } from "./builder.js";
 
 /** https://admin.shopify.com/store/<handle>/customers/<id> for the shop's domain. */
@@ -28,7 +29,10 @@ export function membersPreview(segment, ctx) {
     const asOf = day.value || undefined;
     const when = asOf ? `on ${ctx.fmt.day(asOf)}` : "today";
     try {
-      const preview = await ctx.api.post("/segments/preview", { condition: segment.condition, sample_size: 10, as_of: asOf });
+      // The first preview of a day reads the store's history first (a job): its progress shows.
+      const preview = await answerOf(ctx.api, await ctx.api.post("/segments/preview", { condition: segment.condition, sample_size: 10, as_of: asOf }), {
+        onProgress: (job) => replace(area, loading(`${job.progress}…`)),
+      });
       if (!preview.sample.length) {
         replace(area, empty(`No customer meets this condition ${when}.`));
         return;
@@ -62,7 +66,8 @@ export function explainForm(path, ctx, vocabulary) {
     replace(result, loading("Checking the condition…"));
     try {
       const [answer, vocab] = await Promise.all([
-        ctx.api.get(`${path}/explain${query({ customer_id: input.value.trim(), as_of: day.value })}`),
+        ctx.api.get(`${path}/explain${query({ customer_id: input.value.trim(), as_of: day.value })}`)
+          .then((answer) => answerOf(ctx.api, answer, { onProgress: (job) => replace(result, loading(`${job.progress}…`)) })),
         vocabulary(),
       ]);
       const name = who && String(who.id) === input.value.trim() ? (who.name || who.email || "This customer") : `Customer ${answer.customer_id}`;

@@ -7,7 +7,7 @@
 import { query } from "../api.js";
 import { chartBox, draw, sparklineOption } from "../charts.js";
 import { empty, errorMessage, field, h, loading, replace, section, table } from "../dom.js";
-import { followJob } from "../jobs.js";
+import { answerOf, followJob } from "../jobs.js";
 import { conditionEditorPanel, loadVocabulary } from "./builder.js";
 import { allSegments, formatMetric, METRICS, metricValue } from "./common.js";
 
@@ -441,7 +441,9 @@ async function renderTemplateForm(area, template, ctx) {
   async function preview() {
     replace(feedback, loading("Counting…"));
     try {
-      const result = await ctx.api.post("/segments/preview", { template: { id: template.id, params: readParameters(form, template) }, sample_size: 0 });
+      const result = await answerOf(ctx.api, await ctx.api.post("/segments/preview", { template: { id: template.id, params: readParameters(form, template) }, sample_size: 0 }), {
+        onProgress: (job) => replace(feedback, loading(`${job.progress}…`)),
+      });
       replace(feedback, h("p", { class: "ok" }, `${ctx.fmt.integer(result.member_count)} of ${ctx.fmt.integer(result.customer_count)} customers match today.`),
         ...(result.warnings || []).map((text) => h("p", { class: "warning", role: "note" }, text)));
     } catch (error) {

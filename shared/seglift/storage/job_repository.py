@@ -75,8 +75,11 @@ class JobRepository:
         self._table = table_name
 
     def create(self, shop: str, kind: str, *, progress: str, now: datetime,
-               total: int | None = None) -> Job:
-        """A queued job; ``total``: the units of a counted job (``record_unit``)."""
+               total: int | None = None, ttl_seconds: int = JOB_TTL_SECONDS) -> Job:
+        """A queued job; ``total``: the units of a counted job (``record_unit``);
+        ``ttl_seconds``: how long it is kept (a preview's, which names customers, an hour:
+        DynamoDB's TTL deletes it within two days, well inside the 30 days a customer's
+        redaction request allows)."""
         job = Job(shop=shop, job_id=f"job_{secrets.token_hex(8)}", kind=kind, status="queued",
                   progress=progress, created_at=now, updated_at=now, total=total)
         counted = {} if total is None else {"total": {"N": str(total)},
@@ -86,7 +89,7 @@ class JobRepository:
             Item={**_key(shop, job.job_id), "shop": {"S": shop}, "kind": {"S": kind},
                   "status": {"S": "queued"}, "progress": {"S": progress},
                   "created_at": {"S": now.isoformat()}, "updated_at": {"S": now.isoformat()},
-                  "expiration": {"N": str(int(now.timestamp()) + JOB_TTL_SECONDS)},
+                  "expiration": {"N": str(int(now.timestamp()) + ttl_seconds)},
                   **counted},
             ConditionExpression="attribute_not_exists(id)")
         return job
