@@ -119,6 +119,13 @@ def test_shopify_queries_out_of_range_are_400(client, query):
 # ---------------------------------------------------------------- query strings
 
 
+def assert_merchant_words(message: str) -> None:
+    """A refusal's message names the setting in words: no field path, no request part,
+    no pydantic phrasing (the path is in the error's ``field``)."""
+    for leak in ("_", "field '", "query ", "body ", "Input should", "["):
+        assert leak not in message, message
+
+
 @pytest.mark.parametrize("path", [
     "metrics?start=0001-01-01&end=0001-01-05", "metrics?end=0001-01-01", "metrics?end=0",
     "metrics?start=1", "revenue?end=0001-01-01", "revenue?start=0001-01-01",
@@ -129,6 +136,7 @@ def test_out_of_range_query_values_are_400_naming_the_field(client, api, path):
     segment = evaluated(api, SHOP_A)
     error = _refused(client.get(f"/segments/{segment.segment_id}/{path}"))
     assert error["field"] in ("start", "end", "day", "customer_id")
+    assert_merchant_words(error["message"])
 
 
 @pytest.mark.parametrize("url", [
@@ -148,7 +156,8 @@ def test_year_one_days_are_400_on_analytics_routes(client, url):
 @pytest.mark.parametrize("body", [{"bom": "yes"}, {"bom": 1}, {"metrics": "total_spent"}])
 def test_export_options_are_not_coerced(client, api, body):
     segment = evaluated(api, SHOP_A)
-    _refused(client.post(f"/segments/{segment.segment_id}/exports", body))
+    assert_merchant_words(_refused(
+        client.post(f"/segments/{segment.segment_id}/exports", body))["message"])
 
 
 @pytest.mark.parametrize("body", [{"tag": "x", "action": "add", "keep_in_sync": "yes"},
@@ -157,6 +166,8 @@ def test_tag_job_flags_are_not_coerced(client, api, body):
     segment = evaluated(api, SHOP_A)
     error = _refused(client.post(f"/segments/{segment.segment_id}/tag-jobs", body))
     assert error["field"] == "keep_in_sync"
+    assert error["message"].startswith("Keep in sync ")
+    assert_merchant_words(error["message"])
 
 
 # ---------------------------------------------------------------- measurements
