@@ -62,6 +62,14 @@ class ApiClient:
     def delete(self, path: str) -> Any:
         return self.request("DELETE", path)
 
+    def answer(self, reply: Any, timeout_s: float = 300.0) -> Any:
+        """A reply that may be a job (a preview or explanation of a day the segments
+        function does not hold answers 202 with one): the job's result, or the reply as
+        it is when it was answered at once."""
+        if isinstance(reply, dict) and str(reply.get("id", "")).startswith("job_"):
+            return self.follow(reply, timeout_s=timeout_s)
+        return reply
+
     def follow(self, job: dict[str, Any], timeout_s: float = 120.0, poll_s: float = 0.2
                ) -> Any:
         """Poll GET /jobs/{id} as the dashboard does until the job ``job`` (a 202's body)

@@ -59,12 +59,6 @@ def repeat(stack):
         "/segments", {"name": "Repeat buyers", "shopify_query": "number_of_orders >= 2"})
 
 
-def _answer(api, answer):
-    """A preview's or an explanation's answer: at once, or the result of its job (202)."""
-    return api.follow(answer, timeout_s=300) if str(answer.get("id", "")).startswith(
-        "job_") else answer
-
-
 def test_a_preview_counts_the_condition_without_saving_it(stack):
     """The first preview of a day is a job (the day's lake read and its features computed
     by the segments function, invoked asynchronously): its result is the preview; the
@@ -79,7 +73,7 @@ def test_a_preview_counts_the_condition_without_saving_it(stack):
     assert (started["kind"], started["id"][:4]) == ("preview", "job_"), started
     preview = api.follow(started, timeout_s=300)
     assert api.post("/segments/preview", ask) == preview  # warm: at once, the same
-    preview = _answer(api, api.post("/segments/preview", {k: v for k, v in ask.items()
+    preview = api.answer(api.post("/segments/preview", {k: v for k, v in ask.items()
                                                           if k != "as_of"}))
     expected = _repeat_buyers(store)
     assert preview["member_count"] == len(expected)
@@ -113,8 +107,8 @@ def test_explain_tells_a_member_from_a_non_member(stack, repeat):
     members = _repeat_buyers(store)
     member = min(members)
     outsider = min(numeric_id(c) for c in store.customers if numeric_id(c) not in members)
-    inside = _answer(api, api.get(f"/segments/{repeat['id']}/explain?customer_id={member}"))
-    outside = _answer(api, api.get(f"/segments/{repeat['id']}/explain?customer_id={outsider}"))
+    inside = api.answer(api.get(f"/segments/{repeat['id']}/explain?customer_id={member}"))
+    outside = api.answer(api.get(f"/segments/{repeat['id']}/explain?customer_id={outsider}"))
     assert (inside["member"], inside["tree"]["passed"]) == (True, True)
     assert (outside["member"], outside["tree"]["passed"]) == (False, False)
     with pytest.raises(ApiError) as unknown:

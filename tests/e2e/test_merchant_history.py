@@ -272,18 +272,19 @@ def test_revenue_by_month_covers_the_whole_history_to_the_cent(run):
 def test_preview_and_explain_as_of_a_past_day_match_the_reference(run):
     api, customers, past, day = run["api"], run["customers"], run["past"], run["day"]
     for when in (past, day):
-        preview = api.post("/segments/preview", {"shopify_query": "number_of_orders >= 2",
-                                                 "as_of": when.isoformat()})
+        # A day the segments function does not hold is computed as a job first.
+        preview = api.answer(api.post("/segments/preview", {
+            "shopify_query": "number_of_orders >= 2", "as_of": when.isoformat()}))
         assert preview["as_of"] == when.isoformat()
         assert preview["member_count"] == len(repeat_members(customers, when))
     # Two orders by the past day in UTC, one in Berlin: a member only from the next day.
     edge = next(c for c in run["imported"].store.customers.values()
                 if c["defaultEmailAddress"]["emailAddress"] == "mitternacht@example.de")
     segment_id = run["segments"]["repeat"]["id"]
-    then = api.get(f"/segments/{segment_id}/explain?customer_id="
-                   f"{edge['legacyResourceId']}&as_of={past}")
-    after = api.get(f"/segments/{segment_id}/explain?customer_id="
-                    f"{edge['legacyResourceId']}&as_of={past + timedelta(days=1)}")
+    then = api.answer(api.get(f"/segments/{segment_id}/explain?customer_id="
+                              f"{edge['legacyResourceId']}&as_of={past}"))
+    after = api.answer(api.get(f"/segments/{segment_id}/explain?customer_id="
+                               f"{edge['legacyResourceId']}&as_of={past + timedelta(days=1)}"))
     assert (then["member"], after["member"]) == (False, True)
 
 
