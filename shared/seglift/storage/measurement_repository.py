@@ -140,25 +140,22 @@ class MeasurementRepository:
                           groups: list[dict[str, Any]]) -> bool:
         """An experiment being created gets its groups and becomes ready; False when it is
         not being created any more (failed, or finished by a concurrent delivery)."""
-        status = self.experiments.status
-        try:
-            self.experiments(shop, experiment_id).update(
-                actions=[self.experiments.groups.set(groups), status.set("ready")],
-                condition=self.experiments.record_id.exists() & (status == "creating"))
-        except UpdateError as error:
-            if error.cause_response_code != "ConditionalCheckFailedException":
-                raise
-            return False
-        return True
+        return self._finish_creating(shop, experiment_id, [
+            self.experiments.groups.set(groups), self.experiments.status.set("ready")])
 
     def fail_experiment(self, shop: str, experiment_id: str, message: str) -> bool:
         """Why an experiment being created could not be (the merchant's words); False when
         it is not being created any more (a ready experiment is never marked failed)."""
-        status = self.experiments.status
+        return self._finish_creating(shop, experiment_id, [
+            self.experiments.status.set("failed"), self.experiments.error.set(message[:1000])])
+
+    def _finish_creating(self, shop: str, experiment_id: str, actions: list[Any]) -> bool:
+        """Apply ``actions`` only while the experiment is still being created (one
+        conditional update, so concurrent deliveries finish it once); False otherwise."""
         try:
             self.experiments(shop, experiment_id).update(
-                actions=[status.set("failed"), self.experiments.error.set(message[:1000])],
-                condition=self.experiments.record_id.exists() & (status == "creating"))
+                actions=actions, condition=self.experiments.record_id.exists()
+                & (self.experiments.status == "creating"))
         except UpdateError as error:
             if error.cause_response_code != "ConditionalCheckFailedException":
                 raise
