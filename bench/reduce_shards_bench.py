@@ -142,9 +142,11 @@ class FakeAnalytics:
     def put_items(self, shop: str, items: Any) -> None:
         time.sleep(DYNAMO_S * (len(items) // 25 + 1))
 
-    def sort_keys(self, shop: str, subject: str, kind: str) -> set[str]:
-        time.sleep(DYNAMO_S)
-        return {f"{y}-{m:02d}" for y in (2024, 2025, 2026) for m in range(1, 13)}
+    def stored_sort_keys(self, shop: str, kind: str, wanted: Any) -> dict[str, set[str]]:
+        keys = sum(len(k) for k in wanted.values())
+        time.sleep(DYNAMO_S * (keys // 100 + 1))  # BatchGetItem: 100 keys a call
+        stored = {f"{y}-{m:02d}" for y in (2024, 2025, 2026) for m in range(1, 13)}
+        return {subject: stored & set(k) for subject, k in wanted.items()}
 
 
 class _Reader:

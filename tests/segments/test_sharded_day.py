@@ -380,3 +380,21 @@ def test_entered_and_left_are_counted_against_yesterdays_snapshot_once_merged(cl
     assert plan["shards"] == 4
     assert sharded == whole
     assert _stored(s3, ["buyers", "everyone"]) == expected
+
+
+def test_which_revenue_months_are_stored_is_read_for_every_segment_at_once(cloud):
+    """ReduceDay writes a segment's months before the day's only when missing: which are
+    stored is read with BatchGetItem for every segment together (more than 100 keys:
+    several calls), exactly the stored ones."""
+    analytics = AnalyticsRepository(_table("analytics"))
+    months = [f"{y}-{m:02d}" for y in range(2019, 2026) for m in range(1, 13)]  # 84
+    stored = {"a": set(months[::3]), "b": set(), "c": set(months[:5])}
+    analytics.put_items(SHOP, [(sid, "revenue_month", label, {"orders": 1})
+                               for sid, labels in stored.items() for label in labels])
+    analytics.put_items(SHOP, [("a", "profile", months[0], {"traits": []})])
+
+    found = analytics.stored_sort_keys(SHOP, "revenue_month",
+                                       {sid: months for sid in ["a", "b", "c", "d"]})
+
+    assert found == {**stored, "d": set()}
+    assert analytics.stored_sort_keys(SHOP, "revenue_month", {}) == {}
