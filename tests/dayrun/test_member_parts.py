@@ -56,3 +56,23 @@ def test_sizes_of_another_run_are_refused_with_what_to_do():
 
     with pytest.raises(ValueError, match="run the day again"):
         ShardIndex.of(["a", "b"], [10])
+
+
+@given(st.lists(st.integers(0, 2**62), max_size=300))
+def test_a_part_keeps_any_ids_in_their_order(ids):
+    from seglift.dayrun.member_parts import encode_part
+
+    array = pa.array(ids, pa.int64())
+    assert decode_part(encode_part(array)).equals(array)
+    assert decode_part(memoryview(b"xx" + encode_part(array))[2:]).equals(array)
+
+
+def test_a_missing_id_or_a_cut_part_is_refused():
+    import pytest
+
+    from seglift.dayrun.member_parts import encode_part
+
+    with pytest.raises(ValueError, match="missing customer id"):
+        encode_part(pa.array([1, None], pa.int64()))
+    with pytest.raises(ValueError, match="run the day again"):
+        decode_part(b"\x01")

@@ -3,9 +3,9 @@
 SegmentShards used to write one object per segment (50 PUTs a shard) and ReduceDay to
 read each back (one GET per segment and shard: 800 at 16 shards, 6,400 at 128), each
 call costing S3's latency in Lambda and ~10 ms of CPU in the local cloud. Now a shard
-writes one file: each segment's members as its own small Parquet file (zstd), one
-after another, in the order of ``ShardPartials.segments``; their sizes go in
-``partials.json`` (``member_sizes``). ReduceDay reads a *window* of consecutive
+writes one file: each segment's members as its own small part (``encode_part``: the
+ids' differences, zstd), one after another, in the order of ``ShardPartials.segments``;
+their sizes go in ``partials.json`` (``member_sizes``). ReduceDay reads a *window* of consecutive
 segments from every shard with one ranged GET each (``windows``: as many segments as fit
 ``window_bytes`` of encoded members summed over the shards), so the number of GETs is
 ``shards x windows`` (16 at 1,000,000 customers, a few hundred at 10,000,000) while
@@ -17,32 +17,56 @@ Pure bytes and Arrow here: the S3 calls are ``segments.shards``'.
 
 from __future__ import annotations
 
-import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+import numpy as np
 import pyarrow as pa
-import pyarrow.parquet as pq
+import pyarrow.compute as pc
 
-MEMBERS_SCHEMA = pa.schema([pa.field("customer_id", pa.int64())])
+# Each part: the number of ids (8 bytes, little-endian), then the ids' differences from
+# the one before (the first from 0) compressed with zstd. The differences of a shard's
+# sorted ids are small numbers, so the part is about 40% of the same ids as a Parquet
+# file, and decoding is a decompression and a cumulative sum: a Parquet file a part cost
+# ReduceDay about 3 ms of decoding each (800 parts at 1,000,000 customers).
+_CODEC_LEVEL = 1
+_COUNT = np.dtype("<i8")
+
+
+def _codec() -> pa.Codec:
+    return pa.Codec("zstd", compression_level=_CODEC_LEVEL)
+
+
+def encode_part(ids: pa.Array | pa.ChunkedArray) -> bytes:
+    """One segment's members as its part of a shard's file (any order, kept)."""
+    if ids.null_count:
+        raise ValueError("a segment's members hold a missing customer id")
+    values = pc.cast(ids, pa.int64()).to_numpy(zero_copy_only=False)
+    head = np.array([len(values)], _COUNT).tobytes()
+    if len(values) == 0:
+        return head
+    # Wraps as int64 arithmetic does both ways, so any ids come back exactly.
+    deltas = np.diff(values, prepend=np.int64(0)).astype(_COUNT, copy=False)
+    return head + _codec().compress(deltas.tobytes(), asbytes=True)
 
 
 def encode_members(members: Mapping[str, pa.Array]) -> tuple[bytes, list[int]]:
     """Every segment's members (in ``members``' order) as one body, and the size in
     bytes of each segment's part of it."""
-    sink = io.BytesIO()
-    sizes = []
-    for ids in members.values():
-        start = sink.tell()
-        pq.write_table(pa.Table.from_arrays([pa.array(ids, pa.int64())], schema=MEMBERS_SCHEMA),
-                       sink, compression="zstd")
-        sizes.append(sink.tell() - start)
-    return sink.getvalue(), sizes
+    parts = [encode_part(ids) for ids in members.values()]
+    return b"".join(parts), [len(part) for part in parts]
 
 
 def decode_part(data: bytes | memoryview) -> pa.Array:
     """One segment's members from its part of a shard's file."""
-    return pq.read_table(pa.BufferReader(pa.py_buffer(data)))["customer_id"].combine_chunks()
+    view = memoryview(data)
+    if len(view) < _COUNT.itemsize:
+        raise ValueError("a members part is cut short: run the day again")
+    count = int(np.frombuffer(view[:_COUNT.itemsize], _COUNT)[0])
+    if count == 0:
+        return pa.array([], pa.int64())
+    deltas = _codec().decompress(view[_COUNT.itemsize:], decompressed_size=count * 8)
+    return pa.array(np.cumsum(np.frombuffer(deltas, _COUNT), dtype=np.int64), pa.int64())
 
 
 @dataclass(frozen=True)

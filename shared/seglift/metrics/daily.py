@@ -98,6 +98,9 @@ def membership_changes(
         stayed = _count_true(pc.is_in(previous_members, value_set=members))
         return len(members) - kept, len(previous_members) - stayed
     now, before = _int64_values(members), _int64_values(previous_members)
+    if _strictly_ascending(now) and _strictly_ascending(before):  # distinct: one search
+        both = _count_in(now, before)
+        return len(now) - both, len(before) - both
     kept = _count_in(now, _ascending(before))
     stayed = _count_in(before, _ascending(now))
     return len(now) - kept, len(before) - stayed
@@ -105,6 +108,10 @@ def membership_changes(
 
 def _int64_values(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
     return pc.cast(ids, pa.int64()).to_numpy(zero_copy_only=False)
+
+
+def _strictly_ascending(values: np.ndarray) -> bool:
+    return len(values) < 2 or bool(np.all(values[1:] > values[:-1]))
 
 
 def _ascending(values: np.ndarray) -> np.ndarray:
