@@ -493,6 +493,11 @@ def _write_features(storage: Storage, plan: ShardPlan) -> None:
 # Shards' partials read ahead of the one being added: each is several MB parsed at
 # 10,000,000 customers (every segment's product-journey pair counts).
 PARTIALS_AHEAD = 4
+# Shards' partial figures held before they are added (``PartialsFold``): without their
+# journey counts (journeys.parquet, ``JourneysFold``) a shard's are small, and each
+# addition is a group-by per profile trait and segment (at 8 shards a time, 1,071
+# group-bys at 1,000,000 customers in 16 shards, most of the merge's time: fixed costs).
+PARTIALS_BATCH = 32
 
 
 def reduce_shards(plan: ShardPlan, *, reader: Any, stores: DayStores,
@@ -519,7 +524,7 @@ def reduce_shards(plan: ShardPlan, *, reader: Any, stores: DayStores,
         # The pool's threads only fetch the bytes: parsing them into Python objects on
         # many threads spreads them over as many malloc arenas (5 GB peak instead of
         # 1.2 GB at 10,000,000 customers, reduce_shards_bench).
-        fold, journeys = PartialsFold(), JourneysFold()
+        fold, journeys = PartialsFold(PARTIALS_BATCH), JourneysFold()
         saved = []
         for body, table in pool.ordered(lambda k: _shard_partials(storage, plan.prefix, k),
                                         range(plan.shards), ahead=PARTIALS_AHEAD):
