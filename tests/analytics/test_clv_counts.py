@@ -122,25 +122,3 @@ def test_counts_added_as_they_come_are_the_counts_of_everything(parts, merge_row
     assert total.schema == schema
     assert dict(zip(total["value"].to_pylist(), total["count"].to_pylist(),
                     strict=True)) == want
-
-
-@SETTINGS
-@given(seed=st.integers(0, 10_000), split_at=st.integers(1, 400))
-def test_the_likelihood_split_over_two_threads_is_the_same_to_the_bit(seed, split_at):
-    """A large shop's per-row terms are computed half on a helper thread: element-wise,
-    then summed as one array, so the likelihood (and so the fit) keeps every bit."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    x, t_x, T, _ = _shop(seed, 600)
-    (x, t_x, T), weights = value_counts([x, t_x, T], np.ones(len(x), np.int64))
-    one = clv._BgNbdRows.of(x, t_x, T, weights.astype(float))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(clv, "SPLIT_ROWS", split_at)
-        with ThreadPoolExecutor(1) as helper:
-            two = clv._BgNbdRows.of(x, t_x, T, weights.astype(float), helper)
-            assert two.helper is (helper if int((x > 0).sum()) >= split_at else None)
-            for params in np.exp(np.random.default_rng(seed).normal(0.0, 2.0, (20, 4))):
-                assert two.log_likelihood(*params) == one.log_likelihood(*params)
-        split = clv.fit_bgnbd_counts(x, t_x, T, weights)
-        patch.setattr(clv, "SPLIT_ROWS", 10**9)
-        assert clv.fit_bgnbd_counts(x, t_x, T, weights) == split

@@ -52,7 +52,6 @@ optimiser's work is capped, and a fit that does not converge or whose parameters
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date
 
@@ -93,11 +92,6 @@ ABANDON_LOG = float(np.log(3e3))
 MAX_OPTIMIZER_ITERATIONS = 2_000
 # log(1 + e^d) rounds to d above this (e^-36 is below half a float's resolution at 36).
 SOFTPLUS_CAP = 36.0
-# From this many repeat rows (distinct (x, t_x, T) of repeat buyers; ~290,000 at a
-# million customers) the likelihood's per-row terms are computed on two threads: a 3 GB
-# Lambda has two vCPUs, and the fit makes ~600 evaluations. Below it a thread hand-off
-# costs more than it saves.
-SPLIT_ROWS = 20_000
 
 
 @dataclass(frozen=True)
@@ -317,17 +311,16 @@ def fit_bgnbd_counts(x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
     # Fit on a time scale where the longest age is 10 (alpha scales with time; r, a, b
     # do not).
     scale = max(float(T.max()), 1e-9) / 10.0
-    with ThreadPoolExecutor(1, thread_name_prefix="seglift-fit") as helper:
-        rows = _BgNbdRows.of(x, t_x / scale, T / scale, weights, helper)
+    rows = _BgNbdRows.of(x, t_x / scale, T / scale, weights)
 
-        def negative_ll(log_params: np.ndarray) -> float:
-            if np.max(np.abs(log_params)) > SEARCH_BOX_LOG:
-                return np.inf
-            r, alpha, a, b = np.exp(log_params)
-            return -rows.log_likelihood(r, alpha, a, b)
+    def negative_ll(log_params: np.ndarray) -> float:
+        if np.max(np.abs(log_params)) > SEARCH_BOX_LOG:
+            return np.inf
+        r, alpha, a, b = np.exp(log_params)
+        return -rows.log_likelihood(r, alpha, a, b)
 
-        best = nelder_mead(negative_ll, np.zeros(4),
-                           max_iterations=MAX_OPTIMIZER_ITERATIONS, abandon=_runaway)
+    best = nelder_mead(negative_ll, np.zeros(4), max_iterations=MAX_OPTIMIZER_ITERATIONS,
+                       abandon=_runaway)
     counts = (int(weights.sum()), int(weights[x > 0].sum()))
     _refuse_unsettled("BG/NBD", best.converged, dict(zip(
         ("r", "alpha (time-scaled)", "a", "b"), np.exp(best.x), strict=True)), *counts)
@@ -367,14 +360,10 @@ class _BgNbdRows:
     at_age: np.ndarray  # ages
     at_recency: np.ndarray  # and recencies
     work: tuple[np.ndarray, np.ndarray]  # two scratch arrays of the repeat rows' length
-    # A thread that computes the second half of the repeat rows' terms while the caller
-    # computes the first (None: one thread does all). Each term is element-wise, so where
-    # the halves are split changes no bit; they are then summed as one array, as before.
-    helper: Executor | None = None
 
     @classmethod
-    def of(cls, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarray,
-           helper: Executor | None = None) -> _BgNbdRows:
+    def of(cls, x: np.ndarray, t_x: np.ndarray, T: np.ndarray, weights: np.ndarray
+           ) -> _BgNbdRows:
         w = weights.astype(float)
         xs, x_at = np.unique(x, return_inverse=True)
         ages, age_at = np.unique(T, return_inverse=True)
@@ -387,8 +376,7 @@ class _BgNbdRows:
             recencies=recencies, x=np.ascontiguousarray(x[repeat]),
             weight=np.ascontiguousarray(w[repeat]), at_x=x_at[repeat],
             at_age=age_at[repeat], at_recency=recency_at,
-            work=(np.empty(int(repeat.sum())), np.empty(int(repeat.sum()))),
-            helper=helper if int(repeat.sum()) >= SPLIT_ROWS else None)
+            work=(np.empty(int(repeat.sum())), np.empty(int(repeat.sum()))))
 
     def log_likelihood(self, r: float, alpha: float, a: float, b: float) -> float:
         """The customers' summed log-likelihood. Sums without BLAS: a dot product hands
@@ -403,39 +391,24 @@ class _BgNbdRows:
                  - np.sum((r * self.age_weight + self.age_purchases) * log_age))
         if len(self.x):
             odds = np.log(a) - np.log(b + np.where(xs > 0, xs - 1, 0.0))
-            log_recency = np.log(alpha + self.recencies)
-            rows = len(self.x)
-            if self.helper is None:
-                self._softplus_terms(0, rows, r, log_age, log_recency, odds)
-            else:
-                half = rows // 2
-                second = self.helper.submit(self._softplus_terms, half, rows, r, log_age,
-                                            log_recency, odds)
-                self._softplus_terms(0, half, r, log_age, log_recency, odds)
-                second.result()
-            total += np.sum(self.work[1])
+            d, sp = self.work
+            np.take(log_age, self.at_age, out=d)
+            d -= np.take(np.log(alpha + self.recencies), self.at_recency)
+            d *= np.add(self.x, r, out=sp)
+            d += np.take(odds, self.at_x)
+            # softplus(d) = log(1 + e^d) as exp and log (numpy's logaddexp costs 30%
+            # more): exact to a float's resolution, with e^d capped where 1 + e^d
+            # would round to e^d anyway (d > 36) and the excess added back.
+            np.minimum(d, SOFTPLUS_CAP, out=sp)
+            np.exp(sp, out=sp)
+            sp += 1.0
+            np.log(sp, out=sp)
+            d -= SOFTPLUS_CAP
+            np.maximum(d, 0.0, out=d)
+            sp += d
+            sp *= self.weight
+            total += np.sum(sp)
         return float(total)
-
-    def _softplus_terms(self, start: int, stop: int, r: float, log_age: np.ndarray,
-                        log_recency: np.ndarray, odds: np.ndarray) -> None:
-        """Rows ``start:stop`` of the repeat rows' weighted softplus terms, into
-        ``work[1]`` (``work[0]`` is scratch)."""
-        d, sp = self.work[0][start:stop], self.work[1][start:stop]
-        np.take(log_age, self.at_age[start:stop], out=d)
-        d -= np.take(log_recency, self.at_recency[start:stop])
-        d *= np.add(self.x[start:stop], r, out=sp)
-        d += np.take(odds, self.at_x[start:stop])
-        # softplus(d) = log(1 + e^d) as exp and log (numpy's logaddexp costs 30%
-        # more): exact to a float's resolution, with e^d capped where 1 + e^d
-        # would round to e^d anyway (d > 36) and the excess added back.
-        np.minimum(d, SOFTPLUS_CAP, out=sp)
-        np.exp(sp, out=sp)
-        sp += 1.0
-        np.log(sp, out=sp)
-        d -= SOFTPLUS_CAP
-        np.maximum(d, 0.0, out=d)
-        sp += d
-        sp *= self.weight[start:stop]
 
 
 def history_problem(x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
