@@ -44,6 +44,7 @@ from seglift.analytics.profile import ProfilePartial
 from seglift.analytics.shop import shop_shard
 from seglift.concurrency import DEFAULT_WORKERS, IoPool
 from seglift.dayrun import shop_files
+from seglift.dayrun.columns import DAY_COLUMNS, FEATURE_COLUMNS
 from seglift.dayrun.compute import (
     DayContext,
     MergedPartials,
@@ -124,16 +125,18 @@ def plan_shards(shop: str, run_date: date, run: str, *, reader: Any, storage: St
                      customers=customers, bucket=storage.bucket, manifest_key=manifest_key)
 
 
-def _shard_lake(reader: Any, item: ShardItem) -> LakeTables:
-    """The shard's rows of the lake: only its buckets' files are read."""
-    return read_shard_tables(reader, item.shard, item.shards)
+def _shard_lake(reader: Any, item: ShardItem, columns: Mapping[str, Sequence[str]]
+                ) -> LakeTables:
+    """The shard's rows of the lake: only its buckets' files, and of them only the
+    ``columns`` the step reads (``seglift.dayrun.columns``)."""
+    return read_shard_tables(reader, item.shard, item.shards, columns)
 
 
 def run_shard_features(item: ShardItem, *, reader: Any, storage: Storage, tz: str = "UTC"
                        ) -> dict[str, Any]:
     """FeatureShards (one shard): its features and statistics, written to S3 (the files
     at once, ``IoPool``)."""
-    result = shard_features(_shard_lake(reader, item), item.run_date, tz)
+    result = shard_features(_shard_lake(reader, item, FEATURE_COLUMNS), item.run_date, tz)
     base = f"{item.prefix}shard-{item.shard}/"
     with IoPool() as pool:
         uploads = _Uploads(storage, pool)
@@ -198,7 +201,7 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
         inputs_file = pool.submit(read_parquet, storage.s3, storage.bucket,
                                   base + "model-inputs.parquet")
         plan = plan_day(item.shop, segments, storage)
-        tables = _shard_lake(reader, item)
+        tables = _shard_lake(reader, item, DAY_COLUMNS)
         context = DayContext.model_validate_json(context_body.result())
         features, inputs = features_file.result(), inputs_file.result()
         # Computed once, read by the segments' figures and the shop's part alike.
