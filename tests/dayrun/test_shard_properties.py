@@ -209,3 +209,23 @@ def test_a_modelled_shops_statistics_files_fit_the_same_model():
     context = day_context([_through_a_file(s) for s in stats])
     assert context.predictions is not None and context.predictions.bgnbd is not None
     assert context == day_context(stats)
+
+
+@SETTINGS
+@given(store=stores(max_customers=40), as_of_shift=st.integers(-400, 30))
+def test_features_and_model_inputs_from_the_shared_counted_orders_are_the_same(
+        store, as_of_shift):
+    """FeatureShards makes a shard's counted orders once (``metrics.orders``) and gives
+    them to both the features and the model inputs: the same tables as each computing
+    its own."""
+    from seglift.metrics.orders import counted_orders
+    from seglift.segments.predictions import model_inputs
+
+    as_of = AS_OF + timedelta(days=as_of_shift)
+    tables = store.tables()
+    counted = counted_orders(None, tables.orders, tables.refunds, as_of, "UTC")
+    shared = compute_features(tables, as_of, counted=counted)
+    alone = compute_features(tables, as_of)
+    assert shared.schema == alone.schema
+    assert _features(shared) == _features(alone)
+    assert model_inputs(tables, as_of, counted=counted).equals(model_inputs(tables, as_of))

@@ -144,13 +144,16 @@ class GammaGammaParams:
 
 def rfm_summary(
     orders: pa.Table, refunds: pa.Table, as_of: date, tz: str = "UTC",
-    customer_ids: pa.Array | None = None,
+    customer_ids: pa.Array | None = None, counted: pa.Table | None = None,
 ) -> pa.Table:
     """Per customer with counted orders: frequency, recency, age (days) and monetary.
 
     ``monetary`` is the mean net value of the repeat purchase days (null without repeats).
+    ``counted``: ``counted_orders(customer_ids, orders, refunds, as_of, tz)``, when the
+    caller has already made it.
     """
-    counted = counted_orders(customer_ids, orders, refunds, as_of, tz)
+    if counted is None:
+        counted = counted_orders(customer_ids, orders, refunds, as_of, tz)
     days = counted.group_by(["customer_id", "order_day"]).aggregate([("net", "sum")])
     days = days.sort_by([("customer_id", "ascending"), ("order_day", "ascending")])
     # Decimal sums (exact whatever the order rows are added in, unlike a float sum over

@@ -235,9 +235,11 @@ def stats_of_table(table: pa.Table) -> ShardStats:
 def shard_features(tables: LakeTables, as_of: date, tz: str = "UTC",
                    predictions: bool = True) -> ShardFeatures:
     """Phase 1 of one shard: its customers' features and its statistics (with the
-    prediction model's inputs and their counts unless ``predictions`` is False)."""
-    features = compute_features(tables, as_of, tz)
-    inputs = model_inputs(tables, as_of, tz) if predictions else None
+    prediction model's inputs and their counts unless ``predictions`` is False). The
+    shard's counted orders are made once, for both."""
+    counted = counted_orders(None, tables.orders, tables.refunds, as_of, tz)
+    features = compute_features(tables, as_of, tz, counted=counted)
+    inputs = model_inputs(tables, as_of, tz, counted=counted) if predictions else None
     counts = model_counts(inputs) if inputs is not None else None
     return ShardFeatures(features, ShardStats(rfm_counts(features),
                                               first_order_day(tables.orders, tz),
