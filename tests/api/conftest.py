@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import boto3
 import pytest
+from moto import mock_aws
 
 from api import handler
 from api.ports import ApiContext
 from seglift.auth.session_tokens import issue_session_token
+from seglift.storage.job_repository import JobRepository
 from tests.api.events import proxy_event
 from tests.api.fakes import API_KEY, SECRET, fake_context
 
@@ -89,6 +94,27 @@ def client(api: ApiContext) -> Client:
 @pytest.fixture
 def client_b(api: ApiContext) -> Client:
     return Client(api, SHOP_B)
+
+
+@contextmanager
+def moto_jobs(api: ApiContext) -> Iterator[JobRepository]:
+    """The API's jobs in the real repository over an in-memory DynamoDB (moto): a route
+    that answers with a job records it as it does in AWS, and a test follows it."""
+    with mock_aws():
+        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+        dynamodb.create_table(TableName="idem", BillingMode="PAY_PER_REQUEST",
+                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                              AttributeDefinitions=[{"AttributeName": "id",
+                                                     "AttributeType": "S"}])
+        api.jobs = JobRepository(dynamodb, "idem")
+        yield api.jobs
+
+
+@pytest.fixture
+def jobs(api: ApiContext) -> Iterator[JobRepository]:
+    """The API's jobs recorded in the real repository (``moto_jobs``)."""
+    with moto_jobs(api) as repository:
+        yield repository
 
 
 def evaluated(api: ApiContext, shop: str, name: str = "Repeat", members: int = 12) -> Any:

@@ -5,13 +5,10 @@ API's conventions (ISO dates, money with the shop's currency, pages, one error s
 from __future__ import annotations
 
 import itertools
-from collections.abc import Iterator
 from datetime import date
 from typing import Any, NamedTuple
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from api.fair_use import BUDGETS
 from api.ports import SnapshotNotFound
@@ -378,18 +375,6 @@ PAST_CLV = {"as_of": "2025-03-02", "status": "insufficient_data",
             "gamma_gamma": None, "summary": None, "predictions_key": None, "warnings": [],
             "holdout": None}
 PAST_COHORTS = {"as_of": "2025-03-02", "cohorts": COHORTS["cohorts"][:2], "ltv_by_month": []}
-
-
-@pytest.fixture
-def jobs(api) -> Iterator[JobRepository]:
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(TableName="idem", BillingMode="PAY_PER_REQUEST",
-                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                              AttributeDefinitions=[{"AttributeName": "id",
-                                                     "AttributeType": "S"}])
-        api.jobs = JobRepository(dynamodb, "idem")
-        yield api.jobs
 
 
 class FakePastDays:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from seglift.bounds import INT64_MAX, MAX_DAYS
-from tests.api.conftest import SHOP_A, evaluated
+from tests.api.conftest import SHOP_A, evaluated, moto_jobs
 from tests.api.measurement_fakes import install_measurements
 
 SEGMENT_BODY = '{"name": "x", "condition": %s}'
@@ -389,9 +389,7 @@ def test_expensive_routes_have_a_per_shop_budget(client, api, action, method, ur
     api.segment_engine = FakeSegmentEngine(
         api.segments, uploads=FakeUploads(),
         preview_result={"member_count": 0, "customer_count": 0, "sample": []})
-    from tests.api.test_segment_editor import _moto_jobs
-
-    with _moto_jobs(api) as jobs:
+    with moto_jobs(api) as jobs:
         api.segment_engine.jobs = jobs
         for _ in range(BUDGETS[action].limit):
             assert client.request(method, url, body=body).status in (200, 201, 202)

@@ -6,18 +6,14 @@ function's side (seglift.exports.export_job) runs the export under the job once.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from api.install_adapters import LambdaExporter
 from seglift.exports.export_job import CRASHED, EXPORT_URL_SECONDS, run_export_job
 from seglift.exports.segment_export import ExportError, ExportResult
-from seglift.storage.job_repository import JobRepository
 from tests.api.conftest import SHOP_A, evaluated
 from tests.api.fakes import NOW
 
@@ -33,18 +29,6 @@ class FakeExports:
             raise RuntimeError("lambda unreachable")
         self.started.append({"shop": shop, "segment_id": segment_id, "job_id": job_id,
                              "metrics": list(metrics), "bom": bom, "currency": currency})
-
-
-@pytest.fixture
-def jobs(api) -> Iterator[JobRepository]:
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(TableName="idem", BillingMode="PAY_PER_REQUEST",
-                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                              AttributeDefinitions=[{"AttributeName": "id",
-                                                     "AttributeType": "S"}])
-        api.jobs = JobRepository(dynamodb, "idem")
-        yield api.jobs
 
 
 @pytest.fixture

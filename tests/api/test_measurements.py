@@ -4,14 +4,11 @@ from __future__ import annotations
 
 from datetime import date
 
-import boto3
 import pyarrow as pa
 import pytest
-from moto import mock_aws
 
 from seglift.measurements.compute import measurement_results  # noqa: F401 (the real thing)
-from seglift.storage.job_repository import JobRepository
-from tests.api.conftest import SHOP_A, SHOP_B
+from tests.api.conftest import SHOP_A, SHOP_B, moto_jobs
 from tests.api.measurement_fakes import install_measurements
 from tests.measurements.lake import Lake
 
@@ -31,13 +28,7 @@ class LakeReader:
 def deps(api):
     """Measurements in memory; jobs in the real repository (moto), an experiment's job
     run at once by the real logic, as the measurements function runs it."""
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(TableName="idem", BillingMode="PAY_PER_REQUEST",
-                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                              AttributeDefinitions=[{"AttributeName": "id",
-                                                     "AttributeType": "S"}])
-        api.jobs = JobRepository(dynamodb, "idem")
+    with moto_jobs(api):
         yield install_measurements(api)
 
 

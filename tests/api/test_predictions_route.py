@@ -9,13 +9,11 @@ from datetime import date
 from decimal import Decimal
 from urllib.parse import urlencode
 
-import boto3
 import pytest
-from moto import mock_aws
 
 from seglift.dayrun.compute import day_features
 from seglift.storage.job_repository import JobRepository
-from tests.api.conftest import SHOP_A
+from tests.api.conftest import SHOP_A, moto_jobs
 from tests.api.segment_editor_fakes import FakeSegmentEngine
 from tests.api.test_analytics_routes import FakeAnalytics
 from tests.segments.prediction_store import AS_OF, modelled_store
@@ -155,14 +153,9 @@ PAST = date(2025, 6, 30)
 
 @pytest.fixture
 def jobs(api, engine) -> Iterator[JobRepository]:
-    with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(TableName="idem", BillingMode="PAY_PER_REQUEST",
-                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                              AttributeDefinitions=[{"AttributeName": "id",
-                                                     "AttributeType": "S"}])
-        api.jobs = engine.jobs = JobRepository(dynamodb, "idem")
-        yield api.jobs
+    with moto_jobs(api) as repository:
+        engine.jobs = repository
+        yield repository
 
 
 def test_a_past_day_no_run_stored_is_a_job_then_paged_as_of_that_day(client, engine, jobs):

@@ -15,7 +15,7 @@ from api.ports import EngineRejected
 from seglift import invocation
 from seglift.keys import upload_key
 from seglift.segments.lists import CustomerDirectory
-from tests.api.conftest import SHOP_A, SHOP_B, Client, evaluated
+from tests.api.conftest import SHOP_A, SHOP_B, Client, evaluated, moto_jobs
 from tests.api.fakes import NOW
 from tests.api.segment_editor_fakes import FakeSegmentEngine, FakeUploads
 
@@ -172,7 +172,7 @@ def test_explaining_another_shops_segment_is_404(client_b, api, engine):
 def lists(api, engine):
     """Jobs in the real repository (moto): a list is made as a job the fake engine runs
     at once, as the segments function does when its asynchronous invocation arrives."""
-    with _moto_jobs(api) as jobs:
+    with moto_jobs(api) as jobs:
         engine.jobs = jobs
         yield jobs
 
@@ -522,7 +522,7 @@ def test_a_backfill_is_a_job_the_dashboard_follows_day_by_day(client, client_b, 
     why, as the parts record them (the job repository on moto's DynamoDB)."""
     from datetime import UTC, datetime
 
-    with _moto_jobs(api) as jobs:
+    with moto_jobs(api) as jobs:
         segment = evaluated(api, SHOP_A)
         reply = client.post(f"/segments/{segment.segment_id}/backfill",
                             {"start": "2026-01-01", "end": "2026-11-20"})
@@ -551,28 +551,6 @@ def test_a_backfill_is_a_job_the_dashboard_follows_day_by_day(client, client_b, 
         assert too_long.status == 400 and len(engine.backfills) == before
 
 
-def _moto_jobs(api):
-    from contextlib import contextmanager
-
-    import boto3
-    from moto import mock_aws
-
-    from seglift.storage.job_repository import JobRepository
-
-    @contextmanager
-    def run():
-        with mock_aws():
-            dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-            dynamodb.create_table(TableName="idem", BillingMode="PAY_PER_REQUEST",
-                                  KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                                  AttributeDefinitions=[{"AttributeName": "id",
-                                                         "AttributeType": "S"}])
-            api.jobs = JobRepository(dynamodb, "idem")
-            yield api.jobs
-
-    return run()
-
-
 # ------------------------------------------------------------------ cold days as jobs
 
 
@@ -582,7 +560,7 @@ def editor_jobs(api, engine):
     question asked ``if_ready`` is refused and the API runs it as a job (the fake runs it
     at once, as the asynchronous invocation would)."""
     engine.cold = True
-    with _moto_jobs(api) as jobs:
+    with moto_jobs(api) as jobs:
         engine.jobs = jobs
         yield jobs
 

@@ -13,6 +13,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from seglift.dayrun.columns import DAY_COLUMNS, FEATURE_COLUMNS
 from seglift.dayrun.shards import read_shard_tables, shard_count, shard_tables
 from seglift.lake.buckets import (
     BUCKET_COLUMNS,
@@ -231,6 +232,19 @@ def test_every_shard_reads_its_customers_and_together_they_read_the_whole_table(
         got = read_shard_tables(bucketed, k, shards)
         for name in CUSTOMER_TABLES:
             assert _rows(getattr(got, name), name) == _rows(getattr(expected, name), name)
+        # And only a phase's columns (``seglift.dayrun.columns``): the same rows of those.
+        for columns in (DAY_COLUMNS, FEATURE_COLUMNS):
+            pruned = read_shard_tables(bucketed, k, shards, columns)
+            for name in CUSTOMER_TABLES:
+                chosen = list(columns[name])
+                assert getattr(pruned, name).column_names == chosen
+                assert _projected(getattr(pruned, name)) == _projected(
+                    getattr(expected, name).select(chosen)), name
+
+
+def _projected(table: pa.Table) -> list[str]:
+    """A table's rows, in an order independent of how they were read."""
+    return sorted(repr(tuple(r.values())) for r in table.to_pylist())
 
 
 def test_compaction_keeps_the_bucket_count_and_a_growing_shop_is_rebucketed(s3: Any) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -71,30 +72,39 @@ def shard_tables(tables: LakeTables, shard: int, count: int) -> LakeTables:
     )
 
 
-def read_shard_tables(reader: Any, shard: int, count: int) -> LakeTables:
+def read_shard_tables(reader: Any, shard: int, count: int,
+                      columns: Mapping[str, Sequence[str]] | None = None) -> LakeTables:
     """Shard ``shard`` of ``count`` read from the lake: ``shard_tables`` of the whole
     lake, reading only the shard's buckets (``LakeReader.read_shard``). A reader without
     ``read_shard`` (a test's fake) is read whole and cut. The tables are read at once
-    (``IoPool``: each is S3 GETs and Parquet decoding, which runs outside the GIL)."""
+    (``IoPool``: each is S3 GETs and Parquet decoding, which runs outside the GIL).
+
+    ``columns``: table -> the columns a phase reads (``seglift.dayrun.columns``; every
+    table named), only those decoded; a table of none is not read (a table without
+    columns; customers, orders, line items and refunds are always read, with their
+    ids, to cut the shard). None: every column of every table."""
     read_shard = getattr(reader, "read_shard", None)
+    wanted = {name: None if columns is None else list(columns[name]) for name in TABLE_NAMES}
+    names = [name for name in TABLE_NAMES if wanted[name] != []]
 
     def read(name: str) -> pa.Table:
+        chosen = wanted[name]
         if (count == 1 or read_shard is None) or name not in BUCKET_COLUMNS:
-            return conform(reader.read_table(name, columns=None), name)
-        return conform(read_shard(name, shard, count), name)
+            return conform(reader.read_table(name, columns=chosen), name, chosen)
+        return conform(read_shard(name, shard, count, columns=chosen), name, chosen)
 
-    with IoPool(len(TABLE_NAMES)) as pool:
-        tables = dict(zip(TABLE_NAMES, pool.ordered(read, TABLE_NAMES), strict=True))
+    with IoPool(len(names)) as pool:
+        read_tables = dict(zip(names, pool.ordered(read, names), strict=True))
+    tables = LakeTables(**{name: read_tables.get(name, pa.table({})) for name in TABLE_NAMES})
     if count == 1 or read_shard is None:
-        return shard_tables(LakeTables(**tables), shard, count)
-    orders = tables["orders"]
-    order_ids = orders["order_id"].combine_chunks()
+        return shard_tables(tables, shard, count)
+    order_ids = tables.orders["order_id"].combine_chunks()
     # As ``shard_tables``: a shard's line items and refunds are those of its orders.
-    tables["line_items"] = tables["line_items"].filter(
-        pc.is_in(tables["line_items"]["order_id"], value_set=order_ids))
-    tables["refunds"] = tables["refunds"].filter(
-        pc.is_in(tables["refunds"]["order_id"], value_set=order_ids))
-    return LakeTables(**tables)
+    return dataclasses.replace(
+        tables,
+        line_items=tables.line_items.filter(
+            pc.is_in(tables.line_items["order_id"], value_set=order_ids)),
+        refunds=tables.refunds.filter(pc.is_in(tables.refunds["order_id"], value_set=order_ids)))
 
 
 def shard_ids(ids: pa.Array | None, shard: int, count: int) -> pa.Array | None:

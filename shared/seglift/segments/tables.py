@@ -8,6 +8,7 @@ become nulls) so features and conditions never have to guess what is present.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -18,29 +19,39 @@ TABLE_NAMES: tuple[str, ...] = ("customers", "orders", "line_items", "refunds", 
                                  "collection_products")
 
 
-def conform(table: pa.Table | None, name: str) -> pa.Table:
+def conform(table: pa.Table | None, name: str,
+            columns: Sequence[str] | None = None) -> pa.Table:
     """``table`` with exactly the lake schema of ``name``: columns ordered, cast, completed.
 
     A missing table is an empty one; a missing nullable column is all nulls. A missing
     non-nullable column is a data error, raised with the table and column named.
+    ``columns``: only those columns of the schema, in that order (a projection, as a
+    day-run shard reads: ``seglift.dayrun.columns``); any other column of ``table`` is
+    dropped, and code reading one fails with a ``KeyError`` rather than seeing nulls.
     """
     schema = schema_of(name)
+    if columns is not None:
+        unknown = [c for c in columns if c not in schema.names]
+        if unknown:
+            raise KeyError(f"lake table {name!r} has no columns {unknown}")
+        schema = pa.schema([schema.field(c) for c in columns])
     if table is None:
         return schema.empty_table()
-    columns = []
+    arrays = []
     for field in schema:
         if field.name in table.column_names:
-            columns.append(table.column(field.name).cast(field.type))
+            arrays.append(table.column(field.name).cast(field.type))
         elif field.nullable:
-            columns.append(pa.nulls(table.num_rows, field.type))
+            arrays.append(pa.nulls(table.num_rows, field.type))
         else:
             raise ValueError(f"lake table {name!r} lacks required column {field.name!r}")
-    return pa.Table.from_arrays(columns, schema=schema)
+    return pa.Table.from_arrays(arrays, schema=schema)
 
 
 @dataclass(frozen=True)
 class LakeTables:
-    """One shop's lake, as Arrow tables with the lake schemas."""
+    """One shop's lake, as Arrow tables with the lake schemas (a day-run shard's: only
+    the columns its phase reads, ``seglift.dayrun.columns``)."""
 
     customers: pa.Table
     orders: pa.Table
