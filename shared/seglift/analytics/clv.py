@@ -61,7 +61,7 @@ import pyarrow.compute as pc
 
 from seglift.analytics.optimize import nelder_mead
 from seglift.analytics.row_chunks import RowChunks
-from seglift.analytics.special import log_beta, log_gamma, scaled_hyp2f1
+from seglift.analytics.special import log_beta, log_gamma, log_gammas, scaled_hyp2f1
 from seglift.metrics.orders import counted_orders
 
 DEFAULT_HORIZONS = (90, 365)
@@ -393,8 +393,13 @@ class _BgNbdRows:
         thread count). ``chunks``: the per-row terms computed in slices on threads
         (``row_chunks``; the sum is still one, over every row: the same bits)."""
         xs = self.xs
-        gammas = (log_gamma(r + xs) - log_gamma(r) + r * np.log(alpha)
-                  + log_beta(a, b + xs) - log_beta(a, b))
+        b_xs = b + xs
+        # log_gamma(r + xs) - log_gamma(r) + r log alpha + log_beta(a, b + xs)
+        # - log_beta(a, b), every log-gamma in one call (``log_gammas``).
+        g_rxs, g_r, g_a, g_bxs, g_abxs, g_b, g_ab = log_gammas(
+            r + xs, r, a, b_xs, a + b_xs, b, a + b)
+        gammas = (g_rxs - g_r + r * np.log(alpha)
+                  + ((g_a + g_bxs) - g_abxs) - ((g_a + g_b) - g_ab))
         log_age = np.log(alpha + self.ages)
         total = (np.sum(self.x_weight * gammas)
                  - np.sum((r * self.age_weight + self.age_purchases) * log_age))
@@ -629,7 +634,8 @@ class _GammaGammaRows:
         """The customers' summed log-likelihood (sums without BLAS, and ``chunks``, as
         BG/NBD's)."""
         pxs = p * self.xs
-        gammas = log_gamma(pxs + q) - log_gamma(pxs) - log_gamma(q)
+        g_pxsq, g_pxs, g_q = log_gammas(pxs + q, pxs, q)
+        gammas = g_pxsq - g_pxs - g_q
         log_v_mx, product = self.work
 
         def logs(rows: slice) -> None:
