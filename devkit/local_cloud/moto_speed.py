@@ -14,22 +14,39 @@
    The same clock read as ``time.time()`` (what ``unix_time()`` computes when given no
    datetime) makes it ~5x cheaper; with a datetime the original is used.
 
-``install`` applies both when the cloud starts; ``uninstall`` restores moto's own code.
+3. moto's DynamoDB ``Table.query`` on a table's own key (no index) starts from
+   ``all_items()``: every item of the *whole table* sorted by (hash, range) key, comparing
+   ``DynamoType`` values in Python, then keeps the asked partition. A query's cost so grows
+   with everything the table holds (a few thousand revenue-month items made each of
+   ReduceDay's ~50 queries cost tens of ms), where DynamoDB reads one partition. While such
+   a query runs, ``all_items()`` answers the asked partition's items only (the items of the
+   table whose hash key equals the asked one, looked up as ``get_item`` does), in the same
+   order, so the query keeps, sorts, pages and filters exactly what it did. Index queries
+   and tables without a range key are left as they are.
+
+``install`` applies them when the cloud starts; ``uninstall`` restores moto's own code.
 """
 
 from __future__ import annotations
 
+import contextvars
 import importlib
 import time
 from datetime import datetime
 from typing import Any
 
 import moto.sqs.models as sqs_models
+from moto.dynamodb.models.table import Table
 from moto.s3.models import S3Backend
 
 _ORIGINAL = S3Backend.__dict__["_url_module"]
 _UNIX_TIME = sqs_models.unix_time
 _UNIX_TIME_MILLIS = sqs_models.unix_time_millis
+_QUERY = Table.__dict__["query"]
+_ALL_ITEMS = Table.__dict__["all_items"]
+# The (table, partition's items) a running key query reads instead of the whole table.
+_PARTITION: contextvars.ContextVar[tuple[Table, list[Any]] | None] = \
+    contextvars.ContextVar("seglift_moto_partition", default=None)
 
 
 def _unix_time(dt: datetime | None = None) -> float:
@@ -40,6 +57,28 @@ def _unix_time_millis(dt: datetime | None = None) -> float:
     return time.time() * 1000.0 if dt is None else _UNIX_TIME_MILLIS(dt)
 
 
+def _all_items(self: Table) -> list[Any]:
+    scoped = _PARTITION.get()
+    if scoped is not None and scoped[0] is self:
+        return scoped[1]
+    return _ALL_ITEMS(self)
+
+
+def _query(self: Table, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+    index_name = args[6] if len(args) > 6 else kwargs.get("index_name")
+    if index_name or not self.range_key_attr or hash_key is None:
+        return _QUERY(self, hash_key, *args, **kwargs)
+    # ``items[hash][range]``: the same lookup ``get_item`` makes (``DynamoType`` hashes
+    # and compares by (type, value), as the query's ``item.hash_key == hash_key`` does).
+    partition = sorted(self.items.get(hash_key, {}).values(),
+                       key=lambda item: item.range_key)
+    token = _PARTITION.set((self, partition))
+    try:
+        return _QUERY(self, hash_key, *args, **kwargs)
+    finally:
+        _PARTITION.reset(token)
+
+
 def install() -> None:
     import moto.s3.urls as urls_module
 
@@ -47,9 +86,13 @@ def install() -> None:
     S3Backend._url_module = property(lambda self: loaded)  # type: ignore[assignment,method-assign]
     sqs_models.unix_time = _unix_time
     sqs_models.unix_time_millis = _unix_time_millis
+    Table.query = _query  # type: ignore[method-assign]
+    Table.all_items = _all_items  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
     S3Backend._url_module = _ORIGINAL  # type: ignore[method-assign]
     sqs_models.unix_time = _UNIX_TIME
     sqs_models.unix_time_millis = _UNIX_TIME_MILLIS
+    Table.query = _QUERY  # type: ignore[method-assign]
+    Table.all_items = _ALL_ITEMS  # type: ignore[method-assign]

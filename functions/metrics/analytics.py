@@ -41,6 +41,7 @@ from seglift.analytics.clv import (
     summary_numbers,
 )
 from seglift.analytics.shop import ShopShard, shop_shard
+from seglift.concurrency import IoPool
 from seglift.metrics.orders import member_ids
 from seglift.storage.analytics_repository import (
     CLV_OF_DAY,
@@ -215,6 +216,14 @@ def store_shop_analytics(
             loaded.extend(parts.load())
         return loaded
 
+    merged: list[shop_payloads.PatternPart] = []
+
+    def patterns() -> list[shop_payloads.PatternPart]:
+        """The shards' membership patterns, added once for the overlap and the funnels."""
+        if not merged:
+            merged.extend(shop_payloads.merged_patterns([p.pattern_part() for p in shards()]))
+        return merged
+
     def cohorts_part() -> None:
         store.put(shop, SHOP_SUBJECT, "cohorts", day, shop_payloads.cohorts_payload(
             shards(), run_date))
@@ -230,23 +239,30 @@ def store_shop_analytics(
         # columns null, so nobody reads an older day's numbers as today's.
         sums = shop_payloads.clv_sums_of(shards())
         key = keys.clv_predictions_key(shop, run_date)
-        parts.write_predictions(key)
+        # The predictions file is streamed (Parquet encoding, S3 uploads) on a thread
+        # while this one fits the holdout check's model: independent work, one core each
+        # (a 3 GB Lambda has two), so the step is billed for the longer of the two, not
+        # their sum. The payload is stored only once the file is (a failed write fails
+        # the part, as before).
+        with IoPool(1) as writer:
+            written = writer.submit(parts.write_predictions, key)
+            # Whether to trust it: fit on all but the last 90 days, predict them, compare.
+            holdout = shop_payloads.holdout_payload(shards(), run_date)
+            written.result()
         payload = shop_payloads.clv_payload(model, sums, run_date, key)
-        # Whether to trust it: fit on all but the last 90 days, predict them, compare.
-        payload["holdout"] = shop_payloads.holdout_payload(shards(), run_date)
+        payload["holdout"] = holdout
         store.put(shop, SHOP_SUBJECT, "clv", day, payload)
 
     def overlap_part() -> None:
         store.put(shop, SHOP_SUBJECT, "overlap", day, shop_payloads.overlap_payload(
-            [p.pattern_part() for p in shards()], segment_ids, run_date))
+            patterns(), segment_ids, run_date))
 
     def funnels_part() -> None:
-        patterns = [p.pattern_part() for p in shards()]
         for journey in journeys.all(shop):  # a shop has a handful of journeys
             stages = list(journey.stages)
             if all(s in segment_ids for s in stages):
                 store.put(shop, journey.journey_id, "funnel", day,
-                          shop_payloads.funnel_payload(patterns, stages, run_date))
+                          shop_payloads.funnel_payload(patterns(), stages, run_date))
 
     def revenue_part() -> None:
         # The store's revenue by month over its whole history, every month rewritten (a

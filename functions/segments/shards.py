@@ -58,6 +58,8 @@ from seglift.dayrun.compute import (
     day_context,
     shard_day,
     shard_features,
+    stats_of_table,
+    stats_table,
 )
 from seglift.dayrun.contracts import (
     DayRunResult,
@@ -70,7 +72,7 @@ from seglift.dayrun.journeys import EVERYONE, JourneysFold, journeys_table, with
 from seglift.dayrun.shards import read_shard_tables, shard_count
 from seglift.dayrun.shop_files import ShopShardFile
 from seglift.metrics.orders import counted_orders
-from seglift.segments.predictions import ModelCounts, model_scores
+from seglift.segments.predictions import model_scores
 from seglift.segments.snapshots import read_parquet
 from seglift.segments.tables import LakeTables
 from segments.dayrun import (
@@ -155,26 +157,22 @@ def run_shard_features(item: ShardItem, *, reader: Any, storage: Storage, tz: st
     with IoPool() as pool:
         uploads = _Uploads(storage, pool)
         uploads.parquet(base + "features-1.parquet", result.features)
-        for name, counts in result.stats.rfm.items():
-            uploads.parquet(base + f"rfm-{name}.parquet", counts)
         if result.inputs is not None:  # SegmentShards applies the model to them
             uploads.parquet(base + "model-inputs.parquet", result.inputs)
-        counts = result.stats.model_counts
-        if counts is not None:  # DayContext fits the model on every shard's
-            uploads.parquet(base + "model-purchases.parquet", counts.purchases)
-            uploads.parquet(base + "model-order-values.parquet", counts.order_values)
-        uploads.json(base + "stats.json", json.dumps({
-            "first_order": result.stats.first_order.isoformat() if result.stats.first_order
-            else None, "customers": result.stats.customers}))
+        # What DayContext merges (the RFM and model fit's value counts, the scalars), in
+        # one file: one PUT here and one GET there.
+        uploads.parquet(base + STATS_FILE, stats_table(result.stats))
         uploads.wait()
     return {"shard": item.shard, "customers": result.stats.customers}
 
 
 def merge_context(plan: ShardPlan, *, storage: Storage) -> dict[str, Any]:
     """DayContext: every shard's statistics merged into the shop's, written to S3. The
-    shards' files are read one after another as they are added (``day_context`` takes
-    them from a generator), so the step holds the merged counts and one shard's."""
-    context = day_context(_shard_stats(plan, storage))
+    shards' files are read a few ahead of the one being added (``STATS_AHEAD``) and
+    added in shard order (``day_context`` takes them from a generator), so the step
+    holds the merged counts and a few shards', never every shard's."""
+    with IoPool(STATS_AHEAD) as pool:
+        context = day_context(_shard_stats(plan, storage, pool))
     _put_json(storage, plan.prefix + "context.json", context.model_dump_json())
     model = context.predictions
     if model is not None:  # the editor applies the day's model instead of refitting it
@@ -187,22 +185,19 @@ def merge_context(plan: ShardPlan, *, storage: Storage) -> dict[str, Any]:
             "predictions": "fitted" if model is not None and model.bgnbd else "not_fitted"}
 
 
-def _shard_stats(plan: ShardPlan, storage: Storage) -> Iterator[ShardStats]:
-    """Each shard's statistics, read from S3 when the previous shard's are added."""
-    for k in range(plan.shards):
-        base = f"{plan.prefix}shard-{k}/"
-        scalars = json.loads(_get(storage, base + "stats.json"))
+# A shard's statistics file (``compute.stats_table``), and how many DayContext reads
+# ahead of the one it adds: each is about 1 MB parsed at 100,000 customers a shard.
+STATS_FILE = "stats.parquet"
+STATS_AHEAD = 4
 
-        def read(name: str, base: str = base) -> pa.Table:
-            return read_parquet(storage.s3, storage.bucket, base + name)
 
-        rfm = {name: read(f"rfm-{name}.parquet") for name in ("recency", "frequency",
-                                                              "monetary")}
-        first = scalars["first_order"]
-        yield ShardStats(rfm, date.fromisoformat(first) if first else None,
-                         scalars["customers"],
-                         ModelCounts(read("model-purchases.parquet"),
-                                     read("model-order-values.parquet")))
+def _shard_stats(plan: ShardPlan, storage: Storage, pool: IoPool) -> Iterator[ShardStats]:
+    """Each shard's statistics in shard order, read on ``pool`` ahead of their turn."""
+    def read(k: int) -> ShardStats:
+        return stats_of_table(read_parquet(storage.s3, storage.bucket,
+                                           f"{plan.prefix}shard-{k}/{STATS_FILE}"))
+
+    yield from pool.ordered(read, range(plan.shards))
 
 
 def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: Any,

@@ -122,3 +122,55 @@ def test_counts_added_as_they_come_are_the_counts_of_everything(parts, merge_row
     assert total.schema == schema
     assert dict(zip(total["value"].to_pylist(), total["count"].to_pylist(),
                     strict=True)) == want
+
+
+@pytest.mark.parametrize("workers", [2, 3, 5])
+def test_the_likelihoods_per_row_terms_on_threads_are_the_same_bits(workers, monkeypatch):
+    """The context step computes the likelihoods' per-row terms in slices on threads
+    (``row_chunks``); the sums stay one over every row, so each evaluation, the
+    optimiser's path and the fitted model are the same to the bit as on one thread."""
+    from seglift.analytics.row_chunks import RowChunks
+
+    x, t_x, T, m = _shop(11, 3_000)
+    (dx, dt, dT), weights = value_counts([x, t_x, T], np.ones(len(x), np.int64))
+    rows = clv._BgNbdRows.of(dx, dt, dT, weights)
+    keep = x > 0
+    (gx, gm), gw = value_counts([x[keep], m[keep]], np.ones(int(keep.sum()), np.int64))
+    gg = clv._GammaGammaRows.of(gx, gm, gw)
+    with RowChunks(len(rows.x), workers, min_rows=1) as chunks, \
+            RowChunks(len(gg.mx), workers, min_rows=1) as gg_chunks:
+        assert len(chunks.slices) == workers and len(gg_chunks.slices) == workers
+        for params in ((0.5, 20.0, 0.8, 3.0), (1e-4, 1e-4, 1e4, 1e-4), (3.0, 1e-4, 0.01, 0.01)):
+            assert rows.log_likelihood(*params, chunks) == rows.log_likelihood(*params)
+        for gg_params in ((6.0, 4.0, 15.0), (1e-3, 1e3, 1e-4)):
+            assert gg.log_likelihood(*gg_params, gg_chunks) == gg.log_likelihood(*gg_params)
+    ones = np.ones(len(x), np.int64)
+    one = fit_clv_counts(x, t_x, T, ones, x, m, ones, workers=1)
+    assert isinstance(one, clv.ClvModel)
+    import seglift.analytics.row_chunks as row_chunks
+
+    monkeypatch.setattr(row_chunks, "MIN_ROWS_PER_SLICE", 1)  # every fit's rows in slices
+    assert fit_clv_counts(x, t_x, T, ones, x, m, ones, workers=workers) == one
+
+
+def test_row_chunks_cover_every_row_once_and_raise_a_slices_error():
+    from seglift.analytics.row_chunks import RowChunks
+
+    for rows, workers in ((0, 4), (1, 4), (10, 3), (100_000, 2), (7, 1)):
+        with RowChunks(rows, workers, min_rows=1) as chunks:
+            seen = np.zeros(rows, np.int64)
+
+            def mark(part: slice, seen: np.ndarray = seen) -> None:
+                seen[part] += 1
+
+            chunks.run(mark)
+            assert seen.tolist() == [1] * rows
+    with RowChunks(10, 2, min_rows=1) as chunks:
+        def fail(part: slice) -> None:
+            if part.start == 0:
+                raise RuntimeError("slice failed")
+
+        with pytest.raises(RuntimeError, match="slice failed"):
+            chunks.run(fail)
+    with pytest.raises(ValueError, match="at least one worker"):
+        RowChunks(10, 0)

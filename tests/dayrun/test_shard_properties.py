@@ -157,3 +157,75 @@ def test_partials_added_a_few_shards_at_a_time_give_the_figures_of_all_at_once(
         whole = at_once.get(segment_id)
         assert whole == folded.get(segment_id) == tabled.get(segment_id), segment_id
     assert set(at_once.failures) == set(folded.failures) == set(tabled.failures)
+
+
+def _through_a_file(stats: Any) -> Any:
+    """A shard's statistics as FeatureShards writes them and DayContext reads them."""
+    import io
+
+    import pyarrow.parquet as pq
+
+    from seglift.dayrun.compute import stats_of_table, stats_table
+
+    sink = io.BytesIO()
+    pq.write_table(stats_table(stats), sink, compression="zstd")
+    return stats_of_table(pq.read_table(io.BytesIO(sink.getvalue())))
+
+
+def _same_stats(got: Any, want: Any) -> None:
+    assert (got.first_order, got.customers) == (want.first_order, want.customers)
+    for name, table in want.rfm.items():
+        assert got.rfm[name].to_pylist() == table.to_pylist(), name
+    assert (got.model_counts is None) == (want.model_counts is None)
+    if want.model_counts is not None:
+        for part in ("purchases", "order_values"):
+            assert (getattr(got.model_counts, part).to_pylist()
+                    == getattr(want.model_counts, part).to_pylist()), part
+
+
+@SETTINGS
+@given(store=stores(max_customers=30), shards=st.integers(1, 5),
+       as_of_shift=st.integers(-400, 30), predictions=st.booleans())
+def test_a_shards_statistics_file_gives_back_its_statistics(store, shards, as_of_shift,
+                                                            predictions):
+    """FeatureShards writes a shard's statistics (RFM value counts, the model fit's value
+    counts, first order day, customers) as one file and DayContext reads them back:
+    the same statistics, so the same context, whatever is empty or absent (a shard
+    without customers or orders, a day fitting no model)."""
+    as_of = AS_OF + timedelta(days=as_of_shift)
+    tables = store.tables()
+    stats = [shard_features(shard_tables(tables, k, shards), as_of,
+                            predictions=predictions).stats for k in range(shards)]
+    read = [_through_a_file(s) for s in stats]
+    for got, want in zip(read, stats, strict=True):
+        _same_stats(got, want)
+    assert day_context(read) == day_context(stats)
+
+
+def test_a_modelled_shops_statistics_files_fit_the_same_model():
+    store = prediction_store.modelled_store(5)
+    tables, as_of = store.tables(), prediction_store.AS_OF
+    stats = [shard_features(shard_tables(tables, k, 3), as_of).stats for k in range(3)]
+    context = day_context([_through_a_file(s) for s in stats])
+    assert context.predictions is not None and context.predictions.bgnbd is not None
+    assert context == day_context(stats)
+
+
+@SETTINGS
+@given(store=stores(max_customers=40), as_of_shift=st.integers(-400, 30))
+def test_features_and_model_inputs_from_the_shared_counted_orders_are_the_same(
+        store, as_of_shift):
+    """FeatureShards makes a shard's counted orders once (``metrics.orders``) and gives
+    them to both the features and the model inputs: the same tables as each computing
+    its own."""
+    from seglift.metrics.orders import counted_orders
+    from seglift.segments.predictions import model_inputs
+
+    as_of = AS_OF + timedelta(days=as_of_shift)
+    tables = store.tables()
+    counted = counted_orders(None, tables.orders, tables.refunds, as_of, "UTC")
+    shared = compute_features(tables, as_of, counted=counted)
+    alone = compute_features(tables, as_of)
+    assert shared.schema == alone.schema
+    assert _features(shared) == _features(alone)
+    assert model_inputs(tables, as_of, counted=counted).equals(model_inputs(tables, as_of))

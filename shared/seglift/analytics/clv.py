@@ -60,6 +60,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seglift.analytics.optimize import nelder_mead
+from seglift.analytics.row_chunks import RowChunks
 from seglift.analytics.special import log_beta, log_gamma, scaled_hyp2f1
 from seglift.metrics.orders import counted_orders
 
@@ -143,13 +144,16 @@ class GammaGammaParams:
 
 def rfm_summary(
     orders: pa.Table, refunds: pa.Table, as_of: date, tz: str = "UTC",
-    customer_ids: pa.Array | None = None,
+    customer_ids: pa.Array | None = None, counted: pa.Table | None = None,
 ) -> pa.Table:
     """Per customer with counted orders: frequency, recency, age (days) and monetary.
 
     ``monetary`` is the mean net value of the repeat purchase days (null without repeats).
+    ``counted``: ``counted_orders(customer_ids, orders, refunds, as_of, tz)``, when the
+    caller has already made it.
     """
-    counted = counted_orders(customer_ids, orders, refunds, as_of, tz)
+    if counted is None:
+        counted = counted_orders(customer_ids, orders, refunds, as_of, tz)
     days = counted.group_by(["customer_id", "order_day"]).aggregate([("net", "sum")])
     days = days.sort_by([("customer_id", "ascending"), ("order_day", "ascending")])
     # Decimal sums (exact whatever the order rows are added in, unlike a float sum over
@@ -297,11 +301,13 @@ def fit_bgnbd(x: np.ndarray, t_x: np.ndarray, T: np.ndarray) -> BgNbdParams:
 
 
 def fit_bgnbd_counts(x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
-                     customers: np.ndarray) -> BgNbdParams:
+                     customers: np.ndarray, workers: int | None = None) -> BgNbdParams:
     """``fit_bgnbd`` from value counts: (x, t_x, T) rows each shared by ``customers``
     customers, in any order and with repeats (one shard's counts after another's). The
     fit is made from their canonical form (``value_counts``), so it is the same function
-    of the counts, to the bit, whatever the shard count or the order they came in."""
+    of the counts, to the bit, whatever the shard count or the order they came in.
+    ``workers``: threads for the per-row terms (``row_chunks``; default one a core),
+    which change the time, never the bits."""
     x, t_x, T = (np.asarray(v) for v in (x, t_x, T))
     _check_inputs(x, t_x, T)
     (x, t_x, T), weights = value_counts([x, t_x, T], customers)
@@ -313,14 +319,15 @@ def fit_bgnbd_counts(x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
     scale = max(float(T.max()), 1e-9) / 10.0
     rows = _BgNbdRows.of(x, t_x / scale, T / scale, weights)
 
-    def negative_ll(log_params: np.ndarray) -> float:
-        if np.max(np.abs(log_params)) > SEARCH_BOX_LOG:
-            return np.inf
-        r, alpha, a, b = np.exp(log_params)
-        return -rows.log_likelihood(r, alpha, a, b)
+    with RowChunks(len(rows.x), workers) as chunks:
+        def negative_ll(log_params: np.ndarray) -> float:
+            if np.max(np.abs(log_params)) > SEARCH_BOX_LOG:
+                return np.inf
+            r, alpha, a, b = np.exp(log_params)
+            return -rows.log_likelihood(r, alpha, a, b, chunks)
 
-    best = nelder_mead(negative_ll, np.zeros(4), max_iterations=MAX_OPTIMIZER_ITERATIONS,
-                       abandon=_runaway)
+        best = nelder_mead(negative_ll, np.zeros(4), max_iterations=MAX_OPTIMIZER_ITERATIONS,
+                           abandon=_runaway)
     counts = (int(weights.sum()), int(weights[x > 0].sum()))
     _refuse_unsettled("BG/NBD", best.converged, dict(zip(
         ("r", "alpha (time-scaled)", "a", "b"), np.exp(best.x), strict=True)), *counts)
@@ -378,11 +385,13 @@ class _BgNbdRows:
             at_age=age_at[repeat], at_recency=recency_at,
             work=(np.empty(int(repeat.sum())), np.empty(int(repeat.sum()))))
 
-    def log_likelihood(self, r: float, alpha: float, a: float, b: float) -> float:
+    def log_likelihood(self, r: float, alpha: float, a: float, b: float,
+                       chunks: RowChunks | None = None) -> float:
         """The customers' summed log-likelihood. Sums without BLAS: a dot product hands
         each of the optimizer's ~1,200 evaluations to BLAS threads, which cost more than
         the sum itself on a busy 2-core machine (and make the last bits depend on the
-        thread count)."""
+        thread count). ``chunks``: the per-row terms computed in slices on threads
+        (``row_chunks``; the sum is still one, over every row: the same bits)."""
         xs = self.xs
         gammas = (log_gamma(r + xs) - log_gamma(r) + r * np.log(alpha)
                   + log_beta(a, b + xs) - log_beta(a, b))
@@ -391,23 +400,33 @@ class _BgNbdRows:
                  - np.sum((r * self.age_weight + self.age_purchases) * log_age))
         if len(self.x):
             odds = np.log(a) - np.log(b + np.where(xs > 0, xs - 1, 0.0))
-            d, sp = self.work
-            np.take(log_age, self.at_age, out=d)
-            d -= np.take(np.log(alpha + self.recencies), self.at_recency)
-            d *= np.add(self.x, r, out=sp)
-            d += np.take(odds, self.at_x)
-            # softplus(d) = log(1 + e^d) as exp and log (numpy's logaddexp costs 30%
-            # more): exact to a float's resolution, with e^d capped where 1 + e^d
-            # would round to e^d anyway (d > 36) and the excess added back.
-            np.minimum(d, SOFTPLUS_CAP, out=sp)
-            np.exp(sp, out=sp)
-            sp += 1.0
-            np.log(sp, out=sp)
-            d -= SOFTPLUS_CAP
-            np.maximum(d, 0.0, out=d)
-            sp += d
-            sp *= self.weight
-            total += np.sum(sp)
+            log_recency = np.log(alpha + self.recencies)
+
+            def softplus_terms(rows: slice) -> None:
+                d, sp = self.work[0][rows], self.work[1][rows]
+                # (mode="clip": the positions are in range by construction, and numpy's
+                # bounds-checked take costs twice as much.)
+                np.take(log_age, self.at_age[rows], out=d, mode="clip")
+                d -= np.take(log_recency, self.at_recency[rows], mode="clip")
+                d *= np.add(self.x[rows], r, out=sp)
+                d += np.take(odds, self.at_x[rows], mode="clip")
+                # softplus(d) = log(1 + e^d) as exp and log (numpy's logaddexp costs 30%
+                # more): exact to a float's resolution, with e^d capped where 1 + e^d
+                # would round to e^d anyway (d > 36) and the excess added back.
+                np.minimum(d, SOFTPLUS_CAP, out=sp)
+                np.exp(sp, out=sp)
+                sp += 1.0
+                np.log(sp, out=sp)
+                d -= SOFTPLUS_CAP
+                np.maximum(d, 0.0, out=d)
+                sp += d
+                sp *= self.weight[rows]
+
+            if chunks is None:
+                softplus_terms(slice(None))
+            else:
+                chunks.run(softplus_terms)
+            total += np.sum(self.work[1])
         return float(total)
 
 
@@ -562,12 +581,13 @@ def fit_gamma_gamma(x: np.ndarray, m: np.ndarray) -> GammaGammaParams:
 
 
 def fit_gamma_gamma_counts(x: np.ndarray, m: np.ndarray, customers: np.ndarray,
-                           everyone: int | None = None) -> GammaGammaParams:
+                           everyone: int | None = None, workers: int | None = None
+                           ) -> GammaGammaParams:
     """``fit_gamma_gamma`` from value counts: (x, m) rows each shared by ``customers``
     customers, in any order and with repeats; only repeat buyers with a positive m are
     fitted. Made from the counts' canonical form (``value_counts``), so the parameters
     are the same whatever the shard count. ``everyone``: the customers the model is for,
-    said in a refusal (default: the rows' customers)."""
+    said in a refusal (default: the rows' customers); ``workers`` as BG/NBD's."""
     x, m = np.asarray(x), np.asarray(m, dtype=float)
     weights = _weights(customers, len(x))
     everyone = int(weights.sum()) if everyone is None else everyone
@@ -581,14 +601,15 @@ def fit_gamma_gamma_counts(x: np.ndarray, m: np.ndarray, customers: np.ndarray,
     scale = float(np.sum(weights * m)) / buyers  # the customers' mean m
     rows = _GammaGammaRows.of(x, m / scale, weights)
 
-    def negative_ll(log_params: np.ndarray) -> float:
-        if np.max(np.abs(log_params)) > SEARCH_BOX_LOG:
-            return np.inf
-        p, q, v = np.exp(log_params)
-        return -rows.log_likelihood(p, q, v)
+    with RowChunks(len(rows.mx), workers) as chunks:
+        def negative_ll(log_params: np.ndarray) -> float:
+            if np.max(np.abs(log_params)) > SEARCH_BOX_LOG:
+                return np.inf
+            p, q, v = np.exp(log_params)
+            return -rows.log_likelihood(p, q, v, chunks)
 
-    best = nelder_mead(negative_ll, np.zeros(3), max_iterations=MAX_OPTIMIZER_ITERATIONS,
-                       abandon=_runaway)
+        best = nelder_mead(negative_ll, np.zeros(3), max_iterations=MAX_OPTIMIZER_ITERATIONS,
+                           abandon=_runaway)
     _refuse_unsettled("Gamma-Gamma", best.converged, dict(zip(
         ("p", "q", "v"), np.exp(best.x), strict=True)), everyone, buyers)
     p, q, v = np.exp(best.x)
@@ -630,12 +651,22 @@ class _GammaGammaRows:
                    mx=m * x, weight=w, weight_x=wx,
                    work=(np.empty(len(x)), np.empty(len(x))))
 
-    def log_likelihood(self, p: float, q: float, v: float) -> float:
-        """The customers' summed log-likelihood (sums without BLAS, as BG/NBD's)."""
+    def log_likelihood(self, p: float, q: float, v: float,
+                       chunks: RowChunks | None = None) -> float:
+        """The customers' summed log-likelihood (sums without BLAS, and ``chunks``, as
+        BG/NBD's)."""
         pxs = p * self.xs
         gammas = log_gamma(pxs + q) - log_gamma(pxs) - log_gamma(q)
         log_v_mx, product = self.work
-        np.log(np.add(self.mx, v, out=log_v_mx), out=log_v_mx)
+
+        def logs(rows: slice) -> None:
+            out = log_v_mx[rows]
+            np.log(np.add(self.mx[rows], v, out=out), out=out)
+
+        if chunks is None:
+            logs(slice(None))
+        else:
+            chunks.run(logs)
         by_x = np.sum(np.multiply(self.weight_x, log_v_mx, out=product))
         by_customer = np.sum(np.multiply(self.weight, log_v_mx, out=product))
         return float(np.sum(self.x_weight * gammas) + q * np.log(v) * self.customers
@@ -687,19 +718,22 @@ def fit_clv_model(x: np.ndarray, t_x: np.ndarray, T: np.ndarray,
 
 
 def fit_clv_counts(x: np.ndarray, t_x: np.ndarray, T: np.ndarray, customers: np.ndarray,
-                   repeat_x: np.ndarray, m: np.ndarray, repeat_customers: np.ndarray
-                   ) -> ClvModel | NotEnoughHistory:
+                   repeat_x: np.ndarray, m: np.ndarray, repeat_customers: np.ndarray,
+                   workers: int | None = None) -> ClvModel | NotEnoughHistory:
     """Both models from their sufficient statistics, the one definition of the shop's
     model (the day-run's context step, the analytics step and a past day's refit all
     come here): value counts of every customer's (x, t_x, T) (``customers`` of each),
-    and of the repeat buyers' (x, m) (``repeat_customers`` of each)."""
+    and of the repeat buyers' (x, m) (``repeat_customers`` of each). ``workers``:
+    threads for the likelihoods' per-row terms (``row_chunks``: the time, never the
+    bits)."""
     try:
-        bg = fit_bgnbd_counts(x, t_x, T, customers)
+        bg = fit_bgnbd_counts(x, t_x, T, customers, workers)
     except InsufficientData as refused:
         return refused.outcome
     try:
         return ClvModel(bg, fit_gamma_gamma_counts(
-            repeat_x, m, repeat_customers, everyone=int(np.sum(customers, dtype=np.int64))))
+            repeat_x, m, repeat_customers, everyone=int(np.sum(customers, dtype=np.int64)),
+            workers=workers))
     except InsufficientData as refused:
         return ClvModel(bg, None, refused.outcome)
 

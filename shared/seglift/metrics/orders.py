@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from seglift.lake.schema import MONEY
+from seglift.segments.arrowutil import row_numbers
 from seglift.segments.timeutil import cutoff_scalar, local_dates
 
 NET = pa.decimal128(38, 3)
@@ -104,7 +105,7 @@ def rank_within_runs(sorted_keys: pa.ChunkedArray | pa.Array) -> pa.Array:
     if n == 0:
         return pa.array([], pa.int32())
     keys = sorted_keys.combine_chunks() if isinstance(sorted_keys, pa.ChunkedArray) else sorted_keys
-    positions = pa.array(range(n), pa.int64())
+    positions = row_numbers(n)  # (built in Arrow: a Python range of n ints cost 40 ms a shard)
     is_start = pa.concat_arrays([pa.array([True]), pc.not_equal(keys[1:], keys[:-1])])
     run_start = pc.cumulative_max(pc.if_else(is_start, positions, 0))
     return pc.cast(pc.add(pc.subtract(positions, run_start), 1), pa.int32())

@@ -38,6 +38,7 @@ Aggregates keyed by customer are aligned onto the customer list with ``index_in`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 
 import pyarrow as pa
@@ -111,14 +112,22 @@ def existing_customers(tables: LakeTables, as_of: date, tz: str) -> pa.Table:
 
 
 def counted_orders(
-    tables: LakeTables, as_of: date, tz: str, columns: list[str] | None = None
+    tables: LakeTables, as_of: date, tz: str, columns: list[str] | None = None,
+    counted: pa.Table | None = None,
 ) -> pa.Table:
     """Counted orders (see module docstring) with ``order_day`` (local date) and
     ``order_index`` (1 = the customer's first counted order), sorted by customer, index.
 
     ``columns`` keeps only those order columns (plus the ones the filter and sort need):
     sorting moves every kept column, so callers that need few should say so.
+    ``counted``: ``seglift.metrics.orders.counted_orders(None, ...)`` of the same tables
+    and day, which a caller has already made (the same rows, in the same order, with
+    the same ``order_day`` and ``order_index``: the same definition): only the other
+    order columns are added to it, by order id, instead of filtering and sorting the
+    orders again.
     """
+    if counted is not None and columns is not None:
+        return _with_order_columns(counted, tables.orders, columns)
     orders = tables.orders
     if columns is not None:
         needed = ["order_id", "customer_id", "created_at", "cancelled_at"]
@@ -137,6 +146,18 @@ def counted_orders(
     return kept.append_column("order_index", _rank_within_runs(kept["customer_id"]))
 
 
+def _with_order_columns(counted: pa.Table, orders: pa.Table, columns: list[str]) -> pa.Table:
+    """``counted`` (the metrics' counted orders) with ``columns`` of its orders taken
+    from ``orders`` by order id (an order id is one lake row)."""
+    at = pc.index_in(counted["order_id"], value_set=orders["order_id"].combine_chunks())
+    needed = ["order_id", "customer_id", "created_at", "cancelled_at"]
+    names = list(dict.fromkeys([*needed, *columns]))
+    table = pa.table({name: (counted[name] if name in counted.column_names
+                             else pc.take(orders[name], at)) for name in names})
+    table = table.append_column("order_day", counted["order_day"])
+    return table.append_column("order_index", counted["order_index"])
+
+
 def _rank_within_runs(sorted_keys: pa.ChunkedArray | pa.Array) -> pa.Array:
     """1-based position of each row within its run of equal keys (keys already sorted)."""
     n = len(sorted_keys)
@@ -152,8 +173,17 @@ def _rank_within_runs(sorted_keys: pa.ChunkedArray | pa.Array) -> pa.Array:
 
 def _align(keys: pa.Array, table: pa.Table, key: str, column: str) -> pa.Array:
     """``table[column]`` reordered to line up with ``keys`` (null where a key is absent)."""
+    return _aligner(keys, table, key)(column)
+
+
+def _aligner(keys: pa.Array, table: pa.Table, key: str) -> Callable[[str], pa.Array]:
+    """``_align`` of each column of ``table`` asked for, the keys looked up once."""
     positions = pc.index_in(keys, value_set=table[key].combine_chunks())
-    return pc.take(table[column].combine_chunks(), positions)
+
+    def column(name: str) -> pa.Array:
+        return pc.take(table[name].combine_chunks(), positions)
+
+    return column
 
 
 def _distinct_products(items: pa.Table) -> pa.Table:
@@ -167,14 +197,18 @@ def _money(values: pa.Array) -> pa.Array:
     return pc.cast(values, MONEY)
 
 
-def compute_features(tables: LakeTables, as_of: date, tz: str = "UTC") -> pa.Table:
-    """One row per customer existing at the end of ``as_of`` (shop zone ``tz``)."""
+def compute_features(tables: LakeTables, as_of: date, tz: str = "UTC",
+                     counted: pa.Table | None = None) -> pa.Table:
+    """One row per customer existing at the end of ``as_of`` (shop zone ``tz``).
+    ``counted``: the metrics' counted orders of the same tables and day, when the caller
+    has them (``counted_orders``; the day-run's FeatureShards shares them with the
+    model inputs)."""
     customers = existing_customers(tables, as_of, tz)
     ids = customers["customer_id"].combine_chunks()
     orders = counted_orders(tables, as_of, tz, columns=[
         "total_price", "total_discounts", "discount_codes", "first_visit_source",
         "first_visit_source_type", "utm_source", "utm_medium", "utm_campaign",
-    ])
+    ], counted=counted)
 
     zero = pa.scalar(0, MONEY)
     discounted = pc.or_(
@@ -208,10 +242,11 @@ def compute_features(tables: LakeTables, as_of: date, tz: str = "UTC") -> pa.Tab
     refunds = refunds.select(["order_id", "amount"]).join(order_customer, "order_id")
     refunded = refunds.group_by("customer_id").aggregate([("amount", "sum")])
 
-    order_count = pc.fill_null(_align(ids, stats, "customer_id", "order_id_count"), 0)
-    first_day = _align(ids, stats, "customer_id", "order_day_min")
-    last_day = _align(ids, stats, "customer_id", "order_day_max")
-    gross = _money(pc.fill_null(_align(ids, stats, "customer_id", "total_price_sum"), zero))
+    stat = _aligner(ids, stats, "customer_id")
+    order_count = pc.fill_null(stat("order_id_count"), 0)
+    first_day = stat("order_day_min")
+    last_day = stat("order_day_max")
+    gross = _money(pc.fill_null(stat("total_price_sum"), zero))
     total_refunded = _money(
         pc.fill_null(_align(ids, refunded, "customer_id", "amount_sum"), zero)
     )
@@ -226,7 +261,7 @@ def compute_features(tables: LakeTables, as_of: date, tz: str = "UTC") -> pa.Tab
     span = pc.cast(pc.days_between(first_day, last_day), pa.float64())
     gaps = pc.if_else(pc.greater(order_count, 1), pc.subtract(order_count, 1), None)
     average_gap = pc.divide(span, pc.cast(gaps, pa.float64()))
-    discounted_count = pc.fill_null(_align(ids, stats, "customer_id", "discounted_sum"), 0)
+    discounted_count = pc.fill_null(stat("discounted_sum"), 0)
     first_month = pc.strftime(pc.cast(first_day, pa.timestamp("s")), format="%Y-%m")
 
     # Products of the 1st, 2nd and any counted order.
@@ -246,10 +281,7 @@ def compute_features(tables: LakeTables, as_of: date, tz: str = "UTC") -> pa.Tab
     second_products = _fill_list(_align(ids, second_items, "customer_id", "product_ids"),
                                  empty_list)
 
-    first_orders = orders.filter(pc.equal(orders["order_index"], 1))
-
-    def first(column: str) -> pa.Array:
-        return _align(ids, first_orders, "customer_id", column)
+    first = _aligner(ids, orders.filter(pc.equal(orders["order_index"], 1)), "customer_id")
 
     recency, frequency, monetary, group = rfm_columns(last_day, order_count, total_spent)
 

@@ -139,10 +139,12 @@ class PredictionModel(BaseModel):
             **self.gamma_gamma.model_dump())
 
 
-def model_inputs(tables: LakeTables, as_of: date, tz: str = "UTC") -> pa.Table:
+def model_inputs(tables: LakeTables, as_of: date, tz: str = "UTC",
+                 counted: pa.Table | None = None) -> pa.Table:
     """The model's inputs for the customers of ``tables`` (a shard or the shop) who have
-    counted orders, sorted by customer id (``INPUTS_SCHEMA``)."""
-    summary = rfm_summary(tables.orders, tables.refunds, as_of, tz)
+    counted orders, sorted by customer id (``INPUTS_SCHEMA``). ``counted``: their
+    ``metrics.orders.counted_orders(None, ...)`` as of the day, when the caller has it."""
+    summary = rfm_summary(tables.orders, tables.refunds, as_of, tz, counted=counted)
     return pa.Table.from_arrays(
         [pc.cast(summary[c], INPUTS_SCHEMA.field(c).type) for c in INPUT_COLUMNS],
         schema=INPUTS_SCHEMA)
