@@ -216,6 +216,14 @@ def store_shop_analytics(
             loaded.extend(parts.load())
         return loaded
 
+    merged: list[shop_payloads.PatternPart] = []
+
+    def patterns() -> list[shop_payloads.PatternPart]:
+        """The shards' membership patterns, added once for the overlap and the funnels."""
+        if not merged:
+            merged.extend(shop_payloads.merged_patterns([p.pattern_part() for p in shards()]))
+        return merged
+
     def cohorts_part() -> None:
         store.put(shop, SHOP_SUBJECT, "cohorts", day, shop_payloads.cohorts_payload(
             shards(), run_date))
@@ -247,15 +255,14 @@ def store_shop_analytics(
 
     def overlap_part() -> None:
         store.put(shop, SHOP_SUBJECT, "overlap", day, shop_payloads.overlap_payload(
-            [p.pattern_part() for p in shards()], segment_ids, run_date))
+            patterns(), segment_ids, run_date))
 
     def funnels_part() -> None:
-        patterns = [p.pattern_part() for p in shards()]
         for journey in journeys.all(shop):  # a shop has a handful of journeys
             stages = list(journey.stages)
             if all(s in segment_ids for s in stages):
                 store.put(shop, journey.journey_id, "funnel", day,
-                          shop_payloads.funnel_payload(patterns, stages, run_date))
+                          shop_payloads.funnel_payload(patterns(), stages, run_date))
 
     def revenue_part() -> None:
         # The store's revenue by month over its whole history, every month rewritten (a

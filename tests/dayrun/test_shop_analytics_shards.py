@@ -51,6 +51,7 @@ def _payloads(tables: LakeTables, members: dict[str, pa.Array], as_of: date, sha
         parts.append(shop_analytics.shop_shard(part.orders, part.refunds, cut, as_of,
                                                model=model, first_order=first_order))
     patterns = [p.pattern_part() for p in parts]
+    added = shop_analytics.merged_patterns(patterns)  # what the shop step reads
     predictions = pa.concat_tables([p.predictions for p in parts]).sort_by("customer_id")
     return {
         "cohorts": shop_analytics.cohorts_payload(parts, as_of),
@@ -61,6 +62,10 @@ def _payloads(tables: LakeTables, members: dict[str, pa.Array], as_of: date, sha
         "overlap": shop_analytics.overlap_payload(patterns, list(members), as_of),
         "funnels": [shop_analytics.funnel_payload(patterns, stages, as_of)
                     for stages in journeys],
+        "overlap added": shop_analytics.overlap_payload(added, list(members), as_of),
+        "funnels added": [shop_analytics.funnel_payload(added, stages, as_of)
+                          for stages in journeys],
+        "parts added": len(added),
         "predictions": predictions.to_pylist(),
         "revenue": shop_analytics.revenue_month_payloads(parts, as_of),
     }
@@ -82,7 +87,10 @@ def test_one_shard_and_many_give_the_same_shop_analytics(store, segments, shards
     journeys = [[ids[i % len(ids)] for i in pick] for pick in journey_picks] if ids else []
     one = _payloads(tables, members, as_of, 1, MODEL, journeys)
     many = _payloads(tables, members, as_of, shards, MODEL, journeys)
+    assert many.pop("parts added") == one.pop("parts added") == 1  # the shards' added
     assert one == many
+    assert (many["overlap added"], many["funnels added"]) == (many["overlap"],
+                                                              many["funnels"])
 
     # And the merged figures are the whole shop's, as the per-customer code computes them.
     orders, refunds = tables.orders, tables.refunds

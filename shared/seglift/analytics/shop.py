@@ -309,6 +309,20 @@ class PatternPart:
                 self.patterns["customers"].to_numpy().astype(np.int64))
 
 
+def merged_patterns(parts: Sequence[PatternPart]) -> list[PatternPart]:
+    """The shards' pattern counts added into one part when their bits name the same
+    segments (the day-run's shards all do): a pattern is in most shards, so the shop has
+    a fraction of the shards' rows together (20,000 of 137,000 at a million customers),
+    and the overlap's and funnels' matrix work is done once over them. Integer sums: the
+    payloads are the same. Parts whose segments differ are returned as they are."""
+    if len(parts) < 2 or any(p.segments != parts[0].segments for p in parts):
+        return list(parts)
+    added = pa.concat_tables([p.patterns.cast(PATTERNS_SCHEMA) for p in parts]).group_by(
+        "pattern").aggregate([("customers", "sum")])
+    return [PatternPart(list(parts[0].segments), pa.Table.from_arrays(
+        [added["pattern"], added["customers_sum"]], schema=PATTERNS_SCHEMA))]
+
+
 def overlap_payload(parts: Sequence[PatternPart], segment_ids: Sequence[str],
                     as_of: date) -> dict[str, Any]:
     """Member counts of every segment and of every pair (``reports.overlap_payload``'s
