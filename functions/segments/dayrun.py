@@ -28,7 +28,7 @@ from seglift import keys
 from seglift.analytics.revenue import period_label
 from seglift.concurrency import IoPool
 from seglift.dayrun.compute import SegmentDay, compute_day, day_order, failure_kind
-from seglift.dayrun.contracts import DayRunResult, SegmentOutcome
+from seglift.dayrun.contracts import DayRunResult, DaySegments, SegmentOutcome
 from seglift.segments.conditions import ConditionError, referenced_segments, validate_condition
 from seglift.segments.dependencies import evaluation_order, find_cycle
 from seglift.segments.snapshots import read_members, write_features, write_members
@@ -102,6 +102,12 @@ class DayPlan:
 
 def plan_day(shop: str, segments: Segments, storage: Storage) -> DayPlan:
     """Every condition segment of the shop, dependencies first."""
+    return read_day_plan(shop, plan_segments(shop, segments), storage)
+
+
+def plan_segments(shop: str, segments: Segments) -> DaySegments:
+    """The shop's segments of the day: conditions checked and in dependency order, and
+    the lists with a snapshot (``read_day_plan`` reads their members)."""
     records = {s.segment_id: s for s in segments.list(shop)}
     conditions = {sid: s.condition for sid, s in records.items()
                   if s.kind == "condition" and s.condition is not None}
@@ -121,20 +127,24 @@ def plan_day(shop: str, segments: Segments, storage: Storage) -> DayPlan:
                                     "Edit the segment's condition.")
             conditions.pop(segment_id)
     # A list is carried from its latest snapshot: the same ids, day after day.
-    lists = {sid: read_members(storage.s3, storage.bucket, keys.members_key(
-                 shop, sid, date.fromisoformat(record.last_evaluated_on)))
+    lists = {sid: date.fromisoformat(record.last_evaluated_on)
              for sid, record in records.items()
              if record.kind != "condition" and record.last_evaluated_on}
-    fixed: dict[str, pa.Array] = {}
-    for condition in conditions.values():
-        for dependency in referenced_segments(condition):
-            record = records.get(dependency)
-            if record is None or dependency in conditions or dependency in fixed:
-                continue
-            if dependency in lists:
-                fixed[dependency] = lists[dependency]
+    fixed = list(dict.fromkeys(
+        dependency for condition in conditions.values()
+        for dependency in referenced_segments(condition)
+        if dependency in records and dependency not in conditions and dependency in lists))
     order = evaluation_order(conditions)
-    return DayPlan({sid: conditions[sid] for sid in order}, fixed, problems, lists)
+    return DaySegments(conditions={sid: conditions[sid] for sid in order},
+                       problems=problems, lists=lists, fixed=fixed)
+
+
+def read_day_plan(shop: str, planned: DaySegments, storage: Storage) -> DayPlan:
+    """``planned`` with its lists' members read from their snapshots."""
+    lists = {sid: read_members(storage.s3, storage.bucket, keys.members_key(shop, sid, day))
+             for sid, day in planned.lists.items()}
+    return DayPlan(dict(planned.conditions), {sid: lists[sid] for sid in planned.fixed},
+                   dict(planned.problems), lists)
 
 
 def snapshot_or_none(shop: str, segment_id: str, day: date, storage: Storage
@@ -167,7 +177,8 @@ def run_day(shop: str, run_date: date, *, reader: Any, stores: DayStores,
 STAGING_AHEAD = 2
 
 
-def store_day(shop: str, run_date: date, plan: DayPlan, results: Mapping[str, SegmentDay],
+def store_day(shop: str, run_date: date, plan: DayPlan | DaySegments,
+              results: Mapping[str, SegmentDay],
               errors: Mapping[str, Exception], stores: DayStores, *, customers: int,
               pool: IoPool | None = None) -> DayRunResult:
     """Every segment's outputs of the day stored (the in-process run and the sharded

@@ -261,7 +261,7 @@ def _sharded(action: str, event: dict[str, Any], shop: str, run_date: Any, *,
     if action == "plan_shards":
         per_shard = event.get("customers_per_shard") or config.customers_per_shard
         plan = shards.plan_shards(shop, run_date, str(event.get("execution_id") or "run"),
-                                  reader=reader, storage=storage,
+                                  reader=reader, storage=storage, segments=segments,
                                   per_shard=int(per_shard) if per_shard else None)
         logger.info("day planned", extra={"shards": plan.shards, "customers": plan.customers})
         return plan.model_dump(mode="json")

@@ -2,8 +2,9 @@
 
 The pipeline state machine runs ``seglift.dayrun.compute``'s phases as its own states:
 
-- ``plan_shards`` (PlanDay): the shard count from the shop's size, and the shard
-  manifest on S3 that the Distributed Maps' ItemReader reads;
+- ``plan_shards`` (PlanDay): the shard count from the shop's size, the shard
+  manifest on S3 that the Distributed Maps' ItemReader reads, and the day's segments
+  (``DaySegments``, listed and checked once, read by every later step);
 - ``run_shard_features`` (FeatureShards, one per shard): the shard's features, its
   prediction model inputs and its statistics (RFM value counts, the model fit's value
   counts), to S3;
@@ -62,6 +63,7 @@ from seglift.dayrun.compute import (
 )
 from seglift.dayrun.contracts import (
     DayRunResult,
+    DaySegments,
     ShardItem,
     ShardPartials,
     ShardPlan,
@@ -73,8 +75,14 @@ from seglift.metrics.orders import counted_orders
 from seglift.segments.predictions import model_scores
 from seglift.segments.snapshots import read_parquet
 from seglift.segments.tables import LakeTables
-from segments.dayrun import DayStores, plan_day, snapshot_or_none, store_day
-from segments.logic import Storage
+from segments.dayrun import (
+    DayStores,
+    plan_segments,
+    read_day_plan,
+    snapshot_or_none,
+    store_day,
+)
+from segments.logic import Segments, Storage
 
 # The object tag of every intermediate file (the lifecycle rule in template.yaml matches it).
 INTERMEDIATE_TAGGING = "retention=dayrun"
@@ -111,12 +119,20 @@ def _get(storage: Storage, key: str) -> bytes:
     return storage.s3.get_object(Bucket=storage.bucket, Key=key)["Body"].read()
 
 
+def segments_plan_key(prefix: str) -> str:
+    """Where PlanDay writes the day's segments (``DaySegments``) for the later steps."""
+    return prefix + "segments-plan.json"
+
+
 def plan_shards(shop: str, run_date: date, run: str, *, reader: Any, storage: Storage,
-                per_shard: int | None = None) -> ShardPlan:
-    """PlanDay: the shard count from the shop's customers, and the manifest of shards."""
+                segments: Segments, per_shard: int | None = None) -> ShardPlan:
+    """PlanDay: the shard count from the shop's customers, the manifest of shards, and
+    the day's segments (``plan_segments``: listed and checked once for every shard)."""
     customers = reader.read_table("customers", columns=["customer_id"]).num_rows
     shards = shard_count(customers) if per_shard is None else shard_count(customers, per_shard)
     prefix = dayrun_prefix(shop, run_date, run)
+    _put_json(storage, segments_plan_key(prefix),
+              plan_segments(shop, segments).model_dump_json())
     items = [ShardItem(shop=shop, run_date=run_date, prefix=prefix, shard=k, shards=shards)
              for k in range(shards)]
     manifest_key = prefix + "shards.json"
@@ -190,7 +206,9 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
 
     Its S3 calls are concurrent (``IoPool``): the run's files are read while the shard's
     lake is, and every file it writes (about 55: one per segment's members) is written at
-    once, all awaited before it answers. Yesterday's snapshots are not read here:
+    once, all awaited before it answers. The day's segments are PlanDay's
+    (``segments_plan_key``: the same in every shard, listed once a day). Yesterday's
+    snapshots are not read here:
     ReduceDay counts who entered and left on each segment's merged members (one read of
     each snapshot a day instead of one in every shard)."""
     base = f"{item.prefix}shard-{item.shard}/"
@@ -200,8 +218,10 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
                                     base + "features-1.parquet")
         inputs_file = pool.submit(read_parquet, storage.s3, storage.bucket,
                                   base + "model-inputs.parquet")
-        plan = plan_day(item.shop, segments, storage)
+        planned = pool.submit(lambda: read_day_plan(
+            item.shop, _day_segments(storage, item.prefix, item.shop, segments), storage))
         tables = _shard_lake(reader, item, DAY_COLUMNS)
+        plan = planned.result()
         context = DayContext.model_validate_json(context_body.result())
         features, inputs = features_file.result(), inputs_file.result()
         # Computed once, read by the segments' figures and the shop's part alike.
@@ -239,6 +259,17 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
                              counted, scores)
         uploads.wait()
     return {"shard": item.shard, "segments": len(day.members), "failed": len(day.failures)}
+
+
+def _day_segments(storage: Storage, prefix: str, shop: str, segments: Segments
+                  ) -> DaySegments:
+    """The day's segments as PlanDay wrote them. A run planned before PlanDay wrote them
+    (a deployment while it ran) lists them itself, as every step once did."""
+    try:
+        body = _get(storage, segments_plan_key(prefix))
+    except storage.s3.exceptions.NoSuchKey:
+        return plan_segments(shop, segments)
+    return DaySegments.model_validate_json(body)
 
 
 class _Uploads:
@@ -462,7 +493,9 @@ def reduce_shards(plan: ShardPlan, *, reader: Any, stores: DayStores,
     thread. One after another, the reads were one S3 round trip per segment and shard
     (6,400 at 128 shards, about two minutes at S3's 10-20 ms each)."""
     storage = stores.storage
-    day_plan = plan_day(plan.shop, stores.segments, storage)
+    # The segments the shards computed, less any deleted since (not stored).
+    day_plan = _day_segments(storage, plan.prefix, plan.shop, stores.segments).of_segments(
+        {s.segment_id for s in stores.segments.list(plan.shop)})
     products = reader.read_table("products", columns=None)
     with IoPool(workers) as pool, IoPool(1) as background:
         features = background.submit(_write_features, storage, plan)

@@ -118,6 +118,22 @@ def test_conditional_expectation_matches_the_published_example():
     assert round(float(got[0]), 3) == 1.226
 
 
+@settings(max_examples=40, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 6), st.integers(0, 40), st.integers(0, 40)),
+                     min_size=1, max_size=60))
+def test_expected_purchases_are_each_customers_own_whatever_the_others(rows):
+    """Computed once per distinct (frequency, age) and shared by the customers with it,
+    each customer's expectation is the bits it has computed alone."""
+    params = BgNbdParams(0.2426, 4.4136, 0.7929, 2.4259, 0.0)
+    x = np.array([float(f) for f, _, _ in rows])
+    T = np.array([float(min(t, 10) + age) for _, t, age in rows])
+    t_x = np.array([float(min(t, 10)) for _, t, _ in rows])
+    together = expected_purchases(params, 39.0, x, t_x, T)
+    alone = [expected_purchases(params, 39.0, x[i:i + 1], t_x[i:i + 1], T[i:i + 1])[0]
+             for i in range(len(rows))]
+    assert together.tobytes() == np.array(alone).tobytes()
+
+
 def test_one_time_buyers_are_alive_and_long_silences_lower_the_odds():
     params = BgNbdParams(0.2426, 4.4136, 0.7929, 2.4259, 0.0)
     alive = p_alive(params, np.array([0.0, 5.0, 5.0]), np.array([0.0, 38.0, 5.0]),

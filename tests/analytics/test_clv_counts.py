@@ -174,3 +174,18 @@ def test_row_chunks_cover_every_row_once_and_raise_a_slices_error():
             chunks.run(fail)
     with pytest.raises(ValueError, match="at least one worker"):
         RowChunks(10, 0)
+
+
+def test_log_gammas_in_one_call_are_each_calls_bits():
+    """The likelihoods take every log-gamma of an evaluation in one call
+    (``special.log_gammas``): each value is the one its own call gives, to the bit,
+    scalars and arrays, either side of the reflection at 0.5."""
+    from seglift.analytics.special import log_gamma, log_gammas
+
+    rng = np.random.default_rng(5)
+    parts = [rng.uniform(1e-4, 0.5, 7), 0.3, rng.uniform(0.5, 1e4, 40), 1e4, np.float64(2.5),
+             np.exp(rng.uniform(-9, 9, 13))]
+    for got, part in zip(log_gammas(*parts), parts, strict=True):
+        want = log_gamma(part)
+        assert np.shape(got) == np.shape(want)
+        assert np.asarray(got).tobytes() == np.asarray(want).tobytes()

@@ -229,3 +229,32 @@ def test_features_and_model_inputs_from_the_shared_counted_orders_are_the_same(
     assert shared.schema == alone.schema
     assert _features(shared) == _features(alone)
     assert model_inputs(tables, as_of, counted=counted).equals(model_inputs(tables, as_of))
+
+
+@SETTINGS
+@given(store=stores(max_customers=40), as_of_shift=st.integers(-400, 30))
+def test_product_lists_are_each_customers_distinct_products_in_ascending_order(
+        store, as_of_shift):
+    """The first, second and any counted order's products, from the line items of each
+    customer's counted orders (a per-row reference here), as ascending lists: the same
+    list in every shard count and every run."""
+    from seglift.metrics.orders import counted_orders
+
+    as_of = AS_OF + timedelta(days=as_of_shift)
+    tables = store.tables()
+    counted = counted_orders(None, tables.orders, tables.refunds, as_of, "UTC").to_pylist()
+    of_order = {o["order_id"]: (o["customer_id"], o["order_index"]) for o in counted}
+    want: dict[tuple[int, str], set[int]] = {}
+    for item in tables.line_items.to_pylist():
+        if item["order_id"] not in of_order or item["product_id"] is None:
+            continue
+        customer, index = of_order[item["order_id"]]
+        by_index = {1: ["first_order_product_ids"], 2: ["second_order_product_ids"]}
+        names = ["products_ever_bought", *by_index.get(index, [])]
+        for name in names:
+            want.setdefault((customer, name), set()).add(item["product_id"])
+    for row in compute_features(tables, as_of).to_pylist():
+        for name in ("products_ever_bought", "first_order_product_ids",
+                     "second_order_product_ids"):
+            got = row[name]
+            assert got == sorted(want.get((row["customer_id"], name), set())), (row, name)

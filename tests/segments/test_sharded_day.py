@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import io
 from datetime import date
+from unittest.mock import patch
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from seglift import keys
+from seglift.dayrun.contracts import DaySegments
 from seglift.storage.analytics_repository import AnalyticsRepository
 from seglift.storage.metrics_repository import MetricsRepository
 from tests.segments.test_handler import BUCKET, RUN_DATE, SHOP, _invoke, _run_day, cloud
@@ -298,3 +300,72 @@ def test_entered_and_left_are_counted_against_yesterdays_snapshot_once_merged(cl
     assert plan["shards"] == 4
     assert sharded == whole
     assert _stored(s3, ["buyers", "everyone"]) == expected
+
+
+def test_every_shard_evaluates_the_segments_planday_found_whatever_is_edited_meanwhile(
+        cloud):
+    """PlanDay lists and checks the shop's segments once and writes them under the run's
+    prefix; every SegmentShards invocation and ReduceDay read them from there (no shard
+    lists the segments table). A segment edited while the day runs is computed as
+    planned in every shard (never half one way, half the other), one created meanwhile
+    waits for the next day, and one deleted meanwhile is not stored."""
+    from segments import shards
+
+    s3, repo = cloud
+    repo.create(SHOP, name="Buyers", segment_id="buyers",
+                condition={"feature": "order_count", "op": ">=", "value": 1})
+    repo.create(SHOP, name="Everyone", segment_id="gone",
+                condition={"feature": "order_count", "op": ">=", "value": 0})
+    repo.create(SHOP, name="Broken", segment_id="broken",
+                condition={"feature": "order_count", "op": ">=", "value": "many"})
+    base = {"shop": SHOP, "run_date": RUN_DATE, "execution_id": "arn:exec:planned"}
+    plan = _invoke({**base, "action": "plan_shards", "customers_per_shard": 1})
+    planned = DaySegments.model_validate_json(s3.get_object(
+        Bucket=BUCKET, Key=shards.segments_plan_key(plan["prefix"]))["Body"].read())
+    assert list(planned.conditions) == ["buyers", "gone"]
+    assert set(planned.problems) == {"broken"}
+    # Meanwhile, the merchant edits, creates and deletes.
+    repo.update(SHOP, "buyers", condition={"feature": "order_count", "op": ">=", "value": 5})
+    repo.create(SHOP, name="Late", segment_id="late",
+                condition={"feature": "order_count", "op": ">=", "value": 0})
+    repo.delete(SHOP, "gone")
+    items = [{"shop": SHOP, "run_date": RUN_DATE, "prefix": plan["prefix"], "shard": k,
+              "shards": plan["shards"]} for k in range(plan["shards"])]
+    for item in items:
+        _invoke({**base, "action": "shard_features", "item": item})
+    _invoke({**base, "action": "day_context", "plan": plan})
+    listed: list[str] = []
+    with patch.object(type(repo), "list", lambda self, shop: listed.append(shop) or []):
+        for item in items:
+            assert _invoke({**base, "action": "shard_day", "item": item})["segments"] == 2
+    assert listed == []  # no shard listed the segments
+    result = _invoke({**base, "action": "reduce_day", "plan": plan})
+
+    outcomes = {o["segment_id"]: o for o in result["segments"]}
+    assert set(outcomes) == {"buyers", "broken"}
+    assert outcomes["buyers"]["status"] == "succeeded"
+    assert _snapshot(s3, "buyers", RUN_DATE) == [1, 2]  # the planned condition, everywhere
+    assert outcomes["broken"]["status"] == "failed"
+    assert not s3.list_objects_v2(Bucket=BUCKET, Prefix=keys.members_key(
+        SHOP, "gone", DAY)).get("Contents")
+    assert repo.get(SHOP, "late").last_evaluated_on is None
+
+
+def test_a_run_planned_without_the_segments_file_lists_the_segments_itself(cloud):
+    """A run whose PlanDay predates the segments file (a deployment while it ran)."""
+    from segments import shards
+
+    s3, repo = cloud
+    repo.create(SHOP, name="Buyers", segment_id="buyers",
+                condition={"feature": "order_count", "op": ">=", "value": 1})
+    base = {"shop": SHOP, "run_date": RUN_DATE, "execution_id": "arn:exec:old"}
+    plan = _invoke({**base, "action": "plan_shards", "customers_per_shard": 100_000})
+    s3.delete_object(Bucket=BUCKET, Key=shards.segments_plan_key(plan["prefix"]))
+    item = {"shop": SHOP, "run_date": RUN_DATE, "prefix": plan["prefix"], "shard": 0,
+            "shards": 1}
+    _invoke({**base, "action": "shard_features", "item": item})
+    _invoke({**base, "action": "day_context", "plan": plan})
+    _invoke({**base, "action": "shard_day", "item": item})
+    result = _invoke({**base, "action": "reduce_day", "plan": plan})
+    assert [(o["segment_id"], o["member_count"]) for o in result["segments"]] == [
+        ("buyers", 2)]

@@ -57,6 +57,35 @@ SHARE_TRAITS = ("products", "first_visit_sources", "first_visit_campaigns",
 
 
 @dataclass(frozen=True)
+class _ByRow:
+    """Values of (customer row, value) pairs grouped by customer row: the values of row
+    i are ``values[starts[i]:starts[i + 1]]``. A segment's values are then gathered from
+    its members' runs, in time proportional to its members' pairs rather than every
+    customer's (most segments hold a small part of the shop)."""
+
+    starts: np.ndarray  # one more than the rows of ``everyone``
+    rows: np.ndarray  # each value's row (ascending)
+    values: np.ndarray
+
+    @classmethod
+    def of(cls, rows: np.ndarray, values: np.ndarray, customers: int) -> _ByRow:
+        order = np.argsort(rows, kind="stable")
+        rows = rows[order]
+        return cls(np.searchsorted(rows, np.arange(customers + 1)), rows, values[order])
+
+    def of_members(self, member: np.ndarray) -> np.ndarray:
+        """The values of the rows flagged in ``member`` (in row order)."""
+        chosen = np.flatnonzero(member)
+        if len(chosen) * 3 > len(member):  # a large segment: one pass over every pair
+            return self.values[member[self.rows]]
+        begin = self.starts[chosen]
+        lengths = self.starts[chosen + 1] - begin
+        ends = np.cumsum(lengths)
+        return self.values[np.repeat(begin - ends + lengths, lengths)
+                           + np.arange(ends[-1] if len(ends) else 0)]
+
+
+@dataclass(frozen=True)
 class _Trait:
     """One trait's distinct (customer, value) pairs within its universe, encoded densely:
     customers as rows of ``everyone``, values as codes into ``values`` (sorted
@@ -67,6 +96,7 @@ class _Trait:
     values: pa.Array  # code -> value
     all_counts: np.ndarray  # customers of the universe having each value
     universe: np.ndarray  # bool per row of ``everyone``
+    by_row: _ByRow  # the codes grouped by customer row
 
 
 @dataclass(frozen=True)
@@ -81,6 +111,8 @@ class _Journeys:
     all_pair_codes: np.ndarray  # distinct pair codes, ascending ...
     all_pair_counts: np.ndarray  # ... and how many customers have each
     all_base: np.ndarray  # per first-product code: eligible customers
+    eligible_by_row: _ByRow  # ``eligible_firsts`` grouped by customer row
+    pairs_by_row: _ByRow  # each pair's place in ``all_pair_codes``, by customer row
 
 
 @dataclass(frozen=True)
@@ -180,7 +212,8 @@ def _trait(pairs: pa.Table, everyone: pa.Array, universe: np.ndarray) -> _Trait:
     keep = universe[rows]
     rows = rows[keep]
     codes, values = _encode(pairs["value"].filter(pa.array(keep)))
-    return _Trait(rows, codes, values, np.bincount(codes, minlength=len(values)), universe)
+    return _Trait(rows, codes, values, np.bincount(codes, minlength=len(values)), universe,
+                  _ByRow.of(rows, codes, len(everyone)))
 
 
 def _columns(items: pa.Table) -> tuple[pa.ChunkedArray, pa.ChunkedArray]:
@@ -259,15 +292,20 @@ def _journeys(items: pa.Table, everyone: pa.Array) -> _Journeys:
     eligible_firsts = codes(eligible["first_product_id"])
     pair_codes = codes(pairs["first_product_id"]) * n + codes(pairs["product_id"])
     all_pair_codes, all_pair_counts = np.unique(pair_codes, return_counts=True)
+    eligible_rows = _rows(everyone, eligible["customer_id"])
+    pair_rows = _rows(everyone, pairs["customer_id"])
     return _Journeys(
-        eligible_rows=_rows(everyone, eligible["customer_id"]),
+        eligible_rows=eligible_rows,
         eligible_firsts=eligible_firsts,
-        pair_rows=_rows(everyone, pairs["customer_id"]),
+        pair_rows=pair_rows,
         pair_codes=pair_codes,
         products=products,
         all_pair_codes=all_pair_codes,
         all_pair_counts=all_pair_counts,
         all_base=np.bincount(eligible_firsts, minlength=n),
+        eligible_by_row=_ByRow.of(eligible_rows, eligible_firsts, len(everyone)),
+        pairs_by_row=_ByRow.of(pair_rows, np.searchsorted(all_pair_codes, pair_codes),
+                               len(everyone)),
     )
 
 
@@ -320,7 +358,7 @@ def profile_partial(base: ProfileBase, member: np.ndarray | None = None) -> Prof
     traits = {}
     for name in SHARE_TRAITS:
         trait = base.traits[name]
-        counts = np.bincount(trait.codes[member[trait.rows]], minlength=len(trait.values))
+        counts = np.bincount(trait.by_row.of_members(member), minlength=len(trait.values))
         present = np.flatnonzero(counts)
         traits[name] = TraitCounts(
             type=str(trait.values.type),
@@ -329,10 +367,12 @@ def profile_partial(base: ProfileBase, member: np.ndarray | None = None) -> Prof
             universe=int(np.count_nonzero(member & trait.universe)))
     journeys = base.journeys
     n = len(journeys.products)
-    codes, counts = np.unique(journeys.pair_codes[member[journeys.pair_rows]],
-                              return_counts=True)
-    base_counts = np.bincount(journeys.eligible_firsts[member[journeys.eligible_rows]],
-                              minlength=n)
+    # Customers per pair: a count per distinct pair (``np.unique``'s, without sorting).
+    per_pair = np.bincount(journeys.pairs_by_row.of_members(member),
+                           minlength=len(journeys.all_pair_codes))
+    held = np.flatnonzero(per_pair)
+    codes, counts = journeys.all_pair_codes[held], per_pair[held]
+    base_counts = np.bincount(journeys.eligible_by_row.of_members(member), minlength=n)
     present = np.flatnonzero(base_counts)
 
     def ids(product_codes: np.ndarray) -> list[Any]:

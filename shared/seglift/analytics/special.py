@@ -32,6 +32,23 @@ def log_gamma(z: np.ndarray | float) -> np.ndarray:
     return np.where(small, reflected, large)
 
 
+def log_gammas(*parts: np.ndarray | float) -> list[np.ndarray]:
+    """``log_gamma`` of each part (arrays and scalars), computed in one call over all of
+    them: element-wise, so each value is the one a call of its own gives, to the bit,
+    without a call's fixed cost of a dozen numpy operations per part (a likelihood
+    evaluation of the purchase model needs seven, a thousand times a fit). A scalar
+    part's value comes back as a numpy scalar."""
+    arrays = [np.atleast_1d(np.asarray(part, dtype=float)) for part in parts]
+    values = log_gamma(np.concatenate(arrays))
+    out: list[np.ndarray] = []
+    at = 0
+    for part, array in zip(parts, arrays, strict=True):
+        piece = values[at:at + len(array)]
+        out.append(piece if np.ndim(part) else piece[0])
+        at += len(array)
+    return out
+
+
 def log_beta(a: np.ndarray | float, b: np.ndarray | float) -> np.ndarray:
     return log_gamma(a) + log_gamma(b) - log_gamma(np.asarray(a) + np.asarray(b))
 

@@ -379,8 +379,10 @@ def shard_day(
     errors: dict[str, Exception] = {}
     given = {s: _sorted_concat([_shard_part(ids, shard, shards)])
              for s, ids in (members or {}).items()}
+    if counted is None and conditions:  # the conditions' orders and the figures' alike
+        counted = counted_orders(None, tables.orders, tables.refunds, as_of, tz)
     evaluated = evaluate_many(conditions, features, tables, as_of, tz, fixed_members,
-                              errors) if conditions else {}
+                              errors, counted) if conditions else {}
     day_members: dict[str, pa.Array] = {**evaluated, **given}
     order = day_order(conditions, given)
     wanted = [s for s in order if s in day_members and (report is None or s in report)]

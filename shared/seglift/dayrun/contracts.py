@@ -8,13 +8,13 @@ KeyError deep in a step.
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from seglift import keys
 from seglift.analytics.profile import ProfilePartial
-from seglift.dayrun.compute import SegmentPartial
+from seglift.dayrun.compute import SegmentPartial, day_order
 
 
 class DayRunRequest(BaseModel):
@@ -106,6 +106,33 @@ class ShardItem(BaseModel):
         if self.shard >= self.shards:
             raise ValueError(f"shard {self.shard} is not below the shard count {self.shards}")
         return self
+
+
+class DaySegments(BaseModel):
+    """The day's segments as PlanDay found them, written once under the run's prefix
+    (``segments-plan.json``) and read by every SegmentShards invocation and ReduceDay:
+    every shard evaluates the same conditions, whatever is edited while the day runs,
+    and the shop's segments are listed and checked once a day, not once a shard."""
+
+    # Condition segments in dependency order (a dependency before what names it).
+    conditions: dict[str, dict[str, Any]]
+    problems: dict[str, str] = {}  # segment id -> why it cannot be evaluated today
+    # List segments with a snapshot -> the day of their latest one (their members).
+    lists: dict[str, date] = {}
+    fixed: list[str] = []  # the lists a condition names (``member_of``)
+
+    @property
+    def segment_ids(self) -> list[str]:
+        """Every segment the day stores, in the order their outcomes are reported."""
+        return day_order(self.conditions, self.lists)
+
+    def of_segments(self, present: set[str]) -> DaySegments:
+        """Only the segments still in ``present`` (one deleted since is not stored)."""
+        return DaySegments(
+            conditions={s: c for s, c in self.conditions.items() if s in present},
+            problems={s: p for s, p in self.problems.items() if s in present},
+            lists={s: d for s, d in self.lists.items() if s in present},
+            fixed=[s for s in self.fixed if s in present])
 
 
 class ShardPartials(BaseModel):

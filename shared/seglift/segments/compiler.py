@@ -63,6 +63,10 @@ class EvaluationContext:
     tz: str = "UTC"
     # Segment id -> member customer ids, for ``member_of``.
     segment_members: Mapping[str, pa.Array] = field(default_factory=dict)
+    # The day's counted orders when the caller has them (``metrics.orders.counted_orders``
+    # of every customer: the same orders, order, days and indexes as
+    # ``features.counted_orders``), so they are not computed again.
+    counted: pa.Table | None = None
 
     @cached_property
     def customer_ids(self) -> pa.Array:
@@ -70,9 +74,10 @@ class EvaluationContext:
 
     @cached_property
     def orders(self) -> pa.Table:
-        return counted_orders(self.tables, self.as_of, self.tz, columns=[]).select(
-            ["order_id", "customer_id", "order_day", "order_index"]
-        )
+        columns = ["order_id", "customer_id", "order_day", "order_index"]
+        if self.counted is not None:
+            return self.counted.select(columns)
+        return counted_orders(self.tables, self.as_of, self.tz, columns=[]).select(columns)
 
     @cached_property
     def items(self) -> pa.Table:
@@ -144,6 +149,7 @@ def evaluate_many(
     tz: str = "UTC",
     segment_members: Mapping[str, pa.Array] | None = None,
     errors: dict[str, Exception] | None = None,
+    counted: pa.Table | None = None,
 ) -> dict[str, pa.Array]:
     """``evaluate`` for many conditions of one shop and day, sharing one context: the
     counted orders and the line-item join are built once for all of them instead of
@@ -157,9 +163,12 @@ def evaluate_many(
     With ``errors`` given, a condition that fails is recorded there (key -> exception)
     and left out of the answer while the others go on; a condition naming a failed one
     then fails too, saying which. Without it, the first failure is raised.
+
+    ``counted``: the day's ``metrics.orders.counted_orders(None, ...)`` of the same
+    tables, when the caller has them (the day-run's shard shares them with its figures).
     """
     known: dict[str, pa.Array] = dict(segment_members or {})
-    context = EvaluationContext(features, tables, as_of, tz, known)
+    context = EvaluationContext(features, tables, as_of, tz, known, counted)
     members: dict[str, pa.Array] = {}
     for key, condition in conditions.items():
         try:

@@ -23,6 +23,7 @@ zone ``tz``; see ``seglift.segments.timeutil``):
 - first_order_product_ids / second_order_product_ids: distinct products of the customer's
   1st / 2nd counted order (orders ranked by created_at, then order id);
   products_ever_bought: distinct products over all counted orders (empty list if none).
+  Each list in ascending id order.
 - first_order_source / _source_type / _utm_source / _utm_medium / _utm_campaign: the
   customerJourneySummary.firstVisit attribution of the first counted order.
 - RFM: see ``seglift.segments.rfm`` (scores among customers with counted orders;
@@ -41,6 +42,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -186,11 +188,45 @@ def _aligner(keys: pa.Array, table: pa.Table, key: str) -> Callable[[str], pa.Ar
     return column
 
 
-def _distinct_products(items: pa.Table) -> pa.Table:
-    """customer_id -> sorted distinct product ids of the given line items."""
-    valid = items.filter(pc.is_valid(items["product_id"]))
-    grouped = valid.group_by("customer_id").aggregate([("product_id", "distinct")])
-    return grouped.rename_columns(["customer_id", "product_ids"])
+def _product_lists(line_items: pa.Table, orders: pa.Table) -> dict[int | None, pa.Table]:
+    """customer_id -> the ascending distinct product ids of their counted orders' line
+    items: of every counted order (key None) and of their 1st and 2nd (keys 1, 2).
+
+    The items' customer and order index are taken from the counted order by order id
+    (which also drops items of cancelled and future orders); the items are sorted once
+    by (customer, product) and each list is a run of that order without repeats, so a
+    list is the same in a shard and in the whole shop, in the same order, every time
+    (a hash aggregation's lists come in whatever order its threads saw the items)."""
+    at = pc.index_in(line_items["order_id"], value_set=orders["order_id"].combine_chunks())
+    keep = pc.and_(pc.is_valid(at), pc.is_valid(line_items["product_id"]))
+    at = pc.filter(at, keep)
+    rows = pa.table({
+        "customer_id": pc.take(orders["customer_id"].combine_chunks(), at),
+        "product_id": pc.cast(pc.filter(line_items["product_id"], keep), pa.int64()),
+        "order_index": pc.take(orders["order_index"].combine_chunks(), at),
+    }).sort_by([("customer_id", "ascending"), ("product_id", "ascending")])
+    customer = rows["customer_id"].to_numpy()
+    product = rows["product_id"].to_numpy()
+    index = rows["order_index"].to_numpy()
+    return {which: _runs_as_lists(customer, product, None if which is None else index == which)
+            for which in (None, 1, 2)}
+
+
+def _runs_as_lists(customer: np.ndarray, product: np.ndarray, mask: np.ndarray | None
+                   ) -> pa.Table:
+    """Rows sorted by (customer, product) as one list of distinct products a customer."""
+    if mask is not None:
+        customer, product = customer[mask], product[mask]
+    new_pair = np.ones(len(customer), dtype=bool)
+    new_pair[1:] = (customer[1:] != customer[:-1]) | (product[1:] != product[:-1])
+    customer, product = customer[new_pair], product[new_pair]
+    new_customer = np.ones(len(customer), dtype=bool)
+    new_customer[1:] = customer[1:] != customer[:-1]
+    starts = np.flatnonzero(new_customer)
+    offsets = pa.array(np.append(starts, len(customer)), pa.int32())
+    return pa.table({"customer_id": pa.array(customer[starts], pa.int64()),
+                     "product_ids": pa.ListArray.from_arrays(
+                         offsets, pa.array(product, pa.int64()), type=ID_LIST)})
 
 
 def _money(values: pa.Array) -> pa.Array:
@@ -265,21 +301,13 @@ def compute_features(tables: LakeTables, as_of: date, tz: str = "UTC",
     first_month = pc.strftime(pc.cast(first_day, pa.timestamp("s")), format="%Y-%m")
 
     # Products of the 1st, 2nd and any counted order.
-    # The line items' customer is taken from the counted order (inner join), which also
-    # drops items of cancelled and future orders.
-    items = tables.line_items.select(["order_id", "product_id"]).join(
-        orders.select(["order_id", "customer_id", "order_index"]), "order_id",
-        join_type="inner",
-    )
     empty_list = pa.scalar([], ID_LIST)
-    ever = _distinct_products(items)
-    first_items = _distinct_products(items.filter(pc.equal(items["order_index"], 1)))
-    second_items = _distinct_products(items.filter(pc.equal(items["order_index"], 2)))
-    products_ever = _fill_list(_align(ids, ever, "customer_id", "product_ids"), empty_list)
-    first_products = _fill_list(_align(ids, first_items, "customer_id", "product_ids"),
-                                empty_list)
-    second_products = _fill_list(_align(ids, second_items, "customer_id", "product_ids"),
-                                 empty_list)
+    lists = _product_lists(tables.line_items, orders)
+
+    def products(which: int | None) -> pa.Array:
+        return _fill_list(_align(ids, lists[which], "customer_id", "product_ids"), empty_list)
+
+    products_ever, first_products, second_products = products(None), products(1), products(2)
 
     first = _aligner(ids, orders.filter(pc.equal(orders["order_index"], 1)), "customer_id")
 
