@@ -271,6 +271,12 @@ def reduce_day(customers: int, shards: int, workers: int) -> dict[str, float]:
     s3 = FakeS3(_files(customers, shards, product_ids))
     segments = FakeSegments([_Segment(f"s{i:02d}", {"feature": "order_count", "op": ">=",
                                                    "value": 1}) for i in range(SEGMENTS)])
+    # As PlanDay writes it: the day's segments, read by ReduceDay.
+    from segments.dayrun import plan_segments
+    from segments.shards import segments_plan_key
+
+    s3.objects[segments_plan_key(dayrun_prefix(SHOP, DAY, "bench"))] = plan_segments(
+        SHOP, segments).model_dump_json().encode()
     stores = DayStores(Storage(s3, BUCKET), segments, FakeMetrics(), FakeAnalytics())
     plan = ShardPlan(shop=SHOP, run_date=DAY, prefix=dayrun_prefix(SHOP, DAY, "bench"),
                      shards=shards, customers=customers, bucket=BUCKET,
