@@ -83,8 +83,9 @@ class _Analytics:
     items: dict[tuple[str, str], Any] = field(default_factory=dict)
     profile_at: float | None = None
 
-    def sort_keys(self, shop: str, subject: str, kind: str) -> set[str]:
-        return {key for k, key in self.items if k == kind}
+    def stored_sort_keys(self, shop: str, kind: str, wanted: Any) -> dict[str, set[str]]:
+        return {subject: {key for key in keys if (kind, key) in self.items}
+                for subject, keys in wanted.items()}
 
     def put_items(self, shop: str, items: Any) -> None:
         for _subject, kind, key, payload in items:

@@ -7,8 +7,9 @@ costs a Lambda nor what overlapping the waits saves. Here the S3 client is an in
 fake that sleeps like a network call (``LATENCY_S`` a request plus the body at
 ``BYTES_PER_S``; a sleep releases the interpreter as a socket read does), and the
 DynamoDB stores sleep ``DYNAMO_S`` a call. Everything else is the real code: the shards'
-files are what ``run_shard_day`` writes (one members file per segment and shard,
-``partials.json``, the features part), read, merged, stored.
+files are what ``run_shard_day`` writes (one members file a shard holding every
+segment's, ``seglift.dayrun.member_parts``; ``partials.json``, the features part), read,
+merged, stored.
 
 The shards' files are made before the measurement and held by the fake (the same bytes
 for every shard where the content does not matter: the features part, the partials), so
@@ -72,7 +73,8 @@ class FakeS3:
         self.requests = 0
         self.written = 0
 
-    def get_object(self, Bucket: str, Key: str) -> dict[str, Any]:
+    def get_object(self, Bucket: str, Key: str, Range: str | None = None,
+                   IfMatch: str | None = None) -> dict[str, Any]:
         self.requests += 1
         if Key not in self.objects:  # as S3 answers (yesterday's snapshots: none here)
             from botocore.exceptions import ClientError
@@ -81,6 +83,9 @@ class FakeS3:
             raise ClientError({"Error": {"Code": "NoSuchKey", "Message": Key}}, "GetObject")
         body = self.objects[Key]
         data = body() if callable(body) else body
+        if Range is not None:  # "bytes=first-last", as the shards' members are read
+            first, last = Range.removeprefix("bytes=").split("-")
+            data = data[int(first):int(last) + 1]
         _wait(len(data))
         return {"Body": io.BytesIO(data)}
 
@@ -137,9 +142,11 @@ class FakeAnalytics:
     def put_items(self, shop: str, items: Any) -> None:
         time.sleep(DYNAMO_S * (len(items) // 25 + 1))
 
-    def sort_keys(self, shop: str, subject: str, kind: str) -> set[str]:
-        time.sleep(DYNAMO_S)
-        return {f"{y}-{m:02d}" for y in (2024, 2025, 2026) for m in range(1, 13)}
+    def stored_sort_keys(self, shop: str, kind: str, wanted: Any) -> dict[str, set[str]]:
+        keys = sum(len(k) for k in wanted.values())
+        time.sleep(DYNAMO_S * (keys // 100 + 1))  # BatchGetItem: 100 keys a call
+        stored = {f"{y}-{m:02d}" for y in (2024, 2025, 2026) for m in range(1, 13)}
+        return {subject: stored & set(k) for subject, k in wanted.items()}
 
 
 class _Reader:
@@ -161,7 +168,7 @@ def _parquet(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def _partials(segment_ids: list[str], products: list[int]) -> tuple[bytes, bytes]:
+def _partials(segment_ids: list[str], products: list[int]) -> tuple[Any, bytes]:
     """One shard's partials.json (every segment's metrics, profile and revenue counts)
     and journeys.parquet."""
     from seglift.analytics.profile import JourneyCounts, ProfilePartial, TraitCounts
@@ -216,16 +223,20 @@ def _partials(segment_ids: list[str], products: list[int]) -> tuple[bytes, bytes
         segments=segment_ids,
         partials={sid: p.model_copy(update={"profile": without_journeys(p.profile)})
                   for sid, p in partials.items()},
-        everyone=without_journeys(everyone)).model_dump_json().encode(), _parquet(journeys)
+        everyone=without_journeys(everyone)), _parquet(journeys)
 
 
 def _files(customers: int, shards: int, products: list[int]) -> dict[str, Any]:
+    from seglift.dayrun.member_parts import encode_members
     from segments.shards import dayrun_prefix
 
     prefix = dayrun_prefix(SHOP, DAY, "bench")
     shares = _shares()
     segment_ids = [f"s{i:02d}" for i in range(SEGMENTS)]
     partials, journeys = _partials(segment_ids, products)
+    # Each shard's partials.json says where its segments' members lie in its members
+    # file: the same figures in every shard, its own sizes.
+    head, _, tail = partials.model_dump_json().encode().partition(b'"member_sizes":[]')
     rng = np.random.default_rng(3)
     per_shard = -(-customers // shards)
     features = _parquet(pa.table({f"f{c}": rng.random(per_shard)
@@ -233,14 +244,17 @@ def _files(customers: int, shards: int, products: list[int]) -> dict[str, Any]:
     objects: dict[str, Any] = {}
     for k in range(shards):
         base = f"{prefix}shard-{k}/"
-        objects[base + "partials.json"] = partials
         objects[base + "journeys.parquet"] = journeys
         objects[base + "features.parquet"] = features
         ids = np.arange(k, customers, shards, dtype=np.int64) * 7 + 6_000_000_000_000
-        for s in range(SEGMENTS):
-            keep = np.random.default_rng(s * 1000 + k).random(len(ids)) < shares[s]
-            objects[f"{base}members/{s}.parquet"] = _parquet(
-                pa.table({"customer_id": pa.array(ids[keep])}))
+        # As ``run_shard_day`` writes them: every segment's members in one file.
+        body, sizes = encode_members({
+            sid: pa.array(ids[np.random.default_rng(s * 1000 + k).random(len(ids))
+                              < shares[s]]) for s, sid in enumerate(segment_ids)})
+        objects[base + "members.bin"] = body
+        # Made when read (the same 9 MB of figures kept once, not once a shard).
+        sized = b'"member_sizes":' + json.dumps(sizes, separators=(",", ":")).encode()
+        objects[base + "partials.json"] = lambda sized=sized: head + sized + tail
     return objects
 
 

@@ -48,7 +48,8 @@ class AnalyticsStore(Protocol):
     def put_items(self, shop: str,
                   items: Sequence[tuple[str, str, str, Mapping[str, Any]]]) -> Any: ...
 
-    def sort_keys(self, shop: str, subject: str, kind: str) -> set[str]: ...
+    def stored_sort_keys(self, shop: str, kind: str, wanted: Mapping[str, Sequence[str]]
+                         ) -> dict[str, set[str]]: ...
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,39 @@ class DayStores:
 class DayWrites:
     """The DynamoDB items of a day's segments, written together (batched) once every
     segment's snapshot is on S3: each segment's metrics, and the analytics items
-    (subject, kind, sort key, payload) of its profile and revenue months."""
+    (subject, kind, sort key, payload) of its profile and revenue months.
+
+    ``months``: each segment's revenue months of the day (label -> payload), of which
+    the day's month (``current``) is written every day and the months before it only
+    when missing (``resolve``: which are stored is read for every segment at once,
+    BatchGetItem, instead of one Query a segment)."""
 
     metrics: dict[str, dict[str, Any]] = field(default_factory=dict)
     analytics: list[tuple[str, str, str, Mapping[str, Any]]] = field(default_factory=list)
+    months: dict[str, dict[str, Mapping[str, Any]]] = field(default_factory=dict)
+    current: str | None = None
+
+    def resolve(self, shop: str, stores: DayStores) -> dict[str, list[str]]:
+        """The revenue months to write (segment -> labels), added to ``analytics``."""
+        if not self.months or stores.analytics is None:
+            self.months = {}
+            return {}
+        older = {sid: [label for label in months if label != self.current]
+                 for sid, months in self.months.items()}
+        stored = (stores.analytics.stored_sort_keys(shop, "revenue_month", older)
+                  if any(older.values()) else {})
+        written: dict[str, list[str]] = {}
+        for segment_id, months in self.months.items():
+            have = stored.get(segment_id, set())
+            labels = [label for label in months if label == self.current or label not in have]
+            self.analytics.extend((segment_id, "revenue_month", label, months[label])
+                                  for label in labels)
+            written[segment_id] = labels
+        self.months = {}
+        return written
 
     def flush(self, shop: str, day: date, stores: DayStores) -> None:
+        self.resolve(shop, stores)
         if self.metrics:
             stores.metrics.put_days(shop, day, self.metrics)
         if self.analytics and stores.analytics is not None:
@@ -79,7 +107,9 @@ class DayWrites:
     def of_segment(self, segment_id: str) -> DayWrites:
         """The items of one segment (its analytics items' subject is the segment)."""
         metrics = {segment_id: self.metrics[segment_id]} if segment_id in self.metrics else {}
-        return DayWrites(metrics, [item for item in self.analytics if item[0] == segment_id])
+        months = {segment_id: self.months[segment_id]} if segment_id in self.months else {}
+        return DayWrites(metrics, [item for item in self.analytics if item[0] == segment_id],
+                         months, self.current)
 
 
 @dataclass(frozen=True)
@@ -214,6 +244,8 @@ def store_day(shop: str, run_date: date, plan: DayPlan | DaySegments,
             return
         writes.metrics.update(done.metrics)
         writes.analytics.extend(done.analytics)
+        writes.months.update(done.months)
+        writes.current = done.current or writes.current
         staged[segment_id] = (count, analytics_error)
 
     for segment_id in plan.segment_ids:
@@ -272,19 +304,20 @@ def store_segment_day(shop: str, day: date, segment_id: str, result: SegmentDay,
     """A segment's snapshot, metrics, profile and revenue months of ``day``; returns the
     revenue months written (``stage_segment_day``, then its items written at once)."""
     writes = DayWrites()
-    written = stage_segment_day(shop, day, segment_id, result, stores, writes)
+    stage_segment_day(shop, day, segment_id, result, stores, writes)
+    written = writes.resolve(shop, stores).get(segment_id, [])
     writes.flush(shop, day, stores)
     return written
 
 
 def stage_segment_day(shop: str, day: date, segment_id: str, result: SegmentDay,
-                      stores: DayStores, writes: DayWrites) -> list[str]:
+                      stores: DayStores, writes: DayWrites) -> None:
     """Write a segment's snapshot of ``day`` and add its metrics, profile and revenue
-    months to ``writes``; returns the revenue months staged.
+    months to ``writes``.
 
     The day's month is rewritten every day; the months before it are written once, when
-    missing, so a new segment's revenue chart has a history and a stored month keeps the
-    membership it was computed with.
+    missing (``DayWrites.resolve``), so a new segment's revenue chart has a history and a
+    stored month keeps the membership it was computed with.
     """
     if result.metrics is None:
         raise SegmentEvaluationError(f"segment {segment_id!r} has no metrics computed")
@@ -292,13 +325,8 @@ def stage_segment_day(shop: str, day: date, segment_id: str, result: SegmentDay,
                   result.members)
     writes.metrics[segment_id] = result.metrics
     if stores.analytics is None or result.profile is None:
-        return []
+        return
     writes.analytics.append((segment_id, "profile", day.isoformat(), result.profile))
-    current = period_label(day, "month")
-    existing = stores.analytics.sort_keys(shop, segment_id, "revenue_month")
-    written = [label for label in result.revenue_months
-               if label == current or label not in existing]
     # The whole history on the first run, then the current month.
-    writes.analytics.extend((segment_id, "revenue_month", label, result.revenue_months[label])
-                            for label in written)
-    return written
+    writes.current = period_label(day, "month")
+    writes.months[segment_id] = dict(result.revenue_months)

@@ -38,6 +38,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+from botocore.exceptions import ClientError
 
 from seglift import keys
 from seglift.analytics.clv import CustomerScores
@@ -69,6 +70,7 @@ from seglift.dayrun.contracts import (
     ShardPlan,
 )
 from seglift.dayrun.journeys import EVERYONE, JourneysFold, journeys_table, without_journeys
+from seglift.dayrun.member_parts import ShardIndex, decode_part, encode_members, windows
 from seglift.dayrun.shards import read_shard_tables, shard_count
 from seglift.dayrun.shop_files import ShopShardFile
 from seglift.metrics.orders import counted_orders
@@ -227,7 +229,7 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
     """SegmentShards (one shard): its memberships and partial figures, written to S3.
 
     Its S3 calls are concurrent (``IoPool``): the run's files are read while the shard's
-    lake is, and every file it writes (about 55: one per segment's members) is written at
+    lake is, and every file it writes (about 8: every segment's members in one) is written at
     once, all awaited before it answers. The day's segments are PlanDay's
     (``segments_plan_key``: the same in every shard, listed once a day). Yesterday's
     snapshots are not read here:
@@ -254,19 +256,17 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
                         analytics=analytics, inputs=inputs, members=plan.lists,
                         counted=counted, scores=scores)
         uploads = _Uploads(storage, pool)
+        # Every segment's members in one file (``seglift.dayrun.member_parts``), written
+        # before partials.json, which holds where each segment's part lies in it.
+        members_file = pool.submit(_put_members, storage, _members_key(base), day.members)
         uploads.parquet(base + "features.parquet", day.features)
-        # One file per segment (named by its place in ``segments``), so that ReduceDay
-        # reads a segment's parts as it merges that segment and never holds every
-        # segment's.
-        for index, ids in enumerate(day.members.values()):
-            uploads.parquet(_members_key(base, index),
-                            pa.table({"customer_id": pa.array(ids, pa.int64())}))
         # The journey counts (most of the partials' bytes) as one Parquet table beside
         # them (``seglift.dayrun.journeys``).
         uploads.parquet(base + "journeys.parquet", journeys_table(
             [(sid, p.profile) for sid, p in day.partials.items()] + [(EVERYONE, day.everyone)]))
+        etag, sizes = members_file.result()
         partials = ShardPartials(
-            segments=list(day.members),
+            segments=list(day.members), member_sizes=sizes, members_etag=etag,
             partials={sid: p.model_copy(update={"profile": without_journeys(p.profile)})
                       for sid, p in day.partials.items()},
             everyone=without_journeys(day.everyone),
@@ -315,49 +315,95 @@ class _Uploads:
             future.result()
 
 
-def _members_key(base: str, index: int) -> str:
-    return f"{base}members/{index}.parquet"
+def _members_key(base: str) -> str:
+    """A shard's members of every segment (``seglift.dayrun.member_parts``)."""
+    return f"{base}members.bin"
+
+
+def _put_members(storage: Storage, key: str, members: Mapping[str, pa.Array]
+                 ) -> tuple[str, list[int]]:
+    """The shard's members file written; its ETag and each segment's part's size."""
+    body, sizes = encode_members(members)
+    written = storage.s3.put_object(Bucket=storage.bucket, Key=key, Body=body,
+                                    **_tagging(key))
+    return str(written["ETag"]), sizes
+
+
+class MembersFileChanged(RuntimeError):
+    """A shard's members file is not the one its partials describe."""
+
+
+# Encoded members read in one window (summed over the shards, ``member_parts.windows``);
+# ``_MemberReads`` holds two windows at most (the one merged and the next).
+MEMBERS_WINDOW_BYTES = 48 << 20
 
 
 class _MemberReads:
-    """Every shard's members of the day's segments, read from S3 concurrently and a
-    segment ahead: asked for a segment's part in one shard, it reads that segment's part
-    in every shard at once (``IoPool``) and starts reading the next segment's (in
-    ``order``, the order ``store_day`` asks for them) while the caller merges this one.
-    It forgets a segment's parts when a later segment is asked for, so memory holds about
-    two segments' parts (plus what the caller keeps), never every segment's."""
+    """Every shard's members of the day's segments, read from S3 a window of segments at
+    a time (``member_parts.windows``: one ranged GET per shard covers every segment of
+    the window) and a window ahead: asked for a segment's part, it reads that segment's
+    window from every shard at once (``IoPool``) and starts reading the next window (in
+    ``order``, the order ``store_day`` asks for the segments) while the caller merges.
+    Each part is decoded when asked for and not kept; a window's bytes are let go when a
+    segment of a later window is asked for, so memory holds two windows' encoded bytes
+    (``window_bytes`` each at most, or one segment's if larger) plus what the caller
+    keeps, never every segment's members."""
 
-    def __init__(self, storage: Storage, prefix: str, indexes: Sequence[Mapping[str, int]],
-                 order: Sequence[str], pool: IoPool) -> None:
-        self._storage, self._prefix, self._indexes, self._pool = storage, prefix, indexes, pool
-        self._order = list(order)
-        self._place = {sid: i for i, sid in enumerate(order)}
-        self._reads: dict[str, list[Future[pa.Array] | None]] = {}
+    def __init__(self, storage: Storage, prefix: str, shards: Sequence[ShardPartials],
+                 order: Sequence[str], pool: IoPool, window_bytes: int | None = None
+                 ) -> None:
+        self._storage, self._prefix, self._pool = storage, prefix, pool
+        self._indexes = [ShardIndex.of(s.segments, s.member_sizes) for s in shards]
+        self._etags = [s.members_etag for s in shards]
+        known = {sid for index in self._indexes for sid in index.parts}
+        self._windows = windows([sid for sid in dict.fromkeys(order) if sid in known],
+                                self._indexes, window_bytes or MEMBERS_WINDOW_BYTES)
+        self._window_of = {sid: w for w, run in enumerate(self._windows) for sid in run}
+        self._reads: dict[int, list[Future[tuple[int, bytes]] | None]] = {}
 
-    def _read(self, shard: int, segment_id: str) -> pa.Array:
-        key = _members_key(f"{self._prefix}shard-{shard}/", self._indexes[shard][segment_id])
-        return read_parquet(self._storage.s3, self._storage.bucket, key)[
-            "customer_id"].combine_chunks()
+    def _read(self, shard: int, start: int, end: int) -> tuple[int, bytes]:
+        key = _members_key(f"{self._prefix}shard-{shard}/")
+        etag = self._etags[shard]
+        try:
+            body = self._storage.s3.get_object(
+                Bucket=self._storage.bucket, Key=key, Range=f"bytes={start}-{end - 1}",
+                **({"IfMatch": etag} if etag else {}))["Body"].read()
+        except ClientError as error:
+            if error.response.get("Error", {}).get("Code") in ("PreconditionFailed", "412"):
+                raise MembersFileChanged(
+                    f"shard {shard}'s members file changed after its partials were written "
+                    "(the shard ran again): run the day again") from error
+            raise
+        if len(body) != end - start:
+            raise MembersFileChanged(f"shard {shard}'s members file is shorter than its "
+                                     "partials say: run the day again")
+        return start, body
 
-    def _start(self, segment_id: str) -> list[Future[pa.Array] | None]:
-        if segment_id not in self._reads:
-            self._reads[segment_id] = [
-                self._pool.submit(self._read, k, segment_id) if segment_id in index else None
-                for k, index in enumerate(self._indexes)]
-        return self._reads[segment_id]
+    def _start(self, window: int) -> list[Future[tuple[int, bytes]] | None]:
+        if window not in self._reads:
+            run = self._windows[window]
+            spans = [index.span(run) for index in self._indexes]
+            self._reads[window] = [
+                None if span is None else self._pool.submit(self._read, k, *span)
+                for k, span in enumerate(spans)]
+        return self._reads[window]
 
     def part(self, shard: int, segment_id: str) -> pa.Array:
-        reads = self._start(segment_id)
-        place = self._place.get(segment_id)
-        if place is not None:
-            for earlier in [s for s in self._reads if self._place.get(s, place) < place]:
-                del self._reads[earlier]  # merged and stored: let go
-            if place + 1 < len(self._order):
-                self._start(self._order[place + 1])
+        window = self._window_of.get(segment_id)
+        index = self._indexes[shard]
+        if window is None or segment_id not in index.parts:
+            raise KeyError(segment_id)
+        reads = self._start(window)
+        for earlier in [w for w in self._reads if w < window]:
+            del self._reads[earlier]  # its segments merged and stored: let go
+        if window + 1 < len(self._windows):
+            self._start(window + 1)
         future = reads[shard]
         if future is None:
             raise KeyError(segment_id)
-        return future.result()
+        start, body = future.result()
+        offset, size = index.parts[segment_id]
+        return decode_part(memoryview(body)[offset - start:offset - start + size])
 
 
 class _YesterdayReads:
@@ -499,6 +545,11 @@ def _write_features(storage: Storage, plan: ShardPlan) -> None:
 # Shards' partials read ahead of the one being added: each is several MB parsed at
 # 10,000,000 customers (every segment's product-journey pair counts).
 PARTIALS_AHEAD = 4
+# Shards' partial figures held before they are added (``PartialsFold``): without their
+# journey counts (journeys.parquet, ``JourneysFold``) a shard's are small, and each
+# addition is a group-by per profile trait and segment (at 8 shards a time, 1,071
+# group-bys at 1,000,000 customers in 16 shards, most of the merge's time: fixed costs).
+PARTIALS_BATCH = 32
 
 
 def reduce_shards(plan: ShardPlan, *, reader: Any, stores: DayStores,
@@ -527,7 +578,7 @@ def reduce_shards(plan: ShardPlan, *, reader: Any, stores: DayStores,
         # The pool's threads only fetch the bytes: parsing them into Python objects on
         # many threads spreads them over as many malloc arenas (5 GB peak instead of
         # 1.2 GB at 10,000,000 customers, reduce_shards_bench).
-        fold, journeys = PartialsFold(), JourneysFold()
+        fold, journeys = PartialsFold(PARTIALS_BATCH), JourneysFold()
         saved = []
         for body, table in pool.ordered(lambda k: _shard_partials(storage, plan.prefix, k),
                                         range(plan.shards), ahead=PARTIALS_AHEAD):
@@ -538,9 +589,7 @@ def reduce_shards(plan: ShardPlan, *, reader: Any, stores: DayStores,
             del table
             saved.append(partials.model_copy(update={"partials": {}, "everyone": None}))
             del partials
-        reads = _MemberReads(storage, plan.prefix,
-                             [{sid: i for i, sid in enumerate(s.segments)} for s in saved],
-                             day_plan.segment_ids, pool)
+        reads = _MemberReads(storage, plan.prefix, saved, day_plan.segment_ids, pool)
         days = [_shard_day(s, _ShardMembers(reads, k, s.segments)) for k, s in enumerate(saved)]
         del saved
         yesterday = _YesterdayReads(storage, plan.shop, plan.run_date - timedelta(days=1),

@@ -42,8 +42,9 @@ class FakeAnalytics:
         json.dumps(payload)  # what DynamoDB's JSON attribute needs
         self.items[(shop, subject, kind, sort_key)] = dict(payload)
 
-    def sort_keys(self, shop: str, subject: str, kind: str) -> set[str]:
-        return {k[3] for k in self.items if k[:3] == (shop, subject, kind)}
+    def stored_sort_keys(self, shop: str, kind: str, wanted: Any) -> dict[str, set[str]]:
+        return {subject: {key for key in keys if (shop, subject, kind, key) in self.items}
+                for subject, keys in wanted.items()}
 
     def put_items(self, shop: str, items: Any) -> None:
         for subject, kind, sort_key, payload in items:

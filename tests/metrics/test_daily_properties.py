@@ -52,3 +52,22 @@ def test_many_segments_from_one_day_of_counted_orders_match_one_at_a_time(store,
         shared = daily_metrics_of_counted(snapshot, counted, AS_OF)
         alone = daily_metrics(snapshot, orders_table, refunds_table, AS_OF, tz=tz)
         assert shared.as_values() == alone.as_values()
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.integers(-5, 40), max_size=30), st.lists(st.integers(-5, 40), max_size=30),
+       st.booleans(), st.booleans())
+def test_membership_changes_count_as_two_hash_sets_would(now, before, sort_now, sort_before):
+    """The binary search over sorted ids (sorted or not, repeated or not) gives the
+    counts ``pc.is_in`` both ways gives."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from seglift.metrics.daily import membership_changes
+
+    members = pa.array(sorted(now) if sort_now else now, pa.int64())
+    previous = pa.array(sorted(before) if sort_before else before, pa.int64())
+    kept = pc.sum(pc.cast(pc.is_in(members, value_set=previous), pa.int64())).as_py() or 0
+    stayed = pc.sum(pc.cast(pc.is_in(previous, value_set=members), pa.int64())).as_py() or 0
+    assert membership_changes(members, previous) == (len(now) - kept, len(before) - stayed)
+    assert membership_changes(members, None) == (None, None)

@@ -226,12 +226,13 @@ def test_a_list_segment_keeps_its_members_and_gets_the_days_figures_every_day(cl
 
 
 def test_reduce_day_holds_a_few_segments_members_at_a_time(cloud, monkeypatch):
-    """ReduceDay reads a segment's members from every shard as it merges that segment
-    (the next segment's read ahead, concurrently) and writes its snapshot while the next
-    is merged, a bounded few behind (at 10,000,000 customers every segment's members at
-    once are about 0.9 GB a copy): no segment's parts are read before the snapshot of the
-    segment ``STAGING_AHEAD + 2`` places before it was written, every snapshot is
-    written in the segments' order, and each part is read once."""
+    """ReduceDay reads a window of segments' members from every shard as it merges them
+    (the next window read ahead, concurrently) and writes each snapshot while the next
+    segment is merged, a bounded few behind (at 10,000,000 customers every segment's
+    members at once are about 0.9 GB a copy). With windows of one segment: no
+    segment's parts are read before the snapshot of the segment ``STAGING_AHEAD + 2``
+    places before it was written, every snapshot is written in the segments' order,
+    and each part is read once, by one ranged GET of its shard's members file."""
     from segments import dayrun, shards
 
     s3, repo = cloud
@@ -242,18 +243,20 @@ def test_reduce_day_holds_a_few_segments_members_at_a_time(cloud, monkeypatch):
     whole = _run_day()
     expected = _stored(s3, names)
     events: list[tuple[str, str]] = []
-    real_read, real_write = shards.read_parquet, dayrun.write_members
+    real_read, real_write = shards._MemberReads._read, dayrun.write_members
 
-    def read(s3_client, bucket, key):
-        if "/members/" in key:  # ".../shard-K/members/<segment's place>.parquet"
-            events.append(("read", key.split("/shard-")[1]))
-        return real_read(s3_client, bucket, key)
+    def read(self, shard, start, end):
+        window = [w for w, run in enumerate(self._windows)
+                  if self._indexes[shard].span(run) == (start, end)]
+        events.append(("read", (shard, self._windows[window[0]])))
+        return real_read(self, shard, start, end)
 
     def write(s3_client, bucket, shop, segment_id, as_of, ids):
         events.append(("write", segment_id))
         return real_write(s3_client, bucket, shop, segment_id, as_of, ids)
 
-    monkeypatch.setattr(shards, "read_parquet", read)
+    monkeypatch.setattr(shards, "MEMBERS_WINDOW_BYTES", 1)  # a window a segment
+    monkeypatch.setattr(shards._MemberReads, "_read", read)
     monkeypatch.setattr(dayrun, "write_members", write)
     plan, sharded = _sharded_day(per_shard=1)
 
@@ -263,14 +266,93 @@ def test_reduce_day_holds_a_few_segments_members_at_a_time(cloud, monkeypatch):
     written = [name for kind, name in events if kind == "write"]
     order = [o["segment_id"] for o in sharded["segments"]]
     assert written == order and sorted(written) == sorted(names)
-    reads = [name for kind, name in events if kind == "read"]
+    reads = [(shard, tuple(run)) for kind, (shard, run) in
+             [(k, v) for k, v in events if k == "read"]]
     assert len(set(reads)) == len(reads) == 4 * len(names)
+    assert all(len(run) == 1 for _, run in reads)
     lag = dayrun.STAGING_AHEAD + 2
-    for at, (kind, name) in enumerate(events):
+    for at, (kind, value) in enumerate(events):
         if kind == "read":
-            place = int(name.split("/members/")[1].split(".")[0])
+            place = order.index(value[1][0])
             done = sum(1 for k, _ in events[:at] if k == "write")
-            assert done >= place - lag + 1, (name, events[:at])
+            assert done >= place - lag + 1, (value, events[:at])
+
+
+def test_a_shards_members_are_one_file_read_by_one_ranged_get_a_window(cloud, monkeypatch):
+    """Each shard writes one members file (not one a segment) and ReduceDay reads every
+    segment of a window from it with one ranged GET: with the default window, the
+    whole day's members are one GET a shard."""
+    from segments import shards
+
+    s3, repo = cloud
+    names = [f"s{value}" for value in range(1, 7)]
+    for value, sid in enumerate(names, start=1):
+        repo.create(SHOP, name=sid, segment_id=sid,
+                    condition={"feature": "order_count", "op": ">=", "value": value % 3})
+    whole = _run_day()
+    expected = _stored(s3, names)
+    gets: list[str] = []
+    real_read = shards._MemberReads._read
+
+    def read(self, shard, start, end):
+        gets.append(f"{shard}:{start}-{end}")
+        return real_read(self, shard, start, end)
+
+    monkeypatch.setattr(shards._MemberReads, "_read", read)
+    plan, sharded = _sharded_day(per_shard=1)
+
+    assert sharded == whole and _stored(s3, names) == expected
+    assert sorted(g.split(":")[0] for g in gets) == ["0", "1", "2", "3"]
+    listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=plan["prefix"] + "shard-0/")
+    files = sorted(o["Key"].rsplit("/shard-0/", 1)[1] for o in listed["Contents"])
+    assert "members.bin" in files and not [f for f in files if f.startswith("members/")]
+
+
+def test_a_shard_run_again_overwrites_its_members_file_and_the_day_converges(cloud):
+    """A retried SegmentShards writes its members file and partials again (the same
+    keys): ReduceDay then stores the same day. A members file changed behind its
+    partials (a shard re-run whose partials were not written) is refused, not mixed."""
+    import json
+
+    import pytest
+
+    from segments import shards
+
+    s3, repo = cloud
+    for value, sid in enumerate(["a", "b", "c"], start=1):
+        repo.create(SHOP, name=sid, segment_id=sid,
+                    condition={"feature": "order_count", "op": ">=", "value": value - 1})
+    whole = _run_day()
+    expected = _stored(s3, ["a", "b", "c"])
+    base = {"shop": SHOP, "run_date": RUN_DATE, "execution_id": "arn:exec:test"}
+    plan, first = _sharded_day(per_shard=1)
+    item = {"shop": SHOP, "run_date": RUN_DATE, "prefix": plan["prefix"], "shard": 2,
+            "shards": plan["shards"]}
+
+    _invoke({**base, "action": "shard_day", "item": item})  # the retry
+    again = _invoke({**base, "action": "reduce_day", "plan": plan})
+
+    assert first == again == whole
+    assert _stored(s3, ["a", "b", "c"]) == expected
+    # The members file replaced by other bytes of the same length: its ETag changed.
+    key = f"{plan['prefix']}shard-2/members.bin"
+    body = s3.get_object(Bucket=BUCKET, Key=key)["Body"].read()
+    s3.put_object(Bucket=BUCKET, Key=key, Body=bytes(reversed(body)))
+    partials = json.loads(s3.get_object(Bucket=BUCKET, Key=f"{plan['prefix']}shard-2/"
+                                        "partials.json")["Body"].read())
+    assert sum(partials["member_sizes"]) == len(body)
+    from seglift.dayrun.contracts import ShardPlan
+    from seglift.lake.reader import LakeReader
+    from seglift.storage.segment_repository import SegmentRepository
+    from segments.dayrun import DayStores
+    from segments.logic import Storage
+
+    stores = DayStores(Storage(s3, BUCKET), SegmentRepository(_table("segments")),
+                       MetricsRepository(_table("metrics")),
+                       AnalyticsRepository(_table("analytics")))
+    with pytest.raises(shards.MembersFileChanged, match="run the day again"):
+        shards.reduce_shards(ShardPlan.model_validate(plan),
+                             reader=LakeReader(s3, BUCKET, SHOP), stores=stores)
 
 
 def test_entered_and_left_are_counted_against_yesterdays_snapshot_once_merged(cloud):
@@ -300,6 +382,24 @@ def test_entered_and_left_are_counted_against_yesterdays_snapshot_once_merged(cl
     assert plan["shards"] == 4
     assert sharded == whole
     assert _stored(s3, ["buyers", "everyone"]) == expected
+
+
+def test_which_revenue_months_are_stored_is_read_for_every_segment_at_once(cloud):
+    """ReduceDay writes a segment's months before the day's only when missing: which are
+    stored is read with BatchGetItem for every segment together (more than 100 keys:
+    several calls), exactly the stored ones."""
+    analytics = AnalyticsRepository(_table("analytics"))
+    months = [f"{y}-{m:02d}" for y in range(2019, 2026) for m in range(1, 13)]  # 84
+    stored = {"a": set(months[::3]), "b": set(), "c": set(months[:5])}
+    analytics.put_items(SHOP, [(sid, "revenue_month", label, {"orders": 1})
+                               for sid, labels in stored.items() for label in labels])
+    analytics.put_items(SHOP, [("a", "profile", months[0], {"traits": []})])
+
+    found = analytics.stored_sort_keys(SHOP, "revenue_month",
+                                       {sid: months for sid in ["a", "b", "c", "d"]})
+
+    assert found == {**stored, "d": set()}
+    assert analytics.stored_sort_keys(SHOP, "revenue_month", {}) == {}
 
 
 def test_every_shard_evaluates_the_segments_planday_found_whatever_is_edited_meanwhile(

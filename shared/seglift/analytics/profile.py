@@ -397,6 +397,8 @@ def _summed(keys: dict[str, pa.Array], counts: list[pa.Array]) -> pa.Table:
     """Counts added per key (the keys' columns, then ``count``)."""
     table = pa.table({**keys, "count": pa.concat_arrays(counts) if counts
                       else pa.array([], pa.int64())})
+    if table.num_rows == 0:  # nothing to add (ReduceDay's journeys travel apart)
+        return table
     return table.group_by(list(keys)).aggregate([("count", "sum")]).rename_columns(
         [*keys, "count"])
 

@@ -140,7 +140,12 @@ class ShardPartials(BaseModel):
     every segment's exact partial figures, the shard's all-customer profile counts and
     its failures (segment -> [error class, message])."""
 
-    segments: list[str]  # segments evaluated in this shard (members/<index>.parquet each)
+    segments: list[str]  # segments evaluated in this shard, in its members file's order
+    # The bytes of each segment's part of the shard's members file (``segments``' order,
+    # ``seglift.dayrun.member_parts``), and the ETag of the file they describe: ReduceDay
+    # reads it only if it is still that file (a shard re-run since fails the read).
+    member_sizes: list[int] = []
+    members_etag: str | None = None
     # The profiles' journey counts travel in journeys.parquet (``seglift.dayrun.journeys``);
     # the profiles here have them empty.
     partials: dict[str, SegmentPartial]

@@ -40,6 +40,7 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import BaseModel
@@ -84,12 +85,48 @@ def _decimal_sum(values: pa.ChunkedArray | pa.Array) -> Decimal:
 def membership_changes(
     members: pa.Array, previous_members: pa.Array | None
 ) -> tuple[int | None, int | None]:
-    """(entered, left) between two distinct id arrays; (None, None) without a previous day."""
+    """(entered, left) between two distinct id arrays; (None, None) without a previous day.
+
+    By binary search over the sorted arrays (ReduceDay's merged members and the
+    snapshots it wrote are sorted already, so nothing is sorted again), not two hash
+    sets: at 1,000,000 customers ``pc.is_in`` both ways was most of ReduceDay's CPU (50
+    segments of up to 830,000 members against yesterday's). Counts as ``is_in`` does."""
     if previous_members is None:
         return None, None
-    kept = _count_true(pc.is_in(members, value_set=previous_members))
-    stayed = _count_true(pc.is_in(previous_members, value_set=members))
-    return len(members) - kept, len(previous_members) - stayed
+    if members.null_count or previous_members.null_count:
+        kept = _count_true(pc.is_in(members, value_set=previous_members))
+        stayed = _count_true(pc.is_in(previous_members, value_set=members))
+        return len(members) - kept, len(previous_members) - stayed
+    now, before = _int64_values(members), _int64_values(previous_members)
+    if _strictly_ascending(now) and _strictly_ascending(before):  # distinct: one search
+        both = _count_in(now, before)
+        return len(now) - both, len(before) - both
+    kept = _count_in(now, _ascending(before))
+    stayed = _count_in(before, _ascending(now))
+    return len(now) - kept, len(before) - stayed
+
+
+def _int64_values(ids: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    return pc.cast(ids, pa.int64()).to_numpy(zero_copy_only=False)
+
+
+def _strictly_ascending(values: np.ndarray) -> bool:
+    return len(values) < 2 or bool(np.all(values[1:] > values[:-1]))
+
+
+def _ascending(values: np.ndarray) -> np.ndarray:
+    """``values`` sorted (themselves when they are: the check is a fraction of a sort)."""
+    if len(values) < 2 or bool(np.all(values[1:] >= values[:-1])):
+        return values
+    return np.sort(values)
+
+
+def _count_in(values: np.ndarray, sorted_values: np.ndarray) -> int:
+    """How many of ``values`` are in ``sorted_values`` (sorted ascending)."""
+    if len(values) == 0 or len(sorted_values) == 0:
+        return 0
+    at = np.minimum(np.searchsorted(sorted_values, values), len(sorted_values) - 1)
+    return int(np.count_nonzero(sorted_values[at] == values))
 
 
 def _count_true(mask: pa.Array) -> int:
