@@ -112,6 +112,28 @@ def _put_parquet(storage: Storage, key: str, table: pa.Table) -> None:
     storage.s3.put_object(Bucket=storage.bucket, Key=key, Body=sink.getvalue(), **_tagging(key))
 
 
+# FeatureShards' files that only SegmentShards reads (the shard's features and model
+# inputs): Arrow IPC, LZ4-compressed. Parquet's encoding was most of their cost: at
+# 1,000,000 customers a shard's features took 120 ms to write and 60 ms to read as
+# Parquet, 40 and 14 ms so (the bodies are 3.4x larger: 9 MB).
+HANDOFF_COMPRESSION = "lz4"
+FEATURES_FILE = "features-1.arrow"
+INPUTS_FILE = "model-inputs.arrow"
+
+
+def _put_arrow(storage: Storage, key: str, table: pa.Table) -> None:
+    sink = pa.BufferOutputStream()
+    options = pa.ipc.IpcWriteOptions(compression=HANDOFF_COMPRESSION)
+    with pa.ipc.new_stream(sink, table.schema, options=options) as writer:
+        writer.write_table(table)
+    storage.s3.put_object(Bucket=storage.bucket, Key=key, Body=sink.getvalue().to_pybytes(),
+                          **_tagging(key))
+
+
+def _read_arrow(storage: Storage, key: str) -> pa.Table:
+    return pa.ipc.open_stream(pa.BufferReader(_get(storage, key))).read_all()
+
+
 def _put_json(storage: Storage, key: str, body: str) -> None:
     storage.s3.put_object(Bucket=storage.bucket, Key=key, Body=body.encode(),
                           ContentType="application/json", **_tagging(key))
@@ -158,9 +180,9 @@ def run_shard_features(item: ShardItem, *, reader: Any, storage: Storage, tz: st
     base = f"{item.prefix}shard-{item.shard}/"
     with IoPool() as pool:
         uploads = _Uploads(storage, pool)
-        uploads.parquet(base + "features-1.parquet", result.features)
+        uploads.arrow(base + FEATURES_FILE, result.features)
         if result.inputs is not None:  # SegmentShards applies the model to them
-            uploads.parquet(base + "model-inputs.parquet", result.inputs)
+            uploads.arrow(base + INPUTS_FILE, result.inputs)
         # What DayContext merges (the RFM and model fit's value counts, the scalars), in
         # one file: one PUT here and one GET there.
         uploads.parquet(base + STATS_FILE, stats_table(result.stats))
@@ -216,10 +238,8 @@ def run_shard_day(item: ShardItem, *, reader: Any, storage: Storage, segments: A
     base = f"{item.prefix}shard-{item.shard}/"
     with IoPool() as pool:
         context_body = pool.submit(_get, storage, item.prefix + "context.json")
-        features_file = pool.submit(read_parquet, storage.s3, storage.bucket,
-                                    base + "features-1.parquet")
-        inputs_file = pool.submit(read_parquet, storage.s3, storage.bucket,
-                                  base + "model-inputs.parquet")
+        features_file = pool.submit(_read_arrow, storage, base + FEATURES_FILE)
+        inputs_file = pool.submit(_read_arrow, storage, base + INPUTS_FILE)
         planned = pool.submit(lambda: read_day_plan(
             item.shop, _day_segments(storage, item.prefix, item.shop, segments), storage))
         tables = _shard_lake(reader, item, DAY_COLUMNS)
@@ -285,6 +305,9 @@ class _Uploads:
 
     def json(self, key: str, body: str) -> None:
         self._pending.append(self._pool.submit(_put_json, self._storage, key, body))
+
+    def arrow(self, key: str, table: pa.Table) -> None:
+        self._pending.append(self._pool.submit(_put_arrow, self._storage, key, table))
 
     def wait(self) -> None:
         pending, self._pending = self._pending, []

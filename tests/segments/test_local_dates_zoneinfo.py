@@ -50,3 +50,22 @@ def test_the_seconds_around_a_dst_change():
 def test_all_null_column():
     array = pa.array([None, None], pa.timestamp("us", tz="UTC"))
     assert local_dates(array, "Europe/Berlin").to_pylist() == [None, None]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.integers(0, 40 * 3600), min_size=1, max_size=50),
+       st.sampled_from(["Pacific/Apia", "Pacific/Fakaofo", "America/New_York"]),
+       st.integers(2010, 2013))
+def test_instants_around_new_year_and_a_zone_changing_its_day(seconds, tz, year):
+    """The zone's offsets are worked out a UTC year at a time (and kept): an instant
+    near a year's end, in a zone that changed its offset on 30 December 2011 (Samoa and
+    Tokelau skipped a day), is on the day zoneinfo says, whatever the years asked for."""
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    start = datetime(year, 12, 30, tzinfo=UTC)
+    instants = [start + timedelta(seconds=s) for s in seconds]
+    instants.append(datetime(2000 + len(seconds) % 20, 6, 1, tzinfo=UTC))  # years between
+    array = pa.array(instants, pa.timestamp("us", tz="UTC"))
+    assert local_dates(array, tz).to_pylist() == [i.astimezone(ZoneInfo(tz)).date()
+                                                  for i in instants]

@@ -101,7 +101,7 @@ def test_the_context_step_fits_on_the_shards_counts_alone(cloud, monkeypatch):
             "shop": SHOP, "run_date": DAY, "prefix": plan["prefix"], "shard": k,
             "shards": plan["shards"]}})
     listed = s3.list_objects_v2(Bucket=BUCKET, Prefix=plan["prefix"])["Contents"]
-    inputs = [o["Key"] for o in listed if o["Key"].endswith("model-inputs.parquet")]
+    inputs = [o["Key"] for o in listed if o["Key"].endswith("model-inputs.arrow")]
     assert len(inputs) == plan["shards"] == 4
     for key in inputs:
         s3.delete_object(Bucket=BUCKET, Key=key)

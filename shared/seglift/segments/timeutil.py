@@ -10,6 +10,7 @@ Linux wheels read /usr/share/zoneinfo and nothing else, which Lambda's image nee
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -60,6 +61,30 @@ def _offset_steps(zone: ZoneInfo, start_us: int, end_us: int) -> tuple[np.ndarra
     return np.asarray(starts, dtype=np.int64), np.asarray(offsets, dtype=np.int64)
 
 
+def _zone_steps(tz: str, start_us: int, end_us: int) -> tuple[np.ndarray, np.ndarray]:
+    """``_offset_steps`` over [start, end], made of whole UTC years' steps, each worked
+    out once a process (``_year_steps``): a day-run shard asks for the same years
+    several times (its orders' days, its customers'), and each year costs hundreds of
+    zone look-ups in Python. The same step function: the same daily samples at UTC
+    midnights, the same bisected changes."""
+    first = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=start_us)
+    last = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=end_us)
+    years = [_year_steps(tz, year) for year in range(first.year, last.year + 1)]
+    return (np.concatenate([starts for starts, _ in years]),
+            np.concatenate([offsets for _, offsets in years]))
+
+
+@functools.lru_cache(maxsize=512)
+def _year_steps(tz: str, year: int) -> tuple[np.ndarray, np.ndarray]:
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    start = (datetime(year, 1, 1, tzinfo=UTC) - epoch) // timedelta(microseconds=1)
+    end = (datetime(year + 1, 1, 1, tzinfo=UTC) - epoch) // timedelta(microseconds=1) - 1
+    starts, offsets = _offset_steps(ZoneInfo(tz), start, end)
+    starts.setflags(write=False)
+    offsets.setflags(write=False)
+    return starts, offsets
+
+
 def local_dates(timestamps: pa.Array | pa.ChunkedArray, tz: str) -> pa.Array:
     """The calendar day (date32) of each UTC timestamp in zone ``tz``: each instant plus
     the zone's offset at that instant (a step function looked up for the whole column)."""
@@ -70,7 +95,7 @@ def local_dates(timestamps: pa.Array | pa.ChunkedArray, tz: str) -> pa.Array:
     if len(valid) == 0:
         return pa.nulls(len(micros), pa.date32())
     bounds = pc.min_max(valid)
-    starts, offsets = _offset_steps(ZoneInfo(tz), bounds["min"].as_py(), bounds["max"].as_py())
+    starts, offsets = _zone_steps(tz, bounds["min"].as_py(), bounds["max"].as_py())
     values = micros.fill_null(0).to_numpy()
     local = values + offsets[np.searchsorted(starts, values, side="right") - 1]
     days = np.floor_divide(local, _MICROS_PER_DAY).astype(np.int32)
