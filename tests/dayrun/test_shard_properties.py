@@ -9,11 +9,12 @@ The day-run computes a shop in customer-hash shards and merges exact partials
 from __future__ import annotations
 
 import math
+import random
 from datetime import timedelta
 from typing import Any
 
 import pyarrow as pa
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from seglift.dayrun.compute import compute_day, day_context, shard_features
@@ -60,8 +61,14 @@ def test_one_shard_and_many_give_the_same_day(store, segments, shards, as_of_shi
     assert _features(many.features) == _features(one.features)
 
 
+# A modelled shop whose order values the Gamma-Gamma model fits (about 3% of seeds end
+# the fit at a bound and leave that model out, alike in every shard count).
+ORDER_VALUES_FIT = 0
+
+
 @settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), shards=st.integers(2, 7), order=st.randoms())
+@example(seed=ORDER_VALUES_FIT, shards=3, order=random.Random(0))
 def test_the_prediction_model_and_features_are_the_same_from_any_number_of_shards(
         seed, shards, order):
     """The random stores above are too small to fit the purchase model (it needs 30
@@ -76,7 +83,8 @@ def test_the_prediction_model_and_features_are_the_same_from_any_number_of_shard
              for k in range(shards)]
     order.shuffle(parts)
     assert whole.predictions is not None and whole.predictions.bgnbd is not None
-    assert whole.predictions.gamma_gamma is not None
+    if seed == ORDER_VALUES_FIT:
+        assert whole.predictions.gamma_gamma is not None
     assert day_context(parts) == whole
     churn = {"churn": instantiate_template("predicted-likely-to-churn", {}).condition}
     one = compute_day(tables, as_of, churn, shards=1)
