@@ -17,7 +17,10 @@ from tests.segments.strategies import AS_OF, conditions, stores
 def store_as_synced_on(store: StoreBuilder, day: date) -> StoreBuilder:
     """The store exactly as a sync at the end of ``day`` would have seen it."""
     end = at(day + timedelta(days=1), 0)
-    past = StoreBuilder(products=list(store.products))
+    # The catalogue as it stands (collections carry no dates in the builder): a
+    # collection condition must see the same collections on both sides.
+    past = StoreBuilder(products=list(store.products), collections=list(store.collections),
+                        collection_products=list(store.collection_products))
     past.customers = [c for c in store.customers if c["created_at"] < end]
     past.orders = []
     for order in store.orders:
@@ -49,3 +52,16 @@ def test_features_of_a_past_day_equal_that_days_features(store, days_back):
     assert compute_features(store.tables(), day).equals(
         compute_features(store_as_synced_on(store, day).tables(), day)
     )
+
+
+def test_a_collection_condition_sees_the_catalogue_on_a_past_day():
+    """The case hypothesis found: a first order holding a product of a collection, asked
+    about a past day, is a member by both routes (the synced-on-that-day store keeps the
+    catalogue, as a sync that day would have)."""
+    store = (StoreBuilder().product(3).collection(1, "Coffee", [3])
+             .customer(1).order(10, 1, (AS_OF - timedelta(days=5)).isoformat(), products=[3]))
+    condition = {"nth_order": {"n": 1, "contains": {"collection_id": 1}}}
+    day = AS_OF - timedelta(days=1)
+    backfill = evaluate_as_of(condition, store.tables(), day)
+    that_day = evaluate_as_of(condition, store_as_synced_on(store, day).tables(), day)
+    assert backfill.to_pylist() == that_day.to_pylist() == [1]
