@@ -96,17 +96,22 @@ def client_b(api: ApiContext) -> Client:
     return Client(api, SHOP_B)
 
 
+def idempotency_table() -> Any:
+    """A DynamoDB client (inside ``mock_aws``) with the template's idempotency table
+    shape, named ``idem``: the table the API's jobs and fair-use counters share."""
+    dynamodb = boto3.client("dynamodb", region_name="us-east-1")
+    dynamodb.create_table(TableName="idem", BillingMode="PAY_PER_REQUEST",
+                          KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+                          AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}])
+    return dynamodb
+
+
 @contextmanager
 def moto_jobs(api: ApiContext) -> Iterator[JobRepository]:
     """The API's jobs in the real repository over an in-memory DynamoDB (moto): a route
     that answers with a job records it as it does in AWS, and a test follows it."""
     with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(TableName="idem", BillingMode="PAY_PER_REQUEST",
-                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                              AttributeDefinitions=[{"AttributeName": "id",
-                                                     "AttributeType": "S"}])
-        api.jobs = JobRepository(dynamodb, "idem")
+        api.jobs = JobRepository(idempotency_table(), "idem")
         yield api.jobs
 
 

@@ -3,20 +3,15 @@ container through one conditional update, with the wait until the window reopens
 
 from __future__ import annotations
 
-import boto3
 from moto import mock_aws
 
 from seglift.storage.rate_limit_repository import RateLimitRepository
+from tests.api.conftest import idempotency_table
 
 
 def test_a_window_admits_its_limit_then_says_how_long_to_wait():
     with mock_aws():
-        dynamodb = boto3.client("dynamodb", region_name="us-east-1")
-        dynamodb.create_table(TableName="idem", BillingMode="PAY_PER_REQUEST",
-                              KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
-                              AttributeDefinitions=[{"AttributeName": "id",
-                                                     "AttributeType": "S"}])
-        limits = RateLimitRepository(dynamodb, "idem")
+        limits = RateLimitRepository(idempotency_table(), "idem")
         now = 3600 * 100 + 10.5
         assert [limits.acquire("s#backfill", 3, 3600, now) for _ in range(3)] == [None] * 3
         assert limits.acquire("s#backfill", 3, 3600, now) == 3590
